@@ -1,0 +1,72 @@
+/* drawing.h: a laid-out document as a display list.
+ *
+ * Layout produces it; the PDF writer draws it.  It knows nothing of forms or
+ * of libharu.  Coordinates are PDF points with the origin at the bottom-left
+ * of the page; text positions are baselines. */
+#ifndef IPF_DRAWING_H
+#define IPF_DRAWING_H
+
+#include <stddef.h>
+
+#include "diag.h"
+
+typedef enum ipf_draw_kind {
+    IPF_DRAW_TEXT,     /* a run of glyphs of one font, size and character spacing */
+    IPF_DRAW_LINE,     /* a stroked straight line */
+    IPF_DRAW_RECT,     /* a stroked rectangle */
+    IPF_DRAW_CHECKBOX  /* a square box, ticked or not, drawn as vector art */
+} ipf_draw_kind;
+
+typedef struct ipf_draw_item {
+    ipf_draw_kind kind;
+    double x, y;       /* TEXT: start of baseline; LINE: from; RECT/CHECKBOX: lower-left */
+    double x2, y2;     /* LINE: to; RECT: width and height in x2/y2 */
+    double size;       /* TEXT: font size; CHECKBOX: side length */
+    double line_width; /* LINE, RECT, CHECKBOX */
+    double char_space; /* TEXT: extra space after every glyph (PDF Tc) */
+    int font;          /* TEXT: index into the fontset */
+    int bold;          /* TEXT: fake bold (fill then stroke) */
+    int checked;       /* CHECKBOX */
+    const char *text;  /* TEXT: UTF-8, owned by the drawing */
+    size_t len;        /* TEXT: bytes */
+} ipf_draw_item;
+
+typedef struct ipf_drawing ipf_drawing;
+
+ipf_drawing *ipf_drawing_new(void);
+void ipf_drawing_free(ipf_drawing *dr);
+
+/* Adds a page and makes it current; returns its index or -1 on no memory. */
+int ipf_drawing_add_page(ipf_drawing *dr, double width, double height);
+
+/* Each adder copies what it is given, appends to the current page and
+ * returns 0, or -1 when out of memory (the drawing is then unusable). */
+int ipf_drawing_text(ipf_drawing *dr, double x, double y, int font, double size, double char_space,
+                     int bold, const char *utf8, size_t len);
+int ipf_drawing_line(ipf_drawing *dr, double x1, double y1, double x2, double y2, double width);
+int ipf_drawing_rect(ipf_drawing *dr, double x, double y, double w, double h, double width);
+int ipf_drawing_checkbox(ipf_drawing *dr, double x, double y, double side, int checked);
+
+/* An outline (bookmark) entry pointing at the current page at height y.
+ * level 0 is top-level. */
+int ipf_drawing_outline(ipf_drawing *dr, int level, const char *title, double y);
+
+/* Document information, UTF-8: "Title", "Author", "Subject", "Keywords". */
+int ipf_drawing_set_info(ipf_drawing *dr, const char *key, const char *value);
+
+/* Reading it back (for the PDF writer and tests). */
+size_t ipf_drawing_page_count(const ipf_drawing *dr);
+void ipf_drawing_page_size(const ipf_drawing *dr, size_t page, double *width, double *height);
+const ipf_draw_item *ipf_drawing_items(const ipf_drawing *dr, size_t page, size_t *n);
+
+typedef struct ipf_outline_entry {
+    int level;
+    const char *title;
+    size_t page;
+    double y;
+} ipf_outline_entry;
+const ipf_outline_entry *ipf_drawing_outlines(const ipf_drawing *dr, size_t *n);
+/* NULL when not set. */
+const char *ipf_drawing_info(const ipf_drawing *dr, const char *key);
+
+#endif

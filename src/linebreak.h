@@ -1,0 +1,65 @@
+/* linebreak.h: Chinese line breaking by W3C clreq / GB/T 15834.
+ *
+ * Break opportunities come from ICU's UAX #14 iterator; the clreq tailoring
+ * (which marks may not start or end a line, —— and …… never split, the
+ * strictness level) is ours.  The choice of breaks uses the real advance
+ * widths: compress punctuation first, then push characters to the next line
+ * ("先挤进，后推出"); punctuation never hangs past the line end.  A run with no
+ * opportunity at all (a long URL or digit run) is broken where it must be,
+ * so nothing ever overflows.
+ *
+ * A breaker holds ICU state: one per thread, reused for every paragraph. */
+#ifndef IPF_LINEBREAK_H
+#define IPF_LINEBREAK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "diag.h"
+
+typedef enum ipf_lb_level {
+    IPF_LB_NONE = 0, /* no prohibitions: any character boundary may break */
+    IPF_LB_BASIC,    /* only the basic 禁则 (点号 and closing marks, opening marks) */
+    IPF_LB_GB,       /* GB/T 15834 practice; the default */
+    IPF_LB_STRICT    /* also the small and iteration marks, and the like */
+} ipf_lb_level;
+
+/* Parses "none" / "basic" / "GB" / "strict" (case-insensitive); -1 if unknown. */
+int ipf_lb_level_parse(const char *s);
+const char *ipf_lb_level_name(ipf_lb_level level);
+
+typedef struct ipf_line_breaker ipf_line_breaker;
+
+ipf_status ipf_line_breaker_new(ipf_lb_level level, ipf_line_breaker **out);
+void ipf_line_breaker_free(ipf_line_breaker *lb);
+
+/* One line of a broken paragraph: code points [start, end) of the input.
+ * Spaces at a break are dropped (they belong to neither line). */
+typedef struct ipf_line {
+    size_t start, end;
+    double width; /* width actually used, <= max_width unless one character alone is wider */
+} ipf_line;
+
+/* The result of breaking one paragraph.  Owner: the caller, through
+ * ipf_broken_free(). */
+typedef struct ipf_broken {
+    ipf_line *lines;
+    size_t nlines;
+    /* x[i]: left edge of code point i within its line, in points, after
+     * compression and justification (points not on any line: undefined). */
+    double *x;
+    /* w[i]: the drawn advance of code point i after compression (half of a
+     * full-width mark when it was compressed); adv[i] otherwise. */
+    double *w;
+} ipf_broken;
+
+/* Breaks cps[0..n) into lines no wider than max_width points.  adv[i] is the
+ * natural advance of cps[i] in points.  U+000A in the input is a forced break.
+ * When justify is non-zero, every line but the last (and lines ending in a
+ * forced break) is justified to max_width by spreading the spare width over
+ * the gaps between characters. */
+ipf_status ipf_line_breaker_break(ipf_line_breaker *lb, const uint32_t *cps, const double *adv,
+                                  size_t n, double max_width, int justify, ipf_broken *out);
+void ipf_broken_free(ipf_broken *b);
+
+#endif

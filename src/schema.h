@@ -1,0 +1,32 @@
+/* schema.h: XSD structure checking and the Chinese names of fields.
+ *
+ * A schema is loaded once per process (through the same safe XML path as the
+ * data) and can then validate any number of documents.  Its xs:annotation
+ * carries each element's Chinese label, so that every diagnostic can name the
+ * field as the form does ("联系电话", not "phone"). */
+#ifndef IPF_SCHEMA_H
+#define IPF_SCHEMA_H
+
+#include <libxml/tree.h>
+
+#include "diag.h"
+
+typedef struct ipf_schema ipf_schema;
+
+/* Errors in the schema itself name the .xsd file and line; status
+ * IPF_ERR_TEMPLATE.  Owner: caller, ipf_schema_free(). */
+ipf_status ipf_schema_load(const char *xsd_path, ipf_diags *d, ipf_schema **out);
+void ipf_schema_free(ipf_schema *s);
+
+/* Validates doc (read from file, used in diagnostics).  Every structural
+ * problem is reported, in Chinese, with the offending element's line.
+ * IPF_OK when none is an error, IPF_INVALID otherwise.  Thread-safe. */
+ipf_status ipf_schema_validate(const ipf_schema *s, xmlDocPtr doc, const char *file,
+                               ipf_diags *d);
+
+/* The Chinese label of an element (or attribute node), e.g. "联系人邮箱";
+ * falls back to the nearest labelled ancestor, then to the local name.
+ * The string is owned by the schema or the node. */
+const char *ipf_schema_label(const ipf_schema *s, const xmlNode *node);
+
+#endif

@@ -1,0 +1,39 @@
+/* xmldoc.h: reading XML safely, for data, templates, schemas and rules alike.
+ *
+ * Data files come from outside the office, so every document is parsed with no
+ * network, no DTD loading and no entity substitution; a document that declares
+ * a DOCTYPE is refused (a filing has no use for one, and it is the door to
+ * XXE and entity-expansion attacks).  Parse errors become diagnostics with the
+ * file and line.  Line numbers of elements stay available through
+ * xmlGetLineNo() (large files included). */
+#ifndef IPF_XMLDOC_H
+#define IPF_XMLDOC_H
+
+#include <libxml/tree.h>
+
+#include "diag.h"
+
+typedef struct ipf_xml_limits {
+    size_t max_bytes;  /* largest file accepted; 0 = default (16 MiB) */
+    int max_depth;     /* deepest element nesting; 0 = default (64) */
+    size_t max_text;   /* longest text node in bytes; 0 = default (1 MiB) */
+} ipf_xml_limits;
+
+/* Reads and parses path.  On success *out is a document the caller frees with
+ * xmlFreeDoc().  On failure *out is NULL, diagnostics say why (code XML-*),
+ * and the status is IPF_INVALID (malformed or over a limit) or IPF_ERR_IO
+ * (missing, unreadable, a directory).  limits may be NULL. */
+ipf_status ipf_xml_read_file(const char *path, const ipf_xml_limits *limits, ipf_diags *d,
+                             xmlDocPtr *out);
+
+/* The same for bytes in memory; name is used in diagnostics. */
+ipf_status ipf_xml_read_memory(const char *buf, size_t len, const char *name,
+                               const ipf_xml_limits *limits, ipf_diags *d, xmlDocPtr *out);
+
+/* Once per process, before threads: quiets libxml2's global error printing. */
+void ipf_xml_init(void);
+
+/* The line of a node for diagnostics: its own, or the nearest ancestor's. */
+long ipf_xml_line(const xmlNode *node);
+
+#endif
