@@ -1,0 +1,225 @@
+/* diag.c: the diagnostics sink. */
+#include "diag.h"
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct ipf_diags {
+    ipf_diag *items;
+    size_t n, cap;
+    size_t errors, warnings;
+    int oom;
+    /* Order in which files were first seen, so sorting keeps files apart
+     * without reordering them alphabetically. */
+    char **files;
+    size_t nfiles, capfiles;
+};
+
+const char *ipf_status_str(ipf_status st)
+{
+    switch (st) {
+    case IPF_OK: return "成功";
+    case IPF_INVALID: return "数据不符合要求";
+    case IPF_ERR_USAGE: return "用法错误";
+    case IPF_ERR_IO: return "读写文件失败";
+    case IPF_ERR_NOMEM: return "内存不足";
+    case IPF_ERR_TEMPLATE: return "模板、结构定义或规则文件有误";
+    case IPF_ERR_FONT: return "字体无法加载";
+    case IPF_ERR_PDF: return "生成 PDF 失败";
+    case IPF_ERR_INTERNAL: return "内部错误";
+    }
+    return "未知状态";
+}
+
+int ipf_status_exit_code(ipf_status st)
+{
+    if (st == IPF_OK)
+        return 0;
+    if (st == IPF_INVALID)
+        return 1;
+    return 2;
+}
+
+ipf_diags *ipf_diags_new(void)
+{
+    return calloc(1, sizeof(ipf_diags));
+}
+
+void ipf_diags_clear(ipf_diags *d)
+{
+    if (!d)
+        return;
+    for (size_t i = 0; i < d->n; i++) {
+        free((char *)d->items[i].code);
+        free((char *)d->items[i].message);
+    }
+    d->n = 0;
+    d->errors = d->warnings = 0;
+    d->oom = 0;
+    for (size_t i = 0; i < d->nfiles; i++)
+        free(d->files[i]);
+    d->nfiles = 0;
+}
+
+void ipf_diags_free(ipf_diags *d)
+{
+    if (!d)
+        return;
+    ipf_diags_clear(d);
+    free(d->items);
+    free(d->files);
+    free(d);
+}
+
+/* File names are interned: diagnostics point at one copy per file. */
+static const char *intern_file(ipf_diags *d, const char *file)
+{
+    for (size_t i = 0; i < d->nfiles; i++)
+        if (strcmp(d->files[i], file) == 0)
+            return d->files[i];
+    if (d->nfiles == d->capfiles) {
+        size_t cap = d->capfiles ? d->capfiles * 2 : 4;
+        char **f = realloc(d->files, cap * sizeof *f);
+        if (!f)
+            return NULL;
+        d->files = f;
+        d->capfiles = cap;
+    }
+    char *copy = strdup(file);
+    if (!copy)
+        return NULL;
+    d->files[d->nfiles++] = copy;
+    return copy;
+}
+
+void ipf_diag_vadd(ipf_diags *d, const char *file, long line, ipf_severity sev, const char *code,
+                   const char *fmt, va_list ap)
+{
+    if (!d)
+        return;
+    if (d->n == d->cap) {
+        size_t cap = d->cap ? d->cap * 2 : 16;
+        ipf_diag *items = realloc(d->items, cap * sizeof *items);
+        if (!items) {
+            d->oom = 1;
+            return;
+        }
+        d->items = items;
+        d->cap = cap;
+    }
+    va_list ap2;
+    va_copy(ap2, ap);
+    int len = vsnprintf(NULL, 0, fmt, ap2);
+    va_end(ap2);
+    char *msg = len >= 0 ? malloc((size_t)len + 1) : NULL;
+    char *c = strdup(code ? code : "UNKNOWN");
+    const char *f = intern_file(d, file ? file : "-");
+    if (!msg || !c || !f) {
+        free(msg);
+        free(c);
+        d->oom = 1;
+        return;
+    }
+    vsnprintf(msg, (size_t)len + 1, fmt, ap);
+    ipf_diag *g = &d->items[d->n++];
+    g->file = f;
+    g->line = line < 0 ? 0 : line;
+    g->severity = sev;
+    g->code = c;
+    g->message = msg;
+    if (sev == IPF_SEV_ERROR)
+        d->errors++;
+    else
+        d->warnings++;
+}
+
+void ipf_diag_add(ipf_diags *d, const char *file, long line, ipf_severity sev, const char *code,
+                  const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    ipf_diag_vadd(d, file, line, sev, code, fmt, ap);
+    va_end(ap);
+}
+
+size_t ipf_diags_count(const ipf_diags *d)
+{
+    return d ? d->n : 0;
+}
+
+const ipf_diag *ipf_diags_get(const ipf_diags *d, size_t i)
+{
+    return d && i < d->n ? &d->items[i] : NULL;
+}
+
+size_t ipf_diags_errors(const ipf_diags *d)
+{
+    return d ? d->errors : 0;
+}
+
+size_t ipf_diags_warnings(const ipf_diags *d)
+{
+    return d ? d->warnings : 0;
+}
+
+int ipf_diags_oom(const ipf_diags *d)
+{
+    return d ? d->oom : 0;
+}
+
+static size_t file_rank(const ipf_diags *d, const char *file)
+{
+    for (size_t i = 0; i < d->nfiles; i++)
+        if (d->files[i] == file)
+            return i;
+    return SIZE_MAX;
+}
+
+void ipf_diags_sort(ipf_diags *d)
+{
+    /* Insertion sort: stable, and diagnostic lists are short and nearly sorted. */
+    for (size_t i = 1; i < d->n; i++) {
+        ipf_diag g = d->items[i];
+        size_t rg = file_rank(d, g.file);
+        size_t j = i;
+        while (j > 0) {
+            const ipf_diag *p = &d->items[j - 1];
+            size_t rp = file_rank(d, p->file);
+            if (rp < rg || (rp == rg && p->line <= g.line))
+                break;
+            d->items[j] = *p;
+            j--;
+        }
+        d->items[j] = g;
+    }
+}
+
+char *ipf_diag_format(const ipf_diag *g)
+{
+    const char *sev = g->severity == IPF_SEV_ERROR ? "error" : "warning";
+    char lineno[32] = "";
+    if (g->line > 0)
+        snprintf(lineno, sizeof lineno, ":%ld", g->line);
+    size_t len = strlen(g->file) + strlen(lineno) + strlen(sev) + strlen(g->code) +
+                 strlen(g->message) + 8;
+    char *s = malloc(len);
+    if (s)
+        snprintf(s, len, "%s%s: %s %s %s", g->file, lineno, sev, g->code, g->message);
+    return s;
+}
+
+void ipf_diags_print(const ipf_diags *d, FILE *out)
+{
+    for (size_t i = 0; d && i < d->n; i++) {
+        char *s = ipf_diag_format(&d->items[i]);
+        if (s) {
+            fputs(s, out);
+            fputc('\n', out);
+            free(s);
+        }
+    }
+    if (d && d->oom)
+        fputs("ipforms: error NOMEM 内存不足，部分诊断信息未能记录\n", out);
+}
