@@ -1,0 +1,428 @@
+/* form.c: loading and checking a form template. */
+#include "form.h"
+
+#include <libgen.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libxml/xmlschemas.h>
+#include <libxml/xpathInternals.h>
+
+#include "xmldoc.h"
+
+#define MAX_FONTS 8
+#define MAX_NS 8
+
+struct ipf_form {
+    char *path;
+    char *dir;
+    xmlDocPtr doc;
+    const xmlNode *root;
+    const char *id, *title, *kind, *jurisdiction; /* point into doc */
+    const char *data_root, *data_ns;
+    char *schema_path, *rules_path;
+    const char *fonts[MAX_FONTS];
+    size_t nfonts;
+    const char *ns_prefix[MAX_NS], *ns_uri[MAX_NS];
+    size_t nns;
+    ipf_lb_level lb;
+    ipf_page_geom page;
+};
+
+static int is_t(const xmlNode *n, const char *name)
+{
+    return n && n->type == XML_ELEMENT_NODE && n->ns &&
+           strcmp((const char *)n->ns->href, IPF_TEMPLATE_NS) == 0 &&
+           strcmp((const char *)n->name, name) == 0;
+}
+
+static const xmlNode *child(const xmlNode *n, const char *name)
+{
+    for (const xmlNode *c = n ? n->children : NULL; c; c = c->next)
+        if (is_t(c, name))
+            return c;
+    return NULL;
+}
+
+/* Attribute values live as long as the document: we point into them. */
+static const char *attr(const xmlNode *n, const char *name)
+{
+    if (!n)
+        return NULL;
+    for (xmlAttrPtr a = n->properties; a; a = a->next)
+        if (!a->ns && strcmp((const char *)a->name, name) == 0 && a->children &&
+            a->children->type == XML_TEXT_NODE)
+            return (const char *)a->children->content;
+    return NULL;
+}
+
+int ipf_length_parse(const char *s, double font_size, double *points)
+{
+    if (!s)
+        return -1;
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || !isfinite(v))
+        return -1;
+    while (*end == ' ')
+        end++;
+    double k;
+    if (*end == '\0' || strcmp(end, "pt") == 0)
+        k = 1.0;
+    else if (strcmp(end, "mm") == 0)
+        k = 72.0 / 25.4;
+    else if (strcmp(end, "cm") == 0)
+        k = 720.0 / 25.4;
+    else if (strcmp(end, "in") == 0)
+        k = 72.0;
+    else if (strcmp(end, "em") == 0)
+        k = font_size;
+    else
+        return -1;
+    *points = v * k;
+    return 0;
+}
+
+static char *join_dir(const char *dir, const char *rel)
+{
+    if (!rel)
+        return NULL;
+    if (rel[0] == '/')
+        return strdup(rel);
+    size_t n = strlen(dir) + strlen(rel) + 2;
+    char *p = malloc(n);
+    if (p)
+        snprintf(p, n, "%s/%s", dir, rel);
+    return p;
+}
+
+static void free_xpaths(xmlNode *n)
+{
+    for (; n; n = n->next) {
+        if (n->type != XML_ELEMENT_NODE)
+            continue;
+        if (n->_private) {
+            xmlXPathFreeCompExpr(n->_private);
+            n->_private = NULL;
+        }
+        free_xpaths(n->children);
+    }
+}
+
+void ipf_form_free(ipf_form *f)
+{
+    if (!f)
+        return;
+    if (f->doc)
+        free_xpaths(xmlDocGetRootElement(f->doc));
+    xmlFreeDoc(f->doc);
+    free(f->path);
+    free(f->dir);
+    free(f->schema_path);
+    free(f->rules_path);
+    free(f);
+}
+
+/* Compiles every select="" and checks {…} interpolations; errors carry the
+ * template's line so an office's hand edit is easy to find. */
+static int compile_xpaths(ipf_form *f, xmlNode *n, ipf_diags *d)
+{
+    int bad = 0;
+    for (; n; n = n->next) {
+        if (n->type != XML_ELEMENT_NODE)
+            continue;
+        const char *sel = attr(n, "select");
+        if (sel) {
+            xmlXPathCompExprPtr c = xmlXPathCompile((const xmlChar *)sel);
+            if (!c) {
+                ipf_diag_add(d, f->path, ipf_xml_line(n), IPF_SEV_ERROR, "TEMPLATE-XPATH",
+                             "select 属性中的 XPath 表达式无法解析：%s", sel);
+                bad = 1;
+            }
+            n->_private = c;
+        }
+        bad |= compile_xpaths(f, n->children, d);
+    }
+    return bad;
+}
+
+/* Row spans must add up to the table's column count, counting cells that
+ * reach down from earlier rows; a mistake here would silently misdraw. */
+static int check_table(ipf_form *f, const xmlNode *table, ipf_diags *d)
+{
+    const char *cols = attr(table, "columns");
+    int ncols = 0;
+    for (const char *p = cols; p && *p;) {
+        while (*p == ' ')
+            p++;
+        if (!*p)
+            break;
+        const char *q = p;
+        while (*q && *q != ' ')
+            q++;
+        char buf[32];
+        size_t len = (size_t)(q - p) < sizeof buf - 1 ? (size_t)(q - p) : sizeof buf - 1;
+        memcpy(buf, p, len);
+        buf[len] = '\0';
+        double v;
+        size_t bl = strlen(buf);
+        int ok = (bl > 2 && strcmp(buf + bl - 2, "fr") == 0) ? (strtod(buf, NULL) > 0)
+                                                             : ipf_length_parse(buf, 14, &v) == 0;
+        if (!ok) {
+            ipf_diag_add(d, f->path, ipf_xml_line(table), IPF_SEV_ERROR, "TEMPLATE-COLUMNS",
+                         "表格列宽“%s”无法识别（应为 mm、pt、cm 或 fr）", buf);
+            return 1;
+        }
+        ncols++;
+        p = q;
+    }
+    if (ncols == 0 || ncols > 64) {
+        ipf_diag_add(d, f->path, ipf_xml_line(table), IPF_SEV_ERROR, "TEMPLATE-COLUMNS",
+                     "表格必须有 1 到 64 列");
+        return 1;
+    }
+    int carry[64] = {0};
+    int bad = 0;
+    /* Rows directly in the table and inside <repeat>. */
+    const xmlNode *stack[2] = {table->children, NULL};
+    int depth = 0;
+    const xmlNode *r = stack[0];
+    while (r || depth > 0) {
+        if (!r) {
+            r = stack[--depth + 1];
+            continue;
+        }
+        if (is_t(r, "repeat")) {
+            stack[1] = r->next;
+            depth = 1;
+            r = r->children;
+            continue;
+        }
+        if (is_t(r, "section")) {
+            for (int c = 0; c < ncols; c++)
+                if (carry[c] > 0) {
+                    ipf_diag_add(d, f->path, ipf_xml_line(r), IPF_SEV_ERROR, "TEMPLATE-SPAN",
+                                 "分节行不能插在跨行单元格中间");
+                    bad = 1;
+                    break;
+                }
+        }
+        if (is_t(r, "row")) {
+            int col = 0;
+            for (const xmlNode *c = r->children; c; c = c->next) {
+                if (c->type != XML_ELEMENT_NODE)
+                    continue;
+                while (col < ncols && carry[col] > 0)
+                    col++;
+                const char *sp = attr(c, "span"), *rs = attr(c, "rowspan");
+                int span = sp ? atoi(sp) : 1, rowspan = rs ? atoi(rs) : 1;
+                if (span < 1 || rowspan < 1 || col + span > ncols) {
+                    ipf_diag_add(d, f->path, ipf_xml_line(c), IPF_SEV_ERROR, "TEMPLATE-SPAN",
+                                 "单元格超出表格的 %d 列（从第 %d 列起跨 %d 列）", ncols, col + 1,
+                                 span);
+                    bad = 1;
+                    break;
+                }
+                for (int k = 0; k < span; k++)
+                    carry[col + k] = rowspan;
+                col += span;
+            }
+            while (col < ncols && carry[col] > 0)
+                col++;
+            if (!bad && col != ncols) {
+                ipf_diag_add(d, f->path, ipf_xml_line(r), IPF_SEV_ERROR, "TEMPLATE-SPAN",
+                             "这一行的单元格只占 %d 列，表格有 %d 列", col, ncols);
+                bad = 1;
+            }
+            for (int k = 0; k < ncols; k++)
+                if (carry[k] > 0)
+                    carry[k]--;
+        }
+        r = r->next;
+    }
+    return bad;
+}
+
+static int validate_against_schema(ipf_form *f, ipf_diags *d)
+{
+    /* The template schema sits beside the data schemas: <root>/schema. */
+    char *xsd = join_dir(f->dir, "../schema/template.xsd");
+    if (!xsd || access(xsd, R_OK) != 0) {
+        free(xsd);
+        return 0; /* a template copied elsewhere without its schema is still checked below */
+    }
+    int bad = 0;
+    xmlDocPtr sdoc = NULL;
+    if (ipf_xml_read_file(xsd, NULL, d, &sdoc) != IPF_OK) {
+        free(xsd);
+        return 1;
+    }
+    xmlSchemaParserCtxtPtr pc = xmlSchemaNewDocParserCtxt(sdoc);
+    xmlSchemaPtr schema = pc ? xmlSchemaParse(pc) : NULL;
+    if (!schema) {
+        ipf_diag_add(d, xsd, 0, IPF_SEV_ERROR, "TEMPLATE-SCHEMA", "模板结构定义无法加载");
+        bad = 1;
+    } else {
+        xmlSchemaValidCtxtPtr vc = xmlSchemaNewValidCtxt(schema);
+        xmlResetLastError();
+        if (vc) {
+            xmlSchemaSetValidStructuredErrors(vc, NULL, NULL);
+            if (xmlSchemaValidateDoc(vc, f->doc) != 0) {
+                xmlErrorPtr e = xmlGetLastError();
+                char msg[400] = "";
+                if (e && e->message) {
+                    snprintf(msg, sizeof msg, "%s", e->message);
+                    for (char *p = msg; *p; p++)
+                        if (*p == '\n')
+                            *p = ' ';
+                }
+                ipf_diag_add(d, f->path, e ? e->line : 0, IPF_SEV_ERROR, "TEMPLATE-STRUCTURE",
+                             "模板不符合模板结构定义：%s", msg);
+                bad = 1;
+            }
+            xmlSchemaFreeValidCtxt(vc);
+        }
+        xmlSchemaFree(schema);
+    }
+    if (pc)
+        xmlSchemaFreeParserCtxt(pc);
+    xmlFreeDoc(sdoc);
+    free(xsd);
+    return bad;
+}
+
+ipf_status ipf_form_load(const char *path, ipf_diags *d, ipf_form **out)
+{
+    *out = NULL;
+    ipf_form *f = calloc(1, sizeof *f);
+    if (!f)
+        return IPF_ERR_NOMEM;
+    f->path = strdup(path);
+    char *tmp = strdup(path);
+    f->dir = tmp ? strdup(dirname(tmp)) : NULL;
+    free(tmp);
+    if (!f->path || !f->dir) {
+        ipf_form_free(f);
+        return IPF_ERR_NOMEM;
+    }
+    ipf_status st = ipf_xml_read_file(path, NULL, d, &f->doc);
+    if (st != IPF_OK) {
+        ipf_form_free(f);
+        return st == IPF_ERR_NOMEM ? st : IPF_ERR_TEMPLATE;
+    }
+    xmlNode *root = xmlDocGetRootElement(f->doc);
+    f->root = root;
+    if (!is_t(root, "form")) {
+        ipf_diag_add(d, path, ipf_xml_line(root), IPF_SEV_ERROR, "TEMPLATE-ROOT",
+                     "模板的根元素应为 <form xmlns=\"%s\">", IPF_TEMPLATE_NS);
+        ipf_form_free(f);
+        return IPF_ERR_TEMPLATE;
+    }
+    int bad = validate_against_schema(f, d);
+    f->id = attr(root, "id");
+    f->title = attr(root, "title");
+    f->kind = attr(root, "kind");
+    f->jurisdiction = attr(root, "jurisdiction");
+    if (!f->id || !f->title) {
+        ipf_diag_add(d, path, ipf_xml_line(root), IPF_SEV_ERROR, "TEMPLATE-ROOT",
+                     "模板缺少 id 或 title 属性");
+        bad = 1;
+    }
+    const xmlNode *data = child(root, "data");
+    f->data_root = attr(data, "root");
+    f->data_ns = attr(data, "namespace");
+    f->schema_path = join_dir(f->dir, attr(data, "schema"));
+    f->rules_path = join_dir(f->dir, attr(data, "rules"));
+    for (const xmlNode *c = root->children; c; c = c->next) {
+        if (is_t(c, "namespace") && f->nns < MAX_NS) {
+            f->ns_prefix[f->nns] = attr(c, "prefix");
+            f->ns_uri[f->nns] = attr(c, "uri");
+            if (f->ns_prefix[f->nns] && f->ns_uri[f->nns])
+                f->nns++;
+        }
+    }
+    const xmlNode *fonts = child(root, "fonts");
+    for (const xmlNode *c = fonts ? fonts->children : NULL; c; c = c->next)
+        if (is_t(c, "font") && attr(c, "file") && f->nfonts < MAX_FONTS)
+            f->fonts[f->nfonts++] = attr(c, "file");
+    const xmlNode *typo = child(root, "typography");
+    const char *lb = attr(typo, "line-breaking");
+    f->lb = IPF_LB_GB;
+    if (lb) {
+        int v = ipf_lb_level_parse(lb);
+        if (v < 0) {
+            ipf_diag_add(d, path, ipf_xml_line(typo), IPF_SEV_ERROR, "TEMPLATE-LINEBREAK",
+                         "断行级别“%s”无效，应为 none、basic、GB 或 strict", lb);
+            bad = 1;
+        } else {
+            f->lb = (ipf_lb_level)v;
+        }
+    }
+    const xmlNode *page = child(root, "page");
+    f->page = (ipf_page_geom){595.276, 841.89, 72, 72, 72, 72};
+    const char *size = attr(page, "size");
+    if (size && strcmp(size, "A4") != 0 && strcmp(size, "A3") != 0) {
+        ipf_diag_add(d, path, ipf_xml_line(page), IPF_SEV_ERROR, "TEMPLATE-PAGE",
+                     "纸张“%s”不支持，应为 A4 或 A3", size);
+        bad = 1;
+    } else if (size && strcmp(size, "A3") == 0) {
+        f->page.width = 841.89;
+        f->page.height = 1190.55;
+    }
+    const char *orient = attr(page, "orientation");
+    if (orient && strcmp(orient, "landscape") == 0) {
+        double w = f->page.width;
+        f->page.width = f->page.height;
+        f->page.height = w;
+    }
+    const char *names[4] = {"margin-top", "margin-bottom", "margin-left", "margin-right"};
+    double *slots[4] = {&f->page.top, &f->page.bottom, &f->page.left, &f->page.right};
+    for (int i = 0; i < 4; i++) {
+        const char *v = attr(page, names[i]);
+        if (v && ipf_length_parse(v, 14, slots[i]) != 0) {
+            ipf_diag_add(d, path, ipf_xml_line(page), IPF_SEV_ERROR, "TEMPLATE-PAGE",
+                         "%s 的长度“%s”无法识别", names[i], v);
+            bad = 1;
+        }
+    }
+    if (f->page.width - f->page.left - f->page.right < 72 ||
+        f->page.height - f->page.top - f->page.bottom < 144) {
+        ipf_diag_add(d, path, ipf_xml_line(page), IPF_SEV_ERROR, "TEMPLATE-PAGE",
+                     "页边距过大，版心太小");
+        bad = 1;
+    }
+    for (const xmlNode *c = root->children; c; c = c->next)
+        if (is_t(c, "table"))
+            bad |= check_table(f, c, d);
+    bad |= compile_xpaths(f, root, d);
+    if (bad) {
+        ipf_form_free(f);
+        return IPF_ERR_TEMPLATE;
+    }
+    *out = f;
+    return IPF_OK;
+}
+
+const char *ipf_form_id(const ipf_form *f) { return f->id; }
+const char *ipf_form_title(const ipf_form *f) { return f->title; }
+const char *ipf_form_kind(const ipf_form *f) { return f->kind ? f->kind : ""; }
+const char *ipf_form_jurisdiction(const ipf_form *f) { return f->jurisdiction ? f->jurisdiction : ""; }
+const char *ipf_form_path(const ipf_form *f) { return f->path; }
+const char *ipf_form_data_root(const ipf_form *f) { return f->data_root; }
+const char *ipf_form_data_namespace(const ipf_form *f) { return f->data_ns; }
+const char *ipf_form_schema_path(const ipf_form *f) { return f->schema_path; }
+const char *ipf_form_rules_path(const ipf_form *f) { return f->rules_path; }
+size_t ipf_form_font_count(const ipf_form *f) { return f->nfonts; }
+const char *ipf_form_font_name(const ipf_form *f, size_t i) { return i < f->nfonts ? f->fonts[i] : NULL; }
+ipf_lb_level ipf_form_line_breaking(const ipf_form *f) { return f->lb; }
+const ipf_page_geom *ipf_form_page(const ipf_form *f) { return &f->page; }
+const xmlNode *ipf_form_root(const ipf_form *f) { return f->root; }
+xmlXPathCompExprPtr ipf_form_xpath(const xmlNode *element) { return element ? element->_private : NULL; }
+
+void ipf_form_register_namespaces(const ipf_form *f, xmlXPathContextPtr ctx)
+{
+    for (size_t i = 0; i < f->nns; i++)
+        xmlXPathRegisterNs(ctx, (const xmlChar *)f->ns_prefix[i], (const xmlChar *)f->ns_uri[i]);
+}

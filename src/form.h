@@ -1,0 +1,66 @@
+/* form.h: a form template, loaded once and used for any number of documents.
+ *
+ * A template (templates/<id>/template.xml, schema templates/schema/template.xsd)
+ * describes one printed form as data: page geometry, fonts, typography and
+ * the line-breaking level, the cover, instruction pages, and tables of
+ * sections, rows and cells bound to the data by XPath.  It is read through
+ * the same safe XML path as data files, so a hand edit gets file:line
+ * diagnostics.  Every XPath in it is compiled once at load.
+ *
+ * The loaded template is read-only afterwards and may be shared by threads. */
+#ifndef IPF_FORM_H
+#define IPF_FORM_H
+
+#include <libxml/tree.h>
+#include <libxml/xpath.h>
+
+#include "diag.h"
+#include "linebreak.h"
+
+typedef struct ipf_form ipf_form;
+
+/* Page geometry in points. */
+typedef struct ipf_page_geom {
+    double width, height;
+    double top, bottom, left, right;
+} ipf_page_geom;
+
+/* Loads and checks path.  Errors name the template file and line; status
+ * IPF_ERR_TEMPLATE.  Owner: caller, ipf_form_free(). */
+ipf_status ipf_form_load(const char *path, ipf_diags *d, ipf_form **out);
+void ipf_form_free(ipf_form *f);
+
+const char *ipf_form_id(const ipf_form *f);
+const char *ipf_form_title(const ipf_form *f);
+const char *ipf_form_kind(const ipf_form *f);         /* filing, summary, ... */
+const char *ipf_form_jurisdiction(const ipf_form *f); /* e.g. 国家 */
+const char *ipf_form_path(const ipf_form *f);         /* the template file */
+
+/* The data this form reads: root element, namespace, and the schema and rule
+ * files resolved against the template's directory (NULL when not given). */
+const char *ipf_form_data_root(const ipf_form *f);
+const char *ipf_form_data_namespace(const ipf_form *f);
+const char *ipf_form_schema_path(const ipf_form *f);
+const char *ipf_form_rules_path(const ipf_form *f);
+
+/* Font file names the template asks for, in fallback order, as written. */
+size_t ipf_form_font_count(const ipf_form *f);
+const char *ipf_form_font_name(const ipf_form *f, size_t i);
+
+ipf_lb_level ipf_form_line_breaking(const ipf_form *f);
+const ipf_page_geom *ipf_form_page(const ipf_form *f);
+
+/* For layout: the template's root element (namespace urn:ipforms:template:1)
+ * and the compiled XPath attached to an element's select attribute (or NULL). */
+const xmlNode *ipf_form_root(const ipf_form *f);
+xmlXPathCompExprPtr ipf_form_xpath(const xmlNode *element);
+/* The prefix bindings every expression is evaluated with. */
+void ipf_form_register_namespaces(const ipf_form *f, xmlXPathContextPtr ctx);
+
+/* Lengths: "25mm", "14pt", "2em", "0.5cm", "1.5" (a plain number is points).
+ * em is relative to font_size.  Returns 0 on success, -1 if s is malformed. */
+int ipf_length_parse(const char *s, double font_size, double *points);
+
+#define IPF_TEMPLATE_NS "urn:ipforms:template:1"
+
+#endif

@@ -1,0 +1,1562 @@
+/* layout.c: from template + data to a drawing.
+ *
+ * Three steps per document:
+ *   1. content: every paragraph of a cell is turned into measured lines
+ *      (relative draw ops) by the line breaker;
+ *   2. tables: rows get their heights (cells grow with their text, row spans
+ *      share height), and rows that belong together form blocks;
+ *   3. flow: blocks are placed on pages; a row too tall for what is left of a
+ *      page is split between lines, and the next page starts with the section
+ *      heading and the row's labels marked as continued.
+ * Coordinates during layout run downwards from the top of the page; they are
+ * turned into PDF coordinates only when drawn. */
+#include "layout.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libxml/xpath.h>
+#include <libxml/xpathInternals.h>
+
+#include "linebreak.h"
+#include "utf8.h"
+#include "xmldoc.h"
+
+/* Placeholders the breaker sees as ordinary characters. */
+#define PH_BOX 0xE000u     /* check box, unticked */
+#define PH_BOX_ON 0xE001u  /* check box, ticked */
+#define PH_INDENT 0xE002u  /* first-line indent of a given width */
+
+enum { OP_TEXT, OP_RULE, OP_CHECK };
+enum { LN_TEXT, LN_SPACE, LN_FILL };
+enum { AL_LEFT, AL_CENTER, AL_RIGHT, AL_JUSTIFY };
+enum { VA_TOP, VA_MIDDLE, VA_BOTTOM };
+
+typedef struct op {
+    uint8_t kind, bold, checked;
+    int16_t font;
+    float dx, dy; /* from the line's left edge and top */
+    float w;      /* rule length, check box side */
+    float size, cs;
+    uint32_t off, len; /* text bytes in lay->text */
+} op;
+
+typedef struct line {
+    float height;
+    uint8_t kind;
+    uint32_t op_start, op_count;
+} line;
+
+typedef struct style {
+    double size, line_height, indent, space_before, space_after, letter_spacing;
+    int align, valign, bold;
+} style;
+
+typedef struct cell {
+    int col, span, rowspan, is_label, keep;
+    int valign;
+    double min_h;
+    uint32_t l0, l1;   /* content lines */
+    uint32_t c0, c1;   /* continued-label lines (labels only) */
+    double content_h;
+} cell;
+
+typedef struct row {
+    int is_section;
+    uint32_t cell0, ncells;
+    double h;
+    int keep;
+    const char *outline; /* section title for the outline, owned by the template */
+    uint32_t sect;       /* index of the section row this row belongs to (UINT32_MAX none) */
+} row;
+
+#define GROW(arr, n, cap)                                                                          \
+    ((n) < (cap) ? 0 : grow_array((void **)&(arr), &(cap), sizeof *(arr), (n) + 1))
+
+static int grow_array(void **p, size_t *cap, size_t elem, size_t need)
+{
+    size_t c = *cap ? *cap : 64;
+    while (c < need)
+        c *= 2;
+    void *q = realloc(*p, c * elem);
+    if (!q)
+        return -1;
+    *p = q;
+    *cap = c;
+    return 0;
+}
+
+struct ipf_layout {
+    /* per document */
+    const ipf_form *form;
+    const ipf_fontset *fonts;
+    ipf_line_breaker *lb;
+    ipf_lb_level lb_level;
+    ipf_diags *d;
+    const char *file;
+    ipf_drawing *dr;
+    xmlXPathContextPtr xp;
+    xmlDocPtr data;
+    int blank, oom;
+    style base;
+    double pad, rule_w;
+    const char *cont_suffix;
+    const xmlNode *styles;
+    /* page state */
+    ipf_page_geom pg;
+    double y; /* from the top */
+    int page_open, pages, number_skip;
+    const xmlNode *numbering;
+
+    /* growing buffers, kept across documents */
+    op *ops;
+    size_t nops, capops;
+    line *lines;
+    size_t nlines, caplines;
+    char *text;
+    size_t ntext, captext;
+    cell *cells;
+    size_t ncells, capcells;
+    row *rows;
+    size_t nrows, caprows;
+    /* paragraph scratch */
+    uint32_t *cps;
+    double *adv;
+    int16_t *fnt;
+    uint8_t *ul; /* underline flag per code point */
+    size_t ncps, capcps;
+    char *scratch;
+    size_t capscratch;
+};
+
+ipf_status ipf_layout_new(ipf_layout **out)
+{
+    *out = calloc(1, sizeof **out);
+    return *out ? IPF_OK : IPF_ERR_NOMEM;
+}
+
+void ipf_layout_free(ipf_layout *lay)
+{
+    if (!lay)
+        return;
+    ipf_line_breaker_free(lay->lb);
+    free(lay->ops);
+    free(lay->lines);
+    free(lay->text);
+    free(lay->cells);
+    free(lay->rows);
+    free(lay->cps);
+    free(lay->adv);
+    free(lay->fnt);
+    free(lay->ul);
+    free(lay->scratch);
+    free(lay);
+}
+
+/* ---------------------------------------------------------------- helpers */
+
+static int is_t(const xmlNode *n, const char *name)
+{
+    return n && n->type == XML_ELEMENT_NODE && n->ns &&
+           strcmp((const char *)n->ns->href, IPF_TEMPLATE_NS) == 0 &&
+           strcmp((const char *)n->name, name) == 0;
+}
+
+static const char *attr(const xmlNode *n, const char *name)
+{
+    if (!n)
+        return NULL;
+    for (xmlAttrPtr a = n->properties; a; a = a->next)
+        if (!a->ns && strcmp((const char *)a->name, name) == 0 && a->children &&
+            a->children->type == XML_TEXT_NODE)
+            return (const char *)a->children->content;
+    return NULL;
+}
+
+static const xmlNode *child(const xmlNode *n, const char *name)
+{
+    for (const xmlNode *c = n ? n->children : NULL; c; c = c->next)
+        if (is_t(c, name))
+            return c;
+    return NULL;
+}
+
+static int is_cjk(uint32_t c)
+{
+    return (c >= 0x2E80 && c <= 0x9FFF) || (c >= 0xF900 && c <= 0xFAFF) ||
+           (c >= 0xFE30 && c <= 0xFE4F) || (c >= 0xFF00 && c <= 0xFFEF) ||
+           (c >= 0x2000 && c <= 0x206F) || (c >= 0x20000 && c <= 0x3FFFF);
+}
+
+static int is_space(uint32_t c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+size_t ipf_text_normalize(const char *in, char *out)
+{
+    /* out must hold strlen(in) + 1 bytes: the result is never longer. */
+    size_t o = 0;
+    const char *p = in;
+    uint32_t prev = 0;
+    int pending_space = 0;
+    while (*p) {
+        uint32_t c;
+        const char *start = p;
+        if (ipf_utf8_next(&p, &c) < 0) {
+            p = start + 1;
+            continue;
+        }
+        if (is_space(c)) {
+            pending_space = prev != 0;
+            continue;
+        }
+        if (pending_space && !(is_cjk(prev) && is_cjk(c)))
+            out[o++] = ' ';
+        pending_space = 0;
+        memcpy(out + o, start, (size_t)(p - start));
+        o += (size_t)(p - start);
+        prev = c;
+    }
+    out[o] = '\0';
+    return o;
+}
+
+static int parse_len(const char *s, double em, double def, double *out)
+{
+    if (!s) {
+        *out = def;
+        return 0;
+    }
+    return ipf_length_parse(s, em, out);
+}
+
+/* Style of a template element: defaults < class style < own attributes. */
+static void apply_style_attrs(ipf_layout *lay, const xmlNode *n, style *s)
+{
+    const char *v;
+    if ((v = attr(n, "size")))
+        parse_len(v, s->size, s->size, &s->size);
+    if ((v = attr(n, "line-height")))
+        s->line_height = strtod(v, NULL) > 0 ? strtod(v, NULL) : s->line_height;
+    if ((v = attr(n, "indent")))
+        parse_len(v, s->size, 0, &s->indent);
+    if ((v = attr(n, "space-before")))
+        parse_len(v, s->size, 0, &s->space_before);
+    if ((v = attr(n, "space-after")))
+        parse_len(v, s->size, 0, &s->space_after);
+    if ((v = attr(n, "letter-spacing")))
+        parse_len(v, s->size, 0, &s->letter_spacing);
+    if ((v = attr(n, "bold")))
+        s->bold = strcmp(v, "true") == 0;
+    if ((v = attr(n, "align")))
+        s->align = !strcmp(v, "center") ? AL_CENTER
+                   : !strcmp(v, "right") ? AL_RIGHT
+                   : !strcmp(v, "justify") ? AL_JUSTIFY
+                                           : AL_LEFT;
+    if ((v = attr(n, "valign")))
+        s->valign = !strcmp(v, "middle") ? VA_MIDDLE : !strcmp(v, "bottom") ? VA_BOTTOM : VA_TOP;
+    (void)lay;
+}
+
+static void style_for(ipf_layout *lay, const xmlNode *n, const char *cls, style *s)
+{
+    const char *own = attr(n, "class");
+    if (own)
+        cls = own;
+    if (cls && lay->styles) {
+        for (const xmlNode *c = lay->styles->children; c; c = c->next) {
+            const char *k = attr(c, "class");
+            if (is_t(c, "style") && k && strcmp(k, cls) == 0)
+                apply_style_attrs(lay, c, s);
+        }
+    }
+    apply_style_attrs(lay, n, s);
+}
+
+/* ---------------------------------------------------------------- XPath */
+
+static xmlXPathObjectPtr eval(ipf_layout *lay, const xmlNode *tn, xmlNodePtr ctx)
+{
+    xmlXPathCompExprPtr c = ipf_form_xpath(tn);
+    if (!c)
+        return NULL;
+    lay->xp->node = ctx;
+    return xmlXPathCompiledEval(c, lay->xp);
+}
+
+static void set_n(ipf_layout *lay, int n)
+{
+    xmlXPathRegisterVariable(lay->xp, (const xmlChar *)"n", xmlXPathNewFloat(n));
+}
+
+/* Evaluates a {xpath} interpolated attribute into a malloc'd string. */
+static char *interpolate(ipf_layout *lay, const char *tpl, xmlNodePtr ctx)
+{
+    size_t cap = strlen(tpl) + 256, n = 0;
+    char *out = malloc(cap);
+    if (!out)
+        return NULL;
+    for (const char *p = tpl; *p;) {
+        const char *q = p[0] == '{' ? strchr(p, '}') : NULL;
+        const char *piece = p;
+        size_t plen = 1;
+        xmlChar *val = NULL;
+        if (q) {
+            char *expr = strndup(p + 1, (size_t)(q - p - 1));
+            lay->xp->node = ctx;
+            xmlXPathObjectPtr o = expr ? xmlXPathEvalExpression((xmlChar *)expr, lay->xp) : NULL;
+            free(expr);
+            val = o ? xmlXPathCastToString(o) : NULL;
+            xmlXPathFreeObject(o);
+            piece = val ? (const char *)val : "";
+            plen = strlen(piece);
+            p = q + 1;
+        } else {
+            p++;
+        }
+        if (n + plen + 1 > cap) {
+            cap = (n + plen + 1) * 2;
+            char *o2 = realloc(out, cap);
+            if (!o2) {
+                free(out);
+                xmlFree(val);
+                return NULL;
+            }
+            out = o2;
+        }
+        memcpy(out + n, piece, plen);
+        n += plen;
+        xmlFree(val);
+    }
+    out[n] = '\0';
+    return out;
+}
+
+/* ---------------------------------------------------------------- paragraphs */
+
+static int text_put(ipf_layout *lay, const char *s, size_t len, uint32_t *off)
+{
+    if (lay->ntext + len > lay->captext &&
+        grow_array((void **)&lay->text, &lay->captext, 1, lay->ntext + len) < 0)
+        return -1;
+    memcpy(lay->text + lay->ntext, s, len);
+    *off = (uint32_t)lay->ntext;
+    lay->ntext += len;
+    return 0;
+}
+
+static int para_push(ipf_layout *lay, uint32_t cp, double adv, int font, int underline)
+{
+    if (lay->ncps >= lay->capcps) {
+        size_t cap = lay->capcps ? lay->capcps * 2 : 1024;
+        uint32_t *a = realloc(lay->cps, cap * sizeof *a);
+        if (a)
+            lay->cps = a;
+        double *b = realloc(lay->adv, cap * sizeof *b);
+        if (b)
+            lay->adv = b;
+        int16_t *c = realloc(lay->fnt, cap * sizeof *c);
+        if (c)
+            lay->fnt = c;
+        uint8_t *u = realloc(lay->ul, cap);
+        if (u)
+            lay->ul = u;
+        if (!a || !b || !c || !u)
+            return -1;
+        lay->capcps = cap;
+    }
+    lay->cps[lay->ncps] = cp;
+    lay->adv[lay->ncps] = adv;
+    lay->fnt[lay->ncps] = (int16_t)font;
+    lay->ul[lay->ncps] = (uint8_t)underline;
+    lay->ncps++;
+    return 0;
+}
+
+static void para_text(ipf_layout *lay, const style *s, const char *utf8, int underline)
+{
+    const char *p = utf8;
+    while (*p) {
+        uint32_t c;
+        if (ipf_utf8_next(&p, &c) < 0) {
+            p++;
+            continue;
+        }
+        if (c == '\r' || c == '\t')
+            c = ' ';
+        int f = ipf_fontset_font_for(lay->fonts, c);
+        double a = f >= 0 ? ipf_fontset_advance(lay->fonts, (size_t)f, c)
+                          : ipf_fontset_advance(lay->fonts, 0, 0x4E00);
+        if (para_push(lay, c, a * s->size + s->letter_spacing, f < 0 ? 0 : f, underline) < 0)
+            lay->oom = 1;
+    }
+}
+
+/* Pads a field with ideographic spaces up to a minimum width, so that blank
+ * fields leave room to write by hand. */
+static void para_pad(ipf_layout *lay, const style *s, size_t from, double min_w, int underline)
+{
+    double w = 0;
+    for (size_t i = from; i < lay->ncps; i++)
+        w += lay->adv[i];
+    while (w + 0.01 < min_w) {
+        if (para_push(lay, 0x3000, s->size + s->letter_spacing, 0, underline) < 0) {
+            lay->oom = 1;
+            return;
+        }
+        w += s->size + s->letter_spacing;
+    }
+}
+
+static double baseline_of(ipf_layout *lay, double lh, double size)
+{
+    double asc = ipf_fontset_ascent(lay->fonts, 0), desc = ipf_fontset_descent(lay->fonts, 0);
+    double em = asc - desc > 0.1 ? asc - desc : 1.0;
+    return (lh - size) / 2 + size * (asc / em);
+}
+
+static uint32_t add_line(ipf_layout *lay, double h, int kind)
+{
+    if (GROW(lay->lines, lay->nlines, lay->caplines) < 0) {
+        lay->oom = 1;
+        return 0;
+    }
+    line *l = &lay->lines[lay->nlines];
+    l->height = (float)h;
+    l->kind = (uint8_t)kind;
+    l->op_start = (uint32_t)lay->nops;
+    l->op_count = 0;
+    return (uint32_t)lay->nlines++;
+}
+
+static op *add_op(ipf_layout *lay, uint32_t li)
+{
+    if (GROW(lay->ops, lay->nops, lay->capops) < 0) {
+        lay->oom = 1;
+        return NULL;
+    }
+    op *o = &lay->ops[lay->nops++];
+    memset(o, 0, sizeof *o);
+    lay->lines[li].op_count++;
+    return o;
+}
+
+/* Emits one broken line as text runs: consecutive glyphs that share a font
+ * and the same extra spacing become one run with that character spacing. */
+static void emit_line(ipf_layout *lay, const style *s, const ipf_broken *b, size_t li, double shift,
+                      uint32_t lidx, double lh)
+{
+    const ipf_line *ln = &b->lines[li];
+    double base = baseline_of(lay, lh, s->size);
+    char buf[8];
+    size_t i = ln->start;
+    while (i < ln->end) {
+        uint32_t c = lay->cps[i];
+        if (c == PH_INDENT || c == 0x3000 || c == ' ' || c == '\n') {
+            i++;
+            continue;
+        }
+        if (c == PH_BOX || c == PH_BOX_ON) {
+            op *o = add_op(lay, lidx);
+            if (!o)
+                return;
+            o->kind = OP_CHECK;
+            o->checked = c == PH_BOX_ON;
+            o->w = (float)(s->size * 0.78);
+            o->dx = (float)(shift + b->x[i] + (b->w[i] - o->w) / 2);
+            o->dy = (float)(base - s->size * 0.08);
+            i++;
+            continue;
+        }
+        size_t j = i + 1;
+        double cs = 0;
+        if (j < ln->end)
+            cs = b->x[j] - b->x[i] - lay->adv[i];
+        while (j < ln->end) {
+            uint32_t cj = lay->cps[j];
+            if (cj == PH_BOX || cj == PH_BOX_ON || cj == PH_INDENT || lay->fnt[j] != lay->fnt[i])
+                break;
+            if (j + 1 < ln->end) {
+                double step = b->x[j + 1] - b->x[j] - lay->adv[j];
+                if (fabs(step - cs) > 0.01)
+                    break;
+            }
+            if (fabs(b->x[j] - b->x[j - 1] - lay->adv[j - 1] - cs) > 0.01)
+                break;
+            j++;
+        }
+        size_t start = lay->ntext;
+        for (size_t k = i; k < j; k++) {
+            uint32_t ck = lay->cps[k] == 0x3000 ? 0x3000 : lay->cps[k];
+            size_t n = ipf_utf8_encode(ck, buf);
+            uint32_t off;
+            if (text_put(lay, buf, n, &off) < 0) {
+                lay->oom = 1;
+                return;
+            }
+        }
+        op *o = add_op(lay, lidx);
+        if (!o)
+            return;
+        o->kind = OP_TEXT;
+        o->font = lay->fnt[i];
+        o->bold = (uint8_t)s->bold;
+        o->size = (float)s->size;
+        o->cs = (float)(j - i > 1 ? cs : 0);
+        o->dx = (float)(shift + b->x[i]);
+        o->dy = (float)base;
+        o->off = (uint32_t)start;
+        o->len = (uint32_t)(lay->ntext - start);
+        i = j;
+    }
+    /* Underlines under field runs (cover lines, signatures). */
+    i = ln->start;
+    while (i < ln->end) {
+        if (!lay->ul[i]) {
+            i++;
+            continue;
+        }
+        size_t j = i;
+        while (j < ln->end && lay->ul[j])
+            j++;
+        op *o = add_op(lay, lidx);
+        if (!o)
+            return;
+        o->kind = OP_RULE;
+        o->dx = (float)(shift + b->x[i]);
+        o->w = (float)(b->x[j - 1] + b->w[j - 1] - b->x[i]);
+        o->dy = (float)(base + s->size * 0.15);
+        i = j;
+    }
+}
+
+/* Breaks the paragraph collected in lay->cps into lines of the given width. */
+static void para_finish(ipf_layout *lay, const style *s, double width)
+{
+    if (s->space_before > 0)
+        add_line(lay, s->space_before, LN_SPACE);
+    double lh = s->size * s->line_height;
+    if (lay->ncps == 0) {
+        add_line(lay, lh, LN_TEXT);
+    } else {
+        ipf_broken b = {0};
+        int justify = s->align == AL_JUSTIFY;
+        if (ipf_line_breaker_break(lay->lb, lay->cps, lay->adv, lay->ncps, width, justify, &b) !=
+            IPF_OK) {
+            lay->oom = 1;
+            return;
+        }
+        for (size_t li = 0; li < b.nlines; li++) {
+            double w = b.lines[li].width;
+            if (s->letter_spacing > 0 && w > s->letter_spacing)
+                w -= s->letter_spacing; /* no spacing after the last glyph */
+            double shift = s->align == AL_CENTER  ? (width - w) / 2
+                           : s->align == AL_RIGHT ? width - w
+                                                  : 0;
+            if (shift < 0)
+                shift = 0;
+            uint32_t idx = add_line(lay, lh, LN_TEXT);
+            if (lay->oom)
+                break;
+            emit_line(lay, s, &b, li, shift, idx, lh);
+        }
+        if (b.nlines == 0)
+            add_line(lay, lh, LN_TEXT);
+        ipf_broken_free(&b);
+    }
+    if (s->space_after > 0)
+        add_line(lay, s->space_after, LN_SPACE);
+    lay->ncps = 0;
+}
+
+static const char *normalized(ipf_layout *lay, const char *raw)
+{
+    size_t need = strlen(raw) + 1;
+    if (need > lay->capscratch) {
+        char *p = realloc(lay->scratch, need * 2);
+        if (!p) {
+            lay->oom = 1;
+            return "";
+        }
+        lay->scratch = p;
+        lay->capscratch = need * 2;
+    }
+    ipf_text_normalize(raw, lay->scratch);
+    return lay->scratch;
+}
+
+static void format_value(const char *fmt, const char *in, char *out, size_t cap)
+{
+    int y, m, d;
+    if (fmt && strcmp(fmt, "date-zh") == 0 && sscanf(in, "%d-%d-%d", &y, &m, &d) == 3)
+        snprintf(out, cap, "%d年%d月%d日", y, m, d);
+    else
+        snprintf(out, cap, "%s", in);
+}
+
+/* Inline content of <p>, <label>, <cell>: text, <field>, <check>. */
+static void inline_content(ipf_layout *lay, const xmlNode *n, const style *s, xmlNodePtr ctx)
+{
+    for (const xmlNode *c = n->children; c; c = c->next) {
+        if (c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) {
+            para_text(lay, s, normalized(lay, (const char *)c->content), 0);
+        } else if (is_t(c, "field")) {
+            size_t from = lay->ncps;
+            int ul = attr(c, "underline") && strcmp(attr(c, "underline"), "true") == 0;
+            xmlXPathObjectPtr o = eval(lay, c, ctx);
+            xmlChar *v = o ? xmlXPathCastToString(o) : NULL;
+            xmlXPathFreeObject(o);
+            if (v && *v) {
+                const char *t = normalized(lay, (const char *)v);
+                char fmt[256];
+                if (strlen(t) < 64) {
+                    format_value(attr(c, "format"), t, fmt, sizeof fmt);
+                    t = fmt;
+                    para_text(lay, s, t, ul);
+                } else {
+                    para_text(lay, s, t, ul);
+                }
+            }
+            xmlFree(v);
+            double mw;
+            if (attr(c, "min-width") && parse_len(attr(c, "min-width"), s->size, 0, &mw) == 0)
+                para_pad(lay, s, from, mw, ul);
+        } else if (is_t(c, "check")) {
+            int on = 0;
+            if (!lay->blank) {
+                xmlXPathObjectPtr o = eval(lay, c, ctx);
+                on = o ? xmlXPathCastToBoolean(o) : 0;
+                xmlXPathFreeObject(o);
+            }
+            if (para_push(lay, on ? PH_BOX_ON : PH_BOX, s->size * 1.05, 0, 0) < 0)
+                lay->oom = 1;
+        }
+    }
+}
+
+static void begin_indent(ipf_layout *lay, const style *s)
+{
+    if (s->indent > 0 && para_push(lay, PH_INDENT, s->indent, 0, 0) < 0)
+        lay->oom = 1;
+}
+
+/* Paragraphs from data nodes: an element with <p> children gives one
+ * paragraph per <p>; otherwise its text is one paragraph. */
+static void data_paragraphs(ipf_layout *lay, xmlNodePtr node, const style *s, double width,
+                            int *count)
+{
+    int has_p = 0;
+    for (xmlNodePtr c = node->children; c; c = c->next)
+        if (c->type == XML_ELEMENT_NODE && strcmp((const char *)c->name, "p") == 0) {
+            has_p = 1;
+            xmlChar *t = xmlNodeGetContent(c);
+            begin_indent(lay, s);
+            para_text(lay, s, normalized(lay, t ? (const char *)t : ""), 0);
+            xmlFree(t);
+            para_finish(lay, s, width);
+            (*count)++;
+        }
+    if (!has_p) {
+        xmlChar *t = xmlNodeGetContent(node);
+        const char *txt = normalized(lay, t ? (const char *)t : "");
+        if (*txt) {
+            begin_indent(lay, s);
+            para_text(lay, s, txt, 0);
+            para_finish(lay, s, width);
+            (*count)++;
+        }
+        xmlFree(t);
+    }
+}
+
+static void select_paragraphs(ipf_layout *lay, const xmlNode *tn, const style *s, double width,
+                              xmlNodePtr ctx)
+{
+    xmlXPathObjectPtr o = eval(lay, tn, ctx);
+    int count = 0;
+    if (o && o->type == XPATH_NODESET && o->nodesetval) {
+        for (int i = 0; i < o->nodesetval->nodeNr; i++)
+            data_paragraphs(lay, o->nodesetval->nodeTab[i], s, width, &count);
+    } else if (o) {
+        xmlChar *v = xmlXPathCastToString(o);
+        if (v && *v) {
+            para_text(lay, s, normalized(lay, (const char *)v), 0);
+            para_finish(lay, s, width);
+        }
+        xmlFree(v);
+    }
+    xmlXPathFreeObject(o);
+}
+
+static void blocks(ipf_layout *lay, const xmlNode *parent, const style *inherit, double width,
+                   xmlNodePtr ctx);
+
+static void block(ipf_layout *lay, const xmlNode *c, const style *inherit, double width,
+                  xmlNodePtr ctx)
+{
+    if (is_t(c, "p")) {
+        style s = *inherit;
+        s.indent = 0;
+        s.space_before = s.space_after = 0;
+        style_for(lay, c, NULL, &s);
+        begin_indent(lay, &s);
+        inline_content(lay, c, &s, ctx);
+        para_finish(lay, &s, width);
+    } else if (is_t(c, "paragraphs")) {
+        style s = *inherit;
+        s.indent = lay->base.indent;
+        s.space_before = s.space_after = 0;
+        s.align = AL_JUSTIFY;
+        style_for(lay, c, "paragraph", &s);
+        select_paragraphs(lay, c, &s, width, ctx);
+    } else if (is_t(c, "list")) {
+        style s = *inherit;
+        s.indent = 0;
+        s.align = AL_JUSTIFY;
+        style_for(lay, c, "list", &s);
+        xmlXPathObjectPtr o = eval(lay, c, ctx);
+        const char *marker = attr(c, "marker");
+        if (o && o->type == XPATH_NODESET && o->nodesetval) {
+            for (int i = 0; i < o->nodesetval->nodeNr; i++) {
+                if (marker) {
+                    char m[64];
+                    const char *at = strstr(marker, "{n}");
+                    if (at)
+                        snprintf(m, sizeof m, "%.*s%d%s", (int)(at - marker), marker, i + 1,
+                                 at + 3);
+                    else
+                        snprintf(m, sizeof m, "%s", marker);
+                    para_text(lay, &s, m, 0);
+                }
+                xmlChar *t = xmlNodeGetContent(o->nodesetval->nodeTab[i]);
+                para_text(lay, &s, normalized(lay, t ? (const char *)t : ""), 0);
+                xmlFree(t);
+                para_finish(lay, &s, width);
+            }
+        }
+        xmlXPathFreeObject(o);
+    } else if (is_t(c, "each")) {
+        xmlXPathObjectPtr o = lay->blank ? NULL : eval(lay, c, ctx);
+        if (o && o->type == XPATH_NODESET && o->nodesetval) {
+            for (int i = 0; i < o->nodesetval->nodeNr; i++) {
+                set_n(lay, i + 1);
+                blocks(lay, c, inherit, width, o->nodesetval->nodeTab[i]);
+            }
+        }
+        xmlXPathFreeObject(o);
+    } else if (is_t(c, "vspace")) {
+        double h;
+        if (parse_len(attr(c, "height"), inherit->size, 0, &h) == 0 && h > 0)
+            add_line(lay, h, LN_SPACE);
+    } else if (is_t(c, "vfill")) {
+        add_line(lay, 0, LN_FILL);
+    }
+}
+
+static void blocks(ipf_layout *lay, const xmlNode *parent, const style *inherit, double width,
+                   xmlNodePtr ctx)
+{
+    for (const xmlNode *c = parent->children; c && !lay->oom; c = c->next)
+        if (c->type == XML_ELEMENT_NODE)
+            block(lay, c, inherit, width, ctx);
+}
+
+static int has_block_children(const xmlNode *n)
+{
+    for (const xmlNode *c = n->children; c; c = c->next)
+        if (is_t(c, "p") || is_t(c, "paragraphs") || is_t(c, "list") || is_t(c, "each") ||
+            is_t(c, "vspace") || is_t(c, "vfill"))
+            return 1;
+    return 0;
+}
+
+static double lines_height(ipf_layout *lay, uint32_t a, uint32_t b)
+{
+    double h = 0;
+    for (uint32_t i = a; i < b; i++)
+        h += lay->lines[i].height;
+    return h;
+}
+
+/* ---------------------------------------------------------------- pages */
+
+static void draw_lines(ipf_layout *lay, uint32_t a, uint32_t b, double x, double y_top,
+                       double extra_fill);
+
+static void finish_page(ipf_layout *lay)
+{
+    if (!lay->page_open)
+        return;
+    lay->page_open = 0;
+    const xmlNode *pn = lay->numbering;
+    if (!pn || lay->pages <= lay->number_skip)
+        return;
+    const char *fmt = attr(pn, "format");
+    if (!fmt)
+        fmt = "— {page} —";
+    char num[32], buf[128];
+    snprintf(num, sizeof num, "%d", lay->pages - lay->number_skip);
+    const char *at = strstr(fmt, "{page}");
+    if (at)
+        snprintf(buf, sizeof buf, "%.*s%s%s", (int)(at - fmt), fmt, num, at + 6);
+    else
+        snprintf(buf, sizeof buf, "%s", fmt);
+    style s = lay->base;
+    s.align = AL_CENTER;
+    s.line_height = 1.0;
+    parse_len(attr(pn, "size"), s.size, s.size, &s.size);
+    double off = 7 * 72 / 25.4;
+    parse_len(attr(pn, "offset"), s.size, off, &off);
+    double width = lay->pg.width - lay->pg.left - lay->pg.right;
+    uint32_t l0 = (uint32_t)lay->nlines;
+    para_text(lay, &s, buf, 0);
+    para_finish(lay, &s, width);
+    draw_lines(lay, l0, (uint32_t)lay->nlines, lay->pg.left,
+               lay->pg.height - lay->pg.bottom + off, 0);
+}
+
+static void new_page(ipf_layout *lay)
+{
+    finish_page(lay);
+    if (ipf_drawing_add_page(lay->dr, lay->pg.width, lay->pg.height) < 0)
+        lay->oom = 1;
+    lay->pages++;
+    lay->page_open = 1;
+    lay->y = lay->pg.top;
+}
+
+static double body_bottom(const ipf_layout *lay)
+{
+    return lay->pg.height - lay->pg.bottom;
+}
+
+static void draw_lines(ipf_layout *lay, uint32_t a, uint32_t b, double x, double y_top,
+                       double extra_fill)
+{
+    int fills = 0;
+    for (uint32_t i = a; i < b; i++)
+        fills += lay->lines[i].kind == LN_FILL;
+    double y = y_top;
+    for (uint32_t i = a; i < b && !lay->oom; i++) {
+        const line *l = &lay->lines[i];
+        if (l->kind == LN_FILL) {
+            if (fills > 0)
+                y += extra_fill / fills;
+            continue;
+        }
+        for (uint32_t k = 0; k < l->op_count; k++) {
+            const op *o = &lay->ops[l->op_start + k];
+            double px = x + o->dx, py = lay->pg.height - (y + o->dy);
+            int rc = 0;
+            if (o->kind == OP_TEXT)
+                rc = ipf_drawing_text(lay->dr, px, py, o->font, o->size, o->cs, o->bold,
+                                      lay->text + o->off, o->len);
+            else if (o->kind == OP_RULE)
+                rc = ipf_drawing_line(lay->dr, px, py, px + o->w, py, 0.5);
+            else
+                rc = ipf_drawing_checkbox(lay->dr, px, py, o->w, o->checked);
+            if (rc < 0)
+                lay->oom = 1;
+        }
+        y += l->height;
+    }
+}
+
+/* Cover and instruction pages: blocks flowing down the page; <vfill/> takes
+ * what is left of the page, so the issuer sits at the foot of the cover. */
+static void page_block(ipf_layout *lay, const xmlNode *pb, xmlNodePtr ctx)
+{
+    new_page(lay);
+    const char *ol = attr(pb, "outline");
+    if (ol && ipf_drawing_outline(lay->dr, 0, ol, lay->pg.height - lay->pg.top) < 0)
+        lay->oom = 1;
+    double width = lay->pg.width - lay->pg.left - lay->pg.right;
+    uint32_t l0 = (uint32_t)lay->nlines;
+    style s = lay->base;
+    s.indent = 0;
+    blocks(lay, pb, &s, width, ctx);
+    uint32_t l1 = (uint32_t)lay->nlines;
+    double avail = body_bottom(lay) - lay->y;
+    double h = lines_height(lay, l0, l1);
+    if (h <= avail) {
+        draw_lines(lay, l0, l1, lay->pg.left, lay->y, avail - h);
+        lay->y += avail;
+        return;
+    }
+    /* Too long for one page: flow line by line, never clipping. */
+    for (uint32_t i = l0; i < l1; i++) {
+        double lh = lay->lines[i].height;
+        if (lay->y + lh > body_bottom(lay) + 0.01) {
+            new_page(lay);
+            if (lay->lines[i].kind != LN_TEXT)
+                continue;
+        }
+        draw_lines(lay, i, i + 1, lay->pg.left, lay->y, 0);
+        lay->y += lh;
+    }
+}
+
+/* ---------------------------------------------------------------- tables */
+
+typedef struct table_ctx {
+    double colx[65];
+    int ncols;
+    uint32_t row0;
+} table_ctx;
+
+static int table_columns(ipf_layout *lay, const xmlNode *t, table_ctx *tc)
+{
+    double width = lay->pg.width - lay->pg.left - lay->pg.right;
+    double fixed = 0, fr = 0, w[64], f[64];
+    int n = 0;
+    const char *p = attr(t, "columns");
+    while (p && *p && n < 64) {
+        while (*p == ' ')
+            p++;
+        if (!*p)
+            break;
+        char buf[32];
+        size_t k = 0;
+        while (*p && *p != ' ' && k < sizeof buf - 1)
+            buf[k++] = *p++;
+        buf[k] = '\0';
+        w[n] = f[n] = 0;
+        if (k > 2 && strcmp(buf + k - 2, "fr") == 0)
+            fr += f[n] = strtod(buf, NULL);
+        else if (ipf_length_parse(buf, lay->base.size, &w[n]) == 0)
+            fixed += w[n];
+        n++;
+    }
+    double rest = width - fixed;
+    tc->colx[0] = lay->pg.left;
+    for (int i = 0; i < n; i++) {
+        double cw = f[i] > 0 ? (rest > 0 ? rest * f[i] / fr : 0) : w[i];
+        tc->colx[i + 1] = tc->colx[i] + cw;
+    }
+    /* Columns are scaled to the text block if fixed widths overshoot it. */
+    double total = tc->colx[n] - lay->pg.left;
+    if (total > width + 0.5)
+        for (int i = 1; i <= n; i++)
+            tc->colx[i] = lay->pg.left + (tc->colx[i] - lay->pg.left) * width / total;
+    tc->ncols = n;
+    return n;
+}
+
+static cell *new_cell(ipf_layout *lay)
+{
+    if (GROW(lay->cells, lay->ncells, lay->capcells) < 0) {
+        lay->oom = 1;
+        return NULL;
+    }
+    cell *c = &lay->cells[lay->ncells++];
+    memset(c, 0, sizeof *c);
+    return c;
+}
+
+static row *new_row(ipf_layout *lay)
+{
+    if (GROW(lay->rows, lay->nrows, lay->caprows) < 0) {
+        lay->oom = 1;
+        return NULL;
+    }
+    row *r = &lay->rows[lay->nrows++];
+    memset(r, 0, sizeof *r);
+    r->cell0 = (uint32_t)lay->ncells;
+    r->sect = UINT32_MAX;
+    return r;
+}
+
+static double cell_inner_width(ipf_layout *lay, const table_ctx *tc, int col, int span)
+{
+    double w = tc->colx[col + span] - tc->colx[col] - 2 * lay->pad;
+    return w > lay->base.size ? w : lay->base.size;
+}
+
+/* Measures one template cell (label, value or cell) into lines. */
+static void measure_cell(ipf_layout *lay, const xmlNode *tn, cell *c, const table_ctx *tc,
+                         xmlNodePtr ctx)
+{
+    int label = is_t(tn, "label");
+    double width = cell_inner_width(lay, tc, c->col, c->span);
+    style s = lay->base;
+    s.indent = 0;
+    s.align = label ? AL_CENTER : AL_JUSTIFY;
+    s.valign = label || is_t(tn, "value") ? VA_MIDDLE : VA_TOP;
+    style_for(lay, tn, label ? "label" : is_t(tn, "value") ? "value" : "cell", &s);
+    c->valign = s.valign;
+    c->is_label = label;
+    const char *kt = attr(tn, "keep-together");
+    c->keep = kt && strcmp(kt, "true") == 0;
+    double mh = 0;
+    if (attr(tn, "min-height"))
+        parse_len(attr(tn, "min-height"), s.size, 0, &mh);
+    if (lay->blank && attr(tn, "blank-min-height"))
+        parse_len(attr(tn, "blank-min-height"), s.size, 0, &mh);
+    c->min_h = mh;
+    c->l0 = (uint32_t)lay->nlines;
+    if (is_t(tn, "value")) {
+        const char *para = attr(tn, "paragraphs");
+        if (para && strcmp(para, "true") == 0)
+            s.indent = lay->base.indent;
+        select_paragraphs(lay, tn, &s, width, ctx);
+    } else if (has_block_children(tn)) {
+        blocks(lay, tn, &s, width, ctx);
+    } else {
+        inline_content(lay, tn, &s, ctx);
+        para_finish(lay, &s, width);
+    }
+    c->l1 = (uint32_t)lay->nlines;
+    if (c->l1 == c->l0)
+        add_line(lay, s.size * s.line_height, LN_TEXT), c->l1 = (uint32_t)lay->nlines;
+    c->content_h = lines_height(lay, c->l0, c->l1);
+    c->c0 = c->c1 = c->l1;
+    if (label) {
+        /* The same label with "（续）" for pages it continues on. */
+        inline_content(lay, tn, &s, ctx);
+        para_text(lay, &s, lay->cont_suffix, 0);
+        para_finish(lay, &s, width);
+        c->c1 = (uint32_t)lay->nlines;
+    }
+}
+
+static void section_row(ipf_layout *lay, const xmlNode *sn, const table_ctx *tc, xmlNodePtr ctx)
+{
+    (void)ctx;
+    row *r = new_row(lay);
+    if (!r)
+        return;
+    r->is_section = 1;
+    r->outline = attr(sn, "title");
+    cell *c = new_cell(lay);
+    if (!c)
+        return;
+    r = &lay->rows[lay->nrows - 1];
+    r->ncells = 1;
+    c->col = 0;
+    c->span = tc->ncols;
+    c->rowspan = 1;
+    c->is_label = 1;
+    c->valign = VA_MIDDLE;
+    style s = lay->base;
+    s.indent = 0;
+    s.bold = 1;
+    s.align = AL_LEFT;
+    style_for(lay, sn, "section", &s);
+    double width = cell_inner_width(lay, tc, 0, tc->ncols);
+    const char *title = attr(sn, "title"), *note = attr(sn, "note");
+    for (int pass = 0; pass < 2; pass++) {
+        uint32_t l0 = (uint32_t)lay->nlines;
+        para_text(lay, &s, title ? title : "", 0);
+        if (pass == 1)
+            para_text(lay, &s, lay->cont_suffix, 0);
+        para_finish(lay, &s, width);
+        if (note) {
+            style ns = s;
+            ns.bold = 0;
+            ns.align = AL_CENTER;
+            para_text(lay, &ns, note, 0);
+            para_finish(lay, &ns, width);
+        }
+        if (pass == 0) {
+            c->l0 = l0;
+            c->l1 = (uint32_t)lay->nlines;
+        } else {
+            c->c0 = l0;
+            c->c1 = (uint32_t)lay->nlines;
+        }
+    }
+    c->content_h = lines_height(lay, c->l0, c->l1);
+}
+
+static void table_rows(ipf_layout *lay, const xmlNode *parent, const table_ctx *tc,
+                       xmlNodePtr ctx);
+
+static void table_row(ipf_layout *lay, const xmlNode *rn, const table_ctx *tc, xmlNodePtr ctx,
+                      int *carry)
+{
+    row *r = new_row(lay);
+    if (!r)
+        return;
+    uint32_t ri = (uint32_t)(lay->nrows - 1);
+    int col = 0;
+    for (const xmlNode *cn = rn->children; cn && !lay->oom; cn = cn->next) {
+        if (cn->type != XML_ELEMENT_NODE)
+            continue;
+        while (col < tc->ncols && carry[col] > 0)
+            col++;
+        cell *c = new_cell(lay);
+        if (!c)
+            return;
+        const char *sp = attr(cn, "span"), *rs = attr(cn, "rowspan");
+        c->col = col;
+        c->span = sp ? atoi(sp) : 1;
+        c->rowspan = rs ? atoi(rs) : 1;
+        if (c->span < 1 || col + c->span > tc->ncols)
+            c->span = tc->ncols - col > 0 ? tc->ncols - col : 1;
+        for (int k = 0; k < c->span && col + k < tc->ncols; k++)
+            carry[col + k] = c->rowspan;
+        measure_cell(lay, cn, &lay->cells[lay->ncells - 1], tc, ctx);
+        col += c->span;
+        lay->rows[ri].ncells++;
+    }
+    for (int k = 0; k < tc->ncols; k++)
+        if (carry[k] > 0)
+            carry[k]--;
+}
+
+static void table_rows(ipf_layout *lay, const xmlNode *parent, const table_ctx *tc,
+                       xmlNodePtr ctx)
+{
+    int carry[64] = {0};
+    for (const xmlNode *n = parent->children; n && !lay->oom; n = n->next) {
+        if (is_t(n, "section")) {
+            section_row(lay, n, tc, ctx);
+        } else if (is_t(n, "row")) {
+            table_row(lay, n, tc, ctx, carry);
+        } else if (is_t(n, "repeat")) {
+            xmlXPathObjectPtr o = lay->blank ? NULL : eval(lay, n, ctx);
+            int count = o && o->type == XPATH_NODESET && o->nodesetval ? o->nodesetval->nodeNr : 0;
+            if (count > 0) {
+                for (int i = 0; i < count && !lay->oom; i++) {
+                    set_n(lay, i + 1);
+                    for (const xmlNode *rn = n->children; rn; rn = rn->next)
+                        if (is_t(rn, "row"))
+                            table_row(lay, rn, tc, o->nodesetval->nodeTab[i], carry);
+                }
+            } else {
+                /* No data (or the blank form): empty copies to fill by hand. */
+                const char *bc = attr(n, "blank-count");
+                int copies = bc ? atoi(bc) : 1;
+                int was_blank = lay->blank;
+                lay->blank = 1;
+                for (int i = 0; i < copies && !lay->oom; i++) {
+                    set_n(lay, i + 1);
+                    for (const xmlNode *rn = n->children; rn; rn = rn->next)
+                        if (is_t(rn, "row"))
+                            table_row(lay, rn, tc, xmlDocGetRootElement(lay->data), carry);
+                }
+                lay->blank = was_blank;
+            }
+            xmlXPathFreeObject(o);
+        }
+    }
+}
+
+/* Row heights: each row is as tall as its tallest single-row cell; a cell
+ * spanning rows makes the last of its rows taller if the span is short. */
+static void row_heights(ipf_layout *lay, uint32_t r0, uint32_t r1)
+{
+    for (uint32_t ri = r0; ri < r1; ri++) {
+        row *r = &lay->rows[ri];
+        double h = 0;
+        for (uint32_t k = 0; k < r->ncells; k++) {
+            cell *c = &lay->cells[r->cell0 + k];
+            double need = fmax(c->content_h + 2 * lay->pad, c->min_h);
+            if (c->rowspan == 1 && need > h)
+                h = need;
+            if (c->keep)
+                r->keep = 1;
+        }
+        r->h = h;
+    }
+    for (uint32_t ri = r0; ri < r1; ri++) {
+        row *r = &lay->rows[ri];
+        for (uint32_t k = 0; k < r->ncells; k++) {
+            cell *c = &lay->cells[r->cell0 + k];
+            if (c->rowspan <= 1)
+                continue;
+            uint32_t last = ri + (uint32_t)c->rowspan - 1;
+            if (last >= r1)
+                last = r1 - 1;
+            double sum = 0;
+            for (uint32_t q = ri; q <= last; q++)
+                sum += lay->rows[q].h;
+            double need = fmax(c->content_h + 2 * lay->pad, c->min_h);
+            if (need > sum)
+                lay->rows[last].h += need - sum;
+        }
+    }
+}
+
+/* The extent of a cell's fragment on the current page. */
+typedef struct frag {
+    uint32_t next_line; /* first content line not yet drawn */
+    double top;         /* y where the cell's fragment on this page starts */
+    int started;
+} frag;
+
+static void draw_cell_box(ipf_layout *lay, const table_ctx *tc, const cell *c, double top,
+                          double h)
+{
+    double x = tc->colx[c->col], w = tc->colx[c->col + c->span] - x;
+    if (ipf_drawing_rect(lay->dr, x, lay->pg.height - top - h, w, h, lay->rule_w) < 0)
+        lay->oom = 1;
+}
+
+/* Draws lines [a, b) of a cell inside a box of height h, honouring vertical
+ * alignment and <vfill/> when the whole content is shown. */
+static void draw_cell_content(ipf_layout *lay, const table_ctx *tc, const cell *c, uint32_t a,
+                              uint32_t b, double top, double h, int whole)
+{
+    double ch = lines_height(lay, a, b);
+    double inner = h - 2 * lay->pad;
+    double dy = 0, fill = 0;
+    int fills = 0;
+    for (uint32_t i = a; i < b; i++)
+        fills += lay->lines[i].kind == LN_FILL;
+    if (whole && fills)
+        fill = inner - ch;
+    else if (c->valign == VA_MIDDLE)
+        dy = (inner - ch) / 2;
+    else if (c->valign == VA_BOTTOM)
+        dy = inner - ch;
+    if (dy < 0)
+        dy = 0;
+    if (fill < 0)
+        fill = 0;
+    draw_lines(lay, a, b, tc->colx[c->col] + lay->pad, top + lay->pad + dy, fill);
+}
+
+/* How many lines of [a, b) fit in height h (content area). */
+static uint32_t lines_fitting(ipf_layout *lay, uint32_t a, uint32_t b, double h)
+{
+    double used = 0;
+    uint32_t i = a;
+    while (i < b && used + lay->lines[i].height <= h + 0.01) {
+        used += lay->lines[i].height;
+        i++;
+    }
+    return i;
+}
+
+static void place_section_header(ipf_layout *lay, const table_ctx *tc, uint32_t si, int cont)
+{
+    const row *r = &lay->rows[si];
+    const cell *c = &lay->cells[r->cell0];
+    uint32_t a = cont ? c->c0 : c->l0, b = cont ? c->c1 : c->l1;
+    double h = fmax(lines_height(lay, a, b) + 2 * lay->pad, c->min_h);
+    if (!cont && r->outline &&
+        ipf_drawing_outline(lay->dr, 0, r->outline, lay->pg.height - lay->y) < 0)
+        lay->oom = 1;
+    draw_cell_box(lay, tc, c, lay->y, h);
+    draw_cell_content(lay, tc, c, a, b, lay->y, h, 1);
+    lay->y += h;
+}
+
+static void table_new_page(ipf_layout *lay, const table_ctx *tc, uint32_t sect)
+{
+    new_page(lay);
+    if (sect != UINT32_MAX)
+        place_section_header(lay, tc, sect, 1);
+}
+
+/* Places rows [b0, b1) — a block tied together by row spans — at lay->y,
+ * splitting between rows and inside rows as pages require. */
+static void place_block(ipf_layout *lay, const table_ctx *tc, uint32_t b0, uint32_t b1,
+                        uint32_t sect)
+{
+    frag fr[64];
+    memset(fr, 0, sizeof fr);
+    /* Cells are indexed by column: the one occupying each column now. */
+    const cell *owner[64] = {0};
+    double span_top[64];
+    int cont_label[64] = {0};
+    for (uint32_t ri = b0; ri < b1 && !lay->oom; ri++) {
+        row *r = &lay->rows[ri];
+        for (uint32_t k = 0; k < r->ncells; k++) {
+            const cell *c = &lay->cells[r->cell0 + k];
+            owner[c->col] = c;
+            fr[c->col].next_line = c->l0;
+            fr[c->col].started = 0;
+            span_top[c->col] = lay->y;
+            cont_label[c->col] = 0;
+        }
+        double remaining_h = r->h;
+        int first_piece = 1;
+        for (;;) {
+            double avail = body_bottom(lay) - lay->y;
+            /* How much of the row is still to draw: the tallest rest of a cell. */
+            double need = 0;
+            for (uint32_t k = 0; k < r->ncells; k++) {
+                const cell *c = &lay->cells[r->cell0 + k];
+                if (c->rowspan != 1)
+                    continue;
+                double rest = lines_height(lay, fr[c->col].next_line, c->l1) + 2 * lay->pad;
+                if (rest > need)
+                    need = rest;
+            }
+            double piece_h = first_piece ? remaining_h : fmax(need, 3 * lay->pad);
+            if (piece_h <= avail + 0.01) {
+                /* The rest of the row fits: draw it whole. */
+                for (uint32_t k = 0; k < r->ncells; k++) {
+                    const cell *c = &lay->cells[r->cell0 + k];
+                    if (c->rowspan != 1)
+                        continue;
+                    draw_cell_box(lay, tc, c, lay->y, piece_h);
+                    if (!first_piece && c->is_label && fr[c->col].next_line >= c->l1)
+                        draw_cell_content(lay, tc, c, c->c0, c->c1, lay->y, piece_h, 0);
+                    else
+                        draw_cell_content(lay, tc, c, fr[c->col].next_line, c->l1, lay->y,
+                                          piece_h, first_piece);
+                }
+                lay->y += piece_h;
+                break;
+            }
+            /* Not enough room.  Move the row to a new page if it would fit
+             * there, or if barely anything fits here; otherwise split. */
+            double body = body_bottom(lay) - lay->pg.top;
+            double line_min = lay->base.size * lay->base.line_height * 2 + 2 * lay->pad;
+            int at_top = lay->y <= lay->pg.top + 1 || (lay->y <= lay->pg.top + 80 && !first_piece);
+            if (!at_top && (piece_h <= body * 0.9 || avail < line_min || r->keep)) {
+                /* Close the spanning cells' fragments on this page first. */
+                for (int col = 0; col < tc->ncols; col++) {
+                    const cell *c = owner[col];
+                    if (!c || c->rowspan == 1 || c->col != col || span_top[col] >= lay->y)
+                        continue;
+                    draw_cell_box(lay, tc, c, span_top[col], lay->y - span_top[col]);
+                    draw_cell_content(lay, tc, c, cont_label[col] ? c->c0 : c->l0,
+                                      cont_label[col] ? c->c1 : c->l1, span_top[col],
+                                      lay->y - span_top[col], 0);
+                    cont_label[col] = 1;
+                }
+                table_new_page(lay, tc, sect);
+                for (int col = 0; col < tc->ncols; col++)
+                    span_top[col] = lay->y;
+                continue;
+            }
+            /* Split inside the row: each cell shows what fits. */
+            double inner = avail - 2 * lay->pad;
+            for (uint32_t k = 0; k < r->ncells; k++) {
+                const cell *c = &lay->cells[r->cell0 + k];
+                if (c->rowspan != 1)
+                    continue;
+                draw_cell_box(lay, tc, c, lay->y, avail);
+                uint32_t from = fr[c->col].next_line;
+                if (c->is_label && from >= c->l1 && !first_piece) {
+                    draw_cell_content(lay, tc, c, c->c0, c->c1, lay->y, avail, 0);
+                    continue;
+                }
+                if (c->is_label && first_piece) {
+                    draw_cell_content(lay, tc, c, c->l0, c->l1, lay->y, avail, 0);
+                    fr[c->col].next_line = c->l1;
+                    continue;
+                }
+                uint32_t to = lines_fitting(lay, from, c->l1, inner);
+                if (to == from && from < c->l1 && lay->y <= lay->pg.top + 80)
+                    to = from + 1; /* a single line taller than a page: never loop */
+                draw_lines(lay, from, to, tc->colx[c->col] + lay->pad, lay->y + lay->pad, 0);
+                fr[c->col].next_line = to;
+            }
+            lay->y += avail;
+            for (int col = 0; col < tc->ncols; col++) {
+                const cell *c = owner[col];
+                if (!c || c->rowspan == 1 || c->col != col)
+                    continue;
+                draw_cell_box(lay, tc, c, span_top[col], lay->y - span_top[col]);
+                draw_cell_content(lay, tc, c, cont_label[col] ? c->c0 : c->l0,
+                                  cont_label[col] ? c->c1 : c->l1, span_top[col],
+                                  lay->y - span_top[col], 0);
+                cont_label[col] = 1;
+            }
+            table_new_page(lay, tc, sect);
+            for (int col = 0; col < tc->ncols; col++)
+                span_top[col] = lay->y;
+            first_piece = 0;
+        }
+        /* Spanning cells that end with this row are drawn now. */
+        for (int col = 0; col < tc->ncols; col++) {
+            const cell *c = owner[col];
+            if (!c || c->rowspan == 1 || c->col != col)
+                continue;
+            uint32_t start_row = ri;
+            while (start_row > b0) {
+                const row *pr = &lay->rows[start_row];
+                int here = 0;
+                for (uint32_t k = 0; k < pr->ncells; k++)
+                    here |= &lay->cells[pr->cell0 + k] == c;
+                if (here)
+                    break;
+                start_row--;
+            }
+            if (start_row + (uint32_t)c->rowspan - 1 != ri && ri + 1 != b1)
+                continue;
+            draw_cell_box(lay, tc, c, span_top[col], lay->y - span_top[col]);
+            draw_cell_content(lay, tc, c, cont_label[col] ? c->c0 : c->l0,
+                              cont_label[col] ? c->c1 : c->l1, span_top[col],
+                              lay->y - span_top[col], !cont_label[col]);
+            owner[col] = NULL;
+        }
+    }
+}
+
+static void place_table(ipf_layout *lay, const table_ctx *tc, uint32_t r0, uint32_t r1)
+{
+    uint32_t sect = UINT32_MAX;
+    uint32_t ri = r0;
+    while (ri < r1 && !lay->oom) {
+        const row *r = &lay->rows[ri];
+        if (r->is_section) {
+            /* Keep a heading with the start of what follows it. */
+            double need = r->h;
+            if (ri + 1 < r1) {
+                const row *nx = &lay->rows[ri + 1];
+                need += fmin(nx->h, lay->base.size * lay->base.line_height * 3 + 2 * lay->pad);
+            }
+            if (lay->y + need > body_bottom(lay) && lay->y > lay->pg.top + 1)
+                new_page(lay);
+            sect = ri;
+            place_section_header(lay, tc, ri, 0);
+            ri++;
+            continue;
+        }
+        /* A block: this row and every row a row span drags along. */
+        uint32_t end = ri + 1;
+        for (uint32_t q = ri; q < end && q < r1; q++) {
+            const row *qr = &lay->rows[q];
+            for (uint32_t k = 0; k < qr->ncells; k++) {
+                uint32_t last = q + (uint32_t)lay->cells[qr->cell0 + k].rowspan;
+                if (last > end)
+                    end = last < r1 ? last : r1;
+            }
+        }
+        double bh = 0;
+        for (uint32_t q = ri; q < end; q++)
+            bh += lay->rows[q].h;
+        double body = body_bottom(lay) - lay->pg.top;
+        if (end - ri > 1 && lay->y + bh > body_bottom(lay) && bh < body * 0.6 &&
+            lay->y > lay->pg.top + 1)
+            table_new_page(lay, tc, sect);
+        place_block(lay, tc, ri, end, sect);
+        ri = end;
+    }
+}
+
+static void table(ipf_layout *lay, const xmlNode *t, xmlNodePtr ctx)
+{
+    table_ctx tc;
+    if (table_columns(lay, t, &tc) <= 0)
+        return;
+    if (!lay->page_open)
+        new_page(lay);
+    uint32_t r0 = (uint32_t)lay->nrows;
+    table_rows(lay, t, &tc, ctx);
+    uint32_t r1 = (uint32_t)lay->nrows;
+    if (lay->oom)
+        return;
+    row_heights(lay, r0, r1);
+    place_table(lay, &tc, r0, r1);
+}
+
+/* ---------------------------------------------------------------- document */
+
+static void set_info(ipf_layout *lay, const xmlNode *info, xmlNodePtr ctx)
+{
+    const char *keys[4][2] = {
+        {"title", "Title"}, {"author", "Author"}, {"subject", "Subject"}, {"keywords", "Keywords"}};
+    for (int i = 0; i < 4; i++) {
+        const char *tpl = attr(info, keys[i][0]);
+        if (!tpl)
+            continue;
+        char *v = interpolate(lay, tpl, ctx);
+        if (v) {
+            const char *t = normalized(lay, v);
+            if (ipf_drawing_set_info(lay->dr, keys[i][1], t) < 0)
+                lay->oom = 1;
+        }
+        free(v);
+    }
+}
+
+static void reset(ipf_layout *lay)
+{
+    lay->nops = lay->nlines = lay->ntext = lay->ncells = lay->nrows = lay->ncps = 0;
+    lay->oom = 0;
+    lay->pages = 0;
+    lay->page_open = 0;
+}
+
+ipf_status ipf_layout_document(ipf_layout *lay, const ipf_form *form, const ipf_fontset *fonts,
+                               xmlDocPtr data, const char *file, ipf_drawing *out, ipf_diags *d)
+{
+    reset(lay);
+    lay->form = form;
+    lay->fonts = fonts;
+    lay->d = d;
+    lay->file = file;
+    lay->dr = out;
+    lay->pg = *ipf_form_page(form);
+    if (!lay->lb || lay->lb_level != ipf_form_line_breaking(form)) {
+        ipf_line_breaker_free(lay->lb);
+        lay->lb = NULL;
+        lay->lb_level = ipf_form_line_breaking(form);
+        ipf_status st = ipf_line_breaker_new(lay->lb_level, &lay->lb);
+        if (st != IPF_OK)
+            return st;
+    }
+    const xmlNode *root = ipf_form_root(form);
+    /* The blank form reads an empty document of the right kind, so that every
+     * expression evaluates to nothing rather than needing a special case. */
+    xmlDocPtr empty = NULL;
+    lay->blank = data == NULL;
+    if (!data) {
+        empty = xmlNewDoc((const xmlChar *)"1.0");
+        xmlNodePtr r = empty ? xmlNewDocNode(empty, NULL,
+                                             (const xmlChar *)(ipf_form_data_root(form)
+                                                                   ? ipf_form_data_root(form)
+                                                                   : "document"),
+                                             NULL)
+                             : NULL;
+        if (!r) {
+            xmlFreeDoc(empty);
+            return IPF_ERR_NOMEM;
+        }
+        xmlDocSetRootElement(empty, r);
+        if (ipf_form_data_namespace(form))
+            xmlSetNs(r, xmlNewNs(r, (const xmlChar *)ipf_form_data_namespace(form), NULL));
+        data = empty;
+    }
+    lay->data = data;
+    lay->xp = xmlXPathNewContext(data);
+    if (!lay->xp) {
+        xmlFreeDoc(empty);
+        return IPF_ERR_NOMEM;
+    }
+    ipf_form_register_namespaces(form, lay->xp);
+    xmlNodePtr ctx = xmlDocGetRootElement(data);
+
+    /* Defaults, then the template's typography. */
+    const xmlNode *typo = child(root, "typography");
+    lay->styles = child(root, "styles");
+    style b = {14, 1.45, 0, 0, 0, 0, AL_JUSTIFY, VA_TOP, 0};
+    parse_len(attr(typo, "size"), 14, 14, &b.size);
+    if (attr(typo, "line-height") && strtod(attr(typo, "line-height"), NULL) > 0)
+        b.line_height = strtod(attr(typo, "line-height"), NULL);
+    parse_len(attr(typo, "paragraph-indent"), b.size, 2 * b.size, &b.indent);
+    lay->base = b;
+    parse_len(attr(typo, "cell-padding"), b.size, 4.5, &lay->pad);
+    parse_len(attr(typo, "rule-width"), b.size, 0.6, &lay->rule_w);
+    lay->cont_suffix = attr(typo, "continued-suffix") ? attr(typo, "continued-suffix") : "（续）";
+    lay->numbering = child(root, "page-numbers");
+    const char *skip = attr(lay->numbering, "skip-first");
+    lay->number_skip = skip ? atoi(skip) : 0;
+
+    set_info(lay, child(root, "info"), ctx);
+    for (const xmlNode *n = root->children; n && !lay->oom; n = n->next) {
+        if (is_t(n, "cover") || is_t(n, "page-block")) {
+            finish_page(lay);
+            page_block(lay, n, ctx);
+            finish_page(lay);
+        } else if (is_t(n, "table")) {
+            table(lay, n, ctx);
+        }
+    }
+    finish_page(lay);
+    xmlXPathFreeContext(lay->xp);
+    lay->xp = NULL;
+    xmlFreeDoc(empty);
+    (void)file;
+    return lay->oom ? IPF_ERR_NOMEM : IPF_OK;
+}

@@ -1,0 +1,101 @@
+/* validate.c: the checks before printing, in the order a clerk reads them. */
+#include "validate.h"
+
+#include <string.h>
+
+#include "utf8.h"
+#include "xmldoc.h"
+
+static int check_root(const ipf_form *form, xmlDocPtr doc, const char *file, ipf_diags *d)
+{
+    xmlNodePtr root = xmlDocGetRootElement(doc);
+    const char *want = ipf_form_data_root(form), *ns = ipf_form_data_namespace(form);
+    const char *have_ns = root->ns ? (const char *)root->ns->href : "";
+    if ((want && strcmp((const char *)root->name, want) != 0) || (ns && strcmp(have_ns, ns) != 0)) {
+        ipf_diag_add(d, file, ipf_xml_line(root), IPF_SEV_ERROR, "DATA-ROOT",
+                     "根元素应为 <%s xmlns=\"%s\">（%s），现为 <%s xmlns=\"%s\">", want ? want : "?",
+                     ns ? ns : "", ipf_form_title(form), (const char *)root->name, have_ns);
+        return 1;
+    }
+    return 0;
+}
+
+static const char *field_label(const ipf_schema *schema, const xmlNode *n)
+{
+    const char *l = schema ? ipf_schema_label(schema, n) : NULL;
+    return l ? l : (const char *)n->name;
+}
+
+/* Reports each uncovered character once per element. */
+static void check_text(const ipf_schema *schema, const ipf_fontset *fonts, const xmlNode *owner,
+                       const char *text, const char *file, ipf_diags *d, int *bad)
+{
+    uint32_t seen[16];
+    int nseen = 0;
+    for (const char *p = text; *p;) {
+        uint32_t c;
+        if (ipf_utf8_next(&p, &c) < 0) {
+            p++;
+            continue;
+        }
+        if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == 0x3000)
+            continue;
+        if (ipf_fontset_font_for(fonts, c) >= 0)
+            continue;
+        int dup = 0;
+        for (int i = 0; i < nseen; i++)
+            dup |= seen[i] == c;
+        if (dup)
+            continue;
+        if (nseen < 16)
+            seen[nseen++] = c;
+        char ch[5] = {0};
+        ipf_utf8_encode(c, ch);
+        ipf_diag_add(d, file, ipf_xml_line(owner), IPF_SEV_ERROR, "FONT-MISSING-GLYPH",
+                     "“%s”中的字符“%s”（U+%04X）没有任何已配置的字体能够显示，"
+                     "请改用常用字或用 --font 指定含该字的字体",
+                     field_label(schema, owner), ch, (unsigned)c);
+        *bad = 1;
+    }
+}
+
+static void walk(const ipf_schema *schema, const ipf_fontset *fonts, const xmlNode *n,
+                 const char *file, ipf_diags *d, int *bad)
+{
+    for (; n; n = n->next) {
+        if (n->type == XML_ELEMENT_NODE) {
+            for (xmlAttrPtr a = n->properties; a; a = a->next)
+                if (a->children && a->children->content)
+                    check_text(schema, fonts, (const xmlNode *)a,
+                               (const char *)a->children->content, file, d, bad);
+            walk(schema, fonts, n->children, file, d, bad);
+        } else if ((n->type == XML_TEXT_NODE || n->type == XML_CDATA_SECTION_NODE) &&
+                   n->content) {
+            check_text(schema, fonts, n->parent, (const char *)n->content, file, d, bad);
+        }
+    }
+}
+
+ipf_status ipf_validate_glyphs(const ipf_schema *schema, const ipf_fontset *fonts, xmlDocPtr doc,
+                               const char *file, ipf_diags *d)
+{
+    int bad = 0;
+    walk(schema, fonts, xmlDocGetRootElement(doc), file, d, &bad);
+    return bad ? IPF_INVALID : IPF_OK;
+}
+
+ipf_status ipf_validate_document(const ipf_form *form, const ipf_schema *schema,
+                                 const ipf_ruleset *rules, const ipf_fontset *fonts,
+                                 xmlDocPtr doc, const char *file, ipf_diags *d)
+{
+    size_t before = ipf_diags_errors(d);
+    if (check_root(form, doc, file, d))
+        return IPF_INVALID; /* another kind of document: its fields mean nothing here */
+    if (schema)
+        ipf_schema_validate(schema, doc, file, d);
+    if (rules)
+        ipf_ruleset_check(rules, doc, file, d);
+    if (fonts)
+        ipf_validate_glyphs(schema, fonts, doc, file, d);
+    return ipf_diags_errors(d) > before ? IPF_INVALID : IPF_OK;
+}
