@@ -1,0 +1,442 @@
+/* engine.c: the catalogue of forms and the per-document pipeline
+ * read → validate → lay out → write. */
+#include "ipforms.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "drawing.h"
+#include "fontset.h"
+#include "layout.h"
+#include "pdf.h"
+#include "rules.h"
+#include "schema.h"
+#include "validate.h"
+#include "xmldoc.h"
+
+#ifndef IPF_TEMPLATES_DIR
+#define IPF_TEMPLATES_DIR "templates"
+#endif
+#ifndef IPF_FONTS_DIR
+#define IPF_FONTS_DIR "fonts"
+#endif
+
+#define MAX_FONTS 8
+
+/* What a form needs at run time, loaded on first use and kept. */
+typedef struct form_slot {
+    ipf_form *form;
+    int loaded, failed;
+    ipf_schema *schema;
+    ipf_ruleset *rules;
+    ipf_fontset *fonts;
+    ipf_pdf_writer *writer;
+} form_slot;
+
+struct ipf_engine {
+    ipf_engine_options opt;
+    char *templates_dir;
+    form_slot *slots;
+    size_t nslots;
+    ipf_layout *layout;
+};
+
+static char *path_join(const char *a, const char *b)
+{
+    size_t n = strlen(a) + strlen(b) + 2;
+    char *p = malloc(n);
+    if (p)
+        snprintf(p, n, "%s/%s", a, b);
+    return p;
+}
+
+static int by_id(const void *a, const void *b)
+{
+    const form_slot *x = a, *y = b;
+    return strcmp(ipf_form_id(x->form), ipf_form_id(y->form));
+}
+
+ipf_status ipf_engine_new(const ipf_engine_options *opt, ipf_diags *d, ipf_engine **out)
+{
+    *out = NULL;
+    ipf_xml_init();
+    ipf_engine *e = calloc(1, sizeof *e);
+    if (!e)
+        return IPF_ERR_NOMEM;
+    e->opt = *opt;
+    const char *dir = opt->templates_dir;
+    if (!dir)
+        dir = getenv("IPFORMS_TEMPLATES");
+    if (!dir || !*dir)
+        dir = IPF_TEMPLATES_DIR;
+    e->templates_dir = strdup(dir);
+    if (!e->templates_dir || ipf_layout_new(&e->layout) != IPF_OK) {
+        ipf_engine_free(e);
+        return IPF_ERR_NOMEM;
+    }
+    DIR *dh = opendir(dir);
+    if (!dh) {
+        ipf_diag_add(d, dir, 0, IPF_SEV_ERROR, "TEMPLATE-DIR", "找不到模板目录（%s）",
+                     strerror(errno));
+        ipf_engine_free(e);
+        return IPF_ERR_TEMPLATE;
+    }
+    ipf_status st = IPF_OK;
+    struct dirent *de;
+    while ((de = readdir(dh)) != NULL) {
+        if (de->d_name[0] == '.')
+            continue;
+        char *sub = path_join(dir, de->d_name);
+        char *tpl = sub ? path_join(sub, "template.xml") : NULL;
+        free(sub);
+        if (!tpl) {
+            st = IPF_ERR_NOMEM;
+            break;
+        }
+        if (access(tpl, F_OK) == 0) {
+            ipf_form *f = NULL;
+            ipf_status fs = ipf_form_load(tpl, d, &f);
+            if (fs == IPF_OK) {
+                form_slot *s = realloc(e->slots, (e->nslots + 1) * sizeof *s);
+                if (!s) {
+                    ipf_form_free(f);
+                    free(tpl);
+                    st = IPF_ERR_NOMEM;
+                    break;
+                }
+                e->slots = s;
+                memset(&e->slots[e->nslots], 0, sizeof *s);
+                e->slots[e->nslots++].form = f;
+            } else if (fs == IPF_ERR_NOMEM) {
+                st = fs;
+            }
+            /* A broken template is reported and skipped: the other forms work. */
+        }
+        free(tpl);
+    }
+    closedir(dh);
+    if (st != IPF_OK) {
+        ipf_engine_free(e);
+        return st;
+    }
+    if (e->nslots > 1)
+        qsort(e->slots, e->nslots, sizeof *e->slots, by_id);
+    for (size_t i = 1; i < e->nslots; i++)
+        if (strcmp(ipf_form_id(e->slots[i].form), ipf_form_id(e->slots[i - 1].form)) == 0)
+            ipf_diag_add(d, ipf_form_path(e->slots[i].form), 0, IPF_SEV_WARNING,
+                         "TEMPLATE-DUPLICATE", "表单编号“%s”与 %s 重复，后者生效",
+                         ipf_form_id(e->slots[i].form), ipf_form_path(e->slots[i - 1].form));
+    *out = e;
+    return IPF_OK;
+}
+
+void ipf_engine_free(ipf_engine *e)
+{
+    if (!e)
+        return;
+    for (size_t i = 0; i < e->nslots; i++) {
+        form_slot *s = &e->slots[i];
+        ipf_pdf_writer_free(s->writer);
+        ipf_fontset_free(s->fonts);
+        ipf_ruleset_free(s->rules);
+        ipf_schema_free(s->schema);
+        ipf_form_free(s->form);
+    }
+    free(e->slots);
+    ipf_layout_free(e->layout);
+    free(e->templates_dir);
+    free(e);
+}
+
+size_t ipf_engine_form_count(const ipf_engine *e)
+{
+    return e->nslots;
+}
+
+const ipf_form *ipf_engine_form(const ipf_engine *e, size_t i)
+{
+    return i < e->nslots ? e->slots[i].form : NULL;
+}
+
+static form_slot *find_slot(const ipf_engine *e, const char *id)
+{
+    for (size_t i = 0; i < e->nslots; i++)
+        if (strcmp(ipf_form_id(e->slots[i].form), id) == 0)
+            return &e->slots[i];
+    return NULL;
+}
+
+const ipf_form *ipf_engine_find_form(const ipf_engine *e, const char *id)
+{
+    form_slot *s = find_slot(e, id);
+    return s ? s->form : NULL;
+}
+
+/* A font named by a template is looked for beside the template, in the
+ * fonts directory next to the templates directory, in $IPFORMS_FONTS and in
+ * the fonts/ directory ipforms was built with. */
+static char *resolve_font(const ipf_engine *e, const ipf_form *f, const char *name)
+{
+    if (name[0] == '/')
+        return strdup(name);
+    const char *tp = ipf_form_path(f);
+    const char *slash = strrchr(tp, '/');
+    char *tdir = slash ? strndup(tp, (size_t)(slash - tp)) : strdup(".");
+    char *cands[4] = {0};
+    cands[0] = tdir ? path_join(tdir, name) : NULL;
+    char *up = path_join(e->templates_dir, "../fonts");
+    cands[1] = up ? path_join(up, name) : NULL;
+    free(up);
+    const char *env = getenv("IPFORMS_FONTS");
+    cands[2] = env && *env ? path_join(env, name) : NULL;
+    cands[3] = path_join(IPF_FONTS_DIR, name);
+    free(tdir);
+    char *found = NULL;
+    for (int i = 0; i < 4; i++) {
+        if (!found && cands[i] && access(cands[i], R_OK) == 0)
+            found = cands[i];
+        else
+            free(cands[i]);
+    }
+    return found;
+}
+
+static ipf_status load_slot(ipf_engine *e, form_slot *s, ipf_diags *d)
+{
+    if (s->loaded)
+        return s->failed ? IPF_ERR_TEMPLATE : IPF_OK;
+    s->loaded = 1;
+    s->failed = 1;
+    const ipf_form *f = s->form;
+    ipf_status st;
+    if (ipf_form_schema_path(f)) {
+        st = ipf_schema_load(ipf_form_schema_path(f), d, &s->schema);
+        if (st != IPF_OK)
+            return st;
+    }
+    if (ipf_form_rules_path(f)) {
+        st = ipf_ruleset_load(ipf_form_rules_path(f), d, &s->rules);
+        if (st != IPF_OK)
+            return st;
+    }
+    const char *paths[MAX_FONTS];
+    char *owned[MAX_FONTS];
+    size_t n = 0, nowned = 0;
+    for (size_t i = 0; i < e->opt.nfonts && n < MAX_FONTS; i++)
+        paths[n++] = e->opt.fonts[i];
+    st = IPF_OK;
+    for (size_t i = 0; i < ipf_form_font_count(f) && n < MAX_FONTS; i++) {
+        const char *name = ipf_form_font_name(f, i);
+        char *p = resolve_font(e, f, name);
+        if (!p) {
+            ipf_diag_add(d, ipf_form_path(f), 0, IPF_SEV_ERROR, "FONT-NOT-FOUND",
+                         "找不到模板指定的字体文件“%s”（已在模板目录、fonts/ 和 $IPFORMS_FONTS "
+                         "中查找）",
+                         name);
+            st = IPF_ERR_FONT;
+            continue;
+        }
+        owned[nowned++] = p;
+        paths[n++] = p;
+    }
+    if (st == IPF_OK && n == 0) {
+        ipf_diag_add(d, ipf_form_path(f), 0, IPF_SEV_ERROR, "FONT-NOT-FOUND",
+                     "模板没有指定字体，也没有用 --font 指定");
+        st = IPF_ERR_FONT;
+    }
+    if (st == IPF_OK)
+        st = ipf_fontset_open(paths, n, d, &s->fonts);
+    for (size_t i = 0; i < nowned; i++)
+        free(owned[i]);
+    if (st == IPF_OK)
+        st = ipf_pdf_writer_new(s->fonts, d, &s->writer);
+    if (st == IPF_OK)
+        s->failed = 0;
+    return st;
+}
+
+/* Which form a data file is for: its root's form="" attribute. */
+static ipf_status form_of(ipf_engine *e, xmlDocPtr doc, const char *path, ipf_diags *d,
+                          form_slot **out)
+{
+    xmlNodePtr root = xmlDocGetRootElement(doc);
+    xmlChar *id = xmlGetNoNsProp(root, (const xmlChar *)"form");
+    if (!id) {
+        ipf_diag_add(d, path, ipf_xml_line(root), IPF_SEV_ERROR, "DATA-FORM",
+                     "根元素 <%s> 缺少 form 属性，无法确定表单种类（可用 ipforms forms 查看）",
+                     (const char *)root->name);
+        return IPF_INVALID;
+    }
+    form_slot *s = find_slot(e, (const char *)id);
+    if (!s) {
+        ipf_diag_add(d, path, ipf_xml_line(root), IPF_SEV_ERROR, "DATA-FORM",
+                     "未知的表单“%s”（可用 ipforms forms 查看已有的表单）", (const char *)id);
+        xmlFree(id);
+        return IPF_INVALID;
+    }
+    xmlFree(id);
+    *out = s;
+    return load_slot(e, s, d);
+}
+
+static ipf_status read_and_check(ipf_engine *e, const char *path, ipf_diags *d, xmlDocPtr *doc,
+                                 form_slot **slot)
+{
+    *doc = NULL;
+    ipf_status st = ipf_xml_read_file(path, NULL, d, doc);
+    if (st != IPF_OK)
+        return st;
+    st = form_of(e, *doc, path, d, slot);
+    if (st != IPF_OK)
+        return st;
+    form_slot *s = *slot;
+    return ipf_validate_document(s->form, s->schema, s->rules, s->fonts, *doc, path, d);
+}
+
+ipf_status ipf_engine_validate(ipf_engine *e, const char *path, ipf_diags *d)
+{
+    xmlDocPtr doc;
+    form_slot *slot = NULL;
+    ipf_status st = read_and_check(e, path, d, &doc, &slot);
+    xmlFreeDoc(doc);
+    return st;
+}
+
+static ipf_pdf_options pdf_options(const ipf_engine *e)
+{
+    ipf_pdf_options o;
+    o.date = e->opt.date;
+    o.pdfa = e->opt.pdfa;
+    return o;
+}
+
+static ipf_status lay_out(ipf_engine *e, form_slot *s, xmlDocPtr doc, const char *path,
+                          ipf_drawing **out, ipf_diags *d)
+{
+    *out = ipf_drawing_new();
+    if (!*out)
+        return IPF_ERR_NOMEM;
+    ipf_status st = ipf_layout_document(e->layout, s->form, s->fonts, doc, path, *out, d);
+    if (st != IPF_OK) {
+        ipf_drawing_free(*out);
+        *out = NULL;
+    }
+    return st;
+}
+
+/* Shared by file and memory output: the document is only typeset when it is
+ * valid, or when the clerk forces it (to see a draft despite errors). */
+static ipf_status prepare(ipf_engine *e, const char *path, ipf_diags *d, ipf_drawing **dr,
+                          form_slot **slot)
+{
+    xmlDocPtr doc;
+    *dr = NULL;
+    ipf_status st = read_and_check(e, path, d, &doc, slot);
+    if (st == IPF_INVALID && e->opt.force && doc && *slot && (*slot)->fonts)
+        st = IPF_OK;
+    if (st == IPF_OK)
+        st = lay_out(e, *slot, doc, path, dr, d);
+    xmlFreeDoc(doc);
+    return st;
+}
+
+ipf_status ipf_engine_render(ipf_engine *e, const char *path, const char *out_path, ipf_diags *d)
+{
+    ipf_drawing *dr;
+    form_slot *s = NULL;
+    size_t errors = ipf_diags_errors(d);
+    ipf_status st = prepare(e, path, d, &dr, &s);
+    if (st == IPF_OK) {
+        ipf_pdf_options o = pdf_options(e);
+        st = ipf_pdf_write_file(s->writer, dr, &o, out_path, d);
+        if (st == IPF_OK && ipf_diags_errors(d) > errors)
+            st = IPF_INVALID; /* forced: written, but the data is still invalid */
+    }
+    ipf_drawing_free(dr);
+    return st;
+}
+
+ipf_status ipf_engine_render_memory(ipf_engine *e, const char *path, unsigned char **pdf,
+                                    size_t *len, ipf_diags *d)
+{
+    ipf_drawing *dr;
+    form_slot *s = NULL;
+    *pdf = NULL;
+    *len = 0;
+    ipf_status st = prepare(e, path, d, &dr, &s);
+    if (st == IPF_OK) {
+        ipf_pdf_options o = pdf_options(e);
+        st = ipf_pdf_write_memory(s->writer, dr, &o, pdf, len, d);
+    }
+    ipf_drawing_free(dr);
+    return st;
+}
+
+static ipf_status need_form(ipf_engine *e, const char *form_id, ipf_diags *d, form_slot **out)
+{
+    form_slot *s = find_slot(e, form_id);
+    if (!s) {
+        ipf_diag_add(d, form_id, 0, IPF_SEV_ERROR, "FORM-UNKNOWN",
+                     "没有名为“%s”的表单（可用 ipforms forms 查看）", form_id);
+        return IPF_ERR_USAGE;
+    }
+    *out = s;
+    return load_slot(e, s, d);
+}
+
+ipf_status ipf_engine_render_blank(ipf_engine *e, const char *form_id, const char *out_path,
+                                   ipf_diags *d)
+{
+    form_slot *s;
+    ipf_status st = need_form(e, form_id, d, &s);
+    if (st != IPF_OK)
+        return st;
+    ipf_drawing *dr;
+    st = lay_out(e, s, NULL, form_id, &dr, d);
+    if (st == IPF_OK) {
+        ipf_pdf_options o = pdf_options(e);
+        st = ipf_pdf_write_file(s->writer, dr, &o, out_path, d);
+    }
+    ipf_drawing_free(dr);
+    return st;
+}
+
+ipf_status ipf_engine_skeleton(ipf_engine *e, const char *form_id, FILE *out, ipf_diags *d)
+{
+    form_slot *s = find_slot(e, form_id);
+    if (!s) {
+        ipf_diag_add(d, form_id, 0, IPF_SEV_ERROR, "FORM-UNKNOWN",
+                     "没有名为“%s”的表单（可用 ipforms forms 查看）", form_id);
+        return IPF_ERR_USAGE;
+    }
+    /* The skeleton is data too: templates/<id>/skeleton.xml. */
+    const char *tp = ipf_form_path(s->form);
+    const char *slash = strrchr(tp, '/');
+    char *dir = slash ? strndup(tp, (size_t)(slash - tp)) : strdup(".");
+    char *path = dir ? path_join(dir, "skeleton.xml") : NULL;
+    free(dir);
+    if (!path)
+        return IPF_ERR_NOMEM;
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        ipf_diag_add(d, path, 0, IPF_SEV_ERROR, "IO-NOT-FOUND", "找不到表单的填写模板文件");
+        free(path);
+        return IPF_ERR_IO;
+    }
+    char buf[8192];
+    size_t n;
+    ipf_status st = IPF_OK;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+        if (fwrite(buf, 1, n, out) != n) {
+            ipf_diag_add(d, "-", 0, IPF_SEV_ERROR, "IO-WRITE", "写出失败：%s", strerror(errno));
+            st = IPF_ERR_IO;
+            break;
+        }
+    fclose(f);
+    free(path);
+    return st;
+}
