@@ -66,7 +66,7 @@ except ImportError:
 SOURCE = "/usr/share/texlive/texmf-dist/fonts/opentype/public/fandol/FandolFang-Regular.otf"
 # FandolFang v0.3 (2015-07-18) as shipped in TeX Live 2022 (Debian 12
 # texlive-lang-chinese 2022.20230122-1).  Another file makes another font.
-SOURCE_SHA256 = "2be4ee40cb9a1e3b02a7e6f1b4f91de7d5c57bf9d1e3e1ea72a5f41f3c0c8de2"
+SOURCE_SHA256 = "d838ad32ce2244d8144f408c37fe71065aba6fbbc80759a4d2aa2033948d5bc9"
 
 UNITS_PER_EM = 500
 MAX_ERR = 1.0  # in output units: 1/500 em

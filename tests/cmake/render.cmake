@@ -1,0 +1,26 @@
+# End-to-end tests through the ipforms command and poppler's tools.
+set(IPF_CHECKS ${CMAKE_SOURCE_DIR}/tests/render_checks.py)
+set(IPF_REPO ${CMAKE_SOURCE_DIR})
+
+file(GLOB IPF_NATIONAL_SAMPLES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/samples/national-filing/*.xml)
+foreach(sample ${IPF_NATIONAL_SAMPLES})
+  get_filename_component(name ${sample} NAME_WE)
+  add_test(NAME render.national.${name}
+           COMMAND ${IPF_CHECKS} render $<TARGET_FILE:ipforms> ${IPF_REPO} ${sample} "")
+  add_test(NAME deterministic.national.${name}
+           COMMAND ${IPF_CHECKS} deterministic $<TARGET_FILE:ipforms> ${IPF_REPO} ${sample})
+endforeach()
+add_test(NAME blank.national-filing
+         COMMAND ${IPF_CHECKS} blank $<TARGET_FILE:ipforms> ${IPF_REPO} national-filing "")
+
+# Golden diagnostics: every invalid sample with its .expected file.
+file(GLOB_RECURSE IPF_INVALID_SAMPLES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/samples/invalid/*.xml)
+foreach(sample ${IPF_INVALID_SAMPLES})
+  string(REGEX REPLACE "\\.xml$" ".expected" expected ${sample})
+  if(EXISTS ${expected})
+    file(RELATIVE_PATH rel ${CMAKE_SOURCE_DIR}/samples/invalid ${sample})
+    string(REPLACE "/" "." tname ${rel})
+    add_test(NAME golden.${tname}
+             COMMAND ${IPF_CHECKS} golden $<TARGET_FILE:ipforms> ${IPF_REPO} ${sample})
+  endif()
+endforeach()

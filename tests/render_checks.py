@@ -1,0 +1,261 @@
+#!/usr/bin/python3
+"""End-to-end checks of ipforms as a clerk uses it: the command, the PDF it
+writes, and what poppler's tools read back from that PDF.
+
+Usage: render_checks.py CHECK IPFORMS REPO_ROOT [ARGS]
+Each check prints what it found and exits non-zero on the first failure."""
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import xml.etree.ElementTree as ET
+
+NS = {"d": "urn:ipforms:data:1"}
+# Marks that must never start a line (clreq / GB/T 15834): 点号 and closing marks.
+NO_START = "，。、；：？！）」』》〉】〕’”"
+NO_END = "（「『《〈【〔‘“"
+
+
+def run(cmd, **kw):
+    return subprocess.run(cmd, capture_output=True, text=True, **kw)
+
+
+def fail(msg):
+    print("FAIL:", msg)
+    sys.exit(1)
+
+
+def pdftotext(pdf, layout=False):
+    args = ["pdftotext", "-enc", "UTF-8"] + (["-layout"] if layout else []) + [pdf, "-"]
+    r = run(args)
+    if r.returncode != 0:
+        fail(f"pdftotext failed: {r.stderr}")
+    if r.stderr.strip():
+        fail(f"pdftotext printed warnings: {r.stderr.strip()[:300]}")
+    return r.stdout
+
+
+def squash(s):
+    return re.sub(r"\s+", "", s)
+
+
+def clean_text(text):
+    """The text without what pagination adds: page numbers and the headings
+    and labels repeated with （续） on continuation pages."""
+    keep = []
+    for line in text.split("\n"):
+        t = line.strip()
+        if re.fullmatch(r"—\s*\d+\s*—", t):
+            continue
+        if t.endswith("（续）"):
+            continue
+        keep.append(line)
+    return squash("\n".join(keep))
+
+
+def pages(pdf):
+    r = run(["pdfinfo", pdf])
+    m = re.search(r"^Pages:\s+(\d+)", r.stdout, re.M)
+    if not m:
+        fail(f"pdfinfo: {r.stderr}")
+    return int(m.group(1)), r.stdout
+
+
+def check_fonts(pdf):
+    r = run(["pdffonts", pdf])
+    rows = r.stdout.strip().split("\n")[2:]
+    if not rows:
+        fail("no fonts in PDF")
+    for row in rows:
+        cols = row.split()
+        # name type... emb sub uni object ID
+        emb, sub, uni = cols[-5], cols[-4], cols[-3]
+        if (emb, sub, uni) != ("yes", "yes", "yes"):
+            fail(f"font not embedded as a subset with Unicode map: {row}")
+        if not re.match(r"^[A-Z]{6}\+", cols[0]):
+            fail(f"subset font name lacks its tag: {row}")
+    print(f"fonts ok: {len(rows)} embedded subset font(s)")
+
+
+def check_line_starts(text):
+    bad = []
+    for line in text.split("\n"):
+        t = line.strip()
+        if t and t[0] in NO_START:
+            bad.append(t)
+        if t and t[-1] in NO_END:
+            bad.append(t)
+    # Lines of pdftotext's non-layout output are the typeset lines of one
+    # cell, so a forbidden mark at a line edge is a line-breaking bug.
+    if bad:
+        fail("lines start with a closing mark or end with an opening mark:\n  " + "\n  ".join(bad[:10]))
+    print("line edges ok")
+
+
+def para_texts(el):
+    ps = el.findall("d:p", NS)
+    if ps:
+        return ["".join(p.itertext()) for p in ps]
+    t = "".join(el.itertext())
+    return [t] if t.strip() else []
+
+
+def expected_in_order(sample):
+    """The data's text in the order the form prints it."""
+    root = ET.parse(sample).getroot()
+    f = lambda path: root.findall(path, NS)
+    out = []
+    for path in ["d:institution/d:name", "d:institution/d:category", "d:institution/d:nature",
+                 "d:institution/d:address", "d:institution/d:platform/d:name",
+                 "d:institution/d:platform/d:url", "d:institution/d:head/d:name",
+                 "d:institution/d:head/d:title", "d:institution/d:contact/d:name",
+                 "d:institution/d:contact/d:title", "d:institution/d:contact/d:phone",
+                 "d:institution/d:contact/d:email", "d:institution/d:service-objects"]:
+        for el in f(path):
+            out += para_texts(el)
+    for el in f("d:institution/d:services/d:service"):
+        out += para_texts(el)
+    for el in f("d:foundation"):
+        out += para_texts(el)
+    for m in f("d:team/d:member"):
+        out += para_texts(m.find("d:name", NS))
+        for el in m.findall("d:profile", NS):
+            out += para_texts(el)
+    for el in f("d:development"):
+        out += para_texts(el)
+    for c in f("d:cases/d:case"):
+        out += para_texts(c.find("d:name", NS))
+        out += para_texts(c.find("d:period", NS))
+        out += para_texts(c.find("d:content", NS))
+    return [s for s in (squash(x) for x in out) if s]
+
+
+def assert_in_order(text, items, what):
+    pos = 0
+    for it in items:
+        i = text.find(it, pos)
+        if i < 0:
+            j = text.find(it)
+            where = "missing" if j < 0 else f"out of order (found at {j}, expected after {pos})"
+            fail(f"{what} {where}: {it[:60]}")
+        pos = i + len(it)
+    print(f"{len(items)} {what} present and in order")
+
+
+def labels(repo):
+    with open(os.path.join(repo, "tests/data/national-filing.labels"), encoding="utf-8") as fh:
+        return [squash(l) for l in fh if l.strip() and not l.startswith("#")]
+
+
+def render(ipf, args, outdir, env=None):
+    r = run([ipf] + args + ["-o", outdir], env=env)
+    return r
+
+
+def check_render(ipf, repo, sample, want_pages):
+    with tempfile.TemporaryDirectory() as tmp:
+        r = render(ipf, ["render", sample], tmp)
+        if r.returncode != 0:
+            fail(f"render exit {r.returncode}: {r.stderr}")
+        pdf = os.path.join(tmp, os.path.basename(sample)[:-4] + ".pdf")
+        n, info = pages(pdf)
+        print(f"pages: {n}")
+        if want_pages and n != int(want_pages):
+            fail(f"expected {want_pages} pages, got {n}")
+        if "Creator:        ipforms" not in info:
+            fail("Creator is not ipforms:\n" + info)
+        if not re.search(r"^Title:\s+国家知识产权信息公共服务网点备案表", info, re.M):
+            fail("Title missing or not Chinese:\n" + info)
+        check_fonts(pdf)
+        raw = pdftotext(pdf)
+        text = clean_text(raw)
+        assert_in_order(text, labels(repo), "labels")
+        assert_in_order(text, expected_in_order(sample), "data paragraphs")
+        check_line_starts(raw)
+        leftovers = [f for f in os.listdir(tmp) if f != os.path.basename(pdf)]
+        if leftovers:
+            fail(f"temporary files left behind: {leftovers}")
+
+
+def check_blank(ipf, repo, form, want_pages):
+    with tempfile.TemporaryDirectory() as tmp:
+        r = render(ipf, ["blank", form], tmp)
+        if r.returncode != 0:
+            fail(f"blank exit {r.returncode}: {r.stderr}")
+        pdf = os.path.join(tmp, f"blank-{form}.pdf")
+        n, _ = pages(pdf)
+        print(f"pages: {n}")
+        if want_pages and n != int(want_pages):
+            fail(f"expected {want_pages} pages, got {n}")
+        check_fonts(pdf)
+        text = clean_text(pdftotext(pdf))
+        assert_in_order(text, labels(repo), "labels")
+        for must in ["经办人：", "负责人：", "日期：", "（盖章）", "准予备案，有效期三年", "不予备案"]:
+            if must not in text:
+                fail(f"blank form lacks {must}")
+        print("signature blocks and decision boxes present")
+
+
+def check_deterministic(ipf, repo, sample):
+    with tempfile.TemporaryDirectory() as a, tempfile.TemporaryDirectory() as b:
+        outs = []
+        for d in (a, b):
+            r = run([ipf, "render", "--no-date", "-o", d, sample])
+            if r.returncode != 0:
+                fail(r.stderr)
+            with open(os.path.join(d, os.path.basename(sample)[:-4] + ".pdf"), "rb") as fh:
+                outs.append(fh.read())
+        if outs[0] != outs[1]:
+            fail("two renders with --no-date differ")
+        env = dict(os.environ, SOURCE_DATE_EPOCH="1724976000")
+        outs = []
+        for d in (a, b):
+            r = run([ipf, "render", "-o", d, sample], env=env)
+            with open(os.path.join(d, os.path.basename(sample)[:-4] + ".pdf"), "rb") as fh:
+                outs.append(fh.read())
+        if outs[0] != outs[1]:
+            fail("two renders with SOURCE_DATE_EPOCH differ")
+        _, info = pages(os.path.join(a, os.path.basename(sample)[:-4] + ".pdf"))
+        if "2024" not in info:
+            fail("SOURCE_DATE_EPOCH date not in document info:\n" + info)
+        print(f"byte-identical: {len(outs[0])} bytes")
+
+
+def check_golden(ipf, repo, sample):
+    """ipforms validate on an invalid sample prints exactly SAMPLE.expected."""
+    rel = os.path.relpath(sample, repo)
+    r = run([ipf, "validate", rel], cwd=repo)
+    expected_file = sample[:-4] + ".expected"
+    with open(expected_file, encoding="utf-8") as fh:
+        want = fh.read().strip().split("\n")
+    got = r.stderr.strip().split("\n")
+    if got != want:
+        fail("diagnostics differ\n--- expected\n" + "\n".join(want) + "\n--- got\n" + "\n".join(got))
+    if r.returncode != 1:
+        fail(f"exit code {r.returncode}, expected 1")
+    if os.listdir(os.path.dirname(sample)) and any(f.endswith(".pdf") for f in os.listdir(os.path.dirname(sample))):
+        fail("a PDF was written next to an invalid sample")
+    print(f"{len(want)} diagnostic(s) as expected, exit 1")
+
+
+def check_render_refuses_invalid(ipf, repo, sample):
+    with tempfile.TemporaryDirectory() as tmp:
+        r = render(ipf, ["render", sample], tmp)
+        if r.returncode != 1:
+            fail(f"render of invalid data exited {r.returncode}, expected 1")
+        if os.listdir(tmp):
+            fail(f"files written for invalid data: {os.listdir(tmp)}")
+    print("invalid data: exit 1, nothing written")
+
+
+if __name__ == "__main__":
+    check, ipf, repo = sys.argv[1:4]
+    args = sys.argv[4:]
+    {
+        "render": lambda: check_render(ipf, repo, *args),
+        "blank": lambda: check_blank(ipf, repo, *args),
+        "deterministic": lambda: check_deterministic(ipf, repo, *args),
+        "golden": lambda: check_golden(ipf, repo, *args),
+        "refuse": lambda: check_render_refuses_invalid(ipf, repo, *args),
+    }[check]()
