@@ -183,8 +183,6 @@ static int run(const cli *c, int argc, char **argv)
     }
     ipf_diags_sort(d);
     ipf_diags_print(d, stderr);
-    if (rc == 2 && ipf_diags_errors(d) == 0 && strcmp(cmd, "forms") != 0 && argc >= 2)
-        ; /* usage problems were printed where found */
     ipf_engine_free(e);
     ipf_diags_free(d);
     if (fflush(stdout) != 0) {

@@ -2,8 +2,8 @@
 """make-font.py: turn FandolFang-Regular.otf (CFF) into the TrueType font ipforms embeds.
 
     /usr/bin/python3 tools/make-font.py                   # writes fonts/FandolFang-Regular.ttf
-    /usr/bin/python3 tools/make-font.py --compare fonts/FandolFang-Regular.ttf \\
-        --output /tmp/x.ttf                               # is the committed file up to date?
+    /usr/bin/python3 tools/make-font.py --compare fonts/FandolFang-Regular.ttf
+                                # is the committed file what this script makes? (0 / 1 / 77)
     /usr/bin/python3 tools/make-font.py --check-text a.txt b.txt   # which characters are missing?
 
 Why a conversion at all: libharu 2.3.0 (Debian 12) can only load TrueType
@@ -15,22 +15,23 @@ cost.  Each choice below is there to cut that cost (numbers: docs/fonts.md):
 
   * cmap format 4 with the gaps between covered code points mapped to glyph 0.
     libharu maps all 65,536 BMP code points through a linear scan of the
-    format-4 segments for every document; Fandol's 4,351 segments cost ~37 ms,
-    a few dozen cost well under 1 ms.  Glyph 0 therefore means "not covered":
+    format-4 segments for every document; Fandol's 4,372 segments cost ~40 ms,
+    25 cost under 1 ms.  Glyph 0 therefore means "not covered":
     ipforms decides coverage itself (src/fontset.c), never libharu.
   * No format 12 subtable: Fandol covers nothing above U+FFFF, libharu reads
     only format 4, and the whole cmap is copied into every PDF.
   * post format 3 (no glyph names): the names are ~110 KB that libharu 2.3.0
     copies into every PDF.
-  * Glyphs no code point reaches (vertical forms without a GSUB to select
-    them) are dropped; glyphs with identical outlines are shared.  Both shrink
+  * Glyphs no code point reaches are dropped (Fandol has no GSUB, so nothing
+    else could select them); glyphs with identical outlines are shared.  Both shrink
     the glyph count, and libharu copies loca and hmtx (per glyph) into every PDF.
   * units per em 500 instead of 1000, and quadratic approximation error 1 unit
     (1/500 em): coordinate deltas get one bit shorter, which shrinks each
-    embedded glyph by ~15 % after deflate.  The outlines move by at most 1/1000
-    em from rounding (0.005 mm at 14 pt), far below a printer dot.
-  * Glyphs in Unicode order: the cmap and libharu's CIDToGIDMap then hold
-    ascending runs, which deflate a little better than Adobe-GB1 CID order.
+    embedded glyph by ~15 % after deflate.  Outlines move by at most 1/500 em
+    (approximation) plus 1/1000 em (rounding): 0.015 mm at 14 pt, far below
+    a printer dot.
+  * Glyphs sorted by advance and left side bearing: libharu 2.3.0 copies the
+    whole hmtx into every PDF, and sorted it deflates from 11 KB to 1 KB.
   * No hinting tables (the CFF hints do not carry over; PDF viewers render
     unhinted TrueType well at these sizes) and no vertical or OpenType layout
     tables (BASE, GPOS, VORG, vhea, vmtx): libharu ignores them.
@@ -72,7 +73,7 @@ UNITS_PER_EM = 500
 MAX_ERR = 1.0  # in output units: 1/500 em
 # Runs of covered code points at most this many code points apart share one
 # format-4 segment (the gap maps to glyph 0).  Larger gaps end the segment.
-# 64 gives ~25 segments; beyond that the zeros cost more than they save.
+# 64 gives 25 segments; a larger gap saves neither bytes nor measurable time.
 CMAP_GAP = 64
 VERSION_NOTE = "TrueType by ipforms tools/make-font.py (fontTools {})"
 
@@ -172,13 +173,17 @@ def make_font(source):
     if "CFF " not in src:
         raise SystemExit("make-font.py: %s 不是 CFF 字体（没有 CFF 表）" % source)
     scale = UNITS_PER_EM / src["head"].unitsPerEm
-    src_cmap = src["cmap"].getcmap(3, 1).cmap
+    # Only the BMP: libharu 2.3.0 reads format 4 and drops everything above.
+    best = src.getBestCmap() or {}
+    src_cmap = {cp: name for cp, name in best.items() if cp < 0xFFFF}
+    if not src_cmap:
+        raise SystemExit("make-font.py: %s 没有 Unicode 字符映射（cmap）" % source)
     glyph_set = src.getGlyphSet()
     src_hmtx = src["hmtx"]
 
-    # Glyph order: .notdef, then each glyph at its lowest code point.
-    order = [".notdef"]
     outlines = {".notdef": convert_outline(glyph_set, ".notdef", scale)}
+    advance = {name: round(src_hmtx[name][0] * scale) for name in src.getGlyphOrder()}
+    first_cp = {}
     by_outline = {}
     src_to_new = {}
     shared = 0
@@ -187,15 +192,30 @@ def make_font(source):
         if name in src_to_new:
             continue
         glyph = convert_outline(glyph_set, name, scale)
-        key = (round(src_hmtx[name][0] * scale), outline_key(glyph))
+        key = (advance[name], outline_key(glyph))
         if key in by_outline:
             src_to_new[name] = by_outline[key]
             shared += 1
             continue
         by_outline[key] = name
         src_to_new[name] = name
-        order.append(name)
         outlines[name] = glyph
+        first_cp[name] = cp
+
+    # Glyph order: libharu 2.3.0 copies the whole hmtx into every PDF, and
+    # its left side bearings are the least compressible part.  Sorted by
+    # (advance, lsb) they form long runs; the common advance goes last so
+    # that hmtx stores it only once (numberOfHMetrics).  The cmap and the
+    # CIDToGIDMap deflate ~4 KB worse than in Unicode order; the net saving
+    # is ~6 KB per PDF (docs/fonts.md).
+    def lsb(name):
+        g = outlines[name]
+        return g.xMin if g.numberOfContours else 0
+
+    common = max(set(advance[n] for n in first_cp),
+                 key=lambda a: (sum(1 for n in first_cp if advance[n] == a), a))
+    order = [".notdef"] + sorted(first_cp, key=lambda n: (advance[n] == common, advance[n],
+                                                          lsb(n), first_cp[n]))
     gid = {name: i for i, name in enumerate(order)}
     cp_to_gid = {cp: gid[src_to_new[name]] for cp, name in src_cmap.items()}
 
@@ -215,9 +235,7 @@ def make_font(source):
     hmtx = font["hmtx"] = newTable("hmtx")
     hmtx.metrics = {}
     for name in order:
-        g = outlines[name]
-        lsb = g.xMin if g.numberOfContours else 0
-        hmtx.metrics[name] = (round(src_hmtx[name][0] * scale), lsb)
+        hmtx.metrics[name] = (advance[name], lsb(name))
 
     hhea = font["hhea"] = src["hhea"]
     for attr in ("ascent", "descent", "lineGap"):
@@ -277,6 +295,10 @@ def save(font, path):
     fd, tmp = tempfile.mkstemp(prefix=".make-font-", suffix=".ttf", dir=directory)
     os.close(fd)
     try:
+        # mkstemp makes the file private (0600); a font is for everyone to read.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         font.save(tmp, reorderTables=True)
         os.replace(tmp, path)
     except BaseException:
@@ -309,7 +331,8 @@ def main():
     here = os.path.dirname(os.path.abspath(__file__))
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--input", default=SOURCE, help="FandolFang-Regular.otf (default: %(default)s)")
-    ap.add_argument("--output", default=os.path.join(here, "..", "fonts", "FandolFang-Regular.ttf"))
+    ap.add_argument("--output", help="default: fonts/FandolFang-Regular.ttf, or a temporary "
+                    "file with --compare")
     ap.add_argument("--compare", metavar="TTF",
                     help="exit 1 if the output differs from TTF byte for byte, 77 if it cannot tell")
     ap.add_argument("--check-text", nargs="+", metavar="TXT", default=[],
@@ -329,6 +352,17 @@ def main():
             print("make-font.py: 源字体不同，无法比较，跳过")
             return 77
 
+    scratch = None  # kept alive until exit: it holds the --compare output
+    if args.compare and args.output is None:
+        scratch = tempfile.TemporaryDirectory(prefix="make-font-")
+        args.output = os.path.join(scratch.name, "FandolFang-Regular.ttf")
+    elif args.output is None:
+        if os.path.abspath(args.input) != SOURCE:
+            print("make-font.py: 转换其他字体时请用 --output 指定输出文件"
+                  "（默认输出是 fonts/FandolFang-Regular.ttf）", file=sys.stderr)
+            return 2
+        args.output = os.path.join(here, "..", "fonts", "FandolFang-Regular.ttf")
+
     started = time.monotonic()
     font, cp_to_gid, st = make_font(args.input)
     save(font, args.output)
@@ -342,8 +376,10 @@ def main():
           % (UNITS_PER_EM, MAX_ERR, st["points"] / max(1, st["glyphs"] - 1)))
     print("cmap    %d code points, %d runs -> %d format-4 segments (gaps <= %d map to glyph 0)"
           % (st["codepoints"], st["runs"], st["segments"], CMAP_GAP))
-    print("tables  post 3.0 (no glyph names); dropped: %s"
-          % ", ".join(t for t in ("BASE", "GPOS", "VORG", "vhea", "vmtx") if t in TTFont(args.input)))
+    dropped = [t for t in TTFont(args.input).keys()
+               if t not in ("GlyphOrder", "CFF ", "CFF2") and t not in font]
+    print("tables  CFF -> glyf, post 3.0 (no glyph names), dropped: %s"
+          % (", ".join(sorted(dropped)) or "none"))
     print("output  %s" % os.path.normpath(args.output))
     print("        %d bytes, sha256 %s" % (os.path.getsize(args.output), sha256_of(args.output)))
 
