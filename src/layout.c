@@ -387,6 +387,14 @@ static void para_text(ipf_layout *lay, const style *s, const char *utf8, int und
         }
         if (c == '\r' || c == '\t')
             c = ' ';
+        if (c >= 0x2000 && c <= 0x200A) {
+            /* Typographic spaces: drawn as space of their nominal width
+             * (fonts rarely have glyphs for them). */
+            double w = c == 0x2000 || c == 0x2002 ? 0.5 : c == 0x2001 || c == 0x2003 ? 1.0 : 0.25;
+            if (para_push(lay, ' ', w * s->size + s->letter_spacing, 0, underline) < 0)
+                lay->oom = 1;
+            continue;
+        }
         int f = ipf_fontset_font_for(lay->fonts, c);
         double a = f >= 0 ? ipf_fontset_advance(lay->fonts, (size_t)f, c)
                           : ipf_fontset_advance(lay->fonts, 0, 0x4E00);

@@ -40,7 +40,7 @@ enum {
     F_CMP_R = 1u << 3,      /* ink on the left half: the right half may be trimmed */
     F_CMP_L = 1u << 4,      /* ink on the right half: the left half may be trimmed */
     F_PUNCT = 1u << 5,      /* in the clreq table below */
-    F_UNIT = 1u << 6,       /* part of a 破折号 or 省略号 */
+    F_NOSTRETCH = 1u << 6,  /* 连接号, 分隔号: justification leaves the gaps around them */
     F_SPACE = 1u << 7,      /* white space, dropped at a break */
     F_WIDE = 1u << 8,       /* East Asian Wide or Fullwidth */
     F_JOIN_PREV = 1u << 9,  /* continues the previous grapheme cluster */
@@ -48,7 +48,9 @@ enum {
     F_FORCED = 1u << 11,    /* a mandatory break */
     F_CMP_OK = 1u << 12,    /* F_CMP_R or F_CMP_L, and full width in this paragraph */
     F_ZWJ = 1u << 13,       /* ZERO WIDTH JOINER: joins a following pictograph */
-    F_PICTO = 1u << 14      /* Extended_Pictographic */
+    F_PICTO = 1u << 14,     /* Extended_Pictographic */
+    F_PAUSE = 1u << 15,     /* 、，；： (compressed before 。？！) */
+    F_STOP = 1u << 16       /* 。？！． (a sentence's pause: compressed last) */
 };
 
 /* The state of the boundary before a code point, as far as 破折号 and 省略号
@@ -67,7 +69,7 @@ struct ipf_line_breaker {
     size_t cap; /* code points the buffers hold */
     UChar *u16;
     int32_t *u16cp;     /* code point index of each UTF-16 offset */
-    uint16_t *fl;       /* F_* of each code point */
+    uint32_t *fl;       /* F_* of each code point */
     unsigned char *ub;  /* UB_* of the boundary before each code point */
     unsigned char *brk; /* 1: a break is allowed before this code point */
     unsigned char *cmp; /* compressed on its line */
@@ -84,6 +86,7 @@ typedef struct para {
     size_t n;
     double max;
     int justify;
+    double em; /* the advance of a Han character here (0: none seen) */
     ipf_broken *out;
     size_t lcap;
 } para;
@@ -223,15 +226,18 @@ static int reserve(ipf_line_breaker *lb, size_t n)
 static unsigned punct_class(uint32_t c)
 {
     switch (c) {
-    /* 点号: 顿号 句号 逗号 全角句点 冒号 分号 叹号 问号 */
+    /* 点号 within a sentence: 顿号 逗号 分号 冒号 */
     case 0x3001:
-    case 0x3002:
     case 0xFF0C:
-    case 0xFF0E:
-    case 0xFF1A:
     case 0xFF1B:
+    case 0xFF1A:
+        return F_NOSTART | F_CMP_R | F_PUNCT | F_PAUSE;
+    /* 点号 ending a sentence: 句号 全角句点 叹号 问号 */
+    case 0x3002:
+    case 0xFF0E:
     case 0xFF01:
     case 0xFF1F:
+        return F_NOSTART | F_CMP_R | F_PUNCT | F_STOP;
     /* closing brackets, 书名号 and quotes */
     case 0xFF09:
     case 0xFF3D:
@@ -271,11 +277,6 @@ static unsigned punct_class(uint32_t c)
     case 0x2018:
     case 0x201C:
         return F_NOEND | F_CMP_L | F_PUNCT;
-    /* stacked 叹号/问号 (GB/T 15834 4.3.3, 4.4.3), centred: not compressed */
-    case 0x203C:
-    case 0x2047:
-    case 0x2048:
-    case 0x2049:
     /* 连接号 other than the lone em dash (handled with the runs): en dash,
      * hyphens, 浪纹线 */
     case 0x2010:
@@ -285,6 +286,13 @@ static unsigned punct_class(uint32_t c)
     case 0xFF5E:
     case 0x301C:
     case 0x30A0:
+        return F_NOSTART | F_PUNCT | F_NOSTRETCH;
+    /* stacked 问号/叹号 (clreq "exclamatory question marks"), centred, so
+     * not compressed */
+    case 0x203C:
+    case 0x2047:
+    case 0x2048:
+    case 0x2049:
     /* 间隔号 */
     case 0x00B7:
     case 0x2027:
@@ -293,7 +301,9 @@ static unsigned punct_class(uint32_t c)
         return F_NOSTART | F_PUNCT;
     /* 分隔号; the ASCII solidus joins it between Chinese characters */
     case 0xFF0F:
-        return F_NOSTART | F_SOLIDUS | F_PUNCT;
+        return F_NOSTART | F_SOLIDUS | F_PUNCT | F_NOSTRETCH;
+    case '-':
+        return F_NOSTRETCH;
     default:
         return 0;
     }
@@ -323,16 +333,16 @@ static int is_forced(uint32_t c)
     return (c >= 0x0A && c <= 0x0D) || c == 0x85 || c == 0x2028 || c == 0x2029;
 }
 
-static unsigned classify(uint32_t c)
+static uint32_t classify(uint32_t c)
 {
     if (c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
         return 0;
-    unsigned f = punct_class(c);
+    uint32_t f = punct_class(c);
     UChar32 u = (UChar32)c;
     if (is_forced(c))
         f |= F_FORCED;
-    else if (c == 0x09 || (u_charType(u) == U_SPACE_SEPARATOR && c != 0xA0 && c != 0x2007 &&
-                           c != 0x202F))
+    else if (c == 0x09 ||
+             (u_charType(u) == U_SPACE_SEPARATOR && c != 0xA0 && c != 0x2007 && c != 0x202F))
         f |= F_SPACE; /* the no-break spaces are not break points, so never dropped */
     int ea = u_getIntPropertyValue(u, UCHAR_EAST_ASIAN_WIDTH);
     if (ea == U_EA_WIDE || ea == U_EA_FULLWIDTH)
@@ -366,7 +376,7 @@ static double em_of(const para *p)
     for (int pass = 0; pass < 2; pass++) {
         size_t k = 0;
         for (size_t i = 0; i < p->n && k < 63; i++) {
-            uint16_t f = p->lb->fl[i];
+            uint32_t f = p->lb->fl[i];
             if (!(f & F_WIDE) || p->adv[i] <= 0)
                 continue;
             if (pass == 0 && ((f & F_PUNCT) || !u_isalpha((UChar32)p->cps[i])))
@@ -388,7 +398,7 @@ static double em_of(const para *p)
  * and regional-indicator pairing rules, which Chinese forms do not need). */
 static int grapheme_ok(const ipf_line_breaker *lb, size_t i)
 {
-    uint16_t a = lb->fl[i - 1], b = lb->fl[i];
+    uint32_t a = lb->fl[i - 1], b = lb->fl[i];
     return !(b & F_JOIN_PREV) && !(a & F_JOIN_NEXT) && !((a & F_ZWJ) && (b & F_PICTO));
 }
 
@@ -420,7 +430,7 @@ static int decide(const para *p, size_t i)
         return lb->level < IPF_LB_STRICT;
     if (prohibited(lb, i))
         return 0;
-    unsigned a = lb->fl[i - 1], b = lb->fl[i];
+    uint32_t a = lb->fl[i - 1], b = lb->fl[i];
     if ((a | b) & F_SPACE)
         return lb->brk[i];
     /* Between Chinese characters the clreq table is the authority: UAX #14
@@ -461,13 +471,13 @@ static void mark_units(para *p)
             j++;
         size_t len = j - i;
         if (kind == 1 && len == 1 && (c == 0x2014 || c == 0x2015)) {
-            lb->fl[i] |= F_NOSTART | F_PUNCT; /* 一字线 */
+            lb->fl[i] |= F_NOSTART | F_PUNCT | F_NOSTRETCH; /* 一字线 */
             i = j;
             continue;
         }
         lb->ub[i] = UB_START;
         for (size_t k = i; k < j; k++)
-            lb->fl[k] |= F_UNIT | F_PUNCT;
+            lb->fl[k] |= F_PUNCT;
         for (size_t k = 1; k < len; k++) {
             /* Pairs from the start of the run; an odd last character stays
              * with the pair before it. */
@@ -588,20 +598,33 @@ static size_t grapheme_end(const ipf_line_breaker *lb, size_t i, size_t be)
     return j;
 }
 
-static int is_expandable(uint16_t a, uint16_t b)
+/* How the gap before code point i may grow in justification (clreq 行内调整,
+ * 拉伸处理的优先顺序): Western word spaces first, then the gaps that touch
+ * Chinese; never inside 破折号/省略号, next to 连接号 or 分隔号, or between
+ * two Latin letters or digits. */
+enum { GAP_NONE, GAP_WORD, GAP_CJK };
+
+static int gap_kind(const ipf_line_breaker *lb, size_t i)
 {
-    const unsigned m = F_WIDE | F_PUNCT | F_SPACE;
-    return ((a | b) & m) != 0;
+    uint32_t a = lb->fl[i - 1], b = lb->fl[i];
+    if (lb->ub[i] == UB_INNER || ((a | b) & F_NOSTRETCH))
+        return GAP_NONE;
+    if (b & F_SPACE) /* a space grows by the gap after it, not twice */
+        return GAP_NONE;
+    if (a & F_SPACE)
+        return GAP_WORD;
+    return (a | b) & (F_WIDE | F_PUNCT) ? GAP_CJK : GAP_NONE;
 }
 
 /* Chooses which marks of [s, e) to trim so that at least need is saved, in
- * the order of clreq's adjustment priorities: the mark at the line end, an
+ * clreq's order (行内调整, 挤压处理的优先顺序): the mark at the line end, an
  * opening mark at the line start, one mark of each pair of adjacent marks,
- * then the others from the end of the line. */
+ * then brackets and quotes, then 、，；：, and last 。？！, which end a
+ * sentence; each group from the end of the line. */
 static void choose_compression(const para *p, size_t s, size_t e, double need)
 {
     ipf_line_breaker *lb = p->lb;
-    const uint16_t *fl = lb->fl;
+    const uint32_t *fl = lb->fl;
     double got = 0;
 #define TAKE(i)                                                                                    \
     do {                                                                                           \
@@ -625,8 +648,11 @@ static void choose_compression(const para *p, size_t s, size_t e, double need)
         else if (fl[a] & F_CMP_R)
             TAKE(a);
     }
-    for (size_t i = e; i > s && got < need - EPS; i--)
-        TAKE(i - 1);
+    static const uint32_t groups[] = {F_STOP | F_PAUSE, F_STOP, 0};
+    for (size_t g = 0; g < 3 && got < need - EPS; g++)
+        for (size_t i = e; i > s && got < need - EPS; i--)
+            if (!(fl[i - 1] & groups[g]))
+                TAKE(i - 1);
 #undef TAKE
 }
 
@@ -645,7 +671,7 @@ static ipf_status emit(para *p, size_t s, size_t e, double need, int last)
     if (need > EPS)
         choose_compression(p, s, e, need);
     double pen = 0;
-    size_t gaps = 0;
+    size_t nword = 0, ncjk = 0;
     for (size_t i = s; i < e; i++) {
         double a = p->adv[i];
         if (lb->cmp[i]) {
@@ -659,18 +685,31 @@ static ipf_status emit(para *p, size_t s, size_t e, double need, int last)
             out->w[i] = a;
             pen += a;
         }
-        if (i > s)
-            gaps += is_expandable(lb->fl[i - 1], lb->fl[i]);
+        if (i > s) {
+            int g = gap_kind(lb, i);
+            nword += g == GAP_WORD;
+            ncjk += g == GAP_CJK;
+        }
     }
     double spare = p->max - pen;
-    if (p->justify && !last && spare > EPS && isfinite(spare) && gaps) {
-        /* Letter-spacing inside a Latin word or a number is worse than
-         * uneven gaps, so only gaps that touch Chinese or spaces grow; a
-         * line cut out of a long URL has none and stays ragged. */
-        double step = spare / (double)gaps, shift = 0;
+    if (p->justify && !last && spare > EPS && isfinite(spare) && nword + ncjk) {
+        /* Word spaces grow first, to half a Han character each, so the
+         * Chinese keeps its even rhythm; the rest goes evenly into the gaps
+         * next to Chinese, or into the word spaces when there are none.  A
+         * line of Latin cut out of a long URL has no gap and stays ragged:
+         * letter-spacing it would be worse. */
+        double word = 0, cjk = 0;
+        if (nword) {
+            word = spare / (double)nword;
+            if (ncjk && p->em > 0 && word > p->em / 2)
+                word = p->em / 2;
+        }
+        if (ncjk)
+            cjk = (spare - word * (double)nword) / (double)ncjk;
+        double shift = 0;
         for (size_t i = s + 1; i < e; i++) {
-            if (is_expandable(lb->fl[i - 1], lb->fl[i]))
-                shift += step;
+            int g = gap_kind(lb, i);
+            shift += g == GAP_WORD ? word : g == GAP_CJK ? cjk : 0;
             out->x[i] += shift;
         }
         pen += shift;
@@ -712,15 +751,21 @@ static ipf_status break_block(para *p, size_t bs, size_t be)
             nb = i;
     }
     size_t s = bs;
+    /* The segment last trimmed of its white space: a segment cut into many
+     * lines must not have the same spaces rescanned for each. */
+    size_t seg_q = bs, seg_e = bs;
     for (;;) {
         size_t pos = s, cend = s; /* accepted up to pos; its text ends at cend */
         for (;;) {
             if (pos >= be)
                 return emit(p, s, cend, 0, 1);
             size_t q = lb->nxt[pos];
-            size_t e = q;
-            while (e > pos && (lb->fl[e - 1] & F_SPACE))
-                e--;
+            if (q != seg_q) {
+                seg_q = seg_e = q;
+                while (seg_e > pos && (lb->fl[seg_e - 1] & F_SPACE))
+                    seg_e--;
+            }
+            size_t e = seg_e > pos ? seg_e : pos;
             if (e == pos) { /* only white space: it fits, or it is dropped */
                 pos = q;
                 continue;
@@ -746,10 +791,11 @@ static ipf_status break_block(para *p, size_t bs, size_t be)
                 }
             }
             double alone = (pre[e] - pre[pos]) - (cpre[e] - cpre[pos]);
-            if (alone <= max + EPS) {
-                /* 后推出: the segment goes to the next line whole.  (Here
-                 * pos > s, or it would have been squeezed in above; a line
-                 * of white space only was white space at a break.) */
+            if (alone <= max + EPS && pos > s) {
+                /* 后推出: the segment goes to the next line whole.  (pos == s
+                 * was squeezed in above; testing it again guarantees
+                 * progress.)  A line of white space only was white space at
+                 * a break. */
                 if (cend > s && (st = emit(p, s, cend, 0, 0)) != IPF_OK)
                     return st;
                 s = skip_spaces(lb, pos, be); /* U+3000 may begin a segment */
@@ -797,7 +843,7 @@ ipf_status ipf_line_breaker_break(ipf_line_breaker *lb, const uint32_t *cps, con
             return IPF_ERR_USAGE;
     if (reserve(lb, n + 1) != 0)
         return IPF_ERR_NOMEM;
-    para p = {lb, cps, adv, n, max_width, justify, out, 0};
+    para p = {lb, cps, adv, n, max_width, justify, 0, out, 0};
     out->x = calloc(n ? n : 1, sizeof *out->x);
     out->w = calloc(n ? n : 1, sizeof *out->w);
     if (!out->x || !out->w) {
@@ -805,15 +851,15 @@ ipf_status ipf_line_breaker_break(ipf_line_breaker *lb, const uint32_t *cps, con
         return IPF_ERR_NOMEM;
     }
     for (size_t i = 0; i < n; i++)
-        lb->fl[i] = (uint16_t)classify(cps[i]);
+        lb->fl[i] = classify(cps[i]);
     /* The ASCII solidus is a 分隔号 when it stands next to Chinese; inside a
      * URL or "and/or" it stays Latin and UAX #14 handles it. */
     for (size_t i = 0; i < n; i++)
-        if (cps[i] == '/' && ((i > 0 && (lb->fl[i - 1] & F_WIDE)) ||
-                              (i + 1 < n && (lb->fl[i + 1] & F_WIDE))))
-            lb->fl[i] |= F_NOSTART | F_SOLIDUS | F_PUNCT;
+        if (cps[i] == '/' &&
+            ((i > 0 && (lb->fl[i - 1] & F_WIDE)) || (i + 1 < n && (lb->fl[i + 1] & F_WIDE))))
+            lb->fl[i] |= F_NOSTART | F_SOLIDUS | F_PUNCT | F_NOSTRETCH;
     mark_units(&p);
-    double em = em_of(&p);
+    double em = p.em = em_of(&p);
     lb->pre[0] = lb->cpre[0] = 0;
     for (size_t i = 0; i < n; i++) {
         double half = 0;

@@ -46,7 +46,9 @@ typedef struct ipf_broken {
     ipf_line *lines;
     size_t nlines;
     /* x[i]: left edge of code point i within its line, in points, after
-     * compression and justification (points not on any line: undefined). */
+     * compression and justification (points not on any line: undefined).
+     * A compressed opening mark keeps only the right half of its advance,
+     * so its x is half an advance left of where its space begins. */
     double *x;
     /* w[i]: the drawn advance of code point i after compression (half of a
      * full-width mark when it was compressed); adv[i] otherwise. */
@@ -57,7 +59,10 @@ typedef struct ipf_broken {
  * natural advance of cps[i] in points.  U+000A in the input is a forced break.
  * When justify is non-zero, every line but the last (and lines ending in a
  * forced break) is justified to max_width by spreading the spare width over
- * the gaps between characters. */
+ * the gaps between characters; gaps inside a Latin word or number, inside
+ * —— and ……, and next to 连接号 and 分隔号 never grow, so a line with no
+ * other gap (a piece of a long URL) stays short.  docs/line-breaking.md has
+ * the rules. */
 ipf_status ipf_line_breaker_break(ipf_line_breaker *lb, const uint32_t *cps, const double *adv,
                                   size_t n, double max_width, int justify, ipf_broken *out);
 void ipf_broken_free(ipf_broken *b);
