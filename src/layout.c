@@ -28,6 +28,7 @@
 #define PH_BOX 0xE000u     /* check box, unticked */
 #define PH_BOX_ON 0xE001u  /* check box, ticked */
 #define PH_INDENT 0xE002u  /* first-line indent of a given width */
+#define PH_BLANK 0xE003u   /* room left in a field to write by hand: never dropped at a break */
 
 enum { OP_TEXT, OP_RULE, OP_CHECK };
 enum { LN_TEXT, LN_SPACE, LN_FILL };
@@ -108,6 +109,7 @@ struct ipf_layout {
     ipf_page_geom pg;
     double y; /* from the top */
     int page_open, pages, number_skip;
+    int fresh; /* nothing but repeated headings on this page yet */
     const xmlNode *numbering;
 
     /* growing buffers, kept across documents */
@@ -411,7 +413,7 @@ static void para_pad(ipf_layout *lay, const style *s, size_t from, double min_w,
     for (size_t i = from; i < lay->ncps; i++)
         w += lay->adv[i];
     while (w + 0.01 < min_w) {
-        if (para_push(lay, 0x3000, s->size + s->letter_spacing, 0, underline) < 0) {
+        if (para_push(lay, PH_BLANK, s->size + s->letter_spacing, 0, underline) < 0) {
             lay->oom = 1;
             return;
         }
@@ -463,7 +465,7 @@ static void emit_line(ipf_layout *lay, const style *s, const ipf_broken *b, size
     size_t i = ln->start;
     while (i < ln->end) {
         uint32_t c = lay->cps[i];
-        if (c == PH_INDENT || c == 0x3000 || c == ' ' || c == '\n') {
+        if (c == PH_INDENT || c == PH_BLANK || c == 0x3000 || c == ' ' || c == '\n') {
             i++;
             continue;
         }
@@ -481,18 +483,22 @@ static void emit_line(ipf_layout *lay, const style *s, const ipf_broken *b, size
         }
         size_t j = i + 1;
         double cs = 0;
+        /* The PDF advances each glyph by its own width; letter spacing and
+         * justification both become character spacing (Tc). */
+        double ls = s->letter_spacing;
         if (j < ln->end)
-            cs = b->x[j] - b->x[i] - lay->adv[i];
+            cs = b->x[j] - b->x[i] - (lay->adv[i] - ls);
         while (j < ln->end) {
             uint32_t cj = lay->cps[j];
-            if (cj == PH_BOX || cj == PH_BOX_ON || cj == PH_INDENT || lay->fnt[j] != lay->fnt[i])
+            if (cj == PH_BOX || cj == PH_BOX_ON || cj == PH_INDENT || cj == PH_BLANK ||
+                lay->fnt[j] != lay->fnt[i])
                 break;
             if (j + 1 < ln->end) {
-                double step = b->x[j + 1] - b->x[j] - lay->adv[j];
+                double step = b->x[j + 1] - b->x[j] - (lay->adv[j] - ls);
                 if (fabs(step - cs) > 0.01)
                     break;
             }
-            if (fabs(b->x[j] - b->x[j - 1] - lay->adv[j - 1] - cs) > 0.01)
+            if (fabs(b->x[j] - b->x[j - 1] - (lay->adv[j - 1] - ls) - cs) > 0.01)
                 break;
             j++;
         }
@@ -833,6 +839,7 @@ static void new_page(ipf_layout *lay)
         lay->oom = 1;
     lay->pages++;
     lay->page_open = 1;
+    lay->fresh = 1;
     lay->y = lay->pg.top;
 }
 
@@ -1252,6 +1259,8 @@ static void place_section_header(ipf_layout *lay, const table_ctx *tc, uint32_t 
     draw_cell_box(lay, tc, c, lay->y, h);
     draw_cell_content(lay, tc, c, a, b, lay->y, h, 1);
     lay->y += h;
+    if (!cont)
+        lay->fresh = 0;
 }
 
 static void table_new_page(ipf_layout *lay, const table_ctx *tc, uint32_t sect)
@@ -1311,13 +1320,16 @@ static void place_block(ipf_layout *lay, const table_ctx *tc, uint32_t b0, uint3
                                           piece_h, first_piece);
                 }
                 lay->y += piece_h;
+                lay->fresh = 0;
                 break;
             }
             /* Not enough room.  Move the row to a new page if it would fit
              * there, or if barely anything fits here; otherwise split. */
             double body = body_bottom(lay) - lay->pg.top;
             double line_min = lay->base.size * lay->base.line_height * 2 + 2 * lay->pad;
-            int at_top = lay->y <= lay->pg.top + 1 || (lay->y <= lay->pg.top + 80 && !first_piece);
+            /* On a page holding nothing but repeated headings, moving on
+             * would gain nothing: split here (this also ends any loop). */
+            int at_top = lay->fresh;
             if (!at_top && (piece_h <= body * 0.9 || avail < line_min || r->keep)) {
                 /* Close the spanning cells' fragments on this page first. */
                 for (int col = 0; col < tc->ncols; col++) {
@@ -1353,12 +1365,13 @@ static void place_block(ipf_layout *lay, const table_ctx *tc, uint32_t b0, uint3
                     continue;
                 }
                 uint32_t to = lines_fitting(lay, from, c->l1, inner);
-                if (to == from && from < c->l1 && lay->y <= lay->pg.top + 80)
+                if (to == from && from < c->l1 && at_top)
                     to = from + 1; /* a single line taller than a page: never loop */
                 draw_lines(lay, from, to, tc->colx[c->col] + lay->pad, lay->y + lay->pad, 0);
                 fr[c->col].next_line = to;
             }
             lay->y += avail;
+            lay->fresh = 0;
             for (int col = 0; col < tc->ncols; col++) {
                 const cell *c = owner[col];
                 if (!c || c->rowspan == 1 || c->col != col)
@@ -1400,6 +1413,29 @@ static void place_block(ipf_layout *lay, const table_ctx *tc, uint32_t b0, uint3
     }
 }
 
+/* The rows tied to row ri by row spans: [ri, returned end). */
+static uint32_t block_end(const ipf_layout *lay, uint32_t ri, uint32_t r1)
+{
+    uint32_t end = ri + 1;
+    for (uint32_t q = ri; q < end && q < r1; q++) {
+        const row *qr = &lay->rows[q];
+        for (uint32_t k = 0; k < qr->ncells; k++) {
+            uint32_t last = q + (uint32_t)lay->cells[qr->cell0 + k].rowspan;
+            if (last > end)
+                end = last < r1 ? last : r1;
+        }
+    }
+    return end;
+}
+
+static double rows_height(const ipf_layout *lay, uint32_t a, uint32_t b)
+{
+    double h = 0;
+    for (uint32_t q = a; q < b; q++)
+        h += lay->rows[q].h;
+    return h;
+}
+
 static void place_table(ipf_layout *lay, const table_ctx *tc, uint32_t r0, uint32_t r1)
 {
     uint32_t sect = UINT32_MAX;
@@ -1410,10 +1446,19 @@ static void place_table(ipf_layout *lay, const table_ctx *tc, uint32_t r0, uint3
             /* Keep a heading with the start of what follows it. */
             double need = r->h;
             if (ri + 1 < r1) {
-                const row *nx = &lay->rows[ri + 1];
-                need += fmin(nx->h, lay->base.size * lay->base.line_height * 3 + 2 * lay->pad);
+                /* The next block moves whole to a new page when it fits one
+                 * (see place_block); otherwise at least three lines of it
+                 * must fit under the heading. */
+                double body = body_bottom(lay) - lay->pg.top;
+                uint32_t nend = block_end(lay, ri + 1, r1);
+                double first = rows_height(lay, ri + 1, nend);
+                if (nend - (ri + 1) > 1 && first >= body * 0.6)
+                    first = lay->rows[ri + 1].h;
+                if (first > body * 0.9)
+                    first = lay->base.size * lay->base.line_height * 3 + 2 * lay->pad;
+                need += first;
             }
-            if (lay->y + need > body_bottom(lay) && lay->y > lay->pg.top + 1)
+            if (lay->y + need > body_bottom(lay) && !lay->fresh)
                 new_page(lay);
             sect = ri;
             place_section_header(lay, tc, ri, 0);
@@ -1421,21 +1466,10 @@ static void place_table(ipf_layout *lay, const table_ctx *tc, uint32_t r0, uint3
             continue;
         }
         /* A block: this row and every row a row span drags along. */
-        uint32_t end = ri + 1;
-        for (uint32_t q = ri; q < end && q < r1; q++) {
-            const row *qr = &lay->rows[q];
-            for (uint32_t k = 0; k < qr->ncells; k++) {
-                uint32_t last = q + (uint32_t)lay->cells[qr->cell0 + k].rowspan;
-                if (last > end)
-                    end = last < r1 ? last : r1;
-            }
-        }
-        double bh = 0;
-        for (uint32_t q = ri; q < end; q++)
-            bh += lay->rows[q].h;
+        uint32_t end = block_end(lay, ri, r1);
+        double bh = rows_height(lay, ri, end);
         double body = body_bottom(lay) - lay->pg.top;
-        if (end - ri > 1 && lay->y + bh > body_bottom(lay) && bh < body * 0.6 &&
-            lay->y > lay->pg.top + 1)
+        if (end - ri > 1 && lay->y + bh > body_bottom(lay) && bh < body * 0.6 && !lay->fresh)
             table_new_page(lay, tc, sect);
         place_block(lay, tc, ri, end, sect);
         ri = end;

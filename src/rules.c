@@ -1,0 +1,1466 @@
+/* rules.c: a jurisdiction's rules, as data (format: docs/rules.md).
+ *
+ * Loading checks the rule file against templates/schema/rules.xsd (found
+ * beside the templates: <rules dir>/../schema/rules.xsd), then every XPath
+ * expression three ways, each problem named with the rule file and line:
+ *   - by a scan of its tokens: every function must exist, every namespace
+ *     prefix must be declared, every $variable must be a <setting>, and an
+ *     element name without a prefix is refused (in XPath 1.0 it would never
+ *     match the data, which is in a namespace);
+ *   - by libxml2's compiler (syntax);
+ *   - by one evaluation against an empty document (argument counts and types,
+ *     regular expressions given to ipf:matches).
+ *
+ * Checking: every expression is compiled once per concurrent caller.  libxml2
+ * writes into a compiled expression while evaluating it (it caches function
+ * lookups), so a set of compiled expressions is used by one thread at a time:
+ * sets are kept in a pool and a new one is compiled only when all are busy.
+ * Each check uses a fresh xmlXPathContext with the namespaces, the extension
+ * functions and the settings as variables. */
+#include "rules.h"
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libxml/xmlregexp.h>
+#include <libxml/xpath.h>
+#include <libxml/xpathInternals.h>
+
+#include "schema.h"
+#include "utf8.h"
+#include "xmldoc.h"
+
+#define RULES_NS       "urn:ipforms:rules:1"
+#define FUNCTIONS_NS   "urn:ipforms:functions"
+#define DEFAULT_CLAUSE "（依据{clause}）"
+#define VALUE_SHOWN    60 /* characters of an interpolated value */
+#define REGEX_CACHE    32
+
+/* ---------- the rule set ---------- */
+
+typedef struct nsdecl {
+    char *prefix, *uri;
+} nsdecl;
+
+typedef struct setting {
+    char *name, *value;
+} setting;
+
+typedef struct source {
+    char *id, *title;
+} source;
+
+typedef struct part {
+    char *text; /* literal text, or NULL for an expression */
+    int expr;   /* index into the expression table */
+} part;
+
+typedef struct rule {
+    char *code;
+    ipf_severity sev;
+    long line;
+    char *suffix; /* the cited clauses, formatted */
+    int context, assert_, locate; /* expression indices; locate -1 when absent */
+    part *parts;
+    size_t nparts;
+} rule;
+
+typedef struct expr {
+    char *src;
+    long line;
+} expr;
+
+typedef struct regex_entry {
+    char *pattern;
+    xmlRegexpPtr re;
+} regex_entry;
+
+/* One thread's compiled expressions and regular expressions. */
+typedef struct evalset {
+    xmlXPathCompExprPtr *comp;
+    regex_entry regex[REGEX_CACHE];
+    int nregex;
+    struct evalset *next;
+} evalset;
+
+struct ipf_ruleset {
+    char *path;
+    nsdecl *ns;
+    size_t nns;
+    setting *settings;
+    size_t nsettings;
+    source *sources;
+    size_t nsources;
+    rule *rules;
+    size_t nrules;
+    expr *exprs;
+    size_t nexprs;
+    pthread_mutex_t lock;
+    evalset *pool;
+};
+
+static char *dupstr(const char *s)
+{
+    if (!s)
+        return NULL;
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    if (d)
+        memcpy(d, s, n);
+    return d;
+}
+
+static char *dupn(const char *s, size_t n)
+{
+    char *d = malloc(n + 1);
+    if (d) {
+        memcpy(d, s, n);
+        d[n] = '\0';
+    }
+    return d;
+}
+
+static void free_evalset(evalset *es, size_t nexprs)
+{
+    if (!es)
+        return;
+    for (size_t i = 0; es->comp && i < nexprs; i++)
+        if (es->comp[i])
+            xmlXPathFreeCompExpr(es->comp[i]);
+    free(es->comp);
+    for (int i = 0; i < es->nregex; i++) {
+        free(es->regex[i].pattern);
+        xmlRegFreeRegexp(es->regex[i].re);
+    }
+    free(es);
+}
+
+void ipf_ruleset_free(ipf_ruleset *rs)
+{
+    if (!rs)
+        return;
+    for (evalset *es = rs->pool, *next; es; es = next) {
+        next = es->next;
+        free_evalset(es, rs->nexprs);
+    }
+    pthread_mutex_destroy(&rs->lock);
+    for (size_t i = 0; i < rs->nns; i++) {
+        free(rs->ns[i].prefix);
+        free(rs->ns[i].uri);
+    }
+    for (size_t i = 0; i < rs->nsettings; i++) {
+        free(rs->settings[i].name);
+        free(rs->settings[i].value);
+    }
+    for (size_t i = 0; i < rs->nsources; i++) {
+        free(rs->sources[i].id);
+        free(rs->sources[i].title);
+    }
+    for (size_t i = 0; i < rs->nrules; i++) {
+        rule *r = &rs->rules[i];
+        free(r->code);
+        free(r->suffix);
+        for (size_t k = 0; k < r->nparts; k++)
+            free(r->parts[k].text);
+        free(r->parts);
+    }
+    for (size_t i = 0; i < rs->nexprs; i++)
+        free(rs->exprs[i].src);
+    free(rs->ns);
+    free(rs->settings);
+    free(rs->sources);
+    free(rs->rules);
+    free(rs->exprs);
+    free(rs->path);
+    free(rs);
+}
+
+size_t ipf_ruleset_count(const ipf_ruleset *rs)
+{
+    return rs ? rs->nrules : 0;
+}
+
+const char *ipf_ruleset_setting(const ipf_ruleset *rs, const char *name)
+{
+    for (size_t i = 0; rs && name && i < rs->nsettings; i++)
+        if (strcmp(rs->settings[i].name, name) == 0)
+            return rs->settings[i].value;
+    return NULL;
+}
+
+static const char *ns_uri(const ipf_ruleset *rs, const char *prefix, size_t len)
+{
+    for (size_t i = rs->nns; i-- > 0;)
+        if (strlen(rs->ns[i].prefix) == len && strncmp(rs->ns[i].prefix, prefix, len) == 0)
+            return rs->ns[i].uri;
+    if (len == 3 && strncmp(prefix, "ipf", 3) == 0)
+        return FUNCTIONS_NS;
+    return NULL;
+}
+
+/* ---------- extension functions ---------- */
+
+/* What ipf:chars leaves out: Unicode White_Space (U+3000 included) and the
+ * invisible format characters that editors leave in pasted text. */
+static int is_space_char(uint32_t c)
+{
+    return (c >= 0x09 && c <= 0x0D) || c == 0x20 || c == 0x85 || c == 0xA0 || c == 0x1680 ||
+           (c >= 0x2000 && c <= 0x200D) || c == 0x2028 || c == 0x2029 || c == 0x202F ||
+           c == 0x205F || c == 0x2060 || c == 0x3000 || c == 0xFEFF;
+}
+
+static double count_chars(const xmlChar *s)
+{
+    double n = 0;
+    const char *p = (const char *)s;
+    while (p && *p) {
+        uint32_t c;
+        if (ipf_utf8_next(&p, &c) < 0) {
+            p++;
+            n++;
+            continue;
+        }
+        if (!is_space_char(c))
+            n++;
+    }
+    return n;
+}
+
+typedef struct evalstate {
+    const ipf_ruleset *rs;
+    evalset *es;
+    char err[400];    /* the first XPath error of the current evaluation */
+    char fnerr[400];  /* an extension function's own complaint */
+} evalstate;
+
+static evalstate *state_of(xmlXPathParserContextPtr ctxt)
+{
+    return ctxt && ctxt->context ? ctxt->context->userData : NULL;
+}
+
+static void fn_chars(xmlXPathParserContextPtr ctxt, int nargs)
+{
+    double total = 0;
+    if (nargs > 1) {
+        XP_ERROR(XPATH_INVALID_ARITY);
+    }
+    if (nargs == 0) {
+        xmlChar *s = xmlXPathCastNodeToString(ctxt->context->node);
+        total = count_chars(s);
+        xmlFree(s);
+    } else {
+        xmlXPathObjectPtr o = valuePop(ctxt);
+        if (!o) {
+            XP_ERROR(XPATH_INVALID_OPERAND);
+        }
+        if (o->type == XPATH_NODESET || o->type == XPATH_XSLT_TREE) {
+            for (int i = 0; o->nodesetval && i < o->nodesetval->nodeNr; i++) {
+                xmlChar *s = xmlXPathCastNodeToString(o->nodesetval->nodeTab[i]);
+                total += count_chars(s);
+                xmlFree(s);
+            }
+        } else {
+            xmlChar *s = xmlXPathCastToString(o);
+            total = count_chars(s);
+            xmlFree(s);
+        }
+        xmlXPathFreeObject(o);
+    }
+    valuePush(ctxt, xmlXPathNewFloat(total));
+}
+
+static xmlRegexpPtr regex_for(evalstate *st, const char *pattern, int *owned)
+{
+    *owned = 0;
+    evalset *es = st ? st->es : NULL;
+    for (int i = 0; es && i < es->nregex; i++)
+        if (strcmp(es->regex[i].pattern, pattern) == 0)
+            return es->regex[i].re;
+    xmlRegexpPtr re = xmlRegexpCompile((const xmlChar *)pattern);
+    if (!re)
+        return NULL;
+    if (es && es->nregex < REGEX_CACHE) {
+        char *p = dupstr(pattern);
+        if (p) {
+            es->regex[es->nregex].pattern = p;
+            es->regex[es->nregex].re = re;
+            es->nregex++;
+            return re;
+        }
+    }
+    *owned = 1;
+    return re;
+}
+
+static void fn_matches(xmlXPathParserContextPtr ctxt, int nargs)
+{
+    if (nargs != 2) {
+        XP_ERROR(XPATH_INVALID_ARITY);
+    }
+    xmlChar *pattern = xmlXPathPopString(ctxt);
+    xmlChar *value = xmlXPathPopString(ctxt);
+    if (ctxt->error || !pattern || !value) {
+        xmlFree(pattern);
+        xmlFree(value);
+        return;
+    }
+    evalstate *st = state_of(ctxt);
+    int owned = 0;
+    xmlRegexpPtr re = regex_for(st, (const char *)pattern, &owned);
+    int ok = 0;
+    if (!re) {
+        if (st && !st->fnerr[0])
+            snprintf(st->fnerr, sizeof st->fnerr,
+                     "ipf:matches 的正则表达式“%s”无效（应为 XML Schema 正则表达式）",
+                     (const char *)pattern);
+    } else {
+        ok = xmlRegexpExec(re, value) == 1;
+        if (owned)
+            xmlRegFreeRegexp(re);
+    }
+    xmlFree(pattern);
+    xmlFree(value);
+    valuePush(ctxt, xmlXPathNewBoolean(ok));
+}
+
+/* YYYY-MM-DD with a real month and day; returns 0 and the date as a number
+ * yyyymmdd, or -1. */
+static int parse_date(const char *s, long *out)
+{
+    while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
+        s++;
+    int y, m, d;
+    for (int i = 0; i < 10; i++) {
+        if (i == 4 || i == 7) {
+            if (s[i] != '-')
+                return -1;
+        } else if (s[i] < '0' || s[i] > '9') {
+            return -1;
+        }
+    }
+    for (const char *t = s + 10; *t; t++)
+        if (*t != ' ' && *t != '\t' && *t != '\n' && *t != '\r')
+            return -1;
+    y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
+    m = (s[5] - '0') * 10 + (s[6] - '0');
+    d = (s[8] - '0') * 10 + (s[9] - '0');
+    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (m < 1 || m > 12 || d < 1)
+        return -1;
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (d > days[m - 1] + (m == 2 && leap))
+        return -1;
+    *out = (long)y * 10000 + m * 100 + d;
+    return 0;
+}
+
+static void fn_date_le(xmlXPathParserContextPtr ctxt, int nargs)
+{
+    if (nargs != 2) {
+        XP_ERROR(XPATH_INVALID_ARITY);
+    }
+    xmlChar *b = xmlXPathPopString(ctxt);
+    xmlChar *a = xmlXPathPopString(ctxt);
+    long da, db;
+    int ok = a && b && parse_date((const char *)a, &da) == 0 &&
+             parse_date((const char *)b, &db) == 0 && da <= db;
+    xmlFree(a);
+    xmlFree(b);
+    if (ctxt->error)
+        return;
+    valuePush(ctxt, xmlXPathNewBoolean(ok));
+}
+
+static const char *const ext_functions[] = {"chars", "matches", "date-le"};
+
+/* ---------- evaluation contexts ---------- */
+
+static void on_xpath_error(void *data, xmlErrorPtr e)
+{
+    evalstate *st = data;
+    if (!st || !e || st->err[0])
+        return;
+    snprintf(st->err, sizeof st->err, "%s", e->message ? e->message : "XPath error");
+    for (char *c = st->err; *c; c++)
+        if (*c == '\n')
+            *c = ' ';
+    size_t n = strlen(st->err);
+    while (n > 0 && st->err[n - 1] == ' ')
+        st->err[--n] = '\0';
+}
+
+static xmlXPathObjectPtr lookup_setting(void *data, const xmlChar *name, const xmlChar *ns_uri)
+{
+    const ipf_ruleset *rs = data;
+    if (ns_uri)
+        return NULL;
+    const char *v = ipf_ruleset_setting(rs, (const char *)name);
+    return v ? xmlXPathNewString((const xmlChar *)v) : NULL;
+}
+
+static xmlXPathContextPtr new_context(const ipf_ruleset *rs, xmlDocPtr doc, evalstate *st)
+{
+    xmlXPathContextPtr ctx = xmlXPathNewContext(doc);
+    if (!ctx)
+        return NULL;
+    ctx->userData = st;
+    ctx->error = on_xpath_error;
+    int bad = 0;
+    bad |= xmlXPathRegisterNs(ctx, (const xmlChar *)"ipf", (const xmlChar *)FUNCTIONS_NS);
+    for (size_t i = 0; i < rs->nns; i++)
+        bad |= xmlXPathRegisterNs(ctx, (const xmlChar *)rs->ns[i].prefix,
+                                  (const xmlChar *)rs->ns[i].uri);
+    bad |= xmlXPathRegisterFuncNS(ctx, (const xmlChar *)"chars", (const xmlChar *)FUNCTIONS_NS,
+                                  fn_chars);
+    bad |= xmlXPathRegisterFuncNS(ctx, (const xmlChar *)"matches",
+                                  (const xmlChar *)FUNCTIONS_NS, fn_matches);
+    bad |= xmlXPathRegisterFuncNS(ctx, (const xmlChar *)"date-le",
+                                  (const xmlChar *)FUNCTIONS_NS, fn_date_le);
+    xmlXPathRegisterVariableLookup(ctx, lookup_setting, (void *)rs);
+    if (bad) {
+        xmlXPathFreeContext(ctx);
+        return NULL;
+    }
+    return ctx;
+}
+
+/* Compiles every expression; NULL if one fails (with diagnostics when d). */
+static evalset *compile_all(const ipf_ruleset *rs, ipf_diags *d)
+{
+    evalset *es = calloc(1, sizeof *es);
+    if (!es)
+        return NULL;
+    es->comp = calloc(rs->nexprs ? rs->nexprs : 1, sizeof *es->comp);
+    evalstate st = {.rs = rs, .es = es};
+    xmlXPathContextPtr ctx = es->comp ? new_context(rs, NULL, &st) : NULL;
+    if (!ctx) {
+        free_evalset(es, rs->nexprs);
+        return NULL;
+    }
+    int bad = 0;
+    for (size_t i = 0; i < rs->nexprs; i++) {
+        st.err[0] = '\0';
+        es->comp[i] = xmlXPathCtxtCompile(ctx, (const xmlChar *)rs->exprs[i].src);
+        if (!es->comp[i]) {
+            bad = 1;
+            if (d) {
+                int at = ctx->lastError.int1;
+                ipf_diag_add(d, rs->path, rs->exprs[i].line, IPF_SEV_ERROR, "RULES-XPATH",
+                             "XPath 表达式有语法错误（%s，约在第 %d 个字符处）：%s",
+                             st.err[0] ? st.err : "无法编译", at + 1, rs->exprs[i].src);
+            }
+        }
+    }
+    xmlXPathFreeContext(ctx);
+    if (bad) {
+        free_evalset(es, rs->nexprs);
+        return NULL;
+    }
+    return es;
+}
+
+static evalset *take_set(ipf_ruleset *rs)
+{
+    pthread_mutex_lock(&rs->lock);
+    evalset *es = rs->pool;
+    if (es)
+        rs->pool = es->next;
+    pthread_mutex_unlock(&rs->lock);
+    if (!es)
+        es = compile_all(rs, NULL);
+    if (es)
+        es->next = NULL;
+    return es;
+}
+
+static void give_back(ipf_ruleset *rs, evalset *es)
+{
+    pthread_mutex_lock(&rs->lock);
+    es->next = rs->pool;
+    rs->pool = es;
+    pthread_mutex_unlock(&rs->lock);
+}
+
+/* ---------- checking a document ---------- */
+
+/* A value in a message: one line, at most VALUE_SHOWN characters. */
+static void append_value(char **buf, size_t *len, size_t *cap, const char *v, int *oom);
+
+static void append(char **buf, size_t *len, size_t *cap, const char *s, size_t n, int *oom)
+{
+    if (*oom)
+        return;
+    if (*len + n + 1 > *cap) {
+        size_t c = *cap ? *cap : 128;
+        while (c < *len + n + 1)
+            c *= 2;
+        char *nb = realloc(*buf, c);
+        if (!nb) {
+            *oom = 1;
+            return;
+        }
+        *buf = nb;
+        *cap = c;
+    }
+    memcpy(*buf + *len, s, n);
+    *len += n;
+    (*buf)[*len] = '\0';
+}
+
+static void append_value(char **buf, size_t *len, size_t *cap, const char *v, int *oom)
+{
+    size_t shown = 0;
+    int space = 0;
+    const char *p = v ? v : "";
+    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+        p++;
+    while (*p) {
+        const char *start = p;
+        uint32_t c;
+        if (ipf_utf8_next(&p, &c) < 0) {
+            p++;
+            continue;
+        }
+        if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+            space = 1;
+            continue;
+        }
+        if (shown >= VALUE_SHOWN) {
+            append(buf, len, cap, "……", strlen("……"), oom);
+            return;
+        }
+        if (space)
+            append(buf, len, cap, " ", 1, oom);
+        space = 0;
+        append(buf, len, cap, start, (size_t)(p - start), oom);
+        shown++;
+    }
+}
+
+static long node_line(const xmlNode *n)
+{
+    if (!n || n->type == XML_NAMESPACE_DECL)
+        return 0;
+    if (n->type == XML_DOCUMENT_NODE)
+        return ipf_xml_line(xmlDocGetRootElement((xmlDocPtr)n));
+    return ipf_xml_line(n);
+}
+
+static void report_eval_error(const ipf_ruleset *rs, const rule *r, int ei, evalstate *st,
+                              ipf_diags *d, const char *what)
+{
+    const expr *x = &rs->exprs[ei];
+    ipf_diag_add(d, rs->path, x->line, IPF_SEV_ERROR, "RULES-EVAL",
+                 "规则 %s 的表达式无法计算（%s）：%s", r->code,
+                 st->fnerr[0] ? st->fnerr : st->err[0] ? st->err : what, x->src);
+}
+
+static void prepare(xmlXPathContextPtr ctx, evalstate *st, xmlNodePtr node, int size, int pos)
+{
+    ctx->node = node;
+    ctx->contextSize = size;
+    ctx->proximityPosition = pos;
+    st->err[0] = '\0';
+    st->fnerr[0] = '\0';
+}
+
+/* Checks one rule; returns -1 when an expression could not be evaluated. */
+static int check_rule(const ipf_ruleset *rs, const rule *r, evalset *es, xmlXPathContextPtr ctx,
+                      evalstate *st, xmlDocPtr doc, const char *file, ipf_diags *d)
+{
+    prepare(ctx, st, (xmlNodePtr)doc, 1, 1);
+    xmlXPathObjectPtr set = xmlXPathCompiledEval(es->comp[r->context], ctx);
+    if (!set || st->err[0] || st->fnerr[0]) {
+        xmlXPathFreeObject(set);
+        report_eval_error(rs, r, r->context, st, d, "计算失败");
+        return -1;
+    }
+    if (set->type != XPATH_NODESET) {
+        xmlXPathFreeObject(set);
+        st->err[0] = '\0';
+        report_eval_error(rs, r, r->context, st, d, "适用对象应选出节点，而不是数值、字符串或布尔值");
+        return -1;
+    }
+    int n = set->nodesetval ? set->nodesetval->nodeNr : 0;
+    int status = 0;
+    for (int i = 0; i < n && status == 0; i++) {
+        xmlNodePtr node = set->nodesetval->nodeTab[i];
+        prepare(ctx, st, node, n, i + 1);
+        int ok = xmlXPathCompiledEvalToBoolean(es->comp[r->assert_], ctx);
+        if (ok < 0 || st->err[0] || st->fnerr[0]) {
+            report_eval_error(rs, r, r->assert_, st, d, "计算失败");
+            status = -1;
+            break;
+        }
+        if (ok)
+            continue;
+        long line = node_line(node);
+        if (r->locate >= 0) {
+            prepare(ctx, st, node, n, i + 1);
+            xmlXPathObjectPtr at = xmlXPathCompiledEval(es->comp[r->locate], ctx);
+            if (!at || st->err[0] || st->fnerr[0]) {
+                xmlXPathFreeObject(at);
+                report_eval_error(rs, r, r->locate, st, d, "计算失败");
+                status = -1;
+                break;
+            }
+            if (at->type == XPATH_NODESET && at->nodesetval && at->nodesetval->nodeNr > 0) {
+                long l = node_line(at->nodesetval->nodeTab[at->nodesetval->nodeNr - 1]);
+                if (l > 0)
+                    line = l;
+            }
+            xmlXPathFreeObject(at);
+        }
+        char *msg = NULL;
+        size_t len = 0, cap = 0;
+        int oom = 0;
+        for (size_t k = 0; k < r->nparts && status == 0; k++) {
+            const part *p = &r->parts[k];
+            if (p->text) {
+                append(&msg, &len, &cap, p->text, strlen(p->text), &oom);
+                continue;
+            }
+            prepare(ctx, st, node, n, i + 1);
+            xmlXPathObjectPtr v = xmlXPathCompiledEval(es->comp[p->expr], ctx);
+            if (!v || st->err[0] || st->fnerr[0]) {
+                xmlXPathFreeObject(v);
+                report_eval_error(rs, r, p->expr, st, d, "计算失败");
+                status = -1;
+                break;
+            }
+            xmlChar *s = xmlXPathCastToString(v);
+            append_value(&msg, &len, &cap, (const char *)s, &oom);
+            xmlFree(s);
+            xmlXPathFreeObject(v);
+        }
+        if (status == 0) {
+            if (oom)
+                status = -2;
+            else
+                ipf_diag_add(d, file, line, r->sev, r->code, "%s%s", msg ? msg : "", r->suffix);
+        }
+        free(msg);
+    }
+    xmlXPathFreeObject(set);
+    return status;
+}
+
+ipf_status ipf_ruleset_check(const ipf_ruleset *crs, xmlDocPtr doc, const char *file,
+                             ipf_diags *d)
+{
+    /* The pool is the only thing a check changes, under the lock. */
+    ipf_ruleset *rs = (ipf_ruleset *)crs;
+    size_t before = ipf_diags_errors(d);
+    evalset *es = take_set(rs);
+    if (!es)
+        return IPF_ERR_NOMEM;
+    evalstate st = {.rs = rs, .es = es};
+    xmlXPathContextPtr ctx = new_context(rs, doc, &st);
+    if (!ctx) {
+        give_back(rs, es);
+        return IPF_ERR_NOMEM;
+    }
+    ipf_status status = IPF_OK;
+    for (size_t i = 0; i < rs->nrules; i++)
+        if (check_rule(rs, &rs->rules[i], es, ctx, &st, doc, file, d) == -2)
+            status = IPF_ERR_NOMEM;
+    xmlXPathFreeContext(ctx);
+    give_back(rs, es);
+    if (status != IPF_OK)
+        return status;
+    return ipf_diags_errors(d) > before ? IPF_INVALID : IPF_OK;
+}
+
+/* ---------- loading ---------- */
+
+typedef struct loadctx {
+    ipf_ruleset *rs;
+    ipf_diags *d;
+    int bad;
+    int oom;
+} loadctx;
+
+static int is_rules_el(const xmlNode *n, const char *name)
+{
+    return n && n->type == XML_ELEMENT_NODE && n->ns &&
+           strcmp((const char *)n->ns->href, RULES_NS) == 0 &&
+           (!name || strcmp((const char *)n->name, name) == 0);
+}
+
+static char *get_attr(const xmlNode *n, const char *name)
+{
+    xmlChar *v = xmlGetNoNsProp(n, (const xmlChar *)name);
+    char *r = dupstr((const char *)v);
+    xmlFree(v);
+    return r;
+}
+
+static char *text_of(const xmlNode *n)
+{
+    xmlChar *v = xmlNodeGetContent(n);
+    char *r = dupstr(v ? (const char *)v : "");
+    xmlFree(v);
+    return r;
+}
+
+static int grow(void **arr, size_t n, size_t size)
+{
+    /* capacity is the next power of two at or above n+1 */
+    size_t cap = 1;
+    while (cap < n + 1)
+        cap *= 2;
+    if (n != 0 && (n & (n - 1)) != 0)
+        return 0; /* not at a power of two: room is left */
+    void *na = realloc(*arr, cap * size);
+    if (!na)
+        return -1;
+    *arr = na;
+    return 0;
+}
+
+static int add_expr(loadctx *L, const char *src, long line)
+{
+    ipf_ruleset *rs = L->rs;
+    if (grow((void **)&rs->exprs, rs->nexprs, sizeof *rs->exprs) != 0) {
+        L->oom = 1;
+        return -1;
+    }
+    rs->exprs[rs->nexprs].src = dupstr(src);
+    rs->exprs[rs->nexprs].line = line;
+    if (!rs->exprs[rs->nexprs].src) {
+        L->oom = 1;
+        return -1;
+    }
+    return (int)rs->nexprs++;
+}
+
+static int is_name_start(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c >= 0x80;
+}
+
+static int is_name_char(unsigned char c)
+{
+    return is_name_start(c) || (c >= '0' && c <= '9') || c == '-' || c == '.';
+}
+
+static const char *const core_functions[] = {
+    "last", "position", "count", "id", "local-name", "namespace-uri", "name", "string",
+    "concat", "starts-with", "contains", "substring-before", "substring-after", "substring",
+    "string-length", "normalize-space", "translate", "boolean", "not", "true", "false", "lang",
+    "number", "sum", "floor", "ceiling", "round"};
+
+static int in_list(const char *const *list, size_t n, const char *s, size_t len)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strlen(list[i]) == len && strncmp(list[i], s, len) == 0)
+            return 1;
+    return 0;
+}
+
+/* The token scan described at the top of the file.  Reports and returns the
+ * number of problems. */
+static int check_names(loadctx *L, const char *src, long line)
+{
+    const ipf_ruleset *rs = L->rs;
+    const char *p = src;
+    int operand_before = 0; /* XPath 3.7: whether a * or a name here is an operator */
+    int after_attr = 0;     /* the last token was @ or attribute:: */
+    int problems = 0;
+    while (*p) {
+        unsigned char c = (unsigned char)*p;
+        if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+            p++;
+            continue;
+        }
+        if (c == '"' || c == '\'') {
+            const char *e = strchr(p + 1, c);
+            if (!e)
+                return problems; /* the compiler reports it */
+            p = e + 1;
+            operand_before = 1;
+            after_attr = 0;
+            continue;
+        }
+        if ((c >= '0' && c <= '9') || (c == '.' && p[1] >= '0' && p[1] <= '9')) {
+            while ((*p >= '0' && *p <= '9') || *p == '.')
+                p++;
+            operand_before = 1;
+            after_attr = 0;
+            continue;
+        }
+        if (c == '$') {
+            const char *s = ++p;
+            while (is_name_char((unsigned char)*p))
+                p++;
+            size_t len = (size_t)(p - s);
+            if (*p == ':' && is_name_start((unsigned char)p[1])) {
+                ipf_diag_add(L->d, rs->path, line, IPF_SEV_ERROR, "RULES-XPATH",
+                             "变量不能带命名空间前缀：$%.*s…（设置用 $名称 引用）", (int)len, s);
+                problems++;
+            } else {
+                int found = 0;
+                for (size_t i = 0; i < rs->nsettings; i++)
+                    if (strlen(rs->settings[i].name) == len &&
+                        strncmp(rs->settings[i].name, s, len) == 0)
+                        found = 1;
+                if (!found) {
+                    ipf_diag_add(L->d, rs->path, line, IPF_SEV_ERROR, "RULES-XPATH",
+                                 "未定义的变量 $%.*s：规则文件中没有 <setting name=\"%.*s\">"
+                                 "（注意：$名称 后面紧跟的“-”会被当作名称的一部分，减号前后请加空格）",
+                                 (int)len, s, (int)len, s);
+                    problems++;
+                }
+            }
+            operand_before = 1;
+            after_attr = 0;
+            continue;
+        }
+        if (c == '@') {
+            p++;
+            operand_before = 0;
+            after_attr = 1;
+            continue;
+        }
+        if (c == '(' || c == '[' || c == ',') {
+            p++;
+            operand_before = 0;
+            after_attr = 0;
+            continue;
+        }
+        if (c == ')' || c == ']') {
+            p++;
+            operand_before = 1;
+            after_attr = 0;
+            continue;
+        }
+        if (c == ':' && p[1] == ':') {
+            p += 2;
+            operand_before = 0;
+            continue; /* after_attr stays as the axis name set it */
+        }
+        if (c == '.') {
+            p += p[1] == '.' ? 2 : 1;
+            operand_before = 1;
+            after_attr = 0;
+            continue;
+        }
+        if (c == '*') {
+            p++;
+            operand_before = !operand_before; /* multiply, or a name test */
+            after_attr = 0;
+            continue;
+        }
+        if (is_name_start(c)) {
+            const char *s = p;
+            while (is_name_char((unsigned char)*p))
+                p++;
+            size_t len = (size_t)(p - s);
+            if (operand_before) { /* and, or, div, mod */
+                operand_before = 0;
+                after_attr = 0;
+                continue;
+            }
+            const char *prefix = NULL, *local = s;
+            size_t plen = 0, llen = len;
+            int star = 0;
+            if (*p == ':' && p[1] != ':') {
+                prefix = s;
+                plen = len;
+                if (p[1] == '*') {
+                    star = 1;
+                    p += 2;
+                    local = NULL;
+                    llen = 0;
+                } else {
+                    local = ++p;
+                    while (is_name_char((unsigned char)*p))
+                        p++;
+                    llen = (size_t)(p - local);
+                }
+            }
+            const char *q = p;
+            while (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r')
+                q++;
+            if (!star && *q == '(') {
+                static const char *const node_types[] = {"comment", "text",
+                                                         "processing-instruction", "node"};
+                if (!prefix && in_list(node_types, 4, local, llen)) {
+                    /* a node type test */
+                } else if (!prefix) {
+                    if (!in_list(core_functions, sizeof core_functions / sizeof *core_functions,
+                                 local, llen)) {
+                        ipf_diag_add(L->d, rs->path, line, IPF_SEV_ERROR, "RULES-XPATH",
+                                     "未知的函数 %.*s()：XPath 1.0 没有这个函数（扩展函数要写 "
+                                     "ipf: 前缀，如 ipf:chars()）",
+                                     (int)llen, local);
+                        problems++;
+                    }
+                } else {
+                    const char *uri = ns_uri(rs, prefix, plen);
+                    if (!uri) {
+                        ipf_diag_add(L->d, rs->path, line, IPF_SEV_ERROR, "RULES-XPATH",
+                                     "未声明的命名空间前缀 %.*s（函数 %.*s:%.*s()）", (int)plen,
+                                     prefix, (int)plen, prefix, (int)llen, local);
+                        problems++;
+                    } else if (strcmp(uri, FUNCTIONS_NS) != 0 ||
+                               !in_list(ext_functions, 3, local, llen)) {
+                        ipf_diag_add(L->d, rs->path, line, IPF_SEV_ERROR, "RULES-XPATH",
+                                     "未知的函数 %.*s:%.*s()：扩展函数只有 ipf:chars()、"
+                                     "ipf:matches() 和 ipf:date-le()",
+                                     (int)plen, prefix, (int)llen, local);
+                        problems++;
+                    }
+                }
+                operand_before = 0; /* the ( follows */
+                after_attr = 0;
+                continue;
+            }
+            if (!star && q[0] == ':' && q[1] == ':') {
+                after_attr = !prefix && llen == 9 && strncmp(local, "attribute", 9) == 0;
+                operand_before = 0;
+                continue;
+            }
+            /* a name test */
+            if (prefix && !ns_uri(rs, prefix, plen)) {
+                ipf_diag_add(L->d, rs->path, line, IPF_SEV_ERROR, "RULES-XPATH",
+                             "未声明的命名空间前缀 %.*s：请在规则文件中加 <namespace prefix=\"%.*s\" "
+                             "uri=\"…\"/>",
+                             (int)plen, prefix, (int)plen, prefix);
+                problems++;
+            } else if (!prefix && !after_attr) {
+                ipf_diag_add(L->d, rs->path, line, IPF_SEV_ERROR, "RULES-XPATH",
+                             "元素名 %.*s 缺少命名空间前缀：数据在命名空间中，XPath 1.0 "
+                             "里不带前缀的名称什么也选不到，应写作 d:%.*s 之类",
+                             (int)llen, local, (int)llen, local);
+                problems++;
+            }
+            operand_before = 1;
+            after_attr = 0;
+            continue;
+        }
+        /* operators: / // | + - = != < <= > >= */
+        p++;
+        if ((c == '!' || c == '<' || c == '>') && *p == '=')
+            p++;
+        else if (c == '/' && *p == '/')
+            p++;
+        operand_before = 0;
+        after_attr = 0;
+    }
+    return problems;
+}
+
+static int add_checked_expr(loadctx *L, const xmlNode *el, const char *what)
+{
+    char *src = text_of(el);
+    long line = ipf_xml_line(el);
+    if (!src) {
+        L->oom = 1;
+        return -1;
+    }
+    const char *t = src;
+    while (*t == ' ' || *t == '\t' || *t == '\n' || *t == '\r')
+        t++;
+    if (!*t) {
+        ipf_diag_add(L->d, L->rs->path, line, IPF_SEV_ERROR, "RULES-XPATH", "%s是空的", what);
+        L->bad = 1;
+        free(src);
+        return -1;
+    }
+    if (check_names(L, src, line))
+        L->bad = 1;
+    int i = add_expr(L, src, line);
+    free(src);
+    return i;
+}
+
+/* The literal text of a message as one line: a run of white space that
+ * holds a line break (the XML's indentation) disappears between Chinese
+ * characters and becomes one space between ASCII ones; any other run becomes
+ * one space.  Caller frees. */
+static char *tidy_literal(const char *s, size_t n)
+{
+    char *out = malloc(n + 1);
+    if (!out)
+        return NULL;
+    size_t w = 0;
+    for (size_t i = 0; i < n;) {
+        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\n' && s[i] != '\r') {
+            out[w++] = s[i++];
+            continue;
+        }
+        int newline = 0;
+        size_t j = i;
+        for (; j < n && (s[j] == ' ' || s[j] == '\t' || s[j] == '\n' || s[j] == '\r'); j++)
+            newline |= s[j] == '\n' || s[j] == '\r';
+        int at_edge = i == 0 || j == n;
+        unsigned char before = i ? (unsigned char)s[i - 1] : 0, after = j < n ? (unsigned char)s[j] : 0;
+        if (!newline || (!at_edge && before < 0x80 && after < 0x80))
+            out[w++] = ' ';
+        i = j;
+    }
+    out[w] = '\0';
+    return out;
+}
+
+static int add_part(loadctx *L, rule *r, char *text, int expr)
+{
+    void *np = realloc(r->parts, (r->nparts + 1) * sizeof *r->parts);
+    if (!np) {
+        free(text);
+        L->oom = 1;
+        return -1;
+    }
+    r->parts = np;
+    r->parts[r->nparts].text = text;
+    r->parts[r->nparts++].expr = expr;
+    return 0;
+}
+
+/* Adds literal text (with {{ and }} unescaped) as a part. */
+static int add_literal(loadctx *L, rule *r, const char *s, size_t n)
+{
+    char *raw = malloc(n + 1);
+    if (!raw) {
+        L->oom = 1;
+        return -1;
+    }
+    size_t w = 0;
+    for (size_t i = 0; i < n; i++) {
+        raw[w++] = s[i];
+        if ((s[i] == '{' || s[i] == '}') && i + 1 < n && s[i + 1] == s[i])
+            i++;
+    }
+    char *t = tidy_literal(raw, w);
+    free(raw);
+    if (!t) {
+        L->oom = 1;
+        return -1;
+    }
+    if (!*t) {
+        free(t);
+        return 0;
+    }
+    return add_part(L, r, t, -1);
+}
+
+/* Splits a message into text and {expression} parts. */
+static int parse_message(loadctx *L, rule *r, const xmlNode *el)
+{
+    char *m = text_of(el);
+    long line = ipf_xml_line(el);
+    if (!m) {
+        L->oom = 1;
+        return -1;
+    }
+    int bad = 0;
+    const char *lit = m;
+    const char *p = m;
+    while (*p && !L->oom && !bad) {
+        if ((p[0] == '{' && p[1] == '{') || (p[0] == '}' && p[1] == '}')) {
+            p += 2;
+        } else if (*p == '}') {
+            ipf_diag_add(L->d, L->rs->path, line, IPF_SEV_ERROR, "RULES-MESSAGE",
+                         "规则 %s 的提示信息中有多余的“}”（花括号本身请写作 }}）", r->code);
+            bad = 1;
+        } else if (*p == '{') {
+            const char *e = p + 1;
+            char quote = 0;
+            while (*e && (quote || *e != '}')) {
+                if (quote && *e == quote)
+                    quote = 0;
+                else if (!quote && (*e == '\'' || *e == '"'))
+                    quote = *e;
+                e++;
+            }
+            if (!*e) {
+                ipf_diag_add(L->d, L->rs->path, line, IPF_SEV_ERROR, "RULES-MESSAGE",
+                             "规则 %s 的提示信息中“{”没有对应的“}”（花括号本身请写作 {{）",
+                             r->code);
+                bad = 1;
+                break;
+            }
+            if (add_literal(L, r, lit, (size_t)(p - lit)) != 0)
+                break;
+            char *x = dupn(p + 1, (size_t)(e - p - 1));
+            if (!x) {
+                L->oom = 1;
+                break;
+            }
+            const char *t = x;
+            while (*t == ' ' || *t == '\t' || *t == '\n' || *t == '\r')
+                t++;
+            if (!*t) {
+                ipf_diag_add(L->d, L->rs->path, line, IPF_SEV_ERROR, "RULES-MESSAGE",
+                             "规则 %s 的提示信息中有空的 {}", r->code);
+                bad = 1;
+            } else {
+                if (check_names(L, x, line))
+                    bad = 1;
+                int i = add_expr(L, x, line);
+                if (i >= 0)
+                    add_part(L, r, NULL, i);
+            }
+            free(x);
+            p = lit = e + 1;
+        } else {
+            p++;
+        }
+    }
+    if (!bad && !L->oom)
+        add_literal(L, r, lit, strlen(lit));
+    free(m);
+    if (bad)
+        L->bad = 1;
+    return bad ? -1 : 0;
+}
+
+static const char *source_title(const ipf_ruleset *rs, const char *id)
+{
+    for (size_t i = 0; i < rs->nsources; i++)
+        if (strcmp(rs->sources[i].id, id) == 0)
+            return rs->sources[i].title;
+    return NULL;
+}
+
+static void parse_rule(loadctx *L, const xmlNode *el, const char *clause_format)
+{
+    ipf_ruleset *rs = L->rs;
+    if (grow((void **)&rs->rules, rs->nrules, sizeof *rs->rules) != 0) {
+        L->oom = 1;
+        return;
+    }
+    rule *r = &rs->rules[rs->nrules++];
+    memset(r, 0, sizeof *r);
+    r->line = ipf_xml_line(el);
+    r->context = r->assert_ = r->locate = -1;
+    r->code = get_attr(el, "code");
+    char *sev = get_attr(el, "severity");
+    if (!r->code || !*r->code) {
+        free(r->code);
+        r->code = dupstr("?");
+        ipf_diag_add(L->d, rs->path, r->line, IPF_SEV_ERROR, "RULES-FILE", "规则缺少 code 属性");
+        L->bad = 1;
+    }
+    if (sev && strcmp(sev, "error") == 0)
+        r->sev = IPF_SEV_ERROR;
+    else if (sev && strcmp(sev, "warning") == 0)
+        r->sev = IPF_SEV_WARNING;
+    else {
+        ipf_diag_add(L->d, rs->path, r->line, IPF_SEV_ERROR, "RULES-FILE",
+                     "规则 %s 的 severity 应为 error 或 warning，现为“%s”", r->code,
+                     sev ? sev : "");
+        L->bad = 1;
+    }
+    free(sev);
+    for (size_t i = 0; i + 1 < rs->nrules; i++)
+        if (r->code && strcmp(rs->rules[i].code, r->code) == 0 && strcmp(r->code, "?") != 0) {
+            ipf_diag_add(L->d, rs->path, r->line, IPF_SEV_ERROR, "RULES-FILE",
+                         "规则代码 %s 重复（第 %ld 行已用过）", r->code, rs->rules[i].line);
+            L->bad = 1;
+            break;
+        }
+    char *clauses = NULL;
+    size_t clen = 0, ccap = 0;
+    int oom = 0, nclause = 0, have_message = 0;
+    for (const xmlNode *c = el->children; c; c = c->next) {
+        if (c->type != XML_ELEMENT_NODE)
+            continue;
+        if (!is_rules_el(c, NULL)) {
+            ipf_diag_add(L->d, rs->path, ipf_xml_line(c), IPF_SEV_ERROR, "RULES-FILE",
+                         "规则 %s 中不应有元素 <%s>", r->code, (const char *)c->name);
+            L->bad = 1;
+            continue;
+        }
+        const char *k = (const char *)c->name;
+        if (!strcmp(k, "clause")) {
+            char *text = text_of(c);
+            char *src = get_attr(c, "source");
+            const char *title = src ? source_title(rs, src) : "";
+            if (!title) {
+                ipf_diag_add(L->d, rs->path, ipf_xml_line(c), IPF_SEV_ERROR, "RULES-FILE",
+                             "规则 %s 引用了未定义的依据文件 source=\"%s\"（应先写 <source "
+                             "id=\"%s\" title=\"…\"/>）",
+                             r->code, src, src);
+                L->bad = 1;
+                title = "";
+            }
+            if (nclause++)
+                append(&clauses, &clen, &ccap, "、", strlen("、"), &oom);
+            append(&clauses, &clen, &ccap, title, strlen(title), &oom);
+            if (text) {
+                /* trim */
+                char *t = text;
+                while (*t == ' ' || *t == '\n' || *t == '\t' || *t == '\r')
+                    t++;
+                size_t n = strlen(t);
+                while (n > 0 && (t[n - 1] == ' ' || t[n - 1] == '\n' || t[n - 1] == '\t' ||
+                                 t[n - 1] == '\r'))
+                    n--;
+                append(&clauses, &clen, &ccap, t, n, &oom);
+            }
+            free(text);
+            free(src);
+        } else if (!strcmp(k, "context")) {
+            r->context = add_checked_expr(L, c, "适用对象（context）");
+        } else if (!strcmp(k, "assert")) {
+            r->assert_ = add_checked_expr(L, c, "检查条件（assert）");
+        } else if (!strcmp(k, "locate")) {
+            r->locate = add_checked_expr(L, c, "报告位置（locate）");
+        } else if (!strcmp(k, "message")) {
+            have_message = 1;
+            parse_message(L, r, c);
+        } else {
+            ipf_diag_add(L->d, rs->path, ipf_xml_line(c), IPF_SEV_ERROR, "RULES-FILE",
+                         "规则 %s 中不应有元素 <%s>", r->code, k);
+            L->bad = 1;
+        }
+    }
+    if (r->context < 0 || r->assert_ < 0 || !have_message || !nclause) {
+        if (!L->bad)
+            ipf_diag_add(L->d, rs->path, r->line, IPF_SEV_ERROR, "RULES-FILE",
+                         "规则 %s 应有 <clause>、<context>、<assert> 和 <message>", r->code);
+        L->bad = 1;
+    }
+    /* the suffix: clause_format with {clause} replaced */
+    char *suffix = NULL;
+    size_t slen = 0, scap = 0;
+    append(&suffix, &slen, &scap, "", 0, &oom);
+    for (const char *p = clause_format; *p;) {
+        const char *hit = strstr(p, "{clause}");
+        if (!hit) {
+            append(&suffix, &slen, &scap, p, strlen(p), &oom);
+            break;
+        }
+        append(&suffix, &slen, &scap, p, (size_t)(hit - p), &oom);
+        append(&suffix, &slen, &scap, clauses ? clauses : "", clauses ? clen : 0, &oom);
+        p = hit + strlen("{clause}");
+    }
+    free(clauses);
+    r->suffix = suffix;
+    if (oom)
+        L->oom = 1;
+}
+
+static char *rules_xsd_path(const char *rules_path)
+{
+    const char *slash = strrchr(rules_path, '/');
+    size_t dl = slash ? (size_t)(slash - rules_path) : 1;
+    const char *dir = slash ? rules_path : ".";
+    size_t n = dl + strlen("/../schema/rules.xsd") + 1;
+    char *p = malloc(n);
+    if (!p)
+        return NULL;
+    snprintf(p, n, "%.*s/../schema/rules.xsd", (int)dl, dir);
+    if (access(p, R_OK) == 0)
+        return p;
+    free(p);
+#ifdef IPF_TEMPLATES_DIR
+    if (access(IPF_TEMPLATES_DIR "/schema/rules.xsd", R_OK) == 0)
+        return dupstr(IPF_TEMPLATES_DIR "/schema/rules.xsd");
+#endif
+    return NULL;
+}
+
+/* One evaluation of every expression on an empty document: argument counts,
+ * argument types and regular expressions are checked here. */
+static void trial_run(loadctx *L, evalset *es)
+{
+    ipf_ruleset *rs = L->rs;
+    xmlDocPtr doc = xmlNewDoc((const xmlChar *)"1.0");
+    xmlNodePtr root = doc ? xmlNewDocNode(doc, NULL, (const xmlChar *)"ipforms-rule-check", NULL)
+                          : NULL;
+    if (!root) {
+        xmlFreeDoc(doc);
+        L->oom = 1;
+        return;
+    }
+    xmlDocSetRootElement(doc, root);
+    evalstate st = {.rs = rs, .es = es};
+    xmlXPathContextPtr ctx = new_context(rs, doc, &st);
+    if (!ctx) {
+        xmlFreeDoc(doc);
+        L->oom = 1;
+        return;
+    }
+    for (size_t i = 0; i < rs->nexprs; i++) {
+        prepare(ctx, &st, root, 1, 1);
+        xmlXPathObjectPtr o = xmlXPathCompiledEval(es->comp[i], ctx);
+        if (!o || st.err[0] || st.fnerr[0]) {
+            ipf_diag_add(L->d, rs->path, rs->exprs[i].line, IPF_SEV_ERROR, "RULES-XPATH",
+                         "XPath 表达式无法计算（%s）：%s",
+                         st.fnerr[0] ? st.fnerr : st.err[0] ? st.err : "计算失败",
+                         rs->exprs[i].src);
+            L->bad = 1;
+        }
+        xmlXPathFreeObject(o);
+    }
+    for (size_t i = 0; i < rs->nrules; i++) {
+        const rule *r = &rs->rules[i];
+        prepare(ctx, &st, (xmlNodePtr)doc, 1, 1);
+        xmlXPathObjectPtr o = xmlXPathCompiledEval(es->comp[r->context], ctx);
+        if (o && o->type != XPATH_NODESET) {
+            ipf_diag_add(L->d, rs->path, rs->exprs[r->context].line, IPF_SEV_ERROR,
+                         "RULES-XPATH",
+                         "规则 %s 的适用对象（context）应选出节点，而不是数值、字符串或布尔值：%s",
+                         r->code, rs->exprs[r->context].src);
+            L->bad = 1;
+        }
+        xmlXPathFreeObject(o);
+    }
+    xmlXPathFreeContext(ctx);
+    xmlFreeDoc(doc);
+}
+
+ipf_status ipf_ruleset_load(const char *path, ipf_diags *d, ipf_ruleset **out)
+{
+    *out = NULL;
+    xmlDocPtr doc = NULL;
+    ipf_status st = ipf_xml_read_file(path, NULL, d, &doc);
+    if (st != IPF_OK)
+        return st == IPF_ERR_NOMEM ? st : IPF_ERR_TEMPLATE;
+
+    /* The rule file's structure first. */
+    char *xsd = rules_xsd_path(path);
+    if (xsd) {
+        ipf_schema *schema = NULL;
+        st = ipf_schema_load(xsd, d, &schema);
+        free(xsd);
+        if (st != IPF_OK) {
+            xmlFreeDoc(doc);
+            return st;
+        }
+        st = ipf_schema_validate(schema, doc, path, d);
+        ipf_schema_free(schema);
+        if (st != IPF_OK) {
+            xmlFreeDoc(doc);
+            return st == IPF_ERR_NOMEM ? st : IPF_ERR_TEMPLATE;
+        }
+    }
+    const xmlNode *root = xmlDocGetRootElement(doc);
+    if (!is_rules_el(root, "rules")) {
+        ipf_diag_add(d, path, ipf_xml_line(root), IPF_SEV_ERROR, "RULES-FILE",
+                     "这不是规则文件：根元素应为 <rules xmlns=\"%s\">", RULES_NS);
+        xmlFreeDoc(doc);
+        return IPF_ERR_TEMPLATE;
+    }
+    ipf_ruleset *rs = calloc(1, sizeof *rs);
+    if (!rs || pthread_mutex_init(&rs->lock, NULL) != 0) {
+        free(rs);
+        xmlFreeDoc(doc);
+        return IPF_ERR_NOMEM;
+    }
+    rs->path = dupstr(path);
+    loadctx L = {.rs = rs, .d = d};
+    if (!rs->path)
+        L.oom = 1;
+    char *clause_format = get_attr(root, "clause-format");
+
+    /* Declarations first, wherever they are, so rules may use them. */
+    for (const xmlNode *c = root->children; c && !L.oom; c = c->next) {
+        if (is_rules_el(c, "namespace")) {
+            if (grow((void **)&rs->ns, rs->nns, sizeof *rs->ns) != 0) {
+                L.oom = 1;
+                break;
+            }
+            rs->ns[rs->nns].prefix = get_attr(c, "prefix");
+            rs->ns[rs->nns].uri = get_attr(c, "uri");
+            if (!rs->ns[rs->nns].prefix || !rs->ns[rs->nns].uri) {
+                free(rs->ns[rs->nns].prefix);
+                free(rs->ns[rs->nns].uri);
+                ipf_diag_add(d, path, ipf_xml_line(c), IPF_SEV_ERROR, "RULES-FILE",
+                             "<namespace> 应有 prefix 和 uri 属性");
+                L.bad = 1;
+                continue;
+            }
+            rs->nns++;
+        } else if (is_rules_el(c, "setting")) {
+            char *name = get_attr(c, "name"), *value = get_attr(c, "value");
+            if (!name || !value) {
+                ipf_diag_add(d, path, ipf_xml_line(c), IPF_SEV_ERROR, "RULES-FILE",
+                             "<setting> 应有 name 和 value 属性");
+                L.bad = 1;
+                free(name);
+                free(value);
+                continue;
+            }
+            if (ipf_ruleset_setting(rs, name)) {
+                ipf_diag_add(d, path, ipf_xml_line(c), IPF_SEV_ERROR, "RULES-FILE",
+                             "设置 %s 重复定义", name);
+                L.bad = 1;
+                free(name);
+                free(value);
+                continue;
+            }
+            if (grow((void **)&rs->settings, rs->nsettings, sizeof *rs->settings) != 0) {
+                free(name);
+                free(value);
+                L.oom = 1;
+                break;
+            }
+            rs->settings[rs->nsettings].name = name;
+            rs->settings[rs->nsettings++].value = value;
+        } else if (is_rules_el(c, "source")) {
+            char *id = get_attr(c, "id"), *title = get_attr(c, "title");
+            if (!id || !title || source_title(rs, id)) {
+                ipf_diag_add(d, path, ipf_xml_line(c), IPF_SEV_ERROR, "RULES-FILE",
+                             id && title ? "依据文件 id=\"%s\" 重复定义"
+                                         : "<source> 应有 id 和 title 属性%s",
+                             id && title ? id : "");
+                L.bad = 1;
+                free(id);
+                free(title);
+                continue;
+            }
+            if (grow((void **)&rs->sources, rs->nsources, sizeof *rs->sources) != 0) {
+                free(id);
+                free(title);
+                L.oom = 1;
+                break;
+            }
+            rs->sources[rs->nsources].id = id;
+            rs->sources[rs->nsources++].title = title;
+        }
+    }
+    for (const xmlNode *c = root->children; c && !L.oom; c = c->next) {
+        if (c->type != XML_ELEMENT_NODE || is_rules_el(c, "namespace") ||
+            is_rules_el(c, "setting") || is_rules_el(c, "source") || is_rules_el(c, "title"))
+            continue;
+        if (is_rules_el(c, "rule"))
+            parse_rule(&L, c, clause_format ? clause_format : DEFAULT_CLAUSE);
+        else {
+            ipf_diag_add(d, path, ipf_xml_line(c), IPF_SEV_ERROR, "RULES-FILE",
+                         "规则文件中不应有元素 <%s>", (const char *)c->name);
+            L.bad = 1;
+        }
+    }
+    free(clause_format);
+    xmlFreeDoc(doc);
+
+    if (!L.oom && !L.bad) {
+        evalset *es = compile_all(rs, d);
+        if (!es)
+            L.bad = 1;
+        else {
+            trial_run(&L, es);
+            /* the trial filled the regex cache with whatever it met: start clean */
+            for (int i = 0; i < es->nregex; i++) {
+                free(es->regex[i].pattern);
+                xmlRegFreeRegexp(es->regex[i].re);
+            }
+            es->nregex = 0;
+            rs->pool = es;
+        }
+    }
+    if (L.oom || L.bad) {
+        ipf_ruleset_free(rs);
+        return L.oom ? IPF_ERR_NOMEM : IPF_ERR_TEMPLATE;
+    }
+    *out = rs;
+    return IPF_OK;
+}

@@ -1,0 +1,48 @@
+# Fuzz targets (tests/fuzz/, docs/fuzzing.md).
+#
+# Every build: each target's sources linked with a plain main() that replays
+# the checked-in seeds (tests/fuzz/corpus/<target>) and every input that ever
+# crashed (tests/fuzz/regressions/<target>), so a fixed crash stays fixed in
+# the ordinary and the sanitizer test runs alike.
+#
+# -DIPF_FUZZ=ON (clang): the same sources as libFuzzer binaries fuzz_<target>,
+# linked against the library compiled again with the fuzzer's coverage
+# instrumentation and ASan + UBSan.  tests/fuzz/run.sh builds and runs them.
+set(IPF_FUZZ_TARGETS xml template linebreak layout)
+set(IPF_FUZZ_DIR ${CMAKE_SOURCE_DIR}/tests/fuzz)
+
+foreach(t ${IPF_FUZZ_TARGETS})
+  add_executable(fuzz_replay_${t} ${IPF_FUZZ_DIR}/fuzz_${t}.c ${IPF_FUZZ_DIR}/replay_main.c)
+  target_link_libraries(fuzz_replay_${t} PRIVATE ipforms_core)
+  target_compile_definitions(fuzz_replay_${t} PRIVATE _POSIX_C_SOURCE=200809L
+                             IPF_FUZZ_REPO="${CMAKE_SOURCE_DIR}")
+  add_test(NAME fuzz.replay.${t}
+           COMMAND fuzz_replay_${t} ${IPF_FUZZ_DIR}/corpus/${t} ${IPF_FUZZ_DIR}/regressions/${t})
+  set_tests_properties(fuzz.replay.${t} PROPERTIES TIMEOUT 600)
+endforeach()
+
+if(IPF_FUZZ)
+  if(NOT CMAKE_C_COMPILER_ID MATCHES "Clang")
+    message(FATAL_ERROR "IPF_FUZZ needs clang with libFuzzer (CC=clang); the compiler is "
+                        "${CMAKE_C_COMPILER_ID}")
+  endif()
+  set(IPF_FUZZ_SAN -fsanitize=address,undefined -fno-sanitize-recover=undefined
+                   -fno-omit-frame-pointer)
+  # The library again, instrumented for coverage but without libFuzzer's main.
+  add_library(ipforms_fuzzcore STATIC ${IPF_LIB_SOURCES})
+  target_include_directories(ipforms_fuzzcore PUBLIC ${CMAKE_SOURCE_DIR}/src
+                             ${CMAKE_BINARY_DIR}/generated ${HPDF_INCLUDE_DIR})
+  target_link_libraries(ipforms_fuzzcore PUBLIC PkgConfig::XML2 PkgConfig::FT2 PkgConfig::ICU
+                        ${HPDF_LIBRARY} ZLIB::ZLIB m)
+  target_compile_definitions(ipforms_fuzzcore PRIVATE _POSIX_C_SOURCE=200809L
+    IPF_TEMPLATES_DIR="${CMAKE_SOURCE_DIR}/templates" IPF_FONTS_DIR="${CMAKE_SOURCE_DIR}/fonts")
+  target_compile_options(ipforms_fuzzcore PRIVATE -fsanitize=fuzzer-no-link ${IPF_FUZZ_SAN})
+  foreach(t ${IPF_FUZZ_TARGETS})
+    add_executable(fuzz_${t} ${IPF_FUZZ_DIR}/fuzz_${t}.c)
+    target_compile_options(fuzz_${t} PRIVATE -fsanitize=fuzzer ${IPF_FUZZ_SAN})
+    target_link_options(fuzz_${t} PRIVATE -fsanitize=fuzzer ${IPF_FUZZ_SAN})
+    target_link_libraries(fuzz_${t} PRIVATE ipforms_fuzzcore)
+    target_compile_definitions(fuzz_${t} PRIVATE _POSIX_C_SOURCE=200809L
+                               IPF_FUZZ_REPO="${CMAKE_SOURCE_DIR}")
+  endforeach()
+endif()

@@ -1,0 +1,303 @@
+/* fuzz_layout.c: untrusted text typeset into the national form.
+ *
+ * The base document is a national data file (the first of
+ * *.xml in samples/national-filing, or $IPF_FUZZ_SAMPLE, or the form's
+ * skeleton).  The input replaces the text of its fields: byte 0 holds flags,
+ * the rest is split at 0xFF bytes (never part of UTF-8) into pieces, piece k
+ * going to field k of the list below (modulo its length).  Pieces are made
+ * legal XML text first (what the reader would have let through), so this
+ * reaches layout exactly as `ipforms render --force` would.
+ *   flags bit 0-1: the team is kept, repeated 10 or 60 times, or emptied
+ *   flags bit 2:   every field gets the first piece (a uniform flood)
+ *   flags bit 3:   the blank form instead (data NULL)
+ *   flags bit 4+5: also write the PDF into memory (both bits: 1 input in 4)
+ *
+ * Checked: layout succeeds; at least one page; every coordinate finite;
+ * every text run valid UTF-8 in a font of the set; no text, line or box
+ * leaves the page, and no text run leaves the body between the margins by
+ * more than half an em (a compressed mark's blank half). */
+#include <dirent.h>
+#include <math.h>
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <libxml/xpath.h>
+#include <libxml/xpathInternals.h>
+
+#include "drawing.h"
+#include "fontset.h"
+#include "form.h"
+#include "fuzz_common.h"
+#include "layout.h"
+#include "pdf.h"
+#include "xmldoc.h"
+
+static ipf_form *form;
+static ipf_fontset *fonts;
+static ipf_layout *layout;
+static ipf_pdf_writer *writer;
+static xmlDocPtr base;
+
+static const char *const fields[] = {
+    "d:institution/d:name",
+    "d:institution/d:platform/d:url",
+    "d:foundation/d:p",
+    "d:institution/d:address",
+    "d:team/d:member/d:profile/d:p",
+    "d:institution/d:contact/d:email",
+    "d:cases/d:case/d:content/d:p",
+    "d:institution/d:services/d:service",
+    "d:development/d:p",
+    "d:institution/d:service-objects",
+    "d:cover/d:applicant",
+    "d:cover/d:date",
+    "d:institution/d:staff/@total",
+    "d:team/d:member/d:name",
+    "d:cases/d:case/d:name",
+    "d:applicant-opinion/d:text",
+    "d:institution/d:contact/d:phone",
+    "d:cases/d:case/@kind",
+};
+#define NFIELDS (sizeof fields / sizeof *fields)
+
+static char *first_sample(void)
+{
+    const char *env = getenv("IPF_FUZZ_SAMPLE");
+    if (env && *env)
+        return strdup(env);
+    char *dir = fuzz_repo_path("samples/national-filing");
+    DIR *dh = opendir(dir);
+    char *best = NULL;
+    struct dirent *de;
+    while (dh && (de = readdir(dh)) != NULL) {
+        size_t len = strlen(de->d_name);
+        if (len > 4 && strcmp(de->d_name + len - 4, ".xml") == 0 &&
+            (!best || strcmp(de->d_name, best) < 0)) {
+            free(best);
+            best = strdup(de->d_name);
+        }
+    }
+    if (dh)
+        closedir(dh);
+    char *path = NULL;
+    if (best) {
+        size_t n = strlen(dir) + strlen(best) + 2;
+        path = malloc(n);
+        if (path)
+            snprintf(path, n, "%s/%s", dir, best);
+    } else {
+        path = fuzz_repo_path("templates/national-filing/skeleton.xml");
+    }
+    free(best);
+    free(dir);
+    return path;
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc;
+    (void)argv;
+    ipf_xml_init();
+    ipf_diags *d = ipf_diags_new();
+    fuzz_setup_check(d != NULL, "no memory", NULL);
+    char *tpl = fuzz_repo_path("templates/national-filing/template.xml");
+    fuzz_setup_check(ipf_form_load(tpl, d, &form) == IPF_OK, tpl, d);
+    free(tpl);
+    char *font = fuzz_repo_path("fonts/FandolFang-Regular.ttf");
+    const char *paths[1] = {font};
+    fuzz_setup_check(ipf_fontset_open(paths, 1, d, &fonts) == IPF_OK, font, d);
+    free(font);
+    fuzz_setup_check(ipf_layout_new(&layout) == IPF_OK, "a layout engine", d);
+    fuzz_setup_check(ipf_pdf_writer_new(fonts, d, &writer) == IPF_OK, "a PDF writer", d);
+    char *sample = first_sample();
+    fuzz_setup_check(sample && ipf_xml_read_file(sample, NULL, d, &base) == IPF_OK, "the sample",
+                     d);
+    free(sample);
+    ipf_diags_free(d);
+    return 0;
+}
+
+/* The piece as legal XML character data, NUL-terminated. */
+static char *xml_text(const uint8_t *s, size_t len)
+{
+    uint32_t *cps = malloc((len ? len : 1) * sizeof *cps);
+    char *out = malloc(len * 4 + 1);
+    if (!cps || !out)
+        abort();
+    size_t n = fuzz_decode_lenient(s, len, cps), o = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t c = cps[i];
+        if (c == 9 || c == 10 || c == 13 || (c >= 0x20 && c <= 0xD7FF) ||
+            (c >= 0xE000 && c <= 0xFFFD) || (c >= 0x10000 && c <= 0x10FFFF))
+            o += ipf_utf8_encode(c, out + o);
+    }
+    out[o] = '\0';
+    free(cps);
+    return out;
+}
+
+static void set_text(xmlNodePtr n, const char *text)
+{
+    if (n->type == XML_ATTRIBUTE_NODE) {
+        xmlAttrPtr a = (xmlAttrPtr)n;
+        xmlSetProp(a->parent, a->name, (const xmlChar *)text);
+        return;
+    }
+    while (n->children) {
+        xmlNodePtr c = n->children;
+        xmlUnlinkNode(c);
+        xmlFreeNode(c);
+    }
+    xmlNodePtr t = xmlNewDocText(n->doc, (const xmlChar *)text);
+    if (t)
+        xmlAddChild(n, t);
+}
+
+static void set_field(xmlXPathContextPtr xp, const char *path, const char *text)
+{
+    xmlXPathObjectPtr r = xmlXPathEvalExpression((const xmlChar *)path, xp);
+    if (r && r->nodesetval && r->nodesetval->nodeNr > 0)
+        set_text(r->nodesetval->nodeTab[0], text);
+    xmlXPathFreeObject(r);
+}
+
+static void team(xmlXPathContextPtr xp, int how)
+{
+    xmlXPathObjectPtr r = xmlXPathEvalExpression((const xmlChar *)"d:team/d:member", xp);
+    if (r && r->nodesetval && r->nodesetval->nodeNr > 0) {
+        xmlNodePtr m = r->nodesetval->nodeTab[0];
+        if (how == 3) {
+            for (int i = 0; i < r->nodesetval->nodeNr; i++) {
+                xmlUnlinkNode(r->nodesetval->nodeTab[i]);
+                xmlFreeNode(r->nodesetval->nodeTab[i]);
+            }
+        } else {
+            int copies = how == 1 ? 10 : 60;
+            for (int i = 0; i < copies; i++) {
+                xmlNodePtr c = xmlDocCopyNode(m, m->doc, 1);
+                if (c)
+                    xmlAddChild(m->parent, c);
+            }
+        }
+    }
+    xmlXPathFreeObject(r);
+}
+
+static void check_drawing(const ipf_drawing *dr)
+{
+    const ipf_page_geom *g = ipf_form_page(form);
+    size_t np = ipf_drawing_page_count(dr);
+    if (np == 0)
+        fuzz_fail("no page");
+    for (size_t p = 0; p < np; p++) {
+        double pw, ph;
+        ipf_drawing_page_size(dr, p, &pw, &ph);
+        size_t n;
+        const ipf_draw_item *it = ipf_drawing_items(dr, p, &n);
+        for (size_t i = 0; i < n; i++) {
+            const ipf_draw_item *d = &it[i];
+            if (!isfinite(d->x) || !isfinite(d->y) || !isfinite(d->x2) || !isfinite(d->y2) ||
+                !isfinite(d->size) || !isfinite(d->char_space) || !isfinite(d->line_width))
+                fuzz_fail("page %zu item %zu (kind %d): non-finite value", p + 1, i,
+                          (int)d->kind);
+            const double tol = 0.5;
+            if (d->kind == IPF_DRAW_TEXT) {
+                if (d->font < 0 || (size_t)d->font >= ipf_fontset_count(fonts))
+                    fuzz_fail("page %zu item %zu: font %d", p + 1, i, d->font);
+                double w = 0;
+                size_t count = 0;
+                for (const char *s = d->text; s < d->text + d->len;) {
+                    uint32_t c;
+                    if (ipf_utf8_next(&s, &c) < 0)
+                        fuzz_fail("page %zu item %zu: text is not valid UTF-8", p + 1, i);
+                    w += ipf_fontset_advance(fonts, (size_t)d->font, c) * d->size;
+                    count++;
+                }
+                if (count > 1)
+                    w += d->char_space * (double)(count - 1);
+                double slack = d->size / 2 + tol;
+                if (d->x < g->left - slack || d->x + w > pw - g->right + slack)
+                    fuzz_fail("page %zu: text \"%.*s\" spans x %.2f to %.2f, the body is %.2f "
+                              "to %.2f",
+                              p + 1, (int)(d->len > 120 ? 120 : d->len), d->text, d->x, d->x + w,
+                              g->left, pw - g->right);
+                if (d->y < 0 || d->y > ph)
+                    fuzz_fail("page %zu: text baseline y %.2f is off the page", p + 1, d->y);
+            } else if (d->kind == IPF_DRAW_LINE) {
+                if (fmin(d->x, d->x2) < -tol || fmax(d->x, d->x2) > pw + tol ||
+                    fmin(d->y, d->y2) < -tol || fmax(d->y, d->y2) > ph + tol)
+                    fuzz_fail("page %zu: line (%.2f,%.2f)-(%.2f,%.2f) leaves the page", p + 1,
+                              d->x, d->y, d->x2, d->y2);
+            } else {
+                double w = d->kind == IPF_DRAW_RECT ? d->x2 : d->size;
+                double h = d->kind == IPF_DRAW_RECT ? d->y2 : d->size;
+                if (d->x < -tol || d->y < -tol || d->x + w > pw + tol || d->y + h > ph + tol)
+                    fuzz_fail("page %zu: box at (%.2f,%.2f) %.2f x %.2f leaves the page", p + 1,
+                              d->x, d->y, w, h);
+            }
+        }
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size < 1)
+        return 0;
+    int flags = data[0];
+    data++;
+    size--;
+    xmlDocPtr doc = NULL;
+    if (!(flags & 8)) {
+        doc = xmlCopyDoc(base, 1);
+        if (!doc)
+            return 0;
+        xmlXPathContextPtr xp = xmlXPathNewContext(doc);
+        if (!xp)
+            abort();
+        xp->node = xmlDocGetRootElement(doc);
+        xmlXPathRegisterNs(xp, (const xmlChar *)"d", (const xmlChar *)"urn:ipforms:data:1");
+        if (flags & 3)
+            team(xp, flags & 3);
+        size_t k = 0, start = 0;
+        for (size_t i = 0; i <= size; i++) {
+            if (i < size && data[i] != 0xFF)
+                continue;
+            char *t = xml_text(data + start, i - start);
+            if (flags & 4) {
+                for (size_t f = 0; f < NFIELDS; f++)
+                    set_field(xp, fields[f], t);
+                free(t);
+                break;
+            }
+            set_field(xp, fields[k % NFIELDS], t);
+            free(t);
+            k++;
+            start = i + 1;
+        }
+        xmlXPathFreeContext(xp);
+    }
+    ipf_diags *d = ipf_diags_new();
+    ipf_drawing *dr = ipf_drawing_new();
+    if (!d || !dr)
+        abort();
+    ipf_status st = ipf_layout_document(layout, form, fonts, doc, "fuzz.xml", dr, d);
+    if (st != IPF_OK)
+        fuzz_fail("layout returned status %d", (int)st);
+    fuzz_check_diags(d, "fuzz.xml");
+    check_drawing(dr);
+    if ((flags & 0x30) == 0x30) {
+        unsigned char *pdf = NULL;
+        size_t len = 0;
+        ipf_pdf_options o = {-1, 0};
+        st = ipf_pdf_write_memory(writer, dr, &o, &pdf, &len, d);
+        if (st != IPF_OK)
+            fuzz_fail("PDF writer returned status %d", (int)st);
+        if (len < 8 || memcmp(pdf, "%PDF-", 5) != 0)
+            fuzz_fail("PDF writer produced %zu bytes that are not a PDF", len);
+        free(pdf);
+    }
+    ipf_drawing_free(dr);
+    ipf_diags_free(d);
+    xmlFreeDoc(doc);
+    return 0;
+}
