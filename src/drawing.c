@@ -38,9 +38,9 @@ struct ipf_drawing {
     size_t nitems, capitems;
     ipf_outline_entry *outlines;
     size_t noutlines, capoutlines;
-    chunk *chunks;             /* newest first */
-    const char *info[4];       /* Title, Author, Subject, Keywords (arena strings) */
-    int broken;                /* an allocation failed */
+    chunk *chunks;       /* newest first */
+    const char *info[4]; /* Title, Author, Subject, Keywords (arena strings) */
+    int broken;          /* an allocation failed */
 };
 
 static const char *const info_keys[4] = {"Title", "Author", "Subject", "Keywords"};

@@ -998,8 +998,10 @@ static void measure_cell(ipf_layout *lay, const xmlNode *tn, cell *c, const tabl
     double width = cell_inner_width(lay, tc, c->col, c->span);
     style s = lay->base;
     s.indent = 0;
-    s.align = label ? AL_CENTER : AL_JUSTIFY;
-    s.valign = label || is_t(tn, "value") ? VA_MIDDLE : VA_TOP;
+    /* Word's defaults for a table cell, which the official forms use: text at
+     * the top left; labels centred. */
+    s.align = label ? AL_CENTER : AL_LEFT;
+    s.valign = label ? VA_MIDDLE : VA_TOP;
     style_for(lay, tn, label ? "label" : is_t(tn, "value") ? "value" : "cell", &s);
     c->valign = s.valign;
     c->is_label = label;
@@ -1014,8 +1016,10 @@ static void measure_cell(ipf_layout *lay, const xmlNode *tn, cell *c, const tabl
     c->l0 = (uint32_t)lay->nlines;
     if (is_t(tn, "value")) {
         const char *para = attr(tn, "paragraphs");
-        if (para && strcmp(para, "true") == 0)
+        if (para && strcmp(para, "true") == 0) {
             s.indent = lay->base.indent;
+            s.align = AL_JUSTIFY;
+        }
         select_paragraphs(lay, tn, &s, width, ctx);
     } else if (has_block_children(tn)) {
         blocks(lay, tn, &s, width, ctx);
@@ -1027,13 +1031,20 @@ static void measure_cell(ipf_layout *lay, const xmlNode *tn, cell *c, const tabl
     if (c->l1 == c->l0)
         add_line(lay, s.size * s.line_height, LN_TEXT), c->l1 = (uint32_t)lay->nlines;
     c->content_h = lines_height(lay, c->l0, c->l1);
-    c->c0 = c->c1 = c->l1;
+    c->c0 = c->l0;
+    c->c1 = c->l1;
     if (label) {
         /* The same label with "（续）" for pages it continues on. */
+        uint32_t c0 = (uint32_t)lay->nlines;
         inline_content(lay, tn, &s, ctx);
         para_text(lay, &s, lay->cont_suffix, 0);
         para_finish(lay, &s, width);
-        c->c1 = (uint32_t)lay->nlines;
+        /* In a narrow cell (a 序号 column) the suffix would stack up
+         * character by character: repeat the label alone there. */
+        if (lay->nlines - c0 > (size_t)(c->l1 - c->l0))
+            lay->nlines = c0;
+        else
+            c->c0 = c0, c->c1 = (uint32_t)lay->nlines;
     }
 }
 
@@ -1330,7 +1341,19 @@ static void place_block(ipf_layout *lay, const table_ctx *tc, uint32_t b0, uint3
             /* On a page holding nothing but repeated headings, moving on
              * would gain nothing: split here (this also ends any loop). */
             int at_top = lay->fresh;
-            if (!at_top && (piece_h <= body * 0.9 || avail < line_min || r->keep)) {
+            /* Like Word's "allow row to break across pages": long text
+             * flows on, but a short row, a signature block, and a box whose
+             * text fits here but whose writing space does not, move whole. */
+            double text_need = 0;
+            for (uint32_t k = 0; k < r->ncells; k++) {
+                const cell *c = &lay->cells[r->cell0 + k];
+                double t = lines_height(lay, fr[c->col].next_line, c->l1) + 2 * lay->pad;
+                if (c->rowspan == 1 && t > text_need)
+                    text_need = t;
+            }
+            int move = r->keep || piece_h <= body * 0.33 || avail < line_min ||
+                       (first_piece && text_need <= avail && piece_h <= body * 0.9);
+            if (!at_top && move) {
                 /* Close the spanning cells' fragments on this page first. */
                 for (int col = 0; col < tc->ncols; col++) {
                     const cell *c = owner[col];

@@ -56,13 +56,13 @@
 
 /* Per font, per document: which code points the document uses. */
 typedef struct font_use {
-    uint16_t *cid;    /* 65,536 entries: CID of a BMP code point, 0 = unused */
-    uint32_t *cps;    /* the used code points (BMP and beyond); sorted: CID i+1 */
+    uint16_t *cid; /* 65,536 entries: CID of a BMP code point, 0 = unused */
+    uint32_t *cps; /* the used code points (BMP and beyond); sorted: CID i+1 */
     size_t ncps, capcps;
-    uint32_t *sup;    /* used code points above U+FFFF (few; linear search) */
+    uint32_t *sup; /* used code points above U+FFFF (few; linear search) */
     size_t nsup, capsup;
-    HPDF_Dict type0;  /* the font object in the current document */
-    char name[8];     /* its resource name on the current page ("F1") */
+    HPDF_Dict type0; /* the font object in the current document */
+    char name[8];    /* its resource name on the current page ("F1") */
 } font_use;
 
 struct ipf_pdf_writer {
@@ -71,7 +71,7 @@ struct ipf_pdf_writer {
     ipf_ttf **ttf;
     font_use *use;
     ipf_deflater *z;
-    ipf_buf icc;        /* sRGB profile, deflated; len 0 when absent */
+    ipf_buf icc; /* sRGB profile, deflated; len 0 when absent */
     size_t icc_raw;
     /* scratch */
     ipf_buf content, zbuf, tmp;
@@ -87,7 +87,7 @@ typedef struct doc_ctx {
     HPDF_Doc pdf;
     HPDF_STATUS err, err_detail; /* first libharu error */
     int oom;
-    size_t missing;    /* code points drawn as .notdef */
+    size_t missing; /* code points drawn as .notdef */
     uint32_t first_missing;
     int first_missing_font;
     HPDF_MD5_CTX md5; /* over everything that makes the document (for /ID) */
@@ -138,7 +138,8 @@ ipf_status ipf_pdf_writer_new(const ipf_fontset *fonts, ipf_diags *d, ipf_pdf_wr
     if (!w || n > MAX_FONTS) {
         free(w);
         if (n > MAX_FONTS) {
-            ipf_diag_add(d, "-", 0, IPF_SEV_ERROR, "FONT-LOAD", "字体过多（最多 %d 个）", MAX_FONTS);
+            ipf_diag_add(d, "-", 0, IPF_SEV_ERROR, "FONT-LOAD", "字体过多（最多 %d 个）",
+                         MAX_FONTS);
             return IPF_ERR_FONT;
         }
         nomem(d, "-");
@@ -431,7 +432,7 @@ static ipf_status collect(doc_ctx *c, const ipf_drawing *dr)
 #define CHECK(c, expr)                                                                             \
     do {                                                                                           \
         if ((expr) != HPDF_OK && !(c)->err)                                                        \
-            (c)->err = HPDF_GetError((c)->pdf) ? HPDF_GetError((c)->pdf) : HPDF_INVALID_OBJECT;     \
+            (c)->err = HPDF_GetError((c)->pdf) ? HPDF_GetError((c)->pdf) : HPDF_INVALID_OBJECT;    \
     } while (0)
 
 static HPDF_STATUS write_flate_filter(HPDF_Dict dict, HPDF_Stream stream)
@@ -843,7 +844,7 @@ static void page_content(doc_ctx *c, const ipf_draw_item *it, size_t n, ipf_buf 
             put_nums(b, v, 4, "re S");
             if (x->checked) {
                 /* a tick: a short stroke down, a long one up, round ends */
-                double t[7] = {s * 0.11, x->x + s * 0.2, x->y + s * 0.52, x->x + s * 0.42,
+                double t[7] = {s * 0.11,        x->x + s * 0.2, x->y + s * 0.52, x->x + s * 0.42,
                                x->y + s * 0.25, x->x + s * 0.8, x->y + s * 0.8};
                 ipf_buf_str(b, "q 1 J 1 j\n");
                 put_nums(b, t, 1, "w");
@@ -984,17 +985,18 @@ static void add_pdfa(doc_ctx *c, const ipf_drawing *dr, const ipf_pdf_options *o
     char pd[64], xd[64];
     format_dates(opt->date, pd, xd);
     b->len = 0;
-    ipf_buf_str(b, "<?xpacket begin=\"\xEF\xBB\xBF\" id=\"W5M0MpCehiHzreSzNTczkc9d\"?>\n"
-                   "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\">\n"
-                   "<rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\">\n"
-                   "<rdf:Description rdf:about=\"\" "
-                   "xmlns:pdfaid=\"http://www.aiim.org/pdfa/ns/id/\">\n"
-                   "<pdfaid:part>1</pdfaid:part>\n<pdfaid:conformance>B</pdfaid:conformance>\n"
-                   "</rdf:Description>\n"
-                   "<rdf:Description rdf:about=\"\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\">\n"
-                   "<dc:format>application/pdf</dc:format>\n");
-    xmp_prop(b, "<dc:title><rdf:Alt><rdf:li xml:lang=\"x-default\">",
-             ipf_drawing_info(dr, "Title"), "</rdf:li></rdf:Alt></dc:title>\n");
+    ipf_buf_str(b,
+                "<?xpacket begin=\"\xEF\xBB\xBF\" id=\"W5M0MpCehiHzreSzNTczkc9d\"?>\n"
+                "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\">\n"
+                "<rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\">\n"
+                "<rdf:Description rdf:about=\"\" "
+                "xmlns:pdfaid=\"http://www.aiim.org/pdfa/ns/id/\">\n"
+                "<pdfaid:part>1</pdfaid:part>\n<pdfaid:conformance>B</pdfaid:conformance>\n"
+                "</rdf:Description>\n"
+                "<rdf:Description rdf:about=\"\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\">\n"
+                "<dc:format>application/pdf</dc:format>\n");
+    xmp_prop(b, "<dc:title><rdf:Alt><rdf:li xml:lang=\"x-default\">", ipf_drawing_info(dr, "Title"),
+             "</rdf:li></rdf:Alt></dc:title>\n");
     xmp_prop(b, "<dc:creator><rdf:Seq><rdf:li>", ipf_drawing_info(dr, "Author"),
              "</rdf:li></rdf:Seq></dc:creator>\n");
     xmp_prop(b, "<dc:description><rdf:Alt><rdf:li xml:lang=\"x-default\">",
@@ -1100,7 +1102,8 @@ static ipf_status build(ipf_pdf_writer *w, const ipf_drawing *dr, const ipf_pdf_
     }
     if (opt->pdfa && w->icc.len == 0) {
         ipf_diag_add(c->d, c->file, 0, IPF_SEV_ERROR, "PDFA-ICC",
-                     "生成 PDF/A 需要 sRGB 色彩配置文件 %s，请安装软件包 icc-profiles-free", SRGB_PATH);
+                     "生成 PDF/A 需要 sRGB 色彩配置文件 %s，请安装软件包 icc-profiles-free",
+                     SRGB_PATH);
         return IPF_ERR_IO;
     }
     ipf_status st = collect(c, dr);
@@ -1258,11 +1261,11 @@ static void io_error(ipf_diags *d, const char *path, const char *what, int e)
                       : e == EISDIR  ? "目标是一个目录"
                                      : NULL;
     if (why)
-        ipf_diag_add(d, path, 0, IPF_SEV_ERROR, "PDF-WRITE", "无法写入 PDF 文件“%s”：%s（%s）", path,
-                     why, what);
+        ipf_diag_add(d, path, 0, IPF_SEV_ERROR, "PDF-WRITE", "无法写入 PDF 文件“%s”：%s（%s）",
+                     path, why, what);
     else
-        ipf_diag_add(d, path, 0, IPF_SEV_ERROR, "PDF-WRITE", "无法写入 PDF 文件“%s”：%s（%s）", path,
-                     strerror(e), what);
+        ipf_diag_add(d, path, 0, IPF_SEV_ERROR, "PDF-WRITE", "无法写入 PDF 文件“%s”：%s（%s）",
+                     path, strerror(e), what);
 }
 
 static int write_all(int fd, const unsigned char *p, size_t n)
@@ -1298,7 +1301,8 @@ static int make_temp(const char *path, char **tmp_out)
     }
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    unsigned long long seed = (unsigned long long)ts.tv_nsec ^ ((unsigned long long)getpid() << 20) ^
+    unsigned long long seed = (unsigned long long)ts.tv_nsec ^
+                              ((unsigned long long)getpid() << 20) ^
                               (unsigned long long)(uintptr_t)tmp;
     for (int attempt = 0; attempt < 100; attempt++) {
         seed = seed * 6364136223846793005ull + 1442695040888963407ull + counter++;

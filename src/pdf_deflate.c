@@ -72,7 +72,8 @@ int ipf_deflate(ipf_deflater *z, const void *src, size_t len, ipf_deflate_kind k
         if (ipf_buf_reserve(out, room) < 0)
             return -1;
         z->zs.next_out = out->p + out->len;
-        z->zs.avail_out = (uInt)(out->cap - out->len > (1u << 30) ? (1u << 30) : out->cap - out->len);
+        z->zs.avail_out =
+            (uInt)(out->cap - out->len > (1u << 30) ? (1u << 30) : out->cap - out->len);
         uInt before = z->zs.avail_out;
         rc = deflate(&z->zs, chunk == left ? Z_FINISH : Z_NO_FLUSH);
         if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR)

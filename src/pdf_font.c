@@ -23,7 +23,8 @@
 
 #include "pdf_deflate.h"
 
-#define TAG(a, b, c, d) ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (uint32_t)(d))
+#define TAG(a, b, c, d)                                                                            \
+    ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (uint32_t)(d))
 
 typedef struct table {
     const unsigned char *p;
@@ -35,17 +36,17 @@ struct ipf_ttf {
     size_t size;
     int mapped;
     table head, hhea, maxp, hmtx, loca, glyf, cvt, fpgm, prep;
-    unsigned nhm;   /* numberOfHMetrics */
-    int long_loca;  /* indexToLocFormat */
+    unsigned nhm;  /* numberOfHMetrics */
+    int long_loca; /* indexToLocFormat */
     ipf_ttf_info info;
     uint16_t cmap[65536];
     /* subset scratch, reused per document */
-    uint32_t *gen;    /* per glyph: subset generation that last saw it */
-    uint16_t *newid;  /* per glyph: its number in that subset */
+    uint32_t *gen;   /* per glyph: subset generation that last saw it */
+    uint16_t *newid; /* per glyph: its number in that subset */
     uint32_t cur_gen;
-    uint16_t *list;   /* subset glyph -> original glyph */
+    uint16_t *list; /* subset glyph -> original glyph */
     size_t nlist, caplist;
-    ipf_buf raw;      /* the uncompressed subset */
+    ipf_buf raw; /* the uncompressed subset */
     ipf_deflater *z;
 };
 
@@ -243,7 +244,8 @@ ipf_status ipf_ttf_open(const char *path, ipf_diags *d, ipf_ttf **out)
                    {TAG('c', 'm', 'a', 'p'), &cmap, 4}};
         for (size_t i = 0; i < sizeof req / sizeof req[0] && !why; i++)
             if (find_table(b, f->size, req[i].tag, req[i].t) != 1 || req[i].t->len < req[i].min)
-                why = "缺少 TrueType 必需的表（head、hhea、maxp、hmtx、loca、glyf、cmap）或表已损坏";
+                why =
+                    "缺少 TrueType 必需的表（head、hhea、maxp、hmtx、loca、glyf、cmap）或表已损坏";
         const uint32_t opt[] = {TAG('c', 'v', 't', ' '), TAG('f', 'p', 'g', 'm'),
                                 TAG('p', 'r', 'e', 'p'), TAG('O', 'S', '/', '2'),
                                 TAG('p', 'o', 's', 't')};
@@ -577,8 +579,8 @@ int ipf_ttf_subset(ipf_ttf *f, const uint16_t *gids, size_t n, ipf_buf *out, siz
         return -1;
 
     /* 3. Patch head, hhea, maxp; fill the directory; whole-file checksum. */
-    ipf_wr32(r->p + head_at + 8, 0);      /* checkSumAdjustment, set below */
-    ipf_wr16(r->p + head_at + 50, 1);     /* indexToLocFormat: long */
+    ipf_wr32(r->p + head_at + 8, 0);  /* checkSumAdjustment, set below */
+    ipf_wr16(r->p + head_at + 50, 1); /* indexToLocFormat: long */
     ipf_wr16(r->p + hhea_at + 34, (unsigned)ng);
     ipf_wr16(r->p + maxp_at + 4, (unsigned)ng);
     /* directory entries sorted by tag */

@@ -78,16 +78,21 @@ static int is_opening(uint32_t c)
 
 /* Whether code point i continues the grapheme cluster of i - 1, by the same
  * subset of UAX #29 as linebreak.c (no Hangul or regional-indicator pairs). */
+static int gcb(uint32_t c)
+{
+    if (c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
+        return U_GCB_OTHER; /* classify() gives such a value no class at all */
+    return u_getIntPropertyValue((UChar32)c, UCHAR_GRAPHEME_CLUSTER_BREAK);
+}
+
 static int joins_prev(const uint32_t *cps, size_t i)
 {
     uint32_t a = cps[i - 1], b = cps[i];
-    if (a > 0x10FFFF || b > 0x10FFFF)
-        return 0;
-    int gb = u_getIntPropertyValue((UChar32)b, UCHAR_GRAPHEME_CLUSTER_BREAK);
-    int ga = u_getIntPropertyValue((UChar32)a, UCHAR_GRAPHEME_CLUSTER_BREAK);
+    int ga = gcb(a), gb = gcb(b);
     if (gb == U_GCB_EXTEND || gb == U_GCB_SPACING_MARK || gb == U_GCB_ZWJ || ga == U_GCB_PREPEND)
         return 1;
-    return ga == U_GCB_ZWJ && u_hasBinaryProperty((UChar32)b, UCHAR_EXTENDED_PICTOGRAPHIC);
+    return ga == U_GCB_ZWJ && b <= 0x10FFFF && !(b >= 0xD800 && b <= 0xDFFF) &&
+           u_hasBinaryProperty((UChar32)b, UCHAR_EXTENDED_PICTOGRAPHIC);
 }
 
 static void check(const uint32_t *cps, const double *adv, size_t n, double max,

@@ -1,0 +1,11 @@
+# The display list and the PDF writer (src/drawing.c, src/pdf*.c): one ctest
+# per case of tests/test_pdf.c.  Cases that need poppler-utils or qpdf are
+# skipped (exit 77) where those tools are missing.
+add_executable(test_pdf ${CMAKE_SOURCE_DIR}/tests/test_pdf.c)
+target_link_libraries(test_pdf PRIVATE ipforms_core)
+target_compile_definitions(test_pdf PRIVATE IPF_FONTS_DIR="${CMAKE_SOURCE_DIR}/fonts")
+
+foreach(case drawing text fonts info outlines check deterministic pdfa atomic errors subset render)
+  add_test(NAME pdf.${case} COMMAND test_pdf ${case})
+  set_tests_properties(pdf.${case} PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120)
+endforeach()
