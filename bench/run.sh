@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 N=${N:-200}
 SAMPLE=${SAMPLE:-samples/national-filing/chongqing-university-library.xml}
 echo "== one process, $N forms =="
-./build/ipforms-bench -n "$N" "$SAMPLE"
+./build/bench/ipforms-bench -n "$N" "$SAMPLE"
 echo "== $N processes (ipforms render, one form each) =="
 tmp=$(mktemp -d)
 start=$(date +%s%N)

@@ -280,6 +280,65 @@ def check_render_refuses_invalid(ipf, repo, sample):
     print("invalid data: exit 1, nothing written")
 
 
+def check_cli(ipf, repo):
+    r = run([ipf, "forms"])
+    if r.returncode != 0 or "national-filing" not in r.stdout or "国家知识产权信息公共服务网点备案表" not in r.stdout:
+        fail(f"forms: {r.returncode} {r.stdout} {r.stderr}")
+    r = run([ipf, "--version"])
+    if r.returncode != 0 or not re.match(r"ipforms \d+\.\d+\.\d+", r.stdout):
+        fail(f"--version: {r.stdout}")
+    r = run([ipf, "--help"])
+    if r.returncode != 0 or "validate" not in r.stdout or "render" not in r.stdout:
+        fail("--help does not list the commands")
+    for bad in (["frobnicate"], ["--bogus", "forms"], ["render"], ["blank"], ["blank", "no-such-form"]):
+        r = run([ipf] + bad)
+        if r.returncode != 2:
+            fail(f"{bad}: exit {r.returncode}, expected 2 ({r.stderr})")
+    r = run([ipf, "blank", "-o", "/tmp", "no-such-form"])
+    if "FORM-UNKNOWN" not in r.stderr:
+        fail(f"unknown form not named: {r.stderr}")
+    # init: a skeleton with a comment per field that is well-formed XML, and
+    # that validation then asks the clerk to fill in.
+    r = run([ipf, "init", "national-filing"])
+    if r.returncode != 0:
+        fail(f"init: {r.stderr}")
+    root = ET.fromstring(r.stdout.encode())
+    if root.tag != "{urn:ipforms:data:1}filing":
+        fail(f"init root is {root.tag}")
+    if r.stdout.count("<!--") < 25:
+        fail("init skeleton has too few comments")
+    with tempfile.TemporaryDirectory() as tmp:
+        sk = os.path.join(tmp, "new.xml")
+        with open(sk, "w", encoding="utf-8") as fh:
+            fh.write(r.stdout)
+        v = run([ipf, "validate", sk])
+        if v.returncode != 1 or "error" not in v.stderr:
+            fail(f"an empty skeleton should be invalid: {v.returncode} {v.stderr[:300]}")
+    print("forms, --version, --help, usage errors, init ok")
+
+
+def check_font_option(ipf, repo, sample, font):
+    """--font puts an office's font first; the bundled FangSong stays as the
+    fallback for what that font cannot draw."""
+    if not os.path.exists(font):
+        print(f"SKIP: {font} not installed")
+        sys.exit(77)
+    with tempfile.TemporaryDirectory() as tmp:
+        r = run([ipf, "render", "--font", font, "-o", tmp, sample])
+        if r.returncode != 0:
+            fail(r.stderr)
+        pdf = os.path.join(tmp, os.path.basename(sample)[:-4] + ".pdf")
+        fonts = run(["pdffonts", pdf]).stdout
+        base = os.path.splitext(os.path.basename(font))[0].split("-")[0]
+        if base not in fonts or "FandolFang" not in fonts:
+            fail("expected the given font and the FangSong fallback:\n" + fonts)
+        check_fonts(pdf)
+        text = clean_text(pdftotext(pdf))
+        if squash("重庆嘉陵科技大学图书馆") not in text:
+            fail("Chinese text lost with --font")
+    print("--font with fallback ok")
+
+
 if __name__ == "__main__":
     check, ipf, repo = sys.argv[1:4]
     args = sys.argv[4:]
@@ -289,4 +348,6 @@ if __name__ == "__main__":
         "deterministic": lambda: check_deterministic(ipf, repo, *args),
         "golden": lambda: check_golden(ipf, repo, *args),
         "refuse": lambda: check_render_refuses_invalid(ipf, repo, *args),
+        "cli": lambda: check_cli(ipf, repo),
+        "font": lambda: check_font_option(ipf, repo, *args),
     }[check]()

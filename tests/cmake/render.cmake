@@ -24,3 +24,10 @@ foreach(sample ${IPF_INVALID_SAMPLES})
              COMMAND ${IPF_CHECKS} golden $<TARGET_FILE:ipforms> ${IPF_REPO} ${sample})
   endif()
 endforeach()
+
+add_test(NAME cli.commands COMMAND ${IPF_CHECKS} cli $<TARGET_FILE:ipforms> ${IPF_REPO})
+add_test(NAME cli.font-option
+         COMMAND ${IPF_CHECKS} font $<TARGET_FILE:ipforms> ${IPF_REPO}
+                 ${CMAKE_SOURCE_DIR}/samples/national-filing/chongqing-university-library.xml
+                 /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf)
+set_tests_properties(cli.font-option PROPERTIES SKIP_RETURN_CODE 77)
