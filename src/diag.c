@@ -1,5 +1,6 @@
 /* diag.c: the diagnostics sink. */
 #include "diag.h"
+#include "utf8.h"
 
 #include <stdarg.h>
 #include <stdint.h>
@@ -94,6 +95,46 @@ static const char *intern_file(ipf_diags *d, const char *file)
     return copy;
 }
 
+/* libxml2 quotes raw input bytes in its messages; a message that is printed
+ * to a terminal or parsed by a script must stay valid UTF-8, so malformed
+ * bytes become "\xNN".  Returns a new string or NULL when out of memory. */
+static char *valid_utf8(char *msg)
+{
+    size_t bad = 0;
+    for (const char *p = msg; *p;) {
+        uint32_t cp;
+        if (ipf_utf8_next(&p, &cp) != 0) {
+            bad++;
+            p++;
+        }
+    }
+    if (bad == 0)
+        return msg;
+    char *out = malloc(strlen(msg) + bad * 3 + 1), *o = out;
+    if (!out) {
+        free(msg);
+        return NULL;
+    }
+    for (const char *p = msg; *p;) {
+        const char *start = p;
+        uint32_t cp;
+        if (ipf_utf8_next(&p, &cp) != 0) {
+            static const char hex[] = "0123456789ABCDEF";
+            unsigned char b = (unsigned char)*p++;
+            *o++ = '\\';
+            *o++ = 'x';
+            *o++ = hex[b >> 4];
+            *o++ = hex[b & 15];
+        } else {
+            memcpy(o, start, (size_t)(p - start));
+            o += p - start;
+        }
+    }
+    *o = '\0';
+    free(msg);
+    return out;
+}
+
 void ipf_diag_vadd(ipf_diags *d, const char *file, long line, ipf_severity sev, const char *code,
                    const char *fmt, va_list ap)
 {
@@ -123,6 +164,12 @@ void ipf_diag_vadd(ipf_diags *d, const char *file, long line, ipf_severity sev, 
         return;
     }
     vsnprintf(msg, (size_t)len + 1, fmt, ap);
+    msg = valid_utf8(msg);
+    if (!msg) {
+        free(c);
+        d->oom = 1;
+        return;
+    }
     ipf_diag *g = &d->items[d->n++];
     g->file = f;
     g->line = line < 0 ? 0 : line;
