@@ -66,6 +66,7 @@ typedef struct cell {
 
 typedef struct row {
     int is_section;
+    int is_header; /* column headings, repeated on every page the table continues on */
     uint32_t cell0, ncells;
     double h;
     int keep;
@@ -110,6 +111,7 @@ struct ipf_layout {
     double y; /* from the top */
     int page_open, pages, number_skip;
     int fresh; /* nothing but repeated headings on this page yet */
+    uint32_t hdr0, hdr1; /* the table's current header rows, repeated on new pages */
     const xmlNode *numbering;
 
     /* growing buffers, kept across documents */
@@ -1107,6 +1109,8 @@ static void table_row(ipf_layout *lay, const xmlNode *rn, const table_ctx *tc, x
     if (!r)
         return;
     uint32_t ri = (uint32_t)(lay->nrows - 1);
+    const char *hd = attr(rn, "header");
+    r->is_header = hd && strcmp(hd, "true") == 0;
     int col = 0;
     for (const xmlNode *cn = rn->children; cn && !lay->oom; cn = cn->next) {
         if (cn->type != XML_ELEMENT_NODE)
@@ -1274,11 +1278,34 @@ static void place_section_header(ipf_layout *lay, const table_ctx *tc, uint32_t 
         lay->fresh = 0;
 }
 
+static double rows_height(const ipf_layout *lay, uint32_t a, uint32_t b);
+
+/* Header rows are short by nature: drawn whole, never split.  A cell
+ * spanning header rows is drawn with the height of all its rows. */
+static void place_header_rows(ipf_layout *lay, const table_ctx *tc, uint32_t h0, uint32_t h1)
+{
+    double top = lay->y;
+    for (uint32_t ri = h0; ri < h1; ri++) {
+        const row *r = &lay->rows[ri];
+        for (uint32_t k = 0; k < r->ncells; k++) {
+            const cell *c = &lay->cells[r->cell0 + k];
+            uint32_t last = ri + (uint32_t)(c->rowspan > 1 ? c->rowspan : 1);
+            double h = rows_height(lay, ri, last < h1 ? last : h1);
+            draw_cell_box(lay, tc, c, top, h);
+            draw_cell_content(lay, tc, c, c->l0, c->l1, top, h, 1);
+        }
+        top += r->h;
+    }
+    lay->y = top;
+}
+
 static void table_new_page(ipf_layout *lay, const table_ctx *tc, uint32_t sect)
 {
     new_page(lay);
     if (sect != UINT32_MAX)
         place_section_header(lay, tc, sect, 1);
+    if (lay->hdr1 > lay->hdr0)
+        place_header_rows(lay, tc, lay->hdr0, lay->hdr1);
 }
 
 /* Places rows [b0, b1) — a block tied together by row spans — at lay->y,
@@ -1463,9 +1490,31 @@ static void place_table(ipf_layout *lay, const table_ctx *tc, uint32_t r0, uint3
 {
     uint32_t sect = UINT32_MAX;
     uint32_t ri = r0;
+    lay->hdr0 = lay->hdr1 = 0;
     while (ri < r1 && !lay->oom) {
         const row *r = &lay->rows[ri];
+        if (r->is_header) {
+            /* A run of header rows starts a new header: drawn here, kept
+             * with the first block under it, repeated on each new page. */
+            uint32_t end = ri;
+            while (end < r1 && lay->rows[end].is_header)
+                end = block_end(lay, end, r1);
+            double need = rows_height(lay, ri, end);
+            if (end < r1)
+                need += fmin(rows_height(lay, end, block_end(lay, end, r1)),
+                             lay->base.size * lay->base.line_height * 3 + 2 * lay->pad);
+            lay->hdr0 = lay->hdr1 = 0;
+            if (lay->y + need > body_bottom(lay) && !lay->fresh)
+                table_new_page(lay, tc, sect);
+            place_header_rows(lay, tc, ri, end);
+            lay->fresh = 0;
+            lay->hdr0 = ri;
+            lay->hdr1 = end;
+            ri = end;
+            continue;
+        }
         if (r->is_section) {
+            lay->hdr0 = lay->hdr1 = 0;
             /* Keep a heading with the start of what follows it. */
             double need = r->h;
             if (ri + 1 < r1) {

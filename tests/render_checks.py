@@ -341,6 +341,47 @@ def check_font_option(ipf, repo, sample, font):
     print("--font with fallback ok")
 
 
+def check_header_rows(ipf, repo, templates):
+    """A form that exists only as files (tests/data/templates/ledger-test),
+    rendered through --templates: a landscape ledger of 120 rows whose column
+    headings repeat at the top of every page, under the continued section
+    heading, with every row present once and in order."""
+    with tempfile.TemporaryDirectory() as tmp:
+        data = os.path.join(tmp, "ledger.xml")
+        with open(data, "w", encoding="utf-8") as fh:
+            fh.write('<?xml version="1.0" encoding="UTF-8"?>\n'
+                     '<ledger xmlns="urn:test:ledger" form="ledger-test">\n')
+            for i in range(1, 121):
+                fh.write(f"<entry><date>2024-{1 + i % 12:02d}-{1 + i % 28:02d}</date>"
+                         f"<what>第{i}条服务记录：为企业提供专利检索与分析服务。</what></entry>\n")
+            fh.write("</ledger>\n")
+        r = run([ipf, "render", "--templates", templates, "-o", tmp, data])
+        if r.returncode != 0:
+            fail(f"render exited {r.returncode}: {r.stderr}")
+        pdf = os.path.join(tmp, "ledger.pdf")
+        n, info = pages(pdf)
+        if n < 3:
+            fail(f"120 rows on {n} page(s): expected the table to continue over several")
+        m = re.search(r"Page size:\s+([\d.]+) x ([\d.]+)", info)
+        if not m or float(m.group(1)) <= float(m.group(2)):
+            fail("not landscape: " + (m.group(0) if m else info))
+        for p in range(1, n + 1):
+            t = squash(run(["pdftotext", "-f", str(p), "-l", str(p), pdf, "-"]).stdout)
+            head = "季度工作台账（续）" if p > 1 else "季度工作台账"
+            if not t.startswith(head + "序号日期服务内容"):
+                fail(f"page {p} does not start with the heading and column headings: {t[:40]}")
+        text = squash(pdftotext(pdf))
+        pos = 0
+        for i in range(1, 121):
+            k = text.find(f"第{i}条服务记录", pos)
+            if k < 0:
+                fail(f"row {i} missing or out of order")
+            if text.count(f"第{i}条服务记录") != 1:
+                fail(f"row {i} printed more than once")
+            pos = k
+    print(f"{n} landscape pages, headings repeated on each, 120 rows in order")
+
+
 if __name__ == "__main__":
     check, ipf, repo = sys.argv[1:4]
     args = sys.argv[4:]
@@ -352,4 +393,5 @@ if __name__ == "__main__":
         "refuse": lambda: check_render_refuses_invalid(ipf, repo, *args),
         "cli": lambda: check_cli(ipf, repo),
         "font": lambda: check_font_option(ipf, repo, *args),
+        "header-rows": lambda: check_header_rows(ipf, repo, *args),
     }[check]()

@@ -31,3 +31,6 @@ add_test(NAME cli.font-option
                  ${CMAKE_SOURCE_DIR}/samples/national-filing/chongqing-university-library.xml
                  /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf)
 set_tests_properties(cli.font-option PROPERTIES SKIP_RETURN_CODE 77)
+add_test(NAME layout.header-rows-repeat
+         COMMAND ${IPF_CHECKS} header-rows $<TARGET_FILE:ipforms> ${IPF_REPO}
+                 ${CMAKE_SOURCE_DIR}/tests/data/templates)
