@@ -2,16 +2,23 @@
 set(IPF_CHECKS ${CMAKE_SOURCE_DIR}/tests/render_checks.py)
 set(IPF_REPO ${CMAKE_SOURCE_DIR})
 
+# Page counts looked at as PNG pages and then fixed here: a layout change that
+# moves a page break shows up as a failure to be looked at again.
+set(IPF_PAGES_chongqing-university-library 11)
+set(IPF_PAGES_annotated 7)
+set(IPF_PAGES_blank-national-filing 8)
 file(GLOB IPF_NATIONAL_SAMPLES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/samples/national-filing/*.xml)
 foreach(sample ${IPF_NATIONAL_SAMPLES})
   get_filename_component(name ${sample} NAME_WE)
   add_test(NAME render.national.${name}
-           COMMAND ${IPF_CHECKS} render $<TARGET_FILE:ipforms> ${IPF_REPO} ${sample} "")
+           COMMAND ${IPF_CHECKS} render $<TARGET_FILE:ipforms> ${IPF_REPO} ${sample}
+                   "${IPF_PAGES_${name}}")
   add_test(NAME deterministic.national.${name}
            COMMAND ${IPF_CHECKS} deterministic $<TARGET_FILE:ipforms> ${IPF_REPO} ${sample})
 endforeach()
 add_test(NAME blank.national-filing
-         COMMAND ${IPF_CHECKS} blank $<TARGET_FILE:ipforms> ${IPF_REPO} national-filing "")
+         COMMAND ${IPF_CHECKS} blank $<TARGET_FILE:ipforms> ${IPF_REPO} national-filing
+                 ${IPF_PAGES_blank-national-filing})
 
 # Golden diagnostics: every invalid sample with its .expected file.
 file(GLOB_RECURSE IPF_INVALID_SAMPLES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/samples/invalid/*.xml)
