@@ -135,7 +135,10 @@ static int run(const cli *c, int argc, char **argv)
         } else if (render && check_outdir(c->outdir, d) < 0) {
             rc = 2;
         }
-        for (int i = 1; i < argc && rc != 2; i++) {
+        /* A file that cannot be read is reported and the others are still
+         * checked: the exit code is the worst of all. */
+        int usage_error = rc == 2;
+        for (int i = 1; i < argc && !usage_error; i++) {
             size_t before = ipf_diags_count(d);
             if (render) {
                 char *out = output_path(c->outdir, argv[i], NULL);
