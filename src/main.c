@@ -127,6 +127,10 @@ static int run(const cli *c, int argc, char **argv)
             const ipf_form *f = ipf_engine_form(e, i);
             printf("%-28s %s\n", ipf_form_id(f), ipf_form_title(f));
         }
+        /* The others are listed, but a template that failed to load is an
+         * installation problem the office must see in the exit code. */
+        if (ipf_diags_errors(d) > 0)
+            rc = 2;
     } else if (strcmp(cmd, "validate") == 0 || strcmp(cmd, "render") == 0) {
         int render = cmd[0] == 'r';
         if (argc < 2) {
