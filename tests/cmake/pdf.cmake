@@ -2,7 +2,10 @@
 # per case of tests/test_pdf.c.  Cases that need poppler-utils or qpdf are
 # skipped (exit 77) where those tools are missing.
 add_executable(test_pdf ${CMAKE_SOURCE_DIR}/tests/test_pdf.c)
-target_link_libraries(test_pdf PRIVATE ipforms_core)
+# zlib: the tests inflate the writer's streams with a second, independent
+# implementation of deflate.
+find_package(ZLIB REQUIRED)
+target_link_libraries(test_pdf PRIVATE ipforms_core ZLIB::ZLIB)
 target_compile_definitions(test_pdf PRIVATE IPF_FONTS_DIR="${CMAKE_SOURCE_DIR}/fonts")
 
 foreach(case drawing text fonts info outlines check deterministic pdfa atomic errors subset render)
