@@ -12,3 +12,13 @@ foreach(case drawing text fonts info outlines check deterministic pdfa atomic er
   add_test(NAME pdf.${case} COMMAND test_pdf ${case})
   set_tests_properties(pdf.${case} PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120)
 endforeach()
+
+# PDF/A-1b through the command: the national sample with and without --pdfa,
+# every part checked with qpdf (tests/pdf_checks.py); DejaVu Sans brings
+# composite glyphs whose components the CIDSet must list.
+add_test(NAME pdf.pdfa-command
+         COMMAND ${CMAKE_SOURCE_DIR}/tests/pdf_checks.py pdfa $<TARGET_FILE:ipforms>
+                 ${CMAKE_SOURCE_DIR}
+                 ${CMAKE_SOURCE_DIR}/samples/national-filing/chongqing-university-library.xml
+                 /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf)
+set_tests_properties(pdf.pdfa-command PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120)
