@@ -14,8 +14,8 @@
  *    strings, lines, rectangles, check boxes), so text needs no libharu
  *    font object and no per-document re-reading of the font file.
  *  - Compression.  Content, ToUnicode and font streams are deflated here
- *    with one reusable z_stream (pdf_deflate.c) and handed to libharu as
- *    finished /FlateDecode bytes.
+ *    with libdeflate (pdf_deflate.c, one compressor per writer) and handed
+ *    to libharu as finished /FlateDecode bytes.
  *
  * Memory: the writer owns its fonts (ipf_ttf), the deflated sRGB profile and
  * per-document scratch buffers that are reused from one document to the
@@ -71,8 +71,10 @@ struct ipf_pdf_writer {
     ipf_ttf **ttf;
     font_use *use;
     ipf_deflater *z;
-    ipf_buf icc; /* sRGB profile, deflated; len 0 when absent */
-    size_t icc_raw;
+    /* sRGB profile, deflated, read on the first PDF/A document (a batch
+     * without --pdfa never reads it); icc.len 0 when missing or unusable. */
+    ipf_buf icc;
+    int icc_state; /* 0 not read yet, 1 usable, -1 missing, -2 unusable */
     /* scratch */
     ipf_buf content, zbuf, tmp;
     uint16_t *gids;
@@ -109,23 +111,37 @@ static void nomem(ipf_diags *d, const char *file)
 
 /* ------------------------------------------------------------ the writer */
 
+/* Reads and checks the output intent's profile: PDF/A-1 needs an RGB
+ * profile of a display or printer class, of ICC version 2 (PDF 1.4 knows
+ * no later one). */
 static ipf_status load_icc(ipf_pdf_writer *w)
 {
     FILE *f = fopen(SRGB_PATH, "rb");
-    if (!f)
-        return IPF_OK; /* only PDF/A needs it; reported there */
+    if (!f) {
+        w->icc_state = -1;
+        return IPF_OK;
+    }
     ipf_buf raw = {0};
     unsigned char chunk[8192];
     size_t n;
     while ((n = fread(chunk, 1, sizeof chunk, f)) > 0 && raw.len < (1u << 24))
         ipf_buf_put(&raw, chunk, n);
-    int bad = ferror(f) || raw.len < 128;
+    if (raw.oom) {
+        fclose(f);
+        ipf_buf_free(&raw);
+        return IPF_ERR_NOMEM; /* state stays 0: tried again next time */
+    }
+    int bad = ferror(f) || raw.len < 128 || ipf_rd32(raw.p) != raw.len ||
+              memcmp(raw.p + 36, "acsp", 4) != 0 || memcmp(raw.p + 16, "RGB ", 4) != 0 ||
+              (memcmp(raw.p + 12, "mntr", 4) != 0 && memcmp(raw.p + 12, "prtr", 4) != 0) ||
+              raw.p[8] != 2;
     fclose(f);
-    if (!raw.oom && !bad && ipf_deflate(w->z, raw.p, raw.len, IPF_DEFLATE_ONCE, &w->icc) == 0)
-        w->icc_raw = raw.len;
-    else
+    w->icc_state = bad ? -2 : 1;
+    if (!bad && ipf_deflate(w->z, raw.p, raw.len, IPF_DEFLATE_ONCE, &w->icc) != 0)
+        w->icc_state = 0; /* out of memory: try again next time */
+    int oom = w->icc.oom;
+    if (w->icc_state != 1)
         ipf_buf_free(&w->icc);
-    int oom = raw.oom || w->icc.oom;
     ipf_buf_free(&raw);
     return oom ? IPF_ERR_NOMEM : IPF_OK;
 }
@@ -165,10 +181,6 @@ ipf_status ipf_pdf_writer_new(const ipf_fontset *fonts, ipf_diags *d, ipf_pdf_wr
             nomem(d, "-");
             st = IPF_ERR_NOMEM;
         }
-    }
-    if (st == IPF_OK && load_icc(w) != IPF_OK) {
-        nomem(d, "-");
-        st = IPF_ERR_NOMEM;
     }
     if (st != IPF_OK) {
         ipf_pdf_writer_free(w);
@@ -236,6 +248,14 @@ static uint32_t next_cp(const unsigned char **p, const unsigned char *end)
     return cp;
 }
 
+/* Characters XML 1.0 cannot hold (controls but tab and newline, U+FFFE,
+ * U+FFFF) become spaces in every text string and in the XMP alike, so that
+ * PDF/A's Info and XMP still say the same. */
+static int xml_unsafe(uint32_t cp)
+{
+    return (cp < 0x20 && cp != '\t' && cp != '\n') || cp == 0xFFFE || cp == 0xFFFF;
+}
+
 /* UTF-8 to a PDF text string: UTF-16BE with a byte order mark. */
 static void utf16_text(ipf_buf *b, const char *s)
 {
@@ -244,6 +264,8 @@ static void utf16_text(ipf_buf *b, const char *s)
     ipf_buf_u16(b, 0xFEFF);
     while (p < end) {
         uint32_t cp = next_cp(&p, end);
+        if (xml_unsafe(cp))
+            cp = ' ';
         if (cp >= 0x10000) {
             cp -= 0x10000;
             ipf_buf_u16(b, 0xD800 + (cp >> 10));
@@ -704,8 +726,8 @@ static void build_font(doc_ctx *c, size_t fi)
     /* The subset program. */
     ipf_buf *z = &w->zbuf;
     z->len = 0;
-    size_t raw_len = 0;
-    if (ipf_ttf_subset(tt, w->gids, n, z, &raw_len) < 0) {
+    size_t raw_len = 0, nglyphs = 0;
+    if (ipf_ttf_subset(tt, w->gids, n, w->z, z, &raw_len, &nglyphs) < 0) {
         c->oom = 1;
         return;
     }
@@ -715,7 +737,10 @@ static void build_font(doc_ctx *c, size_t fi)
     CHECK(c, HPDF_Dict_AddNumber(ff, "Length1", (HPDF_INT32)raw_len));
     CHECK(c, HPDF_Dict_Add(desc, "FontFile2", ff));
 
-    /* CIDSet (PDF/A-1 wants it for subsets): CIDs 0..n are all present. */
+    /* CIDSet (PDF/A-1 6.3.5 wants it for subsets): with CIDToGIDMap
+     * /Identity every glyph of the subset is a CID present in the font, so
+     * the set is 0..nglyphs-1 -- the requested glyphs and any composite
+     * components after them (Acrobat's preflight checks it is complete). */
     HPDF_Dict cs = HPDF_DictStream_New(mm, xref);
     if (!cs) {
         c->err = c->err ? c->err : HPDF_FAILD_TO_ALLOC_MEM;
@@ -723,7 +748,7 @@ static void build_font(doc_ctx *c, size_t fi)
     }
     {
         unsigned char bits[256];
-        size_t nbits = n + 1, nbytes = (nbits + 7) / 8;
+        size_t nbits = nglyphs, nbytes = (nbits + 7) / 8;
         for (size_t off = 0; off < nbytes; off += sizeof bits) {
             size_t k = nbytes - off < sizeof bits ? nbytes - off : sizeof bits;
             memset(bits, 0xFF, k);
@@ -958,7 +983,7 @@ static void xml_text(ipf_buf *b, const char *s)
             ipf_buf_str(b, "&lt;");
         else if (cp == '>')
             ipf_buf_str(b, "&gt;");
-        else if (cp < 0x20 && cp != '\t' && cp != '\n')
+        else if (xml_unsafe(cp))
             ipf_buf_byte(b, ' ');
         else if (cp == 0xFFFD && (p - start) == 1)
             ipf_buf_str(b, "\xEF\xBF\xBD");
@@ -1100,10 +1125,20 @@ static ipf_status build(ipf_pdf_writer *w, const ipf_drawing *dr, const ipf_pdf_
             return IPF_ERR_INTERNAL;
         }
     }
-    if (opt->pdfa && w->icc.len == 0) {
-        ipf_diag_add(c->d, c->file, 0, IPF_SEV_ERROR, "PDFA-ICC",
-                     "生成 PDF/A 需要 sRGB 色彩配置文件 %s，请安装软件包 icc-profiles-free",
-                     SRGB_PATH);
+    if (opt->pdfa && w->icc_state == 0 && load_icc(w) != IPF_OK) {
+        nomem(c->d, c->file);
+        return IPF_ERR_NOMEM;
+    }
+    if (opt->pdfa && w->icc_state != 1) {
+        if (w->icc_state == -2)
+            ipf_diag_add(c->d, c->file, 0, IPF_SEV_ERROR, "PDFA-ICC",
+                         "色彩配置文件 %s 不是 PDF/A-1 可用的 sRGB 配置文件（需要 ICC 第 2 版、"
+                         "RGB、显示器或打印机类），请重新安装软件包 icc-profiles-free",
+                         SRGB_PATH);
+        else
+            ipf_diag_add(c->d, c->file, 0, IPF_SEV_ERROR, "PDFA-ICC",
+                         "生成 PDF/A 需要 sRGB 色彩配置文件 %s，请安装软件包 icc-profiles-free",
+                         SRGB_PATH);
         return IPF_ERR_IO;
     }
     ipf_status st = collect(c, dr);

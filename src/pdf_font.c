@@ -21,8 +21,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "pdf_deflate.h"
-
 #define TAG(a, b, c, d)                                                                            \
     ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (uint32_t)(d))
 
@@ -47,7 +45,6 @@ struct ipf_ttf {
     uint16_t *list; /* subset glyph -> original glyph */
     size_t nlist, caplist;
     ipf_buf raw; /* the uncompressed subset */
-    ipf_deflater *z;
 };
 
 static void load_error(ipf_diags *d, const char *path, const char *why)
@@ -297,8 +294,7 @@ ipf_status ipf_ttf_open(const char *path, ipf_diags *d, ipf_ttf **out)
     if (!why) {
         f->gen = calloc(f->info.num_glyphs, sizeof *f->gen);
         f->newid = calloc(f->info.num_glyphs, sizeof *f->newid);
-        f->z = ipf_deflater_new();
-        if (!f->gen || !f->newid || !f->z) {
+        if (!f->gen || !f->newid) {
             ipf_diag_add(d, path, 0, IPF_SEV_ERROR, "NOMEM", "内存不足");
             ipf_ttf_free(f);
             return IPF_ERR_NOMEM;
@@ -325,7 +321,6 @@ void ipf_ttf_free(ipf_ttf *f)
     free(f->newid);
     free(f->list);
     ipf_buf_free(&f->raw);
-    ipf_deflater_free(f->z);
     free(f);
 }
 
@@ -452,7 +447,8 @@ static void pad4(ipf_buf *b)
     ipf_buf_put(b, z, (4 - (b->len & 3)) & 3);
 }
 
-int ipf_ttf_subset(ipf_ttf *f, const uint16_t *gids, size_t n, ipf_buf *out, size_t *raw_len)
+int ipf_ttf_subset(ipf_ttf *f, const uint16_t *gids, size_t n, ipf_deflater *z, ipf_buf *out,
+                   size_t *raw_len, size_t *num_glyphs)
 {
     /* 1. The glyph list: .notdef, the requested glyphs, then components. */
     if (++f->cur_gen == 0) { /* wrapped: forget every old generation */
@@ -600,5 +596,6 @@ int ipf_ttf_subset(ipf_ttf *f, const uint16_t *gids, size_t n, ipf_buf *out, siz
     ipf_wr32(r->p + head_at + 8, 0xB1B0AFBAu - checksum(r->p, r->len));
 
     *raw_len = r->len;
-    return ipf_deflate(f->z, r->p, r->len, IPF_DEFLATE_FONT, out);
+    *num_glyphs = ng;
+    return ipf_deflate(z, r->p, r->len, IPF_DEFLATE_FONT, out);
 }

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "diag.h"
+#include "pdf_deflate.h"
 #include "pdf_util.h"
 
 typedef struct ipf_ttf ipf_ttf;
@@ -41,11 +42,14 @@ unsigned ipf_ttf_glyph(const ipf_ttf *f, uint32_t cp);
 /* Advance of glyph gid in 1/1000 em, truncated (as the fontset measures). */
 unsigned ipf_ttf_width(const ipf_ttf *f, unsigned gid);
 
-/* Appends to out the subset font as a zlib (RFC 1950) stream: glyph k of
+/* Appends to out the subset font as a zlib (RFC 1950) stream made with z: glyph k of
  * the subset (1 <= k <= n) is glyph gids[k-1] of f; composite glyphs bring
  * their components along as further glyphs after n.  *raw_len receives the
- * uncompressed size (the FontFile2 /Length1).  Returns 0, or -1 when out of
- * memory.  Not thread-safe for one f (it keeps per-process caches). */
-int ipf_ttf_subset(ipf_ttf *f, const uint16_t *gids, size_t n, ipf_buf *out, size_t *raw_len);
+ * uncompressed size (the FontFile2 /Length1), *num_glyphs the subset's glyph
+ * count (n + 1 + components: what the CIDSet must list).  Returns 0, or -1
+ * when out of memory.  Not thread-safe for one f (it keeps per-process
+ * caches). */
+int ipf_ttf_subset(ipf_ttf *f, const uint16_t *gids, size_t n, ipf_deflater *z, ipf_buf *out,
+                   size_t *raw_len, size_t *num_glyphs);
 
 #endif

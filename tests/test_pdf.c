@@ -788,11 +788,13 @@ static int case_subset(void)
     for (size_t i = 0; i < n; i++)
         EXPECT(gids[i] != 0, "U+%04X covered", (unsigned)cps[i]);
     ipf_buf z = {0};
-    size_t raw_len = 0;
+    ipf_deflater *zd = ipf_deflater_new();
+    size_t raw_len = 0, ng = 0;
     for (int round = 0; round < 3; round++) { /* the caches must not change the result */
         z.len = 0;
-        EXPECT(ipf_ttf_subset(tt, gids, n, &z, &raw_len) == 0, "subset");
+        EXPECT(ipf_ttf_subset(tt, gids, n, zd, &z, &raw_len, &ng) == 0, "subset");
     }
+    EXPECT(ng == n + 1, "glyph count reported %zu (no composites in FandolFang)", ng);
     unsigned char *raw = malloc(raw_len + 1);
     uLongf got = raw_len + 1;
     EXPECT(raw && uncompress(raw, &got, z.p, z.len) == Z_OK && got == raw_len,
@@ -846,9 +848,11 @@ static int case_subset(void)
     FT_Done_FreeType(lib);
     /* the empty subset (.notdef only) is valid too */
     z.len = 0;
-    EXPECT(ipf_ttf_subset(tt, gids, 0, &z, &raw_len) == 0 && raw_len > 0, "empty subset");
+    EXPECT(ipf_ttf_subset(tt, gids, 0, zd, &z, &raw_len, &ng) == 0 && raw_len > 0 && ng == 1,
+           "empty subset");
     free(raw);
     ipf_buf_free(&z);
+    ipf_deflater_free(zd);
     ipf_ttf_free(tt);
     /* a file that is not TrueType is refused with a diagnostic */
     EXPECT(write_bytes(path_in("bad.ttf"), "OTTO\0\0\0\0\0\0\0\0\0\0\0\0", 16) == 0, "setup");

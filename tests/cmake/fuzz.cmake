@@ -33,7 +33,7 @@ if(IPF_FUZZ)
   target_include_directories(ipforms_fuzzcore PUBLIC ${CMAKE_SOURCE_DIR}/src
                              ${CMAKE_BINARY_DIR}/generated ${HPDF_INCLUDE_DIR})
   target_link_libraries(ipforms_fuzzcore PUBLIC PkgConfig::XML2 PkgConfig::FT2 PkgConfig::ICU
-                        ${HPDF_LIBRARY} ZLIB::ZLIB m)
+                        ${HPDF_LIBRARY} PkgConfig::DEFLATE m)
   target_compile_definitions(ipforms_fuzzcore PRIVATE _POSIX_C_SOURCE=200809L
     IPF_TEMPLATES_DIR="${CMAKE_SOURCE_DIR}/templates" IPF_FONTS_DIR="${CMAKE_SOURCE_DIR}/fonts")
   target_compile_options(ipforms_fuzzcore PRIVATE -fsanitize=fuzzer-no-link ${IPF_FUZZ_SAN})

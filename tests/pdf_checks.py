@@ -1,0 +1,487 @@
+#!/usr/bin/python3
+"""The structure of the PDFs ipforms writes, read back with qpdf: what an
+archive's PDF/A validator (veraPDF, Acrobat Preflight) looks at first.
+
+Usage: pdf_checks.py pdfa IPFORMS REPO_ROOT SAMPLE [LATIN_FONT]
+Renders SAMPLE with and without --pdfa (and with --pdfa --no-date), then
+checks every PDF/A-1b part the writer is responsible for, and that a plain
+PDF has none of them.  With LATIN_FONT (a TrueType font with composite
+glyphs, e.g. DejaVuSans.ttf) it also renders a copy of SAMPLE holding
+accented letters set in that font, whose subset then carries composite
+glyphs' components, which the CIDSet must list too.
+Prints what it checked; exits 1 on the first failure, 77 when qpdf or
+poppler-utils are missing."""
+import base64
+import datetime
+import json
+import os
+import re
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+import xml.etree.ElementTree as ET
+
+SRGB = "/usr/share/color/icc/sRGB.icc"
+NS = {
+    "x": "adobe:ns:meta/",
+    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+    "pdfaid": "http://www.aiim.org/pdfa/ns/id/",
+    "dc": "http://purl.org/dc/elements/1.1/",
+    "xmp": "http://ns.adobe.com/xap/1.0/",
+    "pdf": "http://ns.adobe.com/pdf/1.3/",
+}
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+
+
+def fail(msg):
+    print("FAIL:", msg)
+    sys.exit(1)
+
+
+def run(cmd, **kw):
+    return subprocess.run(cmd, capture_output=True, **kw)
+
+
+class Pdf:
+    """A PDF as qpdf's JSON (version 2) shows it: objects with their raw
+    dictionaries, and every stream's data decoded."""
+
+    def __init__(self, path):
+        self.path = path
+        self.bytes = open(path, "rb").read()
+        raw = self._json("none", "none")
+        dec = self._json("inline", "generalized")
+        self.raw = raw["qpdf"][1]
+        self.obj = dec["qpdf"][1]
+        self.version = dec["qpdf"][0]["pdfversion"]
+        self.trailer = self.obj["trailer"]["value"]
+
+    def _json(self, data, level):
+        r = run(["qpdf", "--json=2", "--json-key=qpdf", f"--json-stream-data={data}",
+                 f"--decode-level={level}", self.path])
+        if r.returncode != 0:
+            fail(f"qpdf --json {self.path}: {r.stderr.decode()}")
+        return json.loads(r.stdout)
+
+    def get(self, v):
+        """v itself, or the object it refers to (its value or its stream)."""
+        if isinstance(v, str) and re.fullmatch(r"\d+ \d+ R", v):
+            o = self.obj.get("obj:" + v)
+            if o is None:
+                fail(f"dangling reference {v}")
+            return o["stream"] if "stream" in o else o["value"]
+        return v
+
+    def raw_dict(self, ref):
+        o = self.raw["obj:" + ref]
+        return o["stream"]["dict"] if "stream" in o else o["value"]
+
+    def data(self, ref):
+        s = self.get(ref)
+        if not isinstance(s, dict) or "data" not in s:
+            fail(f"{ref} is not a stream")
+        return base64.b64decode(s["data"])
+
+    def dicts(self):
+        """Every dictionary anywhere in the file (stream dictionaries too)."""
+        out = []
+
+        def walk(v):
+            if isinstance(v, dict):
+                out.append(v)
+                for x in v.values():
+                    walk(x)
+            elif isinstance(v, list):
+                for x in v:
+                    walk(x)
+
+        for k, o in self.raw.items():
+            walk(o["stream"]["dict"] if "stream" in o else o.get("value"))
+        return out
+
+    def catalog(self):
+        return self.get(self.trailer["/Root"])
+
+    def info(self):
+        info = self.get(self.trailer.get("/Info"))
+        return {k[1:]: text(v) for k, v in (info or {}).items()}
+
+    def pages(self):
+        def kids(node):
+            node = self.get(node)
+            if node.get("/Type") == "/Page":
+                yield node
+            else:
+                for k in node["/Kids"]:
+                    yield from kids(k)
+
+        return list(kids(self.catalog()["/Pages"]))
+
+
+def text(v):
+    if isinstance(v, str) and v.startswith("u:"):
+        return v[2:]
+    if isinstance(v, str) and v.startswith("b:"):
+        b = bytes.fromhex(v[2:])
+        return b[2:].decode("utf-16-be") if b[:2] == b"\xfe\xff" else b.decode("latin-1")
+    return v
+
+
+def check_qpdf(path):
+    r = run(["qpdf", "--check", path])
+    out, err = r.stdout.decode(), r.stderr.decode()
+    if r.returncode != 0 or "No syntax or stream encoding errors" not in out or err.strip():
+        fail(f"qpdf --check {path}: exit {r.returncode}\n{out}{err}")
+
+
+def check_poppler(path):
+    r = run(["pdftotext", "-enc", "UTF-8", path, "-"])
+    if r.returncode != 0 or r.stderr.strip():
+        fail(f"pdftotext {path}: {r.stderr.decode().strip()[:300]}")
+    rows = run(["pdffonts", path]).stdout.decode().strip().split("\n")[2:]
+    if not rows:
+        fail("pdffonts lists no font")
+    for row in rows:
+        if row.split()[-5:-2] != ["yes", "yes", "yes"]:
+            fail(f"pdffonts: not emb/sub/uni: {row}")
+    return r.stdout.decode()
+
+
+# ------------------------------------------------------------ fonts
+
+
+def sfnt_tables(font):
+    n = struct.unpack(">H", font[4:6])[0]
+    t = {}
+    for i in range(n):
+        tag, _, off, ln = struct.unpack(">4sIII", font[12 + 16 * i:28 + 16 * i])
+        t[tag.decode("latin-1")] = font[off:off + ln]
+    return t
+
+
+def font_metrics(font):
+    t = sfnt_tables(font)
+    upem = struct.unpack(">H", t["head"][18:20])[0]
+    nglyphs = struct.unpack(">H", t["maxp"][4:6])[0]
+    nhm = struct.unpack(">H", t["hhea"][34:36])[0]
+    adv = [struct.unpack(">H", t["hmtx"][4 * i:4 * i + 2])[0] for i in range(nhm)]
+    return upem, nglyphs, lambda g: adv[min(g, nhm - 1)] * 1000.0 / upem
+
+
+def widths(pdf, cidfont):
+    """CID -> width from DW and W."""
+    dw = cidfont.get("/DW", 1000)
+    w = {}
+    arr = pdf.get(cidfont.get("/W", []))
+    i = 0
+    while i < len(arr):
+        first = arr[i]
+        nxt = pdf.get(arr[i + 1])
+        if isinstance(nxt, list):
+            for k, x in enumerate(nxt):
+                w[first + k] = x
+            i += 2
+        else:
+            for c in range(first, nxt + 1):
+                w[c] = arr[i + 2]
+            i += 3
+    return dw, w
+
+
+def used_cids(pdf):
+    """Font object reference -> set of CIDs shown on any page."""
+    used = {}
+    tok = re.compile(rb"/(\S+)\s+[-\d.]+\s+Tf|<([0-9A-Fa-f]*)>\s*Tj")
+    for page in pdf.pages():
+        res = pdf.get(page.get("/Resources", {}))
+        fonts = pdf.get(res.get("/Font", {}))
+        contents = page["/Contents"]
+        contents = contents if isinstance(contents, list) else [contents]
+        cur = None
+        for c in contents:
+            for m in tok.finditer(pdf.data(c)):
+                if m.group(1):
+                    cur = fonts["/" + m.group(1).decode()]
+                else:
+                    h = m.group(2).decode()
+                    if cur is None or len(h) % 4:
+                        fail(f"text without a font or odd CID string <{h}>")
+                    used.setdefault(cur, set()).update(
+                        int(h[k:k + 4], 16) for k in range(0, len(h), 4))
+    return used
+
+
+def check_fonts(pdf, expect_composites=False):
+    """Every font embedded as a tagged subset; Type0 fonts are CIDFontType2
+    with CIDToGIDMap /Identity, widths that agree with the embedded program
+    and a CIDSet listing exactly the program's glyphs."""
+    used = used_cids(pdf)
+    composites = False
+    nfonts = 0
+    for key, o in pdf.obj.items():
+        v = o.get("value")
+        if not (isinstance(v, dict) and v.get("/Type") == "/Font"):
+            continue
+        if v.get("/Subtype") == "/CIDFontType2":
+            continue  # checked through its Type0 parent
+        nfonts += 1
+        ref = key[4:]
+        if v.get("/Subtype") != "/Type0" or v.get("/Encoding") != "/Identity-H":
+            fail(f"font {ref} is {v.get('/Subtype')} {v.get('/Encoding')}, not Type0 Identity-H")
+        cid = pdf.get(v["/DescendantFonts"][0])
+        name = cid["/BaseFont"]
+        if not re.fullmatch(r"/[A-Z]{6}\+\S+", name) or v["/BaseFont"] != name:
+            fail(f"font {ref}: BaseFont {name} is not a tagged subset name")
+        if cid.get("/Subtype") != "/CIDFontType2" or cid.get("/CIDToGIDMap") != "/Identity":
+            fail(f"font {name}: not CIDFontType2 with CIDToGIDMap /Identity")
+        desc = pdf.get(cid["/FontDescriptor"])
+        if "/FontFile2" not in desc:
+            fail(f"font {name} is not embedded (no FontFile2)")
+        if "/ToUnicode" not in v:
+            fail(f"font {name} has no ToUnicode")
+        prog = pdf.data(desc["/FontFile2"])
+        upem, nglyphs, adv = font_metrics(prog)
+        if "/CIDSet" not in desc:
+            fail(f"font {name}: subset without CIDSet (PDF/A-1 6.3.5)")
+        cs = pdf.data(desc["/CIDSet"])
+        bits = [i for i in range(8 * len(cs)) if cs[i >> 3] & (0x80 >> (i & 7))]
+        if bits != list(range(nglyphs)):
+            fail(f"font {name}: CIDSet lists {len(bits)} CIDs "
+                 f"(first gap at {next((i for i, b in enumerate(bits) if i != b), '-')}), "
+                 f"the program has {nglyphs} glyphs")
+        dw, w = widths(pdf, cid)
+        cids = used.get(ref, set())
+        if not cids:
+            fail(f"font {name} is not used on any page")
+        if max(cids) >= nglyphs:
+            fail(f"font {name}: CID {max(cids)} beyond the program's {nglyphs} glyphs")
+        if nglyphs > max(cids) + 1:
+            composites = True  # components after the used glyphs
+        for c in sorted(cids):
+            pw = w.get(c, dw)
+            if abs(pw - adv(c)) > 1:
+                fail(f"font {name}: CID {c} width {pw} in the PDF, {adv(c):.1f} in the program")
+        print(f"  font {name}: {len(cids)} CIDs used, {nglyphs} glyphs, CIDSet and widths agree")
+    if nfonts == 0:
+        fail("no fonts")
+    if expect_composites and not composites:
+        fail("expected a subset with composite glyphs' components")
+
+
+# ------------------------------------------------------------ PDF/A
+
+
+def pdf_date(s):
+    m = re.fullmatch(r"D:(\d{14})(Z|[+-]\d\d'\d\d'?)?", s or "")
+    if not m:
+        fail(f"Info date {s!r} is not D:YYYYMMDDHHmmSS+HH'mm'")
+    t = datetime.datetime.strptime(m.group(1), "%Y%m%d%H%M%S")
+    tz = m.group(2) or "Z"
+    if tz == "Z":
+        return t.replace(tzinfo=datetime.timezone.utc)
+    sign = -1 if tz[0] == "-" else 1
+    off = datetime.timedelta(hours=int(tz[1:3]), minutes=int(tz[4:6]))
+    return t.replace(tzinfo=datetime.timezone(sign * off))
+
+
+def xmp_date(s):
+    if not re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(Z|[+-]\d\d:\d\d)", s or ""):
+        fail(f"XMP date {s!r} is not YYYY-MM-DDThh:mm:ss with a time zone")
+    return datetime.datetime.fromisoformat(s.replace("Z", "+00:00"))
+
+
+def xmp_values(xml):
+    """The XMP properties PDF/A-1 pairs with the Info dictionary."""
+    root = ET.fromstring(xml)
+    v = {}
+
+    def one(path):
+        els = root.findall(".//" + path, NS)
+        if len(els) > 1:
+            fail(f"XMP has {path} {len(els)} times")
+        return els[0] if els else None
+
+    for key, path in [("part", "pdfaid:part"), ("conformance", "pdfaid:conformance"),
+                      ("Creator", "xmp:CreatorTool"), ("CreationDate", "xmp:CreateDate"),
+                      ("ModDate", "xmp:ModifyDate"), ("Producer", "pdf:Producer"),
+                      ("Keywords", "pdf:Keywords")]:
+        e = one(path)
+        if e is not None:
+            v[key] = e.text or ""
+    for key, path in [("Title", "dc:title/rdf:Alt/rdf:li"),
+                      ("Subject", "dc:description/rdf:Alt/rdf:li")]:
+        e = one(path)
+        if e is not None:
+            if e.get(XML_LANG) != "x-default":
+                fail(f"XMP {path} is not the x-default alternative")
+            v[key] = e.text or ""
+    e = root.findall(".//dc:creator/rdf:Seq/rdf:li", NS)
+    if len(e) > 1:
+        fail("XMP dc:creator has several entries; Info /Author is one")
+    if e:
+        v["Author"] = e[0].text or ""
+    return v
+
+
+def check_pdfa(pdf, dated):
+    b = pdf.bytes
+    if not (b.startswith(b"%PDF-1.4\n%") and all(c > 127 for c in b[10:14])):
+        fail(f"header is {b[:16]!r}: want %PDF-1.4 then a comment of 4 bytes > 127")
+    if pdf.version != "1.4":
+        fail(f"PDF version {pdf.version}")
+    if "/Encrypt" in pdf.trailer:
+        fail("encrypted")
+    ids = pdf.trailer.get("/ID")
+    if not (isinstance(ids, list) and len(ids) == 2 and
+            all(isinstance(x, str) and x.startswith("b:") and len(x) == 34 for x in ids)):
+        fail(f"trailer /ID is {ids!r}: want two 16-byte strings")
+    print("  header, version 1.4, not encrypted, trailer /ID")
+
+    cat = pdf.catalog()
+    mref = cat.get("/Metadata")
+    if mref is None:
+        fail("no /Metadata in the catalog")
+    md = pdf.raw_dict(mref)
+    if md.get("/Type") != "/Metadata" or md.get("/Subtype") != "/XML":
+        fail(f"metadata stream dictionary {md}")
+    if "/Filter" in md:
+        fail("metadata stream is compressed (PDF/A-1 wants it readable as is)")
+    xml = pdf.data(mref)
+    if not re.match(rb'<\?xpacket begin="\xef\xbb\xbf" id="W5M0MpCehiHzreSzNTczkc9d"\?>', xml):
+        fail(f"no xpacket header: {xml[:80]!r}")
+    if not xml.rstrip().endswith(b'<?xpacket end="w"?>'):
+        fail("no xpacket trailer")
+    x = xmp_values(xml)
+    if x.get("part") != "1" or x.get("conformance") != "B":
+        fail(f"pdfaid part {x.get('part')} conformance {x.get('conformance')}")
+    info = pdf.info()
+    for key in ["Title", "Author", "Subject", "Keywords", "Creator", "Producer"]:
+        if info.get(key) != x.get(key):
+            fail(f"Info /{key} {info.get(key)!r} but XMP says {x.get(key)!r}")
+    for key in ["CreationDate", "ModDate"]:
+        if (key in info) != (key in x):
+            fail(f"{key} only in {'Info' if key in info else 'XMP'}")
+        if key in info and pdf_date(info[key]) != xmp_date(x[key]):
+            fail(f"Info /{key} {info[key]} is not XMP's {x[key]}")
+    if not info.get("Title"):
+        fail("no title")
+    if dated != ("CreationDate" in info and "ModDate" in info):
+        fail(f"dates {'missing' if dated else 'present with --no-date'}")
+    print(f"  XMP metadata: pdfaid 1/B, agrees with Info "
+          f"({', '.join(sorted(k for k in info if k in x))})")
+
+    intents = [pdf.get(i) for i in pdf.get(cat.get("/OutputIntents", []))]
+    if len(intents) != 1:
+        fail(f"{len(intents)} output intents")
+    oi = intents[0]
+    if oi.get("/S") != "/GTS_PDFA1" or not oi.get("/OutputConditionIdentifier"):
+        fail(f"output intent {oi}")
+    prof = pdf.get(oi.get("/DestOutputProfile"))
+    if not isinstance(prof, dict) or prof.get("dict", {}).get("/N") != 3:
+        fail("DestOutputProfile is not an ICC stream with /N 3")
+    if pdf.data(oi["/DestOutputProfile"]) != open(SRGB, "rb").read():
+        fail("DestOutputProfile is not the sRGB profile")
+    print("  output intent GTS_PDFA1 with the sRGB profile (N 3)")
+
+    for d in pdf.dicts():
+        for k in ["/SMask", "/CA", "/ca", "/BM"]:
+            if k in d and d[k] not in ("/None", 1, 1.0, "/Normal", "/Compatible"):
+                fail(f"transparency: {k} {d[k]}")
+        if d.get("/S") == "/Transparency":
+            fail("transparency group")
+        for k in ["/JS", "/JavaScript", "/EmbeddedFiles", "/AA", "/Launch"]:
+            if k in d:
+                fail(f"forbidden entry {k}")
+    print("  no transparency, scripts, actions or embedded files")
+
+
+def check_plain(pdf):
+    cat = pdf.catalog()
+    for k in ["/Metadata", "/OutputIntents"]:
+        if k in cat:
+            fail(f"plain PDF has {k}")
+    if b"pdfaid" in pdf.bytes:
+        fail("plain PDF mentions pdfaid")
+    print("  no XMP metadata, no output intent")
+
+
+def render(ipf, repo, args, sample, outdir, env=None):
+    e = dict(os.environ, **(env or {}))
+    r = run([ipf, "render", "-q", "-o", outdir] + args + [sample], cwd=repo, env=e)
+    if r.returncode != 0:
+        fail(f"ipforms render {' '.join(args)}: exit {r.returncode}: {r.stderr.decode()}")
+    base = os.path.splitext(os.path.basename(sample))[0]
+    return os.path.join(outdir, base + ".pdf")
+
+
+def check_pdfa_command(ipf, repo, sample, latin_font=None):
+    for tool in ["qpdf", "pdftotext", "pdffonts"]:
+        if not shutil.which(tool):
+            print(f"skip: {tool} missing")
+            sys.exit(77)
+    if not os.path.exists(SRGB):
+        print(f"skip: {SRGB} missing (icc-profiles-free)")
+        sys.exit(77)
+    epoch = {"SOURCE_DATE_EPOCH": "1700000000"}
+    with tempfile.TemporaryDirectory() as tmp:
+        dirs = {k: os.path.join(tmp, k) for k in ["a", "nodate", "plain", "latin"]}
+        for d in dirs.values():
+            os.mkdir(d)
+        a = render(ipf, repo, ["--pdfa"], sample, dirs["a"], epoch)
+        nd = render(ipf, repo, ["--pdfa", "--no-date"], sample, dirs["nodate"])
+        plain = render(ipf, repo, [], sample, dirs["plain"], epoch)
+        texts = []
+        for path, what in [(a, "PDF/A"), (nd, "PDF/A --no-date"), (plain, "plain")]:
+            print(f"{what}: {os.path.getsize(path)} bytes")
+            check_qpdf(path)
+            texts.append(check_poppler(path))
+            pdf = Pdf(path)
+            check_fonts(pdf)
+            if what == "plain":
+                check_plain(pdf)
+            else:
+                check_pdfa(pdf, dated=(path == a))
+        if len(set(texts)) != 1:
+            fail("PDF/A and plain PDF extract to different text")
+        info = Pdf(a).info()
+        if info.get("CreationDate") != "D:20231114221320+00'00'":
+            fail(f"SOURCE_DATE_EPOCH=1700000000 gave CreationDate {info.get('CreationDate')}")
+        again = render(ipf, repo, ["--pdfa"], sample, dirs["nodate"], epoch)
+        if open(again, "rb").read() != open(a, "rb").read():
+            fail("PDF/A with SOURCE_DATE_EPOCH is not byte-identical from run to run")
+        print("same text in all three; SOURCE_DATE_EPOCH gives the same bytes twice")
+        if latin_font:
+            if not os.path.exists(latin_font):
+                print(f"(no {latin_font}: composite glyph check left out)")
+                return
+            src = open(sample, encoding="utf-8").read()
+            src, n = re.subn(r"(<service>)([^<]*)(</service>)",
+                             r"\1\2（Café Éclair）\3", src, count=1)
+            if n != 1:
+                fail("sample has no <service> to add accented letters to")
+            latin = os.path.join(tmp, "latin.xml")
+            open(latin, "w", encoding="utf-8").write(src)
+            p = render(ipf, repo, ["--pdfa", "--font", latin_font], latin, dirs["latin"], epoch)
+            print(f"PDF/A with accented letters in {os.path.basename(latin_font)}:")
+            check_qpdf(p)
+            got = re.sub(r"\s+", "", check_poppler(p))
+            if "Café" not in got or "Éclair" not in got:
+                fail("accented text not extracted")
+            pdf = Pdf(p)
+            check_fonts(pdf, expect_composites=True)
+            check_pdfa(pdf, dated=True)
+
+
+def main():
+    if len(sys.argv) >= 5 and sys.argv[1] == "pdfa":
+        check_pdfa_command(*sys.argv[2:6])
+        print("ok")
+        return
+    print(__doc__)
+    sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()
