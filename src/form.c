@@ -197,15 +197,18 @@ static int check_table(ipf_form *f, const xmlNode *table, ipf_diags *d)
      * form without saying why.  A fr column needs room for a few characters. */
     double width = f->page.width - f->page.left - f->page.right;
     const double mm = 72.0 / 25.4, min_fr = 10 * mm;
-    if (fixed > width + 0.5 || (nfr > 0 && width - fixed < nfr * min_fr)) {
-        if (nfr > 0)
-            ipf_diag_add(d, f->path, ipf_xml_line(table), IPF_SEV_ERROR, "TEMPLATE-COLUMNS",
-                         "表格各列宽度之和不对：固定宽度共 %.1fmm，版心宽 %.1fmm，留给 %d 个按比例"
-                         "（fr）分配的列的宽度不足每列 %.0fmm",
-                         fixed / mm, width / mm, nfr, min_fr / mm);
-        else
-            ipf_diag_add(d, f->path, ipf_xml_line(table), IPF_SEV_ERROR, "TEMPLATE-COLUMNS",
-                         "表格各列宽度之和 %.1fmm 超过版心宽度 %.1fmm", fixed / mm, width / mm);
+    if (fixed > width + 0.5) {
+        ipf_diag_add(d, f->path, ipf_xml_line(table), IPF_SEV_ERROR, "TEMPLATE-COLUMNS",
+                     "表格各列宽度之和不对：固定宽度共 %.1fmm，超过版心宽度 %.1fmm", fixed / mm,
+                     width / mm);
+        return 1;
+    }
+    if (nfr > 0 && width - fixed < nfr * min_fr) {
+        ipf_diag_add(
+            d, f->path, ipf_xml_line(table), IPF_SEV_ERROR, "TEMPLATE-COLUMNS",
+            "表格各列宽度之和不对：固定宽度共 %.1fmm，版心宽 %.1fmm，按比例（fr）分配的 %d "
+            "列每列不足 %.0fmm",
+            fixed / mm, width / mm, nfr, min_fr / mm);
         return 1;
     }
     int carry[64] = {0};

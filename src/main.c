@@ -2,6 +2,7 @@
  *
  * Exit codes: 0 all valid, 1 some data invalid, 2 usage or system error. */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -201,6 +202,11 @@ static int run(const cli *c, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    /* Past a file-size limit (ulimit -f) the kernel would kill us with
+     * SIGXFSZ in the middle of writing the temporary PDF, leaving it behind;
+     * ignored, the write fails with EFBIG, which is reported and cleaned up
+     * like a full disk. */
+    signal(SIGXFSZ, SIG_IGN);
     cli c = {0};
     int i = 1;
     for (; i < argc; i++) {

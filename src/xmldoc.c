@@ -377,11 +377,17 @@ ipf_status ipf_xml_read_memory(const char *buf, size_t len, const char *name,
     /* NONET: never fetch anything; no NOENT/DTDLOAD/DTDATTR: entities are not
      * substituted and no external subset is read (and a DOCTYPE stops the
      * parse anyway, see on_internal_subset). */
-    int options = XML_PARSE_NONET | XML_PARSE_NOWARNING | XML_PARSE_NOERROR;
+    /* HUGE lifts libxml2's own caps (10 MB of input, 10 MB of text), which
+     * would refuse a file under our 16 MiB limit with "Huge input lookup";
+     * our limits above are the stricter ones and bound depth and text. */
+    int options = XML_PARSE_NONET | XML_PARSE_NOWARNING | XML_PARSE_NOERROR | XML_PARSE_HUGE;
     xmlDocPtr doc = xmlCtxtReadMemory(ctxt, buf, (int)len, NULL, "UTF-8", options);
     xmlSetStructuredErrorFunc(NULL, NULL);
     xmlSetGenericErrorFunc(NULL, NULL);
-    int wellformed = ctxt->wellFormed;
+    /* A namespace error (xmlns="..." not a URI, an undeclared prefix) leaves
+     * the document well-formed but is reported as an error: any error
+     * reported refuses the document, so success never comes with one. */
+    int wellformed = ctxt->wellFormed && ctxt->nsWellFormed && ipf_diags_errors(d) == before;
     xmlFreeParserCtxt(ctxt);
     if (!doc || !wellformed || st.stopped) {
         if (ipf_diags_errors(d) == before)
