@@ -15,6 +15,8 @@
 #define DEFAULT_MAX_BYTES (16u * 1024u * 1024u)
 #define DEFAULT_MAX_DEPTH 64
 #define DEFAULT_MAX_TEXT  (1024u * 1024u)
+#define DEFAULT_MAX_NODES 100000u
+#define DEFAULT_MAX_ATTRS 64
 
 void ipf_xml_init(void)
 {
@@ -44,6 +46,7 @@ typedef struct parse_state {
     int reported; /* parse errors reported so far */
     int stopped;  /* we stopped the parser: the document is refused */
     int depth;    /* current element nesting */
+    size_t nodes; /* elements, attributes, comments and PIs so far */
     size_t run;   /* bytes of text since the last tag */
 } parse_state;
 
@@ -143,6 +146,31 @@ static void on_internal_subset(void *ctx, const xmlChar *name, const xmlChar *ex
     stop(s);
 }
 
+/* Counts n more nodes; past the limit the parse stops (a file of 16 MiB
+ * of "<a/>" would otherwise become four million nodes and gigabytes). */
+static int nodes_ok(parse_state *s, size_t n)
+{
+    s->nodes += n;
+    if (s->nodes <= s->lim.max_nodes)
+        return 1;
+    ipf_diag_add(s->d, s->name, current_line(s), IPF_SEV_ERROR, "XML-TOO-MANY-NODES",
+                 "元素、属性和注释共超过 %zu 个的上限", s->lim.max_nodes);
+    stop(s);
+    return 0;
+}
+
+static void on_comment(void *ctx, const xmlChar *value)
+{
+    if (nodes_ok(((xmlParserCtxtPtr)ctx)->_private, 1))
+        xmlSAX2Comment(ctx, value);
+}
+
+static void on_pi(void *ctx, const xmlChar *target, const xmlChar *data)
+{
+    if (nodes_ok(((xmlParserCtxtPtr)ctx)->_private, 1))
+        xmlSAX2ProcessingInstruction(ctx, target, data);
+}
+
 static void on_start(void *ctx, const xmlChar *localname, const xmlChar *prefix, const xmlChar *uri,
                      int nb_namespaces, const xmlChar **namespaces, int nb_attributes,
                      int nb_defaulted, const xmlChar **attributes)
@@ -156,6 +184,8 @@ static void on_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
         stop(s);
         return;
     }
+    if (!nodes_ok(s, 1 + (size_t)nb_attributes))
+        return;
     xmlSAX2StartElementNs(ctx, localname, prefix, uri, nb_namespaces, namespaces, nb_attributes,
                           nb_defaulted, attributes);
 }
@@ -308,6 +338,69 @@ static int scan_chars(const char *buf, size_t len, const char *name, ipf_diags *
     return reports;
 }
 
+/* Skips from p past the terminator term (or to the end). */
+static size_t skip_past(const char *buf, size_t len, size_t p, const char *term, long *line)
+{
+    size_t tl = strlen(term);
+    for (; p < len; p++) {
+        if (p + tl <= len && memcmp(buf + p, term, tl) == 0)
+            return p + tl;
+        if (buf[p] == '\n')
+            (*line)++;
+    }
+    return len;
+}
+
+/* libxml2 2.9 looks for a duplicate attribute by comparing each with all
+ * before it, so one start tag with a million attributes costs 10^12 steps
+ * before any callback of ours runs.  This linear pass counts the "=" outside
+ * quotes in every tag first (comments, CDATA, PIs and declarations skipped)
+ * and refuses a tag with too many. */
+static int attrs_ok(const char *buf, size_t len, const char *name, int max, ipf_diags *d)
+{
+    long line = 1;
+    for (size_t p = 0; p < len;) {
+        if (buf[p] != '<') {
+            if (buf[p] == '\n')
+                line++;
+            p++;
+        } else if (len - p >= 4 && memcmp(buf + p, "<!--", 4) == 0) {
+            p = skip_past(buf, len, p + 4, "-->", &line);
+        } else if (len - p >= 9 && memcmp(buf + p, "<![CDATA[", 9) == 0) {
+            p = skip_past(buf, len, p + 9, "]]>", &line);
+        } else if (len - p >= 2 && (buf[p + 1] == '?' || buf[p + 1] == '!')) {
+            p = skip_past(buf, len, p + 2, buf[p + 1] == '?' ? "?>" : ">", &line);
+        } else {
+            long tag_line = line;
+            int n = 0;
+            char quote = 0;
+            for (p++; p < len; p++) {
+                char t = buf[p];
+                if (t == '\n')
+                    line++;
+                if (quote) {
+                    if (t == quote)
+                        quote = 0;
+                } else if (t == '"' || t == '\'') {
+                    quote = t;
+                } else if (t == '=') {
+                    n++;
+                } else if (t == '>' || t == '<') {
+                    break;
+                }
+            }
+            if (n > max) {
+                ipf_diag_add(d, name, tag_line, IPF_SEV_ERROR, "XML-TOO-MANY-ATTRIBUTES",
+                             "一个元素有 %d 个属性，超过 %d 个的上限", n, max);
+                return 0;
+            }
+            if (p < len && buf[p] == '>')
+                p++;
+        }
+    }
+    return 1;
+}
+
 static int only_blank(const char *buf, size_t len)
 {
     size_t i = 0;
@@ -321,8 +414,13 @@ static int only_blank(const char *buf, size_t len)
 
 static ipf_xml_limits effective(const ipf_xml_limits *in)
 {
-    ipf_xml_limits l = {DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH, DEFAULT_MAX_TEXT};
+    ipf_xml_limits l = {DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH, DEFAULT_MAX_TEXT, DEFAULT_MAX_NODES,
+                        DEFAULT_MAX_ATTRS};
     if (in) {
+        if (in->max_nodes)
+            l.max_nodes = in->max_nodes;
+        if (in->max_attrs)
+            l.max_attrs = in->max_attrs;
         if (in->max_bytes)
             l.max_bytes = in->max_bytes;
         if (in->max_depth)
@@ -356,6 +454,8 @@ ipf_status ipf_xml_read_memory(const char *buf, size_t len, const char *name,
     }
     if (scan_chars(buf, len, name, d) > 0)
         return IPF_INVALID;
+    if (!attrs_ok(buf, len, name, lim.max_attrs, d))
+        return IPF_INVALID;
     if (only_blank(buf, len)) {
         ipf_diag_add(d, name, 0, IPF_SEV_ERROR, "XML-EMPTY", "文件只有空白字符，没有 XML 内容");
         return IPF_INVALID;
@@ -363,7 +463,7 @@ ipf_status ipf_xml_read_memory(const char *buf, size_t len, const char *name,
     xmlParserCtxtPtr ctxt = xmlNewParserCtxt();
     if (!ctxt)
         return IPF_ERR_NOMEM;
-    parse_state st = {d, name, lim, ctxt, 0, 0, 0, 0};
+    parse_state st = {d, name, lim, ctxt, 0, 0, 0, 0, 0};
     ctxt->_private = &st;
     ctxt->sax->internalSubset = on_internal_subset;
     ctxt->sax->startElementNs = on_start;
@@ -371,6 +471,8 @@ ipf_status ipf_xml_read_memory(const char *buf, size_t len, const char *name,
     ctxt->sax->characters = on_characters;
     ctxt->sax->ignorableWhitespace = on_characters;
     ctxt->sax->cdataBlock = on_cdata;
+    ctxt->sax->comment = on_comment;
+    ctxt->sax->processingInstruction = on_pi;
     size_t before = ipf_diags_errors(d);
     xmlSetStructuredErrorFunc(&st, on_parse_error);
     xmlSetGenericErrorFunc(NULL, ignore_generic);

@@ -13,10 +13,15 @@
 
 #include "diag.h"
 
+/* The limits bound what a hostile file can cost: memory stays within a small
+ * multiple of max_bytes + max_nodes * (size of a node), time linear in the
+ * file (docs/threat-model.md). */
 typedef struct ipf_xml_limits {
-    size_t max_bytes;  /* largest file accepted; 0 = default (16 MiB) */
-    int max_depth;     /* deepest element nesting; 0 = default (64) */
-    size_t max_text;   /* longest text node in bytes; 0 = default (1 MiB) */
+    size_t max_bytes; /* largest file accepted; 0 = default (16 MiB) */
+    int max_depth;    /* deepest element nesting; 0 = default (64) */
+    size_t max_text;  /* longest text between two tags, in bytes; 0 = default (1 MiB) */
+    size_t max_nodes; /* elements, attributes, comments and PIs; 0 = default (100,000) */
+    int max_attrs;    /* attributes of one element; 0 = default (64) */
 } ipf_xml_limits;
 
 /* Reads and parses path.  On success *out is a document the caller frees with

@@ -6,7 +6,8 @@ Usage: hostile_checks.py CLASS CASE IPFORMS REPO_ROOT
 
   xml CASE       tests/hostile/data/CASE.xml through validate and render
   limit CASE     inputs made at test time: too-large, at-size-limit, too-deep,
-                 text-too-long, directory, missing
+                 text-too-long, too-many-nodes, too-many-attributes, directory,
+                 missing
   layout CASE    long-url, digit-run, tall-cell, staff-500, empty-fields,
                  tenfold, missing-glyph
   template CASE  a copy of templates/ with one thing broken, via --templates
@@ -324,6 +325,24 @@ def check_limit(ipf, repo, case):
             refused_both_ways(ipf, tmp, "long.xml", [
                 "long.xml:4: error XML-TEXT-TOO-LONG 元素 <name> 中的一段文字超过 1048576 字节（1 MiB）的上限"],
                 1, case)
+        elif case == "too-many-nodes":
+            w("nodes.xml", (HEAD + "<a/>\n" * 100000 + "</filing>\n").encode())
+            refused_both_ways(ipf, tmp, "nodes.xml", [
+                "nodes.xml:100001: error XML-TOO-MANY-NODES 元素、属性和注释共超过 100000 个的上限"],
+                1, case)
+        elif case == "too-many-attributes":
+            attrs = lambda n: " ".join(f'a{i:x}=""' for i in range(n))
+            w("attrs.xml", (HEAD + f"  <institution {attrs(65)}/>\n</filing>\n").encode())
+            refused_both_ways(ipf, tmp, "attrs.xml", [
+                "attrs.xml:3: error XML-TOO-MANY-ATTRIBUTES 一个元素有 65 个属性，超过 64 个的上限"], 1, case)
+            # libxml2 2.9 checks duplicates quadratically: a million
+            # attributes would take hours; refused before parsing, at once.
+            w("million.xml", (HEAD + f"<institution {attrs(1000000)}/>\n</filing>\n").encode())
+            r = run([ipf, "validate", "million.xml"], cwd=tmp, timeout=60)
+            expect_rc(r, 1, case + " million")
+            expect_exact(r.stderr, [
+                "million.xml:3: error XML-TOO-MANY-ATTRIBUTES 一个元素有 1000000 个属性，超过 64 个的上限"],
+                case + " million")
         elif case == "directory":
             os.mkdir(os.path.join(tmp, "folder.xml"))
             refused_both_ways(ipf, tmp, "folder.xml", [
