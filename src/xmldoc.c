@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include <libxml/SAX2.h>
@@ -257,6 +258,37 @@ static const char *control_name(uint32_t c)
 
 #define MAX_SCAN_REPORTS 20
 
+/* Whether the XML declaration names an encoding other than UTF-8 (GBK,
+ * GB2312, GB18030 are what Chinese offices' editors write); copies its name. */
+static int declared_other(const char *buf, size_t len, char *enc, size_t cap)
+{
+    size_t n = len < 200 ? len : 200;
+    if (n < 5 || memcmp(buf, "<?xml", 5) != 0)
+        return 0;
+    const char *end = memchr(buf, '>', n);
+    const char *e = end ? buf : NULL;
+    for (; e && e + 9 < end; e++)
+        if (memcmp(e, "encoding", 8) == 0)
+            break;
+    if (!e || e + 9 >= end)
+        return 0;
+    e += 8;
+    while (e < end && (*e == ' ' || *e == '='))
+        e++;
+    if (e >= end || (*e != '"' && *e != '\''))
+        return 0;
+    char q = *e++;
+    size_t k = 0;
+    while (e < end && *e != q && k + 1 < cap) {
+        unsigned char c = (unsigned char)*e++;
+        if (c < 0x21 || c > 0x7E)
+            return 0;
+        enc[k++] = (char)c;
+    }
+    enc[k] = '\0';
+    return k > 0 && strcasecmp(enc, "UTF-8") != 0 && strcasecmp(enc, "UTF8") != 0;
+}
+
 /* Checks the bytes before libxml2 sees them: every line with bytes that are
  * not UTF-8 or with a control character (C0 but tab, LF and CR; DEL; C1;
  * U+FFFE/U+FFFF) is reported with its line and column, in Chinese, naming
@@ -265,6 +297,7 @@ static const char *control_name(uint32_t c)
  * never belong in a form and print as nothing or garbage. */
 static int scan_chars(const char *buf, size_t len, const char *name, ipf_diags *d)
 {
+    char enc[32];
     const unsigned char *s = (const unsigned char *)buf;
     long line = 1, col = 1, reported_line = 0;
     int reports = 0;
@@ -305,6 +338,14 @@ static int scan_chars(const char *buf, size_t len, const char *name, ipf_diags *
                 ipf_diag_add(d, name, line, IPF_SEV_ERROR, "XML-ENCODING",
                              "文件是 UTF-16 编码；ipforms 只接受 UTF-8 编码的文件，请另存为 UTF-8");
                 return 1; /* every later byte would be reported too */
+            } else if (bad == 1 && declared_other(buf, len, enc, sizeof enc)) {
+                ipf_diag_add(
+                    d, name, line, IPF_SEV_ERROR, "XML-ENCODING",
+                    "文件声明为 %s 编码，本行第 %ld 列起就不是 UTF-8；ipforms 只接受 UTF-8 "
+                    "编码的文件，请用“另存为 UTF-8”转换，并把声明改为 "
+                    "encoding=\"UTF-8\"",
+                    enc, col);
+                return 1; /* a whole file in GBK: one message, not one per line */
             } else if (bad == 1) {
                 ipf_diag_add(d, name, line, IPF_SEV_ERROR, "XML-ENCODING",
                              "第 %ld 列有不是 UTF-8 编码的字节 0x%02X：文件须以 UTF-8 编码保存"
