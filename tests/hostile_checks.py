@@ -458,7 +458,7 @@ def check_layout(ipf, repo, case):
             # By position: pdftotext would mix the label 服务对象 into the lines.
             if s not in cell_text(ws, geo, geo.colx[1], geo.colx[6], set(s)):
                 fail("the cell's text is not complete and in order")
-            print(f"one cell over {n - base + 1} pages, text complete")
+            print(f"one cell continued over {n - base} more pages, text complete")
         elif case == "staff-500":
             team = r.find(q("team"))
             members = team.findall(q("member"))
