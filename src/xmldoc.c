@@ -302,6 +302,7 @@ static int scan_chars(const char *buf, size_t len, const char *name, ipf_diags *
     long line = 1, col = 1, reported_line = 0;
     int reports = 0;
     size_t more = 0;
+    long more_line = 0; /* the first line not listed */
     for (size_t i = 0; i < len;) {
         unsigned char b = s[i];
         size_t need = b < 0x80             ? 1
@@ -328,7 +329,8 @@ static int scan_chars(const char *buf, size_t len, const char *name, ipf_diags *
         }
         if (bad && line != reported_line) {
             if (reports == MAX_SCAN_REPORTS) {
-                more++;
+                if (more++ == 0)
+                    more_line = line;
             } else if (bad == 3) {
                 ipf_diag_add(d, name, line, IPF_SEV_ERROR, "XML-TRUNCATED",
                              "文件在第 %ld 列的一个多字节 UTF-8 字符中间结束（文件可能被截断）",
@@ -360,7 +362,8 @@ static int scan_chars(const char *buf, size_t len, const char *name, ipf_diags *
                 reports++;
             reported_line = line;
         } else if (bad && reports == MAX_SCAN_REPORTS) {
-            more++;
+            if (more++ == 0)
+                more_line = line;
         }
         if (bad == 3)
             break;
@@ -374,8 +377,8 @@ static int scan_chars(const char *buf, size_t len, const char *name, ipf_diags *
         i += step;
     }
     if (more)
-        ipf_diag_add(d, name, 0, IPF_SEV_ERROR, "XML-ENCODING",
-                     "另有 %zu 处编码错误或控制字符未逐一列出", more);
+        ipf_diag_add(d, name, more_line, IPF_SEV_ERROR, "XML-ENCODING",
+                     "从这一行起另有 %zu 处编码错误或控制字符，未逐一列出", more);
     return reports;
 }
 
@@ -586,15 +589,16 @@ ipf_status ipf_xml_read_file(const char *path, const ipf_xml_limits *limits, ipf
     while (buf) {
         if (len == cap) {
             if (cap > lim.max_bytes)
-                break;
-            char *nb = realloc(buf, cap * 2);
+                break; /* one byte over the limit is enough to refuse */
+            size_t ncap = cap * 2 > lim.max_bytes + 1 ? lim.max_bytes + 1 : cap * 2;
+            char *nb = realloc(buf, ncap);
             if (!nb) {
                 free(buf);
                 buf = NULL;
                 break;
             }
             buf = nb;
-            cap *= 2;
+            cap = ncap;
         }
         size_t got = fread(buf + len, 1, cap - len, f);
         len += got;
@@ -608,6 +612,14 @@ ipf_status ipf_xml_read_file(const char *path, const ipf_xml_limits *limits, ipf
         status = IPF_ERR_IO;
     }
     fclose(f);
+    if (status == IPF_OK && len > lim.max_bytes) {
+        /* A device, pipe or growing file: its size is unknown, say so. */
+        char human[32];
+        ipf_diag_add(d, path, 0, IPF_SEV_ERROR, "XML-TOO-LARGE",
+                     "文件超过 %zu 字节（%s）的上限，已停止读取", lim.max_bytes,
+                     human_size(lim.max_bytes, human, sizeof human));
+        status = IPF_INVALID;
+    }
     if (status == IPF_OK)
         status = ipf_xml_read_memory(buf, len, path, limits, d, out);
     free(buf);

@@ -6,8 +6,8 @@ Usage: hostile_checks.py CLASS CASE IPFORMS REPO_ROOT
 
   xml CASE       tests/hostile/data/CASE.xml through validate and render
   limit CASE     inputs made at test time: too-large, at-size-limit, too-deep,
-                 text-too-long, too-many-nodes, too-many-attributes, directory,
-                 missing
+                 text-too-long, too-many-nodes, too-many-attributes, device,
+                 many-bad-lines, directory, missing
   layout CASE    long-url, digit-run, tall-cell, staff-500, empty-fields,
                  tenfold, missing-glyph
   template CASE  a copy of templates/ with one thing broken, via --templates
@@ -343,6 +343,20 @@ def check_limit(ipf, repo, case):
             expect_exact(r.stderr, [
                 "million.xml:3: error XML-TOO-MANY-ATTRIBUTES 一个元素有 1000000 个属性，超过 64 个的上限"],
                 case + " million")
+        elif case == "device":
+            # Endless input of unknown size: read up to the limit, no further.
+            if not os.path.exists("/dev/zero"):
+                skip("no /dev/zero")
+            refused_both_ways(ipf, tmp, "/dev/zero", [
+                "/dev/zero: error XML-TOO-LARGE 文件超过 16777216 字节（16 MiB）的上限，已停止读取"], 1, case)
+        elif case == "many-bad-lines":
+            # Every bad line up to 20 is listed, then how many more.
+            body = HEAD.encode() + b"".join(b"  <!-- \xff line -->\n" for _ in range(30)) + b"</filing>\n"
+            w("bad.xml", body)
+            want = [f"bad.xml:{n}: error XML-ENCODING 第 8 列有不是 UTF-8 编码的字节 0xFF：文件须以 UTF-8 "
+                    "编码保存（如为 GBK/GB18030，请用“另存为 UTF-8”转换）" for n in range(3, 23)]
+            want.append("bad.xml:23: error XML-ENCODING 从这一行起另有 10 处编码错误或控制字符，未逐一列出")
+            refused_both_ways(ipf, tmp, "bad.xml", want, 1, case)
         elif case == "directory":
             os.mkdir(os.path.join(tmp, "folder.xml"))
             refused_both_ways(ipf, tmp, "folder.xml", [
