@@ -42,6 +42,10 @@ struct ipf_engine {
     char *templates_dir;
     form_slot *slots;
     size_t nslots;
+    /* Directories whose template.xml failed to load (already reported):
+     * data naming such a form is a template problem, not bad data. */
+    char **broken;
+    size_t nbroken;
     ipf_layout *layout;
 };
 
@@ -113,6 +117,16 @@ ipf_status ipf_engine_new(const ipf_engine_options *opt, ipf_diags *d, ipf_engin
                 e->slots[e->nslots++].form = f;
             } else if (fs == IPF_ERR_NOMEM) {
                 st = fs;
+            } else {
+                char **b = realloc(e->broken, (e->nbroken + 1) * sizeof *b);
+                if (b)
+                    e->broken = b;
+                if (!b || !(b[e->nbroken] = strdup(de->d_name))) {
+                    free(tpl);
+                    st = IPF_ERR_NOMEM;
+                    break;
+                }
+                e->nbroken++;
             }
             /* A broken template is reported and skipped: the other forms work. */
         }
@@ -147,6 +161,9 @@ void ipf_engine_free(ipf_engine *e)
         ipf_form_free(s->form);
     }
     free(e->slots);
+    for (size_t i = 0; i < e->nbroken; i++)
+        free(e->broken[i]);
+    free(e->broken);
     ipf_layout_free(e->layout);
     free(e->templates_dir);
     free(e);
@@ -233,7 +250,8 @@ static ipf_status load_slot(ipf_engine *e, form_slot *s, ipf_diags *d)
         const char *name = ipf_form_font_name(f, i);
         char *p = resolve_font(e, f, name);
         if (!p) {
-            ipf_diag_add(d, ipf_form_path(f), 0, IPF_SEV_ERROR, "FONT-NOT-FOUND",
+            ipf_diag_add(d, ipf_form_path(f), ipf_form_font_line(f, i), IPF_SEV_ERROR,
+                         "FONT-NOT-FOUND",
                          "找不到模板指定的字体文件“%s”（已在模板目录、fonts/ 和 $IPFORMS_FONTS "
                          "中查找）",
                          name);
@@ -272,6 +290,14 @@ static ipf_status form_of(ipf_engine *e, xmlDocPtr doc, const char *path, ipf_di
         return IPF_INVALID;
     }
     form_slot *s = find_slot(e, (const char *)id);
+    for (size_t i = 0; !s && i < e->nbroken; i++)
+        if (strcmp(e->broken[i], (const char *)id) == 0) {
+            ipf_diag_add(d, path, ipf_xml_line(root), IPF_SEV_ERROR, "TEMPLATE-BROKEN",
+                         "表单“%s”的模板有错误（见上），无法检查或生成这份数据；请先修正模板",
+                         (const char *)id);
+            xmlFree(id);
+            return IPF_ERR_TEMPLATE;
+        }
     if (!s) {
         ipf_diag_add(d, path, ipf_xml_line(root), IPF_SEV_ERROR, "DATA-FORM",
                      "未知的表单“%s”（可用 ipforms forms 查看已有的表单）", (const char *)id);

@@ -13,7 +13,7 @@
 #include "xmldoc.h"
 
 #define MAX_FONTS 8
-#define MAX_NS 8
+#define MAX_NS    8
 
 struct ipf_form {
     char *path;
@@ -24,6 +24,7 @@ struct ipf_form {
     const char *data_root, *data_ns;
     char *schema_path, *rules_path;
     const char *fonts[MAX_FONTS];
+    long font_lines[MAX_FONTS];
     size_t nfonts;
     const char *ns_prefix[MAX_NS], *ns_uri[MAX_NS];
     size_t nns;
@@ -153,7 +154,8 @@ static int compile_xpaths(ipf_form *f, xmlNode *n, ipf_diags *d)
 static int check_table(ipf_form *f, const xmlNode *table, ipf_diags *d)
 {
     const char *cols = attr(table, "columns");
-    int ncols = 0;
+    int ncols = 0, nfr = 0;
+    double fixed = 0;
     for (const char *p = cols; p && *p;) {
         while (*p == ' ')
             p++;
@@ -166,21 +168,47 @@ static int check_table(ipf_form *f, const xmlNode *table, ipf_diags *d)
         size_t len = (size_t)(q - p) < sizeof buf - 1 ? (size_t)(q - p) : sizeof buf - 1;
         memcpy(buf, p, len);
         buf[len] = '\0';
-        double v;
+        double v = 0;
         size_t bl = strlen(buf);
-        int ok = (bl > 2 && strcmp(buf + bl - 2, "fr") == 0) ? (strtod(buf, NULL) > 0)
-                                                             : ipf_length_parse(buf, 14, &v) == 0;
+        int is_fr = bl > 2 && strcmp(buf + bl - 2, "fr") == 0;
+        int ok = is_fr ? (strtod(buf, NULL) > 0) : ipf_length_parse(buf, 14, &v) == 0;
         if (!ok) {
             ipf_diag_add(d, f->path, ipf_xml_line(table), IPF_SEV_ERROR, "TEMPLATE-COLUMNS",
                          "表格列宽“%s”无法识别（应为 mm、pt、cm 或 fr）", buf);
             return 1;
         }
+        if (!is_fr && v <= 0) {
+            ipf_diag_add(d, f->path, ipf_xml_line(table), IPF_SEV_ERROR, "TEMPLATE-COLUMNS",
+                         "表格第 %d 列的宽度“%s”不是正数", ncols + 1, buf);
+            return 1;
+        }
+        nfr += is_fr;
+        fixed += is_fr ? 0 : v;
         ncols++;
         p = q;
     }
     if (ncols == 0 || ncols > 64) {
         ipf_diag_add(d, f->path, ipf_xml_line(table), IPF_SEV_ERROR, "TEMPLATE-COLUMNS",
                      "表格必须有 1 到 64 列");
+        return 1;
+    }
+    /* The layout would otherwise squeeze the table into the text block
+     * (fixed widths) or give fr columns no width at all: both misdraw the
+     * form without saying why.  A fr column needs room for a few characters. */
+    double width = f->page.width - f->page.left - f->page.right;
+    const double mm = 72.0 / 25.4, min_fr = 10 * mm;
+    if (fixed > width + 0.5) {
+        ipf_diag_add(d, f->path, ipf_xml_line(table), IPF_SEV_ERROR, "TEMPLATE-COLUMNS",
+                     "表格各列宽度之和不对：固定宽度共 %.1fmm，超过版心宽度 %.1fmm", fixed / mm,
+                     width / mm);
+        return 1;
+    }
+    if (nfr > 0 && width - fixed < nfr * min_fr) {
+        ipf_diag_add(
+            d, f->path, ipf_xml_line(table), IPF_SEV_ERROR, "TEMPLATE-COLUMNS",
+            "表格各列宽度之和不对：固定宽度共 %.1fmm，版心宽 %.1fmm，按比例（fr）分配的 %d "
+            "列每列不足 %.0fmm",
+            fixed / mm, width / mm, nfr, min_fr / mm);
         return 1;
     }
     int carry[64] = {0};
@@ -245,6 +273,44 @@ static int check_table(ipf_form *f, const xmlNode *table, ipf_diags *d)
     return bad;
 }
 
+/* Every schema violation of a template, each with its line; libxml2's
+ * English text follows a Chinese sentence for the common cases. */
+typedef struct schema_report {
+    ipf_form *f;
+    ipf_diags *d;
+    int errors;
+} schema_report;
+
+static void on_schema_error(void *ctx, xmlErrorPtr e)
+{
+    schema_report *r = ctx;
+    if (!e || e->level == XML_ERR_WARNING)
+        return;
+    char msg[400] = "";
+    if (e->message) {
+        snprintf(msg, sizeof msg, "%s", e->message);
+        for (char *p = msg; *p; p++)
+            if (*p == '\n')
+                *p = ' ';
+        size_t n = strlen(msg);
+        while (n > 0 && msg[n - 1] == ' ')
+            msg[--n] = '\0';
+    }
+    const xmlNode *node = e->node;
+    const char *name = node && node->type == XML_ELEMENT_NODE ? (const char *)node->name : NULL;
+    long line = node ? ipf_xml_line(node) : e->line;
+    if (name && strstr(msg, "This element is not expected") != NULL)
+        ipf_diag_add(r->d, r->f->path, line, IPF_SEV_ERROR, "TEMPLATE-STRUCTURE",
+                     "元素 <%s> 不能出现在这里（名称拼写错误，或位置不对）：%s", name, msg);
+    else if (name && strstr(msg, "attribute") != NULL)
+        ipf_diag_add(r->d, r->f->path, line, IPF_SEV_ERROR, "TEMPLATE-STRUCTURE",
+                     "元素 <%s> 的属性有误：%s", name, msg);
+    else
+        ipf_diag_add(r->d, r->f->path, line, IPF_SEV_ERROR, "TEMPLATE-STRUCTURE",
+                     "模板不符合模板结构定义：%s", msg);
+    r->errors++;
+}
+
 static int validate_against_schema(ipf_form *f, ipf_diags *d)
 {
     /* The template schema sits beside the data schemas: <root>/schema. */
@@ -259,30 +325,27 @@ static int validate_against_schema(ipf_form *f, ipf_diags *d)
         free(xsd);
         return 1;
     }
+    schema_report rep = {f, d, 0};
     xmlSchemaParserCtxtPtr pc = xmlSchemaNewDocParserCtxt(sdoc);
+    if (pc)
+        xmlSchemaSetParserStructuredErrors(pc, on_schema_error, &rep);
     xmlSchemaPtr schema = pc ? xmlSchemaParse(pc) : NULL;
     if (!schema) {
         ipf_diag_add(d, xsd, 0, IPF_SEV_ERROR, "TEMPLATE-SCHEMA", "模板结构定义无法加载");
         bad = 1;
     } else {
         xmlSchemaValidCtxtPtr vc = xmlSchemaNewValidCtxt(schema);
-        xmlResetLastError();
         if (vc) {
-            xmlSchemaSetValidStructuredErrors(vc, NULL, NULL);
-            if (xmlSchemaValidateDoc(vc, f->doc) != 0) {
-                xmlErrorPtr e = xmlGetLastError();
-                char msg[400] = "";
-                if (e && e->message) {
-                    snprintf(msg, sizeof msg, "%s", e->message);
-                    for (char *p = msg; *p; p++)
-                        if (*p == '\n')
-                            *p = ' ';
-                }
-                ipf_diag_add(d, f->path, e ? e->line : 0, IPF_SEV_ERROR, "TEMPLATE-STRUCTURE",
-                             "模板不符合模板结构定义：%s", msg);
-                bad = 1;
-            }
+            /* Our handler, never libxml2's default that prints to stderr. */
+            xmlSchemaSetValidStructuredErrors(vc, on_schema_error, &rep);
+            int rc = xmlSchemaValidateDoc(vc, f->doc);
+            if (rc != 0 && rep.errors == 0)
+                ipf_diag_add(d, f->path, 0, IPF_SEV_ERROR, "TEMPLATE-STRUCTURE",
+                             "模板不符合模板结构定义");
+            bad = rc != 0;
             xmlSchemaFreeValidCtxt(vc);
+        } else {
+            bad = 1;
         }
         xmlSchemaFree(schema);
     }
@@ -335,6 +398,18 @@ ipf_status ipf_form_load(const char *path, ipf_diags *d, ipf_form **out)
     f->data_ns = attr(data, "namespace");
     f->schema_path = join_dir(f->dir, attr(data, "schema"));
     f->rules_path = join_dir(f->dir, attr(data, "rules"));
+    /* Found now rather than at first use, so the template is refused as a
+     * whole with the line that names the file. */
+    const char *what[2] = {"结构定义（schema）", "检查规则（rules）"};
+    const char *given[2] = {attr(data, "schema"), attr(data, "rules")};
+    const char *resolved[2] = {f->schema_path, f->rules_path};
+    for (int i = 0; i < 2; i++)
+        if (resolved[i] && access(resolved[i], R_OK) != 0) {
+            ipf_diag_add(d, path, ipf_xml_line(data), IPF_SEV_ERROR, "TEMPLATE-FILE",
+                         "模板指定的%s文件“%s”不存在或无法读取（按模板所在目录查找：%s）", what[i],
+                         given[i], resolved[i]);
+            bad = 1;
+        }
     for (const xmlNode *c = root->children; c; c = c->next) {
         if (is_t(c, "namespace") && f->nns < MAX_NS) {
             f->ns_prefix[f->nns] = attr(c, "prefix");
@@ -345,8 +420,10 @@ ipf_status ipf_form_load(const char *path, ipf_diags *d, ipf_form **out)
     }
     const xmlNode *fonts = child(root, "fonts");
     for (const xmlNode *c = fonts ? fonts->children : NULL; c; c = c->next)
-        if (is_t(c, "font") && attr(c, "file") && f->nfonts < MAX_FONTS)
+        if (is_t(c, "font") && attr(c, "file") && f->nfonts < MAX_FONTS) {
+            f->font_lines[f->nfonts] = ipf_xml_line(c);
             f->fonts[f->nfonts++] = attr(c, "file");
+        }
     const xmlNode *typo = child(root, "typography");
     const char *lb = attr(typo, "line-breaking");
     f->lb = IPF_LB_GB;
@@ -405,21 +482,70 @@ ipf_status ipf_form_load(const char *path, ipf_diags *d, ipf_form **out)
     return IPF_OK;
 }
 
-const char *ipf_form_id(const ipf_form *f) { return f->id; }
-const char *ipf_form_title(const ipf_form *f) { return f->title; }
-const char *ipf_form_kind(const ipf_form *f) { return f->kind ? f->kind : ""; }
-const char *ipf_form_jurisdiction(const ipf_form *f) { return f->jurisdiction ? f->jurisdiction : ""; }
-const char *ipf_form_path(const ipf_form *f) { return f->path; }
-const char *ipf_form_data_root(const ipf_form *f) { return f->data_root; }
-const char *ipf_form_data_namespace(const ipf_form *f) { return f->data_ns; }
-const char *ipf_form_schema_path(const ipf_form *f) { return f->schema_path; }
-const char *ipf_form_rules_path(const ipf_form *f) { return f->rules_path; }
-size_t ipf_form_font_count(const ipf_form *f) { return f->nfonts; }
-const char *ipf_form_font_name(const ipf_form *f, size_t i) { return i < f->nfonts ? f->fonts[i] : NULL; }
-ipf_lb_level ipf_form_line_breaking(const ipf_form *f) { return f->lb; }
-const ipf_page_geom *ipf_form_page(const ipf_form *f) { return &f->page; }
-const xmlNode *ipf_form_root(const ipf_form *f) { return f->root; }
-xmlXPathCompExprPtr ipf_form_xpath(const xmlNode *element) { return element ? element->_private : NULL; }
+const char *ipf_form_id(const ipf_form *f)
+{
+    return f->id;
+}
+const char *ipf_form_title(const ipf_form *f)
+{
+    return f->title;
+}
+const char *ipf_form_kind(const ipf_form *f)
+{
+    return f->kind ? f->kind : "";
+}
+const char *ipf_form_jurisdiction(const ipf_form *f)
+{
+    return f->jurisdiction ? f->jurisdiction : "";
+}
+const char *ipf_form_path(const ipf_form *f)
+{
+    return f->path;
+}
+const char *ipf_form_data_root(const ipf_form *f)
+{
+    return f->data_root;
+}
+const char *ipf_form_data_namespace(const ipf_form *f)
+{
+    return f->data_ns;
+}
+const char *ipf_form_schema_path(const ipf_form *f)
+{
+    return f->schema_path;
+}
+const char *ipf_form_rules_path(const ipf_form *f)
+{
+    return f->rules_path;
+}
+size_t ipf_form_font_count(const ipf_form *f)
+{
+    return f->nfonts;
+}
+const char *ipf_form_font_name(const ipf_form *f, size_t i)
+{
+    return i < f->nfonts ? f->fonts[i] : NULL;
+}
+long ipf_form_font_line(const ipf_form *f, size_t i)
+{
+    return i < f->nfonts ? f->font_lines[i] : 0;
+}
+ipf_lb_level ipf_form_line_breaking(const ipf_form *f)
+{
+    return f->lb;
+}
+const ipf_page_geom *ipf_form_page(const ipf_form *f)
+{
+    return &f->page;
+}
+const xmlNode *ipf_form_root(const ipf_form *f)
+{
+    return f->root;
+}
+xmlXPathCompExprPtr ipf_form_xpath(const xmlNode *element)
+{
+    return element ? element->_private : NULL;
+}
 
 void ipf_form_register_namespaces(const ipf_form *f, xmlXPathContextPtr ctx)
 {

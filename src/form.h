@@ -37,7 +37,8 @@ const char *ipf_form_jurisdiction(const ipf_form *f); /* e.g. 国家 */
 const char *ipf_form_path(const ipf_form *f);         /* the template file */
 
 /* The data this form reads: root element, namespace, and the schema and rule
- * files resolved against the template's directory (NULL when not given). */
+ * files resolved against the template's directory (NULL when not given).
+ * Loading fails, naming the template line, when a given file does not exist. */
 const char *ipf_form_data_root(const ipf_form *f);
 const char *ipf_form_data_namespace(const ipf_form *f);
 const char *ipf_form_schema_path(const ipf_form *f);
@@ -46,6 +47,8 @@ const char *ipf_form_rules_path(const ipf_form *f);
 /* Font file names the template asks for, in fallback order, as written. */
 size_t ipf_form_font_count(const ipf_form *f);
 const char *ipf_form_font_name(const ipf_form *f, size_t i);
+/* The template line of that <font>, for diagnostics about it. */
+long ipf_form_font_line(const ipf_form *f, size_t i);
 
 ipf_lb_level ipf_form_line_breaking(const ipf_form *f);
 const ipf_page_geom *ipf_form_page(const ipf_form *f);

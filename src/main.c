@@ -2,6 +2,7 @@
  *
  * Exit codes: 0 all valid, 1 some data invalid, 2 usage or system error. */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,6 +128,10 @@ static int run(const cli *c, int argc, char **argv)
             const ipf_form *f = ipf_engine_form(e, i);
             printf("%-28s %s\n", ipf_form_id(f), ipf_form_title(f));
         }
+        /* The others are listed, but a template that failed to load is an
+         * installation problem the office must see in the exit code. */
+        if (ipf_diags_errors(d) > 0)
+            rc = 2;
     } else if (strcmp(cmd, "validate") == 0 || strcmp(cmd, "render") == 0) {
         int render = cmd[0] == 'r';
         if (argc < 2) {
@@ -135,7 +140,10 @@ static int run(const cli *c, int argc, char **argv)
         } else if (render && check_outdir(c->outdir, d) < 0) {
             rc = 2;
         }
-        for (int i = 1; i < argc && rc != 2; i++) {
+        /* A file that cannot be read is reported and the others are still
+         * checked: the exit code is the worst of all. */
+        int usage_error = rc == 2;
+        for (int i = 1; i < argc && !usage_error; i++) {
             size_t before = ipf_diags_count(d);
             if (render) {
                 char *out = output_path(c->outdir, argv[i], NULL);
@@ -194,6 +202,11 @@ static int run(const cli *c, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    /* Past a file-size limit (ulimit -f) the kernel would kill us with
+     * SIGXFSZ in the middle of writing the temporary PDF, leaving it behind;
+     * ignored, the write fails with EFBIG, which is reported and cleaned up
+     * like a full disk. */
+    signal(SIGXFSZ, SIG_IGN);
     cli c = {0};
     int i = 1;
     for (; i < argc; i++) {

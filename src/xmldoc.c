@@ -1,17 +1,20 @@
 /* xmldoc.c: safe XML reading for every kind of file ipforms reads. */
 #include "xmldoc.h"
+#include "utf8.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include <libxml/SAX2.h>
 #include <libxml/parser.h>
 #include <libxml/xmlerror.h>
 
 #define DEFAULT_MAX_BYTES (16u * 1024u * 1024u)
 #define DEFAULT_MAX_DEPTH 64
-#define DEFAULT_MAX_TEXT (1024u * 1024u)
+#define DEFAULT_MAX_TEXT  (1024u * 1024u)
 
 void ipf_xml_init(void)
 {
@@ -30,18 +33,29 @@ long ipf_xml_line(const xmlNode *node)
     return 0;
 }
 
-typedef struct parse_report {
+/* What one parse knows while it runs: where diagnostics go, and the limits
+ * checked as the parser reads (so a deep or huge document is stopped early
+ * rather than built first and measured later). */
+typedef struct parse_state {
     ipf_diags *d;
     const char *name;
-    int reported;
-} parse_report;
+    ipf_xml_limits lim;
+    xmlParserCtxtPtr ctxt;
+    int reported; /* parse errors reported so far */
+    int stopped;  /* we stopped the parser: the document is refused */
+    int depth;    /* current element nesting */
+    size_t run;   /* bytes of text since the last tag */
+} parse_state;
 
 /* libxml2's messages end with a newline and are English; we keep the text as
- * a detail after a Chinese sentence that says what kind of problem it is. */
+ * a detail after a Chinese sentence that says what kind of problem it is.
+ * Only the first error is reported: without recovery the parser's later
+ * errors are consequences of the first (an unclosed tag is followed by a
+ * mismatched end tag and by "premature end of data"). */
 static void on_parse_error(void *ctx, xmlErrorPtr err)
 {
-    parse_report *r = ctx;
-    if (!err || err->level == XML_ERR_WARNING || r->reported >= 20)
+    parse_state *r = ctx;
+    if (!err || err->level == XML_ERR_WARNING || r->reported >= 1 || r->stopped)
         return;
     char detail[512] = "";
     if (err->message) {
@@ -61,6 +75,16 @@ static void on_parse_error(void *ctx, xmlErrorPtr err)
         what = "文件为空或没有 XML 内容";
         break;
     case XML_ERR_INVALID_CHAR:
+        if (strstr(detail, "xmlParseCharRef") != NULL) {
+            /* &#27; and the like: the raw bytes were fine (scan_chars). */
+            const char *v = strstr(detail, "value ");
+            unsigned long cp = v ? strtoul(v + 6, NULL, 10) : 0;
+            ipf_diag_add(r->d, r->name, err->line, IPF_SEV_ERROR, "XML-CONTROL-CHAR",
+                         "字符引用“&#...;”表示控制字符 U+%04lX，XML 文件中不允许出现，请删除", cp);
+            r->reported++;
+            return;
+        }
+        /* fall through */
     case XML_ERR_INVALID_ENCODING:
     case XML_ERR_UNKNOWN_ENCODING:
     case XML_ERR_UNSUPPORTED_ENCODING:
@@ -93,31 +117,206 @@ static void ignore_generic(void *ctx, const char *msg, ...)
     (void)msg;
 }
 
-/* Depth and text-length limits are checked on the tree: the parser's own
- * limits are far larger than any form needs. */
-static int check_limits(const xmlNode *node, int depth, const ipf_xml_limits *lim,
-                        const char *name, ipf_diags *d)
+static long current_line(const parse_state *s)
 {
-    for (; node; node = node->next) {
-        if (node->type == XML_ELEMENT_NODE) {
-            if (depth > lim->max_depth) {
-                ipf_diag_add(d, name, ipf_xml_line(node), IPF_SEV_ERROR, "XML-TOO-DEEP",
-                             "元素嵌套超过 %d 层的上限", lim->max_depth);
-                return -1;
-            }
-            if (check_limits(node->children, depth + 1, lim, name, d) < 0)
-                return -1;
-        } else if ((node->type == XML_TEXT_NODE || node->type == XML_CDATA_SECTION_NODE) &&
-                   node->content) {
-            size_t len = strlen((const char *)node->content);
-            if (len > lim->max_text) {
-                ipf_diag_add(d, name, ipf_xml_line(node), IPF_SEV_ERROR, "XML-TEXT-TOO-LONG",
-                             "一段文字长 %zu 字节，超过 %zu 字节的上限", len, lim->max_text);
-                return -1;
-            }
-        }
+    return s->ctxt->input ? s->ctxt->input->line : 0;
+}
+
+static void stop(parse_state *s)
+{
+    s->stopped = 1;
+    xmlStopParser(s->ctxt);
+}
+
+/* A DOCTYPE is refused as soon as it is seen, before its internal subset
+ * (where entity declarations live) is even parsed: nothing of a billion
+ * laughs or an external entity is ever expanded or fetched. */
+static void on_internal_subset(void *ctx, const xmlChar *name, const xmlChar *ext_id,
+                               const xmlChar *sys_id)
+{
+    (void)name;
+    (void)ext_id;
+    (void)sys_id;
+    parse_state *s = ((xmlParserCtxtPtr)ctx)->_private;
+    ipf_diag_add(s->d, s->name, current_line(s), IPF_SEV_ERROR, "XML-DOCTYPE",
+                 "不允许使用 DOCTYPE 声明（文档类型定义和实体声明会带来安全风险），请删除");
+    stop(s);
+}
+
+static void on_start(void *ctx, const xmlChar *localname, const xmlChar *prefix, const xmlChar *uri,
+                     int nb_namespaces, const xmlChar **namespaces, int nb_attributes,
+                     int nb_defaulted, const xmlChar **attributes)
+{
+    parse_state *s = ((xmlParserCtxtPtr)ctx)->_private;
+    s->run = 0;
+    if (++s->depth > s->lim.max_depth) {
+        ipf_diag_add(s->d, s->name, current_line(s), IPF_SEV_ERROR, "XML-TOO-DEEP",
+                     "元素 <%s> 处的嵌套超过 %d 层的上限", (const char *)localname,
+                     s->lim.max_depth);
+        stop(s);
+        return;
     }
+    xmlSAX2StartElementNs(ctx, localname, prefix, uri, nb_namespaces, namespaces, nb_attributes,
+                          nb_defaulted, attributes);
+}
+
+static void on_end(void *ctx, const xmlChar *localname, const xmlChar *prefix, const xmlChar *uri)
+{
+    parse_state *s = ((xmlParserCtxtPtr)ctx)->_private;
+    s->run = 0;
+    s->depth--;
+    xmlSAX2EndElementNs(ctx, localname, prefix, uri);
+}
+
+/* A limit as a person reads it: "16 MiB", "1 MiB", "64 KiB", "100 字节". */
+static const char *human_size(size_t n, char *buf, size_t cap)
+{
+    if (n >= 1024 * 1024 && n % (1024 * 1024) == 0)
+        snprintf(buf, cap, "%zu MiB", n / (1024 * 1024));
+    else if (n >= 1024 && n % 1024 == 0)
+        snprintf(buf, cap, "%zu KiB", n / 1024);
+    else
+        snprintf(buf, cap, "%zu 字节", n);
+    return buf;
+}
+
+/* Text between two tags, counted as it arrives (libxml2 hands it over in
+ * pieces). */
+static int text_ok(parse_state *s, int len)
+{
+    s->run += (size_t)len;
+    if (s->run <= s->lim.max_text)
+        return 1;
+    xmlNodePtr in = s->ctxt->node;
+    char human[32];
+    ipf_diag_add(s->d, s->name, in ? xmlGetLineNo(in) : current_line(s), IPF_SEV_ERROR,
+                 "XML-TEXT-TOO-LONG", "元素 <%s> 中的一段文字超过 %zu 字节（%s）的上限",
+                 in ? (const char *)in->name : "?", s->lim.max_text,
+                 human_size(s->lim.max_text, human, sizeof human));
+    stop(s);
     return 0;
+}
+
+static void on_characters(void *ctx, const xmlChar *ch, int len)
+{
+    if (text_ok(((xmlParserCtxtPtr)ctx)->_private, len))
+        xmlSAX2Characters(ctx, ch, len);
+}
+
+static void on_cdata(void *ctx, const xmlChar *ch, int len)
+{
+    if (text_ok(((xmlParserCtxtPtr)ctx)->_private, len))
+        xmlSAX2CDataBlock(ctx, ch, len);
+}
+
+/* The name of a character XML forbids, for the message. */
+static const char *control_name(uint32_t c)
+{
+    static const char *c0[32] = {"NUL", "SOH", "STX", "ETX", "EOT", "ENQ", "ACK", "BEL",
+                                 "BS",  "HT",  "LF",  "VT",  "FF",  "CR",  "SO",  "SI",
+                                 "DLE", "DC1", "DC2", "DC3", "DC4", "NAK", "SYN", "ETB",
+                                 "CAN", "EM",  "SUB", "ESC", "FS",  "GS",  "RS",  "US"};
+    if (c < 32)
+        return c0[c];
+    if (c == 0x7F)
+        return "DEL";
+    if (c >= 0x80 && c <= 0x9F)
+        return "C1 控制字符";
+    return "非字符";
+}
+
+#define MAX_SCAN_REPORTS 20
+
+/* Checks the bytes before libxml2 sees them: every line with bytes that are
+ * not UTF-8 or with a control character (C0 but tab, LF and CR; DEL; C1;
+ * U+FFFE/U+FFFF) is reported with its line and column, in Chinese, naming
+ * the byte or character.  libxml2 would stop at the first and, for a NUL,
+ * mistake it for the end of the file.  C1 and DEL are legal XML 1.0 but
+ * never belong in a form and print as nothing or garbage. */
+static int scan_chars(const char *buf, size_t len, const char *name, ipf_diags *d)
+{
+    const unsigned char *s = (const unsigned char *)buf;
+    long line = 1, col = 1, reported_line = 0;
+    int reports = 0;
+    size_t more = 0;
+    for (size_t i = 0; i < len;) {
+        unsigned char b = s[i];
+        size_t need = b < 0x80             ? 1
+                      : (b & 0xE0) == 0xC0 ? 2
+                      : (b & 0xF0) == 0xE0 ? 3
+                      : (b & 0xF8) == 0xF0 ? 4
+                                           : 0;
+        uint32_t cp = 0;
+        int bad = 0; /* 1 not UTF-8, 2 forbidden character, 3 cut off at the end */
+        if (need == 0) {
+            bad = 1;
+        } else if (i + need > len) {
+            bad = 3;
+            for (size_t k = i + 1; k < len; k++)
+                if ((s[k] & 0xC0) != 0x80)
+                    bad = 1;
+        } else {
+            const char *p = buf + i;
+            if (ipf_utf8_next(&p, &cp) != 0)
+                bad = 1;
+            else if ((cp < 0x20 && cp != 0x09 && cp != 0x0A && cp != 0x0D) ||
+                     (cp >= 0x7F && cp <= 0x9F) || cp == 0xFFFE || cp == 0xFFFF)
+                bad = 2;
+        }
+        if (bad && line != reported_line) {
+            if (reports == MAX_SCAN_REPORTS) {
+                more++;
+            } else if (bad == 3) {
+                ipf_diag_add(d, name, line, IPF_SEV_ERROR, "XML-TRUNCATED",
+                             "文件在第 %ld 列的一个多字节 UTF-8 字符中间结束（文件可能被截断）",
+                             col);
+            } else if (bad == 1 && i == 0 && len >= 2 &&
+                       ((s[0] == 0xFF && s[1] == 0xFE) || (s[0] == 0xFE && s[1] == 0xFF))) {
+                ipf_diag_add(d, name, line, IPF_SEV_ERROR, "XML-ENCODING",
+                             "文件是 UTF-16 编码；ipforms 只接受 UTF-8 编码的文件，请另存为 UTF-8");
+                return 1; /* every later byte would be reported too */
+            } else if (bad == 1) {
+                ipf_diag_add(d, name, line, IPF_SEV_ERROR, "XML-ENCODING",
+                             "第 %ld 列有不是 UTF-8 编码的字节 0x%02X：文件须以 UTF-8 编码保存"
+                             "（如为 GBK/GB18030，请用“另存为 UTF-8”转换）",
+                             col, b);
+            } else {
+                ipf_diag_add(d, name, line, IPF_SEV_ERROR, "XML-CONTROL-CHAR",
+                             "第 %ld 列有控制字符 U+%04X（%s），XML 文件中不允许出现，请删除", col,
+                             (unsigned)cp, control_name(cp));
+            }
+            if (reports < MAX_SCAN_REPORTS)
+                reports++;
+            reported_line = line;
+        } else if (bad && reports == MAX_SCAN_REPORTS) {
+            more++;
+        }
+        if (bad == 3)
+            break;
+        size_t step = bad == 1 ? 1 : need;
+        if (b == '\n') {
+            line++;
+            col = 1;
+        } else {
+            col++;
+        }
+        i += step;
+    }
+    if (more)
+        ipf_diag_add(d, name, 0, IPF_SEV_ERROR, "XML-ENCODING",
+                     "另有 %zu 处编码错误或控制字符未逐一列出", more);
+    return reports;
+}
+
+static int only_blank(const char *buf, size_t len)
+{
+    size_t i = 0;
+    if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0)
+        i = 3;
+    for (; i < len; i++)
+        if (buf[i] != ' ' && buf[i] != '\t' && buf[i] != '\n' && buf[i] != '\r')
+            return 0;
+    return 1;
 }
 
 static ipf_xml_limits effective(const ipf_xml_limits *in)
@@ -134,58 +333,76 @@ static ipf_xml_limits effective(const ipf_xml_limits *in)
     return l;
 }
 
+static void too_large(ipf_diags *d, const char *name, unsigned long long size, size_t max)
+{
+    char human[32];
+    ipf_diag_add(d, name, 0, IPF_SEV_ERROR, "XML-TOO-LARGE",
+                 "文件大小 %llu 字节，超过 %zu 字节（%s）的上限", size, max,
+                 human_size(max, human, sizeof human));
+}
+
 ipf_status ipf_xml_read_memory(const char *buf, size_t len, const char *name,
                                const ipf_xml_limits *limits, ipf_diags *d, xmlDocPtr *out)
 {
     *out = NULL;
     ipf_xml_limits lim = effective(limits);
-    if (len > lim.max_bytes) {
-        ipf_diag_add(d, name, 0, IPF_SEV_ERROR, "XML-TOO-LARGE",
-                     "文件大小 %zu 字节，超过 %zu 字节的上限", len, lim.max_bytes);
+    if (len > lim.max_bytes || len > (size_t)INT32_MAX) {
+        too_large(d, name, len, lim.max_bytes);
         return IPF_INVALID;
     }
     if (len == 0) {
         ipf_diag_add(d, name, 0, IPF_SEV_ERROR, "XML-EMPTY", "文件为空");
         return IPF_INVALID;
     }
-    if (len > (size_t)INT32_MAX) {
-        ipf_diag_add(d, name, 0, IPF_SEV_ERROR, "XML-TOO-LARGE", "文件过大");
+    if (scan_chars(buf, len, name, d) > 0)
+        return IPF_INVALID;
+    if (only_blank(buf, len)) {
+        ipf_diag_add(d, name, 0, IPF_SEV_ERROR, "XML-EMPTY", "文件只有空白字符，没有 XML 内容");
         return IPF_INVALID;
     }
     xmlParserCtxtPtr ctxt = xmlNewParserCtxt();
     if (!ctxt)
         return IPF_ERR_NOMEM;
-    parse_report rep = {d, name, 0};
+    parse_state st = {d, name, lim, ctxt, 0, 0, 0, 0};
+    ctxt->_private = &st;
+    ctxt->sax->internalSubset = on_internal_subset;
+    ctxt->sax->startElementNs = on_start;
+    ctxt->sax->endElementNs = on_end;
+    ctxt->sax->characters = on_characters;
+    ctxt->sax->ignorableWhitespace = on_characters;
+    ctxt->sax->cdataBlock = on_cdata;
     size_t before = ipf_diags_errors(d);
-    xmlSetStructuredErrorFunc(&rep, on_parse_error);
+    xmlSetStructuredErrorFunc(&st, on_parse_error);
     xmlSetGenericErrorFunc(NULL, ignore_generic);
     /* NONET: never fetch anything; no NOENT/DTDLOAD/DTDATTR: entities are not
-     * substituted and no external subset is read. */
-    int options = XML_PARSE_NONET | XML_PARSE_NOWARNING | XML_PARSE_NOERROR;
+     * substituted and no external subset is read (and a DOCTYPE stops the
+     * parse anyway, see on_internal_subset). */
+    /* HUGE lifts libxml2's own caps (10 MB of input, 10 MB of text), which
+     * would refuse a file under our 16 MiB limit with "Huge input lookup";
+     * our limits above are the stricter ones and bound depth and text. */
+    int options = XML_PARSE_NONET | XML_PARSE_NOWARNING | XML_PARSE_NOERROR | XML_PARSE_HUGE;
     xmlDocPtr doc = xmlCtxtReadMemory(ctxt, buf, (int)len, NULL, "UTF-8", options);
     xmlSetStructuredErrorFunc(NULL, NULL);
     xmlSetGenericErrorFunc(NULL, NULL);
-    int wellformed = ctxt->wellFormed;
+    /* A namespace error (xmlns="..." not a URI, an undeclared prefix) leaves
+     * the document well-formed but is reported as an error: any error
+     * reported refuses the document, so success never comes with one. */
+    int wellformed = ctxt->wellFormed && ctxt->nsWellFormed && ipf_diags_errors(d) == before;
     xmlFreeParserCtxt(ctxt);
-    if (!doc || !wellformed) {
+    if (!doc || !wellformed || st.stopped) {
         if (ipf_diags_errors(d) == before)
             ipf_diag_add(d, name, 0, IPF_SEV_ERROR, "XML-MALFORMED", "XML 格式错误，无法解析");
         xmlFreeDoc(doc);
         return IPF_INVALID;
     }
-    if (doc->intSubset || doc->extSubset) {
-        ipf_diag_add(d, name, doc->intSubset ? ipf_xml_line((xmlNodePtr)doc->intSubset) : 0,
-                     IPF_SEV_ERROR, "XML-DOCTYPE",
+    if (doc->intSubset || doc->extSubset) { /* not reached: on_internal_subset stops first */
+        ipf_diag_add(d, name, 0, IPF_SEV_ERROR, "XML-DOCTYPE",
                      "不允许使用 DOCTYPE 声明（文档类型定义和实体声明会带来安全风险），请删除");
         xmlFreeDoc(doc);
         return IPF_INVALID;
     }
     if (!xmlDocGetRootElement(doc)) {
         ipf_diag_add(d, name, 0, IPF_SEV_ERROR, "XML-EMPTY", "文件中没有根元素");
-        xmlFreeDoc(doc);
-        return IPF_INVALID;
-    }
-    if (check_limits(doc->children, 1, &lim, name, d) < 0) {
         xmlFreeDoc(doc);
         return IPF_INVALID;
     }
@@ -209,9 +426,7 @@ ipf_status ipf_xml_read_file(const char *path, const ipf_xml_limits *limits, ipf
         return IPF_ERR_IO;
     }
     if (S_ISREG(st.st_mode) && (size_t)st.st_size > lim.max_bytes) {
-        ipf_diag_add(d, path, 0, IPF_SEV_ERROR, "XML-TOO-LARGE",
-                     "文件大小 %lld 字节，超过 %zu 字节的上限", (long long)st.st_size,
-                     lim.max_bytes);
+        too_large(d, path, (unsigned long long)st.st_size, lim.max_bytes);
         return IPF_INVALID;
     }
     FILE *f = fopen(path, "rb");

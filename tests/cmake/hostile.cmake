@@ -1,0 +1,35 @@
+# Hostile and broken input, layout extremes and output safety (issue 4,
+# docs/threat-model.md): tests/hostile_checks.py drives the ipforms command
+# and asserts exact diagnostics, exit codes and an untouched output directory.
+set(IPF_HOSTILE ${CMAKE_SOURCE_DIR}/tests/hostile_checks.py)
+
+# Committed hostile data files, each with its .expected diagnostics.
+file(GLOB IPF_HOSTILE_DATA CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/hostile/data/*.xml)
+foreach(f ${IPF_HOSTILE_DATA})
+  get_filename_component(name ${f} NAME_WE)
+  list(APPEND IPF_HOSTILE_CASES "xml ${name}")
+endforeach()
+foreach(c too-large at-size-limit too-deep text-too-long directory missing)
+  list(APPEND IPF_HOSTILE_CASES "limit ${c}")
+endforeach()
+foreach(c long-url digit-run tall-cell staff-500 empty-fields tenfold missing-glyph)
+  list(APPEND IPF_HOSTILE_CASES "layout ${c}")
+endforeach()
+foreach(c malformed unknown-element bad-xpath unknown-setting column-widths span-beyond
+          missing-font missing-schema)
+  list(APPEND IPF_HOSTILE_CASES "template ${c}")
+endforeach()
+foreach(c missing-dir dir-is-file unwritable-dir read-only-fs disk-full file-size-limit
+          keep-existing target-is-dir)
+  list(APPEND IPF_HOSTILE_CASES "output ${c}")
+endforeach()
+
+foreach(entry ${IPF_HOSTILE_CASES})
+  separate_arguments(parts UNIX_COMMAND "${entry}")
+  list(GET parts 0 cls)
+  list(GET parts 1 case)
+  add_test(NAME hostile.${cls}.${case}
+           COMMAND ${IPF_HOSTILE} ${cls} ${case} $<TARGET_FILE:ipforms> ${CMAKE_SOURCE_DIR})
+  # 77: a tool (poppler-utils, unshare) or kernel feature is missing.
+  set_tests_properties(hostile.${cls}.${case} PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
+endforeach()
