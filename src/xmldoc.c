@@ -165,7 +165,10 @@ ipf_status ipf_xml_read_memory(const char *buf, size_t len, const char *name,
     xmlDocPtr doc = xmlCtxtReadMemory(ctxt, buf, (int)len, NULL, "UTF-8", options);
     xmlSetStructuredErrorFunc(NULL, NULL);
     xmlSetGenericErrorFunc(NULL, NULL);
-    int wellformed = ctxt->wellFormed;
+    /* A namespace error (xmlns="..." not a URI, an undeclared prefix) leaves
+     * the document well-formed but is reported as an error: any error
+     * reported refuses the document, so success never comes with one. */
+    int wellformed = ctxt->wellFormed && ctxt->nsWellFormed && ipf_diags_errors(d) == before;
     xmlFreeParserCtxt(ctxt);
     if (!doc || !wellformed) {
         if (ipf_diags_errors(d) == before)
