@@ -95,18 +95,35 @@ static const char *intern_file(ipf_diags *d, const char *file)
     return copy;
 }
 
+/* The length of the clean character at p: valid UTF-8 that is not a control
+ * character (C0, DEL, C1) nor a line or paragraph separator; 0 otherwise. */
+static size_t clean_char(const char *p)
+{
+    const char *q = p;
+    uint32_t cp;
+    if (ipf_utf8_next(&q, &cp) != 0)
+        return 0;
+    if (cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp < 0xA0) || cp == 0x2028 || cp == 0x2029)
+        return 0;
+    return (size_t)(q - p);
+}
+
 /* libxml2 quotes raw input bytes in its messages; a message that is printed
- * to a terminal or parsed by a script must stay valid UTF-8, so malformed
- * bytes become "\xNN".  Returns a new string or NULL when out of memory. */
+ * to a terminal or parsed by a script must stay one line of valid UTF-8 (a
+ * quoted newline would forge a further "file:line: error" line, a quoted
+ * escape byte would talk to the terminal), so malformed bytes and the bytes
+ * of control characters become "\xNN".  Returns a new string or NULL when
+ * out of memory. */
 static char *valid_utf8(char *msg)
 {
     size_t bad = 0;
     for (const char *p = msg; *p;) {
-        uint32_t cp;
-        if (ipf_utf8_next(&p, &cp) != 0) {
+        size_t n = clean_char(p);
+        if (n == 0) {
             bad++;
-            p++;
+            n = 1;
         }
+        p += n;
     }
     if (bad == 0)
         return msg;
@@ -116,9 +133,8 @@ static char *valid_utf8(char *msg)
         return NULL;
     }
     for (const char *p = msg; *p;) {
-        const char *start = p;
-        uint32_t cp;
-        if (ipf_utf8_next(&p, &cp) != 0) {
+        size_t n = clean_char(p);
+        if (n == 0) {
             static const char hex[] = "0123456789ABCDEF";
             unsigned char b = (unsigned char)*p++;
             *o++ = '\\';
@@ -126,8 +142,9 @@ static char *valid_utf8(char *msg)
             *o++ = hex[b >> 4];
             *o++ = hex[b & 15];
         } else {
-            memcpy(o, start, (size_t)(p - start));
-            o += p - start;
+            memcpy(o, p, n);
+            o += n;
+            p += n;
         }
     }
     *o = '\0';
@@ -249,8 +266,8 @@ char *ipf_diag_format(const ipf_diag *g)
     char lineno[32] = "";
     if (g->line > 0)
         snprintf(lineno, sizeof lineno, ":%ld", g->line);
-    size_t len = strlen(g->file) + strlen(lineno) + strlen(sev) + strlen(g->code) +
-                 strlen(g->message) + 8;
+    size_t len =
+        strlen(g->file) + strlen(lineno) + strlen(sev) + strlen(g->code) + strlen(g->message) + 8;
     char *s = malloc(len);
     if (s)
         snprintf(s, len, "%s%s: %s %s %s", g->file, lineno, sev, g->code, g->message);

@@ -260,7 +260,8 @@ const ipf_draw_item *ipf_drawing_items(const ipf_drawing *dr, size_t page, size_
         return NULL;
     }
     *n = dr->pages[page].count;
-    return dr->items + dr->pages[page].first;
+    /* Only blank pages so far: no item array to point into (NULL + 0 is UB). */
+    return dr->items ? dr->items + dr->pages[page].first : NULL;
 }
 
 const ipf_outline_entry *ipf_drawing_outlines(const ipf_drawing *dr, size_t *n)

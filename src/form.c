@@ -126,9 +126,18 @@ void ipf_form_free(ipf_form *f)
     free(f);
 }
 
+/* XPath syntax errors are reported as TEMPLATE-XPATH below; without a handler
+ * on the compiling context libxml2 would also print its own English message
+ * to stderr. */
+static void quiet_xpath_error(void *data, xmlErrorPtr e)
+{
+    (void)data;
+    (void)e;
+}
+
 /* Compiles every select="" and checks {…} interpolations; errors carry the
  * template's line so an office's hand edit is easy to find. */
-static int compile_xpaths(ipf_form *f, xmlNode *n, ipf_diags *d)
+static int compile_xpaths(ipf_form *f, xmlXPathContextPtr xc, xmlNode *n, ipf_diags *d)
 {
     int bad = 0;
     for (; n; n = n->next) {
@@ -136,7 +145,7 @@ static int compile_xpaths(ipf_form *f, xmlNode *n, ipf_diags *d)
             continue;
         const char *sel = attr(n, "select");
         if (sel) {
-            xmlXPathCompExprPtr c = xmlXPathCompile((const xmlChar *)sel);
+            xmlXPathCompExprPtr c = xmlXPathCtxtCompile(xc, (const xmlChar *)sel);
             if (!c) {
                 ipf_diag_add(d, f->path, ipf_xml_line(n), IPF_SEV_ERROR, "TEMPLATE-XPATH",
                              "select 属性中的 XPath 表达式无法解析：%s", sel);
@@ -144,7 +153,7 @@ static int compile_xpaths(ipf_form *f, xmlNode *n, ipf_diags *d)
             }
             n->_private = c;
         }
-        bad |= compile_xpaths(f, n->children, d);
+        bad |= compile_xpaths(f, xc, n->children, d);
     }
     return bad;
 }
@@ -473,7 +482,14 @@ ipf_status ipf_form_load(const char *path, ipf_diags *d, ipf_form **out)
     for (const xmlNode *c = root->children; c; c = c->next)
         if (is_t(c, "table"))
             bad |= check_table(f, c, d);
-    bad |= compile_xpaths(f, root, d);
+    xmlXPathContextPtr xc = xmlXPathNewContext(NULL);
+    if (!xc) {
+        ipf_form_free(f);
+        return IPF_ERR_NOMEM;
+    }
+    xc->error = quiet_xpath_error;
+    bad |= compile_xpaths(f, xc, root, d);
+    xmlXPathFreeContext(xc);
     if (bad) {
         ipf_form_free(f);
         return IPF_ERR_TEMPLATE;

@@ -282,6 +282,15 @@ static void style_for(ipf_layout *lay, const xmlNode *n, const char *cls, style 
 
 /* ---------------------------------------------------------------- XPath */
 
+/* A select="" that compiled but fails on the data (an undeclared prefix, an
+ * unknown function) selects nothing, like a missing field; libxml2 would
+ * otherwise print its own English message to stderr for each one. */
+static void quiet_xpath_error(void *data, xmlErrorPtr e)
+{
+    (void)data;
+    (void)e;
+}
+
 static xmlXPathObjectPtr eval(ipf_layout *lay, const xmlNode *tn, xmlNodePtr ctx)
 {
     xmlXPathCompExprPtr c = ipf_form_xpath(tn);
@@ -1344,7 +1353,16 @@ static void place_block(ipf_layout *lay, const table_ctx *tc, uint32_t b0, uint3
                     need = rest;
             }
             double piece_h = first_piece ? remaining_h : fmax(need, 3 * lay->pad);
-            if (piece_h <= avail + 0.01) {
+            /* On a fresh page whose repeated headings leave less than the
+             * padding, a rest without text would move on forever: it is
+             * drawn here, past the bottom, instead. */
+            int text_left = 0;
+            for (uint32_t k = 0; k < r->ncells; k++) {
+                const cell *c = &lay->cells[r->cell0 + k];
+                if (c->rowspan == 1 && fr[c->col].next_line < c->l1)
+                    text_left = 1;
+            }
+            if (piece_h <= avail + 0.01 || (!first_piece && lay->fresh && !text_left)) {
                 /* The rest of the row fits: draw it whole. */
                 for (uint32_t k = 0; k < r->ncells; k++) {
                     const cell *c = &lay->cells[r->cell0 + k];
@@ -1638,6 +1656,7 @@ ipf_status ipf_layout_document(ipf_layout *lay, const ipf_form *form, const ipf_
         xmlFreeDoc(empty);
         return IPF_ERR_NOMEM;
     }
+    lay->xp->error = quiet_xpath_error;
     ipf_form_register_namespaces(form, lay->xp);
     xmlNodePtr ctx = xmlDocGetRootElement(data);
 

@@ -11,13 +11,22 @@
 set(IPF_FUZZ_TARGETS xml template linebreak layout)
 set(IPF_FUZZ_DIR ${CMAKE_SOURCE_DIR}/tests/fuzz)
 
+# Seeds that live elsewhere in the repository, replayed as they are now (a
+# copy in the corpus would go stale): every sample and skeleton for the data
+# reader, every shipped template for the template loader.  tests/fuzz/run.sh
+# seeds its working corpora from the same files.
+file(GLOB IPF_FUZZ_SEEDS_xml CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/samples/*/*.xml
+     ${CMAKE_SOURCE_DIR}/samples/invalid/*/*.xml ${CMAKE_SOURCE_DIR}/templates/*/skeleton.xml)
+file(GLOB IPF_FUZZ_SEEDS_template CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/templates/*/template.xml)
+
 foreach(t ${IPF_FUZZ_TARGETS})
   add_executable(fuzz_replay_${t} ${IPF_FUZZ_DIR}/fuzz_${t}.c ${IPF_FUZZ_DIR}/replay_main.c)
   target_link_libraries(fuzz_replay_${t} PRIVATE ipforms_core)
   target_compile_definitions(fuzz_replay_${t} PRIVATE _POSIX_C_SOURCE=200809L
                              IPF_FUZZ_REPO="${CMAKE_SOURCE_DIR}")
   add_test(NAME fuzz.replay.${t}
-           COMMAND fuzz_replay_${t} ${IPF_FUZZ_DIR}/corpus/${t} ${IPF_FUZZ_DIR}/regressions/${t})
+           COMMAND fuzz_replay_${t} ${IPF_FUZZ_DIR}/corpus/${t} ${IPF_FUZZ_DIR}/regressions/${t}
+                   ${IPF_FUZZ_SEEDS_${t}})
   set_tests_properties(fuzz.replay.${t} PROPERTIES TIMEOUT 600)
 endforeach()
 

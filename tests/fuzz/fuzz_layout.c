@@ -198,8 +198,7 @@ static void check_drawing(const ipf_drawing *dr)
             const ipf_draw_item *d = &it[i];
             if (!isfinite(d->x) || !isfinite(d->y) || !isfinite(d->x2) || !isfinite(d->y2) ||
                 !isfinite(d->size) || !isfinite(d->char_space) || !isfinite(d->line_width))
-                fuzz_fail("page %zu item %zu (kind %d): non-finite value", p + 1, i,
-                          (int)d->kind);
+                fuzz_fail("page %zu item %zu (kind %d): non-finite value", p + 1, i, (int)d->kind);
             const double tol = 0.5;
             if (d->kind == IPF_DRAW_TEXT) {
                 if (d->font < 0 || (size_t)d->font >= ipf_fontset_count(fonts))
@@ -226,8 +225,8 @@ static void check_drawing(const ipf_drawing *dr)
             } else if (d->kind == IPF_DRAW_LINE) {
                 if (fmin(d->x, d->x2) < -tol || fmax(d->x, d->x2) > pw + tol ||
                     fmin(d->y, d->y2) < -tol || fmax(d->y, d->y2) > ph + tol)
-                    fuzz_fail("page %zu: line (%.2f,%.2f)-(%.2f,%.2f) leaves the page", p + 1,
-                              d->x, d->y, d->x2, d->y2);
+                    fuzz_fail("page %zu: line (%.2f,%.2f)-(%.2f,%.2f) leaves the page", p + 1, d->x,
+                              d->y, d->x2, d->y2);
             } else {
                 double w = d->kind == IPF_DRAW_RECT ? d->x2 : d->size;
                 double h = d->kind == IPF_DRAW_RECT ? d->y2 : d->size;

@@ -28,7 +28,7 @@
 #include "fuzz_common.h"
 #include "linebreak.h"
 
-#define EPS 1e-6
+#define EPS     1e-6
 #define MAX_CPS 20000
 
 static ipf_line_breaker *breakers[4];
@@ -60,8 +60,8 @@ static int is_space(uint32_t c)
 {
     if (c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF) || is_forced(c))
         return 0;
-    return c == 0x09 || (u_charType((UChar32)c) == U_SPACE_SEPARATOR && c != 0xA0 &&
-                         c != 0x2007 && c != 0x202F);
+    return c == 0x09 ||
+           (u_charType((UChar32)c) == U_SPACE_SEPARATOR && c != 0xA0 && c != 0x2007 && c != 0x202F);
 }
 
 /* Opening brackets and quotes: compressed, they keep their right half. */
@@ -95,8 +95,8 @@ static int joins_prev(const uint32_t *cps, size_t i)
            u_hasBinaryProperty((UChar32)b, UCHAR_EXTENDED_PICTOGRAPHIC);
 }
 
-static void check(const uint32_t *cps, const double *adv, size_t n, double max,
-                  const ipf_broken *b, int level, int justify)
+static void check(const uint32_t *cps, const double *adv, size_t n, double max, const ipf_broken *b,
+                  int level, int justify)
 {
     size_t prev_end = 0;
     for (size_t li = 0; li < b->nlines; li++) {
@@ -104,8 +104,8 @@ static void check(const uint32_t *cps, const double *adv, size_t n, double max,
         if (l->start > l->end || l->end > n)
             fuzz_fail("line %zu is [%zu, %zu) in a text of %zu", li, l->start, l->end, n);
         if (l->start < prev_end)
-            fuzz_fail("line %zu starts at %zu, before the end %zu of the line before", li,
-                      l->start, prev_end);
+            fuzz_fail("line %zu starts at %zu, before the end %zu of the line before", li, l->start,
+                      prev_end);
         for (size_t i = prev_end; i < l->start; i++)
             if (!is_space(cps[i]) && !is_forced(cps[i]))
                 fuzz_fail("level %d: U+%04X at %zu (before line %zu) is on no line", level,
@@ -117,8 +117,8 @@ static void check(const uint32_t *cps, const double *adv, size_t n, double max,
         for (size_t i = l->start + 1; i < l->end && single; i++)
             single = joins_prev(cps, i);
         if (w > max + EPS && !single)
-            fuzz_fail("level %d: line %zu [%zu, %zu) is %.9g wide, the width is %.9g", level,
-                      li, l->start, l->end, w, max);
+            fuzz_fail("level %d: line %zu [%zu, %zu) is %.9g wide, the width is %.9g", level, li,
+                      l->start, l->end, w, max);
         double ink_end = 0;
         for (size_t i = l->start; i < l->end; i++) {
             if (is_forced(cps[i]))

@@ -3,9 +3,10 @@
  * Templates are trusted (they come with ipforms or from the office), but they
  * are edited by hand, and a slip must give a diagnostic naming the template
  * file and line, never a crash.  ipf_form_load() reads a path, so each input
- * is written to <tmp>/national-filing/template.xml (under /dev/shm when it
- * exists); no ../schema/template.xsd sits beside it, so the loader's own
- * checks (spans, lengths, XPath, line-breaking level) are what runs, on
+ * is written to <tmp>/national-filing/template.xml (<tmp> under
+ * $IPF_FUZZ_TMPDIR, else /dev/shm when it exists, else /tmp); no
+ * ../schema/template.xsd sits beside it, so the loader's own checks (spans,
+ * lengths, XPath, line-breaking level) are what runs, on
  * inputs the XSD would have refused as well.  A template that loads is then
  * laid out as the blank form with the real font, which walks every element
  * the layout knows.
@@ -27,7 +28,7 @@
 #include "layout.h"
 #include "xmldoc.h"
 
-static char dir[64], sub[96], path[128];
+static char dir[4096], sub[4200], path[4300];
 static ipf_fontset *fonts;
 static ipf_layout *layout;
 
@@ -43,9 +44,13 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argc;
     (void)argv;
     ipf_xml_init();
+    /* run.sh names its own temporary directory, so that nothing is left
+     * behind when an input aborts before the atexit() cleanup. */
     struct stat st;
-    snprintf(dir, sizeof dir, "%s/ipf-fuzz-template-XXXXXX",
-             stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) ? "/dev/shm" : "/tmp");
+    const char *tmp = getenv("IPF_FUZZ_TMPDIR");
+    if (!tmp || !*tmp)
+        tmp = stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) ? "/dev/shm" : "/tmp";
+    snprintf(dir, sizeof dir, "%s/ipf-fuzz-template-XXXXXX", tmp);
     fuzz_setup_check(mkdtemp(dir) != NULL, "a temporary directory", NULL);
     snprintf(sub, sizeof sub, "%s/national-filing", dir);
     fuzz_setup_check(mkdir(sub, 0700) == 0, sub, NULL);
