@@ -21,15 +21,24 @@ struct ipf_diags {
 const char *ipf_status_str(ipf_status st)
 {
     switch (st) {
-    case IPF_OK: return "成功";
-    case IPF_INVALID: return "数据不符合要求";
-    case IPF_ERR_USAGE: return "用法错误";
-    case IPF_ERR_IO: return "读写文件失败";
-    case IPF_ERR_NOMEM: return "内存不足";
-    case IPF_ERR_TEMPLATE: return "模板、结构定义或规则文件有误";
-    case IPF_ERR_FONT: return "字体无法加载";
-    case IPF_ERR_PDF: return "生成 PDF 失败";
-    case IPF_ERR_INTERNAL: return "内部错误";
+    case IPF_OK:
+        return "成功";
+    case IPF_INVALID:
+        return "数据不符合要求";
+    case IPF_ERR_USAGE:
+        return "用法错误";
+    case IPF_ERR_IO:
+        return "读写文件失败";
+    case IPF_ERR_NOMEM:
+        return "内存不足";
+    case IPF_ERR_TEMPLATE:
+        return "模板、结构定义或规则文件有误";
+    case IPF_ERR_FONT:
+        return "字体无法加载";
+    case IPF_ERR_PDF:
+        return "生成 PDF 失败";
+    case IPF_ERR_INTERNAL:
+        return "内部错误";
     }
     return "未知状态";
 }
@@ -72,27 +81,6 @@ void ipf_diags_free(ipf_diags *d)
     free(d->items);
     free(d->files);
     free(d);
-}
-
-/* File names are interned: diagnostics point at one copy per file. */
-static const char *intern_file(ipf_diags *d, const char *file)
-{
-    for (size_t i = 0; i < d->nfiles; i++)
-        if (strcmp(d->files[i], file) == 0)
-            return d->files[i];
-    if (d->nfiles == d->capfiles) {
-        size_t cap = d->capfiles ? d->capfiles * 2 : 4;
-        char **f = realloc(d->files, cap * sizeof *f);
-        if (!f)
-            return NULL;
-        d->files = f;
-        d->capfiles = cap;
-    }
-    char *copy = strdup(file);
-    if (!copy)
-        return NULL;
-    d->files[d->nfiles++] = copy;
-    return copy;
 }
 
 /* The length of the clean character at p: valid UTF-8 that is not a control
@@ -150,6 +138,35 @@ static char *valid_utf8(char *msg)
     *o = '\0';
     free(msg);
     return out;
+}
+
+/* File names are interned: diagnostics point at one copy per file.  A name
+ * is escaped like a message: an applicant's attachment may be called
+ * "a<newline>b.xml: error …", which would otherwise forge a diagnostic line. */
+static const char *intern_file(ipf_diags *d, const char *file)
+{
+    char *copy = strdup(file);
+    if (copy)
+        copy = valid_utf8(copy);
+    if (!copy)
+        return NULL;
+    for (size_t i = 0; i < d->nfiles; i++)
+        if (strcmp(d->files[i], copy) == 0) {
+            free(copy);
+            return d->files[i];
+        }
+    if (d->nfiles == d->capfiles) {
+        size_t cap = d->capfiles ? d->capfiles * 2 : 4;
+        char **f = realloc(d->files, cap * sizeof *f);
+        if (!f) {
+            free(copy);
+            return NULL;
+        }
+        d->files = f;
+        d->capfiles = cap;
+    }
+    d->files[d->nfiles++] = copy;
+    return copy;
 }
 
 void ipf_diag_vadd(ipf_diags *d, const char *file, long line, ipf_severity sev, const char *code,

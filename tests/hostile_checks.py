@@ -7,7 +7,7 @@ Usage: hostile_checks.py CLASS CASE IPFORMS REPO_ROOT
   xml CASE       tests/hostile/data/CASE.xml through validate and render
   limit CASE     inputs made at test time: too-large, at-size-limit, too-deep,
                  text-too-long, too-many-nodes, too-many-attributes, device,
-                 many-bad-lines, directory, missing
+                 many-bad-lines, file-name, directory, missing
   layout CASE    long-url, digit-run, tall-cell, staff-500, empty-fields,
                  tenfold, missing-glyph
   template CASE  a copy of templates/ with one thing broken, via --templates
@@ -357,6 +357,12 @@ def check_limit(ipf, repo, case):
                     "编码保存（如为 GBK/GB18030，请用“另存为 UTF-8”转换）" for n in range(3, 23)]
             want.append("bad.xml:23: error XML-ENCODING 从这一行起另有 10 处编码错误或控制字符，未逐一列出")
             refused_both_ways(ipf, tmp, "bad.xml", want, 1, case)
+        elif case == "file-name":
+            # An attachment's name chosen by the applicant cannot forge a
+            # diagnostic line or talk to the terminal.
+            w("evil\nfake.xml: error OK 通过\x1b[31m.xml", b"")
+            refused_both_ways(ipf, tmp, "evil\nfake.xml: error OK 通过\x1b[31m.xml", [
+                "evil\\x0Afake.xml: error OK 通过\\x1B[31m.xml: error XML-EMPTY 文件为空"], 1, case)
         elif case == "directory":
             os.mkdir(os.path.join(tmp, "folder.xml"))
             refused_both_ways(ipf, tmp, "folder.xml", [

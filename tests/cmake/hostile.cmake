@@ -10,7 +10,7 @@ foreach(f ${IPF_HOSTILE_DATA})
   list(APPEND IPF_HOSTILE_CASES "xml ${name}")
 endforeach()
 foreach(c too-large at-size-limit too-deep text-too-long too-many-nodes too-many-attributes
-          device many-bad-lines directory missing)
+          device many-bad-lines file-name directory missing)
   list(APPEND IPF_HOSTILE_CASES "limit ${c}")
 endforeach()
 foreach(c long-url digit-run tall-cell staff-500 empty-fields tenfold missing-glyph)
