@@ -695,8 +695,8 @@ def check_output(ipf, repo, case):
             in_private_mount(repo, ipf, case, "")
             return
         elif case == "disk-full":
-            # 96 KiB: the earlier PDF fits, the new one (some 280 KB) does not.
-            in_private_mount(repo, ipf, case, "size=96k")
+            # 16 KiB: the earlier PDF fits, the new one (some 280 KB) does not.
+            in_private_mount(repo, ipf, case, "size=16k")
             return
         elif case == "file-size-limit":
             # ulimit -f: the write fails part way (EFBIG), as on a full disk,
