@@ -324,9 +324,18 @@ static int validate_against_schema(ipf_form *f, ipf_diags *d)
 {
     /* The template schema sits beside the data schemas: <root>/schema. */
     char *xsd = join_dir(f->dir, "../schema/template.xsd");
+#ifdef IPF_TEMPLATES_DIR
+    /* A template copied elsewhere without its schema (an office's own form
+     * under --templates) is checked against the installed one: a template
+     * that skipped the schema would reach the layout engine unchecked. */
+    if (xsd && access(xsd, R_OK) != 0) {
+        free(xsd);
+        xsd = strdup(IPF_TEMPLATES_DIR "/schema/template.xsd");
+    }
+#endif
     if (!xsd || access(xsd, R_OK) != 0) {
         free(xsd);
-        return 0; /* a template copied elsewhere without its schema is still checked below */
+        return 0; /* no schema anywhere: the checks below still run */
     }
     int bad = 0;
     xmlDocPtr sdoc = NULL;
