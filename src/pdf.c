@@ -1294,7 +1294,10 @@ static void io_error(ipf_diags *d, const char *path, const char *what, int e)
                       : e == EROFS   ? "文件系统只读"
                       : e == ENOTDIR ? "路径中的某一部分不是目录"
                       : e == EISDIR  ? "目标是一个目录"
-                                     : NULL;
+                      : e == EFBIG ? "文件超过了允许的大小（ulimit -f 或文件系统的限制）"
+                      : e == EIO          ? "磁盘读写出错"
+                      : e == ENAMETOOLONG ? "文件名过长"
+                                          : NULL;
     if (why)
         ipf_diag_add(d, path, 0, IPF_SEV_ERROR, "PDF-WRITE", "无法写入 PDF 文件“%s”：%s（%s）",
                      path, why, what);

@@ -707,7 +707,7 @@ def check_output(ipf, repo, case):
             lim = lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, 64 * 1024))
             r = ipf_render(ipf, tmp, "out", "filing.xml", preexec_fn=lim)
             expect_rc(r, 2, case)
-            expect_exact(r.stderr, [line("out/filing.pdf", "File too large（写入）")], case)
+            expect_exact(r.stderr, [line("out/filing.pdf", "文件超过了允许的大小（ulimit -f 或文件系统的限制）（写入）")], case)
             expect_unchanged(out, before, case)
         elif case == "keep-existing":
             # A good render, then invalid data under the same name: the
