@@ -295,16 +295,8 @@ static void on_schema_error(void *ctx, xmlErrorPtr e)
     schema_report *r = ctx;
     if (!e || e->level == XML_ERR_WARNING)
         return;
-    char msg[400] = "";
-    if (e->message) {
-        snprintf(msg, sizeof msg, "%s", e->message);
-        for (char *p = msg; *p; p++)
-            if (*p == '\n')
-                *p = ' ';
-        size_t n = strlen(msg);
-        while (n > 0 && msg[n - 1] == ' ')
-            msg[--n] = '\0';
-    }
+    char msg[400];
+    ipf_xml_error_text(e, msg, sizeof msg);
     const xmlNode *node = e->node;
     const char *name = node && node->type == XML_ELEMENT_NODE ? (const char *)node->name : NULL;
     long line = node ? ipf_xml_line(node) : e->line;

@@ -42,7 +42,7 @@
 #define MAX_INCLUDE_NEST 8
 #define MAX_PASSES       6
 #define MAX_SCHEMA_DIAGS 500
-#define MAX_EXPECTED     6 /* names listed in "此处应为……" before "等" */
+#define MAX_EXPECTED     6  /* names listed in "此处应为……" before "等" */
 #define VALUE_SHOWN      40 /* characters of a value quoted in a message */
 
 /* ---------- a growing string ---------- */
@@ -214,8 +214,7 @@ static const char *attr(const xmlNode *n, const char *name)
 {
     for (xmlAttrPtr a = n->properties; a; a = a->next)
         if (!a->ns && strcmp((const char *)a->name, name) == 0)
-            return a->children && a->children->content ? (const char *)a->children->content
-                                                       : "";
+            return a->children && a->children->content ? (const char *)a->children->content : "";
     return NULL;
 }
 
@@ -327,15 +326,16 @@ static void include_file(loader *L, const xmlNode *inc, const char *from, int ne
     long line = ipf_xml_line(inc);
     if (!loc || !*loc || strchr(loc, '/') || strchr(loc, '\\') || strchr(loc, ':') ||
         strcmp(loc, ".") == 0 || strcmp(loc, "..") == 0) {
-        ipf_diag_add(L->d, from, line, IPF_SEV_ERROR, "SCHEMA-FILE",
-                     "xs:include 的 schemaLocation 应为同一目录下的文件名（不含路径和网址），现为“%s”",
-                     loc ? loc : "");
+        ipf_diag_add(
+            L->d, from, line, IPF_SEV_ERROR, "SCHEMA-FILE",
+            "xs:include 的 schemaLocation 应为同一目录下的文件名（不含路径和网址），现为“%s”",
+            loc ? loc : "");
         L->bad = 1;
         return;
     }
     if (nest >= MAX_INCLUDE_NEST) {
-        ipf_diag_add(L->d, from, line, IPF_SEV_ERROR, "SCHEMA-FILE",
-                     "xs:include 嵌套超过 %d 层", MAX_INCLUDE_NEST);
+        ipf_diag_add(L->d, from, line, IPF_SEV_ERROR, "SCHEMA-FILE", "xs:include 嵌套超过 %d 层",
+                     MAX_INCLUDE_NEST);
         L->bad = 1;
         return;
     }
@@ -413,9 +413,10 @@ static void include_into(loader *L, const xmlNode *root, const char *path, int n
 {
     for (const xmlNode *c = root->children; c; c = c->next) {
         if (is_xs(c, "import") || is_xs(c, "redefine") || is_xs(c, "override")) {
-            ipf_diag_add(L->d, path, ipf_xml_line(c), IPF_SEV_ERROR, "SCHEMA-FILE",
-                         "不支持 xs:%s：结构定义只能用 xs:include 引入同一目录下、同一命名空间的文件",
-                         (const char *)c->name);
+            ipf_diag_add(
+                L->d, path, ipf_xml_line(c), IPF_SEV_ERROR, "SCHEMA-FILE",
+                "不支持 xs:%s：结构定义只能用 xs:include 引入同一目录下、同一命名空间的文件",
+                (const char *)c->name);
             L->bad = 1;
         } else if (is_xs(c, "include")) {
             include_file(L, c, path, nest);
@@ -825,14 +826,8 @@ static void on_parse_error(void *ctx, xmlErrorPtr e)
     parse_report *r = ctx;
     if (!e || r->errors >= 50)
         return;
-    char msg[600] = "";
-    snprintf(msg, sizeof msg, "%s", e->message ? e->message : "");
-    for (char *c = msg; *c; c++)
-        if (*c == '\n')
-            *c = ' ';
-    size_t n = strlen(msg);
-    while (n > 0 && msg[n - 1] == ' ')
-        msg[--n] = '\0';
+    char msg[600];
+    ipf_xml_error_text(e, msg, sizeof msg);
     const xmlNode *node = e->node;
     long line = node ? ipf_xml_line(node) : e->line;
     const char *file = node ? origin_of(r->L, node) : r->L->main_path;
@@ -1147,9 +1142,8 @@ static void on_valid_error(void *ctx, xmlErrorPtr e)
             free(list.s);
             free(pp);
         } else if (node && strstr(msg, "not expected")) {
-            const xmlNode *parent = node->parent && node->parent->type == XML_ELEMENT_NODE
-                                        ? node->parent
-                                        : NULL;
+            const xmlNode *parent =
+                node->parent && node->parent->type == XML_ELEMENT_NODE ? node->parent : NULL;
             const char *plabel = parent ? label_or_name(v->s, parent) : "";
             const field *own = field_of(v->s, node);
             char *pp = parent ? path_of(parent) : NULL;
@@ -1161,8 +1155,7 @@ static void on_valid_error(void *ctx, xmlErrorPtr e)
                 sb_addf(&b, "元素 <%s> 不应出现在此处（位于“%s”中），可能是顺序不对或重复填写",
                         (const char *)node->name, plabel);
             else if (parent)
-                sb_addf(&b, "不应出现的元素 <%s>（位于“%s”中）", (const char *)node->name,
-                        plabel);
+                sb_addf(&b, "不应出现的元素 <%s>（位于“%s”中）", (const char *)node->name, plabel);
             else
                 sb_addf(&b, "不应出现的元素 <%s>", (const char *)node->name);
             sbuf list = {0};
@@ -1333,9 +1326,8 @@ static void on_valid_error(void *ctx, xmlErrorPtr e)
         code = "SCHEMA-ROOT";
         sb_addf(&b, "根元素 <%s>%s%s%s不是本表单的数据，应为 %s（命名空间 %s）",
                 node ? (const char *)node->name : "?", node && node->ns ? "（命名空间 " : "",
-                node && node->ns ? (const char *)node->ns->href : "",
-                node && node->ns ? "）" : "", v->s->roots ? v->s->roots : "?",
-                v->s->target_ns ? v->s->target_ns : "（无）");
+                node && node->ns ? (const char *)node->ns->href : "", node && node->ns ? "）" : "",
+                v->s->roots ? v->s->roots : "?", v->s->target_ns ? v->s->target_ns : "（无）");
         break;
     default:
         if (e->code >= XML_SCHEMAV_CVC_FACET_VALID &&
@@ -1391,8 +1383,7 @@ static void remove_listed(xmlNodePtr orig, xmlNodePtr copy, xmlNodePtr *rem, siz
     }
 }
 
-ipf_status ipf_schema_validate(const ipf_schema *s, xmlDocPtr doc, const char *file,
-                               ipf_diags *d)
+ipf_status ipf_schema_validate(const ipf_schema *s, xmlDocPtr doc, const char *file, ipf_diags *d)
 {
     vstate v = {.s = s, .file = file, .d = d};
     v.seen = xmlHashCreate(16);

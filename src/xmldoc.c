@@ -51,6 +51,19 @@ typedef struct parse_state {
     size_t run;   /* bytes of text since the last tag */
 } parse_state;
 
+void ipf_xml_error_text(const xmlError *err, char *buf, size_t size)
+{
+    if (size == 0)
+        return;
+    snprintf(buf, size, "%s", err && err->message ? err->message : "");
+    for (char *c = buf; *c; c++)
+        if (*c == '\n')
+            *c = ' ';
+    size_t n = strlen(buf);
+    while (n > 0 && buf[n - 1] == ' ')
+        buf[--n] = '\0';
+}
+
 /* libxml2's messages end with a newline and are English; we keep the text as
  * a detail after a Chinese sentence that says what kind of problem it is.
  * Only the first error is reported: without recovery the parser's later
@@ -61,16 +74,8 @@ static void on_parse_error(void *ctx, xmlErrorPtr err)
     parse_state *r = ctx;
     if (!err || err->level == XML_ERR_WARNING || r->reported >= 1 || r->stopped)
         return;
-    char detail[512] = "";
-    if (err->message) {
-        snprintf(detail, sizeof detail, "%s", err->message);
-        for (char *c = detail; *c; c++)
-            if (*c == '\n')
-                *c = ' ';
-        size_t n = strlen(detail);
-        while (n > 0 && (detail[n - 1] == '\n' || detail[n - 1] == ' '))
-            detail[--n] = '\0';
-    }
+    char detail[512];
+    ipf_xml_error_text(err, detail, sizeof detail);
     const char *code = "XML-MALFORMED";
     const char *what = "XML 格式错误";
     switch (err->code) {

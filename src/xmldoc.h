@@ -41,4 +41,9 @@ void ipf_xml_init(void);
 /* The line of a node for diagnostics: its own, or the nearest ancestor's. */
 long ipf_xml_line(const xmlNode *node);
 
+/* libxml2's message of err as one line (newlines made spaces, no trailing
+ * space), cut to fit buf; "" when there is none.  Messages are English and
+ * go after a Chinese sentence as a detail. */
+void ipf_xml_error_text(const xmlError *err, char *buf, size_t size);
+
 #endif
