@@ -81,8 +81,17 @@ int ipf_length_parse(const char *s, double font_size, double *points)
         k = font_size;
     else
         return -1;
+    if (!(fabs(v * k) <= IPF_LENGTH_MAX))
+        return -1;
     *points = v * k;
     return 0;
+}
+
+/* An "fr" share of a table's free width: a positive, finite, sane number. */
+static int fr_ok(const char *s)
+{
+    double v = strtod(s, NULL);
+    return v > 0 && v <= 1e6;
 }
 
 static char *join_dir(const char *dir, const char *rel)
@@ -177,7 +186,7 @@ static int check_table(ipf_form *f, const xmlNode *table, ipf_diags *d)
         buf[len] = '\0';
         double v;
         size_t bl = strlen(buf);
-        int ok = (bl > 2 && strcmp(buf + bl - 2, "fr") == 0) ? (strtod(buf, NULL) > 0)
+        int ok = (bl > 2 && strcmp(buf + bl - 2, "fr") == 0) ? fr_ok(buf)
                                                              : ipf_length_parse(buf, 14, &v) == 0;
         if (!ok) {
             ipf_diag_add(d, f->path, ipf_xml_line(table), IPF_SEV_ERROR, "TEMPLATE-COLUMNS",
