@@ -411,9 +411,18 @@ ipf_status ipf_form_load(const char *path, ipf_diags *d, ipf_form **out)
                      "页边距过大，版心太小");
         bad = 1;
     }
-    for (const xmlNode *c = root->children; c; c = c->next)
+    int blocks = 0;
+    for (const xmlNode *c = root->children; c; c = c->next) {
         if (is_t(c, "table"))
             bad |= check_table(f, c, d);
+        blocks += is_t(c, "table") || is_t(c, "cover") || is_t(c, "page-block");
+    }
+    if (blocks == 0) {
+        /* Nothing to lay out would make a PDF without a page. */
+        ipf_diag_add(d, path, ipf_xml_line(root), IPF_SEV_ERROR, "TEMPLATE-EMPTY",
+                     "模板中没有 table、cover 或 page-block，没有可排版的内容");
+        bad = 1;
+    }
     xmlXPathContextPtr xc = xmlXPathNewContext(NULL);
     if (!xc) {
         ipf_form_free(f);
