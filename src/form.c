@@ -82,8 +82,17 @@ int ipf_length_parse(const char *s, double font_size, double *points)
         k = font_size;
     else
         return -1;
+    if (!(fabs(v * k) <= IPF_LENGTH_MAX))
+        return -1;
     *points = v * k;
     return 0;
+}
+
+/* An "fr" share of a table's free width: a positive, finite, sane number. */
+static int fr_ok(const char *s)
+{
+    double v = strtod(s, NULL);
+    return v > 0 && v <= 1e6;
 }
 
 static char *join_dir(const char *dir, const char *rel)
@@ -180,7 +189,7 @@ static int check_table(ipf_form *f, const xmlNode *table, ipf_diags *d)
         double v = 0;
         size_t bl = strlen(buf);
         int is_fr = bl > 2 && strcmp(buf + bl - 2, "fr") == 0;
-        int ok = is_fr ? (strtod(buf, NULL) > 0) : ipf_length_parse(buf, 14, &v) == 0;
+        int ok = is_fr ? fr_ok(buf) : ipf_length_parse(buf, 14, &v) == 0;
         if (!ok) {
             ipf_diag_add(d, f->path, ipf_xml_line(table), IPF_SEV_ERROR, "TEMPLATE-COLUMNS",
                          "表格列宽“%s”无法识别（应为 mm、pt、cm 或 fr）", buf);
@@ -480,9 +489,18 @@ ipf_status ipf_form_load(const char *path, ipf_diags *d, ipf_form **out)
                      "页边距过大，版心太小");
         bad = 1;
     }
-    for (const xmlNode *c = root->children; c; c = c->next)
+    int blocks = 0;
+    for (const xmlNode *c = root->children; c; c = c->next) {
         if (is_t(c, "table"))
             bad |= check_table(f, c, d);
+        blocks += is_t(c, "table") || is_t(c, "cover") || is_t(c, "page-block");
+    }
+    if (blocks == 0) {
+        /* Nothing to lay out would make a PDF without a page. */
+        ipf_diag_add(d, path, ipf_xml_line(root), IPF_SEV_ERROR, "TEMPLATE-EMPTY",
+                     "模板中没有 table、cover 或 page-block，没有可排版的内容");
+        bad = 1;
+    }
     xmlXPathContextPtr xc = xmlXPathNewContext(NULL);
     if (!xc) {
         ipf_form_free(f);

@@ -61,7 +61,10 @@ xmlXPathCompExprPtr ipf_form_xpath(const xmlNode *element);
 void ipf_form_register_namespaces(const ipf_form *f, xmlXPathContextPtr ctx);
 
 /* Lengths: "25mm", "14pt", "2em", "0.5cm", "1.5" (a plain number is points).
- * em is relative to font_size.  Returns 0 on success, -1 if s is malformed. */
+ * em is relative to font_size.  Returns 0 on success, -1 if s is malformed or
+ * longer than IPF_LENGTH_MAX either way (no page is larger, and a typo such
+ * as "4e4em" must not make the layout pad a field for minutes). */
+#define IPF_LENGTH_MAX 14400.0 /* points: 200 in, the largest PDF page side */
 int ipf_length_parse(const char *s, double font_size, double *points);
 
 #define IPF_TEMPLATE_NS "urn:ipforms:template:1"

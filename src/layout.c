@@ -420,10 +420,14 @@ static void para_text(ipf_layout *lay, const style *s, const char *utf8, int und
  * fields leave room to write by hand. */
 static void para_pad(ipf_layout *lay, const style *s, size_t from, double min_w, int underline)
 {
-    double w = 0;
+    double w = 0, step = s->size + s->letter_spacing;
     for (size_t i = from; i < lay->ncps; i++)
         w += lay->adv[i];
-    while (w + 0.01 < min_w) {
+    /* A blank as narrow as nothing (negative letter spacing) would pad
+     * forever, a tiny one for very long: 500 blanks is pages of writing. */
+    if (!(step > 0.01))
+        return;
+    for (int k = 0; w + 0.01 < min_w && k < 500; k++) {
         if (para_push(lay, PH_BLANK, s->size + s->letter_spacing, 0, underline) < 0) {
             lay->oom = 1;
             return;
@@ -1169,6 +1173,8 @@ static void table_rows(ipf_layout *lay, const xmlNode *parent, const table_ctx *
                 /* No data (or the blank form): empty copies to fill by hand. */
                 const char *bc = attr(n, "blank-count");
                 int copies = bc ? atoi(bc) : 1;
+                if (copies > 100)
+                    copies = 100; /* a typo must not lay out millions of rows */
                 int was_blank = lay->blank;
                 lay->blank = 1;
                 for (int i = 0; i < copies && !lay->oom; i++) {

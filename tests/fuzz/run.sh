@@ -102,6 +102,18 @@ for t in $targets; do
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$dir/log" | tail -n 1)
     execs=${execs:-0}
     corpus=$(find "$dir/corpus" -type f | wc -l)
+    # A slow-unit-* file is an input that took over 10 s: worth a look but
+    # not a failure (a loaded CI machine makes them); a hang past -timeout
+    # is one (timeout-*).
+    for f in "$dir"/findings/slow-unit-*; do
+        [ -f "$f" ] || continue
+        echo "fuzz_$t: slow input (not a failure): $(wc -c <"$f") bytes, kept with FUZZ_KEEP"
+        if [ -n "${FUZZ_KEEP:-}" ]; then
+            mkdir -p "$FUZZ_KEEP/slow-$t"
+            cp "$f" "$FUZZ_KEEP/slow-$t/"
+        fi
+        rm -f "$f"
+    done
     nfound=$(find "$dir/findings" -type f | wc -l)
     if [ "$rc" -ne 0 ] || [ "$nfound" -ne 0 ]; then
         failed=1
