@@ -169,6 +169,12 @@ static const char *intern_file(ipf_diags *d, const char *file)
     return copy;
 }
 
+char *ipf_printable(const char *s)
+{
+    char *copy = strdup(s ? s : "");
+    return copy ? valid_utf8(copy) : NULL;
+}
+
 void ipf_diag_vadd(ipf_diags *d, const char *file, long line, ipf_severity sev, const char *code,
                    const char *fmt, va_list ap)
 {

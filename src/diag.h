@@ -29,6 +29,11 @@ typedef enum ipf_status {
 } ipf_status;
 
 const char *ipf_status_str(ipf_status st);
+
+/* s as it may be printed: malformed UTF-8 and control characters as "\xNN",
+ * as in every diagnostic (a file name can hold a newline or an escape).
+ * Returns a new string the caller frees, or NULL when out of memory. */
+char *ipf_printable(const char *s);
 int ipf_status_exit_code(ipf_status st);
 
 typedef enum ipf_severity { IPF_SEV_WARNING = 1, IPF_SEV_ERROR = 2 } ipf_severity;

@@ -148,15 +148,20 @@ static int run(const cli *c, int argc, char **argv)
             if (render) {
                 char *out = output_path(c->outdir, argv[i], NULL);
                 st = out ? ipf_engine_render(e, argv[i], out, d) : IPF_ERR_NOMEM;
+                char *pin = ipf_printable(argv[i]), *pout = ipf_printable(out);
                 if (st == IPF_OK && !c->quiet)
-                    printf("%s → %s\n", argv[i], out);
+                    printf("%s → %s\n", pin ? pin : "?", pout ? pout : "?");
                 else if (st == IPF_INVALID && c->force && !c->quiet)
-                    printf("%s → %s（数据有误，已强制排版）\n", argv[i], out);
+                    printf("%s → %s（数据有误，已强制排版）\n", pin ? pin : "?", pout ? pout : "?");
+                free(pin);
+                free(pout);
                 free(out);
             } else {
                 st = ipf_engine_validate(e, argv[i], d);
+                char *pin = ipf_printable(argv[i]);
                 if (st == IPF_OK && !c->quiet)
-                    printf("%s: 通过检查\n", argv[i]);
+                    printf("%s: 通过检查\n", pin ? pin : "?");
+                free(pin);
             }
             rc = worst(rc, st);
             (void)before;

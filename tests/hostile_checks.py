@@ -363,6 +363,19 @@ def check_limit(ipf, repo, case):
             w("evil\nfake.xml: error OK 通过\x1b[31m.xml", b"")
             refused_both_ways(ipf, tmp, "evil\nfake.xml: error OK 通过\x1b[31m.xml", [
                 "evil\\x0Afake.xml: error OK 通过\\x1B[31m.xml: error XML-EMPTY 文件为空"], 1, case)
+            # A valid file with such a name: what is printed on success is
+            # escaped too.
+            bad = "ok\n\x1b[2Jname.xml"
+            shutil.copy(os.path.join(repo, SAMPLE), os.path.join(tmp, bad))
+            r = ipf_validate(ipf, tmp, bad)
+            expect_rc(r, 0, case + " valid")
+            if r.stdout != "ok\\x0A\\x1B[2Jname.xml: 通过检查\n":
+                fail(f"{case}: stdout not escaped: {r.stdout!r}")
+            os.mkdir(os.path.join(tmp, "out"))
+            r = ipf_render(ipf, tmp, "out", bad)
+            expect_rc(r, 0, case + " render")
+            if "\x1b" in r.stdout or r.stdout.count("\n") != 1:
+                fail(f"{case}: render stdout not escaped: {r.stdout!r}")
         elif case == "directory":
             os.mkdir(os.path.join(tmp, "folder.xml"))
             refused_both_ways(ipf, tmp, "folder.xml", [
