@@ -20,6 +20,10 @@ cd "$(dirname "$0")/../.."
 root=$(pwd)
 seconds=${FUZZ_SECONDS:-60}
 build=${FUZZ_BUILD:-build-fuzz}
+case $build in
+/*) ;;
+*) build="$root/$build" ;;
+esac
 if [ $# -gt 0 ]; then
     targets="$*"
 else
@@ -96,7 +100,7 @@ for t in $targets; do
     (cd "$dir" &&
         IPF_FUZZ_TMPDIR="$dir" ASAN_OPTIONS=detect_leaks=1 \
             UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-            "$root/$build/tests/fuzz_$t" -max_total_time="$seconds" -timeout=25 \
+            "$build/tests/fuzz_$t" -max_total_time="$seconds" -timeout=25 \
             -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$dir/findings/" \
             $dict corpus >"$dir/log" 2>&1) || rc=$?
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$dir/log" | tail -n 1)
@@ -121,7 +125,7 @@ for t in $targets; do
         [ "$nfound" -ne 0 ] || nfound=1
         echo "fuzz_$t: FAILED (exit $rc) after $execs executions; log tail:"
         grep -v '^#[0-9]' "$dir/log" | tail -n 60
-        keep="$root/$build/findings/$t"
+        keep="$build/findings/$t"
         mkdir -p "$keep"
         for f in "$dir"/findings/*; do
             [ -f "$f" ] || continue
