@@ -402,14 +402,29 @@ ipf_status ipf_engine_render_memory(ipf_engine *e, const char *path, unsigned ch
     return st;
 }
 
-static ipf_status need_form(ipf_engine *e, const char *form_id, ipf_diags *d, form_slot **out)
+/* The form named on the command line (blank, init).  A form whose template
+ * failed to load is not "unknown": the template's own errors are above. */
+static form_slot *named_form(ipf_engine *e, const char *form_id, ipf_diags *d)
 {
     form_slot *s = find_slot(e, form_id);
-    if (!s) {
-        ipf_diag_add(d, form_id, 0, IPF_SEV_ERROR, "FORM-UNKNOWN",
-                     "没有名为“%s”的表单（可用 ipforms forms 查看）", form_id);
+    if (s)
+        return s;
+    for (size_t i = 0; i < e->nbroken; i++)
+        if (strcmp(e->broken[i], form_id) == 0) {
+            ipf_diag_add(d, form_id, 0, IPF_SEV_ERROR, "TEMPLATE-BROKEN",
+                         "表单“%s”的模板有错误（见上），请先修正模板", form_id);
+            return NULL;
+        }
+    ipf_diag_add(d, form_id, 0, IPF_SEV_ERROR, "FORM-UNKNOWN",
+                 "没有名为“%s”的表单（可用 ipforms forms 查看）", form_id);
+    return NULL;
+}
+
+static ipf_status need_form(ipf_engine *e, const char *form_id, ipf_diags *d, form_slot **out)
+{
+    form_slot *s = named_form(e, form_id, d);
+    if (!s)
         return IPF_ERR_USAGE;
-    }
     *out = s;
     return load_slot(e, s, d);
 }
@@ -433,12 +448,9 @@ ipf_status ipf_engine_render_blank(ipf_engine *e, const char *form_id, const cha
 
 ipf_status ipf_engine_skeleton(ipf_engine *e, const char *form_id, FILE *out, ipf_diags *d)
 {
-    form_slot *s = find_slot(e, form_id);
-    if (!s) {
-        ipf_diag_add(d, form_id, 0, IPF_SEV_ERROR, "FORM-UNKNOWN",
-                     "没有名为“%s”的表单（可用 ipforms forms 查看）", form_id);
+    form_slot *s = named_form(e, form_id, d);
+    if (!s)
         return IPF_ERR_USAGE;
-    }
     /* The skeleton is data too: templates/<id>/skeleton.xml. */
     const char *tp = ipf_form_path(s->form);
     const char *slash = strrchr(tp, '/');

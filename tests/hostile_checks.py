@@ -626,6 +626,16 @@ def check_template(ipf, repo, case):
                           lambda err, what: expect_lines(err, exp, f"{case} {what}", line), 2,
                           case,
                           extra=["--templates", "tpl"])
+        # The blank form of a form whose template is broken: the template's
+        # own errors first (and TEMPLATE-BROKEN when the template itself did
+        # not load), never "no such form"; nothing written.
+        os.mkdir(os.path.join(tmp, "out"))
+        r = run([ipf, "blank", "--templates", "tpl", "-o", "out", "national-filing"], cwd=tmp)
+        expect_rc(r, 2, case + " blank")
+        if "FORM-UNKNOWN" in r.stderr or not r.stderr.startswith(f"tpl/{f}:"):
+            fail(f"{case} blank: {r.stderr}")
+        if os.listdir(os.path.join(tmp, "out")):
+            fail(f"{case} blank wrote {os.listdir(os.path.join(tmp, 'out'))}")
         lines = open(exp, encoding="utf-8").read() if not REGEN else ""
         if not REGEN and f"tpl/{f}:" not in lines:
             fail(f"no diagnostic names tpl/{f}")
