@@ -12,7 +12,8 @@ Usage: hostile_checks.py CLASS CASE IPFORMS REPO_ROOT
                  tenfold, missing-glyph
   template CASE  a copy of templates/ with one thing broken, via --templates
   output CASE    missing-dir, dir-is-file, unwritable-dir, read-only-fs,
-                 disk-full, file-size-limit, keep-existing, target-is-dir
+                 disk-full, file-size-limit, keep-existing, open-elsewhere,
+                 target-is-dir
 
 Every case asserts the exact diagnostic lines (file:line: error CODE message),
 the exit code, and what is left in the output directory: nothing but what
@@ -762,6 +763,38 @@ def check_output(ipf, repo, case):
             r = ipf_render(ipf, tmp, "out", "v2/filing.xml")
             expect_rc(r, 1, case + " truncated")
             expect_unchanged(out, before, case + " truncated")
+        elif case == "open-elsewhere":
+            # A PDF viewer (or the print spooler) holds the earlier PDF open
+            # while the clerk renders again.  On Linux the new file replaces
+            # the name by rename(): the reader keeps the complete old file,
+            # the name gets the complete new one; a failed render meanwhile
+            # changes nothing.  (Windows-style locks do not exist here.)
+            r = ipf_render(ipf, tmp, "out", "filing.xml")
+            expect_rc(r, 0, "first render")
+            old = open(os.path.join(out, "filing.pdf"), "rb").read()
+            with open(os.path.join(out, "filing.pdf"), "rb") as held:
+                t = sample_tree(repo)
+                t.getroot().find(q("institution")).find(q("name")).text = ""
+                os.mkdir(os.path.join(tmp, "bad"))
+                t.write(os.path.join(tmp, "bad", "filing.xml"), encoding="UTF-8",
+                        xml_declaration=True)
+                r = ipf_render(ipf, tmp, "out", "bad/filing.xml")
+                expect_rc(r, 1, case + " invalid while open")
+                expect_unchanged(out, {"filing.pdf": old}, case + " invalid while open")
+                t = sample_tree(repo)
+                t.getroot().find(q("institution")).find(q("name")).text = "重新生成的机构名称"
+                os.mkdir(os.path.join(tmp, "v2"))
+                t.write(os.path.join(tmp, "v2", "filing.xml"), encoding="UTF-8",
+                        xml_declaration=True)
+                r = ipf_render(ipf, tmp, "out", "v2/filing.xml")
+                expect_rc(r, 0, case + " re-render while open")
+                if held.read() != old:
+                    fail(f"{case}: the reader's open file changed under it")
+            if sorted(os.listdir(out)) != ["filing.pdf"]:
+                fail(f"{case}: left {sorted(os.listdir(out))}")
+            text = run(["pdftotext", os.path.join(out, "filing.pdf"), "-"]).stdout
+            if "重新生成的机构名称" not in text:
+                fail(f"{case}: the new PDF is not in place")
         elif case == "target-is-dir":
             os.mkdir(os.path.join(out, "filing.pdf"))
             r = ipf_render(ipf, tmp, "out", "filing.xml")

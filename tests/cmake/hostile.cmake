@@ -21,7 +21,7 @@ foreach(c malformed unknown-element bad-xpath unknown-setting column-widths span
   list(APPEND IPF_HOSTILE_CASES "template ${c}")
 endforeach()
 foreach(c missing-dir dir-is-file unwritable-dir read-only-fs disk-full file-size-limit
-          keep-existing target-is-dir)
+          keep-existing open-elsewhere target-is-dir)
   list(APPEND IPF_HOSTILE_CASES "output ${c}")
 endforeach()
 
