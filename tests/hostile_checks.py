@@ -110,6 +110,14 @@ def snapshot(d):
     return out
 
 
+def named_variant(repo, tmp, sub, name):
+    """The realistic sample with another institution name, as tmp/sub/filing.xml."""
+    t = sample_tree(repo)
+    t.getroot().find(q("institution")).find(q("name")).text = name
+    os.mkdir(os.path.join(tmp, sub))
+    t.write(os.path.join(tmp, sub, "filing.xml"), encoding="UTF-8", xml_declaration=True)
+
+
 def expect_unchanged(d, before, what):
     after = snapshot(d)
     if set(after) != set(before):
@@ -747,10 +755,7 @@ def check_output(ipf, repo, case):
             r = ipf_render(ipf, tmp, "out", "filing.xml")
             expect_rc(r, 0, "first render")
             before = snapshot(out)
-            os.mkdir(os.path.join(tmp, "v2"))
-            t = sample_tree(repo)
-            t.getroot().find(q("institution")).find(q("name")).text = ""
-            t.write(os.path.join(tmp, "v2", "filing.xml"), encoding="UTF-8", xml_declaration=True)
+            named_variant(repo, tmp, "v2", "")
             r = ipf_render(ipf, tmp, "out", "v2/filing.xml")
             expect_rc(r, 1, case)
             expect_exact(r.stderr, [
@@ -773,19 +778,11 @@ def check_output(ipf, repo, case):
             expect_rc(r, 0, "first render")
             old = open(os.path.join(out, "filing.pdf"), "rb").read()
             with open(os.path.join(out, "filing.pdf"), "rb") as held:
-                t = sample_tree(repo)
-                t.getroot().find(q("institution")).find(q("name")).text = ""
-                os.mkdir(os.path.join(tmp, "bad"))
-                t.write(os.path.join(tmp, "bad", "filing.xml"), encoding="UTF-8",
-                        xml_declaration=True)
+                named_variant(repo, tmp, "bad", "")
                 r = ipf_render(ipf, tmp, "out", "bad/filing.xml")
                 expect_rc(r, 1, case + " invalid while open")
                 expect_unchanged(out, {"filing.pdf": old}, case + " invalid while open")
-                t = sample_tree(repo)
-                t.getroot().find(q("institution")).find(q("name")).text = "重新生成的机构名称"
-                os.mkdir(os.path.join(tmp, "v2"))
-                t.write(os.path.join(tmp, "v2", "filing.xml"), encoding="UTF-8",
-                        xml_declaration=True)
+                named_variant(repo, tmp, "v2", "重新生成的机构名称")
                 r = ipf_render(ipf, tmp, "out", "v2/filing.xml")
                 expect_rc(r, 0, case + " re-render while open")
                 if held.read() != old:
