@@ -37,18 +37,8 @@
 
 #define SKIP 77
 
-static int case_failed;
+#include "check.h"
 static char tmpdir[256];
-
-#define EXPECT(cond, ...)                                                                          \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: expected %s: ", __FILE__, __LINE__, #cond);                    \
-            fprintf(stderr, __VA_ARGS__);                                                          \
-            fputc('\n', stderr);                                                                   \
-            case_failed = 1;                                                                       \
-        }                                                                                          \
-    } while (0)
 
 /* ------------------------------------------------------------ helpers */
 

@@ -24,17 +24,7 @@
 #define IPF_SOURCE_DIR "."
 #endif
 
-static int case_failed;
-
-#define EXPECT(cond, ...)                                                                          \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: expected %s: ", __FILE__, __LINE__, #cond);                    \
-            fprintf(stderr, __VA_ARGS__);                                                          \
-            fputc('\n', stderr);                                                                   \
-            case_failed = 1;                                                                       \
-        }                                                                                          \
-    } while (0)
+#include "check.h"
 
 static ipf_engine *new_engine(ipf_diags *d)
 {

@@ -1,0 +1,21 @@
+/* check.h: the expectation the C unit tests share.  A failed EXPECT prints
+ * its file, line and condition and marks the running case failed, so one run
+ * reports every failed expectation of every case rather than the first. */
+#ifndef IPF_TEST_CHECK_H
+#define IPF_TEST_CHECK_H
+
+#include <stdio.h>
+
+static int case_failed;
+
+#define EXPECT(cond, ...)                                                                          \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "%s:%d: expected %s: ", __FILE__, __LINE__, #cond);                    \
+            fprintf(stderr, __VA_ARGS__);                                                          \
+            fputc('\n', stderr);                                                                   \
+            case_failed = 1;                                                                       \
+        }                                                                                          \
+    } while (0)
+
+#endif
