@@ -25,10 +25,10 @@
 #include "xmldoc.h"
 
 /* Placeholders the breaker sees as ordinary characters. */
-#define PH_BOX 0xE000u     /* check box, unticked */
-#define PH_BOX_ON 0xE001u  /* check box, ticked */
-#define PH_INDENT 0xE002u  /* first-line indent of a given width */
-#define PH_BLANK 0xE003u   /* room left in a field to write by hand: never dropped at a break */
+#define PH_BOX    0xE000u /* check box, unticked */
+#define PH_BOX_ON 0xE001u /* check box, ticked */
+#define PH_INDENT 0xE002u /* first-line indent of a given width */
+#define PH_BLANK  0xE003u /* room left in a field to write by hand: never dropped at a break */
 
 enum { OP_TEXT, OP_RULE, OP_CHECK };
 enum { LN_TEXT, LN_SPACE, LN_FILL };
@@ -59,8 +59,8 @@ typedef struct cell {
     int col, span, rowspan, is_label, keep;
     int valign;
     double min_h;
-    uint32_t l0, l1;   /* content lines */
-    uint32_t c0, c1;   /* continued-label lines (labels only) */
+    uint32_t l0, l1; /* content lines */
+    uint32_t c0, c1; /* continued-label lines (labels only) */
     double content_h;
 } cell;
 
@@ -110,8 +110,11 @@ struct ipf_layout {
     ipf_page_geom pg;
     double y; /* from the top */
     int page_open, pages, number_skip;
-    int fresh; /* nothing but repeated headings on this page yet */
+    int fresh;           /* nothing but repeated headings on this page yet */
     uint32_t hdr0, hdr1; /* the table's current header rows, repeated on new pages */
+    /* template elements whose select failed, each reported once */
+    const xmlNode *bad[16];
+    size_t nbad, template_errors;
     const xmlNode *numbering;
 
     /* growing buffers, kept across documents */
@@ -256,8 +259,8 @@ static void apply_style_attrs(ipf_layout *lay, const xmlNode *n, style *s)
     if ((v = attr(n, "bold")))
         s->bold = strcmp(v, "true") == 0;
     if ((v = attr(n, "align")))
-        s->align = !strcmp(v, "center") ? AL_CENTER
-                   : !strcmp(v, "right") ? AL_RIGHT
+        s->align = !strcmp(v, "center")    ? AL_CENTER
+                   : !strcmp(v, "right")   ? AL_RIGHT
                    : !strcmp(v, "justify") ? AL_JUSTIFY
                                            : AL_LEFT;
     if ((v = attr(n, "valign")))
@@ -282,22 +285,43 @@ static void style_for(ipf_layout *lay, const xmlNode *n, const char *cls, style 
 
 /* ---------------------------------------------------------------- XPath */
 
-/* A select="" that compiled but fails on the data (an undeclared prefix, an
- * unknown function) selects nothing, like a missing field; libxml2 would
- * otherwise print its own English message to stderr for each one. */
+/* libxml2 would print its own English message to stderr for a select=""
+ * that compiled but fails when evaluated; eval() reports it instead. */
 static void quiet_xpath_error(void *data, xmlErrorPtr e)
 {
     (void)data;
     (void)e;
 }
 
+/* A select="" that compiled but cannot be evaluated (an undeclared prefix,
+ * an unknown function) would leave its field blank without a word: that is
+ * a template error, reported once per template element with its line. */
 static xmlXPathObjectPtr eval(ipf_layout *lay, const xmlNode *tn, xmlNodePtr ctx)
 {
     xmlXPathCompExprPtr c = ipf_form_xpath(tn);
     if (!c)
         return NULL;
     lay->xp->node = ctx;
-    return xmlXPathCompiledEval(c, lay->xp);
+    xmlResetError(&lay->xp->lastError);
+    xmlXPathObjectPtr o = xmlXPathCompiledEval(c, lay->xp);
+    if (o)
+        return o;
+    if (lay->xp->lastError.code == XML_ERR_NO_MEMORY) {
+        lay->oom = 1;
+        return NULL;
+    }
+    for (size_t i = 0; i < lay->nbad; i++)
+        if (lay->bad[i] == tn)
+            return NULL;
+    if (lay->nbad < sizeof lay->bad / sizeof lay->bad[0])
+        lay->bad[lay->nbad++] = tn;
+    lay->template_errors++;
+    const char *sel = attr(tn, "select");
+    ipf_diag_add(lay->d, ipf_form_path(lay->form), ipf_xml_line(tn), IPF_SEV_ERROR,
+                 "TEMPLATE-XPATH",
+                 "select=\"%s\" 无法求值（名称空间前缀未声明或函数不存在），此处内容无法填写",
+                 sel ? sel : "");
+    return NULL;
 }
 
 static void set_n(ipf_layout *lay, int n)
@@ -843,8 +867,8 @@ static void finish_page(ipf_layout *lay)
     uint32_t l0 = (uint32_t)lay->nlines;
     para_text(lay, &s, buf, 0);
     para_finish(lay, &s, width);
-    draw_lines(lay, l0, (uint32_t)lay->nlines, lay->pg.left,
-               lay->pg.height - lay->pg.bottom + off, 0);
+    draw_lines(lay, l0, (uint32_t)lay->nlines, lay->pg.left, lay->pg.height - lay->pg.bottom + off,
+               0);
 }
 
 static void new_page(ipf_layout *lay)
@@ -1112,8 +1136,7 @@ static void section_row(ipf_layout *lay, const xmlNode *sn, const table_ctx *tc,
     c->content_h = lines_height(lay, c->l0, c->l1);
 }
 
-static void table_rows(ipf_layout *lay, const xmlNode *parent, const table_ctx *tc,
-                       xmlNodePtr ctx);
+static void table_rows(ipf_layout *lay, const xmlNode *parent, const table_ctx *tc, xmlNodePtr ctx);
 
 static void table_row(ipf_layout *lay, const xmlNode *rn, const table_ctx *tc, xmlNodePtr ctx,
                       int *carry)
@@ -1150,8 +1173,7 @@ static void table_row(ipf_layout *lay, const xmlNode *rn, const table_ctx *tc, x
             carry[k]--;
 }
 
-static void table_rows(ipf_layout *lay, const xmlNode *parent, const table_ctx *tc,
-                       xmlNodePtr ctx)
+static void table_rows(ipf_layout *lay, const xmlNode *parent, const table_ctx *tc, xmlNodePtr ctx)
 {
     int carry[64] = {0};
     for (const xmlNode *n = parent->children; n && !lay->oom; n = n->next) {
@@ -1233,8 +1255,7 @@ typedef struct frag {
     int started;
 } frag;
 
-static void draw_cell_box(ipf_layout *lay, const table_ctx *tc, const cell *c, double top,
-                          double h)
+static void draw_cell_box(ipf_layout *lay, const table_ctx *tc, const cell *c, double top, double h)
 {
     double x = tc->colx[c->col], w = tc->colx[c->col + c->span] - x;
     if (ipf_drawing_rect(lay->dr, x, lay->pg.height - top - h, w, h, lay->rule_w) < 0)
@@ -1378,8 +1399,8 @@ static void place_block(ipf_layout *lay, const table_ctx *tc, uint32_t b0, uint3
                     if (!first_piece && c->is_label && fr[c->col].next_line >= c->l1)
                         draw_cell_content(lay, tc, c, c->c0, c->c1, lay->y, piece_h, 0);
                     else
-                        draw_cell_content(lay, tc, c, fr[c->col].next_line, c->l1, lay->y,
-                                          piece_h, first_piece);
+                        draw_cell_content(lay, tc, c, fr[c->col].next_line, c->l1, lay->y, piece_h,
+                                          first_piece);
                 }
                 lay->y += piece_h;
                 lay->fresh = 0;
@@ -1612,6 +1633,7 @@ static void reset(ipf_layout *lay)
 {
     lay->nops = lay->nlines = lay->ntext = lay->ncells = lay->nrows = lay->ncps = 0;
     lay->oom = 0;
+    lay->nbad = lay->template_errors = 0;
     lay->pages = 0;
     lay->page_open = 0;
 }
@@ -1697,5 +1719,7 @@ ipf_status ipf_layout_document(ipf_layout *lay, const ipf_form *form, const ipf_
     lay->xp = NULL;
     xmlFreeDoc(empty);
     (void)file;
-    return lay->oom ? IPF_ERR_NOMEM : IPF_OK;
+    if (lay->oom)
+        return IPF_ERR_NOMEM;
+    return lay->template_errors ? IPF_ERR_TEMPLATE : IPF_OK;
 }

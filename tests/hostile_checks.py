@@ -617,7 +617,35 @@ BREAKS = {
 }
 
 
+def check_undeclared_prefix(ipf, repo):
+    """A select with a prefix the template never declared compiles, and only
+    fails when laid out: render and blank say so with the template's line
+    (it used to leave the field blank without a word); nothing is written."""
+    f = "national-filing/template.xml"
+    old = '<value span="5" select="d:institution/d:address"/>'
+    with tempfile.TemporaryDirectory() as tmp:
+        shutil.copytree(os.path.join(repo, "templates"), os.path.join(tmp, "tpl"))
+        path = os.path.join(tmp, "tpl", f)
+        src = open(path, encoding="utf-8").read()
+        if src.count(old) != 1:
+            fail(f"{f} no longer holds exactly one {old!r}")
+        open(path, "w", encoding="utf-8").write(src.replace(old, old.replace("d:inst", "x:inst")))
+        line = src[:src.index(old)].count("\n") + 1
+        want = [f'tpl/{f}:{line}: error TEMPLATE-XPATH select="x:institution/d:address" '
+                "无法求值（名称空间前缀未声明或函数不存在），此处内容无法填写"]
+        shutil.copy(os.path.join(repo, SAMPLE), os.path.join(tmp, "filing.xml"))
+        os.mkdir(os.path.join(tmp, "out"))
+        for args in (["render", "filing.xml"], ["blank", "national-filing"]):
+            r = run([ipf, args[0], "--templates", "tpl", "-o", "out", args[1]], cwd=tmp)
+            expect_rc(r, 2, "undeclared-prefix " + args[0])
+            expect_exact(r.stderr, want, "undeclared-prefix " + args[0])
+            if os.listdir(os.path.join(tmp, "out")):
+                fail(f"undeclared-prefix {args[0]} wrote {os.listdir(os.path.join(tmp, 'out'))}")
+
+
 def check_template(ipf, repo, case):
+    if case == "undeclared-prefix":
+        return check_undeclared_prefix(ipf, repo)
     if case not in BREAKS:
         fail(f"unknown case {case}")
     f, old, new = BREAKS[case]
