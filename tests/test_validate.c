@@ -388,6 +388,15 @@ static void test_chars(void)
         "a b\xE3\x80\x80')}|{ipf:chars(d:none)}"
         "</message>\n"
         "  </rule>\n"
+        "  <rule code=\"T-QUOTE\" severity=\"warning\">\n"
+        "    <clause source=\"t\">二</clause>\n"
+        "    <context>/d:filing/d:foundation</context>\n"
+        "    <assert>false()</assert>\n"
+        "    <message>[{ipf:quote(d:none)}][{ipf:quote('  a \t b ')}][{ipf:quote(d:p[1])}]"
+        "[{ipf:quote('"
+        "一二三四五六七八九十一二三四五六七八九十一二三四五六七八九十一二三四五六七八九十"
+        "多出')}]</message>\n"
+        "  </rule>\n"
         "</rules>\n";
     ipf_diags *d = ipf_diags_new();
     ipf_status st;
@@ -422,6 +431,14 @@ static void test_chars(void)
             CHECK(strcmp(g->message, "33|33|11|22|33|2|0") == 0,
                   "ipf:chars counts %s, expected 33|33|11|22|33|2|0", g->message);
         CHECK(g && g->line == 2, "T-CHARS at line %ld, expected 2 (<foundation>)", g ? g->line : 0);
+        /* ipf:quote: nothing for no text, white space collapsed, long text cut
+         * inside the marks */
+        g = find(d, "T-QUOTE", 0);
+        static const char want_quote[] = "[][“a b”][“中文，ABC def x\xC2\xA0y”]"
+                                         "[“一二三四五六七八九十一二三四五六七八九十一二三四五六七"
+                                         "八九十一二三四五六七八九十……”]";
+        CHECK(g && strcmp(g->message, want_quote) == 0, "ipf:quote gives %s",
+              g ? g->message : "nothing");
         xmlFreeDoc(doc);
     }
     ipf_ruleset_free(rs);
