@@ -63,7 +63,7 @@ typedef struct rule {
     char *code;
     ipf_severity sev;
     long line;
-    char *suffix; /* the cited clauses, formatted */
+    char *suffix;                 /* the cited clauses, formatted */
     int context, assert_, locate; /* expression indices; locate -1 when absent */
     part *parts;
     size_t nparts;
@@ -233,8 +233,8 @@ static double count_chars(const xmlChar *s)
 typedef struct evalstate {
     const ipf_ruleset *rs;
     evalset *es;
-    char err[400];    /* the first XPath error of the current evaluation */
-    char fnerr[400];  /* an extension function's own complaint */
+    char err[400];   /* the first XPath error of the current evaluation */
+    char fnerr[400]; /* an extension function's own complaint */
 } evalstate;
 
 static evalstate *state_of(xmlXPathParserContextPtr ctxt)
@@ -273,6 +273,25 @@ static void fn_chars(xmlXPathParserContextPtr ctxt, int nargs)
     valuePush(ctxt, xmlXPathNewFloat(total));
 }
 
+static void ignore_error(void *ctx, xmlErrorPtr e)
+{
+    (void)ctx;
+    (void)e;
+}
+
+/* libxml2 prints a bad pattern's error on stderr unless a handler takes it;
+ * the caller reports it in Chinese instead.  The handler is per thread
+ * (libxml2 keeps it in thread-local storage) and is put back afterwards. */
+static xmlRegexpPtr regex_compile_quiet(const char *pattern)
+{
+    xmlStructuredErrorFunc prev = xmlStructuredError;
+    void *prev_ctx = xmlStructuredErrorContext;
+    xmlSetStructuredErrorFunc(NULL, ignore_error);
+    xmlRegexpPtr re = xmlRegexpCompile((const xmlChar *)pattern);
+    xmlSetStructuredErrorFunc(prev_ctx, prev);
+    return re;
+}
+
 static xmlRegexpPtr regex_for(evalstate *st, const char *pattern, int *owned)
 {
     *owned = 0;
@@ -280,7 +299,7 @@ static xmlRegexpPtr regex_for(evalstate *st, const char *pattern, int *owned)
     for (int i = 0; es && i < es->nregex; i++)
         if (strcmp(es->regex[i].pattern, pattern) == 0)
             return es->regex[i].re;
-    xmlRegexpPtr re = xmlRegexpCompile((const xmlChar *)pattern);
+    xmlRegexpPtr re = regex_compile_quiet(pattern);
     if (!re)
         return NULL;
     if (es && es->nregex < REGEX_CACHE) {
@@ -375,7 +394,67 @@ static void fn_date_le(xmlXPathParserContextPtr ctxt, int nargs)
     valuePush(ctxt, xmlXPathNewBoolean(ok));
 }
 
-static const char *const ext_functions[] = {"chars", "matches", "date-le"};
+/* ipf:quote(x): the text of x, white space collapsed, between “ and ”, or
+ * the empty string when there is no text.  Messages name a person or a
+ * case this way without printing an empty “” for one not yet filled in.  A
+ * long text is cut (with ……) inside the marks, so that the closing mark
+ * survives the length limit on interpolated values. */
+#define QUOTE_SHOWN 40
+static void fn_quote(xmlXPathParserContextPtr ctxt, int nargs)
+{
+    if (nargs != 1) {
+        XP_ERROR(XPATH_INVALID_ARITY);
+    }
+    xmlChar *v = xmlXPathPopString(ctxt);
+    if (ctxt->error || !v) {
+        xmlFree(v);
+        return;
+    }
+    char *out = malloc(strlen((const char *)v) + 16);
+    if (!out) {
+        xmlFree(v);
+        XP_ERROR(XPATH_MEMORY_ERROR);
+    }
+    size_t n = 0;
+    int shown = 0, space = 0;
+    for (const char *p = (const char *)v; *p;) {
+        const char *start = p;
+        uint32_t c;
+        if (ipf_utf8_next(&p, &c) < 0) {
+            p++;
+            continue;
+        }
+        if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+            space = shown > 0;
+            continue;
+        }
+        if (shown == 0) {
+            memcpy(out, "“", strlen("“"));
+            n = strlen("“");
+        }
+        if (shown == QUOTE_SHOWN) {
+            memcpy(out + n, "……", strlen("……"));
+            n += strlen("……");
+            break;
+        }
+        if (space)
+            out[n++] = ' ';
+        space = 0;
+        memcpy(out + n, start, (size_t)(p - start));
+        n += (size_t)(p - start);
+        shown++;
+    }
+    if (shown) {
+        memcpy(out + n, "”", strlen("”"));
+        n += strlen("”");
+    }
+    out[n] = '\0';
+    xmlFree(v);
+    valuePush(ctxt, xmlXPathNewString((const xmlChar *)out));
+    free(out);
+}
+
+static const char *const ext_functions[] = {"chars", "matches", "date-le", "quote"};
 
 /* ---------- evaluation contexts ---------- */
 
@@ -416,10 +495,12 @@ static xmlXPathContextPtr new_context(const ipf_ruleset *rs, xmlDocPtr doc, eval
                                   (const xmlChar *)rs->ns[i].uri);
     bad |= xmlXPathRegisterFuncNS(ctx, (const xmlChar *)"chars", (const xmlChar *)FUNCTIONS_NS,
                                   fn_chars);
-    bad |= xmlXPathRegisterFuncNS(ctx, (const xmlChar *)"matches",
-                                  (const xmlChar *)FUNCTIONS_NS, fn_matches);
-    bad |= xmlXPathRegisterFuncNS(ctx, (const xmlChar *)"date-le",
-                                  (const xmlChar *)FUNCTIONS_NS, fn_date_le);
+    bad |= xmlXPathRegisterFuncNS(ctx, (const xmlChar *)"matches", (const xmlChar *)FUNCTIONS_NS,
+                                  fn_matches);
+    bad |= xmlXPathRegisterFuncNS(ctx, (const xmlChar *)"date-le", (const xmlChar *)FUNCTIONS_NS,
+                                  fn_date_le);
+    bad |= xmlXPathRegisterFuncNS(ctx, (const xmlChar *)"quote", (const xmlChar *)FUNCTIONS_NS,
+                                  fn_quote);
     xmlXPathRegisterVariableLookup(ctx, lookup_setting, (void *)rs);
     if (bad) {
         xmlXPathFreeContext(ctx);
@@ -556,7 +637,10 @@ static void report_eval_error(const ipf_ruleset *rs, const rule *r, int ei, eval
     const expr *x = &rs->exprs[ei];
     ipf_diag_add(d, rs->path, x->line, IPF_SEV_ERROR, "RULES-EVAL",
                  "规则 %s 的表达式无法计算（%s）：%s", r->code,
-                 st->fnerr[0] ? st->fnerr : st->err[0] ? st->err : what, x->src);
+                 st->fnerr[0] ? st->fnerr
+                 : st->err[0] ? st->err
+                              : what,
+                 x->src);
 }
 
 static void prepare(xmlXPathContextPtr ctx, evalstate *st, xmlNodePtr node, int size, int pos)
@@ -582,7 +666,8 @@ static int check_rule(const ipf_ruleset *rs, const rule *r, evalset *es, xmlXPat
     if (set->type != XPATH_NODESET) {
         xmlXPathFreeObject(set);
         st->err[0] = '\0';
-        report_eval_error(rs, r, r->context, st, d, "适用对象应选出节点，而不是数值、字符串或布尔值");
+        report_eval_error(rs, r, r->context, st, d,
+                          "适用对象应选出节点，而不是数值、字符串或布尔值");
         return -1;
     }
     int n = set->nodesetval ? set->nodesetval->nodeNr : 0;
@@ -649,8 +734,7 @@ static int check_rule(const ipf_ruleset *rs, const rule *r, evalset *es, xmlXPat
     return status;
 }
 
-ipf_status ipf_ruleset_check(const ipf_ruleset *crs, xmlDocPtr doc, const char *file,
-                             ipf_diags *d)
+ipf_status ipf_ruleset_check(const ipf_ruleset *crs, xmlDocPtr doc, const char *file, ipf_diags *d)
 {
     /* The pool is the only thing a check changes, under the lock. */
     ipf_ruleset *rs = (ipf_ruleset *)crs;
@@ -748,11 +832,13 @@ static int is_name_char(unsigned char c)
     return is_name_start(c) || (c >= '0' && c <= '9') || c == '-' || c == '.';
 }
 
+/* clang-format off */
 static const char *const core_functions[] = {
     "last", "position", "count", "id", "local-name", "namespace-uri", "name", "string",
     "concat", "starts-with", "contains", "substring-before", "substring-after", "substring",
     "string-length", "normalize-space", "translate", "boolean", "not", "true", "false", "lang",
     "number", "sum", "floor", "ceiling", "round"};
+/* clang-format on */
 
 static int in_list(const char *const *list, size_t n, const char *s, size_t len)
 {
@@ -809,10 +895,11 @@ static int check_names(loadctx *L, const char *src, long line)
                         strncmp(rs->settings[i].name, s, len) == 0)
                         found = 1;
                 if (!found) {
-                    ipf_diag_add(L->d, rs->path, line, IPF_SEV_ERROR, "RULES-XPATH",
-                                 "未定义的变量 $%.*s：规则文件中没有 <setting name=\"%.*s\">"
-                                 "（注意：$名称 后面紧跟的“-”会被当作名称的一部分，减号前后请加空格）",
-                                 (int)len, s, (int)len, s);
+                    ipf_diag_add(
+                        L->d, rs->path, line, IPF_SEV_ERROR, "RULES-XPATH",
+                        "未定义的变量 $%.*s：规则文件中没有 <setting name=\"%.*s\">"
+                        "（注意：$名称 后面紧跟的“-”会被当作名称的一部分，减号前后请加空格）",
+                        (int)len, s, (int)len, s);
                     problems++;
                 }
             }
@@ -908,10 +995,10 @@ static int check_names(loadctx *L, const char *src, long line)
                                      prefix, (int)plen, prefix, (int)llen, local);
                         problems++;
                     } else if (strcmp(uri, FUNCTIONS_NS) != 0 ||
-                               !in_list(ext_functions, 3, local, llen)) {
+                               !in_list(ext_functions, 4, local, llen)) {
                         ipf_diag_add(L->d, rs->path, line, IPF_SEV_ERROR, "RULES-XPATH",
                                      "未知的函数 %.*s:%.*s()：扩展函数只有 ipf:chars()、"
-                                     "ipf:matches() 和 ipf:date-le()",
+                                     "ipf:matches()、ipf:date-le() 和 ipf:quote()",
                                      (int)plen, prefix, (int)llen, local);
                         problems++;
                     }
@@ -927,10 +1014,11 @@ static int check_names(loadctx *L, const char *src, long line)
             }
             /* a name test */
             if (prefix && !ns_uri(rs, prefix, plen)) {
-                ipf_diag_add(L->d, rs->path, line, IPF_SEV_ERROR, "RULES-XPATH",
-                             "未声明的命名空间前缀 %.*s：请在规则文件中加 <namespace prefix=\"%.*s\" "
-                             "uri=\"…\"/>",
-                             (int)plen, prefix, (int)plen, prefix);
+                ipf_diag_add(
+                    L->d, rs->path, line, IPF_SEV_ERROR, "RULES-XPATH",
+                    "未声明的命名空间前缀 %.*s：请在规则文件中加 <namespace prefix=\"%.*s\" "
+                    "uri=\"…\"/>",
+                    (int)plen, prefix, (int)plen, prefix);
                 problems++;
             } else if (!prefix && !after_attr) {
                 ipf_diag_add(L->d, rs->path, line, IPF_SEV_ERROR, "RULES-XPATH",
@@ -999,7 +1087,8 @@ static char *tidy_literal(const char *s, size_t n)
         for (; j < n && (s[j] == ' ' || s[j] == '\t' || s[j] == '\n' || s[j] == '\r'); j++)
             newline |= s[j] == '\n' || s[j] == '\r';
         int at_edge = i == 0 || j == n;
-        unsigned char before = i ? (unsigned char)s[i - 1] : 0, after = j < n ? (unsigned char)s[j] : 0;
+        unsigned char before = i ? (unsigned char)s[i - 1] : 0,
+                      after = j < n ? (unsigned char)s[j] : 0;
         if (!newline || (!at_edge && before < 0x80 && after < 0x80))
             out[w++] = ' ';
         i = j;
@@ -1247,6 +1336,52 @@ static void parse_rule(loadctx *L, const xmlNode *el, const char *clause_format)
         L->oom = 1;
 }
 
+/* A <setting type="…">: the value is checked once at load, so that a typo in
+ * a threshold or a deadline is reported against the rule file instead of
+ * turning into a wrong warning on every filing (a date that does not parse
+ * makes ipf:date-le false, a number that does not parse makes every
+ * comparison false).  Returns 0 when the value fits its type. */
+static int check_setting(loadctx *L, const xmlNode *el, const char *name, const char *value)
+{
+    char *type = get_attr(el, "type");
+    const char *want = NULL;
+    if (!type || !strcmp(type, "text")) {
+        /* anything goes */
+    } else if (!strcmp(type, "number")) {
+        const char *p = value;
+        int digits = 0;
+        if (*p == '-')
+            p++;
+        for (; *p >= '0' && *p <= '9'; p++)
+            digits++;
+        if (*p == '.')
+            for (p++; *p >= '0' && *p <= '9'; p++)
+                digits++;
+        if (!digits || *p)
+            want = "数字（阿拉伯数字，如 5）";
+    } else if (!strcmp(type, "date")) {
+        long ymd;
+        if (*value && parse_date(value, &ymd) != 0)
+            want = "日期，格式为“年-月-日”（如 2024-08-30；留空表示不检查）";
+    } else if (!strcmp(type, "regex")) {
+        xmlRegexpPtr re = regex_compile_quiet(value);
+        if (!re)
+            want = "XML Schema 正则表达式";
+        xmlRegFreeRegexp(re);
+    } else {
+        ipf_diag_add(L->d, L->rs->path, ipf_xml_line(el), IPF_SEV_ERROR, "RULES-SETTING",
+                     "设置 %s 的类型应为 text、number、date 或 regex，现为“%s”", name, type);
+        free(type);
+        return -1;
+    }
+    free(type);
+    if (!want)
+        return 0;
+    ipf_diag_add(L->d, L->rs->path, ipf_xml_line(el), IPF_SEV_ERROR, "RULES-SETTING",
+                 "设置 %s 的值应为%s，现为“%s”", name, want, value);
+    return -1;
+}
+
 static char *rules_xsd_path(const char *rules_path)
 {
     const char *slash = strrchr(rules_path, '/');
@@ -1273,8 +1408,8 @@ static void trial_run(loadctx *L, evalset *es)
 {
     ipf_ruleset *rs = L->rs;
     xmlDocPtr doc = xmlNewDoc((const xmlChar *)"1.0");
-    xmlNodePtr root = doc ? xmlNewDocNode(doc, NULL, (const xmlChar *)"ipforms-rule-check", NULL)
-                          : NULL;
+    xmlNodePtr root =
+        doc ? xmlNewDocNode(doc, NULL, (const xmlChar *)"ipforms-rule-check", NULL) : NULL;
     if (!root) {
         xmlFreeDoc(doc);
         L->oom = 1;
@@ -1294,7 +1429,9 @@ static void trial_run(loadctx *L, evalset *es)
         if (!o || st.err[0] || st.fnerr[0]) {
             ipf_diag_add(L->d, rs->path, rs->exprs[i].line, IPF_SEV_ERROR, "RULES-XPATH",
                          "XPath 表达式无法计算（%s）：%s",
-                         st.fnerr[0] ? st.fnerr : st.err[0] ? st.err : "计算失败",
+                         st.fnerr[0] ? st.fnerr
+                         : st.err[0] ? st.err
+                                     : "计算失败",
                          rs->exprs[i].src);
             L->bad = 1;
         }
@@ -1305,8 +1442,7 @@ static void trial_run(loadctx *L, evalset *es)
         prepare(ctx, &st, (xmlNodePtr)doc, 1, 1);
         xmlXPathObjectPtr o = xmlXPathCompiledEval(es->comp[r->context], ctx);
         if (o && o->type != XPATH_NODESET) {
-            ipf_diag_add(L->d, rs->path, rs->exprs[r->context].line, IPF_SEV_ERROR,
-                         "RULES-XPATH",
+            ipf_diag_add(L->d, rs->path, rs->exprs[r->context].line, IPF_SEV_ERROR, "RULES-XPATH",
                          "规则 %s 的适用对象（context）应选出节点，而不是数值、字符串或布尔值：%s",
                          r->code, rs->exprs[r->context].src);
             L->bad = 1;
@@ -1389,6 +1525,8 @@ ipf_status ipf_ruleset_load(const char *path, ipf_diags *d, ipf_ruleset **out)
                 free(value);
                 continue;
             }
+            if (check_setting(&L, c, name, value) != 0)
+                L.bad = 1; /* reported; the rest of the file is still checked */
             if (ipf_ruleset_setting(rs, name)) {
                 ipf_diag_add(d, path, ipf_xml_line(c), IPF_SEV_ERROR, "RULES-FILE",
                              "设置 %s 重复定义", name);

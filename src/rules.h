@@ -10,9 +10,13 @@
  *   ipf:chars(node-set?)     characters excluding all white space (the
  *                            office's 字数; U+3000 counts as white space)
  *   ipf:matches(str, re)     XSD regular expression match of the whole string
- *   ipf:date-le(a, b)        ISO dates compared (a <= b)
- * The file may also hold <setting name=".." value=".."/> entries (due dates,
- * thresholds) that templates and other modules read. */
+ *   ipf:date-le(a, b)        ISO dates compared (a <= b); false when either
+ *                            is not a valid YYYY-MM-DD
+ *   ipf:quote(x)             “x” with white space collapsed, or '' when x
+ *                            has no text (names in messages)
+ * The file may also hold <setting name=".." value=".." type=".."/> entries
+ * (due dates, thresholds), $name in expressions; a typed setting (number,
+ * date, regex) is checked when the file is loaded. */
 #ifndef IPF_RULES_H
 #define IPF_RULES_H
 

@@ -12,9 +12,17 @@ static int check_root(const ipf_form *form, xmlDocPtr doc, const char *file, ipf
     const char *want = ipf_form_data_root(form), *ns = ipf_form_data_namespace(form);
     const char *have_ns = root->ns ? (const char *)root->ns->href : "";
     if ((want && strcmp((const char *)root->name, want) != 0) || (ns && strcmp(have_ns, ns) != 0)) {
-        ipf_diag_add(d, file, ipf_xml_line(root), IPF_SEV_ERROR, "DATA-ROOT",
-                     "根元素应为 <%s xmlns=\"%s\">（%s），现为 <%s xmlns=\"%s\">", want ? want : "?",
-                     ns ? ns : "", ipf_form_title(form), (const char *)root->name, have_ns);
+        if (!*have_ns) /* the usual slip: the xmlns was left out */
+            ipf_diag_add(d, file, ipf_xml_line(root), IPF_SEV_ERROR, "DATA-ROOT",
+                         "根元素应为 <%s xmlns=\"%s\">（%s），现为 <%s>，缺少命名空间声明 "
+                         "xmlns=\"%s\"",
+                         want ? want : "?", ns ? ns : "", ipf_form_title(form),
+                         (const char *)root->name, ns ? ns : "");
+        else
+            ipf_diag_add(d, file, ipf_xml_line(root), IPF_SEV_ERROR, "DATA-ROOT",
+                         "根元素应为 <%s xmlns=\"%s\">（%s），现为 <%s xmlns=\"%s\">",
+                         want ? want : "?", ns ? ns : "", ipf_form_title(form),
+                         (const char *)root->name, have_ns);
         return 1;
     }
     return 0;
@@ -70,8 +78,7 @@ static void walk(const ipf_schema *schema, const ipf_fontset *fonts, const xmlNo
                     check_text(schema, fonts, (const xmlNode *)a,
                                (const char *)a->children->content, file, d, bad);
             walk(schema, fonts, n->children, file, d, bad);
-        } else if ((n->type == XML_TEXT_NODE || n->type == XML_CDATA_SECTION_NODE) &&
-                   n->content) {
+        } else if ((n->type == XML_TEXT_NODE || n->type == XML_CDATA_SECTION_NODE) && n->content) {
             check_text(schema, fonts, n->parent, (const char *)n->content, file, d, bad);
         }
     }
@@ -86,8 +93,8 @@ ipf_status ipf_validate_glyphs(const ipf_schema *schema, const ipf_fontset *font
 }
 
 ipf_status ipf_validate_document(const ipf_form *form, const ipf_schema *schema,
-                                 const ipf_ruleset *rules, const ipf_fontset *fonts,
-                                 xmlDocPtr doc, const char *file, ipf_diags *d)
+                                 const ipf_ruleset *rules, const ipf_fontset *fonts, xmlDocPtr doc,
+                                 const char *file, ipf_diags *d)
 {
     size_t before = ipf_diags_errors(d);
     if (check_root(form, doc, file, d))

@@ -24,7 +24,9 @@ add_test(NAME blank.national-filing
 file(GLOB_RECURSE IPF_INVALID_SAMPLES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/samples/invalid/*.xml)
 foreach(sample ${IPF_INVALID_SAMPLES})
   string(REGEX REPLACE "\\.xml$" ".expected" expected ${sample})
-  if(EXISTS ${expected})
+  string(REGEX REPLACE "\\.xml$" ".settings" settings ${sample})
+  # X.settings: the expected output needs other rule settings (validate.cmake)
+  if(EXISTS ${expected} AND NOT EXISTS ${settings})
     file(RELATIVE_PATH rel ${CMAKE_SOURCE_DIR}/samples/invalid ${sample})
     string(REPLACE "/" "." tname ${rel})
     add_test(NAME golden.${tname}
