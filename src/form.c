@@ -32,23 +32,23 @@ struct ipf_form {
     ipf_page_geom page;
 };
 
-static int is_t(const xmlNode *n, const char *name)
+int ipf_tpl_is(const xmlNode *n, const char *name)
 {
     return n && n->type == XML_ELEMENT_NODE && n->ns &&
            strcmp((const char *)n->ns->href, IPF_TEMPLATE_NS) == 0 &&
            strcmp((const char *)n->name, name) == 0;
 }
 
-static const xmlNode *child(const xmlNode *n, const char *name)
+const xmlNode *ipf_tpl_child(const xmlNode *n, const char *name)
 {
     for (const xmlNode *c = n ? n->children : NULL; c; c = c->next)
-        if (is_t(c, name))
+        if (ipf_tpl_is(c, name))
             return c;
     return NULL;
 }
 
 /* Attribute values live as long as the document: we point into them. */
-static const char *attr(const xmlNode *n, const char *name)
+const char *ipf_tpl_attr(const xmlNode *n, const char *name)
 {
     if (!n)
         return NULL;
@@ -152,7 +152,7 @@ static int compile_xpaths(ipf_form *f, xmlXPathContextPtr xc, xmlNode *n, ipf_di
     for (; n; n = n->next) {
         if (n->type != XML_ELEMENT_NODE)
             continue;
-        const char *sel = attr(n, "select");
+        const char *sel = ipf_tpl_attr(n, "select");
         if (sel) {
             xmlXPathCompExprPtr c = xmlXPathCtxtCompile(xc, (const xmlChar *)sel);
             if (!c) {
@@ -171,7 +171,7 @@ static int compile_xpaths(ipf_form *f, xmlXPathContextPtr xc, xmlNode *n, ipf_di
  * reach down from earlier rows; a mistake here would silently misdraw. */
 static int check_table(ipf_form *f, const xmlNode *table, ipf_diags *d)
 {
-    const char *cols = attr(table, "columns");
+    const char *cols = ipf_tpl_attr(table, "columns");
     int ncols = 0, nfr = 0;
     double fixed = 0;
     for (const char *p = cols; p && *p;) {
@@ -240,13 +240,13 @@ static int check_table(ipf_form *f, const xmlNode *table, ipf_diags *d)
             r = stack[--depth + 1];
             continue;
         }
-        if (is_t(r, "repeat")) {
+        if (ipf_tpl_is(r, "repeat")) {
             stack[1] = r->next;
             depth = 1;
             r = r->children;
             continue;
         }
-        if (is_t(r, "section")) {
+        if (ipf_tpl_is(r, "section")) {
             for (int c = 0; c < ncols; c++)
                 if (carry[c] > 0) {
                     ipf_diag_add(d, f->path, ipf_xml_line(r), IPF_SEV_ERROR, "TEMPLATE-SPAN",
@@ -255,14 +255,14 @@ static int check_table(ipf_form *f, const xmlNode *table, ipf_diags *d)
                     break;
                 }
         }
-        if (is_t(r, "row")) {
+        if (ipf_tpl_is(r, "row")) {
             int col = 0;
             for (const xmlNode *c = r->children; c; c = c->next) {
                 if (c->type != XML_ELEMENT_NODE)
                     continue;
                 while (col < ncols && carry[col] > 0)
                     col++;
-                const char *sp = attr(c, "span"), *rs = attr(c, "rowspan");
+                const char *sp = ipf_tpl_attr(c, "span"), *rs = ipf_tpl_attr(c, "rowspan");
                 int span = sp ? atoi(sp) : 1, rowspan = rs ? atoi(rs) : 1;
                 if (span < 1 || rowspan < 1 || col + span > ncols) {
                     ipf_diag_add(d, f->path, ipf_xml_line(c), IPF_SEV_ERROR, "TEMPLATE-SPAN",
@@ -396,31 +396,31 @@ ipf_status ipf_form_load(const char *path, ipf_diags *d, ipf_form **out)
     }
     xmlNode *root = xmlDocGetRootElement(f->doc);
     f->root = root;
-    if (!is_t(root, "form")) {
+    if (!ipf_tpl_is(root, "form")) {
         ipf_diag_add(d, path, ipf_xml_line(root), IPF_SEV_ERROR, "TEMPLATE-ROOT",
                      "模板的根元素应为 <form xmlns=\"%s\">", IPF_TEMPLATE_NS);
         ipf_form_free(f);
         return IPF_ERR_TEMPLATE;
     }
     int bad = validate_against_schema(f, d);
-    f->id = attr(root, "id");
-    f->title = attr(root, "title");
-    f->kind = attr(root, "kind");
-    f->jurisdiction = attr(root, "jurisdiction");
+    f->id = ipf_tpl_attr(root, "id");
+    f->title = ipf_tpl_attr(root, "title");
+    f->kind = ipf_tpl_attr(root, "kind");
+    f->jurisdiction = ipf_tpl_attr(root, "jurisdiction");
     if (!f->id || !f->title) {
         ipf_diag_add(d, path, ipf_xml_line(root), IPF_SEV_ERROR, "TEMPLATE-ROOT",
                      "模板缺少 id 或 title 属性");
         bad = 1;
     }
-    const xmlNode *data = child(root, "data");
-    f->data_root = attr(data, "root");
-    f->data_ns = attr(data, "namespace");
-    f->schema_path = join_dir(f->dir, attr(data, "schema"));
-    f->rules_path = join_dir(f->dir, attr(data, "rules"));
+    const xmlNode *data = ipf_tpl_child(root, "data");
+    f->data_root = ipf_tpl_attr(data, "root");
+    f->data_ns = ipf_tpl_attr(data, "namespace");
+    f->schema_path = join_dir(f->dir, ipf_tpl_attr(data, "schema"));
+    f->rules_path = join_dir(f->dir, ipf_tpl_attr(data, "rules"));
     /* Found now rather than at first use, so the template is refused as a
      * whole with the line that names the file. */
     const char *what[2] = {"结构定义（schema）", "检查规则（rules）"};
-    const char *given[2] = {attr(data, "schema"), attr(data, "rules")};
+    const char *given[2] = {ipf_tpl_attr(data, "schema"), ipf_tpl_attr(data, "rules")};
     const char *resolved[2] = {f->schema_path, f->rules_path};
     for (int i = 0; i < 2; i++)
         if (resolved[i] && access(resolved[i], R_OK) != 0) {
@@ -430,21 +430,21 @@ ipf_status ipf_form_load(const char *path, ipf_diags *d, ipf_form **out)
             bad = 1;
         }
     for (const xmlNode *c = root->children; c; c = c->next) {
-        if (is_t(c, "namespace") && f->nns < MAX_NS) {
-            f->ns_prefix[f->nns] = attr(c, "prefix");
-            f->ns_uri[f->nns] = attr(c, "uri");
+        if (ipf_tpl_is(c, "namespace") && f->nns < MAX_NS) {
+            f->ns_prefix[f->nns] = ipf_tpl_attr(c, "prefix");
+            f->ns_uri[f->nns] = ipf_tpl_attr(c, "uri");
             if (f->ns_prefix[f->nns] && f->ns_uri[f->nns])
                 f->nns++;
         }
     }
-    const xmlNode *fonts = child(root, "fonts");
+    const xmlNode *fonts = ipf_tpl_child(root, "fonts");
     for (const xmlNode *c = fonts ? fonts->children : NULL; c; c = c->next)
-        if (is_t(c, "font") && attr(c, "file") && f->nfonts < MAX_FONTS) {
+        if (ipf_tpl_is(c, "font") && ipf_tpl_attr(c, "file") && f->nfonts < MAX_FONTS) {
             f->font_lines[f->nfonts] = ipf_xml_line(c);
-            f->fonts[f->nfonts++] = attr(c, "file");
+            f->fonts[f->nfonts++] = ipf_tpl_attr(c, "file");
         }
-    const xmlNode *typo = child(root, "typography");
-    const char *lb = attr(typo, "line-breaking");
+    const xmlNode *typo = ipf_tpl_child(root, "typography");
+    const char *lb = ipf_tpl_attr(typo, "line-breaking");
     f->lb = IPF_LB_GB;
     if (lb) {
         int v = ipf_lb_level_parse(lb);
@@ -456,9 +456,9 @@ ipf_status ipf_form_load(const char *path, ipf_diags *d, ipf_form **out)
             f->lb = (ipf_lb_level)v;
         }
     }
-    const xmlNode *page = child(root, "page");
+    const xmlNode *page = ipf_tpl_child(root, "page");
     f->page = (ipf_page_geom){595.276, 841.89, 72, 72, 72, 72};
-    const char *size = attr(page, "size");
+    const char *size = ipf_tpl_attr(page, "size");
     if (size && strcmp(size, "A4") != 0 && strcmp(size, "A3") != 0) {
         ipf_diag_add(d, path, ipf_xml_line(page), IPF_SEV_ERROR, "TEMPLATE-PAGE",
                      "纸张“%s”不支持，应为 A4 或 A3", size);
@@ -467,7 +467,7 @@ ipf_status ipf_form_load(const char *path, ipf_diags *d, ipf_form **out)
         f->page.width = 841.89;
         f->page.height = 1190.55;
     }
-    const char *orient = attr(page, "orientation");
+    const char *orient = ipf_tpl_attr(page, "orientation");
     if (orient && strcmp(orient, "landscape") == 0) {
         double w = f->page.width;
         f->page.width = f->page.height;
@@ -476,7 +476,7 @@ ipf_status ipf_form_load(const char *path, ipf_diags *d, ipf_form **out)
     const char *names[4] = {"margin-top", "margin-bottom", "margin-left", "margin-right"};
     double *slots[4] = {&f->page.top, &f->page.bottom, &f->page.left, &f->page.right};
     for (int i = 0; i < 4; i++) {
-        const char *v = attr(page, names[i]);
+        const char *v = ipf_tpl_attr(page, names[i]);
         if (v && ipf_length_parse(v, 14, slots[i]) != 0) {
             ipf_diag_add(d, path, ipf_xml_line(page), IPF_SEV_ERROR, "TEMPLATE-PAGE",
                          "%s 的长度“%s”无法识别", names[i], v);
@@ -491,9 +491,9 @@ ipf_status ipf_form_load(const char *path, ipf_diags *d, ipf_form **out)
     }
     int blocks = 0;
     for (const xmlNode *c = root->children; c; c = c->next) {
-        if (is_t(c, "table"))
+        if (ipf_tpl_is(c, "table"))
             bad |= check_table(f, c, d);
-        blocks += is_t(c, "table") || is_t(c, "cover") || is_t(c, "page-block");
+        blocks += ipf_tpl_is(c, "table") || ipf_tpl_is(c, "cover") || ipf_tpl_is(c, "page-block");
     }
     if (blocks == 0) {
         /* Nothing to lay out would make a PDF without a page. */

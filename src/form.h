@@ -69,4 +69,12 @@ int ipf_length_parse(const char *s, double font_size, double *points);
 
 #define IPF_TEMPLATE_NS "urn:ipforms:template:1"
 
+/* Reading a loaded template (the loader and the layout engine alike).
+ * ipf_tpl_is: n is the template element called name.  ipf_tpl_child: n's
+ * first such child, or NULL.  ipf_tpl_attr: an attribute without namespace,
+ * pointing into the template document (lives as long as the form), or NULL. */
+int ipf_tpl_is(const xmlNode *n, const char *name);
+const xmlNode *ipf_tpl_child(const xmlNode *n, const char *name);
+const char *ipf_tpl_attr(const xmlNode *n, const char *name);
+
 #endif

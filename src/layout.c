@@ -164,32 +164,6 @@ void ipf_layout_free(ipf_layout *lay)
 
 /* ---------------------------------------------------------------- helpers */
 
-static int is_t(const xmlNode *n, const char *name)
-{
-    return n && n->type == XML_ELEMENT_NODE && n->ns &&
-           strcmp((const char *)n->ns->href, IPF_TEMPLATE_NS) == 0 &&
-           strcmp((const char *)n->name, name) == 0;
-}
-
-static const char *attr(const xmlNode *n, const char *name)
-{
-    if (!n)
-        return NULL;
-    for (xmlAttrPtr a = n->properties; a; a = a->next)
-        if (!a->ns && strcmp((const char *)a->name, name) == 0 && a->children &&
-            a->children->type == XML_TEXT_NODE)
-            return (const char *)a->children->content;
-    return NULL;
-}
-
-static const xmlNode *child(const xmlNode *n, const char *name)
-{
-    for (const xmlNode *c = n ? n->children : NULL; c; c = c->next)
-        if (is_t(c, name))
-            return c;
-    return NULL;
-}
-
 static int is_cjk(uint32_t c)
 {
     return (c >= 0x2E80 && c <= 0x9FFF) || (c >= 0xF900 && c <= 0xFAFF) ||
@@ -244,39 +218,39 @@ static int parse_len(const char *s, double em, double def, double *out)
 static void apply_style_attrs(ipf_layout *lay, const xmlNode *n, style *s)
 {
     const char *v;
-    if ((v = attr(n, "size")))
+    if ((v = ipf_tpl_attr(n, "size")))
         parse_len(v, s->size, s->size, &s->size);
-    if ((v = attr(n, "line-height")))
+    if ((v = ipf_tpl_attr(n, "line-height")))
         s->line_height = strtod(v, NULL) > 0 ? strtod(v, NULL) : s->line_height;
-    if ((v = attr(n, "indent")))
+    if ((v = ipf_tpl_attr(n, "indent")))
         parse_len(v, s->size, 0, &s->indent);
-    if ((v = attr(n, "space-before")))
+    if ((v = ipf_tpl_attr(n, "space-before")))
         parse_len(v, s->size, 0, &s->space_before);
-    if ((v = attr(n, "space-after")))
+    if ((v = ipf_tpl_attr(n, "space-after")))
         parse_len(v, s->size, 0, &s->space_after);
-    if ((v = attr(n, "letter-spacing")))
+    if ((v = ipf_tpl_attr(n, "letter-spacing")))
         parse_len(v, s->size, 0, &s->letter_spacing);
-    if ((v = attr(n, "bold")))
+    if ((v = ipf_tpl_attr(n, "bold")))
         s->bold = strcmp(v, "true") == 0;
-    if ((v = attr(n, "align")))
+    if ((v = ipf_tpl_attr(n, "align")))
         s->align = !strcmp(v, "center")    ? AL_CENTER
                    : !strcmp(v, "right")   ? AL_RIGHT
                    : !strcmp(v, "justify") ? AL_JUSTIFY
                                            : AL_LEFT;
-    if ((v = attr(n, "valign")))
+    if ((v = ipf_tpl_attr(n, "valign")))
         s->valign = !strcmp(v, "middle") ? VA_MIDDLE : !strcmp(v, "bottom") ? VA_BOTTOM : VA_TOP;
     (void)lay;
 }
 
 static void style_for(ipf_layout *lay, const xmlNode *n, const char *cls, style *s)
 {
-    const char *own = attr(n, "class");
+    const char *own = ipf_tpl_attr(n, "class");
     if (own)
         cls = own;
     if (cls && lay->styles) {
         for (const xmlNode *c = lay->styles->children; c; c = c->next) {
-            const char *k = attr(c, "class");
-            if (is_t(c, "style") && k && strcmp(k, cls) == 0)
+            const char *k = ipf_tpl_attr(c, "class");
+            if (ipf_tpl_is(c, "style") && k && strcmp(k, cls) == 0)
                 apply_style_attrs(lay, c, s);
         }
     }
@@ -316,7 +290,7 @@ static xmlXPathObjectPtr eval(ipf_layout *lay, const xmlNode *tn, xmlNodePtr ctx
     if (lay->nbad < sizeof lay->bad / sizeof lay->bad[0])
         lay->bad[lay->nbad++] = tn;
     lay->template_errors++;
-    const char *sel = attr(tn, "select");
+    const char *sel = ipf_tpl_attr(tn, "select");
     ipf_diag_add(lay->d, ipf_form_path(lay->form), ipf_xml_line(tn), IPF_SEV_ERROR,
                  "TEMPLATE-XPATH",
                  "select=\"%s\" 无法求值（名称空间前缀未声明或函数不存在），此处内容无法填写",
@@ -656,9 +630,10 @@ static void inline_content(ipf_layout *lay, const xmlNode *n, const style *s, xm
     for (const xmlNode *c = n->children; c; c = c->next) {
         if (c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) {
             para_text(lay, s, normalized(lay, (const char *)c->content), 0);
-        } else if (is_t(c, "field")) {
+        } else if (ipf_tpl_is(c, "field")) {
             size_t from = lay->ncps;
-            int ul = attr(c, "underline") && strcmp(attr(c, "underline"), "true") == 0;
+            int ul =
+                ipf_tpl_attr(c, "underline") && strcmp(ipf_tpl_attr(c, "underline"), "true") == 0;
             xmlXPathObjectPtr o = eval(lay, c, ctx);
             xmlChar *v = o ? xmlXPathCastToString(o) : NULL;
             xmlXPathFreeObject(o);
@@ -666,7 +641,7 @@ static void inline_content(ipf_layout *lay, const xmlNode *n, const style *s, xm
                 const char *t = normalized(lay, (const char *)v);
                 char fmt[256];
                 if (strlen(t) < 64) {
-                    format_value(attr(c, "format"), t, fmt, sizeof fmt);
+                    format_value(ipf_tpl_attr(c, "format"), t, fmt, sizeof fmt);
                     t = fmt;
                     para_text(lay, s, t, ul);
                 } else {
@@ -675,9 +650,10 @@ static void inline_content(ipf_layout *lay, const xmlNode *n, const style *s, xm
             }
             xmlFree(v);
             double mw;
-            if (attr(c, "min-width") && parse_len(attr(c, "min-width"), s->size, 0, &mw) == 0)
+            if (ipf_tpl_attr(c, "min-width") &&
+                parse_len(ipf_tpl_attr(c, "min-width"), s->size, 0, &mw) == 0)
                 para_pad(lay, s, from, mw, ul);
-        } else if (is_t(c, "check")) {
+        } else if (ipf_tpl_is(c, "check")) {
             int on = 0;
             if (!lay->blank) {
                 xmlXPathObjectPtr o = eval(lay, c, ctx);
@@ -750,7 +726,7 @@ static void blocks(ipf_layout *lay, const xmlNode *parent, const style *inherit,
 static void block(ipf_layout *lay, const xmlNode *c, const style *inherit, double width,
                   xmlNodePtr ctx)
 {
-    if (is_t(c, "p")) {
+    if (ipf_tpl_is(c, "p")) {
         style s = *inherit;
         s.indent = 0;
         s.space_before = s.space_after = 0;
@@ -758,20 +734,20 @@ static void block(ipf_layout *lay, const xmlNode *c, const style *inherit, doubl
         begin_indent(lay, &s);
         inline_content(lay, c, &s, ctx);
         para_finish(lay, &s, width);
-    } else if (is_t(c, "paragraphs")) {
+    } else if (ipf_tpl_is(c, "paragraphs")) {
         style s = *inherit;
         s.indent = lay->base.indent;
         s.space_before = s.space_after = 0;
         s.align = AL_JUSTIFY;
         style_for(lay, c, "paragraph", &s);
         select_paragraphs(lay, c, &s, width, ctx);
-    } else if (is_t(c, "list")) {
+    } else if (ipf_tpl_is(c, "list")) {
         style s = *inherit;
         s.indent = 0;
         s.align = AL_JUSTIFY;
         style_for(lay, c, "list", &s);
         xmlXPathObjectPtr o = eval(lay, c, ctx);
-        const char *marker = attr(c, "marker");
+        const char *marker = ipf_tpl_attr(c, "marker");
         if (o && o->type == XPATH_NODESET && o->nodesetval) {
             for (int i = 0; i < o->nodesetval->nodeNr; i++) {
                 if (marker) {
@@ -791,7 +767,7 @@ static void block(ipf_layout *lay, const xmlNode *c, const style *inherit, doubl
             }
         }
         xmlXPathFreeObject(o);
-    } else if (is_t(c, "each")) {
+    } else if (ipf_tpl_is(c, "each")) {
         xmlXPathObjectPtr o = lay->blank ? NULL : eval(lay, c, ctx);
         if (o && o->type == XPATH_NODESET && o->nodesetval) {
             for (int i = 0; i < o->nodesetval->nodeNr; i++) {
@@ -800,11 +776,11 @@ static void block(ipf_layout *lay, const xmlNode *c, const style *inherit, doubl
             }
         }
         xmlXPathFreeObject(o);
-    } else if (is_t(c, "vspace")) {
+    } else if (ipf_tpl_is(c, "vspace")) {
         double h;
-        if (parse_len(attr(c, "height"), inherit->size, 0, &h) == 0 && h > 0)
+        if (parse_len(ipf_tpl_attr(c, "height"), inherit->size, 0, &h) == 0 && h > 0)
             add_line(lay, h, LN_SPACE);
-    } else if (is_t(c, "vfill")) {
+    } else if (ipf_tpl_is(c, "vfill")) {
         add_line(lay, 0, LN_FILL);
     }
 }
@@ -820,8 +796,8 @@ static void blocks(ipf_layout *lay, const xmlNode *parent, const style *inherit,
 static int has_block_children(const xmlNode *n)
 {
     for (const xmlNode *c = n->children; c; c = c->next)
-        if (is_t(c, "p") || is_t(c, "paragraphs") || is_t(c, "list") || is_t(c, "each") ||
-            is_t(c, "vspace") || is_t(c, "vfill"))
+        if (ipf_tpl_is(c, "p") || ipf_tpl_is(c, "paragraphs") || ipf_tpl_is(c, "list") ||
+            ipf_tpl_is(c, "each") || ipf_tpl_is(c, "vspace") || ipf_tpl_is(c, "vfill"))
             return 1;
     return 0;
 }
@@ -847,7 +823,7 @@ static void finish_page(ipf_layout *lay)
     const xmlNode *pn = lay->numbering;
     if (!pn || lay->pages <= lay->number_skip)
         return;
-    const char *fmt = attr(pn, "format");
+    const char *fmt = ipf_tpl_attr(pn, "format");
     if (!fmt)
         fmt = "— {page} —";
     char num[32], buf[128];
@@ -860,9 +836,9 @@ static void finish_page(ipf_layout *lay)
     style s = lay->base;
     s.align = AL_CENTER;
     s.line_height = 1.0;
-    parse_len(attr(pn, "size"), s.size, s.size, &s.size);
+    parse_len(ipf_tpl_attr(pn, "size"), s.size, s.size, &s.size);
     double off = 7 * 72 / 25.4;
-    parse_len(attr(pn, "offset"), s.size, off, &off);
+    parse_len(ipf_tpl_attr(pn, "offset"), s.size, off, &off);
     double width = lay->pg.width - lay->pg.left - lay->pg.right;
     uint32_t l0 = (uint32_t)lay->nlines;
     para_text(lay, &s, buf, 0);
@@ -924,7 +900,7 @@ static void draw_lines(ipf_layout *lay, uint32_t a, uint32_t b, double x, double
 static void page_block(ipf_layout *lay, const xmlNode *pb, xmlNodePtr ctx)
 {
     new_page(lay);
-    const char *ol = attr(pb, "outline");
+    const char *ol = ipf_tpl_attr(pb, "outline");
     if (ol && ipf_drawing_outline(lay->dr, 0, ol, lay->pg.height - lay->pg.top) < 0)
         lay->oom = 1;
     double width = lay->pg.width - lay->pg.left - lay->pg.right;
@@ -966,7 +942,7 @@ static int table_columns(ipf_layout *lay, const xmlNode *t, table_ctx *tc)
     double width = lay->pg.width - lay->pg.left - lay->pg.right;
     double fixed = 0, fr = 0, w[64], f[64];
     int n = 0;
-    const char *p = attr(t, "columns");
+    const char *p = ipf_tpl_attr(t, "columns");
     while (p && *p && n < 64) {
         while (*p == ' ')
             p++;
@@ -1033,7 +1009,7 @@ static double cell_inner_width(ipf_layout *lay, const table_ctx *tc, int col, in
 static void measure_cell(ipf_layout *lay, const xmlNode *tn, cell *c, const table_ctx *tc,
                          xmlNodePtr ctx)
 {
-    int label = is_t(tn, "label");
+    int label = ipf_tpl_is(tn, "label");
     double width = cell_inner_width(lay, tc, c->col, c->span);
     style s = lay->base;
     s.indent = 0;
@@ -1041,20 +1017,20 @@ static void measure_cell(ipf_layout *lay, const xmlNode *tn, cell *c, const tabl
      * the top left; labels centred. */
     s.align = label ? AL_CENTER : AL_LEFT;
     s.valign = label ? VA_MIDDLE : VA_TOP;
-    style_for(lay, tn, label ? "label" : is_t(tn, "value") ? "value" : "cell", &s);
+    style_for(lay, tn, label ? "label" : ipf_tpl_is(tn, "value") ? "value" : "cell", &s);
     c->valign = s.valign;
     c->is_label = label;
-    const char *kt = attr(tn, "keep-together");
+    const char *kt = ipf_tpl_attr(tn, "keep-together");
     c->keep = kt && strcmp(kt, "true") == 0;
     double mh = 0;
-    if (attr(tn, "min-height"))
-        parse_len(attr(tn, "min-height"), s.size, 0, &mh);
-    if (lay->blank && attr(tn, "blank-min-height"))
-        parse_len(attr(tn, "blank-min-height"), s.size, 0, &mh);
+    if (ipf_tpl_attr(tn, "min-height"))
+        parse_len(ipf_tpl_attr(tn, "min-height"), s.size, 0, &mh);
+    if (lay->blank && ipf_tpl_attr(tn, "blank-min-height"))
+        parse_len(ipf_tpl_attr(tn, "blank-min-height"), s.size, 0, &mh);
     c->min_h = mh;
     c->l0 = (uint32_t)lay->nlines;
-    if (is_t(tn, "value")) {
-        const char *para = attr(tn, "paragraphs");
+    if (ipf_tpl_is(tn, "value")) {
+        const char *para = ipf_tpl_attr(tn, "paragraphs");
         if (para && strcmp(para, "true") == 0) {
             s.indent = lay->base.indent;
             s.align = AL_JUSTIFY;
@@ -1094,7 +1070,7 @@ static void section_row(ipf_layout *lay, const xmlNode *sn, const table_ctx *tc,
     if (!r)
         return;
     r->is_section = 1;
-    r->outline = attr(sn, "title");
+    r->outline = ipf_tpl_attr(sn, "title");
     cell *c = new_cell(lay);
     if (!c)
         return;
@@ -1111,7 +1087,7 @@ static void section_row(ipf_layout *lay, const xmlNode *sn, const table_ctx *tc,
     s.align = AL_LEFT;
     style_for(lay, sn, "section", &s);
     double width = cell_inner_width(lay, tc, 0, tc->ncols);
-    const char *title = attr(sn, "title"), *note = attr(sn, "note");
+    const char *title = ipf_tpl_attr(sn, "title"), *note = ipf_tpl_attr(sn, "note");
     for (int pass = 0; pass < 2; pass++) {
         uint32_t l0 = (uint32_t)lay->nlines;
         para_text(lay, &s, title ? title : "", 0);
@@ -1145,7 +1121,7 @@ static void table_row(ipf_layout *lay, const xmlNode *rn, const table_ctx *tc, x
     if (!r)
         return;
     uint32_t ri = (uint32_t)(lay->nrows - 1);
-    const char *hd = attr(rn, "header");
+    const char *hd = ipf_tpl_attr(rn, "header");
     r->is_header = hd && strcmp(hd, "true") == 0;
     int col = 0;
     for (const xmlNode *cn = rn->children; cn && !lay->oom; cn = cn->next) {
@@ -1156,7 +1132,7 @@ static void table_row(ipf_layout *lay, const xmlNode *rn, const table_ctx *tc, x
         cell *c = new_cell(lay);
         if (!c)
             return;
-        const char *sp = attr(cn, "span"), *rs = attr(cn, "rowspan");
+        const char *sp = ipf_tpl_attr(cn, "span"), *rs = ipf_tpl_attr(cn, "rowspan");
         c->col = col;
         c->span = sp ? atoi(sp) : 1;
         c->rowspan = rs ? atoi(rs) : 1;
@@ -1177,23 +1153,23 @@ static void table_rows(ipf_layout *lay, const xmlNode *parent, const table_ctx *
 {
     int carry[64] = {0};
     for (const xmlNode *n = parent->children; n && !lay->oom; n = n->next) {
-        if (is_t(n, "section")) {
+        if (ipf_tpl_is(n, "section")) {
             section_row(lay, n, tc, ctx);
-        } else if (is_t(n, "row")) {
+        } else if (ipf_tpl_is(n, "row")) {
             table_row(lay, n, tc, ctx, carry);
-        } else if (is_t(n, "repeat")) {
+        } else if (ipf_tpl_is(n, "repeat")) {
             xmlXPathObjectPtr o = lay->blank ? NULL : eval(lay, n, ctx);
             int count = o && o->type == XPATH_NODESET && o->nodesetval ? o->nodesetval->nodeNr : 0;
             if (count > 0) {
                 for (int i = 0; i < count && !lay->oom; i++) {
                     set_n(lay, i + 1);
                     for (const xmlNode *rn = n->children; rn; rn = rn->next)
-                        if (is_t(rn, "row"))
+                        if (ipf_tpl_is(rn, "row"))
                             table_row(lay, rn, tc, o->nodesetval->nodeTab[i], carry);
                 }
             } else {
                 /* No data (or the blank form): empty copies to fill by hand. */
-                const char *bc = attr(n, "blank-count");
+                const char *bc = ipf_tpl_attr(n, "blank-count");
                 int copies = bc ? atoi(bc) : 1;
                 if (copies > 100)
                     copies = 100; /* a typo must not lay out millions of rows */
@@ -1202,7 +1178,7 @@ static void table_rows(ipf_layout *lay, const xmlNode *parent, const table_ctx *
                 for (int i = 0; i < copies && !lay->oom; i++) {
                     set_n(lay, i + 1);
                     for (const xmlNode *rn = n->children; rn; rn = rn->next)
-                        if (is_t(rn, "row"))
+                        if (ipf_tpl_is(rn, "row"))
                             table_row(lay, rn, tc, xmlDocGetRootElement(lay->data), carry);
                 }
                 lay->blank = was_blank;
@@ -1616,7 +1592,7 @@ static void set_info(ipf_layout *lay, const xmlNode *info, xmlNodePtr ctx)
     const char *keys[4][2] = {
         {"title", "Title"}, {"author", "Author"}, {"subject", "Subject"}, {"keywords", "Keywords"}};
     for (int i = 0; i < 4; i++) {
-        const char *tpl = attr(info, keys[i][0]);
+        const char *tpl = ipf_tpl_attr(info, keys[i][0]);
         if (!tpl)
             continue;
         char *v = interpolate(lay, tpl, ctx);
@@ -1689,28 +1665,29 @@ ipf_status ipf_layout_document(ipf_layout *lay, const ipf_form *form, const ipf_
     xmlNodePtr ctx = xmlDocGetRootElement(data);
 
     /* Defaults, then the template's typography. */
-    const xmlNode *typo = child(root, "typography");
-    lay->styles = child(root, "styles");
+    const xmlNode *typo = ipf_tpl_child(root, "typography");
+    lay->styles = ipf_tpl_child(root, "styles");
     style b = {14, 1.45, 0, 0, 0, 0, AL_JUSTIFY, VA_TOP, 0};
-    parse_len(attr(typo, "size"), 14, 14, &b.size);
-    if (attr(typo, "line-height") && strtod(attr(typo, "line-height"), NULL) > 0)
-        b.line_height = strtod(attr(typo, "line-height"), NULL);
-    parse_len(attr(typo, "paragraph-indent"), b.size, 2 * b.size, &b.indent);
+    parse_len(ipf_tpl_attr(typo, "size"), 14, 14, &b.size);
+    if (ipf_tpl_attr(typo, "line-height") && strtod(ipf_tpl_attr(typo, "line-height"), NULL) > 0)
+        b.line_height = strtod(ipf_tpl_attr(typo, "line-height"), NULL);
+    parse_len(ipf_tpl_attr(typo, "paragraph-indent"), b.size, 2 * b.size, &b.indent);
     lay->base = b;
-    parse_len(attr(typo, "cell-padding"), b.size, 4.5, &lay->pad);
-    parse_len(attr(typo, "rule-width"), b.size, 0.6, &lay->rule_w);
-    lay->cont_suffix = attr(typo, "continued-suffix") ? attr(typo, "continued-suffix") : "（续）";
-    lay->numbering = child(root, "page-numbers");
-    const char *skip = attr(lay->numbering, "skip-first");
+    parse_len(ipf_tpl_attr(typo, "cell-padding"), b.size, 4.5, &lay->pad);
+    parse_len(ipf_tpl_attr(typo, "rule-width"), b.size, 0.6, &lay->rule_w);
+    lay->cont_suffix =
+        ipf_tpl_attr(typo, "continued-suffix") ? ipf_tpl_attr(typo, "continued-suffix") : "（续）";
+    lay->numbering = ipf_tpl_child(root, "page-numbers");
+    const char *skip = ipf_tpl_attr(lay->numbering, "skip-first");
     lay->number_skip = skip ? atoi(skip) : 0;
 
-    set_info(lay, child(root, "info"), ctx);
+    set_info(lay, ipf_tpl_child(root, "info"), ctx);
     for (const xmlNode *n = root->children; n && !lay->oom; n = n->next) {
-        if (is_t(n, "cover") || is_t(n, "page-block")) {
+        if (ipf_tpl_is(n, "cover") || ipf_tpl_is(n, "page-block")) {
             finish_page(lay);
             page_block(lay, n, ctx);
             finish_page(lay);
-        } else if (is_t(n, "table")) {
+        } else if (ipf_tpl_is(n, "table")) {
             table(lay, n, ctx);
         }
     }

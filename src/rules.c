@@ -594,32 +594,13 @@ static void append(char **buf, size_t *len, size_t *cap, const char *s, size_t n
 
 static void append_value(char **buf, size_t *len, size_t *cap, const char *v, int *oom)
 {
-    size_t shown = 0;
-    int space = 0;
-    const char *p = v ? v : "";
-    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
-        p++;
-    while (*p) {
-        const char *start = p;
-        uint32_t c;
-        if (ipf_utf8_next(&p, &c) < 0) {
-            p++;
-            continue;
-        }
-        if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
-            space = 1;
-            continue;
-        }
-        if (shown >= VALUE_SHOWN) {
-            append(buf, len, cap, "……", strlen("……"), oom);
-            return;
-        }
-        if (space)
-            append(buf, len, cap, " ", 1, oom);
-        space = 0;
-        append(buf, len, cap, start, (size_t)(p - start), oom);
-        shown++;
+    char *x = ipf_utf8_excerpt(v, VALUE_SHOWN);
+    if (!x) {
+        *oom = 1;
+        return;
     }
+    append(buf, len, cap, x, strlen(x), oom);
+    free(x);
 }
 
 static long node_line(const xmlNode *n)

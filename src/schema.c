@@ -117,32 +117,13 @@ static const char *sb_str(const sbuf *b)
 /* A value as quoted in a message: one line, at most VALUE_SHOWN characters. */
 static void sb_add_value(sbuf *b, const char *v)
 {
-    size_t shown = 0;
-    int space = 0;
-    const char *p = v ? v : "";
-    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
-        p++;
-    while (*p) {
-        const char *start = p;
-        uint32_t c;
-        if (ipf_utf8_next(&p, &c) < 0) {
-            p++;
-            continue;
-        }
-        if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
-            space = 1;
-            continue;
-        }
-        if (shown >= VALUE_SHOWN) {
-            sb_add(b, "……");
-            return;
-        }
-        if (space)
-            sb_add(b, " ");
-        space = 0;
-        sb_addn(b, start, (size_t)(p - start));
-        shown++;
+    char *x = ipf_utf8_excerpt(v, VALUE_SHOWN);
+    if (!x) {
+        b->oom = 1;
+        return;
     }
+    sb_add(b, x);
+    free(x);
 }
 
 static int is_blank(const char *s)

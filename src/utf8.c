@@ -1,6 +1,9 @@
 /* utf8.c */
 #include "utf8.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 int ipf_utf8_next(const char **p, uint32_t *cp)
 {
     const unsigned char *s = (const unsigned char *)*p;
@@ -65,4 +68,46 @@ size_t ipf_utf8_length(const char *s)
     for (; *s; s++)
         n += ((unsigned char)*s & 0xC0) != 0x80;
     return n;
+}
+
+static int is_ws(uint32_t c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+char *ipf_utf8_excerpt(const char *v, size_t max_chars)
+{
+    const char *p = v ? v : "";
+    /* Each shown character takes at most 4 bytes plus a space before it. */
+    size_t cap = strlen(p) < max_chars * 5 ? strlen(p) : max_chars * 5;
+    char *out = malloc(cap + sizeof "……"), *o = out;
+    if (!out)
+        return NULL;
+    size_t shown = 0;
+    int space = 0;
+    while (*p) {
+        const char *start = p;
+        uint32_t c;
+        if (ipf_utf8_next(&p, &c) < 0) {
+            p++;
+            continue;
+        }
+        if (is_ws(c)) {
+            space = shown > 0;
+            continue;
+        }
+        if (shown >= max_chars) {
+            memcpy(o, "……", strlen("……"));
+            o += strlen("……");
+            break;
+        }
+        if (space)
+            *o++ = ' ';
+        space = 0;
+        memcpy(o, start, (size_t)(p - start));
+        o += p - start;
+        shown++;
+    }
+    *o = '\0';
+    return out;
 }
