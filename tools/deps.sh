@@ -3,7 +3,7 @@
 # lacks.  Does nothing (and needs no network) when all is already there.
 set -eu
 PKGS="cmake make gcc pkg-config libhpdf-dev libxml2-dev libxml2-utils zlib1g-dev libdeflate-dev libfreetype-dev
-libicu-dev python3 poppler-utils qpdf icc-profiles-free fonts-dejavu-core"
+libicu-dev python3 poppler-utils mupdf-tools qpdf icc-profiles-free fonts-dejavu-core"
 if [ "${1:-}" = "--ci" ]; then
     # CI also builds the fuzz targets and the sanitizer build with clang.
     PKGS="$PKGS clang libclang-rt-14-dev"
