@@ -19,7 +19,9 @@ of every page (docs/line-breaking.md says why):
            as justified lines);
   widows   no paragraph leaves its single last line at the head of a page
            (a short, unindented line under a page that ended full), and no
-           paragraph leaves its indented first line alone at a page's foot.
+           paragraph leaves its indented first line alone at a page's foot;
+  cover    every （盖章） on the first page starts at the same x (the cover's
+           fill-in lines are as long as the longest).
 
 Exit 0 when all hold, 1 with one line per problem, 77 when mutool is missing.
 """
@@ -189,9 +191,25 @@ def check_pages(pg, name, problems):
                             f"head: “{text(top)[:30]}”")
 
 
+def check_cover(lines, name, problems):
+    """The cover's fill-in lines end in one column: every （盖章） on the
+    first page starts at the same x, whatever the length of the names."""
+    xs = []
+    for ln in lines:
+        t = text(ln)
+        k = t.find("（盖章）")
+        if k >= 0:
+            xs.append((ln[k].x, t[:k]))
+    if xs and max(x for x, _ in xs) - min(x for x, _ in xs) > 0.5:
+        problems.append(f"{name} p1: cover: （盖章） at " +
+                        ", ".join(f"{x:.1f} after “{t[-8:]}”" for x, t in xs))
+
+
 def check_pdf(pdf, problems):
     name = os.path.basename(pdf)
     pg = pages(pdf)
+    if pg:
+        check_cover(pg[0], name, problems)
     for k, lines in enumerate(pg):
         for ln in lines:
             check_line(ln, f"{name} p{k + 1}", problems)
