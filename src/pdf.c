@@ -441,7 +441,8 @@ static ipf_status collect(doc_ctx *c, const ipf_drawing *dr)
                          "文档使用的不同字符过多（超过 65,534 个）");
             return IPF_ERR_PDF;
         }
-        qsort(u->cps, u->ncps, sizeof *u->cps, cmp_u32);
+        if (u->ncps > 1) /* a font no text uses (a covering --font) has cps == NULL */
+            qsort(u->cps, u->ncps, sizeof *u->cps, cmp_u32);
         for (size_t i = 0; i < u->ncps; i++)
             if (u->cps[i] <= 0xFFFF)
                 u->cid[u->cps[i]] = (uint16_t)(i + 1);

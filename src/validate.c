@@ -46,8 +46,7 @@ static void check_text(const ipf_schema *schema, const ipf_fontset *fonts, const
             p++;
             continue;
         }
-        if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == 0x3000 ||
-            (c >= 0x2000 && c <= 0x200A))
+        if (ipf_utf8_is_space(c))
             continue;
         if (ipf_fontset_font_for(fonts, c) >= 0)
             continue;

@@ -34,3 +34,11 @@ foreach(entry ${IPF_HOSTILE_CASES})
   # 77: a tool (poppler-utils, unshare) or kernel feature is missing.
   set_tests_properties(hostile.${cls}.${case} PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
 endforeach()
+
+# Second round (issue 11): tests/hostile_robust.py, one test per case.
+set(IPF_HOSTILE_ROBUST ${CMAKE_SOURCE_DIR}/tests/hostile_robust.py)
+foreach(case covering-font blank-looking)
+  add_test(NAME hostile.robust.${case}
+           COMMAND ${IPF_HOSTILE_ROBUST} ${case} $<TARGET_FILE:ipforms> ${CMAKE_SOURCE_DIR})
+  set_tests_properties(hostile.robust.${case} PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
+endforeach()

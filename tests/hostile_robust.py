@@ -1,0 +1,126 @@
+#!/usr/bin/python3
+"""Hostile input, second round (issue 11; docs/threat-model.md says what
+each check stands for).  Shares its assertions with hostile_checks.py.
+
+Usage: hostile_robust.py CASE IPFORMS REPO_ROOT [CC]
+
+Every case asserts what a clerk would notice: the exact diagnostic lines,
+the exit code, a PDF that holds every character, nothing written on failure.
+Expected diagnostics live in tests/hostile/expected/robust-CASE.expected;
+HOSTILE_REGEN=1 rewrites them (review the diff before committing).
+Exit 0 pass, 1 fail, 77 skipped."""
+import os
+import re
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+import threading
+import xml.etree.ElementTree as ET
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import hostile_checks as H  # noqa: E402
+
+from hostile_checks import (fail, skip, run, q, expect_lines, expect_exact, expect_rc,  # noqa: E402
+                            expect_unchanged, pdftotext, squash, sample_tree, SAMPLE, HEAD)
+
+FONT = "fonts/FandolFang-Regular.ttf"
+
+
+def exp_file(repo, case):
+    return os.path.join(repo, f"tests/hostile/expected/robust-{case}.expected")
+
+
+def save(t, tmp, name):
+    t.write(os.path.join(tmp, name), encoding="UTF-8", xml_declaration=True)
+
+
+def render(ipf, cwd, *args, out="out", **kw):
+    os.makedirs(os.path.join(cwd, out), exist_ok=True)
+    return run([ipf, "render", "-o", out, *args], cwd=cwd, **kw)
+
+
+# ------------------------------------------------------------------ 1 font
+
+def case_covering_font(ipf, repo, tmp):
+    """An office font that covers every character of the form (仿宋_GB2312
+    is the usual one): the fallback font is then never used.  Here the
+    bundled FangSong itself is given as --font, so the template's font is
+    the unused fallback; render and blank must work under the sanitizers."""
+    shutil.copy(os.path.join(repo, SAMPLE), os.path.join(tmp, "filing.xml"))
+    font = os.path.join(repo, FONT)
+    r = render(ipf, tmp, "--font", font, "filing.xml")
+    expect_rc(r, 0, "render --font")
+    expect_exact(r.stderr, [], "render --font")
+    text = squash(pdftotext(os.path.join(tmp, "out", "filing.pdf")))
+    for s in ("重庆嘉陵科技大学图书馆", "国家知识产权信息公共服务网点备案表"):
+        if s not in text:
+            fail(f"render --font: {s} missing from the PDF")
+    r = run([ipf, "blank", "--font", font, "-o", "out", "national-filing"], cwd=tmp)
+    expect_rc(r, 0, "blank --font")
+    # Both as --font and as the template's own: the same face twice.
+    r = run([ipf, "validate", "--font", font, "--font", font, "filing.xml"], cwd=tmp)
+    expect_rc(r, 0, "validate --font twice")
+    print("a font covering everything, as --font: render, blank and validate clean")
+
+
+# --------------------------------------------------------- 2 blank-looking
+
+BLANKS = {
+    "ideographic": "\u3000\u3000",
+    "nbsp": "\u00a0",
+    "en-em": "\u2002\u2003\u2009",
+    "zero-width": "\u200b\u200c\u200d\u2060\ufeff",
+    "mixed": " \u3000\t\u00a0\u202f\u205f\u200b ",
+}
+
+
+def case_blank_looking(ipf, repo, tmp):
+    """Required fields holding only characters that print as nothing are
+    not filled: each is reported as missing, exactly as an empty one."""
+    t = sample_tree(repo)
+    r = t.getroot()
+    inst = r.find(q("institution"))
+    kinds = list(BLANKS.values())
+    fields = [r.find(q("cover")).find(q("applicant")), inst.find(q("name")),
+              inst.find(q("category")), inst.find(q("address")),
+              inst.find(q("contact")).find(q("phone")), inst.find(q("head")).find(q("name")),
+              inst.find(q("service-objects"))]
+    for k, el in enumerate(fields):
+        el.text = kinds[k % len(kinds)]
+    for s in inst.find(q("services")).findall(q("service")):
+        s.text = "\u3000"
+    m = r.find(q("team")).findall(q("member"))[1]
+    m.find(q("name")).text = "\u200b"
+    for p in m.find(q("profile")).findall(q("p")):
+        p.text = "\u3000\u00a0"
+    # The schema side says "not filled" for the same characters.
+    inst.find(q("staff")).set("total", "\u3000")
+    r.find(q("cover")).find(q("recommender")).set("kind", "\u00a0")
+    save(t, tmp, "blank.xml")
+    r = run([ipf, "validate", "blank.xml"], cwd=tmp)
+    expect_rc(r, 1, "validate")
+    expect_lines(r.stderr, exp_file(repo, "blank-looking"), "blank-looking")
+    n = r.stderr.count("未填写")
+    if not H.REGEN and n < len(fields) + 2:
+        fail(f"only {n} fields reported as not filled")
+
+
+CASES = {
+    "covering-font": case_covering_font,
+    "blank-looking": case_blank_looking,
+}
+
+
+if __name__ == "__main__":
+    case, ipf, repo = sys.argv[1:4]
+    ipf = os.path.abspath(ipf)
+    repo = os.path.abspath(repo)
+    for tool in ("pdftotext", "pdfinfo"):
+        if not shutil.which(tool):
+            skip(f"{tool} (poppler-utils) not installed")
+    if case not in CASES:
+        fail(f"unknown case {case}")
+    with tempfile.TemporaryDirectory() as tmp:
+        CASES[case](ipf, repo, tmp)
