@@ -91,6 +91,19 @@ ipf_status ipf_validate_glyphs(const ipf_schema *schema, const ipf_fontset *font
     return bad ? IPF_INVALID : IPF_OK;
 }
 
+/* A check that could not run (out of memory, a library failure) leaves the
+ * document unchecked: that must never read as "valid", so its status wins
+ * over the diagnostics count, and the clerk is told the check is incomplete. */
+static ipf_status incomplete(ipf_status st, const char *what, const char *file, ipf_diags *d)
+{
+    if (st == IPF_OK || st == IPF_INVALID)
+        return st;
+    ipf_diag_add(d, file, 0, IPF_SEV_ERROR, "VALIDATE-INCOMPLETE",
+                 "%s未能完成（%s），这份文件未经完整检查，不能视为通过；请关闭其他程序后重试", what,
+                 st == IPF_ERR_NOMEM ? "内存不足" : ipf_status_str(st));
+    return st;
+}
+
 ipf_status ipf_validate_document(const ipf_form *form, const ipf_schema *schema,
                                  const ipf_ruleset *rules, const ipf_fontset *fonts, xmlDocPtr doc,
                                  const char *file, ipf_diags *d)
@@ -98,11 +111,21 @@ ipf_status ipf_validate_document(const ipf_form *form, const ipf_schema *schema,
     size_t before = ipf_diags_errors(d);
     if (check_root(form, doc, file, d))
         return IPF_INVALID; /* another kind of document: its fields mean nothing here */
-    if (schema)
-        ipf_schema_validate(schema, doc, file, d);
-    if (rules)
-        ipf_ruleset_check(rules, doc, file, d);
-    if (fonts)
+    ipf_status failed = IPF_OK;
+    if (schema) {
+        ipf_status st =
+            incomplete(ipf_schema_validate(schema, doc, file, d), "数据结构检查", file, d);
+        if (st != IPF_OK && st != IPF_INVALID)
+            failed = st;
+    }
+    if (rules && failed == IPF_OK) {
+        ipf_status st = incomplete(ipf_ruleset_check(rules, doc, file, d), "规则检查", file, d);
+        if (st != IPF_OK && st != IPF_INVALID)
+            failed = st;
+    }
+    if (fonts && failed == IPF_OK)
         ipf_validate_glyphs(schema, fonts, doc, file, d);
+    if (failed != IPF_OK)
+        return failed;
     return ipf_diags_errors(d) > before ? IPF_INVALID : IPF_OK;
 }

@@ -107,7 +107,52 @@ def case_blank_looking(ipf, repo, tmp):
         fail(f"only {n} fields reported as not filled")
 
 
+# ------------------------------------------------ libxml2 never speaks itself
+
+DIAG_LINE = re.compile(r"^\S.*?(:\d+)?: (error|warning) [A-Z][A-Z0-9-]+ ")
+
+
+def only_diagnostics(stderr, what):
+    """Every stderr line is one of ours: file[:line]: error|warning CODE …"""
+    bad = [l for l in stderr.splitlines() if not DIAG_LINE.match(l)]
+    if bad:
+        fail(f"{what}: stderr holds lines that are not diagnostics: {bad[:3]}")
+
+
+def copy_templates(repo, tmp):
+    shutil.copytree(os.path.join(repo, "templates"), os.path.join(tmp, "tpl"))
+    return os.path.join(tmp, "tpl")
+
+
+def edit(path, old, new, count=1):
+    src = open(path, encoding="utf-8").read()
+    if src.count(old) != count:
+        fail(f"{path} no longer holds {count} × {old!r}")
+    open(path, "w", encoding="utf-8").write(src.replace(old, new))
+    return src[:src.index(old)].count("\n") + 1
+
+
+def case_libxml2_silent(ipf, repo, tmp):
+    """An XPath error in a template (a function the template's context does
+    not know): our diagnostic with the template's line, and not a word of
+    libxml2's own English on stderr."""
+    tpl = copy_templates(repo, tmp)
+    f = "national-filing/template.xml"
+    line = edit(os.path.join(tpl, f), 'select="d:institution/d:address"',
+                'select="ipf:chars(d:institution/d:address)"')
+    shutil.copy(os.path.join(repo, SAMPLE), os.path.join(tmp, "filing.xml"))
+    want = [f'tpl/{f}:{line}: error TEMPLATE-XPATH select="ipf:chars(d:institution/d:address)" '
+            "无法求值（名称空间前缀未声明或函数不存在），此处内容无法填写"]
+    r = render(ipf, tmp, "--templates", "tpl", "filing.xml")
+    expect_rc(r, 2, "render")
+    expect_exact(r.stderr, want, "render")
+    r = run([ipf, "blank", "--templates", "tpl", "-o", "out", "national-filing"], cwd=tmp)
+    expect_rc(r, 2, "blank")
+    only_diagnostics(r.stderr, "blank")
+
+
 CASES = {
+    "libxml2-silent": case_libxml2_silent,
     "covering-font": case_covering_font,
     "blank-looking": case_blank_looking,
 }
