@@ -1,6 +1,7 @@
 /* validate.c: the checks before printing, in the order a clerk reads them. */
 #include "validate.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "utf8.h"
@@ -91,6 +92,34 @@ ipf_status ipf_validate_glyphs(const ipf_schema *schema, const ipf_fontset *font
     return bad ? IPF_INVALID : IPF_OK;
 }
 
+/* Text written beside <p> paragraphs: the schema's mixed content allows it,
+ * but the layout prints an element with paragraphs paragraph by paragraph
+ * and would leave that text out.  Refused, naming the field and quoting
+ * the text, rather than silently dropped. */
+static void check_mixed(const ipf_schema *schema, const xmlNode *n, const char *file, ipf_diags *d)
+{
+    for (; n; n = n->next) {
+        if (n->type != XML_ELEMENT_NODE)
+            continue;
+        int has_p = 0;
+        for (const xmlNode *c = n->children; c && !has_p; c = c->next)
+            has_p = c->type == XML_ELEMENT_NODE && strcmp((const char *)c->name, "p") == 0;
+        for (const xmlNode *c = has_p ? n->children : NULL; c; c = c->next) {
+            if ((c->type != XML_TEXT_NODE && c->type != XML_CDATA_SECTION_NODE) ||
+                !ipf_utf8_is_filled((const char *)c->content))
+                continue;
+            char *shown = ipf_utf8_excerpt((const char *)c->content, 40);
+            long line = xmlGetLineNo(c);
+            ipf_diag_add(d, file, line > 0 ? line : ipf_xml_line(n), IPF_SEV_ERROR, "SCHEMA-TEXT",
+                         "“%s”中写在 <p> 段落之外的文字“%s”不会印在表格上：已分段时，"
+                         "每段文字都应写在一个 <p> 中",
+                         field_label(schema, n), shown ? shown : "");
+            free(shown);
+        }
+        check_mixed(schema, n->children, file, d);
+    }
+}
+
 /* A check that could not run (out of memory, a library failure) leaves the
  * document unchecked: that must never read as "valid", so its status wins
  * over the diagnostics count, and the clerk is told the check is incomplete. */
@@ -118,6 +147,7 @@ ipf_status ipf_validate_document(const ipf_form *form, const ipf_schema *schema,
         if (st != IPF_OK && st != IPF_INVALID)
             failed = st;
     }
+    check_mixed(schema, xmlDocGetRootElement(doc), file, d);
     if (rules && failed == IPF_OK) {
         ipf_status st = incomplete(ipf_ruleset_check(rules, doc, file, d), "规则检查", file, d);
         if (st != IPF_OK && st != IPF_INVALID)

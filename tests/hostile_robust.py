@@ -151,7 +151,136 @@ def case_libxml2_silent(ipf, repo, tmp):
     only_diagnostics(r.stderr, "blank")
 
 
+# ------------------------------------------------------- 3 text dropped
+
+def valid_samples(repo):
+    """Every sample data file of every form (samples/<form>/*.xml), not the
+    invalid ones: other forms join as their samples are added."""
+    out = []
+    for form in sorted(os.listdir(os.path.join(repo, "samples"))):
+        d = os.path.join(repo, "samples", form)
+        if form == "invalid" or not os.path.isdir(d):
+            continue
+        out += [os.path.join(d, n) for n in sorted(os.listdir(d)) if n.endswith(".xml")]
+    return out
+
+
+DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+
+
+def printed_forms(text):
+    """How a value may be printed: as written, or a date as 2024年8月26日."""
+    m = DATE.match(text)
+    if m:
+        y, mo, d = (int(g) for g in m.groups())
+        return [f"{y}年{mo}月{d}日", text]
+    return [text]
+
+
+def template_names(repo):
+    """Local names of the data elements some template selects (d:name in
+    any select or expression of any template file).  An element no template
+    names is one the form does not print by design (the national form's
+    已获认定称号 is only checked by the rules)."""
+    names = set()
+    for root, _, files in os.walk(os.path.join(repo, "templates")):
+        for n in files:
+            if n.endswith(".xml") and n != "rules.xml" and n != "skeleton.xml":
+                src = open(os.path.join(root, n), encoding="utf-8").read()
+                names |= set(re.findall(r"\b[a-z]+:([A-Za-z][\w.-]*)", src))
+    return names
+
+
+def longest_prefix_in(rest, page):
+    lo, hi = 0, len(rest)  # rest[:lo] is in page; find the largest such lo
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if rest[:mid] in page:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def in_pages(t, pages):
+    """t is printed, possibly continued over following pages (where the
+    repeated headings, labels and page numbers come in between)."""
+    for k in range(len(pages)):
+        rest, j = t, k
+        while j < len(pages):
+            n = longest_prefix_in(rest, pages[j])
+            if n == len(rest):
+                return True
+            if n == 0:
+                break
+            rest, j = rest[n:], j + 1
+    return False
+
+
+def case_every_text_printed(ipf, repo, tmp):
+    """Every text node of every valid sample reaches the PDF's text (as
+    pdftotext -raw reads it, in content order; white space and pagination
+    aside): nothing the data says is silently left out.  Only elements that
+    no template names at all are exempt (not printed by design)."""
+    samples = valid_samples(repo)
+    if not samples:
+        fail("no samples found")
+    printed = template_names(repo)
+    total = skipped = 0
+    for path in samples:
+        name = os.path.relpath(path, repo)
+        os.makedirs(os.path.join(tmp, "out"), exist_ok=True)
+        r = run([ipf, "render", "-o", os.path.join(tmp, "out"), path], cwd=repo)
+        expect_rc(r, 0, f"render {name}")
+        pdf = os.path.join(tmp, "out", os.path.basename(path)[:-4] + ".pdf")
+        pages = [squash(p) for p in pdftotext(pdf, "-raw").split("\f")]
+        missing = []
+        root = ET.parse(path).getroot()
+        parent = {c: p for p in root.iter() for c in p}
+        for el in root.iter():
+            if not isinstance(el.tag, str):
+                continue  # a comment or PI: its tail is counted with its parent
+            pieces = [el.text] + [c.tail for c in el]
+            for t in pieces:
+                t = squash(t or "")
+                if not t:
+                    continue
+                chain, o = [], el
+                while o is not None:
+                    chain.append(o.tag.split("}")[-1])
+                    o = parent.get(o)
+                if not any(n in printed for n in chain[:2]):
+                    skipped += 1
+                    continue
+                total += 1
+                if not any(in_pages(f, pages) for f in printed_forms(t)):
+                    missing.append((chain[0], t[:40]))
+        if missing:
+            fail(f"{name}: {len(missing)} text(s) not in the PDF, e.g. {missing[:5]}")
+        print(f"{name}: every text node in the PDF")
+    print(f"{len(samples)} samples, {total} texts, all printed "
+          f"({skipped} in elements no template names)")
+
+
+def case_mixed_content(ipf, repo, tmp):
+    """Text written beside <p> paragraphs (the schema's mixed content
+    allows it) would be left out of the PDF: it is refused, naming the field
+    and quoting the text; with --force the draft is still written."""
+    t = sample_tree(repo)
+    so = t.getroot().find(q("institution")).find(q("service-objects"))
+    so.text = "校内师生"
+    p = ET.SubElement(so, q("p"))
+    p.text = "中小微企业"
+    p.tail = "个人发明人"
+    save(t, tmp, "mixed.xml")
+    H.refused_both_ways(ipf, tmp, "mixed.xml",
+                        lambda err, what: expect_lines(err, exp_file(repo, "mixed-content"),
+                                                       f"mixed {what}"), 1, "mixed")
+
+
 CASES = {
+    "every-text-printed": case_every_text_printed,
+    "mixed-content": case_mixed_content,
     "libxml2-silent": case_libxml2_silent,
     "covering-font": case_covering_font,
     "blank-looking": case_blank_looking,
