@@ -96,27 +96,42 @@ ipf_status ipf_validate_glyphs(const ipf_schema *schema, const ipf_fontset *font
  * but the layout prints an element with paragraphs paragraph by paragraph
  * and would leave that text out.  Refused, naming the field and quoting
  * the text, rather than silently dropped. */
-static void check_mixed(const ipf_schema *schema, const xmlNode *n, const char *file, ipf_diags *d)
+static int said_already(const ipf_diags *d, size_t upto, const char *file, long line)
+{
+    for (size_t i = 0; i < upto; i++) {
+        const ipf_diag *g = ipf_diags_get(d, i);
+        if (g && g->line == line && strcmp(g->code, "SCHEMA-TEXT") == 0 &&
+            strcmp(g->file, file) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static void check_mixed(const ipf_schema *schema, const xmlNode *n, const char *file, ipf_diags *d,
+                        size_t prior)
 {
     for (; n; n = n->next) {
         if (n->type != XML_ELEMENT_NODE)
             continue;
+        long at = ipf_xml_line(n);
         int has_p = 0;
         for (const xmlNode *c = n->children; c && !has_p; c = c->next)
             has_p = c->type == XML_ELEMENT_NODE && strcmp((const char *)c->name, "p") == 0;
+        /* Where the schema allows no text at all it has said so already. */
+        if (has_p && said_already(d, prior, file, at))
+            has_p = 0;
         for (const xmlNode *c = has_p ? n->children : NULL; c; c = c->next) {
             if ((c->type != XML_TEXT_NODE && c->type != XML_CDATA_SECTION_NODE) ||
                 !ipf_utf8_is_filled((const char *)c->content))
                 continue;
             char *shown = ipf_utf8_excerpt((const char *)c->content, 40);
-            long line = xmlGetLineNo(c);
-            ipf_diag_add(d, file, line > 0 ? line : ipf_xml_line(n), IPF_SEV_ERROR, "SCHEMA-TEXT",
+            ipf_diag_add(d, file, at, IPF_SEV_ERROR, "SCHEMA-TEXT",
                          "“%s”中写在 <p> 段落之外的文字“%s”不会印在表格上：已分段时，"
                          "每段文字都应写在一个 <p> 中",
                          field_label(schema, n), shown ? shown : "");
             free(shown);
         }
-        check_mixed(schema, n->children, file, d);
+        check_mixed(schema, n->children, file, d, prior);
     }
 }
 
@@ -147,7 +162,7 @@ ipf_status ipf_validate_document(const ipf_form *form, const ipf_schema *schema,
         if (st != IPF_OK && st != IPF_INVALID)
             failed = st;
     }
-    check_mixed(schema, xmlDocGetRootElement(doc), file, d);
+    check_mixed(schema, xmlDocGetRootElement(doc), file, d, ipf_diags_count(d));
     if (rules && failed == IPF_OK) {
         ipf_status st = incomplete(ipf_ruleset_check(rules, doc, file, d), "规则检查", file, d);
         if (st != IPF_OK && st != IPF_INVALID)
