@@ -15,6 +15,7 @@
 #include "pdf.h"
 #include "rules.h"
 #include "schema.h"
+#include "skeleton.h"
 #include "validate.h"
 #include "xmldoc.h"
 
@@ -448,33 +449,12 @@ ipf_status ipf_engine_render_blank(ipf_engine *e, const char *form_id, const cha
 
 ipf_status ipf_engine_skeleton(ipf_engine *e, const char *form_id, FILE *out, ipf_diags *d)
 {
-    form_slot *s = named_form(e, form_id, d);
-    if (!s)
-        return IPF_ERR_USAGE;
-    /* The skeleton is data too: templates/<id>/skeleton.xml. */
-    const char *tp = ipf_form_path(s->form);
-    const char *slash = strrchr(tp, '/');
-    char *dir = slash ? strndup(tp, (size_t)(slash - tp)) : strdup(".");
-    char *path = dir ? path_join(dir, "skeleton.xml") : NULL;
-    free(dir);
-    if (!path)
-        return IPF_ERR_NOMEM;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        ipf_diag_add(d, path, 0, IPF_SEV_ERROR, "IO-NOT-FOUND", "找不到表单的填写模板文件");
-        free(path);
-        return IPF_ERR_IO;
-    }
-    char buf[8192];
-    size_t n;
-    ipf_status st = IPF_OK;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-        if (fwrite(buf, 1, n, out) != n) {
-            ipf_diag_add(d, "-", 0, IPF_SEV_ERROR, "IO-WRITE", "写出失败：%s", strerror(errno));
-            st = IPF_ERR_IO;
-            break;
-        }
-    fclose(f);
-    free(path);
-    return st;
+    form_slot *s;
+    ipf_status st = need_form(e, form_id, d, &s);
+    if (st != IPF_OK)
+        return st;
+    /* Generated from the schema and the rule settings (skeleton.h). */
+    ipf_skeleton_form sf = {ipf_form_id(s->form), NULL, ipf_form_title(s->form),
+                            ipf_form_data_root(s->form), ipf_form_data_namespace(s->form)};
+    return ipf_skeleton_write(s->schema, s->rules, &sf, out, d);
 }
