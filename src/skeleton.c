@@ -214,10 +214,8 @@ static void put_comment_text(walker *w, const char *t)
                     for (const char *q = v; *q; q++)
                         put(w, *q == '|' ? "、" : (char[]){*q, '\0'});
                 } else {
-                    /* this form's rules have no such setting: say where it would be */
-                    put(w, "按 rules.xml 的 ");
-                    put(w, name);
-                    put(w, " 设置");
+                    /* this form's rules have no such setting */
+                    put(w, "（本表不设）");
                 }
                 p = end + 1;
                 wrote = 1;
