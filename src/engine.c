@@ -62,7 +62,8 @@ static char *path_join(const char *a, const char *b)
 static int by_id(const void *a, const void *b)
 {
     const form_slot *x = a, *y = b;
-    return strcmp(ipf_form_id(x->form), ipf_form_id(y->form));
+    int c = strcmp(ipf_form_id(x->form), ipf_form_id(y->form));
+    return c ? c : strcmp(ipf_form_edition(x->form), ipf_form_edition(y->form));
 }
 
 ipf_status ipf_engine_new(const ipf_engine_options *opt, ipf_diags *d, ipf_engine **out)
@@ -141,7 +142,7 @@ ipf_status ipf_engine_new(const ipf_engine_options *opt, ipf_diags *d, ipf_engin
     if (e->nslots > 1)
         qsort(e->slots, e->nslots, sizeof *e->slots, by_id);
     for (size_t i = 1; i < e->nslots; i++)
-        if (strcmp(ipf_form_id(e->slots[i].form), ipf_form_id(e->slots[i - 1].form)) == 0)
+        if (by_id(&e->slots[i], &e->slots[i - 1]) == 0)
             ipf_diag_add(d, ipf_form_path(e->slots[i].form), 0, IPF_SEV_WARNING,
                          "TEMPLATE-DUPLICATE", "表单编号“%s”与 %s 重复，后者生效",
                          ipf_form_id(e->slots[i].form), ipf_form_path(e->slots[i - 1].form));
@@ -180,12 +181,15 @@ const ipf_form *ipf_engine_form(const ipf_engine *e, size_t i)
     return i < e->nslots ? e->slots[i].form : NULL;
 }
 
+/* The form with this id: of its editions the newest (slots are sorted by
+ * id, then edition). */
 static form_slot *find_slot(const ipf_engine *e, const char *id)
 {
+    form_slot *found = NULL;
     for (size_t i = 0; i < e->nslots; i++)
         if (strcmp(ipf_form_id(e->slots[i].form), id) == 0)
-            return &e->slots[i];
-    return NULL;
+            found = &e->slots[i];
+    return found;
 }
 
 const ipf_form *ipf_engine_find_form(const ipf_engine *e, const char *id)
@@ -305,9 +309,42 @@ static ipf_status form_of(ipf_engine *e, xmlDocPtr doc, const char *path, ipf_di
         xmlFree(id);
         return IPF_INVALID;
     }
+    /* The edition: data names the edition of the printed form it was
+     * written for.  Without one, the form must be held in one edition only,
+     * so a new edition never silently takes over old files. */
+    xmlChar *ed = xmlGetNoNsProp(root, (const xmlChar *)"edition");
+    size_t held = 0;
+    form_slot *match = NULL;
+    char editions[256] = "";
+    for (size_t i = 0; i < e->nslots; i++) {
+        const ipf_form *f = e->slots[i].form;
+        if (strcmp(ipf_form_id(f), (const char *)id) != 0)
+            continue;
+        const char *fe = ipf_form_edition(f);
+        if (ed ? strcmp(fe, (const char *)ed) == 0 : held == 0)
+            match = &e->slots[i];
+        size_t at = strlen(editions);
+        snprintf(editions + at, sizeof editions - at, "%s“%s”", held ? "、" : "",
+                 *fe ? fe : "（未注明）");
+        held++;
+    }
+    if (!match || (!ed && held > 1)) {
+        if (ed)
+            ipf_diag_add(d, path, ipf_xml_line(root), IPF_SEV_ERROR, "DATA-EDITION",
+                         "表单“%s”没有“%s”版本（edition=\"%s\"）；现有版本：%s", (const char *)id,
+                         (const char *)ed, (const char *)ed, editions);
+        else
+            ipf_diag_add(d, path, ipf_xml_line(root), IPF_SEV_ERROR, "DATA-EDITION",
+                         "根元素未注明表单“%s”的版本（edition 属性），而该表单有多个版本：%s",
+                         (const char *)id, editions);
+        xmlFree(ed);
+        xmlFree(id);
+        return IPF_INVALID;
+    }
+    xmlFree(ed);
     xmlFree(id);
-    *out = s;
-    return load_slot(e, s, d);
+    *out = match;
+    return load_slot(e, match, d);
 }
 
 static ipf_status read_and_check(ipf_engine *e, const char *path, ipf_diags *d, xmlDocPtr *doc,

@@ -20,7 +20,7 @@ struct ipf_form {
     char *dir;
     xmlDocPtr doc;
     const xmlNode *root;
-    const char *id, *title, *kind, *jurisdiction; /* point into doc */
+    const char *id, *title, *kind, *jurisdiction, *edition; /* point into doc */
     const char *data_root, *data_ns;
     char *schema_path, *rules_path;
     const char *fonts[MAX_FONTS];
@@ -407,6 +407,7 @@ ipf_status ipf_form_load(const char *path, ipf_diags *d, ipf_form **out)
     f->title = ipf_tpl_attr(root, "title");
     f->kind = ipf_tpl_attr(root, "kind");
     f->jurisdiction = ipf_tpl_attr(root, "jurisdiction");
+    f->edition = ipf_tpl_attr(root, "edition");
     if (!f->id || !f->title) {
         ipf_diag_add(d, path, ipf_xml_line(root), IPF_SEV_ERROR, "TEMPLATE-ROOT",
                      "模板缺少 id 或 title 属性");
@@ -532,6 +533,10 @@ const char *ipf_form_kind(const ipf_form *f)
 const char *ipf_form_jurisdiction(const ipf_form *f)
 {
     return f->jurisdiction ? f->jurisdiction : "";
+}
+const char *ipf_form_edition(const ipf_form *f)
+{
+    return f->edition ? f->edition : "";
 }
 const char *ipf_form_path(const ipf_form *f)
 {

@@ -35,6 +35,9 @@ const char *ipf_form_title(const ipf_form *f);
 const char *ipf_form_kind(const ipf_form *f);         /* filing, summary, ... */
 const char *ipf_form_jurisdiction(const ipf_form *f); /* e.g. 国家 */
 const char *ipf_form_path(const ipf_form *f);         /* the template file */
+/* The edition of the published form, e.g. "2024" (2024年制); "" if the
+ * template names none.  One id may be held in several editions. */
+const char *ipf_form_edition(const ipf_form *f);
 
 /* The data this form reads: root element, namespace, and the schema and rule
  * files resolved against the template's directory (NULL when not given).
