@@ -521,9 +521,9 @@ ipf_status ipf_skeleton_write(const ipf_schema *s, const ipf_ruleset *rules,
     put(&w, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!-- ");
     put_comment_text(&w, form->title ? form->title : form->id);
     if (form->edition && *form->edition) {
-        put(&w, "（");
+        put(&w, "（版本 ");
         put_comment_text(&w, form->edition);
-        put(&w, "年制）");
+        put(&w, "）");
     }
     put(&w, " 填写模板，由 ipforms init ");
     put_comment_text(&w, form->id);
