@@ -3,6 +3,7 @@
 archive's PDF/A validator (veraPDF, Acrobat Preflight) looks at first.
 
 Usage: pdf_checks.py pdfa IPFORMS REPO_ROOT SAMPLE [LATIN_FONT]
+       pdf_checks.py preflight IPFORMS REPO_ROOT
 Renders SAMPLE with and without --pdfa (and with --pdfa --no-date), then
 checks every PDF/A-1b part the writer is responsible for, and that a plain
 PDF has none of them.  With LATIN_FONT (a TrueType font with composite
@@ -10,8 +11,13 @@ glyphs, e.g. DejaVuSans.ttf) it also renders a copy of SAMPLE holding
 accented letters set in that font, whose subset then carries composite
 glyphs' components, which the CIDSet must list too.
 Prints what it checked; exits 1 on the first failure, 77 when qpdf or
-poppler-utils are missing."""
+poppler-utils are missing.
+
+preflight renders every form `ipforms forms` lists, each sample in
+samples/FORM/ and the blank form, with --pdfa, and has Apache PDFBox's
+Preflight (Debian's libpdfbox2-java) validate them all as PDF/A-1b."""
 import base64
+import glob
 import datetime
 import json
 import os
@@ -474,9 +480,95 @@ def check_pdfa_command(ipf, repo, sample, latin_font=None):
             check_pdfa(pdf, dated=True)
 
 
+# ------------------------------------------------------------ every form
+
+
+def forms(ipf, repo):
+    """[(form, [sample, ...])] for every form the command knows; samples are
+    samples/FORM/*.xml.  Forms are discovered, not listed here, so a form
+    added by files alone is checked too."""
+    r = run([ipf, "forms"], cwd=repo)
+    if r.returncode != 0:
+        fail(f"ipforms forms: exit {r.returncode}: {r.stderr.decode()}")
+    out = []
+    for line in r.stdout.decode().splitlines():
+        if line.strip():
+            name = line.split()[0]
+            out.append((name, sorted(glob.glob(os.path.join(repo, "samples", name, "*.xml")))))
+    if not out:
+        fail("ipforms forms lists no form")
+    return out
+
+
+def render_all(ipf, repo, outdir, args, env=None):
+    """Renders every form's samples and blank form into outdir (one
+    subdirectory per form); returns [(label, path)]."""
+    e = dict(os.environ, **(env or {}))
+    out = []
+    for form, samples in forms(ipf, repo):
+        d = os.path.join(outdir, form)
+        os.makedirs(d, exist_ok=True)
+        for s in samples:
+            out.append((f"{form}/{os.path.basename(s)}", render(ipf, repo, args, s, d, env)))
+        r = run([ipf, "blank", "-q", "-o", d] + args + [form], cwd=repo, env=e)
+        path = os.path.join(d, f"blank-{form}.pdf")
+        if r.returncode != 0 or not os.path.exists(path):
+            fail(f"ipforms blank {form}: exit {r.returncode}: {r.stderr.decode()}")
+        out.append((f"{form} (blank)", path))
+    return out
+
+
+# Debian's PDFBox 2 (libpdfbox2-java) and what it needs on Java 17, where
+# JAXB and activation are no longer part of the JDK.
+PREFLIGHT_JARS = ["preflight", "pdfbox2", "fontbox2", "xmpbox", "commons-logging", "jaxb-api",
+                  "javax.activation"]
+
+
+def check_preflight(ipf, repo):
+    jars = [f"/usr/share/java/{j}.jar" for j in PREFLIGHT_JARS]
+    missing = [j for j in jars if not os.path.exists(j)]
+    if not shutil.which("java") or missing:
+        print(f"skip: java or {missing} missing (tools/deps.sh --ci installs them)")
+        sys.exit(77)
+    if not os.path.exists(SRGB):
+        print(f"skip: {SRGB} missing (icc-profiles-free)")
+        sys.exit(77)
+    with tempfile.TemporaryDirectory() as tmp:
+        pdfs = render_all(ipf, repo, tmp, ["--pdfa"], {"SOURCE_DATE_EPOCH": "1700000000"})
+        listing = os.path.join(tmp, "list.txt")
+        with open(listing, "w") as fh:
+            fh.write("".join(p + "\n" for _, p in pdfs))
+        # "xml group": one JVM for all files, one report listing each in order.
+        r = run(["java", "-cp", ":".join(jars), "org.apache.pdfbox.preflight.Validator_A1b",
+                 "xml", "group", listing], cwd=tmp)
+        report = listing + ".preflight.xml"
+        if r.returncode != 0 or not os.path.exists(report):
+            fail(f"Preflight: exit {r.returncode}: {r.stdout.decode()}{r.stderr.decode()}")
+        root = ET.parse(report).getroot()
+        results = root.findall("preflight")
+        if len(results) != len(pdfs):
+            fail(f"Preflight reported on {len(results)} files, {len(pdfs)} given")
+        bad = []
+        for (label, path), res in zip(pdfs, results):
+            if res.get("name") != os.path.basename(path):
+                fail(f"Preflight's report is out of order: {res.get('name')} for {path}")
+            valid = res.findtext("isValid")
+            errs = [f"{e.findtext('code')} {e.findtext('details')}" for e in res.iter("error")]
+            print(f"  {label}: PDF/A-1b valid={valid} {'; '.join(errs[:5])}")
+            if valid != "true" or errs:
+                bad.append(label)
+        if bad:
+            fail(f"Preflight rejects {len(bad)} of {len(pdfs)} PDF/A files: {', '.join(bad)}")
+        print(f"Preflight: all {len(pdfs)} PDF/A files valid PDF/A-1b")
+
+
 def main():
     if len(sys.argv) >= 5 and sys.argv[1] == "pdfa":
         check_pdfa_command(*sys.argv[2:6])
+        print("ok")
+        return
+    if len(sys.argv) == 4 and sys.argv[1] == "preflight":
+        check_preflight(sys.argv[2], sys.argv[3])
         print("ok")
         return
     print(__doc__)
