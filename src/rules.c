@@ -204,15 +204,6 @@ static const char *ns_uri(const ipf_ruleset *rs, const char *prefix, size_t len)
 
 /* ---------- extension functions ---------- */
 
-/* What ipf:chars leaves out: Unicode White_Space (U+3000 included) and the
- * invisible format characters that editors leave in pasted text. */
-static int is_space_char(uint32_t c)
-{
-    return (c >= 0x09 && c <= 0x0D) || c == 0x20 || c == 0x85 || c == 0xA0 || c == 0x1680 ||
-           (c >= 0x2000 && c <= 0x200D) || c == 0x2028 || c == 0x2029 || c == 0x202F ||
-           c == 0x205F || c == 0x2060 || c == 0x3000 || c == 0xFEFF;
-}
-
 static double count_chars(const xmlChar *s)
 {
     double n = 0;
@@ -224,7 +215,7 @@ static double count_chars(const xmlChar *s)
             n++;
             continue;
         }
-        if (!is_space_char(c))
+        if (!ipf_utf8_is_space(c))
             n++;
     }
     return n;
@@ -271,6 +262,26 @@ static void fn_chars(xmlXPathParserContextPtr ctxt, int nargs)
         xmlXPathFreeObject(o);
     }
     valuePush(ctxt, xmlXPathNewFloat(total));
+}
+
+/* ipf:filled(x): whether x (the string value of its first node, as
+ * string() reads it, or of the context node) has a visible character.  A
+ * field of ideographic spaces, NBSPs or zero-width characters prints blank,
+ * so it is not filled (utf8.h: one notion of white space). */
+static void fn_filled(xmlXPathParserContextPtr ctxt, int nargs)
+{
+    if (nargs > 1) {
+        XP_ERROR(XPATH_INVALID_ARITY);
+    }
+    xmlChar *s =
+        nargs == 0 ? xmlXPathCastNodeToString(ctxt->context->node) : xmlXPathPopString(ctxt);
+    if (ctxt->error) {
+        xmlFree(s);
+        return;
+    }
+    int filled = ipf_utf8_is_filled((const char *)s);
+    xmlFree(s);
+    valuePush(ctxt, xmlXPathNewBoolean(filled));
 }
 
 static void ignore_error(void *ctx, xmlErrorPtr e)
@@ -424,7 +435,7 @@ static void fn_quote(xmlXPathParserContextPtr ctxt, int nargs)
             p++;
             continue;
         }
-        if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+        if (ipf_utf8_is_space(c)) {
             space = shown > 0;
             continue;
         }
@@ -454,7 +465,7 @@ static void fn_quote(xmlXPathParserContextPtr ctxt, int nargs)
     free(out);
 }
 
-static const char *const ext_functions[] = {"chars", "matches", "date-le", "quote"};
+static const char *const ext_functions[] = {"chars", "matches", "date-le", "quote", "filled"};
 
 /* ---------- evaluation contexts ---------- */
 
@@ -501,6 +512,8 @@ static xmlXPathContextPtr new_context(const ipf_ruleset *rs, xmlDocPtr doc, eval
                                   fn_date_le);
     bad |= xmlXPathRegisterFuncNS(ctx, (const xmlChar *)"quote", (const xmlChar *)FUNCTIONS_NS,
                                   fn_quote);
+    bad |= xmlXPathRegisterFuncNS(ctx, (const xmlChar *)"filled", (const xmlChar *)FUNCTIONS_NS,
+                                  fn_filled);
     xmlXPathRegisterVariableLookup(ctx, lookup_setting, (void *)rs);
     if (bad) {
         xmlXPathFreeContext(ctx);
@@ -976,10 +989,12 @@ static int check_names(loadctx *L, const char *src, long line)
                                      prefix, (int)plen, prefix, (int)llen, local);
                         problems++;
                     } else if (strcmp(uri, FUNCTIONS_NS) != 0 ||
-                               !in_list(ext_functions, 4, local, llen)) {
+                               !in_list(ext_functions, sizeof ext_functions / sizeof *ext_functions,
+                                        local, llen)) {
                         ipf_diag_add(L->d, rs->path, line, IPF_SEV_ERROR, "RULES-XPATH",
                                      "未知的函数 %.*s:%.*s()：扩展函数只有 ipf:chars()、"
-                                     "ipf:matches()、ipf:date-le() 和 ipf:quote()",
+                                     "ipf:matches()、ipf:date-le()、ipf:quote() 和 "
+                                     "ipf:filled()",
                                      (int)plen, prefix, (int)llen, local);
                         problems++;
                     }
