@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <libxml/xmlregexp.h>
@@ -48,6 +49,9 @@ typedef struct nsdecl {
 
 typedef struct setting {
     char *name, *value;
+    char *type;       /* as written, or NULL (text) */
+    const char *file; /* where it was (last) set */
+    long line;
 } setting;
 
 typedef struct source {
@@ -62,6 +66,7 @@ typedef struct part {
 typedef struct rule {
     char *code;
     ipf_severity sev;
+    const char *file; /* one of the ruleset's files */
     long line;
     char *suffix;                 /* the cited clauses, formatted */
     int context, assert_, locate; /* expression indices; locate -1 when absent */
@@ -71,6 +76,7 @@ typedef struct rule {
 
 typedef struct expr {
     char *src;
+    const char *file; /* one of the ruleset's files */
     long line;
 } expr;
 
@@ -87,8 +93,13 @@ typedef struct evalset {
     struct evalset *next;
 } evalset;
 
+#define MAX_RULE_FILES    16 /* a file and what it includes, transitively */
+#define MAX_INCLUDE_DEPTH 8
+
 struct ipf_ruleset {
     char *path;
+    char *files[MAX_RULE_FILES]; /* files[0] is path's copy; then the included */
+    int nfiles;
     nsdecl *ns;
     size_t nns;
     setting *settings;
@@ -155,6 +166,7 @@ void ipf_ruleset_free(ipf_ruleset *rs)
     for (size_t i = 0; i < rs->nsettings; i++) {
         free(rs->settings[i].name);
         free(rs->settings[i].value);
+        free(rs->settings[i].type);
     }
     for (size_t i = 0; i < rs->nsources; i++) {
         free(rs->sources[i].id);
@@ -175,6 +187,8 @@ void ipf_ruleset_free(ipf_ruleset *rs)
     free(rs->sources);
     free(rs->rules);
     free(rs->exprs);
+    for (int i = 0; i < rs->nfiles; i++)
+        free(rs->files[i]);
     free(rs->path);
     free(rs);
 }
@@ -190,6 +204,19 @@ const char *ipf_ruleset_setting(const ipf_ruleset *rs, const char *name)
         if (strcmp(rs->settings[i].name, name) == 0)
             return rs->settings[i].value;
     return NULL;
+}
+
+size_t ipf_ruleset_setting_count(const ipf_ruleset *rs)
+{
+    return rs ? rs->nsettings : 0;
+}
+const char *ipf_ruleset_setting_name(const ipf_ruleset *rs, size_t i)
+{
+    return rs && i < rs->nsettings ? rs->settings[i].name : NULL;
+}
+const char *ipf_ruleset_setting_value(const ipf_ruleset *rs, size_t i)
+{
+    return rs && i < rs->nsettings ? rs->settings[i].value : NULL;
 }
 
 static const char *ns_uri(const ipf_ruleset *rs, const char *prefix, size_t len)
@@ -530,7 +557,7 @@ static evalset *compile_all(const ipf_ruleset *rs, ipf_diags *d)
             bad = 1;
             if (d) {
                 int at = ctx->lastError.int1;
-                ipf_diag_add(d, rs->path, rs->exprs[i].line, IPF_SEV_ERROR, "RULES-XPATH",
+                ipf_diag_add(d, rs->exprs[i].file, rs->exprs[i].line, IPF_SEV_ERROR, "RULES-XPATH",
                              "XPath 表达式有语法错误（%s，约在第 %d 个字符处）：%s",
                              st.err[0] ? st.err : "无法编译", at + 1, rs->exprs[i].src);
             }
@@ -616,7 +643,7 @@ static void report_eval_error(const ipf_ruleset *rs, const rule *r, int ei, eval
                               ipf_diags *d, const char *what)
 {
     const expr *x = &rs->exprs[ei];
-    ipf_diag_add(d, rs->path, x->line, IPF_SEV_ERROR, "RULES-EVAL",
+    ipf_diag_add(d, x->file, x->line, IPF_SEV_ERROR, "RULES-EVAL",
                  "规则 %s 的表达式无法计算（%s）：%s", r->code,
                  st->fnerr[0] ? st->fnerr
                  : st->err[0] ? st->err
@@ -744,6 +771,8 @@ ipf_status ipf_ruleset_check(const ipf_ruleset *crs, xmlDocPtr doc, const char *
 
 typedef struct loadctx {
     ipf_ruleset *rs;
+    const char *path;      /* the file being read: one of rs->files */
+    const char *want_form; /* the template id the top file's form="" must be */
     ipf_diags *d;
     int bad;
     int oom;
@@ -795,6 +824,7 @@ static int add_expr(loadctx *L, const char *src, long line)
         return -1;
     }
     rs->exprs[rs->nexprs].src = dupstr(src);
+    rs->exprs[rs->nexprs].file = L->path;
     rs->exprs[rs->nexprs].line = line;
     if (!rs->exprs[rs->nexprs].src) {
         L->oom = 1;
@@ -866,7 +896,7 @@ static int check_names(loadctx *L, const char *src, long line)
                 p++;
             size_t len = (size_t)(p - s);
             if (*p == ':' && is_name_start((unsigned char)p[1])) {
-                ipf_diag_add(L->d, rs->path, line, IPF_SEV_ERROR, "RULES-XPATH",
+                ipf_diag_add(L->d, L->path, line, IPF_SEV_ERROR, "RULES-XPATH",
                              "变量不能带命名空间前缀：$%.*s…（设置用 $名称 引用）", (int)len, s);
                 problems++;
             } else {
@@ -877,7 +907,7 @@ static int check_names(loadctx *L, const char *src, long line)
                         found = 1;
                 if (!found) {
                     ipf_diag_add(
-                        L->d, rs->path, line, IPF_SEV_ERROR, "RULES-XPATH",
+                        L->d, L->path, line, IPF_SEV_ERROR, "RULES-XPATH",
                         "未定义的变量 $%.*s：规则文件中没有 <setting name=\"%.*s\">"
                         "（注意：$名称 后面紧跟的“-”会被当作名称的一部分，减号前后请加空格）",
                         (int)len, s, (int)len, s);
@@ -962,7 +992,7 @@ static int check_names(loadctx *L, const char *src, long line)
                 } else if (!prefix) {
                     if (!in_list(core_functions, sizeof core_functions / sizeof *core_functions,
                                  local, llen)) {
-                        ipf_diag_add(L->d, rs->path, line, IPF_SEV_ERROR, "RULES-XPATH",
+                        ipf_diag_add(L->d, L->path, line, IPF_SEV_ERROR, "RULES-XPATH",
                                      "未知的函数 %.*s()：XPath 1.0 没有这个函数（扩展函数要写 "
                                      "ipf: 前缀，如 ipf:chars()）",
                                      (int)llen, local);
@@ -971,13 +1001,13 @@ static int check_names(loadctx *L, const char *src, long line)
                 } else {
                     const char *uri = ns_uri(rs, prefix, plen);
                     if (!uri) {
-                        ipf_diag_add(L->d, rs->path, line, IPF_SEV_ERROR, "RULES-XPATH",
+                        ipf_diag_add(L->d, L->path, line, IPF_SEV_ERROR, "RULES-XPATH",
                                      "未声明的命名空间前缀 %.*s（函数 %.*s:%.*s()）", (int)plen,
                                      prefix, (int)plen, prefix, (int)llen, local);
                         problems++;
                     } else if (strcmp(uri, FUNCTIONS_NS) != 0 ||
                                !in_list(ext_functions, 4, local, llen)) {
-                        ipf_diag_add(L->d, rs->path, line, IPF_SEV_ERROR, "RULES-XPATH",
+                        ipf_diag_add(L->d, L->path, line, IPF_SEV_ERROR, "RULES-XPATH",
                                      "未知的函数 %.*s:%.*s()：扩展函数只有 ipf:chars()、"
                                      "ipf:matches()、ipf:date-le() 和 ipf:quote()",
                                      (int)plen, prefix, (int)llen, local);
@@ -996,13 +1026,13 @@ static int check_names(loadctx *L, const char *src, long line)
             /* a name test */
             if (prefix && !ns_uri(rs, prefix, plen)) {
                 ipf_diag_add(
-                    L->d, rs->path, line, IPF_SEV_ERROR, "RULES-XPATH",
+                    L->d, L->path, line, IPF_SEV_ERROR, "RULES-XPATH",
                     "未声明的命名空间前缀 %.*s：请在规则文件中加 <namespace prefix=\"%.*s\" "
                     "uri=\"…\"/>",
                     (int)plen, prefix, (int)plen, prefix);
                 problems++;
             } else if (!prefix && !after_attr) {
-                ipf_diag_add(L->d, rs->path, line, IPF_SEV_ERROR, "RULES-XPATH",
+                ipf_diag_add(L->d, L->path, line, IPF_SEV_ERROR, "RULES-XPATH",
                              "元素名 %.*s 缺少命名空间前缀：数据在命名空间中，XPath 1.0 "
                              "里不带前缀的名称什么也选不到，应写作 d:%.*s 之类",
                              (int)llen, local, (int)llen, local);
@@ -1036,7 +1066,7 @@ static int add_checked_expr(loadctx *L, const xmlNode *el, const char *what)
     while (*t == ' ' || *t == '\t' || *t == '\n' || *t == '\r')
         t++;
     if (!*t) {
-        ipf_diag_add(L->d, L->rs->path, line, IPF_SEV_ERROR, "RULES-XPATH", "%s是空的", what);
+        ipf_diag_add(L->d, L->path, line, IPF_SEV_ERROR, "RULES-XPATH", "%s是空的", what);
         L->bad = 1;
         free(src);
         return -1;
@@ -1135,7 +1165,7 @@ static int parse_message(loadctx *L, rule *r, const xmlNode *el)
         if ((p[0] == '{' && p[1] == '{') || (p[0] == '}' && p[1] == '}')) {
             p += 2;
         } else if (*p == '}') {
-            ipf_diag_add(L->d, L->rs->path, line, IPF_SEV_ERROR, "RULES-MESSAGE",
+            ipf_diag_add(L->d, L->path, line, IPF_SEV_ERROR, "RULES-MESSAGE",
                          "规则 %s 的提示信息中有多余的“}”（花括号本身请写作 }}）", r->code);
             bad = 1;
         } else if (*p == '{') {
@@ -1149,7 +1179,7 @@ static int parse_message(loadctx *L, rule *r, const xmlNode *el)
                 e++;
             }
             if (!*e) {
-                ipf_diag_add(L->d, L->rs->path, line, IPF_SEV_ERROR, "RULES-MESSAGE",
+                ipf_diag_add(L->d, L->path, line, IPF_SEV_ERROR, "RULES-MESSAGE",
                              "规则 %s 的提示信息中“{”没有对应的“}”（花括号本身请写作 {{）",
                              r->code);
                 bad = 1;
@@ -1166,7 +1196,7 @@ static int parse_message(loadctx *L, rule *r, const xmlNode *el)
             while (*t == ' ' || *t == '\t' || *t == '\n' || *t == '\r')
                 t++;
             if (!*t) {
-                ipf_diag_add(L->d, L->rs->path, line, IPF_SEV_ERROR, "RULES-MESSAGE",
+                ipf_diag_add(L->d, L->path, line, IPF_SEV_ERROR, "RULES-MESSAGE",
                              "规则 %s 的提示信息中有空的 {}", r->code);
                 bad = 1;
             } else {
@@ -1208,13 +1238,14 @@ static void parse_rule(loadctx *L, const xmlNode *el, const char *clause_format)
     rule *r = &rs->rules[rs->nrules++];
     memset(r, 0, sizeof *r);
     r->line = ipf_xml_line(el);
+    r->file = L->path;
     r->context = r->assert_ = r->locate = -1;
     r->code = get_attr(el, "code");
     char *sev = get_attr(el, "severity");
     if (!r->code || !*r->code) {
         free(r->code);
         r->code = dupstr("?");
-        ipf_diag_add(L->d, rs->path, r->line, IPF_SEV_ERROR, "RULES-FILE", "规则缺少 code 属性");
+        ipf_diag_add(L->d, L->path, r->line, IPF_SEV_ERROR, "RULES-FILE", "规则缺少 code 属性");
         L->bad = 1;
     }
     if (sev && strcmp(sev, "error") == 0)
@@ -1222,7 +1253,7 @@ static void parse_rule(loadctx *L, const xmlNode *el, const char *clause_format)
     else if (sev && strcmp(sev, "warning") == 0)
         r->sev = IPF_SEV_WARNING;
     else {
-        ipf_diag_add(L->d, rs->path, r->line, IPF_SEV_ERROR, "RULES-FILE",
+        ipf_diag_add(L->d, L->path, r->line, IPF_SEV_ERROR, "RULES-FILE",
                      "规则 %s 的 severity 应为 error 或 warning，现为“%s”", r->code,
                      sev ? sev : "");
         L->bad = 1;
@@ -1230,8 +1261,14 @@ static void parse_rule(loadctx *L, const xmlNode *el, const char *clause_format)
     free(sev);
     for (size_t i = 0; i + 1 < rs->nrules; i++)
         if (r->code && strcmp(rs->rules[i].code, r->code) == 0 && strcmp(r->code, "?") != 0) {
-            ipf_diag_add(L->d, rs->path, r->line, IPF_SEV_ERROR, "RULES-FILE",
-                         "规则代码 %s 重复（第 %ld 行已用过）", r->code, rs->rules[i].line);
+            if (rs->rules[i].file == r->file)
+                ipf_diag_add(L->d, L->path, r->line, IPF_SEV_ERROR, "RULES-FILE",
+                             "规则代码 %s 重复（第 %ld 行已用过）", r->code, rs->rules[i].line);
+            else
+                ipf_diag_add(L->d, L->path, r->line, IPF_SEV_ERROR, "RULES-FILE",
+                             "规则代码 %s 与包含的 %s:%ld 重复（要替换那条规则，先写 <remove "
+                             "code=\"%s\"/>）",
+                             r->code, rs->rules[i].file, rs->rules[i].line, r->code);
             L->bad = 1;
             break;
         }
@@ -1242,7 +1279,7 @@ static void parse_rule(loadctx *L, const xmlNode *el, const char *clause_format)
         if (c->type != XML_ELEMENT_NODE)
             continue;
         if (!is_rules_el(c, NULL)) {
-            ipf_diag_add(L->d, rs->path, ipf_xml_line(c), IPF_SEV_ERROR, "RULES-FILE",
+            ipf_diag_add(L->d, L->path, ipf_xml_line(c), IPF_SEV_ERROR, "RULES-FILE",
                          "规则 %s 中不应有元素 <%s>", r->code, (const char *)c->name);
             L->bad = 1;
             continue;
@@ -1253,7 +1290,7 @@ static void parse_rule(loadctx *L, const xmlNode *el, const char *clause_format)
             char *src = get_attr(c, "source");
             const char *title = src ? source_title(rs, src) : "";
             if (!title) {
-                ipf_diag_add(L->d, rs->path, ipf_xml_line(c), IPF_SEV_ERROR, "RULES-FILE",
+                ipf_diag_add(L->d, L->path, ipf_xml_line(c), IPF_SEV_ERROR, "RULES-FILE",
                              "规则 %s 引用了未定义的依据文件 source=\"%s\"（应先写 <source "
                              "id=\"%s\" title=\"…\"/>）",
                              r->code, src, src);
@@ -1286,14 +1323,14 @@ static void parse_rule(loadctx *L, const xmlNode *el, const char *clause_format)
             have_message = 1;
             parse_message(L, r, c);
         } else {
-            ipf_diag_add(L->d, rs->path, ipf_xml_line(c), IPF_SEV_ERROR, "RULES-FILE",
+            ipf_diag_add(L->d, L->path, ipf_xml_line(c), IPF_SEV_ERROR, "RULES-FILE",
                          "规则 %s 中不应有元素 <%s>", r->code, k);
             L->bad = 1;
         }
     }
     if (r->context < 0 || r->assert_ < 0 || !have_message || !nclause) {
         if (!L->bad)
-            ipf_diag_add(L->d, rs->path, r->line, IPF_SEV_ERROR, "RULES-FILE",
+            ipf_diag_add(L->d, L->path, r->line, IPF_SEV_ERROR, "RULES-FILE",
                          "规则 %s 应有 <clause>、<context>、<assert> 和 <message>", r->code);
         L->bad = 1;
     }
@@ -1322,9 +1359,9 @@ static void parse_rule(loadctx *L, const xmlNode *el, const char *clause_format)
  * turning into a wrong warning on every filing (a date that does not parse
  * makes ipf:date-le false, a number that does not parse makes every
  * comparison false).  Returns 0 when the value fits its type. */
-static int check_setting(loadctx *L, const xmlNode *el, const char *name, const char *value)
+static int check_setting(loadctx *L, const xmlNode *el, const char *name, const char *value,
+                         const char *type)
 {
-    char *type = get_attr(el, "type");
     const char *want = NULL;
     if (!type || !strcmp(type, "text")) {
         /* anything goes */
@@ -1350,15 +1387,13 @@ static int check_setting(loadctx *L, const xmlNode *el, const char *name, const 
             want = "XML Schema 正则表达式";
         xmlRegFreeRegexp(re);
     } else {
-        ipf_diag_add(L->d, L->rs->path, ipf_xml_line(el), IPF_SEV_ERROR, "RULES-SETTING",
+        ipf_diag_add(L->d, L->path, ipf_xml_line(el), IPF_SEV_ERROR, "RULES-SETTING",
                      "设置 %s 的类型应为 text、number、date 或 regex，现为“%s”", name, type);
-        free(type);
         return -1;
     }
-    free(type);
     if (!want)
         return 0;
-    ipf_diag_add(L->d, L->rs->path, ipf_xml_line(el), IPF_SEV_ERROR, "RULES-SETTING",
+    ipf_diag_add(L->d, L->path, ipf_xml_line(el), IPF_SEV_ERROR, "RULES-SETTING",
                  "设置 %s 的值应为%s，现为“%s”", name, want, value);
     return -1;
 }
@@ -1408,7 +1443,7 @@ static void trial_run(loadctx *L, evalset *es)
         prepare(ctx, &st, root, 1, 1);
         xmlXPathObjectPtr o = xmlXPathCompiledEval(es->comp[i], ctx);
         if (!o || st.err[0] || st.fnerr[0]) {
-            ipf_diag_add(L->d, rs->path, rs->exprs[i].line, IPF_SEV_ERROR, "RULES-XPATH",
+            ipf_diag_add(L->d, rs->exprs[i].file, rs->exprs[i].line, IPF_SEV_ERROR, "RULES-XPATH",
                          "XPath 表达式无法计算（%s）：%s",
                          st.fnerr[0] ? st.fnerr
                          : st.err[0] ? st.err
@@ -1423,7 +1458,8 @@ static void trial_run(loadctx *L, evalset *es)
         prepare(ctx, &st, (xmlNodePtr)doc, 1, 1);
         xmlXPathObjectPtr o = xmlXPathCompiledEval(es->comp[r->context], ctx);
         if (o && o->type != XPATH_NODESET) {
-            ipf_diag_add(L->d, rs->path, rs->exprs[r->context].line, IPF_SEV_ERROR, "RULES-XPATH",
+            ipf_diag_add(L->d, rs->exprs[r->context].file, rs->exprs[r->context].line,
+                         IPF_SEV_ERROR, "RULES-XPATH",
                          "规则 %s 的适用对象（context）应选出节点，而不是数值、字符串或布尔值：%s",
                          r->code, rs->exprs[r->context].src);
             L->bad = 1;
@@ -1434,14 +1470,20 @@ static void trial_run(loadctx *L, evalset *es)
     xmlFreeDoc(doc);
 }
 
-ipf_status ipf_ruleset_load(const char *path, ipf_diags *d, ipf_ruleset **out)
+/* Reads and checks the structure of one rule file.  from/from_line: the
+ * <include> naming it, for a file that cannot be read. */
+static ipf_status read_rule_file(const char *path, const char *from, long from_line, ipf_diags *d,
+                                 xmlDocPtr *out)
 {
     *out = NULL;
     xmlDocPtr doc = NULL;
     ipf_status st = ipf_xml_read_file(path, NULL, d, &doc);
-    if (st != IPF_OK)
+    if (st != IPF_OK) {
+        if (from && st != IPF_ERR_NOMEM)
+            ipf_diag_add(d, from, from_line, IPF_SEV_ERROR, "RULES-INCLUDE",
+                         "无法读取 <include> 指定的规则文件 %s", path);
         return st == IPF_ERR_NOMEM ? st : IPF_ERR_TEMPLATE;
-
+    }
     /* The rule file's structure first. */
     char *xsd = rules_xsd_path(path);
     if (xsd) {
@@ -1466,23 +1508,134 @@ ipf_status ipf_ruleset_load(const char *path, ipf_diags *d, ipf_ruleset **out)
         xmlFreeDoc(doc);
         return IPF_ERR_TEMPLATE;
     }
-    ipf_ruleset *rs = calloc(1, sizeof *rs);
-    if (!rs || pthread_mutex_init(&rs->lock, NULL) != 0) {
-        free(rs);
-        xmlFreeDoc(doc);
-        return IPF_ERR_NOMEM;
+    *out = doc;
+    return IPF_OK;
+}
+
+static setting *find_setting(ipf_ruleset *rs, const char *name)
+{
+    for (size_t i = 0; i < rs->nsettings; i++)
+        if (strcmp(rs->settings[i].name, name) == 0)
+            return &rs->settings[i];
+    return NULL;
+}
+
+static void free_rule(rule *r)
+{
+    free(r->code);
+    free(r->suffix);
+    for (size_t k = 0; k < r->nparts; k++)
+        free(r->parts[k].text);
+    free(r->parts);
+}
+
+static void load_file(loadctx *L, const char *path, int depth, const char *from, long from_line);
+
+/* <include href>: the included file's declarations and rules come first;
+ * the including file's settings then override them. */
+static void load_include(loadctx *L, const xmlNode *c, int depth)
+{
+    char *href = get_attr(c, "href");
+    long line = ipf_xml_line(c);
+    if (!href || !*href) {
+        ipf_diag_add(L->d, L->path, line, IPF_SEV_ERROR, "RULES-INCLUDE",
+                     "<include> 缺少 href 属性");
+        L->bad = 1;
+        free(href);
+        return;
     }
-    rs->path = dupstr(path);
-    loadctx L = {.rs = rs, .d = d};
-    if (!rs->path)
-        L.oom = 1;
+    char *target = NULL;
+    if (href[0] == '/') {
+        target = dupstr(href);
+    } else {
+        const char *slash = strrchr(L->path, '/');
+        size_t dl = slash ? (size_t)(slash - L->path) : 1;
+        size_t n = dl + strlen(href) + 2;
+        target = malloc(n);
+        if (target)
+            snprintf(target, n, "%.*s/%s", (int)dl, slash ? L->path : ".", href);
+    }
+    free(href);
+    if (!target) {
+        L->oom = 1;
+        return;
+    }
+    if (depth >= MAX_INCLUDE_DEPTH || L->rs->nfiles >= MAX_RULE_FILES) {
+        ipf_diag_add(L->d, L->path, line, IPF_SEV_ERROR, "RULES-INCLUDE",
+                     "规则文件包含（include）超过 %d 层或 %d 个文件", MAX_INCLUDE_DEPTH,
+                     MAX_RULE_FILES);
+        L->bad = 1;
+        free(target);
+        return;
+    }
+    struct stat want;
+    for (int i = 0; stat(target, &want) == 0 && i < L->rs->nfiles; i++) {
+        struct stat seen;
+        if (stat(L->rs->files[i], &seen) == 0 && seen.st_dev == want.st_dev &&
+            seen.st_ino == want.st_ino) {
+            ipf_diag_add(L->d, L->path, line, IPF_SEV_ERROR, "RULES-INCLUDE",
+                         "规则文件 %s 已经包含过（循环或重复的 include）", target);
+            L->bad = 1;
+            free(target);
+            return;
+        }
+    }
+    const char *saved = L->path;
+    load_file(L, target, depth + 1, saved, line);
+    L->path = saved;
+    free(target);
+}
+
+/* One file's declarations, includes, removals and rules, in that order of
+ * effect (see docs/rules.md, "Including another rule file"). */
+static void load_file(loadctx *L, const char *path, int depth, const char *from, long from_line)
+{
+    ipf_ruleset *rs = L->rs;
+    xmlDocPtr doc = NULL;
+    ipf_status st = read_rule_file(path, from, from_line, L->d, &doc);
+    if (st != IPF_OK) {
+        if (st == IPF_ERR_NOMEM)
+            L->oom = 1;
+        L->bad = 1;
+        return;
+    }
+    char *copy = dupstr(path);
+    if (!copy) {
+        xmlFreeDoc(doc);
+        L->oom = 1;
+        return;
+    }
+    int me = rs->nfiles++;
+    rs->files[me] = copy;
+    L->path = copy;
+    ipf_diags *d = L->d;
+    const xmlNode *root = xmlDocGetRootElement(doc);
+    if (me == 0 && L->want_form) {
+        char *form = get_attr(root, "form");
+        if (!form || strcmp(form, L->want_form) != 0) {
+            ipf_diag_add(d, path, ipf_xml_line(root), IPF_SEV_ERROR, "RULES-FORM",
+                         form ? "规则文件写明 form=\"%s\"，但使用它的模板是“%s”（复制的规则文件"
+                                "要改 form=，或改用 <include> 引用原文件）"
+                              : "规则文件缺少 form=\"%s%s\"（使用它的模板的编号）",
+                         form ? form : "", L->want_form);
+            L->bad = 1;
+        }
+        free(form);
+    }
     char *clause_format = get_attr(root, "clause-format");
 
-    /* Declarations first, wherever they are, so rules may use them. */
-    for (const xmlNode *c = root->children; c && !L.oom; c = c->next) {
+    for (const xmlNode *c = root->children; c && !L->oom; c = c->next)
+        if (is_rules_el(c, "include")) {
+            load_include(L, c, depth);
+            L->path = copy;
+        }
+
+    /* Declarations next, wherever they are, so rules may use them. */
+    size_t first_own_setting = rs->nsettings, first_own_source = rs->nsources;
+    for (const xmlNode *c = root->children; c && !L->oom; c = c->next) {
         if (is_rules_el(c, "namespace")) {
             if (grow((void **)&rs->ns, rs->nns, sizeof *rs->ns) != 0) {
-                L.oom = 1;
+                L->oom = 1;
                 break;
             }
             rs->ns[rs->nns].prefix = get_attr(c, "prefix");
@@ -1492,74 +1645,153 @@ ipf_status ipf_ruleset_load(const char *path, ipf_diags *d, ipf_ruleset **out)
                 free(rs->ns[rs->nns].uri);
                 ipf_diag_add(d, path, ipf_xml_line(c), IPF_SEV_ERROR, "RULES-FILE",
                              "<namespace> 应有 prefix 和 uri 属性");
-                L.bad = 1;
+                L->bad = 1;
                 continue;
             }
             rs->nns++;
         } else if (is_rules_el(c, "setting")) {
             char *name = get_attr(c, "name"), *value = get_attr(c, "value");
+            char *type = get_attr(c, "type");
             if (!name || !value) {
                 ipf_diag_add(d, path, ipf_xml_line(c), IPF_SEV_ERROR, "RULES-FILE",
                              "<setting> 应有 name 和 value 属性");
-                L.bad = 1;
+                L->bad = 1;
                 free(name);
                 free(value);
+                free(type);
                 continue;
             }
-            if (check_setting(&L, c, name, value) != 0)
-                L.bad = 1; /* reported; the rest of the file is still checked */
-            if (ipf_ruleset_setting(rs, name)) {
+            setting *old = find_setting(rs, name);
+            if (old && (size_t)(old - rs->settings) >= first_own_setting) {
                 ipf_diag_add(d, path, ipf_xml_line(c), IPF_SEV_ERROR, "RULES-FILE",
-                             "设置 %s 重复定义", name);
-                L.bad = 1;
+                             "设置 %s 重复定义（第 %ld 行已定义）", name, old->line);
+                L->bad = 1;
                 free(name);
                 free(value);
+                free(type);
+                continue;
+            }
+            /* An override keeps the included setting's type unless it says. */
+            if (!type && old && old->type && !(type = dupstr(old->type))) {
+                free(name);
+                free(value);
+                L->oom = 1;
+                break;
+            }
+            if (check_setting(L, c, name, value, type) != 0)
+                L->bad = 1; /* reported; the rest of the file is still checked */
+            if (old) {
+                free(old->value);
+                free(old->type);
+                free(name);
+                old->value = value;
+                old->type = type;
+                old->file = copy;
+                old->line = ipf_xml_line(c);
                 continue;
             }
             if (grow((void **)&rs->settings, rs->nsettings, sizeof *rs->settings) != 0) {
                 free(name);
                 free(value);
-                L.oom = 1;
+                free(type);
+                L->oom = 1;
                 break;
             }
-            rs->settings[rs->nsettings].name = name;
-            rs->settings[rs->nsettings++].value = value;
+            setting *s = &rs->settings[rs->nsettings++];
+            s->name = name;
+            s->value = value;
+            s->type = type;
+            s->file = copy;
+            s->line = ipf_xml_line(c);
         } else if (is_rules_el(c, "source")) {
             char *id = get_attr(c, "id"), *title = get_attr(c, "title");
-            if (!id || !title || source_title(rs, id)) {
-                ipf_diag_add(d, path, ipf_xml_line(c), IPF_SEV_ERROR, "RULES-FILE",
-                             id && title ? "依据文件 id=\"%s\" 重复定义"
-                                         : "<source> 应有 id 和 title 属性%s",
-                             id && title ? id : "");
-                L.bad = 1;
+            size_t at = rs->nsources;
+            for (size_t i = 0; id && i < rs->nsources; i++)
+                if (strcmp(rs->sources[i].id, id) == 0)
+                    at = i;
+            if (!id || !title || at >= first_own_source) {
+                if (!id || !title || at < rs->nsources) {
+                    ipf_diag_add(d, path, ipf_xml_line(c), IPF_SEV_ERROR, "RULES-FILE",
+                                 id && title ? "依据文件 id=\"%s\" 重复定义"
+                                             : "<source> 应有 id 和 title 属性%s",
+                                 id && title ? id : "");
+                    L->bad = 1;
+                    free(id);
+                    free(title);
+                    continue;
+                }
+            }
+            if (at < rs->nsources) { /* the included file's source, retitled */
+                free(rs->sources[at].title);
+                rs->sources[at].title = title;
                 free(id);
-                free(title);
                 continue;
             }
             if (grow((void **)&rs->sources, rs->nsources, sizeof *rs->sources) != 0) {
                 free(id);
                 free(title);
-                L.oom = 1;
+                L->oom = 1;
                 break;
             }
             rs->sources[rs->nsources].id = id;
             rs->sources[rs->nsources++].title = title;
         }
     }
-    for (const xmlNode *c = root->children; c && !L.oom; c = c->next) {
+    /* Removals apply to what the includes brought. */
+    for (const xmlNode *c = root->children; c && !L->oom; c = c->next) {
+        if (!is_rules_el(c, "remove"))
+            continue;
+        char *code = get_attr(c, "code");
+        size_t i = 0;
+        while (code && i < rs->nrules && strcmp(rs->rules[i].code, code) != 0)
+            i++;
+        if (!code || i == rs->nrules) {
+            ipf_diag_add(d, path, ipf_xml_line(c), IPF_SEV_ERROR, "RULES-INCLUDE",
+                         "<remove code=\"%s\"/>：包含的规则文件中没有这条规则", code ? code : "");
+            L->bad = 1;
+        } else {
+            free_rule(&rs->rules[i]);
+            memmove(&rs->rules[i], &rs->rules[i + 1], (rs->nrules - i - 1) * sizeof *rs->rules);
+            rs->nrules--;
+        }
+        free(code);
+    }
+    for (const xmlNode *c = root->children; c && !L->oom; c = c->next) {
         if (c->type != XML_ELEMENT_NODE || is_rules_el(c, "namespace") ||
-            is_rules_el(c, "setting") || is_rules_el(c, "source") || is_rules_el(c, "title"))
+            is_rules_el(c, "setting") || is_rules_el(c, "source") || is_rules_el(c, "title") ||
+            is_rules_el(c, "include") || is_rules_el(c, "remove"))
             continue;
         if (is_rules_el(c, "rule"))
-            parse_rule(&L, c, clause_format ? clause_format : DEFAULT_CLAUSE);
+            parse_rule(L, c, clause_format ? clause_format : DEFAULT_CLAUSE);
         else {
             ipf_diag_add(d, path, ipf_xml_line(c), IPF_SEV_ERROR, "RULES-FILE",
                          "规则文件中不应有元素 <%s>", (const char *)c->name);
-            L.bad = 1;
+            L->bad = 1;
         }
     }
     free(clause_format);
     xmlFreeDoc(doc);
+}
+
+ipf_status ipf_ruleset_load(const char *path, ipf_diags *d, ipf_ruleset **out)
+{
+    return ipf_ruleset_load_for(path, NULL, d, out);
+}
+
+ipf_status ipf_ruleset_load_for(const char *path, const char *form, ipf_diags *d, ipf_ruleset **out)
+{
+    *out = NULL;
+    ipf_ruleset *rs = calloc(1, sizeof *rs);
+    if (!rs || pthread_mutex_init(&rs->lock, NULL) != 0) {
+        free(rs);
+        return IPF_ERR_NOMEM;
+    }
+    rs->path = dupstr(path);
+    loadctx L = {.rs = rs, .d = d, .path = path, .want_form = form};
+    if (!rs->path)
+        L.oom = 1;
+    else
+        load_file(&L, path, 0, NULL, 0);
 
     if (!L.oom && !L.bad) {
         evalset *es = compile_all(rs, d);
