@@ -164,10 +164,15 @@ def check_pages(pg, name, problems):
         bottom = max(body, key=lambda l: l[0].y)
         em = bottom[0].size
         stack = column_stack(body, bottom)
-        if len(stack) < 2:
+        if len(stack) < 3:
             continue
         left = min(l[0].x for l in stack)
         right = max(l[-1].x + l[-1].adv for l in stack)
+        # Only a column of running text: at least 8 em wide, with two full
+        # (justified) lines; labels and short cells are not paragraphs.
+        if right - left < 8 * em or len(bottom) < 8 or \
+                sum(1 for l in stack if l[-1].x + l[-1].adv >= right - 1.0 * em) < 2:
+            continue
         full = bottom[-1].x + bottom[-1].adv >= right - 1.0 * em
         indented = bottom[0].x >= left + 1.5 * em
         if indented and full:
@@ -274,14 +279,14 @@ def selftest():
         ok = False
     # A page ending in a full line, the next page starting with a short
     # unindented line and then an indented one: a widow.
-    col = [line("　" * 0 + "一" * 20, y=700 + 20 * k) for k in range(3)]
+    col = [line("一" * 20, y=700 + 20 * k) for k in range(3)]
     nxt = [line("枢纽。", y=100), line("二" * 18, y=120, x0=28)]
     problems = []
     check_pages([col, nxt], "selftest", problems)
     if not any("widow" in p for p in problems):
         print("FAIL selftest: widow not detected")
         ok = False
-    col2 = [line("一" * 20, y=700), line("二" * 18, y=720, x0=28)]
+    col2 = [line("一" * 20, y=680), line("一" * 20, y=700), line("二" * 18, y=720, x0=28)]
     problems = []
     check_pages([col2, [line("三" * 20, y=100)]], "selftest", problems)
     if not any("orphan" in p for p in problems):
