@@ -1349,7 +1349,10 @@ static void draw_cell_content(ipf_layout *lay, const table_ctx *tc, const cell *
     int text_lines = 0;
     for (uint32_t i = a; i < b; i++)
         text_lines += lay->lines[i].kind == LN_TEXT;
-    int middle = c->valign == VA_MIDDLE || (c->valign_auto && whole && text_lines == 1);
+    /* (Not a box with a min-height: that is room to write in, read from
+     * the top.) */
+    int middle =
+        c->valign == VA_MIDDLE || (c->valign_auto && whole && text_lines == 1 && c->min_h <= 0);
     if (whole && fills)
         fill = inner - ch;
     else if (middle)
