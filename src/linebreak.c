@@ -468,6 +468,13 @@ static int decide(const para *p, size_t i)
         return 1;
     if (!lb->brk[i])
         return 0;
+    /* A number keeps the Chinese character after it: 2023|年, 1|套, 80|万元
+     * read as a number torn from its unit or counter (a break before the
+     * number is still allowed). */
+    uint32_t pc = p->cps[i - 1];
+    if (((pc >= '0' && pc <= '9') || (pc >= 0xFF10 && pc <= 0xFF19)) && (b & F_WIDE) &&
+        !(b & (F_PUNCT | F_SPACE)) && u_isalpha((UChar32)p->cps[i]))
+        return 0;
     if (lb->level == IPF_LB_BASIC) {
         /* The loose locale lets ￥ and ％ leave their number; a quantity split
          * from its unit reads as two things, so keep them at every level. */
