@@ -21,7 +21,9 @@ of every page (docs/line-breaking.md says why):
            (a short, unindented line under a page that ended full), and no
            paragraph leaves its indented first line alone at a page's foot;
   cover    every （盖章） on the first page starts at the same x (the cover's
-           fill-in lines are as long as the longest).
+           fill-in lines are as long as the longest);
+  lonechar no line holds a single character under a line of its paragraph
+           (服务事项清|单, 主|任).
 
 Exit 0 when all hold, 1 with one line per problem, 77 when mutool is missing.
 """
@@ -210,6 +212,29 @@ def check_cover(lines, name, problems):
                         ", ".join(f"{x:.1f} after “{t[-8:]}”" for x, t in xs))
 
 
+def check_lone_chars(lines, where, problems):
+    """No line holds one character alone (with or without marks) under a line
+    of its own paragraph: 服务事项清|单, 知识产权信息服务部主|任.  The line
+    above is the one a pitch higher that overlaps it; a column of single
+    characters (a narrow 序号 cell) is not a paragraph."""
+    for ln in lines:
+        t = [g for g in ln if g.c not in MARKS and not g.c.isspace()]
+        if len(t) != 1 or not is_han(t[0].c):
+            continue
+        em = ln[0].size
+        x0, x1 = ln[0].x, ln[-1].x + ln[-1].adv
+        for up in lines:
+            dy = ln[0].y - up[0].y
+            if up is ln or not (0.9 * em < dy < 2.2 * em) or up[0].size != em:
+                continue
+            u0, u1 = up[0].x, up[-1].x + up[-1].adv
+            if u1 <= x0 or u0 >= x1:
+                continue
+            if sum(1 for g in up if is_han(g.c)) >= 2:
+                problems.append(f"{where}: lonechar: “{text(ln)}” alone under “{text(up)[-12:]}”")
+            break
+
+
 def check_pdf(pdf, problems):
     name = os.path.basename(pdf)
     pg = pages(pdf)
@@ -218,6 +243,7 @@ def check_pdf(pdf, problems):
     for k, lines in enumerate(pg):
         for ln in lines:
             check_line(ln, f"{name} p{k + 1}", problems)
+        check_lone_chars(lines, f"{name} p{k + 1}", problems)
     check_pages(pg, name, problems)
     return len(pg)
 
@@ -291,6 +317,14 @@ def selftest():
     check_pages([col2, [line("三" * 20, y=100)]], "selftest", problems)
     if not any("orphan" in p for p in problems):
         print("FAIL selftest: orphan not detected")
+        ok = False
+    problems = []
+    check_lone_chars([line("服务事项清", y=100), line("单", y=120)], "selftest", problems)
+    ok_lone = any("lonechar" in p for p in problems)
+    problems = []
+    check_lone_chars([line("序", y=100), line("号", y=120)], "selftest", problems)
+    if not ok_lone or problems:
+        print("FAIL selftest: lonechar")
         ok = False
     print("selftest: every check fails on its defect" if ok else "selftest failed")
     return ok
