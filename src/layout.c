@@ -987,6 +987,8 @@ static void draw_lines(ipf_layout *lay, uint32_t a, uint32_t b, double x, double
     }
 }
 
+static uint32_t lines_fitting(ipf_layout *lay, uint32_t a, uint32_t b, double h);
+
 /* Cover and instruction pages: blocks flowing down the page; <vfill/> takes
  * what is left of the page, so the issuer sits at the foot of the cover. */
 static void page_block(ipf_layout *lay, const xmlNode *pb, xmlNodePtr ctx)
@@ -1008,16 +1010,22 @@ static void page_block(ipf_layout *lay, const xmlNode *pb, xmlNodePtr ctx)
         lay->y += avail;
         return;
     }
-    /* Too long for one page: flow line by line, never clipping. */
-    for (uint32_t i = l0; i < l1; i++) {
-        double lh = lay->lines[i].height;
-        if (lay->y + lh > body_bottom(lay) + 0.01) {
-            new_page(lay);
-            if (lay->lines[i].kind != LN_TEXT)
-                continue;
+    /* Too long for one page: flow on, never clipping, and never leaving a
+     * paragraph's single line alone at a page's foot or head. */
+    uint32_t i = l0;
+    while (i < l1 && !lay->oom) {
+        uint32_t stop = lines_fitting(lay, i, l1, body_bottom(lay) - lay->y);
+        if (stop == i && lay->y <= lay->pg.top + 0.01)
+            stop = i + 1; /* a line taller than a page: never loop */
+        for (; i < stop; i++) {
+            draw_lines(lay, i, i + 1, lay->pg.left, lay->y, 0);
+            lay->y += lay->lines[i].height;
         }
-        draw_lines(lay, i, i + 1, lay->pg.left, lay->y, 0);
-        lay->y += lh;
+        if (i < l1) {
+            new_page(lay);
+            while (i < l1 && lay->lines[i].kind != LN_TEXT)
+                i++;
+        }
     }
 }
 

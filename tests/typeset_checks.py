@@ -5,6 +5,8 @@ Usage:
   typeset_checks.py all IPFORMS REPO     every valid sample under samples/ and
                                          every form's blank PDF
   typeset_checks.py pdf FILE.pdf ...     the given PDFs (for looking at one)
+  typeset_checks.py flow IPFORMS REPO    tests/data/templates/flow-test with page
+                                         breaks shifted through every line
   typeset_checks.py selftest             each check on synthetic lines
 
 The glyphs are read back with mutool's structured text (mupdf-tools), which
@@ -330,6 +332,36 @@ def selftest():
     return ok
 
 
+PARA = ("本中心面向高校师生和区域中小微企业提供专利检索、分析与导航服务，"
+        "每年举办知识产权信息素养讲座，并与地方知识产权局合作开展专利信息进园区活动。")
+
+
+def flow(ipf, repo, problems):
+    """tests/data/templates/flow-test rendered with a first paragraph of 1 to
+    24 short lines before paragraphs of 2 to 5 lines, so that the page breaks
+    of the page block and of the split table cell fall on every line of a
+    paragraph: no variant may leave a widow or an orphan."""
+    templates = os.path.join(repo, "tests/data/templates")
+    with tempfile.TemporaryDirectory() as tmp:
+        for k in range(1, 25):
+            body = ["<p>" + "第一段。" * (6 * k) + "</p>"]
+            body += ["<p>" + PARA * (1 + j % 3) + "</p>" for j in range(22)]
+            data = os.path.join(tmp, f"flow-{k:02d}.xml")
+            with open(data, "w", encoding="utf-8") as fh:
+                fh.write('<?xml version="1.0" encoding="UTF-8"?>\n'
+                         '<doc xmlns="urn:test:flow" form="flow-test">'
+                         f'<text>{"".join(body)}</text><cell>{"".join(body)}</cell></doc>\n')
+            r = subprocess.run([ipf, "render", "--templates", templates, "-o", tmp, data],
+                               capture_output=True, text=True)
+            if r.returncode != 0:
+                problems.append(f"flow-{k:02d}: render exited {r.returncode}: {r.stderr[:200]}")
+                continue
+            n = check_pdf(os.path.join(tmp, f"flow-{k:02d}.pdf"), problems)
+            if n < 4:
+                problems.append(f"flow-{k:02d}: {n} pages, expected the text to cross pages")
+        print("24 flow variants read")
+
+
 def main(argv):
     if argv[1:2] == ["selftest"]:
         return 0 if selftest() else 1
@@ -337,7 +369,9 @@ def main(argv):
         print("skip: mutool (mupdf-tools) missing")
         return 77
     problems = []
-    if argv[1] == "all":
+    if argv[1] == "flow":
+        flow(argv[2], argv[3], problems)
+    elif argv[1] == "all":
         with tempfile.TemporaryDirectory() as tmp:
             pdfs = render_all(argv[2], argv[3], tmp)
             if not pdfs:
