@@ -193,15 +193,17 @@ int ipf_drawing_rect(ipf_drawing *dr, double x, double y, double w, double h, do
     return 0;
 }
 
-int ipf_drawing_checkbox(ipf_drawing *dr, double x, double y, double side, int checked)
+int ipf_drawing_checkbox(ipf_drawing *dr, double x, double baseline, double width, double size,
+                         int checked)
 {
     ipf_draw_item *it = new_item(dr, IPF_DRAW_CHECKBOX);
     if (!it)
         return -1;
     it->x = x;
-    it->y = y;
-    it->size = side;
-    it->line_width = 0.5; /* the box's stroke, as thick as the form's rules */
+    it->y = baseline;
+    it->x2 = width;
+    it->size = size;
+    it->line_width = 0.5; /* drawn as vector art (no font has □ and ☑): the rules' width */
     it->checked = checked != 0;
     return 0;
 }

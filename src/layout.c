@@ -488,9 +488,10 @@ static void emit_line(ipf_layout *lay, const style *s, const ipf_broken *b, size
                 return;
             o->kind = OP_CHECK;
             o->checked = c == PH_BOX_ON;
-            o->w = (float)(s->size * 0.78);
-            o->dx = (float)(shift + b->x[i] + (b->w[i] - o->w) / 2);
-            o->dy = (float)(base - s->size * 0.08);
+            o->w = (float)b->w[i]; /* the writer sizes □/☑ to the line's Hanzi */
+            o->size = (float)s->size;
+            o->dx = (float)(shift + b->x[i]);
+            o->dy = (float)base;
             i++;
             continue;
         }
@@ -887,7 +888,7 @@ static void draw_lines(ipf_layout *lay, uint32_t a, uint32_t b, double x, double
             else if (o->kind == OP_RULE)
                 rc = ipf_drawing_line(lay->dr, px, py, px + o->w, py, 0.5);
             else
-                rc = ipf_drawing_checkbox(lay->dr, px, py, o->w, o->checked);
+                rc = ipf_drawing_checkbox(lay->dr, px, py, o->w, o->size, o->checked);
             if (rc < 0)
                 lay->oom = 1;
         }

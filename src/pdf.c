@@ -52,7 +52,18 @@
 #include "version.h"
 
 #define SRGB_PATH "/usr/share/color/icc/sRGB.icc"
-#define MAX_FONTS 64
+/* Check boxes are the glyphs □ (U+25A1, the form's own character) and ☑
+ * (U+2611) from the first font that has both; FandolFang has only □, so
+ * the usual one is DejaVu Sans (fonts-dejavu-core), loaded by the writer
+ * when no font of the form has both.  Without it they are drawn as lines. */
+#define BOX_FONT_PATH "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+#define BOX_OFF       0x25A1u
+#define BOX_ON        0x2611u
+/* The box's extent around the baseline, in units of the text size: as tall
+ * and as high as FangSong's Hanzi ink (国 spans -0.15 to 0.74 em). */
+#define BOX_BOTTOM (-0.12)
+#define BOX_TOP    0.72
+#define MAX_FONTS  64
 
 /* Per font, per document: which code points the document uses. */
 typedef struct font_use {
@@ -71,6 +82,10 @@ struct ipf_pdf_writer {
     ipf_ttf **ttf;
     font_use *use;
     ipf_deflater *z;
+    /* The font check boxes are drawn from (-1: none, drawn as lines); when
+     * it is the writer's own, it is ttf[nfonts - 1], not in the fontset. */
+    int box_font;
+    double box_glyph[2][5]; /* unticked, ticked: bbox (em) and advance (em) */
     /* sRGB profile, deflated, read on the first PDF/A document (a batch
      * without --pdfa never reads it); icc.len 0 when missing or unusable. */
     ipf_buf icc;
@@ -146,6 +161,44 @@ static ipf_status load_icc(ipf_pdf_writer *w)
     return oom ? IPF_ERR_NOMEM : IPF_OK;
 }
 
+/* Whether font f can draw both check boxes; fills its metrics in. */
+static int has_boxes(ipf_pdf_writer *w, int f)
+{
+    const uint32_t cps[2] = {BOX_OFF, BOX_ON};
+    for (int k = 0; k < 2; k++) {
+        unsigned g = ipf_ttf_glyph(w->ttf[f], cps[k]);
+        if (!g || ipf_ttf_glyph_box(w->ttf[f], g, w->box_glyph[k]) < 0)
+            return 0;
+        w->box_glyph[k][4] = ipf_ttf_advance_em(w->ttf[f], g);
+    }
+    return 1;
+}
+
+static ipf_status find_box_font(ipf_pdf_writer *w, ipf_diags *d)
+{
+    for (size_t f = 0; f < w->nfonts; f++)
+        if (has_boxes(w, (int)f)) {
+            w->box_font = (int)f;
+            return IPF_OK;
+        }
+    if (w->nfonts >= MAX_FONTS || access(BOX_FONT_PATH, R_OK) != 0)
+        return IPF_OK; /* drawn as lines */
+    ipf_status st = ipf_ttf_open(BOX_FONT_PATH, d, &w->ttf[w->nfonts]);
+    if (st != IPF_OK)
+        return st;
+    w->use[w->nfonts].cid = calloc(65536, sizeof(uint16_t));
+    if (!w->use[w->nfonts].cid) {
+        ipf_ttf_free(w->ttf[w->nfonts]);
+        w->ttf[w->nfonts] = NULL;
+        nomem(d, "-");
+        return IPF_ERR_NOMEM;
+    }
+    w->nfonts++;
+    if (has_boxes(w, (int)w->nfonts - 1))
+        w->box_font = (int)w->nfonts - 1;
+    return IPF_OK;
+}
+
 ipf_status ipf_pdf_writer_new(const ipf_fontset *fonts, ipf_diags *d, ipf_pdf_writer **out)
 {
     *out = NULL;
@@ -163,8 +216,9 @@ ipf_status ipf_pdf_writer_new(const ipf_fontset *fonts, ipf_diags *d, ipf_pdf_wr
     }
     w->fonts = fonts;
     w->nfonts = n;
-    w->ttf = calloc(n ? n : 1, sizeof *w->ttf);
-    w->use = calloc(n ? n : 1, sizeof *w->use);
+    w->box_font = -1;
+    w->ttf = calloc(n + 1, sizeof *w->ttf); /* + the check box font */
+    w->use = calloc(n + 1, sizeof *w->use);
     w->z = ipf_deflater_new();
     if (!w->ttf || !w->use || !w->z) {
         ipf_pdf_writer_free(w);
@@ -182,6 +236,8 @@ ipf_status ipf_pdf_writer_new(const ipf_fontset *fonts, ipf_diags *d, ipf_pdf_wr
             st = IPF_ERR_NOMEM;
         }
     }
+    if (st == IPF_OK)
+        st = find_box_font(w, d);
     if (st != IPF_OK) {
         ipf_pdf_writer_free(w);
         return st;
@@ -419,9 +475,12 @@ static ipf_status collect(doc_ctx *c, const ipf_drawing *dr)
         size_t n;
         const ipf_draw_item *it = ipf_drawing_items(dr, p, &n);
         for (size_t i = 0; i < n; i++) {
+            if (it[i].kind == IPF_DRAW_CHECKBOX && w->box_font >= 0 &&
+                use_cp(c, w->box_font, it[i].checked ? BOX_ON : BOX_OFF) < 0)
+                return IPF_ERR_NOMEM;
             if (it[i].kind != IPF_DRAW_TEXT)
                 continue;
-            if (it[i].font < 0 || (size_t)it[i].font >= w->nfonts) {
+            if (it[i].font < 0 || (size_t)it[i].font >= ipf_fontset_count(w->fonts)) {
                 ipf_diag_add(c->d, c->file, 0, IPF_SEV_ERROR, "PDF-ERROR",
                              "内部错误：第 %zu 页的文字使用了不存在的字体 %d", p + 1, it[i].font);
                 return IPF_ERR_INTERNAL;
@@ -796,43 +855,67 @@ static void set_lw(ipf_buf *b, gstate *g, double lw)
     }
 }
 
-static void text_item(doc_ctx *c, ipf_buf *b, gstate *g, const ipf_draw_item *it)
+/* Text state and position for a run of font at size, placed at (x, y). */
+static void text_start(ipf_buf *b, gstate *g, const font_use *u, int font, double size, double cs,
+                       int bold, double x, double y)
 {
-    font_use *u = &c->w->use[it->font];
     if (!g->in_text) {
         ipf_buf_str(b, "BT\n");
         g->in_text = 1;
     }
-    if (g->font != it->font || g->size != it->size) {
+    if (g->font != font || g->size != size) {
         ipf_buf_byte(b, '/');
         ipf_buf_str(b, u->name);
         ipf_buf_byte(b, ' ');
-        put_num(b, it->size);
+        put_num(b, size);
         ipf_buf_str(b, " Tf\n");
-        g->font = it->font;
-        g->size = it->size;
+        g->font = font;
+        g->size = size;
     }
-    if (g->cs != it->char_space) {
-        put_num(b, it->char_space);
+    if (g->cs != cs) {
+        put_num(b, cs);
         ipf_buf_str(b, " Tc\n");
-        g->cs = it->char_space;
+        g->cs = cs;
     }
-    int mode = it->bold ? 2 : 0;
+    int mode = bold ? 2 : 0;
     if (mode == 2)
-        set_lw(b, g, it->size * 0.025); /* fake bold: a thin outline */
+        set_lw(b, g, size * 0.025); /* fake bold: a thin outline */
     if (g->mode != mode) {
         ipf_buf_str(b, mode ? "2 Tr\n" : "0 Tr\n");
         g->mode = mode;
     }
-    double m[6] = {1, 0, 0, 1, it->x, it->y};
+    double m[6] = {1, 0, 0, 1, x, y};
     for (int i = 0; i < 6; i++) {
         put_num(b, m[i]);
         ipf_buf_byte(b, ' ');
     }
-    ipf_buf_str(b, "Tm <");
+    ipf_buf_str(b, "Tm ");
+}
+
+static void text_item(doc_ctx *c, ipf_buf *b, gstate *g, const ipf_draw_item *it)
+{
+    font_use *u = &c->w->use[it->font];
+    text_start(b, g, u, it->font, it->size, it->char_space, it->bold, it->x, it->y);
+    ipf_buf_byte(b, '<');
     const unsigned char *s = (const unsigned char *)it->text, *e = s + it->len;
     while (s < e)
         put_hex4(b, cid_of(u, next_cp(&s, e)));
+    ipf_buf_str(b, "> Tj\n");
+}
+
+/* A check box as the glyph □ or ☑, scaled so that its outline spans
+ * BOX_BOTTOM..BOX_TOP of the text size and centred in its room. */
+static void checkbox_glyph(doc_ctx *c, ipf_buf *b, gstate *g, const ipf_draw_item *it)
+{
+    const ipf_pdf_writer *w = c->w;
+    const font_use *u = &w->use[w->box_font];
+    const double *gb = w->box_glyph[it->checked ? 1 : 0];
+    double size = it->size * (BOX_TOP - BOX_BOTTOM) / (gb[3] - gb[1]);
+    double x = it->x + (it->x2 - (gb[2] - gb[0]) * size) / 2 - gb[0] * size;
+    double y = it->y + BOX_BOTTOM * it->size - gb[1] * size;
+    text_start(b, g, u, w->box_font, size, 0, 0, x, y);
+    ipf_buf_byte(b, '<');
+    put_hex4(b, cid_of(u, it->checked ? BOX_ON : BOX_OFF));
     ipf_buf_str(b, "> Tj\n");
 }
 
@@ -863,14 +946,19 @@ static void page_content(doc_ctx *c, const ipf_draw_item *it, size_t n, ipf_buf 
             break;
         }
         case IPF_DRAW_CHECKBOX: {
+            if (c->w->box_font >= 0) {
+                checkbox_glyph(c, b, &g, x);
+                break;
+            }
             end_text(b, &g);
             set_lw(b, &g, x->line_width);
-            double s = x->size, v[4] = {x->x, x->y, s, s};
+            double s = x->size * (BOX_TOP - BOX_BOTTOM);
+            double v[4] = {x->x + (x->x2 - s) / 2, x->y + BOX_BOTTOM * x->size, s, s};
             put_nums(b, v, 4, "re S");
             if (x->checked) {
                 /* a tick: a short stroke down, a long one up, round ends */
-                double t[7] = {s * 0.11,        x->x + s * 0.2, x->y + s * 0.52, x->x + s * 0.42,
-                               x->y + s * 0.25, x->x + s * 0.8, x->y + s * 0.8};
+                double t[7] = {s * 0.11,        v[0] + s * 0.2, v[1] + s * 0.52, v[0] + s * 0.42,
+                               v[1] + s * 0.25, v[0] + s * 0.8, v[1] + s * 0.8};
                 ipf_buf_str(b, "q 1 J 1 j\n");
                 put_nums(b, t, 1, "w");
                 put_nums(b, t + 1, 2, "m");
@@ -1192,6 +1280,8 @@ static ipf_status build(ipf_pdf_writer *w, const ipf_drawing *dr, const ipf_pdf_
         for (size_t i = 0; i < n; i++)
             if (it[i].kind == IPF_DRAW_TEXT && it[i].len)
                 used |= 1ull << it[i].font;
+            else if (it[i].kind == IPF_DRAW_CHECKBOX && w->box_font >= 0)
+                used |= 1ull << w->box_font;
         for (size_t f = 0; f < w->nfonts; f++) {
             if (!(used >> f & 1))
                 continue;

@@ -371,6 +371,22 @@ static const unsigned char *glyph_data(const ipf_ttf *f, unsigned gid, uint32_t 
     return f->glyf.p + a;
 }
 
+int ipf_ttf_glyph_box(const ipf_ttf *f, unsigned gid, double box[4])
+{
+    uint32_t len;
+    const unsigned char *g = gid < f->info.num_glyphs ? glyph_data(f, gid, &len) : NULL;
+    if (!g)
+        return -1;
+    for (int i = 0; i < 4; i++) /* xMin yMin xMax yMax, signed */
+        box[i] = (double)(int16_t)ipf_rd16(g + 2 + 2 * i) / f->info.units_per_em;
+    return box[2] > box[0] && box[3] > box[1] ? 0 : -1;
+}
+
+double ipf_ttf_advance_em(const ipf_ttf *f, unsigned gid)
+{
+    return (double)advance(f, gid) / f->info.units_per_em;
+}
+
 /* Adds glyph g to the subset list unless it is there; returns its new id,
  * or -1 when the subset would exceed 65,535 glyphs or memory runs out. */
 static long add_glyph(ipf_ttf *f, unsigned g)

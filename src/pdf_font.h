@@ -42,6 +42,12 @@ unsigned ipf_ttf_glyph(const ipf_ttf *f, uint32_t cp);
 /* Advance of glyph gid in 1/1000 em, truncated (as the fontset measures). */
 unsigned ipf_ttf_width(const ipf_ttf *f, unsigned gid);
 
+/* The outline's bounding box of glyph gid in em (xMin, yMin, xMax, yMax, from
+ * its glyf header); -1 for an empty glyph or a bad gid. */
+int ipf_ttf_glyph_box(const ipf_ttf *f, unsigned gid, double box[4]);
+/* Advance of glyph gid in em, not rounded. */
+double ipf_ttf_advance_em(const ipf_ttf *f, unsigned gid);
+
 /* Appends to out the subset font as a zlib (RFC 1950) stream made with z: glyph k of
  * the subset (1 <= k <= n) is glyph gids[k-1] of f; composite glyphs bring
  * their components along as further glyphs after n.  *raw_len receives the

@@ -696,6 +696,7 @@ def check_readers_one(label, path, order_readers):
     pages = pdf.pages()
     ref = [stream_runs(pdf, p) for p in pages]
     problems = []
+    checked_boxes = 0
     for name, reader in READERS:
         got = reader(path, len(pages))
         for i, runs in enumerate(ref):
@@ -708,12 +709,25 @@ def check_readers_one(label, path, order_readers):
                 problems.append(f"{name} p{i + 1}: characters differ from the content stream "
                                 f"({len(have)} vs {len(want_chars)}; missing {lost}, extra {extra})")
                 continue
+            # A check box is text attached to what it ticks ("☑基础服务"),
+            # in every reader: copy, search and screen readers get it.
+            for k, r in enumerate(runs[:-1]):
+                # (the glyph's own baseline is set to centre the box)
+                if r["text"] in ("□", "☑") and abs(runs[k + 1]["y"] - r["y"]) < r["size"] / 2:
+                    checked_boxes += 1
+                    ticked = r["text"] + squash(runs[k + 1]["text"])[:4]
+                    if ticked not in have:
+                        problems.append(f"{name} p{i + 1}: check box \"{ticked}\" not read "
+                                        "as one")
             if name in order_readers:
                 bad = in_order(have, stream_lines(runs))
                 if bad is not None:
                     problems.append(f"{name} p{i + 1}: \"{bad}\" is not where the content "
                                     "stream has it")
-    print(f"  {label}: {len(pages)} pages, " + ("ok" if not problems else
+    boxes = sum(r["text"].count("□") + r["text"].count("☑") for runs in ref for r in runs)
+    if checked_boxes != 3 * boxes:
+        problems.append(f"only {checked_boxes // 3} of {boxes} check boxes precede text")
+    print(f"  {label}: {len(pages)} pages, {boxes} check boxes, " + ("ok" if not problems else
                                                  f"{len(problems)} problem(s)"))
     for p in problems[:12]:
         print("    " + p)

@@ -237,10 +237,10 @@ static ipf_drawing *sample_drawing(void)
         ipf_drawing_line(dr, 70, 776 - 28.0 * i, 525, 776 - 28.0 * i, 0.5);
     }
     ipf_drawing_rect(dr, 66, 640, 463, 160, 0.75);
-    ipf_drawing_checkbox(dr, 72, 600, 10.5, 1);
-    add_text(dr, 88, 600, 0, 0, "基础服务");
-    ipf_drawing_checkbox(dr, 172, 600, 10.5, 0);
-    add_text(dr, 188, 600, 0, 0, "特色服务");
+    ipf_drawing_checkbox(dr, 72, 600, 14.7, 14, 1);
+    add_text(dr, 86.7, 600, 0, 0, "基础服务");
+    ipf_drawing_checkbox(dr, 172, 600, 14.7, 14, 0);
+    add_text(dr, 186.7, 600, 0, 0, "特色服务");
     ipf_drawing_outline(dr, 1, "（一）联系方式", 724);
     ipf_drawing_add_page(dr, 595.276, 841.89);
     ipf_drawing_outline(dr, 0, "二、工作基础和优势特点", 780);
@@ -287,7 +287,7 @@ static int case_drawing(void)
     EXPECT(it[0].text == first && strcmp(first, s) == 0, "text pointer stable");
     EXPECT(strcmp(it[39999].text, "第19999行") == 0, "last text: %s", it[39999].text);
     EXPECT(it[40000].kind == IPF_DRAW_LINE && it[40000].x2 == 19999, "last line");
-    EXPECT(ipf_drawing_rect(dr, 1, 2, 3, 4, 0.75) == 0 && ipf_drawing_checkbox(dr, 5, 6, 7, 9) == 0,
+    EXPECT(ipf_drawing_rect(dr, 1, 2, 3, 4, 0.75) == 0 && ipf_drawing_checkbox(dr, 5, 6, 8, 7, 9) == 0,
            "rect, checkbox");
     it = ipf_drawing_items(dr, 1, &n);
     EXPECT(it[n - 2].kind == IPF_DRAW_RECT && it[n - 2].x2 == 3 && it[n - 2].y2 == 4, "rect");
@@ -331,7 +331,7 @@ static int case_text(void)
                        "机构名称：重庆大学图书馆（知识产权信息服务中心）|"
                        "联系电话：023-65102345，邮箱：ip@cqu.edu.cn|"
                        "服务对象：高校师生、科研院所、中小微企业。|"
-                       "基础服务|特色服务#"
+                       "☑基础服务|□特色服务#" /* check boxes are text */
                        "二、工作基础和优势特点（不超过1000字）#";
     char *got = text_lines(out);
     EXPECT(got && strcmp(got, want) == 0, "text extracted exactly, in reading order, got:\n%s",
