@@ -72,6 +72,13 @@ typedef struct font_use {
     size_t ncps, capcps;
     uint32_t *sup; /* used code points above U+FFFF (few; linear search) */
     size_t nsup, capsup;
+    /* Letter-spaced characters, drawn as widened glyphs: cp << 16 | extra
+     * font units; sorted and unique after collect(), CID nplain+1+index.
+     * cps[nplain..ncps) holds their code points in the same order. */
+    uint64_t *var;
+    size_t nvar, capvar, nplain;
+    uint16_t *extra; /* per CID - 1: extra advance in font units (0 plain) */
+    size_t capextra;
     HPDF_Dict type0; /* the font object in the current document */
     char name[8];    /* its resource name on the current page ("F1") */
 } font_use;
@@ -257,6 +264,8 @@ void ipf_pdf_writer_free(ipf_pdf_writer *w)
             free(w->use[i].cid);
             free(w->use[i].cps);
             free(w->use[i].sup);
+            free(w->use[i].var);
+            free(w->use[i].extra);
         }
     }
     free(w->ttf);
@@ -462,9 +471,55 @@ static void reset_use(ipf_pdf_writer *w)
         for (size_t i = 0; i < u->ncps; i++)
             if (u->cps[i] <= 0xFFFF)
                 u->cid[u->cps[i]] = 0;
-        u->ncps = u->nsup = 0;
+        u->ncps = u->nsup = u->nvar = u->nplain = 0;
         u->type0 = NULL;
     }
+}
+
+/* Readers put a word break where glyphs leave a gap (poppler from 0.1 em
+ * on), so a letter-spaced title ("备 案 表") would extract with spaces.
+ * Characters of a run spaced this much are drawn as glyphs whose advance
+ * includes the spacing: the same outline, no gap, so no break. */
+#define SPACED_RUN 0.1 /* em of character spacing */
+
+/* The extra advance, in font units, of every glyph of a text run (0 when
+ * the run is drawn plainly, with Tc). */
+static unsigned widen_units(const ipf_pdf_writer *w, const ipf_draw_item *it)
+{
+    if (!(it->size > 0) || !(it->char_space >= SPACED_RUN * it->size) ||
+        it->char_space > 4 * it->size)
+        return 0;
+    const ipf_ttf_info *in = ipf_ttf_get_info(w->ttf[it->font]);
+    long e = lround(it->char_space / it->size * in->units_per_em);
+    return e > 0 && e < 0x8000 ? (unsigned)e : 0;
+}
+
+static int use_wide(doc_ctx *c, int font, uint32_t cp, unsigned extra)
+{
+    font_use *u = &c->w->use[font];
+    if (u->nvar == u->capvar) {
+        size_t n = u->capvar ? u->capvar * 2 : 256;
+        uint64_t *q = realloc(u->var, n * sizeof *q);
+        if (!q)
+            return -1;
+        u->var = q;
+        u->capvar = n;
+    }
+    u->var[u->nvar++] = (uint64_t)cp << 16 | extra;
+    return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static uint16_t wide_cid(const font_use *u, uint32_t cp, unsigned extra)
+{
+    uint64_t key = (uint64_t)cp << 16 | extra;
+    const uint64_t *f = bsearch(&key, u->var, u->nvar, sizeof *u->var, cmp_u64);
+    return f ? (uint16_t)(u->nplain + 1 + (size_t)(f - u->var)) : 0;
 }
 
 static ipf_status collect(doc_ctx *c, const ipf_drawing *dr)
@@ -486,24 +541,60 @@ static ipf_status collect(doc_ctx *c, const ipf_drawing *dr)
                 return IPF_ERR_INTERNAL;
             }
             const unsigned char *s = (const unsigned char *)it[i].text, *e = s + it[i].len;
-            while (s < e)
-                if (use_cp(c, it[i].font, next_cp(&s, e)) < 0)
+            unsigned wide = widen_units(w, &it[i]);
+            while (s < e) {
+                uint32_t cp = next_cp(&s, e);
+                if (wide && (cp > 0xFFFF || ipf_ttf_glyph(w->ttf[it[i].font], cp) == 0)) {
+                    if (use_cp(c, it[i].font, cp) < 0) /* reported as missing */
+                        return IPF_ERR_NOMEM;
+                } else if (wide ? use_wide(c, it[i].font, cp, wide) < 0
+                                : use_cp(c, it[i].font, cp) < 0) {
                     return IPF_ERR_NOMEM;
+                }
+            }
         }
     }
     /* CIDs in code point order: independent of drawing order, so the same
      * text gives the same font however it was laid out. */
     for (size_t f = 0; f < w->nfonts; f++) {
         font_use *u = &w->use[f];
-        if (u->ncps > 0xFFFE) {
+        qsort(u->cps, u->ncps, sizeof *u->cps, cmp_u32);
+        for (size_t i = 0; i < u->ncps && i < 0xFFFE; i++)
+            if (u->cps[i] <= 0xFFFF)
+                u->cid[u->cps[i]] = (uint16_t)(i + 1);
+        u->nplain = u->ncps;
+        /* widened glyphs after the plain ones, in (code point, width) order */
+        qsort(u->var, u->nvar, sizeof *u->var, cmp_u64);
+        size_t k = 0;
+        for (size_t i = 0; i < u->nvar; i++)
+            if (k == 0 || u->var[i] != u->var[k - 1])
+                u->var[k++] = u->var[i];
+        u->nvar = k;
+        if (u->ncps + u->nvar > 0xFFFE) {
             ipf_diag_add(c->d, c->file, 0, IPF_SEV_ERROR, "PDF-ERROR",
                          "文档使用的不同字符过多（超过 65,534 个）");
             return IPF_ERR_PDF;
         }
-        qsort(u->cps, u->ncps, sizeof *u->cps, cmp_u32);
+        for (size_t i = 0; i < u->nvar; i++) {
+            if (u->ncps == u->capcps) {
+                size_t n = u->capcps ? u->capcps * 2 : 1024;
+                uint32_t *q = realloc(u->cps, n * sizeof *q);
+                if (!q)
+                    return IPF_ERR_NOMEM;
+                u->cps = q;
+                u->capcps = n;
+            }
+            u->cps[u->ncps++] = (uint32_t)(u->var[i] >> 16);
+        }
+        if (u->ncps > u->capextra) {
+            uint16_t *q = realloc(u->extra, u->ncps * sizeof *q);
+            if (!q)
+                return IPF_ERR_NOMEM;
+            u->extra = q;
+            u->capextra = u->ncps;
+        }
         for (size_t i = 0; i < u->ncps; i++)
-            if (u->cps[i] <= 0xFFFF)
-                u->cid[u->cps[i]] = (uint16_t)(i + 1);
+            u->extra[i] = i < u->nplain ? 0 : (uint16_t)(u->var[i - u->nplain] & 0xFFFF);
     }
     return IPF_OK;
 }
@@ -578,7 +669,7 @@ static void font_tag(const font_use *u, size_t font, char tag[7])
 {
     uint64_t h = 1469598103934665603ull ^ font;
     for (size_t i = 0; i < u->ncps; i++) {
-        h ^= u->cps[i];
+        h ^= u->cps[i] ^ (uint64_t)u->extra[i] << 32;
         h *= 1099511628211ull;
     }
     for (int i = 0; i < 6; i++) {
@@ -731,9 +822,9 @@ static void build_font(doc_ctx *c, size_t fi)
     {
         unsigned best = 0, cnt = 0;
         for (size_t i = 0; i < n && i < 64; i++) { /* a sample suffices */
-            unsigned wi = ipf_ttf_width(tt, w->gids[i]), k = 0;
+            unsigned wi = ipf_ttf_width_plus(tt, w->gids[i], u->extra[i]), k = 0;
             for (size_t j = 0; j < n && j < 64; j++)
-                k += ipf_ttf_width(tt, w->gids[j]) == wi;
+                k += ipf_ttf_width_plus(tt, w->gids[j], u->extra[j]) == wi;
             if (k > cnt) {
                 cnt = k;
                 best = wi;
@@ -749,7 +840,7 @@ static void build_font(doc_ctx *c, size_t fi)
         return;
     }
     for (size_t i = 0; i < n;) {
-        if (ipf_ttf_width(tt, w->gids[i]) == dw) {
+        if (ipf_ttf_width_plus(tt, w->gids[i], u->extra[i]) == dw) {
             i++;
             continue;
         }
@@ -759,8 +850,9 @@ static void build_font(doc_ctx *c, size_t fi)
             return;
         }
         CHECK(c, HPDF_Array_AddNumber(W, (HPDF_INT32)(i + 1)));
-        while (i < n && ipf_ttf_width(tt, w->gids[i]) != dw) {
-            CHECK(c, HPDF_Array_AddNumber(run, (HPDF_INT32)ipf_ttf_width(tt, w->gids[i])));
+        while (i < n && ipf_ttf_width_plus(tt, w->gids[i], u->extra[i]) != dw) {
+            CHECK(c, HPDF_Array_AddNumber(
+                         run, (HPDF_INT32)ipf_ttf_width_plus(tt, w->gids[i], u->extra[i])));
             i++;
         }
         CHECK(c, HPDF_Array_Add(W, run));
@@ -786,7 +878,8 @@ static void build_font(doc_ctx *c, size_t fi)
     ipf_buf *z = &w->zbuf;
     z->len = 0;
     size_t raw_len = 0, nglyphs = 0;
-    if (ipf_ttf_subset(tt, w->gids, n, w->z, z, &raw_len, &nglyphs) < 0) {
+    if (ipf_ttf_subset(tt, w->gids, u->nvar ? u->extra : NULL, n, w->z, z, &raw_len, &nglyphs) <
+        0) {
         c->oom = 1;
         return;
     }
@@ -895,11 +988,18 @@ static void text_start(ipf_buf *b, gstate *g, const font_use *u, int font, doubl
 static void text_item(doc_ctx *c, ipf_buf *b, gstate *g, const ipf_draw_item *it)
 {
     font_use *u = &c->w->use[it->font];
-    text_start(b, g, u, it->font, it->size, it->char_space, it->bold, it->x, it->y);
+    unsigned wide = widen_units(c->w, it);
+    const ipf_ttf_info *in = ipf_ttf_get_info(c->w->ttf[it->font]);
+    /* a widened glyph carries the spacing; Tc keeps only the rounding */
+    double cs = wide ? it->char_space - (double)wide * it->size / in->units_per_em : it->char_space;
+    text_start(b, g, u, it->font, it->size, cs, it->bold, it->x, it->y);
     ipf_buf_byte(b, '<');
     const unsigned char *s = (const unsigned char *)it->text, *e = s + it->len;
-    while (s < e)
-        put_hex4(b, cid_of(u, next_cp(&s, e)));
+    while (s < e) {
+        uint32_t cp = next_cp(&s, e);
+        uint16_t cid = wide ? wide_cid(u, cp, wide) : 0;
+        put_hex4(b, cid ? cid : cid_of(u, cp));
+    }
     ipf_buf_str(b, "> Tj\n");
 }
 

@@ -709,6 +709,13 @@ def check_readers_one(label, path, order_readers):
                 problems.append(f"{name} p{i + 1}: characters differ from the content stream "
                                 f"({len(have)} vs {len(want_chars)}; missing {lost}, extra {extra})")
                 continue
+            # A run is drawn as one piece of a line: no reader may see a word
+            # break inside it (a letter-spaced "备案表" read as "备 案 表").
+            raw = got[i]
+            for r in runs:
+                t = r["text"].strip()
+                if len(t) > 1 and not re.search(r"\s", t) and t not in raw:
+                    problems.append(f"{name} p{i + 1}: \"{t}\" not read as one word")
             # A check box is text attached to what it ticks ("☑基础服务"),
             # in every reader: copy, search and screen readers get it.
             for k, r in enumerate(runs[:-1]):
