@@ -208,6 +208,32 @@ int ipf_drawing_checkbox(ipf_drawing *dr, double x, double baseline, double widt
     return 0;
 }
 
+size_t ipf_drawing_mark(const ipf_drawing *dr)
+{
+    return dr->nitems;
+}
+
+static void reverse(ipf_draw_item *a, size_t n)
+{
+    for (size_t i = 0; i < n / 2; i++) {
+        ipf_draw_item t = a[i];
+        a[i] = a[n - 1 - i];
+        a[n - 1 - i] = t;
+    }
+}
+
+int ipf_drawing_hoist(ipf_drawing *dr, size_t at, size_t from)
+{
+    if (dr->broken || dr->npages == 0 || at < dr->pages[dr->npages - 1].first || at > from ||
+        from > dr->nitems)
+        return -1;
+    /* rotate [at, n) left by from - at: three reversals, no allocation */
+    reverse(dr->items + at, from - at);
+    reverse(dr->items + from, dr->nitems - from);
+    reverse(dr->items + at, dr->nitems - at);
+    return 0;
+}
+
 int ipf_drawing_outline(ipf_drawing *dr, int level, const char *title, double y)
 {
     if (dr->broken || dr->npages == 0 || level < 0 || !title)

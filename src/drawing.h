@@ -52,6 +52,15 @@ int ipf_drawing_rect(ipf_drawing *dr, double x, double y, double w, double h, do
 int ipf_drawing_checkbox(ipf_drawing *dr, double x, double baseline, double width, double size,
                          int checked);
 
+/* Reading order.  A mark is a position in the current page's list of items;
+ * ipf_drawing_hoist() moves everything added since `from` to the earlier
+ * mark `at`, keeping its order, so that what is drawn late (a label spanning
+ * rows, drawn once their height is known) is read before what it labels.
+ * Returns 0, or -1 when the marks are not on the current page or not in
+ * order (nothing moves). */
+size_t ipf_drawing_mark(const ipf_drawing *dr);
+int ipf_drawing_hoist(ipf_drawing *dr, size_t at, size_t from);
+
 /* An outline (bookmark) entry pointing at the current page at height y.
  * level 0 is top-level. */
 int ipf_drawing_outline(ipf_drawing *dr, int level, const char *title, double y);

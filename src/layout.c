@@ -1321,6 +1321,24 @@ static void table_new_page(ipf_layout *lay, const table_ctx *tc, uint32_t sect)
         place_header_rows(lay, tc, lay->hdr0, lay->hdr1);
 }
 
+/* Draws a cell spanning rows once its height on this page is known, then
+ * moves it in the page's reading order to where its fragment began (mark[]
+ * per column), so that readers meet a label before the rows it labels.
+ * Later marks move with it. */
+static void draw_span(ipf_layout *lay, const table_ctx *tc, const cell *c, double top, int cont,
+                      int whole, size_t *mark)
+{
+    size_t m = ipf_drawing_mark(lay->dr);
+    draw_cell_box(lay, tc, c, top, lay->y - top);
+    draw_cell_content(lay, tc, c, cont ? c->c0 : c->l0, cont ? c->c1 : c->l1, top, lay->y - top,
+                      whole);
+    size_t k = ipf_drawing_mark(lay->dr) - m, at = mark[c->col];
+    if (k && ipf_drawing_hoist(lay->dr, at, m) == 0)
+        for (int q = 0; q < tc->ncols; q++)
+            if (q != c->col && mark[q] >= at)
+                mark[q] += k;
+}
+
 /* Places rows [b0, b1) — a block tied together by row spans — at lay->y,
  * splitting between rows and inside rows as pages require. */
 static void place_block(ipf_layout *lay, const table_ctx *tc, uint32_t b0, uint32_t b1,
@@ -1331,6 +1349,7 @@ static void place_block(ipf_layout *lay, const table_ctx *tc, uint32_t b0, uint3
     /* Cells are indexed by column: the one occupying each column now. */
     const cell *owner[64] = {0};
     double span_top[64];
+    size_t span_mark[64] = {0}; /* where each cell's fragment begins in reading order */
     int cont_label[64] = {0};
     for (uint32_t ri = b0; ri < b1 && !lay->oom; ri++) {
         row *r = &lay->rows[ri];
@@ -1340,6 +1359,7 @@ static void place_block(ipf_layout *lay, const table_ctx *tc, uint32_t b0, uint3
             fr[c->col].next_line = c->l0;
             fr[c->col].started = 0;
             span_top[c->col] = lay->y;
+            span_mark[c->col] = ipf_drawing_mark(lay->dr);
             cont_label[c->col] = 0;
         }
         double remaining_h = r->h;
@@ -1408,15 +1428,14 @@ static void place_block(ipf_layout *lay, const table_ctx *tc, uint32_t b0, uint3
                     const cell *c = owner[col];
                     if (!c || c->rowspan == 1 || c->col != col || span_top[col] >= lay->y)
                         continue;
-                    draw_cell_box(lay, tc, c, span_top[col], lay->y - span_top[col]);
-                    draw_cell_content(lay, tc, c, cont_label[col] ? c->c0 : c->l0,
-                                      cont_label[col] ? c->c1 : c->l1, span_top[col],
-                                      lay->y - span_top[col], 0);
+                    draw_span(lay, tc, c, span_top[col], cont_label[col], 0, span_mark);
                     cont_label[col] = 1;
                 }
                 table_new_page(lay, tc, sect);
-                for (int col = 0; col < tc->ncols; col++)
+                for (int col = 0; col < tc->ncols; col++) {
                     span_top[col] = lay->y;
+                    span_mark[col] = ipf_drawing_mark(lay->dr);
+                }
                 continue;
             }
             /* Split inside the row: each cell shows what fits. */
@@ -1448,15 +1467,14 @@ static void place_block(ipf_layout *lay, const table_ctx *tc, uint32_t b0, uint3
                 const cell *c = owner[col];
                 if (!c || c->rowspan == 1 || c->col != col)
                     continue;
-                draw_cell_box(lay, tc, c, span_top[col], lay->y - span_top[col]);
-                draw_cell_content(lay, tc, c, cont_label[col] ? c->c0 : c->l0,
-                                  cont_label[col] ? c->c1 : c->l1, span_top[col],
-                                  lay->y - span_top[col], 0);
+                draw_span(lay, tc, c, span_top[col], cont_label[col], 0, span_mark);
                 cont_label[col] = 1;
             }
             table_new_page(lay, tc, sect);
-            for (int col = 0; col < tc->ncols; col++)
+            for (int col = 0; col < tc->ncols; col++) {
                 span_top[col] = lay->y;
+                span_mark[col] = ipf_drawing_mark(lay->dr);
+            }
             first_piece = 0;
         }
         /* Spanning cells that end with this row are drawn now. */
@@ -1476,10 +1494,7 @@ static void place_block(ipf_layout *lay, const table_ctx *tc, uint32_t b0, uint3
             }
             if (start_row + (uint32_t)c->rowspan - 1 != ri && ri + 1 != b1)
                 continue;
-            draw_cell_box(lay, tc, c, span_top[col], lay->y - span_top[col]);
-            draw_cell_content(lay, tc, c, cont_label[col] ? c->c0 : c->l0,
-                              cont_label[col] ? c->c1 : c->l1, span_top[col],
-                              lay->y - span_top[col], !cont_label[col]);
+            draw_span(lay, tc, c, span_top[col], cont_label[col], !cont_label[col], span_mark);
             owner[col] = NULL;
         }
     }
