@@ -294,6 +294,17 @@ static int case_drawing(void)
     EXPECT(it[n - 2].kind == IPF_DRAW_RECT && it[n - 2].x2 == 3 && it[n - 2].y2 == 4, "rect");
     EXPECT(it[n - 1].kind == IPF_DRAW_CHECKBOX && it[n - 1].checked == 1 && it[n - 1].size == 7,
            "checkbox");
+    /* hoisting: the last two items move before the rect, in their order */
+    size_t at = ipf_drawing_mark(dr) - 2, from = ipf_drawing_mark(dr);
+    EXPECT(ipf_drawing_line(dr, 1, 1, 2, 2, 0.5) == 0 && ipf_drawing_line(dr, 3, 3, 4, 4, 0.5) == 0,
+           "two lines");
+    EXPECT(ipf_drawing_hoist(dr, at, from) == 0, "hoist");
+    it = ipf_drawing_items(dr, 1, &n);
+    EXPECT(n == 40005 && it[n - 4].kind == IPF_DRAW_LINE && it[n - 4].x == 1 && it[n - 3].x == 3 &&
+               it[n - 2].kind == IPF_DRAW_RECT && it[n - 1].kind == IPF_DRAW_CHECKBOX,
+           "hoisted in order before the rect and check box");
+    EXPECT(ipf_drawing_hoist(dr, from, at) < 0 && ipf_drawing_hoist(dr, at, from + 9) < 0,
+           "marks out of order or past the end: refused");
     ipf_drawing_items(dr, 0, &n);
     EXPECT(n == 0, "page 1 empty");
     double w, h;
