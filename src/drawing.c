@@ -41,6 +41,7 @@ struct ipf_drawing {
     chunk *chunks;       /* newest first */
     const char *info[4]; /* Title, Author, Subject, Keywords (arena strings) */
     int broken;          /* an allocation failed */
+    int artifact;        /* new items are page furniture */
 };
 
 static const char *const info_keys[4] = {"Title", "Author", "Subject", "Keywords"};
@@ -141,6 +142,7 @@ static ipf_draw_item *new_item(ipf_drawing *dr, ipf_draw_kind kind)
     ipf_draw_item *it = &dr->items[dr->nitems++];
     memset(it, 0, sizeof *it);
     it->kind = kind;
+    it->artifact = dr->artifact;
     dr->pages[dr->npages - 1].count++;
     return it;
 }
@@ -206,6 +208,11 @@ int ipf_drawing_checkbox(ipf_drawing *dr, double x, double baseline, double widt
     it->line_width = 0.5; /* drawn as vector art (no font has □ and ☑): the rules' width */
     it->checked = checked != 0;
     return 0;
+}
+
+void ipf_drawing_artifact(ipf_drawing *dr, int on)
+{
+    dr->artifact = on != 0;
 }
 
 size_t ipf_drawing_mark(const ipf_drawing *dr)

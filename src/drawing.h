@@ -27,6 +27,7 @@ typedef struct ipf_draw_item {
     int font;          /* TEXT: index into the fontset */
     int bold;          /* TEXT: fake bold (fill then stroke) */
     int checked;       /* CHECKBOX */
+    int artifact;      /* page furniture (page numbers, repeated headings), not content */
     const char *text;  /* TEXT: UTF-8, owned by the drawing */
     size_t len;        /* TEXT: bytes */
 } ipf_draw_item;
@@ -51,6 +52,11 @@ int ipf_drawing_rect(ipf_drawing *dr, double x, double y, double w, double h, do
  * sized and centred like the line's Hanzi. */
 int ipf_drawing_checkbox(ipf_drawing *dr, double x, double baseline, double width, double size,
                          int checked);
+
+/* Page furniture: items added while on is set are marked as artifacts
+ * (page numbers, headings repeated on continuation pages), which readers
+ * that know the mark keep out of the text flow. */
+void ipf_drawing_artifact(ipf_drawing *dr, int on);
 
 /* Reading order.  A mark is a position in the current page's list of items;
  * ipf_drawing_hoist() moves everything added since `from` to the earlier

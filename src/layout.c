@@ -844,8 +844,10 @@ static void finish_page(ipf_layout *lay)
     uint32_t l0 = (uint32_t)lay->nlines;
     para_text(lay, &s, buf, 0);
     para_finish(lay, &s, width);
+    ipf_drawing_artifact(lay->dr, 1); /* page furniture, not the form's text */
     draw_lines(lay, l0, (uint32_t)lay->nlines, lay->pg.left, lay->pg.height - lay->pg.bottom + off,
                0);
+    ipf_drawing_artifact(lay->dr, 0);
 }
 
 static void new_page(ipf_layout *lay)
@@ -1315,10 +1317,12 @@ static void place_header_rows(ipf_layout *lay, const table_ctx *tc, uint32_t h0,
 static void table_new_page(ipf_layout *lay, const table_ctx *tc, uint32_t sect)
 {
     new_page(lay);
+    ipf_drawing_artifact(lay->dr, 1); /* repeated headings: page furniture */
     if (sect != UINT32_MAX)
         place_section_header(lay, tc, sect, 1);
     if (lay->hdr1 > lay->hdr0)
         place_header_rows(lay, tc, lay->hdr0, lay->hdr1);
+    ipf_drawing_artifact(lay->dr, 0);
 }
 
 /* Draws a cell spanning rows once its height on this page is known, then

@@ -1022,9 +1022,17 @@ static void checkbox_glyph(doc_ctx *c, ipf_buf *b, gstate *g, const ipf_draw_ite
 static void page_content(doc_ctx *c, const ipf_draw_item *it, size_t n, ipf_buf *b)
 {
     gstate g = {0, -1, -1, 0, 1, 0}; /* PDF defaults: Tc 0, w 1, Tr 0 */
+    int furniture = 0;
     b->len = 0;
     for (size_t i = 0; i < n; i++) {
         const ipf_draw_item *x = &it[i];
+        /* Page numbers and repeated headings are pagination artifacts
+         * (PDF 1.4, 9.7.1/10.2.2): marked content outside text objects. */
+        if (x->artifact != furniture) {
+            end_text(b, &g);
+            ipf_buf_str(b, x->artifact ? "/Artifact << /Type /Pagination >> BDC\n" : "EMC\n");
+            furniture = x->artifact;
+        }
         switch (x->kind) {
         case IPF_DRAW_TEXT:
             if (x->len)
@@ -1070,6 +1078,8 @@ static void page_content(doc_ctx *c, const ipf_draw_item *it, size_t n, ipf_buf 
         }
     }
     end_text(b, &g);
+    if (furniture)
+        ipf_buf_str(b, "EMC\n");
 }
 
 /* ------------------------------------------------------------ info, outlines, PDF/A */

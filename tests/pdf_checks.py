@@ -737,12 +737,36 @@ def in_order(text, lines):
     return None
 
 
+def first_numbered(ref):
+    """Index of the first page that carries a printed page number."""
+    for i, runs in enumerate(ref):
+        if any(re.fullmatch(r"—\d+—", squash(r["text"])) for r in runs):
+            return i
+    return len(ref)
+
+
 def check_readers_one(label, path, order_readers, label_readers):
     pdf = Pdf(path)
     pages = pdf.pages()
     ref = [stream_runs(pdf, p) for p in pages]
     problems = []
     checked_boxes = spans = 0
+    # Page furniture is marked as artifacts, and only it: page numbers and
+    # the headings repeated with （续）.
+    furniture = 0
+    for i, runs in enumerate(ref):
+        for r in runs:
+            t = squash(r["text"])
+            is_number = re.fullmatch(r"—\d+—", t) is not None
+            if (is_number or t.endswith("（续）")) and not r["artifact"]:
+                problems.append(f"p{i + 1}: \"{t}\" is page furniture not marked as an artifact")
+            if r["artifact"] and not is_number:
+                furniture += 1
+        nums = [squash(r["text"]) for r in runs if r["artifact"]]
+        if not any(re.fullmatch(r"—\d+—", t) for t in nums) and i >= first_numbered(ref):
+            problems.append(f"p{i + 1}: no page number marked as an artifact")
+    if not any(r["artifact"] for runs in ref for r in runs):
+        problems.append("no artifacts at all")
     for name, reader in READERS:
         got = reader(path, len(pages))
         for i, runs in enumerate(ref):
@@ -792,7 +816,8 @@ def check_readers_one(label, path, order_readers, label_readers):
     boxes = sum(r["text"].count("□") + r["text"].count("☑") for runs in ref for r in runs)
     if checked_boxes != 3 * boxes:
         problems.append(f"only {checked_boxes // 3} of {boxes} check boxes precede text")
-    print(f"  {label}: {len(pages)} pages, {boxes} check boxes, {spans} spanning labels, " + ("ok" if not problems else
+    print(f"  {label}: {len(pages)} pages, {boxes} check boxes, {spans} spanning labels, "
+          f"{furniture} repeated heading runs, " + ("ok" if not problems else
                                                  f"{len(problems)} problem(s)"))
     for p in problems[:12]:
         print("    " + p)
