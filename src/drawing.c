@@ -29,6 +29,7 @@ typedef struct chunk {
 typedef struct page {
     double width, height;
     size_t first, count; /* range of dr->items */
+    int number;          /* printed page number, 0 none */
 } page;
 
 struct ipf_drawing {
@@ -125,6 +126,7 @@ int ipf_drawing_add_page(ipf_drawing *dr, double width, double height)
     p->height = height;
     p->first = dr->nitems;
     p->count = 0;
+    p->number = 0;
     return (int)dr->npages++;
 }
 
@@ -208,6 +210,17 @@ int ipf_drawing_checkbox(ipf_drawing *dr, double x, double baseline, double widt
     it->line_width = 0.5; /* drawn as vector art (no font has □ and ☑): the rules' width */
     it->checked = checked != 0;
     return 0;
+}
+
+void ipf_drawing_page_number(ipf_drawing *dr, int n)
+{
+    if (dr->npages)
+        dr->pages[dr->npages - 1].number = n > 0 ? n : 0;
+}
+
+int ipf_drawing_printed_number(const ipf_drawing *dr, size_t page)
+{
+    return page < dr->npages ? dr->pages[page].number : 0;
 }
 
 void ipf_drawing_artifact(ipf_drawing *dr, int on)

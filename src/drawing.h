@@ -53,6 +53,11 @@ int ipf_drawing_rect(ipf_drawing *dr, double x, double y, double w, double h, do
 int ipf_drawing_checkbox(ipf_drawing *dr, double x, double baseline, double width, double size,
                          int checked);
 
+/* The page number printed on the current page (n >= 1), so that viewers
+ * can show the same one (/PageLabels).  Pages without one have 0. */
+void ipf_drawing_page_number(ipf_drawing *dr, int n);
+int ipf_drawing_printed_number(const ipf_drawing *dr, size_t page);
+
 /* Page furniture: items added while on is set are marked as artifacts
  * (page numbers, headings repeated on continuation pages), which readers
  * that know the mark keep out of the text flow. */

@@ -829,6 +829,7 @@ static void finish_page(ipf_layout *lay)
         fmt = "— {page} —";
     char num[32], buf[128];
     snprintf(num, sizeof num, "%d", lay->pages - lay->number_skip);
+    ipf_drawing_page_number(lay->dr, lay->pages - lay->number_skip); /* for /PageLabels */
     const char *at = strstr(fmt, "{page}");
     if (at)
         snprintf(buf, sizeof buf, "%.*s%s%s", (int)(at - fmt), fmt, num, at + 6);
@@ -1607,22 +1608,51 @@ static void table(ipf_layout *lay, const xmlNode *t, xmlNodePtr ctx)
 
 /* ---------------------------------------------------------------- document */
 
+/* Whether every {field} of tpl is empty here (0 when it has none): the
+ * value would be only the template's own words around nothing, like a
+ * blank form's "…备案表（）". */
+static int fields_all_empty(ipf_layout *lay, const char *tpl, xmlNodePtr ctx)
+{
+    char *fields = malloc(strlen(tpl) + 1);
+    size_t n = 0;
+    if (!fields)
+        return 0;
+    for (const char *p = tpl, *q; *p; p++)
+        if (*p == '{' && (q = strchr(p, '}'))) {
+            memcpy(fields + n, p, (size_t)(q - p + 1));
+            n += (size_t)(q - p + 1);
+            p = q;
+        }
+    fields[n] = '\0';
+    char *v = n ? interpolate(lay, fields, ctx) : NULL;
+    int empty = v && normalized(lay, v)[0] == '\0';
+    free(v);
+    free(fields);
+    return empty;
+}
+
 static void set_info(ipf_layout *lay, const xmlNode *info, xmlNodePtr ctx)
 {
     const char *keys[4][2] = {
         {"title", "Title"}, {"author", "Author"}, {"subject", "Subject"}, {"keywords", "Keywords"}};
     for (int i = 0; i < 4; i++) {
         const char *tpl = ipf_tpl_attr(info, keys[i][0]);
-        if (!tpl)
+        /* an empty value, or one whose fields are all empty, is left out */
+        if (!tpl || fields_all_empty(lay, tpl, ctx))
             continue;
         char *v = interpolate(lay, tpl, ctx);
         if (v) {
             const char *t = normalized(lay, v);
-            if (ipf_drawing_set_info(lay->dr, keys[i][1], t) < 0)
+            if (t[0] && ipf_drawing_set_info(lay->dr, keys[i][1], t) < 0)
                 lay->oom = 1;
         }
         free(v);
     }
+    /* Without a title of its own (a blank form) the PDF has the form's. */
+    if (!ipf_drawing_info(lay->dr, "Title") && ipf_form_title(lay->form) &&
+        ipf_form_title(lay->form)[0] &&
+        ipf_drawing_set_info(lay->dr, "Title", ipf_form_title(lay->form)) < 0)
+        lay->oom = 1;
 }
 
 static void reset(ipf_layout *lay)

@@ -1106,7 +1106,7 @@ static void set_info(doc_ctx *c, const ipf_drawing *dr, const ipf_pdf_options *o
     CHECK(c, HPDF_SetInfoAttr(pdf, HPDF_INFO_CREATOR, "ipforms " IPF_VERSION));
     for (int i = 0; i < 4; i++) {
         const char *v = ipf_drawing_info(dr, info_keys[i]);
-        if (!v)
+        if (!v || !v[0]) /* an empty value is left out, not written empty */
             continue;
         HPDF_MD5Update(&c->md5, (const HPDF_BYTE *)v, (HPDF_UINT32)strlen(v) + 1);
         HPDF_Binary s = text_string(c, v);
@@ -1194,14 +1194,20 @@ static void xml_text(ipf_buf *b, const char *s)
 
 static void xmp_prop(ipf_buf *b, const char *open, const char *val, const char *close)
 {
-    if (!val)
+    if (!val || !val[0])
         return;
     ipf_buf_str(b, open);
     xml_text(b, val);
     ipf_buf_str(b, close);
 }
 
-static void add_pdfa(doc_ctx *c, const ipf_drawing *dr, const ipf_pdf_options *opt)
+/* The document's language: every form ipforms sets is in Chinese as
+ * written in the mainland (simplified characters). */
+#define DOC_LANG "zh-CN"
+
+/* XMP metadata (in every PDF, saying what the Info dictionary says), /Lang,
+ * and for PDF/A the pdfaid identification and the sRGB output intent. */
+static void add_metadata(doc_ctx *c, const ipf_drawing *dr, const ipf_pdf_options *opt)
 {
     HPDF_Doc pdf = c->pdf;
     ipf_pdf_writer *w = c->w;
@@ -1210,16 +1216,18 @@ static void add_pdfa(doc_ctx *c, const ipf_drawing *dr, const ipf_pdf_options *o
     char pd[64], xd[64];
     format_dates(opt->date, pd, xd);
     b->len = 0;
+    ipf_buf_str(b, "<?xpacket begin=\"\xEF\xBB\xBF\" id=\"W5M0MpCehiHzreSzNTczkc9d\"?>\n"
+                   "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\">\n"
+                   "<rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\">\n");
+    if (opt->pdfa)
+        ipf_buf_str(b, "<rdf:Description rdf:about=\"\" "
+                       "xmlns:pdfaid=\"http://www.aiim.org/pdfa/ns/id/\">\n"
+                       "<pdfaid:part>1</pdfaid:part>\n<pdfaid:conformance>B</pdfaid:conformance>\n"
+                       "</rdf:Description>\n");
     ipf_buf_str(b,
-                "<?xpacket begin=\"\xEF\xBB\xBF\" id=\"W5M0MpCehiHzreSzNTczkc9d\"?>\n"
-                "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\">\n"
-                "<rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\">\n"
-                "<rdf:Description rdf:about=\"\" "
-                "xmlns:pdfaid=\"http://www.aiim.org/pdfa/ns/id/\">\n"
-                "<pdfaid:part>1</pdfaid:part>\n<pdfaid:conformance>B</pdfaid:conformance>\n"
-                "</rdf:Description>\n"
                 "<rdf:Description rdf:about=\"\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\">\n"
-                "<dc:format>application/pdf</dc:format>\n");
+                "<dc:format>application/pdf</dc:format>\n"
+                "<dc:language><rdf:Bag><rdf:li>" DOC_LANG "</rdf:li></rdf:Bag></dc:language>\n");
     xmp_prop(b, "<dc:title><rdf:Alt><rdf:li xml:lang=\"x-default\">", ipf_drawing_info(dr, "Title"),
              "</rdf:li></rdf:Alt></dc:title>\n");
     xmp_prop(b, "<dc:creator><rdf:Seq><rdf:li>", ipf_drawing_info(dr, "Author"),
@@ -1252,6 +1260,9 @@ static void add_pdfa(doc_ctx *c, const ipf_drawing *dr, const ipf_pdf_options *o
     CHECK(c, HPDF_Dict_AddName(md, "Subtype", "XML"));
     CHECK(c, HPDF_Stream_Write(md->stream, b->p, (HPDF_UINT)b->len));
     CHECK(c, HPDF_Dict_Add(pdf->catalog, "Metadata", md));
+    CHECK(c, HPDF_Dict_Add(pdf->catalog, "Lang", HPDF_String_New(pdf->mmgr, DOC_LANG, NULL)));
+    if (!opt->pdfa)
+        return;
 
     /* sRGB output intent (libharu's HPDF_PDFA_AppendOutputIntents writes the
      * key as "DestOutputProfile " with a space, so it is built here). */
@@ -1274,6 +1285,31 @@ static void add_pdfa(doc_ctx *c, const ipf_drawing *dr, const ipf_pdf_options *o
     CHECK(c, HPDF_Dict_Add(intent, "DestOutputProfile", icc));
     CHECK(c, HPDF_Array_Add(intents, intent));
     CHECK(c, HPDF_Dict_Add(pdf->catalog, "OutputIntents", intents));
+}
+
+/* /PageLabels, so that a viewer's page numbers are the printed ones: a run
+ * of pages printed n, n+1, … is labelled in decimal from n; pages printed
+ * without a number (cover, instructions) are labelled i, ii, … in lower-case
+ * roman numerals, counting only such pages.  No numbers printed: no labels. */
+static void add_page_labels(doc_ctx *c, const ipf_drawing *dr)
+{
+    size_t np = ipf_drawing_page_count(dr), unnumbered = 0;
+    int any = 0;
+    for (size_t p = 0; p < np; p++)
+        any |= ipf_drawing_printed_number(dr, p) > 0;
+    if (!any)
+        return;
+    for (size_t p = 0; p < np && !c->err; p++) {
+        int n = ipf_drawing_printed_number(dr, p);
+        int prev = p ? ipf_drawing_printed_number(dr, p - 1) : -1;
+        if (n > 0 && (p == 0 || n != prev + 1 || prev <= 0))
+            CHECK(c, HPDF_AddPageLabel(c->pdf, (HPDF_UINT)p, HPDF_PAGE_NUM_STYLE_DECIMAL,
+                                       (HPDF_UINT)n, NULL));
+        else if (n == 0 && (p == 0 || prev > 0))
+            CHECK(c, HPDF_AddPageLabel(c->pdf, (HPDF_UINT)p, HPDF_PAGE_NUM_STYLE_LOWER_ROMAN,
+                                       (HPDF_UINT)(unnumbered + 1), NULL));
+        unnumbered += n == 0;
+    }
 }
 
 /* /ID: two copies of an MD5 over what the document is made of, so identical
@@ -1423,11 +1459,12 @@ static ipf_status build(ipf_pdf_writer *w, const ipf_drawing *dr, const ipf_pdf_
     free(pages);
     if (!c->err && !c->oom)
         set_info(c, dr, opt);
-    if (!c->err && !c->oom && opt->pdfa) {
-        add_pdfa(c, dr, opt);
-        if (!c->err && !c->oom)
-            add_id(c);
-    }
+    if (!c->err && !c->oom)
+        add_page_labels(c, dr);
+    if (!c->err && !c->oom)
+        add_metadata(c, dr, opt);
+    if (!c->err && !c->oom && opt->pdfa)
+        add_id(c);
     if (!c->err && !c->oom) {
         /* the whole file in one block where it fits */
         pdf->stream = HPDF_MemStream_New(pdf->mmgr, 512 * 1024);

@@ -332,20 +332,8 @@ def xmp_values(xml):
     return v
 
 
-def check_pdfa(pdf, dated):
-    b = pdf.bytes
-    if not (b.startswith(b"%PDF-1.4\n%") and all(c > 127 for c in b[10:14])):
-        fail(f"header is {b[:16]!r}: want %PDF-1.4 then a comment of 4 bytes > 127")
-    if pdf.version != "1.4":
-        fail(f"PDF version {pdf.version}")
-    if "/Encrypt" in pdf.trailer:
-        fail("encrypted")
-    ids = pdf.trailer.get("/ID")
-    if not (isinstance(ids, list) and len(ids) == 2 and
-            all(isinstance(x, str) and x.startswith("b:") and len(x) == 34 for x in ids)):
-        fail(f"trailer /ID is {ids!r}: want two 16-byte strings")
-    print("  header, version 1.4, not encrypted, trailer /ID")
-
+def check_metadata(pdf, dated, pdfa):
+    """The XMP metadata stream every PDF has, agreeing with Info; /Lang."""
     cat = pdf.catalog()
     mref = cat.get("/Metadata")
     if mref is None:
@@ -361,9 +349,19 @@ def check_pdfa(pdf, dated):
     if not xml.rstrip().endswith(b'<?xpacket end="w"?>'):
         fail("no xpacket trailer")
     x = xmp_values(xml)
-    if x.get("part") != "1" or x.get("conformance") != "B":
+    if pdfa and (x.get("part") != "1" or x.get("conformance") != "B"):
         fail(f"pdfaid part {x.get('part')} conformance {x.get('conformance')}")
+    if not pdfa and ("part" in x or "conformance" in x or b"pdfaid" in pdf.bytes):
+        fail("a PDF that is not PDF/A claims pdfaid")
+    if text(cat.get("/Lang")) != "zh-CN":
+        fail(f"catalog /Lang is {cat.get('/Lang')!r}, not zh-CN")
+    langs = [e.text for e in ET.fromstring(xml).findall(".//dc:language/rdf:Bag/rdf:li", NS)]
+    if langs != ["zh-CN"]:
+        fail(f"XMP dc:language {langs}")
     info = pdf.info()
+    for key, v in info.items():
+        if not str(v).strip():
+            fail(f"Info /{key} is empty: an empty value is left out")
     for key in ["Title", "Author", "Subject", "Keywords", "Creator", "Producer"]:
         if info.get(key) != x.get(key):
             fail(f"Info /{key} {info.get(key)!r} but XMP says {x.get(key)!r}")
@@ -376,9 +374,27 @@ def check_pdfa(pdf, dated):
         fail("no title")
     if dated != ("CreationDate" in info and "ModDate" in info):
         fail(f"dates {'missing' if dated else 'present with --no-date'}")
-    print(f"  XMP metadata: pdfaid 1/B, agrees with Info "
+    print(f"  XMP metadata{': pdfaid 1/B' if pdfa else ''}, /Lang zh-CN, agrees with Info "
           f"({', '.join(sorted(k for k in info if k in x))})")
 
+
+
+def check_pdfa(pdf, dated):
+    b = pdf.bytes
+    if not (b.startswith(b"%PDF-1.4\n%") and all(c > 127 for c in b[10:14])):
+        fail(f"header is {b[:16]!r}: want %PDF-1.4 then a comment of 4 bytes > 127")
+    if pdf.version != "1.4":
+        fail(f"PDF version {pdf.version}")
+    if "/Encrypt" in pdf.trailer:
+        fail("encrypted")
+    ids = pdf.trailer.get("/ID")
+    if not (isinstance(ids, list) and len(ids) == 2 and
+            all(isinstance(x, str) and x.startswith("b:") and len(x) == 34 for x in ids)):
+        fail(f"trailer /ID is {ids!r}: want two 16-byte strings")
+    print("  header, version 1.4, not encrypted, trailer /ID")
+
+    check_metadata(pdf, dated, pdfa=True)
+    cat = pdf.catalog()
     intents = [pdf.get(i) for i in pdf.get(cat.get("/OutputIntents", []))]
     if len(intents) != 1:
         fail(f"{len(intents)} output intents")
@@ -405,13 +421,10 @@ def check_pdfa(pdf, dated):
 
 
 def check_plain(pdf):
-    cat = pdf.catalog()
-    for k in ["/Metadata", "/OutputIntents"]:
-        if k in cat:
-            fail(f"plain PDF has {k}")
-    if b"pdfaid" in pdf.bytes:
-        fail("plain PDF mentions pdfaid")
-    print("  no XMP metadata, no output intent")
+    check_metadata(pdf, dated=True, pdfa=False)
+    if "/OutputIntents" in pdf.catalog():
+        fail("plain PDF has /OutputIntents")
+    print("  XMP metadata without pdfaid, no output intent")
 
 
 def render(ipf, repo, args, sample, outdir, env=None):
@@ -745,11 +758,66 @@ def first_numbered(ref):
     return len(ref)
 
 
+def roman(n):
+    out = ""
+    for v, r in [(1000, "m"), (900, "cm"), (500, "d"), (400, "cd"), (100, "c"), (90, "xc"),
+                 (50, "l"), (40, "xl"), (10, "x"), (9, "ix"), (5, "v"), (4, "iv"), (1, "i")]:
+        while n >= v:
+            out += r
+            n -= v
+    return out
+
+
+def page_labels(path, npages):
+    """Each page's label as a viewer shows it (qpdf reads /PageLabels)."""
+    r = run(["qpdf", "--json", path])
+    ranges = json.loads(r.stdout).get("pagelabels", [])
+    out = []
+    for p in range(npages):
+        rng = [x for x in ranges if x["index"] <= p]
+        if not rng:
+            out.append(str(p + 1))
+            continue
+        lab = rng[-1]["label"]
+        n = lab.get("/St", 1) + p - rng[-1]["index"]
+        style = lab.get("/S")
+        body = {"/D": str(n), "/r": roman(n), "/R": roman(n).upper()}.get(style, "")
+        out.append(text(lab.get("/P", "")) + body)
+    return out
+
+
+def check_document(pdf, path, ref):
+    """What a viewer shows about the document: page numbers as printed,
+    metadata (XMP agreeing with Info, /Lang), a title of its own."""
+    problems = []
+    labels = page_labels(path, len(ref))
+    printed = []
+    for i, runs in enumerate(ref):
+        nums = [squash(r["text"]).strip("—") for r in runs
+                if r["artifact"] and re.fullmatch(r"—\d+—", squash(r["text"]))]
+        printed.append(nums[0] if nums else None)
+    for i, (lab, num) in enumerate(zip(labels, printed)):
+        if num is not None and lab != num:
+            problems.append(f"p{i + 1} is printed — {num} — but a viewer calls it {lab!r}")
+        if num is None and (lab.isdigit() or lab in printed):
+            problems.append(f"p{i + 1} has no printed number but the label {lab!r}")
+    if len(set(labels)) != len(labels):
+        problems.append(f"page labels repeat: {labels}")
+    info = pdf.info()
+    title = info.get("Title", "")
+    if not title or re.search(r"（\s*）|\(\s*\)|【\s*】|“\s*”", title):
+        problems.append(f"Title {title!r}: empty, or brackets around an empty value")
+    check_metadata(pdf, dated=True, pdfa=False)
+    print(f"    page labels {' '.join(labels)}; Title {title}; "
+          f"Author {info.get('Author', '(none)')}")
+    return problems
+
+
 def check_readers_one(label, path, order_readers, label_readers):
     pdf = Pdf(path)
     pages = pdf.pages()
     ref = [stream_runs(pdf, p) for p in pages]
-    problems = []
+    problems = check_document(pdf, path, ref)
     checked_boxes = spans = 0
     # Page furniture is marked as artifacts, and only it: page numbers and
     # the headings repeated with （续）.
