@@ -1401,6 +1401,7 @@ ipf_status ipf_schema_validate(const ipf_schema *s, xmlDocPtr doc, const char *f
             st = IPF_ERR_NOMEM;
             break;
         }
+        ipf_xml_copy_lines(cur->children, next->children);
         remove_listed(cur->children, next->children, v.removals, v.nrem);
         if (cur != doc)
             xmlFreeDoc(cur);

@@ -38,12 +38,38 @@ void ipf_xml_init(void)
     xmlSetGenericErrorFunc(NULL, ignore_generic);
 }
 
+/* libxml2 keeps a node's line in an unsigned short: from line 65,535 on,
+ * every element says 65535.  The real line of such an element is kept in
+ * its psvi field (on_start), which neither our XSD validation nor XPath
+ * uses; text nodes get theirs from libxml2 itself (XML_PARSE_BIG_LINES). */
+#define SHORT_LINE_MAX 65535
+
+static long element_line(const xmlNode *node)
+{
+    if (node->type == XML_ELEMENT_NODE && node->line == SHORT_LINE_MAX && node->psvi)
+        return (long)(intptr_t)node->psvi;
+    return xmlGetLineNo(node);
+}
+
+void ipf_xml_copy_lines(const xmlNode *from, xmlNode *to)
+{
+    for (; from && to; from = from->next, to = to->next) {
+        if (from->type != to->type)
+            return;
+        if (from->type == XML_ELEMENT_NODE) {
+            if (from->line == SHORT_LINE_MAX)
+                to->psvi = from->psvi;
+            ipf_xml_copy_lines(from->children, to->children);
+        }
+    }
+}
+
 long ipf_xml_line(const xmlNode *node)
 {
     for (; node; node = node->parent) {
         if (node->type == XML_DOCUMENT_NODE)
             break;
-        long line = xmlGetLineNo(node);
+        long line = element_line(node);
         if (line > 0)
             return line;
     }
@@ -202,6 +228,10 @@ static void on_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
         return;
     xmlSAX2StartElementNs(ctx, localname, prefix, uri, nb_namespaces, namespaces, nb_attributes,
                           nb_defaulted, attributes);
+    xmlNodePtr el = s->ctxt->node;
+    long line = current_line(s);
+    if (el && el->type == XML_ELEMENT_NODE && line >= SHORT_LINE_MAX)
+        el->psvi = (void *)(intptr_t)line;
 }
 
 static void on_end(void *ctx, const xmlChar *localname, const xmlChar *prefix, const xmlChar *uri)
@@ -233,7 +263,7 @@ static int text_ok(parse_state *s, int len)
         return 1;
     xmlNodePtr in = s->ctxt->node;
     char human[32];
-    ipf_diag_add(s->d, s->name, in ? xmlGetLineNo(in) : current_line(s), IPF_SEV_ERROR,
+    ipf_diag_add(s->d, s->name, in ? ipf_xml_line(in) : current_line(s), IPF_SEV_ERROR,
                  "XML-TEXT-TOO-LONG", "元素 <%s> 中的一段文字超过 %zu 字节（%s）的上限",
                  in ? (const char *)in->name : "?", s->lim.max_text,
                  human_size(s->lim.max_text, human, sizeof human));
@@ -509,6 +539,30 @@ ipf_status ipf_xml_read_memory(const char *buf, size_t len, const char *name,
         ipf_diag_add(d, name, 0, IPF_SEV_ERROR, "XML-EMPTY", "文件为空");
         return IPF_INVALID;
     }
+    /* Old Mac editors end lines with a lone CR.  XML reads it as a line feed
+     * (XML 1.0 §2.11), but libxml2 and our scans count only LF, so every
+     * problem would be reported at line 1: such a file is read as the same
+     * text with LF. */
+    char *lf = NULL;
+    for (const char *cr = memchr(buf, '\r', len); cr;
+         cr = memchr(cr + 1, '\r', len - (size_t)(cr + 1 - buf))) {
+        if ((size_t)(cr + 1 - buf) < len && cr[1] == '\n')
+            continue;
+        if (!lf) {
+            lf = malloc(len);
+            if (!lf)
+                return IPF_ERR_NOMEM;
+            memcpy(lf, buf, len);
+        }
+        lf[cr - buf] = '\n';
+        if ((size_t)(cr + 1 - buf) >= len)
+            break;
+    }
+    if (lf) {
+        ipf_status st = ipf_xml_read_memory(lf, len, name, limits, d, out);
+        free(lf);
+        return st;
+    }
     if (scan_chars(buf, len, name, d) > 0)
         return IPF_INVALID;
     if (!attrs_ok(buf, len, name, lim.max_attrs, d))
@@ -539,7 +593,9 @@ ipf_status ipf_xml_read_memory(const char *buf, size_t len, const char *name,
     /* HUGE lifts libxml2's own caps (10 MB of input, 10 MB of text), which
      * would refuse a file under our 16 MiB limit with "Huge input lookup";
      * our limits above are the stricter ones and bound depth and text. */
-    int options = XML_PARSE_NONET | XML_PARSE_NOWARNING | XML_PARSE_NOERROR | XML_PARSE_HUGE;
+    /* BIG_LINES: text nodes past line 65,535 keep their real line. */
+    int options = XML_PARSE_NONET | XML_PARSE_NOWARNING | XML_PARSE_NOERROR | XML_PARSE_HUGE |
+                  XML_PARSE_BIG_LINES;
     xmlDocPtr doc = xmlCtxtReadMemory(ctxt, buf, (int)len, NULL, "UTF-8", options);
     xmlSetStructuredErrorFunc(NULL, NULL);
     xmlSetGenericErrorFunc(NULL, ignore_generic); /* silent, as ipf_xml_init left it */

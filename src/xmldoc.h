@@ -42,6 +42,11 @@ void ipf_xml_init(void);
 /* The line of a node for diagnostics: its own, or the nearest ancestor's. */
 long ipf_xml_line(const xmlNode *node);
 
+/* After xmlCopyDoc/xmlDocCopyNode: gives the copy of from (same shape) the
+ * line numbers past 65,535 that ipf_xml_line reads, which libxml2 does not
+ * copy. */
+void ipf_xml_copy_lines(const xmlNode *from, xmlNode *to);
+
 /* libxml2's message of err as one line (newlines made spaces, no trailing
  * space), cut to fit buf; "" when there is none.  Messages are English and
  * go after a Chinese sentence as a detail. */

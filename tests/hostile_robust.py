@@ -278,7 +278,87 @@ def case_mixed_content(ipf, repo, tmp):
                                                        f"mixed {what}"), 1, "mixed")
 
 
+# ------------------------------------------------------------ 4 line numbers
+
+def line_of(text, needle, nth=1):
+    i = -1
+    for _ in range(nth):
+        i = text.index(needle, i + 1)
+    return text[:i].count("\n") + 1
+
+
+def case_big_lines(ipf, repo, tmp):
+    """Past line 65,535 (libxml2's short line numbers) every problem keeps
+    its real line: a rule, a schema error, a character reference and a
+    malformed tag, each some 70,000 lines down."""
+    src = open(os.path.join(repo, SAMPLE), encoding="utf-8").read()
+    pad = "\n" * 70000
+    src = src.replace("  <institution>", pad + "  <institution>", 1)
+    src = src.replace("<name>重庆嘉陵科技大学图书馆</name>", "<name></name>", 1)
+    src = src.replace("<nature>事业单位</nature>", "<nature>事业单位</nature>\n    <colour>蓝</colour>", 1)
+    open(os.path.join(tmp, "big.xml"), "w", encoding="utf-8").write(src)
+    want = [f"big.xml:{line_of(src, '<name></name>')}: error NAT-REQ-NAME “一、机构基本情况”中的“名称”未填写"
+            "（依据《国家知识产权信息公共服务网点备案表》第一部分）",
+            f"big.xml:{line_of(src, '<colour>')}: error SCHEMA-UNEXPECTED 不应出现的元素 <colour>"
+            "（位于“机构基本情况”中）"]
+    r = run([ipf, "validate", "big.xml"], cwd=tmp)
+    expect_rc(r, 1, "validate")
+    got = [l for l in r.stderr.splitlines()]
+    for w in want:
+        if not any(g.startswith(w) for g in got):
+            fail(f"big-lines: expected a line starting {w!r}, got:\n" + r.stderr)
+    for g in got:
+        if ":65535:" in g:
+            fail(f"big-lines: {g}")
+    print(f"problems at lines {line_of(src, '<name></name>')} and {line_of(src, '<colour>')} reported there")
+    # Well-formedness and character errors past the line too.
+    bad = src.replace("<address>", "<address>&#x1b;", 1)
+    open(os.path.join(tmp, "ref.xml"), "w", encoding="utf-8").write(bad)
+    r = run([ipf, "validate", "ref.xml"], cwd=tmp)
+    expect_rc(r, 1, "control-char ref")
+    if not r.stderr.startswith(f"ref.xml:{line_of(bad, '&#x1b;')}: error XML-CONTROL-CHAR"):
+        fail(f"big-lines ref: {r.stderr}")
+    bad = src.replace("<address>", "<address><", 1)
+    open(os.path.join(tmp, "mal.xml"), "w", encoding="utf-8").write(bad)
+    r = run([ipf, "validate", "mal.xml"], cwd=tmp)
+    expect_rc(r, 1, "malformed")
+    if not r.stderr.startswith(f"mal.xml:{line_of(bad, '<address><')}: error XML-"):
+        fail(f"big-lines malformed: {r.stderr}")
+    print("parse errors past line 65,535 at their lines")
+
+
+def case_cr_only(ipf, repo, tmp):
+    """A file with CR-only line endings (old Mac editors) reports every
+    problem at the same line as the LF file, and renders the same."""
+    t = sample_tree(repo)
+    t.getroot().find(q("institution")).find(q("name")).text = ""
+    t.getroot().find(q("institution")).find(q("contact")).find(q("email")).text = "not-an-email"
+    save(t, tmp, "lf.xml")
+    lf = open(os.path.join(tmp, "lf.xml"), "rb").read()
+    open(os.path.join(tmp, "cr.xml"), "wb").write(lf.replace(b"\n", b"\r"))
+    open(os.path.join(tmp, "crlf.xml"), "wb").write(lf.replace(b"\n", b"\r\n"))
+    want = run([ipf, "validate", "lf.xml"], cwd=tmp)
+    expect_rc(want, 1, "lf")
+    if len(want.stderr.splitlines()) < 2 or ":1: " in want.stderr:
+        fail(f"cr-only: unexpected LF diagnostics {want.stderr}")
+    for name in ("cr.xml", "crlf.xml"):
+        r = run([ipf, "validate", name], cwd=tmp)
+        expect_rc(r, 1, name)
+        expect_exact(r.stderr, want.stderr.replace("lf.xml", name).splitlines(), name)
+    # A malformed CR-only file: the error's line too.
+    src = open(os.path.join(repo, SAMPLE), "rb").read().replace(b"<address>", b"<address><", 1)
+    line = src[:src.index(b"<address><")].count(b"\n") + 1
+    open(os.path.join(tmp, "bad.xml"), "wb").write(src.replace(b"\n", b"\r"))
+    r = run([ipf, "validate", "bad.xml"], cwd=tmp)
+    expect_rc(r, 1, "malformed cr")
+    if not r.stderr.startswith(f"bad.xml:{line}: error XML-"):
+        fail(f"cr-only malformed: {r.stderr}")
+    print("CR-only and CRLF files report the LF file's lines")
+
+
 CASES = {
+    "big-lines": case_big_lines,
+    "cr-only": case_cr_only,
     "every-text-printed": case_every_text_printed,
     "mixed-content": case_mixed_content,
     "libxml2-silent": case_libxml2_silent,
