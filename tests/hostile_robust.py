@@ -356,7 +356,89 @@ def case_cr_only(ipf, repo, tmp):
     print("CR-only and CRLF files report the LF file's lines")
 
 
+# ------------------------------------------------- 5 all problems, no flood
+
+def case_many_unexpected(ipf, repo, tmp):
+    """A parent with many unexpected children: the first 20 named, each at
+    its line, then one line counting the rest; unknown names, misplaced
+    known ones, 45,000 on one line: never silence, never a flood, fast."""
+    src = open(os.path.join(repo, SAMPLE), encoding="utf-8").read()
+    anchor = "<nature>事业单位</nature>"
+    line0 = line_of(src, anchor)
+
+    def variant(name, extra):
+        open(os.path.join(tmp, name), "w", encoding="utf-8").write(
+            src.replace(anchor, anchor + "\n" + extra, 1))
+
+    variant("unknown.xml", "    <colour>蓝</colour>\n" * 50)
+    r = run([ipf, "validate", "unknown.xml"], cwd=tmp)
+    expect_rc(r, 1, "unknown")
+    lines = r.stderr.splitlines()
+    named = [l for l in lines if "不应出现的元素 <colour>" in l]
+    if [int(l.split(":")[1]) for l in named] != list(range(line0 + 1, line0 + 21)):
+        fail(f"unknown: named lines {[l.split(':')[1] for l in named]}")
+    want = f"unknown.xml:{line0 + 21}: error SCHEMA-UNEXPECTED 从这一行起另有 30 处不应出现的元素，未逐一列出"
+    if want not in lines:
+        fail(f"unknown: no summary {want!r} in\n" + r.stderr)
+    print("50 unknown children: 20 named, then 另有 30 处")
+
+    variant("misplaced.xml", "    <address>重庆</address>\n" * 25)
+    r = run([ipf, "validate", "misplaced.xml"], cwd=tmp)
+    expect_rc(r, 1, "misplaced")
+    named = [l for l in r.stderr.splitlines() if "“地址”（<address>）不应出现在此处" in l]
+    more = [l for l in r.stderr.splitlines() if "另有" in l and "不应出现的元素" in l]
+    if len(named) != 20 or len(more) != 1 or int(re.search(r"另有 (\d+) 处", more[0]).group(1)) < 5:
+        fail(f"misplaced: {len(named)} named, summary {more}\n" + r.stderr)
+    print("25 misplaced known children: 20 named, then the count")
+
+    variant("flood.xml", "<colour/>" * 45000)
+    r = run([ipf, "validate", "flood.xml"], cwd=tmp, timeout=60)
+    expect_rc(r, 1, "flood")
+    n = len(r.stderr.splitlines())
+    if n > 40 or "另有 44980 处不应出现的元素" not in r.stderr:
+        fail(f"flood: {n} lines\n" + r.stderr[:3000])
+    variant("slow.xml", "<address>x</address>\n" * 40000)
+    r = run([ipf, "validate", "slow.xml"], cwd=tmp, timeout=120)
+    expect_rc(r, 1, "slow")
+    if len(r.stderr.splitlines()) > 40 or "未再逐一检查" not in r.stderr:
+        fail(f"slow: \n" + r.stderr[:3000])
+    print("45,000 unknown on one line and 40,000 misplaced: a few lines each, the rest counted")
+
+
+def case_glyph_flood(ipf, repo, tmp):
+    """17 characters no font has, each 20,000 times over many fields: each
+    reported once (with its count), no line more; past 20 distinct
+    characters one line counts the rest."""
+    t = sample_tree(repo)
+    root = t.getroot()
+    chars = [chr(0xE000 + i) for i in range(17)]
+    services = root.find(q("institution")).find(q("services"))
+    for s in services.findall(q("service")):
+        services.remove(s)
+    for i in range(400):
+        ET.SubElement(services, q("service")).text = "服务" + "".join(chars) * 50
+    save(t, tmp, "glyphs.xml")
+    r = run([ipf, "validate", "glyphs.xml"], cwd=tmp, timeout=120)
+    expect_rc(r, 1, "glyphs")
+    lines = [l for l in r.stderr.splitlines() if "FONT-MISSING-GLYPH" in l]
+    if len(lines) != 17 or any("（全文共 20000 处）" not in l for l in lines):
+        fail(f"glyphs: {len(lines)} lines, e.g. {lines[:2]}")
+    print("17 missing characters × 20,000: 17 lines, each with its count")
+    for s in services.findall(q("service"))[1:]:
+        services.remove(s)
+    services.find(q("service")).text = "".join(chr(0xE000 + i) for i in range(30))
+    save(t, tmp, "many.xml")
+    r = run([ipf, "validate", "many.xml"], cwd=tmp)
+    expect_rc(r, 1, "many")
+    lines = [l for l in r.stderr.splitlines() if "FONT-MISSING-GLYPH" in l]
+    if len(lines) != 21 or "另有 10 个字符（共 10 处）" not in lines[-1]:
+        fail(f"many: {len(lines)} lines\n" + r.stderr)
+    print("30 distinct missing characters: 20 named, then 另有 10 个字符")
+
+
 CASES = {
+    "many-unexpected": case_many_unexpected,
+    "glyph-flood": case_glyph_flood,
     "big-lines": case_big_lines,
     "cr-only": case_cr_only,
     "every-text-printed": case_every_text_printed,
