@@ -212,8 +212,8 @@ static void check_mixed(const ipf_schema *schema, const xmlNode *n, const char *
  * over the diagnostics count, and the clerk is told the check is incomplete. */
 static ipf_status incomplete(ipf_status st, const char *what, const char *file, ipf_diags *d)
 {
-    if (st == IPF_OK || st == IPF_INVALID)
-        return st;
+    if (st == IPF_OK || st == IPF_INVALID || st == IPF_ERR_TEMPLATE)
+        return st; /* a template error has been reported where it stands */
     ipf_diag_add(d, file, 0, IPF_SEV_ERROR, "VALIDATE-INCOMPLETE",
                  "%s未能完成（%s），这份文件未经完整检查，不能视为通过；请关闭其他程序后重试", what,
                  st == IPF_ERR_NOMEM ? "内存不足" : ipf_status_str(st));

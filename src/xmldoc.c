@@ -3,21 +3,24 @@
 #include "utf8.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <libxml/SAX2.h>
 #include <libxml/parser.h>
 #include <libxml/xmlerror.h>
 
-#define DEFAULT_MAX_BYTES (16u * 1024u * 1024u)
-#define DEFAULT_MAX_DEPTH 64
-#define DEFAULT_MAX_TEXT  (1024u * 1024u)
-#define DEFAULT_MAX_NODES 100000u
-#define DEFAULT_MAX_ATTRS 64
+#define DEFAULT_MAX_BYTES      (16u * 1024u * 1024u)
+#define DEFAULT_MAX_DEPTH      64
+#define DEFAULT_MAX_TEXT       (1024u * 1024u)
+#define DEFAULT_MAX_NODES      100000u
+#define DEFAULT_MAX_ATTRS      64
+#define DEFAULT_MAX_ATTR_VALUE (64u * 1024u)
 
 /* libxml2 prints what no handler takes ("parser error : out of memory",
  * "xmlXPathCompOpEval: function chars bound to undefined prefix ipf") on
@@ -49,6 +52,17 @@ static long element_line(const xmlNode *node)
     if (node->type == XML_ELEMENT_NODE && node->line == SHORT_LINE_MAX && node->psvi)
         return (long)(intptr_t)node->psvi;
     return xmlGetLineNo(node);
+}
+
+void ipf_xml_bound_xpath(xmlXPathContextPtr ctx)
+{
+    ctx->opLimit = IPF_XPATH_BUDGET;
+    ctx->opCount = 0;
+}
+
+int ipf_xml_xpath_exhausted(const xmlXPathContext *ctx)
+{
+    return ctx->opLimit != 0 && ctx->opCount >= ctx->opLimit;
 }
 
 void ipf_xml_copy_lines(const xmlNode *from, xmlNode *to)
@@ -443,8 +457,10 @@ static size_t skip_past(const char *buf, size_t len, size_t p, const char *term,
  * before any callback of ours runs.  This linear pass counts the "=" outside
  * quotes in every tag first (comments, CDATA, PIs and declarations skipped)
  * and refuses a tag with too many. */
-static int attrs_ok(const char *buf, size_t len, const char *name, int max, ipf_diags *d)
+static int attrs_ok(const char *buf, size_t len, const char *name, const ipf_xml_limits *lim,
+                    ipf_diags *d)
 {
+    int max = lim->max_attrs;
     long line = 1;
     for (size_t p = 0; p < len;) {
         if (buf[p] != '<') {
@@ -461,17 +477,41 @@ static int attrs_ok(const char *buf, size_t len, const char *name, int max, ipf_
             long tag_line = line;
             int n = 0;
             char quote = 0;
+            size_t tag = p + 1, value = 0, attr = 0, attr_end = 0;
             for (p++; p < len; p++) {
                 char t = buf[p];
                 if (t == '\n')
                     line++;
                 if (quote) {
-                    if (t == quote)
-                        quote = 0;
+                    if (t != quote)
+                        continue;
+                    quote = 0;
+                    /* libxml2 2.9 needs minutes and gigabytes for one
+                     * attribute of a few MiB: refused here, from the bytes. */
+                    if (p - value > lim->max_attr_value) {
+                        size_t tl = strcspn(buf + tag, " \t\r\n/>");
+                        char human[32];
+                        ipf_diag_add(d, name, tag_line, IPF_SEV_ERROR, "XML-ATTRIBUTE-TOO-LONG",
+                                     "元素 <%.*s> 的属性 %.*s 的值超过 %zu 字节（%s）的上限",
+                                     (int)(tl > 64 ? 64 : tl), buf + tag,
+                                     (int)(attr_end - attr > 64 ? 64 : attr_end - attr), buf + attr,
+                                     lim->max_attr_value,
+                                     human_size(lim->max_attr_value, human, sizeof human));
+                        return 0;
+                    }
                 } else if (t == '"' || t == '\'') {
                     quote = t;
+                    value = p + 1;
                 } else if (t == '=') {
                     n++;
+                    attr_end = p;
+                    while (attr_end > tag &&
+                           (buf[attr_end - 1] == ' ' || buf[attr_end - 1] == '\t' ||
+                            buf[attr_end - 1] == '\n' || buf[attr_end - 1] == '\r'))
+                        attr_end--;
+                    attr = attr_end;
+                    while (attr > tag && !strchr(" \t\r\n", buf[attr - 1]))
+                        attr--;
                 } else if (t == '>' || t == '<') {
                     break;
                 }
@@ -501,13 +541,15 @@ static int only_blank(const char *buf, size_t len)
 
 static ipf_xml_limits effective(const ipf_xml_limits *in)
 {
-    ipf_xml_limits l = {DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH, DEFAULT_MAX_TEXT, DEFAULT_MAX_NODES,
-                        DEFAULT_MAX_ATTRS};
+    ipf_xml_limits l = {DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH, DEFAULT_MAX_TEXT,
+                        DEFAULT_MAX_NODES, DEFAULT_MAX_ATTRS, DEFAULT_MAX_ATTR_VALUE};
     if (in) {
         if (in->max_nodes)
             l.max_nodes = in->max_nodes;
         if (in->max_attrs)
             l.max_attrs = in->max_attrs;
+        if (in->max_attr_value)
+            l.max_attr_value = in->max_attr_value;
         if (in->max_bytes)
             l.max_bytes = in->max_bytes;
         if (in->max_depth)
@@ -565,7 +607,7 @@ ipf_status ipf_xml_read_memory(const char *buf, size_t len, const char *name,
     }
     if (scan_chars(buf, len, name, d) > 0)
         return IPF_INVALID;
-    if (!attrs_ok(buf, len, name, lim.max_attrs, d))
+    if (!attrs_ok(buf, len, name, &lim, d))
         return IPF_INVALID;
     if (only_blank(buf, len)) {
         ipf_diag_add(d, name, 0, IPF_SEV_ERROR, "XML-EMPTY", "文件只有空白字符，没有 XML 内容");
@@ -630,25 +672,54 @@ ipf_status ipf_xml_read_file(const char *path, const ipf_xml_limits *limits, ipf
 {
     *out = NULL;
     ipf_xml_limits lim = effective(limits);
+    /* Opened without blocking and examined through the descriptor: opening
+     * a FIFO for reading would otherwise wait for a writer forever (and
+     * stall a whole batch); a device that has nothing to read says EAGAIN
+     * instead of hanging. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        struct stat sb;
+        if (e == ENOENT || e == ENOTDIR)
+            ipf_diag_add(d, path, 0, IPF_SEV_ERROR, "IO-NOT-FOUND", "%s", "文件不存在");
+        else if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+            ipf_diag_add(d, path, 0, IPF_SEV_ERROR, "IO-IS-DIR", "这是一个目录，不是 XML 文件");
+        else if (e == EACCES)
+            ipf_diag_add(d, path, 0, IPF_SEV_ERROR, "IO-READ", "无法打开文件（没有读取权限）");
+        else
+            ipf_diag_add(d, path, 0, IPF_SEV_ERROR, "IO-READ", "无法打开文件（%s）", strerror(e));
+        return IPF_ERR_IO;
+    }
     struct stat st;
-    if (stat(path, &st) != 0) {
-        ipf_diag_add(d, path, 0, IPF_SEV_ERROR, "IO-NOT-FOUND", "%s",
-                     errno == ENOENT ? "文件不存在" : "文件无法访问（权限不足或路径有误）");
+    if (fstat(fd, &st) != 0) {
+        ipf_diag_add(d, path, 0, IPF_SEV_ERROR, "IO-READ", "无法读取文件信息（%s）",
+                     strerror(errno));
+        close(fd);
         return IPF_ERR_IO;
     }
     if (S_ISDIR(st.st_mode)) {
         ipf_diag_add(d, path, 0, IPF_SEV_ERROR, "IO-IS-DIR", "这是一个目录，不是 XML 文件");
+        close(fd);
+        return IPF_ERR_IO;
+    }
+    if (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)) {
+        ipf_diag_add(d, path, 0, IPF_SEV_ERROR, "IO-NOT-REGULAR",
+                     "这是%s，不是普通文件：它可能永远等不到结尾，请先把数据保存为文件再检查",
+                     S_ISFIFO(st.st_mode) ? "管道（FIFO）" : "套接字");
+        close(fd);
         return IPF_ERR_IO;
     }
     if (S_ISREG(st.st_mode) && (size_t)st.st_size > lim.max_bytes) {
         too_large(d, path, (unsigned long long)st.st_size, lim.max_bytes);
+        close(fd);
         return IPF_INVALID;
     }
-    FILE *f = fopen(path, "rb");
+    if (S_ISREG(st.st_mode)) /* a regular file never blocks; reads as usual */
+        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    FILE *f = fdopen(fd, "rb");
     if (!f) {
-        ipf_diag_add(d, path, 0, IPF_SEV_ERROR, "IO-READ", "无法打开文件（%s）",
-                     errno == EACCES ? "没有读取权限" : strerror(errno));
-        return IPF_ERR_IO;
+        close(fd);
+        return IPF_ERR_NOMEM;
     }
     /* Read with a bound rather than trusting st_size (pipes, growing files). */
     size_t cap = S_ISREG(st.st_mode) && st.st_size > 0 ? (size_t)st.st_size + 1 : 65536;
@@ -677,7 +748,12 @@ ipf_status ipf_xml_read_file(const char *path, const ipf_xml_limits *limits, ipf
     if (!buf) {
         status = IPF_ERR_NOMEM;
     } else if (ferror(f)) {
-        ipf_diag_add(d, path, 0, IPF_SEV_ERROR, "IO-READ", "读取文件失败：%s", strerror(errno));
+        int e = errno;
+        if (e == EAGAIN || e == EWOULDBLOCK)
+            ipf_diag_add(d, path, 0, IPF_SEV_ERROR, "IO-NOT-REGULAR",
+                         "这是一个设备，现在没有可读的数据：请先把数据保存为普通文件再检查");
+        else
+            ipf_diag_add(d, path, 0, IPF_SEV_ERROR, "IO-READ", "读取文件失败：%s", strerror(e));
         status = IPF_ERR_IO;
     }
     fclose(f);

@@ -436,7 +436,100 @@ def case_glyph_flood(ipf, repo, tmp):
     print("30 distinct missing characters: 20 named, then 另有 10 个字符")
 
 
+# ------------------------------------------------------ 6 hangs, unbounded
+
+def case_fifo(ipf, repo, tmp):
+    """A FIFO (or a socket) never blocks validate or render: refused at
+    once (exit 2), and the next file of the batch is still checked."""
+    os.mkfifo(os.path.join(tmp, "pipe.xml"))
+    shutil.copy(os.path.join(repo, SAMPLE), os.path.join(tmp, "good.xml"))
+    want = ["pipe.xml: error IO-NOT-REGULAR 这是管道（FIFO），不是普通文件："
+            "它可能永远等不到结尾，请先把数据保存为文件再检查"]
+    for cmd in (["validate"], ["render", "-o", "out"]):
+        os.makedirs(os.path.join(tmp, "out"), exist_ok=True)
+        try:
+            r = run([ipf, *cmd, "pipe.xml", "good.xml"], cwd=tmp, timeout=20)
+        except subprocess.TimeoutExpired:
+            fail(f"{cmd[0]} blocked on a FIFO")
+        expect_rc(r, 2, cmd[0])
+        expect_exact(r.stderr, want, cmd[0])
+    if sorted(os.listdir(os.path.join(tmp, "out"))) != ["good.pdf"]:
+        fail(f"fifo: out holds {os.listdir(os.path.join(tmp, 'out'))}")
+    print("a FIFO refused at once, the good file after it rendered")
+
+
+def case_attribute_too_long(ipf, repo, tmp):
+    """A 16 MiB attribute value (libxml2 2.9 needed 52 s and 1.5 GB): refused
+    from the bytes in well under a second, naming the element, the
+    attribute and the limit; one at the limit is parsed as usual."""
+    src = open(os.path.join(repo, SAMPLE), encoding="utf-8").read()
+    head = '<staff total="9"'
+    big = src.replace(head, '<staff total="' + "9" * (16 * 1024 * 1024 - len(src.encode()) - 100) + '"', 1)
+    open(os.path.join(tmp, "attr.xml"), "w", encoding="utf-8").write(big)
+    line = line_of(src, head)
+    H.refused_both_ways(ipf, tmp, "attr.xml", [
+        f"attr.xml:{line}: error XML-ATTRIBUTE-TOO-LONG 元素 <staff> 的属性 total 的值超过 65536 字节"
+        "（64 KiB）的上限"], 1, "attribute")
+    ok = src.replace("<name>陈志远</name>", '<name x="' + "a" * 65536 + '">陈志远</name>', 1)
+    open(os.path.join(tmp, "limit.xml"), "w", encoding="utf-8").write(ok)
+    r = run([ipf, "validate", "limit.xml"], cwd=tmp, timeout=60)
+    if "XML-ATTRIBUTE-TOO-LONG" in r.stderr or "SCHEMA-UNEXPECTED" not in r.stderr:
+        fail(f"an attribute of exactly 64 KiB: {r.stderr[:500]}")
+    print("16 MiB attribute refused at once; 64 KiB accepted by the reader")
+
+
+CUBIC = "count(//node()[count(//node()[count(//node()) &gt; 0]) &gt; 0])"
+
+
+def case_template_budget(ipf, repo, tmp):
+    """Nested broad selects in a template (//node() in a repeat, a cubic
+    count inside): layout stops at the XPath budget with a diagnostic naming
+    it and the template line, exits 2, writes nothing; in seconds."""
+    tpl = copy_templates(repo, tmp)
+    f = os.path.join(tpl, "national-filing/template.xml")
+    edit(f, '<repeat select="d:cases/d:case" blank-count="2">', '<repeat select="//node()" blank-count="2">')
+    line = edit(f, '<value span="3" select="d:name"/></row>', f'<value span="3" select="{CUBIC}"/></row>')
+    shutil.copy(os.path.join(repo, SAMPLE), os.path.join(tmp, "filing.xml"))
+    os.makedirs(os.path.join(tmp, "out"))
+    r = run([ipf, "render", "--templates", "tpl", "-o", "out", "filing.xml"], cwd=tmp, timeout=120)
+    expect_rc(r, 2, "render")
+    expect_exact(r.stderr, [
+        f"tpl/national-filing/template.xml:{line}: error TEMPLATE-LIMIT 模板的求值超过了每份文件 "
+        "100000000 步的上限（如 //node() 这样宽泛的选择套在循环中），已停止排版；请把 select 写得具体些"],
+        "render")
+    expect_unchanged(os.path.join(tmp, "out"), {}, "render")
+
+
+def case_rules_budget(ipf, repo, tmp):
+    """A rule whose XPath is cubic in the data: the rule check stops at the
+    budget, names the rule, the limit and its line; the data is not counted
+    as valid (exit 2: the rule file must be fixed)."""
+    tpl = copy_templates(repo, tmp)
+    f = os.path.join(tpl, "national-filing/rules.xml")
+    line = edit(f, "<assert>ipf:filled(d:institution/d:address)</assert>",
+                f"<assert>{CUBIC} &gt; 0</assert>")
+    src = open(f, encoding="utf-8").read()
+    rule_line = src[:src.rindex("<rule ", 0, src.index(CUBIC))].count("\n") + 1
+    code = re.search(r'<rule code="([A-Z0-9-]+)"', src[src.rindex("<rule ", 0, src.index(CUBIC)):]).group(1)
+    # 600 services: some 2,000 nodes, 10^10 steps for the cubic rule.
+    t = sample_tree(repo)
+    services = t.getroot().find(q("institution")).find(q("services"))
+    for i in range(600):
+        ET.SubElement(services, q("service")).text = f"服务{i}"
+    save(t, tmp, "filing.xml")
+    r = run([ipf, "validate", "--templates", "tpl", "filing.xml"], cwd=tmp, timeout=120)
+    expect_rc(r, 2, "validate")
+    expect_exact(r.stderr, [
+        f"tpl/national-filing/rules.xml:{rule_line}: error RULES-LIMIT 规则 {code} 的求值使这份文件的规则检查"
+        "超过了 100000000 步的上限，这条及其后的规则未能检查；请把规则的 XPath 写得具体些"], "validate")
+    del line
+
+
 CASES = {
+    "fifo": case_fifo,
+    "attribute-too-long": case_attribute_too_long,
+    "template-budget": case_template_budget,
+    "rules-budget": case_rules_budget,
     "many-unexpected": case_many_unexpected,
     "glyph-flood": case_glyph_flood,
     "big-lines": case_big_lines,
