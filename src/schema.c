@@ -31,6 +31,7 @@
 #include <libxml/xmlerror.h>
 #include <libxml/xmlschemas.h>
 
+#include "liberr.h"
 #include "utf8.h"
 #include "xmldoc.h"
 
@@ -1438,7 +1439,8 @@ ipf_status ipf_schema_validate(const ipf_schema *s, xmlDocPtr doc, const char *f
         xmlSchemaFreeValidCtxt(vc);
         if (rc < 0 && v.errors == before) {
             ipf_diag_add(d, file, 0, IPF_SEV_ERROR, "SCHEMA-OTHER",
-                         "数据结构检查未能完成（libxml2 内部错误 %d）", rc);
+                         "数据结构检查未能完成：%s（libxml2 错误 %d）", ipf_xml_error_code_text(rc),
+                         rc);
             v.errors++;
         }
         if (v.oom) {

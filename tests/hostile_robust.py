@@ -525,7 +525,64 @@ def case_rules_budget(ipf, repo, tmp):
     del line
 
 
+# ------------------------------------------------ 7 library limits as codes
+
+def case_page_limit(ipf, repo, tmp):
+    """A valid filing whose layout needs more pages than libharu can hold
+    (32,767: one /Kids array): refused before the PDF is built, in Chinese,
+    naming the count and the limit; nothing written (was: "libharu 报告错误
+    0x1001")."""
+    import copy
+    t = sample_tree(repo)
+    cases = t.getroot().find(q("cases"))
+    first = cases.findall(q("case"))[0]
+    # 349,000 characters (just under the 1 MiB text limit) in the narrow
+    # 实施时间 column, 15 times: some 34,000 pages in a 15.7 MB file.
+    first.find(q("period")).text = "二" * 349000
+    for _ in range(14):
+        cases.append(copy.deepcopy(first))
+    save(t, tmp, "pages.xml")
+    r = run([ipf, "validate", "pages.xml"], cwd=tmp, timeout=120)
+    expect_rc(r, 0, "validate")
+    os.makedirs(os.path.join(tmp, "out"))
+    r = run([ipf, "render", "-o", "out", "pages.xml"], cwd=tmp, timeout=280)
+    expect_rc(r, 2, "render")
+    m = re.fullmatch(r"out/pages.pdf: error PDF-TOO-MANY-PAGES 排版结果共 (\d+) 页，超过 PDF 生成库每份文件 "
+                     r"32767 页的上限，未生成 PDF；请精简内容，或把数据分成几份分别生成\n", r.stderr)
+    if not m or int(m.group(1)) <= 32767:
+        fail(f"page-limit: {r.stderr[:2000]}")
+    expect_unchanged(os.path.join(tmp, "out"), {}, "render")
+    print(f"{m.group(1)} pages refused before writing")
+
+
+def case_truncated_font(ipf, repo, tmp):
+    """A font file cut short (a copy broken off): a Chinese message naming
+    the file, its size and where it should end, not a FreeType number;
+    at any length; through --font and through the template's <font>."""
+    font = open(os.path.join(repo, FONT), "rb").read()
+    shutil.copy(os.path.join(repo, SAMPLE), os.path.join(tmp, "filing.xml"))
+    for n in (100, 5000, 1000000, len(font) - 1):
+        open(os.path.join(tmp, "cut.ttf"), "wb").write(font[:n])
+        r = render(ipf, tmp, "--font", "cut.ttf", "filing.xml")
+        expect_rc(r, 2, f"--font cut at {n}")
+        got = r.stderr.strip().splitlines()
+        if (len(got) != 1 or not got[0].startswith(f"cut.ttf: error FONT-LOAD 字体文件“cut.ttf”不完整：文件只有 {n} 字节")
+                or "FreeType" in got[0] or "请重新复制一份完整的字体文件" not in got[0]):
+            fail(f"truncated at {n}: {r.stderr}")
+        if os.listdir(os.path.join(tmp, "out")):
+            fail("a PDF was written with a broken font")
+    print("a font cut at 100, 5000, 10^6 and size-1 bytes: said so in Chinese")
+    # Not a font at all: FreeType's number comes with a sentence.
+    open(os.path.join(tmp, "junk.ttf"), "wb").write(b"this is not a font, just text\n" * 10)
+    r = render(ipf, tmp, "--font", "junk.ttf", "filing.xml")
+    expect_rc(r, 2, "junk font")
+    if "请确认这是 TrueType 字体" not in r.stderr:
+        fail(f"junk font: {r.stderr}")
+
+
 CASES = {
+    "page-limit": case_page_limit,
+    "truncated-font": case_truncated_font,
     "fifo": case_fifo,
     "attribute-too-long": case_attribute_too_long,
     "template-budget": case_template_budget,
