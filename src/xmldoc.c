@@ -96,6 +96,8 @@ long ipf_xml_line(const xmlNode *node)
 typedef struct parse_state {
     ipf_diags *d;
     const char *name;
+    const char *buf; /* the bytes parsed, for quoting a character reference */
+    size_t len;
     ipf_xml_limits lim;
     xmlParserCtxtPtr ctxt;
     int reported; /* parse errors reported so far */
@@ -118,6 +120,89 @@ void ipf_xml_error_text(const xmlError *err, char *buf, size_t size)
         buf[--n] = '\0';
 }
 
+static const char *control_name(uint32_t c);
+
+/* The value of the character reference at p ("&#27;", "&#x1B;"), its
+ * length in *n; -1 when p holds none, 0x110000 for anything larger. */
+static long char_ref_at(const char *p, const char *end, size_t *n)
+{
+    const char *q = p + 2;
+    if (end - p < 4 || p[0] != '&' || p[1] != '#')
+        return -1;
+    int hex = *q == 'x';
+    q += hex;
+    long v = 0;
+    const char *digits = q;
+    for (; q < end && *q != ';'; q++) {
+        int dv = *q >= '0' && *q <= '9'          ? *q - '0'
+                 : hex && *q >= 'a' && *q <= 'f' ? *q - 'a' + 10
+                 : hex && *q >= 'A' && *q <= 'F' ? *q - 'A' + 10
+                                                 : -1;
+        if (dv < 0)
+            return -1;
+        if (v <= 0x110000)
+            v = v * (hex ? 16 : 10) + dv;
+    }
+    if (q >= end || q == digits)
+        return -1;
+    *n = (size_t)(q + 1 - p);
+    return v > 0x110000 ? 0x110000 : v;
+}
+
+static int forbidden_char(long c)
+{
+    return (c < 0x20 && c != 0x09 && c != 0x0A && c != 0x0D) || (c >= 0x7F && c <= 0x9F) ||
+           c == 0xFFFE || c == 0xFFFF || (c >= 0xD800 && c <= 0xDFFF) || c > 0x10FFFF;
+}
+
+static void say_char_ref(ipf_diags *d, const char *name, long line, const char *ref, size_t n,
+                         long v)
+{
+    if (v > 0x10FFFF)
+        ipf_diag_add(d, name, line, IPF_SEV_ERROR, "XML-CONTROL-CHAR",
+                     "字符引用“%.*s”超出了 Unicode 的范围（最大为 U+10FFFF），不是任何字符，请删除",
+                     (int)(n > 40 ? 40 : n), ref);
+    else if (v >= 0xD800 && v <= 0xDFFF)
+        ipf_diag_add(d, name, line, IPF_SEV_ERROR, "XML-CONTROL-CHAR",
+                     "字符引用“%.*s”是 UTF-16 代理码位 U+%04lX，不是字符，请删除",
+                     (int)(n > 40 ? 40 : n), ref, v);
+    else
+        ipf_diag_add(d, name, line, IPF_SEV_ERROR, "XML-CONTROL-CHAR",
+                     "字符引用“%.*s”表示控制字符 U+%04lX（%s），XML 文件中不允许出现，请删除",
+                     (int)(n > 40 ? 40 : n), ref, v, control_name((uint32_t)v));
+}
+
+/* The first forbidden character reference on the given line. */
+static void bad_char_ref(const parse_state *r, long line)
+{
+    const char *p = r->buf, *end = r->buf + r->len;
+    for (long l = 1; p < end && l < line; p++)
+        l += *p == '\n';
+    const char *odd = NULL; /* a reference written wrongly */
+    for (; p < end && *p != '\n'; p++) {
+        size_t n;
+        long v = *p == '&' ? char_ref_at(p, end, &n) : -1;
+        if (v >= 0 && forbidden_char(v)) {
+            say_char_ref(r->d, r->name, line, p, n, v);
+            return;
+        }
+        if (v < 0 && !odd && end - p >= 2 && p[0] == '&' && p[1] == '#')
+            odd = p;
+    }
+    if (odd) {
+        size_t n = 2;
+        while (odd + n < end && n < 24 && odd[n] != ';' && odd[n] != '<' && odd[n] != '\n')
+            n++;
+        n += odd + n < end && odd[n] == ';';
+        ipf_diag_add(r->d, r->name, line, IPF_SEV_ERROR, "XML-MALFORMED",
+                     "字符引用“%.*s”的写法不对：应为 &#十进制数字; 或 &#x十六进制数字;", (int)n,
+                     odd);
+        return;
+    }
+    ipf_diag_add(r->d, r->name, line, IPF_SEV_ERROR, "XML-CONTROL-CHAR",
+                 "这一行的字符引用（&#...;）表示 XML 文件中不允许的字符，请删除");
+}
+
 /* libxml2's messages end with a newline and are English; we keep the text as
  * a detail after a Chinese sentence that says what kind of problem it is.
  * Only the first error is reported: without recovery the parser's later
@@ -137,13 +222,21 @@ static void on_parse_error(void *ctx, xmlErrorPtr err)
         code = "XML-EMPTY";
         what = "文件为空或没有 XML 内容";
         break;
+    case XML_ERR_INVALID_HEX_CHARREF:
+    case XML_ERR_INVALID_DEC_CHARREF:
+    case XML_ERR_INVALID_CHARREF:
+        if (strstr(detail, "CharRef") != NULL) { /* digits past U+10FFFF overflow */
+            bad_char_ref(r, err->line);
+            r->reported++;
+            return;
+        }
+        break;
     case XML_ERR_INVALID_CHAR:
         if (strstr(detail, "xmlParseCharRef") != NULL) {
-            /* &#27; and the like: the raw bytes were fine (scan_chars). */
-            const char *v = strstr(detail, "value ");
-            unsigned long cp = v ? strtoul(v + 6, NULL, 10) : 0;
-            ipf_diag_add(r->d, r->name, err->line, IPF_SEV_ERROR, "XML-CONTROL-CHAR",
-                         "字符引用“&#...;”表示控制字符 U+%04lX，XML 文件中不允许出现，请删除", cp);
+            /* &#27; and the like: the raw bytes were fine (scan_chars).
+             * libxml2 says "value 0" for one past U+10FFFF, so the
+             * reference is read again from the line itself. */
+            bad_char_ref(r, err->line);
             r->reported++;
             return;
         }
@@ -528,6 +621,45 @@ static int attrs_ok(const char *buf, size_t len, const char *name, const ipf_xml
     return 1;
 }
 
+/* DEL and the C1 controls are legal XML 1.0, so libxml2 takes "&#x85;" and
+ * "&#127;" without a word; raw, scan_chars refuses them, and written as a
+ * reference they print as nothing or garbage just the same.  Every such
+ * reference outside comments, CDATA and PIs is reported with its line and
+ * its own spelling.  Returns how many. */
+static size_t c1_refs(const char *buf, size_t len, const char *name, ipf_diags *d)
+{
+    size_t found = 0, more = 0;
+    long line = 1, more_line = 0;
+    for (size_t p = 0; p < len;) {
+        if (buf[p] == '\n') {
+            line++;
+            p++;
+        } else if (buf[p] == '<' && len - p >= 4 && memcmp(buf + p, "<!--", 4) == 0) {
+            p = skip_past(buf, len, p + 4, "-->", &line);
+        } else if (buf[p] == '<' && len - p >= 9 && memcmp(buf + p, "<![CDATA[", 9) == 0) {
+            p = skip_past(buf, len, p + 9, "]]>", &line);
+        } else if (buf[p] == '<' && len - p >= 2 && buf[p + 1] == '?') {
+            p = skip_past(buf, len, p + 2, "?>", &line);
+        } else if (buf[p] == '&') {
+            size_t n = 1;
+            long v = char_ref_at(buf + p, buf + len, &n);
+            if (v >= 0x7F && v <= 0x9F) {
+                if (found++ < MAX_SCAN_REPORTS)
+                    say_char_ref(d, name, line, buf + p, n, v);
+                else if (more++ == 0)
+                    more_line = line;
+            }
+            p += v >= 0 ? n : 1;
+        } else {
+            p++;
+        }
+    }
+    if (more)
+        ipf_diag_add(d, name, more_line, IPF_SEV_ERROR, "XML-CONTROL-CHAR",
+                     "从这一行起另有 %zu 处表示控制字符的字符引用，未逐一列出", more);
+    return found;
+}
+
 static int only_blank(const char *buf, size_t len)
 {
     size_t i = 0;
@@ -616,7 +748,7 @@ ipf_status ipf_xml_read_memory(const char *buf, size_t len, const char *name,
     xmlParserCtxtPtr ctxt = xmlNewParserCtxt();
     if (!ctxt)
         return IPF_ERR_NOMEM;
-    parse_state st = {d, name, lim, ctxt, 0, 0, 0, 0, 0};
+    parse_state st = {d, name, buf, len, lim, ctxt, 0, 0, 0, 0, 0};
     ctxt->_private = &st;
     ctxt->sax->internalSubset = on_internal_subset;
     ctxt->sax->startElementNs = on_start;
@@ -660,6 +792,10 @@ ipf_status ipf_xml_read_memory(const char *buf, size_t len, const char *name,
     }
     if (!xmlDocGetRootElement(doc)) {
         ipf_diag_add(d, name, 0, IPF_SEV_ERROR, "XML-EMPTY", "文件中没有根元素");
+        xmlFreeDoc(doc);
+        return IPF_INVALID;
+    }
+    if (c1_refs(buf, len, name, d) > 0) {
         xmlFreeDoc(doc);
         return IPF_INVALID;
     }
