@@ -46,6 +46,7 @@
 #include <hpdf_conf.h>
 #include <hpdf_pages.h>
 
+#include "liberr.h"
 #include "pdf_deflate.h"
 #include "pdf_font.h"
 #include "pdf_util.h"
@@ -1340,8 +1341,8 @@ static ipf_status report(doc_ctx *c)
         return IPF_ERR_NOMEM;
     }
     ipf_diag_add(c->d, c->file, 0, IPF_SEV_ERROR, "PDF-ERROR",
-                 "PDF 库 libharu 报告错误 0x%04X（详细代码 %u），未生成 PDF", (unsigned)c->err,
-                 (unsigned)c->err_detail);
+                 "未生成 PDF：%s（libharu 错误 0x%04X，详细代码 %u）", ipf_hpdf_error_text(c->err),
+                 (unsigned)c->err, (unsigned)c->err_detail);
     return IPF_ERR_PDF;
 }
 
@@ -1392,6 +1393,15 @@ static ipf_status build(ipf_pdf_writer *w, const ipf_drawing *dr, const ipf_pdf_
                      in->psname, (unsigned)c->first_missing, c->missing);
     }
 
+    /* libharu keeps every page in one /Kids array: the 32,768th page would
+     * fail half-way with a bare error number.  Said before any work. */
+    if (np > HPDF_LIMIT_MAX_ARRAY) {
+        ipf_diag_add(c->d, c->file, 0, IPF_SEV_ERROR, "PDF-TOO-MANY-PAGES",
+                     "排版结果共 %zu 页，超过 PDF 生成库每份文件 %d 页的上限，未生成 PDF；"
+                     "请精简内容，或把数据分成几份分别生成",
+                     np, HPDF_LIMIT_MAX_ARRAY);
+        return IPF_ERR_PDF;
+    }
     HPDF_Doc pdf = HPDF_New(on_hpdf_error, c);
     if (!pdf) {
         nomem(c->d, c->file);
