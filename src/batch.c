@@ -1104,7 +1104,11 @@ ipf_status ipf_batch_run(ipf_engine *e, const ipf_batch_options *o, char *const 
         parallel(&r);
     }
     sequential(&r);
-    clear_progress(&r);
+    if (r.progress) {
+        /* The last state stays on the screen, above the summary. */
+        show_progress(&r, 1);
+        fputc('\n', o->err);
+    }
     if (o->render && n > 1 && res->ok + res->invalid > 0) {
         /* Durability for the whole batch at once (docs/batch.md). */
         ipf_diags *d = ipf_diags_new();
