@@ -33,7 +33,8 @@ void ipf_ruleset_free(ipf_ruleset *rs);
 
 /* Checks every rule against doc; all problems are reported.  IPF_OK when no
  * error was found (warnings allowed), IPF_INVALID otherwise.  Thread-safe. */
-ipf_status ipf_ruleset_check(const ipf_ruleset *rs, xmlDocPtr doc, const char *file, ipf_diags *d);
+ipf_status ipf_ruleset_check(const ipf_ruleset *rs, xmlDocPtr doc, const char *file,
+                             ipf_diags *d);
 
 size_t ipf_ruleset_count(const ipf_ruleset *rs);
 /* A setting's value, or NULL. */
