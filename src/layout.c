@@ -135,6 +135,7 @@ struct ipf_layout {
     size_t ncells, capcells;
     row *rows;
     size_t nrows, caprows;
+    int budget_spent; /* the XPath budget ran out (reported once) */
     /* paragraph scratch */
     uint32_t *cps;
     double *adv;
@@ -289,6 +290,17 @@ static xmlXPathObjectPtr eval(ipf_layout *lay, const xmlNode *tn, xmlNodePtr ctx
         return o;
     if (lay->xp->lastError.code == XML_ERR_NO_MEMORY) {
         lay->oom = 1;
+        return NULL;
+    }
+    if (ipf_xml_xpath_exhausted(lay->xp)) {
+        if (!lay->budget_spent++) {
+            lay->template_errors++;
+            ipf_diag_add(lay->d, ipf_form_path(lay->form), ipf_xml_line(tn), IPF_SEV_ERROR,
+                         "TEMPLATE-LIMIT",
+                         "模板的求值超过了每份文件 %lu 步的上限（如 //node() 这样宽泛的选择套在"
+                         "循环中），已停止排版；请把 select 写得具体些",
+                         (unsigned long)IPF_XPATH_BUDGET);
+        }
         return NULL;
     }
     for (size_t i = 0; i < lay->nbad; i++)
@@ -501,9 +513,10 @@ static void emit_line(ipf_layout *lay, const style *s, const ipf_broken *b, size
                 return;
             o->kind = OP_CHECK;
             o->checked = c == PH_BOX_ON;
-            o->w = (float)(s->size * 0.78);
-            o->dx = (float)(shift + b->x[i] + (b->w[i] - o->w) / 2);
-            o->dy = (float)(base - s->size * 0.08);
+            o->w = (float)b->w[i]; /* the writer sizes □/☑ to the line's Hanzi */
+            o->size = (float)s->size;
+            o->dx = (float)(shift + b->x[i]);
+            o->dy = (float)base;
             i++;
             continue;
         }
@@ -920,6 +933,7 @@ static void finish_page(ipf_layout *lay)
         fmt = "— {page} —";
     char num[32], buf[128];
     snprintf(num, sizeof num, "%d", lay->pages - lay->number_skip);
+    ipf_drawing_page_number(lay->dr, lay->pages - lay->number_skip); /* for /PageLabels */
     const char *at = strstr(fmt, "{page}");
     if (at)
         snprintf(buf, sizeof buf, "%.*s%s%s", (int)(at - fmt), fmt, num, at + 6);
@@ -935,8 +949,10 @@ static void finish_page(ipf_layout *lay)
     uint32_t l0 = (uint32_t)lay->nlines;
     para_text(lay, &s, buf, 0);
     para_finish(lay, &s, width);
+    ipf_drawing_artifact(lay->dr, 1); /* page furniture, not the form's text */
     draw_lines(lay, l0, (uint32_t)lay->nlines, lay->pg.left, lay->pg.height - lay->pg.bottom + off,
                0);
+    ipf_drawing_artifact(lay->dr, 0);
 }
 
 static void new_page(ipf_layout *lay)
@@ -979,7 +995,7 @@ static void draw_lines(ipf_layout *lay, uint32_t a, uint32_t b, double x, double
             else if (o->kind == OP_RULE)
                 rc = ipf_drawing_line(lay->dr, px, py, px + o->w, py, 0.5);
             else
-                rc = ipf_drawing_checkbox(lay->dr, px, py, o->w, o->checked);
+                rc = ipf_drawing_checkbox(lay->dr, px, py, o->w, o->size, o->checked);
             if (rc < 0)
                 lay->oom = 1;
         }
@@ -1120,7 +1136,10 @@ static void measure_cell(ipf_layout *lay, const xmlNode *tn, cell *c, const tabl
     style_for(lay, tn, label ? "label" : ipf_tpl_is(tn, "value") ? "value" : "cell", &s);
     lay->in_label = label;
     c->valign = s.valign;
-    c->valign_auto = !label && s.valign == VA_TOP && !ipf_tpl_attr(tn, "valign");
+    /* A cell given room to write in (min-height, blank-min-height) keeps its
+     * text at the top, where a hint stands above the space it describes. */
+    c->valign_auto = !label && s.valign == VA_TOP && !ipf_tpl_attr(tn, "valign") &&
+                     !ipf_tpl_attr(tn, "min-height") && !ipf_tpl_attr(tn, "blank-min-height");
     c->is_label = label;
     const char *kt = ipf_tpl_attr(tn, "keep-together");
     c->keep = kt && strcmp(kt, "true") == 0;
@@ -1460,10 +1479,30 @@ static void place_header_rows(ipf_layout *lay, const table_ctx *tc, uint32_t h0,
 static void table_new_page(ipf_layout *lay, const table_ctx *tc, uint32_t sect)
 {
     new_page(lay);
+    ipf_drawing_artifact(lay->dr, 1); /* repeated headings: page furniture */
     if (sect != UINT32_MAX)
         place_section_header(lay, tc, sect, 1);
     if (lay->hdr1 > lay->hdr0)
         place_header_rows(lay, tc, lay->hdr0, lay->hdr1);
+    ipf_drawing_artifact(lay->dr, 0);
+}
+
+/* Draws a cell spanning rows once its height on this page is known, then
+ * moves it in the page's reading order to where its fragment began (mark[]
+ * per column), so that readers meet a label before the rows it labels.
+ * Later marks move with it. */
+static void draw_span(ipf_layout *lay, const table_ctx *tc, const cell *c, double top, int cont,
+                      int whole, size_t *mark)
+{
+    size_t m = ipf_drawing_mark(lay->dr);
+    draw_cell_box(lay, tc, c, top, lay->y - top);
+    draw_cell_content(lay, tc, c, cont ? c->c0 : c->l0, cont ? c->c1 : c->l1, top, lay->y - top,
+                      whole);
+    size_t k = ipf_drawing_mark(lay->dr) - m, at = mark[c->col];
+    if (k && ipf_drawing_hoist(lay->dr, at, m) == 0)
+        for (int q = 0; q < tc->ncols; q++)
+            if (q != c->col && mark[q] >= at)
+                mark[q] += k;
 }
 
 /* Places rows [b0, b1) — a block tied together by row spans — at lay->y,
@@ -1476,6 +1515,7 @@ static void place_block(ipf_layout *lay, const table_ctx *tc, uint32_t b0, uint3
     /* Cells are indexed by column: the one occupying each column now. */
     const cell *owner[64] = {0};
     double span_top[64];
+    size_t span_mark[64] = {0}; /* where each cell's fragment begins in reading order */
     int cont_label[64] = {0};
     for (uint32_t ri = b0; ri < b1 && !lay->oom; ri++) {
         row *r = &lay->rows[ri];
@@ -1485,6 +1525,7 @@ static void place_block(ipf_layout *lay, const table_ctx *tc, uint32_t b0, uint3
             fr[c->col].next_line = c->l0;
             fr[c->col].started = 0;
             span_top[c->col] = lay->y;
+            span_mark[c->col] = ipf_drawing_mark(lay->dr);
             cont_label[c->col] = 0;
         }
         double remaining_h = r->h;
@@ -1553,15 +1594,14 @@ static void place_block(ipf_layout *lay, const table_ctx *tc, uint32_t b0, uint3
                     const cell *c = owner[col];
                     if (!c || c->rowspan == 1 || c->col != col || span_top[col] >= lay->y)
                         continue;
-                    draw_cell_box(lay, tc, c, span_top[col], lay->y - span_top[col]);
-                    draw_cell_content(lay, tc, c, cont_label[col] ? c->c0 : c->l0,
-                                      cont_label[col] ? c->c1 : c->l1, span_top[col],
-                                      lay->y - span_top[col], 0);
+                    draw_span(lay, tc, c, span_top[col], cont_label[col], 0, span_mark);
                     cont_label[col] = 1;
                 }
                 table_new_page(lay, tc, sect);
-                for (int col = 0; col < tc->ncols; col++)
+                for (int col = 0; col < tc->ncols; col++) {
                     span_top[col] = lay->y;
+                    span_mark[col] = ipf_drawing_mark(lay->dr);
+                }
                 continue;
             }
             /* Split inside the row: each cell shows what fits. */
@@ -1593,15 +1633,14 @@ static void place_block(ipf_layout *lay, const table_ctx *tc, uint32_t b0, uint3
                 const cell *c = owner[col];
                 if (!c || c->rowspan == 1 || c->col != col)
                     continue;
-                draw_cell_box(lay, tc, c, span_top[col], lay->y - span_top[col]);
-                draw_cell_content(lay, tc, c, cont_label[col] ? c->c0 : c->l0,
-                                  cont_label[col] ? c->c1 : c->l1, span_top[col],
-                                  lay->y - span_top[col], 0);
+                draw_span(lay, tc, c, span_top[col], cont_label[col], 0, span_mark);
                 cont_label[col] = 1;
             }
             table_new_page(lay, tc, sect);
-            for (int col = 0; col < tc->ncols; col++)
+            for (int col = 0; col < tc->ncols; col++) {
                 span_top[col] = lay->y;
+                span_mark[col] = ipf_drawing_mark(lay->dr);
+            }
             first_piece = 0;
         }
         /* Spanning cells that end with this row are drawn now. */
@@ -1621,10 +1660,7 @@ static void place_block(ipf_layout *lay, const table_ctx *tc, uint32_t b0, uint3
             }
             if (start_row + (uint32_t)c->rowspan - 1 != ri && ri + 1 != b1)
                 continue;
-            draw_cell_box(lay, tc, c, span_top[col], lay->y - span_top[col]);
-            draw_cell_content(lay, tc, c, cont_label[col] ? c->c0 : c->l0,
-                              cont_label[col] ? c->c1 : c->l1, span_top[col],
-                              lay->y - span_top[col], !cont_label[col]);
+            draw_span(lay, tc, c, span_top[col], cont_label[col], !cont_label[col], span_mark);
             owner[col] = NULL;
         }
     }
@@ -1733,22 +1769,51 @@ static void table(ipf_layout *lay, const xmlNode *t, xmlNodePtr ctx)
 
 /* ---------------------------------------------------------------- document */
 
+/* Whether every {field} of tpl is empty here (0 when it has none): the
+ * value would be only the template's own words around nothing, like a
+ * blank form's "…备案表（）". */
+static int fields_all_empty(ipf_layout *lay, const char *tpl, xmlNodePtr ctx)
+{
+    char *fields = malloc(strlen(tpl) + 1);
+    size_t n = 0;
+    if (!fields)
+        return 0;
+    for (const char *p = tpl, *q; *p; p++)
+        if (*p == '{' && (q = strchr(p, '}'))) {
+            memcpy(fields + n, p, (size_t)(q - p + 1));
+            n += (size_t)(q - p + 1);
+            p = q;
+        }
+    fields[n] = '\0';
+    char *v = n ? interpolate(lay, fields, ctx) : NULL;
+    int empty = v && normalized(lay, v)[0] == '\0';
+    free(v);
+    free(fields);
+    return empty;
+}
+
 static void set_info(ipf_layout *lay, const xmlNode *info, xmlNodePtr ctx)
 {
     const char *keys[4][2] = {
         {"title", "Title"}, {"author", "Author"}, {"subject", "Subject"}, {"keywords", "Keywords"}};
     for (int i = 0; i < 4; i++) {
         const char *tpl = ipf_tpl_attr(info, keys[i][0]);
-        if (!tpl)
+        /* an empty value, or one whose fields are all empty, is left out */
+        if (!tpl || fields_all_empty(lay, tpl, ctx))
             continue;
         char *v = interpolate(lay, tpl, ctx);
         if (v) {
             const char *t = normalized(lay, v);
-            if (ipf_drawing_set_info(lay->dr, keys[i][1], t) < 0)
+            if (t[0] && ipf_drawing_set_info(lay->dr, keys[i][1], t) < 0)
                 lay->oom = 1;
         }
         free(v);
     }
+    /* Without a title of its own (a blank form) the PDF has the form's. */
+    if (!ipf_drawing_info(lay->dr, "Title") && ipf_form_title(lay->form) &&
+        ipf_form_title(lay->form)[0] &&
+        ipf_drawing_set_info(lay->dr, "Title", ipf_form_title(lay->form)) < 0)
+        lay->oom = 1;
 }
 
 static void reset(ipf_layout *lay)
@@ -1807,6 +1872,7 @@ ipf_status ipf_layout_document(ipf_layout *lay, const ipf_form *form, const ipf_
         return IPF_ERR_NOMEM;
     }
     lay->xp->error = quiet_xpath_error;
+    ipf_xml_bound_xpath(lay->xp); /* a select as broad as //node() in a loop ends */
     ipf_form_register_namespaces(form, lay->xp);
     xmlNodePtr ctx = xmlDocGetRootElement(data);
 
