@@ -25,7 +25,9 @@ of every page (docs/line-breaking.md says why):
   cover    every （盖章） on the first page starts at the same x (the cover's
            fill-in lines are as long as the longest);
   lonechar no line holds a single character under a line of its paragraph
-           (服务事项清|单, 主|任).
+           (服务事项清|单, 主|任);
+  unit     no line ends in a digit over a line starting with the Chinese
+           character that follows it (2023|年, 1|套).
 
 Exit 0 when all hold, 1 with one line per problem, 77 when mutool is missing.
 """
@@ -227,7 +229,7 @@ def check_lone_chars(lines, where, problems):
         x0, x1 = ln[0].x, ln[-1].x + ln[-1].adv
         for up in lines:
             dy = ln[0].y - up[0].y
-            if up is ln or not (0.9 * em < dy < 2.2 * em) or up[0].size != em:
+            if up is ln or not (0.9 * em < dy < 1.9 * em) or up[0].size != em:
                 continue
             u0, u1 = up[0].x, up[-1].x + up[-1].adv
             if u1 <= x0 or u0 >= x1:
@@ -235,6 +237,24 @@ def check_lone_chars(lines, where, problems):
             if sum(1 for g in up if is_han(g.c)) >= 2:
                 problems.append(f"{where}: lonechar: “{text(ln)}” alone under “{text(up)[-12:]}”")
             break
+
+
+def check_unit_breaks(lines, where, problems):
+    """No number is torn from the Chinese character after it at a line end
+    (2023|年, 1|套): a line ending in a digit over a line starting with Han
+    one line's pitch below (under 1.9 em: the next row of a table is
+    further, by its cells' padding)."""
+    for ln in lines:
+        if not ln[-1].c.isdigit() or not ln[-1].c.isascii():
+            continue
+        em = ln[-1].size
+        x0, x1 = ln[0].x, ln[-1].x + ln[-1].adv
+        below = [l for l in lines if l is not ln and 0.9 * em < l[0].y - ln[0].y < 1.9 * em and
+                 l[0].size == em and l[0].x < x1 and l[-1].x + l[-1].adv > x0]
+        if below:
+            nxt = min(below, key=lambda l: (l[0].y, abs(l[0].x - x0)))
+            if is_han(nxt[0].c) and abs(nxt[0].x - x0) < 2.5 * em:
+                problems.append(f"{where}: unit: “{text(ln)[-8:]}|{text(nxt)[:4]}”")
 
 
 def check_pdf(pdf, problems):
@@ -246,6 +266,7 @@ def check_pdf(pdf, problems):
         for ln in lines:
             check_line(ln, f"{name} p{k + 1}", problems)
         check_lone_chars(lines, f"{name} p{k + 1}", problems)
+        check_unit_breaks(lines, f"{name} p{k + 1}", problems)
     check_pages(pg, name, problems)
     return len(pg)
 
@@ -327,6 +348,11 @@ def selftest():
     check_lone_chars([line("序", y=100), line("号", y=120)], "selftest", problems)
     if not ok_lone or problems:
         print("FAIL selftest: lonechar")
+        ok = False
+    problems = []
+    check_unit_breaks([line("增长到2023", y=100), line("年的3850万元", y=120)], "selftest", problems)
+    if not any("unit" in p for p in problems):
+        print("FAIL selftest: unit")
         ok = False
     print("selftest: every check fails on its defect" if ok else "selftest failed")
     return ok
