@@ -140,7 +140,8 @@ struct ipf_layout {
     uint32_t *cps;
     double *adv;
     int16_t *fnt;
-    uint8_t *ul; /* underline flag per code point */
+    uint8_t *ul;     /* underline flag per code point */
+    double *bl, *br; /* blank left and right of a mark's ink, in points (-1: unknown) */
     size_t ncps, capcps;
     char *scratch;
     size_t capscratch;
@@ -166,6 +167,8 @@ void ipf_layout_free(ipf_layout *lay)
     free(lay->adv);
     free(lay->fnt);
     free(lay->ul);
+    free(lay->bl);
+    free(lay->br);
     free(lay->scratch);
     free(lay);
 }
@@ -394,7 +397,13 @@ static int para_push(ipf_layout *lay, uint32_t cp, double adv, int font, int und
         uint8_t *u = realloc(lay->ul, cap);
         if (u)
             lay->ul = u;
-        if (!a || !b || !c || !u)
+        double *l = realloc(lay->bl, cap * sizeof *l);
+        if (l)
+            lay->bl = l;
+        double *r = realloc(lay->br, cap * sizeof *r);
+        if (r)
+            lay->br = r;
+        if (!a || !b || !c || !u || !l || !r)
             return -1;
         lay->capcps = cap;
     }
@@ -402,6 +411,7 @@ static int para_push(ipf_layout *lay, uint32_t cp, double adv, int font, int und
     lay->adv[lay->ncps] = adv;
     lay->fnt[lay->ncps] = (int16_t)font;
     lay->ul[lay->ncps] = (uint8_t)underline;
+    lay->bl[lay->ncps] = lay->br[lay->ncps] = -1;
     lay->ncps++;
     return 0;
 }
@@ -428,8 +438,17 @@ static void para_text(ipf_layout *lay, const style *s, const char *utf8, int und
         int f = ipf_fontset_font_for(lay->fonts, c);
         double a = f >= 0 ? ipf_fontset_advance(lay->fonts, (size_t)f, c)
                           : ipf_fontset_advance(lay->fonts, 0, 0x4E00);
-        if (para_push(lay, c, a * s->size + s->letter_spacing, f < 0 ? 0 : f, underline) < 0)
+        if (para_push(lay, c, a * s->size + s->letter_spacing, f < 0 ? 0 : f, underline) < 0) {
             lay->oom = 1;
+            continue;
+        }
+        /* For a mark, the blank on each side of its ink: compression takes
+         * only blank (FandolFang's ？ is centred, its right half not blank). */
+        double il, ir;
+        if (f >= 0 && ipf_fontset_ink(lay->fonts, (size_t)f, c, &il, &ir)) {
+            lay->bl[lay->ncps - 1] = fmax(0, il * s->size);
+            lay->br[lay->ncps - 1] = fmax(0, (a - ir) * s->size + s->letter_spacing);
+        }
     }
 }
 
@@ -603,6 +622,8 @@ static void para_finish(ipf_layout *lay, const style *s, double width)
         o.justify = s->align == AL_JUSTIFY;
         o.no_lone_last = 1;
         o.balance = o.marked_breaks = lay->in_label;
+        o.blank_l = lay->bl;
+        o.blank_r = lay->br;
         if (ipf_line_breaker_break_opts(lay->lb, lay->cps, lay->adv, lay->ncps, width, &o, &b) !=
             IPF_OK) {
             lay->oom = 1;
