@@ -313,7 +313,51 @@ static ipf_status read_and_check(ipf_engine *e, const char *path, ipf_diags *d, 
                                  form_slot **slot)
 {
     *doc = NULL;
-    ipf_status st = ipf_xml_read_file(path, NULL, d, doc);
+    /* A kind of document may need more nodes than the default (a list of
+     * 10,000 outlets); its trusted template says so: <data max-nodes>.  The
+     * file is read with the default limit first; only when that limit alone
+     * refused it, and a form allows more, is it read again with the larger
+     * limit, and kept if its own form allows its size.  Otherwise the first
+     * reading's diagnostics (with the line where the limit was crossed) stand. */
+    size_t most = 0;
+    for (size_t i = 0; i < e->nslots; i++)
+        if (ipf_engine_max_nodes(e->slots[i].form) > most)
+            most = ipf_engine_max_nodes(e->slots[i].form);
+    ipf_diags *first = ipf_diags_new();
+    if (!first)
+        return IPF_ERR_NOMEM;
+    ipf_status st = ipf_xml_read_file(path, NULL, first, doc);
+    int over = st == IPF_INVALID && most > 100000 && ipf_diags_count(first) == 1 &&
+               strcmp(ipf_diags_get(first, 0)->code, "XML-TOO-MANY-NODES") == 0;
+    if (over) {
+        ipf_xml_limits lim = {0};
+        lim.max_nodes = most;
+        ipf_diags *second = ipf_diags_new();
+        st = second ? ipf_xml_read_file(path, &lim, second, doc) : IPF_ERR_NOMEM;
+        if (st == IPF_OK) {
+            form_slot *s = NULL;
+            xmlNodePtr root = xmlDocGetRootElement(*doc);
+            xmlChar *id = xmlGetNoNsProp(root, (const xmlChar *)"form");
+            s = id ? find_slot(e, (const char *)id) : NULL;
+            xmlFree(id);
+            if (!s || ipf_engine_max_nodes(s->form) <= 100000) {
+                xmlFreeDoc(*doc);
+                *doc = NULL;
+                st = IPF_INVALID;
+            }
+        }
+        if (st != IPF_OK && second && ipf_diags_count(second) > 0) {
+            ipf_diags_free(first);
+            first = second;
+        } else {
+            ipf_diags_free(second);
+        }
+    }
+    for (size_t i = 0; st != IPF_OK && i < ipf_diags_count(first); i++) {
+        const ipf_diag *g = ipf_diags_get(first, i);
+        ipf_diag_add(d, g->file, g->line, g->severity, g->code, "%s", g->message);
+    }
+    ipf_diags_free(first);
     if (st != IPF_OK)
         return st;
     st = form_of(e, *doc, path, d, slot);
@@ -477,4 +521,46 @@ ipf_status ipf_engine_skeleton(ipf_engine *e, const char *form_id, FILE *out, ip
     fclose(f);
     free(path);
     return st;
+}
+
+/* ---------------------------------------------------------------- documents
+ * made from many (collect.c): built in memory, then the normal path. */
+
+size_t ipf_engine_max_nodes(const ipf_form *f)
+{
+    const char *m = ipf_tpl_attr(ipf_tpl_child(ipf_form_root(f), "data"), "max-nodes");
+    return m ? (size_t)strtoull(m, NULL, 10) : 0;
+}
+
+ipf_status ipf_engine_render_doc(ipf_engine *e, xmlDocPtr doc, const char *name,
+                                 const char *out_path, ipf_diags *d)
+{
+    form_slot *s = NULL;
+    ipf_status st = form_of(e, doc, name, d, &s);
+    if (st != IPF_OK)
+        return st;
+    size_t errors = ipf_diags_errors(d);
+    st = ipf_validate_document(s->form, s->schema, s->rules, s->fonts, doc, name, d);
+    if (st == IPF_INVALID && e->opt.force)
+        st = IPF_OK;
+    if (st != IPF_OK || !out_path)
+        return st;
+    ipf_drawing *dr;
+    st = lay_out(e, s, doc, name, &dr, d);
+    if (st == IPF_OK) {
+        ipf_pdf_options o = pdf_options(e);
+        st = ipf_pdf_write_file(s->writer, dr, &o, out_path, d);
+        if (st == IPF_OK && ipf_diags_errors(d) > errors)
+            st = IPF_INVALID;
+    }
+    ipf_drawing_free(dr);
+    return st;
+}
+
+const char *ipf_engine_setting(ipf_engine *e, const char *form_id, const char *name, ipf_diags *d)
+{
+    form_slot *s = find_slot(e, form_id);
+    if (!s || load_slot(e, s, d) != IPF_OK || !s->rules)
+        return NULL;
+    return ipf_ruleset_setting(s->rules, name);
 }

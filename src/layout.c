@@ -20,6 +20,7 @@
 #include <libxml/xpath.h>
 #include <libxml/xpathInternals.h>
 
+#include "collate.h"
 #include "linebreak.h"
 #include "utf8.h"
 #include "xmldoc.h"
@@ -116,6 +117,7 @@ struct ipf_layout {
     const xmlNode *bad[16];
     size_t nbad, template_errors;
     const xmlNode *numbering;
+    ipf_sorter *sorter; /* collators for sort="…", opened on first use */
 
     /* growing buffers, kept across documents */
     op *ops;
@@ -149,6 +151,7 @@ void ipf_layout_free(ipf_layout *lay)
     if (!lay)
         return;
     ipf_line_breaker_free(lay->lb);
+    ipf_sorter_free(lay->sorter);
     free(lay->ops);
     free(lay->lines);
     free(lay->text);
@@ -1149,6 +1152,55 @@ static void table_row(ipf_layout *lay, const xmlNode *rn, const table_ctx *tc, x
             carry[k]--;
 }
 
+/* The rows of a <repeat> with data, in the order sort="…" asks for (collate.h),
+ * with <group-header>/<group-footer> rows around each group="…" run.  $n
+ * counts the rows across groups (序号 runs on); in a group's header and
+ * footer $group is the group's nodes, for sum()/count() subtotals. */
+static void repeat_rows(ipf_layout *lay, const xmlNode *rep, const table_ctx *tc, xmlNodeSetPtr set,
+                        int *carry)
+{
+    ipf_rows rows;
+    if (!lay->sorter && ipf_sorter_new(&lay->sorter) != IPF_OK) {
+        lay->oom = 1;
+        return;
+    }
+    ipf_status st = ipf_rows_order(lay->sorter, rep, set, lay->xp, lay->d, &rows);
+    if (st != IPF_OK) {
+        if (st == IPF_ERR_NOMEM)
+            lay->oom = 1;
+        else
+            lay->template_errors++;
+        return;
+    }
+    const xmlNode *gh = ipf_tpl_child(rep, "group-header"),
+                  *gf = ipf_tpl_child(rep, "group-footer");
+    for (size_t g = 0; g < rows.ngroups && !lay->oom; g++) {
+        size_t a = rows.group_start[g], b = g + 1 < rows.ngroups ? rows.group_start[g + 1] : rows.n;
+        if (gh || gf) {
+            xmlNodeSetPtr ns = xmlXPathNodeSetCreate(NULL);
+            for (size_t i = a; ns && i < b; i++)
+                if (xmlXPathNodeSetAdd(ns, rows.nodes[i]) < 0)
+                    lay->oom = 1;
+            xmlXPathObjectPtr gv = ns ? xmlXPathWrapNodeSet(ns) : NULL;
+            if (!gv || xmlXPathRegisterVariable(lay->xp, (const xmlChar *)"group", gv) != 0)
+                lay->oom = 1;
+        }
+        for (const xmlNode *rn = gh ? gh->children : NULL; rn; rn = rn->next)
+            if (ipf_tpl_is(rn, "row"))
+                table_row(lay, rn, tc, rows.nodes[a], carry);
+        for (size_t i = a; i < b && !lay->oom; i++) {
+            set_n(lay, (int)i + 1);
+            for (const xmlNode *rn = rep->children; rn; rn = rn->next)
+                if (ipf_tpl_is(rn, "row"))
+                    table_row(lay, rn, tc, rows.nodes[i], carry);
+        }
+        for (const xmlNode *rn = gf ? gf->children : NULL; rn; rn = rn->next)
+            if (ipf_tpl_is(rn, "row"))
+                table_row(lay, rn, tc, rows.nodes[a], carry);
+    }
+    ipf_rows_free(&rows);
+}
+
 static void table_rows(ipf_layout *lay, const xmlNode *parent, const table_ctx *tc, xmlNodePtr ctx)
 {
     int carry[64] = {0};
@@ -1161,12 +1213,7 @@ static void table_rows(ipf_layout *lay, const xmlNode *parent, const table_ctx *
             xmlXPathObjectPtr o = lay->blank ? NULL : eval(lay, n, ctx);
             int count = o && o->type == XPATH_NODESET && o->nodesetval ? o->nodesetval->nodeNr : 0;
             if (count > 0) {
-                for (int i = 0; i < count && !lay->oom; i++) {
-                    set_n(lay, i + 1);
-                    for (const xmlNode *rn = n->children; rn; rn = rn->next)
-                        if (ipf_tpl_is(rn, "row"))
-                            table_row(lay, rn, tc, o->nodesetval->nodeTab[i], carry);
-                }
+                repeat_rows(lay, n, tc, o->nodesetval, carry);
             } else {
                 /* No data (or the blank form): empty copies to fill by hand. */
                 const char *bc = ipf_tpl_attr(n, "blank-count");

@@ -22,6 +22,10 @@ static void usage(FILE *o)
           "  blank [-o DIR] FORM       生成供手工填写的空白表单\n"
           "  init FORM                 输出带逐项说明的 XML 填写模板\n"
           "  forms                     列出可用的表单\n"
+          "  list [--year Y] [--date D] [--csv-encoding gb18030] FILE...\n"
+          "                            由名单、CSV 名册或备案表生成网点名单 PDF 和 CSV\n"
+          "  rollup --year Y --roster 名册 SUMMARY...\n"
+          "                            年度工作总结汇总表 PDF 和 CSV\n"
           "\n"
           "选项:\n"
           "  -o, --output DIR          PDF 的输出目录\n"
@@ -100,6 +104,83 @@ static int check_outdir(const char *dir, ipf_diags *d)
         return -1;
     }
     return 0;
+}
+
+/* ipforms list / rollup: their own options, then the library (collect.c). */
+static ipf_status run_collect(ipf_engine *e, const cli *c, int argc, char **argv, ipf_diags *d)
+{
+    int rollup = argv[0][0] == 'r';
+    ipf_list_options o = {0};
+    const char **in = calloc((size_t)argc + 1, sizeof *in),
+               **sums = calloc((size_t)argc + 1, sizeof *sums);
+    if (!in || !sums) {
+        free(in);
+        free(sums);
+        return IPF_ERR_NOMEM;
+    }
+    ipf_status st = IPF_OK;
+    for (int i = 1; i < argc && st == IPF_OK; i++) {
+        const char *a = argv[i];
+        int more = i + 1 < argc;
+        if (strcmp(a, "--year") == 0 && more)
+            o.year = argv[++i];
+        else if (strcmp(a, "--date") == 0 && more)
+            o.date = argv[++i];
+        else if (strcmp(a, "--issuer") == 0 && more)
+            o.issuer = argv[++i];
+        else if (strcmp(a, "--form") == 0 && more)
+            o.form_id = argv[++i];
+        else if (strcmp(a, "--roster") == 0 && more && rollup)
+            in[o.ninputs++] = argv[++i];
+        else if (strcmp(a, "--csv-encoding") == 0 && more) {
+            o.csv_charset = strcmp(argv[i + 1], "gb18030") == 0 ? 1
+                            : strcmp(argv[i + 1], "utf-8") == 0 ? 0
+                                                                : -1;
+            if (o.csv_charset < 0) {
+                fprintf(stderr, "ipforms: --csv-encoding 只能是 utf-8 或 gb18030\n");
+                st = IPF_ERR_USAGE;
+            }
+            i++;
+        } else if (rollup)
+            sums[o.nsummaries++] = a;
+        else
+            in[o.ninputs++] = a;
+    }
+    if (st == IPF_OK && (o.ninputs == 0 || (rollup && !o.year))) {
+        fprintf(stderr,
+                rollup
+                    ? "ipforms: rollup 需要 --year 年度、至少一个 --roster 名册和年度工作总结文件\n"
+                    : "ipforms: list 需要至少一个名单、CSV 名册或备案表文件\n");
+        st = IPF_ERR_USAGE;
+    }
+    if (st == IPF_OK && check_outdir(c->outdir, d) < 0)
+        st = IPF_ERR_USAGE;
+    char base[256];
+    snprintf(base, sizeof base, "%s%s%s",
+             o.form_id ? o.form_id
+             : rollup  ? "rollup"
+                       : "outlet-list",
+             o.year ? "-" : "", o.year ? o.year : "");
+    char *pdf = NULL, *csv = NULL;
+    if (st == IPF_OK) {
+        pdf = output_path(c->outdir ? c->outdir : ".", NULL, base);
+        csv = pdf ? strdup(pdf) : NULL;
+        if (csv)
+            strcpy(csv + strlen(csv) - 3, "csv");
+        o.pdf_path = pdf;
+        o.csv_path = csv;
+        o.inputs = in;
+        o.summaries = sums;
+        st = pdf && csv ? (rollup ? ipf_engine_rollup(e, &o, d) : ipf_engine_list(e, &o, d))
+                        : IPF_ERR_NOMEM;
+        if (st == IPF_OK && !c->quiet)
+            printf("→ %s\n→ %s\n", pdf, csv);
+    }
+    free(pdf);
+    free(csv);
+    free(in);
+    free(sums);
+    return st;
 }
 
 static int run(const cli *c, int argc, char **argv)
@@ -182,6 +263,8 @@ static int run(const cli *c, int argc, char **argv)
             free(out);
             rc = worst(rc, st);
         }
+    } else if (strcmp(cmd, "list") == 0 || strcmp(cmd, "rollup") == 0) {
+        rc = worst(rc, run_collect(e, c, argc, argv, d));
     } else if (strcmp(cmd, "init") == 0) {
         if (argc != 2) {
             fputs("ipforms: init 需要一个表单名称（见 ipforms forms）\n", stderr);
@@ -280,7 +363,8 @@ int main(int argc, char **argv)
             c.no_date = 1;
         else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0)
             c.quiet = 1;
-        else if (a[0] == '-' && a[1] != '\0') {
+        else if (a[0] == '-' && a[1] != '\0' && strcmp(rest[0], "list") != 0 &&
+                 strcmp(rest[0], "rollup") != 0) {
             fprintf(stderr, "ipforms: 未知选项或缺少参数：%s\n", a);
             free(args);
             return 2;
