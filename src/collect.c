@@ -114,6 +114,13 @@ int ipf_credit_code_valid(const char *code)
     return 0;
 }
 
+size_t ipf_engine_max_nodes(const ipf_form *f)
+{
+    const char *m = ipf_tpl_attr(ipf_tpl_child(ipf_form_root(f), "data"), "max-nodes");
+    unsigned long long v = m ? strtoull(m, NULL, 10) : 0;
+    return v > 4000000u ? 4000000u : (size_t)v;
+}
+
 /* ------------------------------------------------------------ regions */
 
 typedef struct region {
@@ -226,7 +233,7 @@ static int region_match(const regions *g, const char *text, int *pref)
 
 typedef struct field_map {
     const char *name, *headings, *join;
-    int required, region;
+    int required, region, matched_only;
     xmlXPathCompExprPtr sel;
     long line;
 } field_map;
@@ -285,6 +292,7 @@ static ipf_status sources_load(const char *path, ipf_diags *d, sources *s)
         f->join = xattr(n, "join");
         f->required = xattr(n, "required") && strcmp(xattr(n, "required"), "true") == 0;
         f->region = xattr(n, "region") && strcmp(xattr(n, "region"), "true") == 0;
+        f->matched_only = xattr(n, "shown") && strcmp(xattr(n, "shown"), "matched") == 0;
         f->line = ipf_xml_line(n);
         if (xattr(n, "select") &&
             !(f->sel = xmlXPathCtxtCompile(xc, (const xmlChar *)xattr(n, "select")))) {
@@ -339,7 +347,8 @@ static xmlNodePtr add_text(builder *b, xmlNodePtr parent, const char *name, cons
 }
 
 /* Gives a region element its codes and printed name from the region table. */
-static void annotate_region(builder *b, xmlNodePtr reg, const char *file, long line)
+static void annotate_region(builder *b, xmlNodePtr reg, int matched_only, const char *file,
+                            long line)
 {
     regions *g = &b->src->reg;
     if (!g->n || !reg)
@@ -362,8 +371,11 @@ static void annotate_region(builder *b, xmlNodePtr reg, const char *file, long l
     }
     xmlSetProp(reg, (const xmlChar *)"province", (const xmlChar *)g->r[p].name);
     xmlSetProp(reg, (const xmlChar *)"province-code", (const xmlChar *)g->r[p].code);
+    /* Printed: the table's names when the prefecture is known (辽宁沈阳 →
+     * 辽宁省沈阳市), else the text as written (a prefecture not in the table). */
     char shown[512];
-    snprintf(shown, sizeof shown, "%s%s", g->r[p].name, pref >= 0 ? g->r[pref].name : "");
+    snprintf(shown, sizeof shown, "%s%s", pref >= 0 || matched_only ? g->r[p].name : t,
+             pref >= 0 ? g->r[pref].name : "");
     if (pref >= 0) {
         xmlSetProp(reg, (const xmlChar *)"prefecture", (const xmlChar *)g->r[pref].name);
         xmlSetProp(reg, (const xmlChar *)"prefecture-code", (const xmlChar *)g->r[pref].code);
@@ -443,7 +455,7 @@ static ipf_status from_csv(builder *b, const char *path)
             if (v && (*v || f->required)) {
                 xmlNodePtr el = add_text(b, row, f->name, v);
                 if (f->region)
-                    annotate_region(b, el, path, ipf_csv_line(c, r));
+                    annotate_region(b, el, f->matched_only, path, ipf_csv_line(c, r));
             }
             free(v);
         }
@@ -519,7 +531,7 @@ static ipf_status from_filing(builder *b, xmlDocPtr doc, const char *path)
         if (*t || f->required) {
             xmlNodePtr el = add_text(b, row, f->name, t);
             if (f->region)
-                annotate_region(b, el, path, ipf_xml_line(root));
+                annotate_region(b, el, 1, path, ipf_xml_line(root));
         }
         free(t);
     }
@@ -561,7 +573,7 @@ static ipf_status from_list(builder *b, xmlDocPtr doc, const char *path)
         xmlSetProp(c, (const xmlChar *)"from", (const xmlChar *)from);
         for (xmlNodePtr f = c->children; rf && f; f = f->next)
             if (is_el(f, rf->name) && !xmlHasProp(f, (const xmlChar *)"province-code"))
-                annotate_region(b, f, path, ipf_xml_line(n));
+                annotate_region(b, f, rf->matched_only, path, ipf_xml_line(n));
     }
     return IPF_OK;
 }

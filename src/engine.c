@@ -26,6 +26,9 @@
 #endif
 
 #define MAX_FONTS 8
+/* No template may raise the node limit above this (memory stays bounded:
+ * about 200 bytes a node). */
+#define IPF_XML_NODES_CEILING 4000000u
 
 /* What a form needs at run time, loaded on first use and kept. */
 typedef struct form_slot {
@@ -319,38 +322,33 @@ static ipf_status read_and_check(ipf_engine *e, const char *path, ipf_diags *d, 
      * refused it, and a form allows more, is it read again with the larger
      * limit, and kept if its own form allows its size.  Otherwise the first
      * reading's diagnostics (with the line where the limit was crossed) stand. */
-    size_t most = 0;
-    for (size_t i = 0; i < e->nslots; i++)
-        if (ipf_engine_max_nodes(e->slots[i].form) > most)
-            most = ipf_engine_max_nodes(e->slots[i].form);
+    size_t most = IPF_XML_NODES_CEILING;
     ipf_diags *first = ipf_diags_new();
     if (!first)
         return IPF_ERR_NOMEM;
     ipf_status st = ipf_xml_read_file(path, NULL, first, doc);
-    int over = st == IPF_INVALID && most > 100000 && ipf_diags_count(first) == 1 &&
+    int over = st == IPF_INVALID && ipf_diags_count(first) == 1 &&
                strcmp(ipf_diags_get(first, 0)->code, "XML-TOO-MANY-NODES") == 0;
     if (over) {
+        /* Which form: read once more within the ceiling, only for its form="". */
         ipf_xml_limits lim = {0};
         lim.max_nodes = most;
-        ipf_diags *second = ipf_diags_new();
-        st = second ? ipf_xml_read_file(path, &lim, second, doc) : IPF_ERR_NOMEM;
-        if (st == IPF_OK) {
-            form_slot *s = NULL;
-            xmlNodePtr root = xmlDocGetRootElement(*doc);
-            xmlChar *id = xmlGetNoNsProp(root, (const xmlChar *)"form");
+        ipf_diags *scratch = ipf_diags_new();
+        xmlDocPtr peek = NULL;
+        form_slot *s = NULL;
+        if (scratch && ipf_xml_read_file(path, &lim, scratch, &peek) == IPF_OK) {
+            xmlChar *id = xmlGetNoNsProp(xmlDocGetRootElement(peek), (const xmlChar *)"form");
             s = id ? find_slot(e, (const char *)id) : NULL;
             xmlFree(id);
-            if (!s || ipf_engine_max_nodes(s->form) <= 100000) {
-                xmlFreeDoc(*doc);
-                *doc = NULL;
-                st = IPF_INVALID;
-            }
         }
-        if (st != IPF_OK && second && ipf_diags_count(second) > 0) {
-            ipf_diags_free(first);
-            first = second;
-        } else {
-            ipf_diags_free(second);
+        xmlFreeDoc(peek);
+        ipf_diags_free(scratch);
+        size_t own = s ? ipf_engine_max_nodes(s->form) : 0;
+        if (own > 100000) {
+            /* Its form's own limit decides, with the reader's exact message. */
+            ipf_diags_clear(first);
+            lim.max_nodes = own;
+            st = ipf_xml_read_file(path, &lim, first, doc);
         }
     }
     for (size_t i = 0; st != IPF_OK && i < ipf_diags_count(first); i++) {
@@ -525,12 +523,6 @@ ipf_status ipf_engine_skeleton(ipf_engine *e, const char *form_id, FILE *out, ip
 
 /* ---------------------------------------------------------------- documents
  * made from many (collect.c): built in memory, then the normal path. */
-
-size_t ipf_engine_max_nodes(const ipf_form *f)
-{
-    const char *m = ipf_tpl_attr(ipf_tpl_child(ipf_form_root(f), "data"), "max-nodes");
-    return m ? (size_t)strtoull(m, NULL, 10) : 0;
-}
 
 ipf_status ipf_engine_render_doc(ipf_engine *e, xmlDocPtr doc, const char *name,
                                  const char *out_path, ipf_diags *d)

@@ -8,3 +8,11 @@ foreach(case read write collate keys)
            COMMAND test_lists ${case} ${PROJECT_SOURCE_DIR}/templates
                    ${PROJECT_SOURCE_DIR}/tests/data/lists)
 endforeach()
+
+foreach(case pdf csv rosters sources)
+  add_test(NAME lists.cmd.${case}
+           COMMAND /usr/bin/python3 ${PROJECT_SOURCE_DIR}/tests/list_checks.py ${case}
+                   $<TARGET_FILE:ipforms> ${PROJECT_SOURCE_DIR}
+                   ${CMAKE_CURRENT_BINARY_DIR}/lists-work)
+  set_tests_properties(lists.cmd.${case} PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120)
+endforeach()
