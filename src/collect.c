@@ -792,6 +792,10 @@ static ipf_status row_record(csv_ctx *c, const xmlNode *row, xmlNodePtr ctx, ipf
         cell_text(c, cell, ctx, &t);
         st = t.oom ? IPF_ERR_NOMEM : ipf_csv_put(w, t.s);
         free(t.s);
+        /* A cell spanning columns keeps the columns in line: empty fields. */
+        const char *sp = ipf_tpl_attr(cell, "span");
+        for (int k = 1; sp && k < atoi(sp) && k < 64 && st == IPF_OK; k++)
+            st = ipf_csv_put(w, "");
     }
     return st == IPF_OK ? ipf_csv_end_record(w) : st;
 }
@@ -822,10 +826,18 @@ ipf_status ipf_collect_csv(const ipf_form *form, xmlDocPtr data, ipf_csv_writer 
     ipf_form_register_namespaces(form, c.xp);
     xmlNodePtr root = xmlDocGetRootElement(data);
     ipf_status st = IPF_OK;
-    for (const xmlNode *r = table->children; r && st == IPF_OK; r = r->next)
+    /* Records: the header rows, the repeat's rows, and the rows after the
+     * repeat (totals); rows above the headings (the title block) are not. */
+    const xmlNode *tail = NULL;
+    for (const xmlNode *r = table->children; r && st == IPF_OK; r = r->next) {
+        if (r == rep) {
+            tail = r->next;
+            break;
+        }
         if (ipf_tpl_is(r, "row") && ipf_tpl_attr(r, "header") &&
             strcmp(ipf_tpl_attr(r, "header"), "true") == 0)
             st = row_record(&c, r, root, w);
+    }
     c.xp->node = root;
     xmlXPathObjectPtr o = st == IPF_OK ? xmlXPathCompiledEval(ipf_form_xpath(rep), c.xp) : NULL;
     ipf_sorter *so = NULL;
@@ -841,6 +853,9 @@ ipf_status ipf_collect_csv(const ipf_form *form, xmlDocPtr data, ipf_csv_writer 
                     st = row_record(&c, r, rows.nodes[i], w);
         }
     }
+    for (const xmlNode *r = tail; r && st == IPF_OK; r = r->next)
+        if (ipf_tpl_is(r, "row"))
+            st = row_record(&c, r, root, w);
     ipf_rows_free(&rows);
     ipf_sorter_free(so);
     xmlXPathFreeObject(o);
@@ -989,7 +1004,15 @@ static ipf_status read_summary(ipf_engine *e, const xmlNode *spec, const char *p
     if (!si->name || !si->code || !si->date || !si->year || !si->form || !si->key)
         st = IPF_ERR_NOMEM;
     if (st == IPF_OK && *si->code && !ipf_credit_code_valid(si->code)) {
-        ipf_diag_add(d, path, ipf_xml_line(root), IPF_SEV_ERROR, "ROLLUP-CREDIT-CODE",
+        /* The line of the field itself. */
+        long line = ipf_xml_line(root);
+        xc->node = root;
+        xmlXPathObjectPtr at =
+            xmlXPathEvalExpression((const xmlChar *)xattr(spec, "credit-code"), xc);
+        if (at && at->type == XPATH_NODESET && at->nodesetval && at->nodesetval->nodeNr > 0)
+            line = ipf_xml_line(at->nodesetval->nodeTab[0]);
+        xmlXPathFreeObject(at);
+        ipf_diag_add(d, path, line, IPF_SEV_ERROR, "ROLLUP-CREDIT-CODE",
                      "统一社会信用代码“%s”不是有效的 18 位代码（GB 32100-2015 校验码不符），"
                      "请核对年度工作总结中的统一社会信用代码",
                      si->code);
@@ -1005,7 +1028,8 @@ static ipf_status read_summary(ipf_engine *e, const xmlNode *spec, const char *p
             st = IPF_ERR_NOMEM;
             break;
         }
-        xmlNewTextChild(si->stats, NULL, (const xmlChar *)xattr(k, "name"), (const xmlChar *)v);
+        if (*v) /* a column left empty is not a 0 (and must not make sum() NaN) */
+            xmlNewTextChild(si->stats, NULL, (const xmlChar *)xattr(k, "name"), (const xmlChar *)v);
         free(v);
     }
     xmlXPathFreeContext(xc);

@@ -10,8 +10,10 @@
  * <repeat> in the order sort="…" gives (collate.h), one record of the cells'
  * text: <value select> as printed, <label>/<cell> with their literal text and
  * <field>s (format="date-zh" applied), paragraphs joined by a line break.
- * Group header and footer rows are not records: a spreadsheet wants one
- * row per outlet. */
+ * Rows after the <repeat> (totals) are records too, a cell spanning n columns
+ * followed by n-1 empty fields; rows above the headings (a title block) and
+ * group header and footer rows are not: a spreadsheet wants one row per
+ * outlet under one row of headings. */
 #ifndef IPF_COLLECT_H
 #define IPF_COLLECT_H
 

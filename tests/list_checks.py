@@ -183,6 +183,64 @@ elif CASE == "sources":
     check(rows[0][0] == "序号" and "测试名单" in "".join(pages(pdf)).replace(" ", ""),
           "title from the list document")
 
+elif CASE == "rollup":
+    # A test summary form (its due date --01-31 in its rule file) beside the
+    # shipped templates, as an office adds its own.
+    tpl = fresh("rollup-templates")
+    shutil.rmtree(tpl)
+    shutil.copytree(os.path.join(REPO, "templates"), tpl)
+    shutil.copytree(os.path.join(DATA, "templates", "test-summary"),
+                    os.path.join(tpl, "test-summary"))
+    out = fresh("rollup")
+    rd = os.path.join(DATA, "rollup")
+    sums = ["shenyang.xml", "dalian.xml", "changchun.xml", "unknown.xml", "shenyang-again.xml",
+            "xiamen-2023.xml"]
+    r = run(["rollup", "--templates", tpl, "-o", out, "--year", "2024", "--no-date",
+             "--roster", "roster.csv", *sums], cwd=rd)
+    check(r.returncode == 0, f"exit {r.returncode}: {r.stderr}")
+    warn = r.stderr
+    check("shenyang-again.xml: warning ROLLUP-DUPLICATE" in warn and "shenyang.xml" in warn,
+          "duplicate named with both files")
+    check("xiamen-2023.xml: warning ROLLUP-YEAR" in warn, "another year warned")
+    check("unknown.xml: warning ROLLUP-UNKNOWN" in warn and "不在名册的网点" in warn,
+          "unknown outlet warned")
+    check(warn.count("warning") == 3, f"exactly three warnings: {warn}")
+    raw, rows = csv_rows(os.path.join(out, "rollup-2024.csv"))
+    check(rows[0][:5] == ["序号", "地区", "网点名称", "报送日期", "报送情况"], f"headings {rows[0]}")
+    status = {row[2]: (row[3], row[4], row[5:]) for row in rows[1:-1]}
+    # on time (≤ 2025-01-31), late, matched across bracket widths and spaces,
+    # matched by credit code under another name, missing, missing by year.
+    check(status.get("沈阳工业大学图书馆", ("",))[:2] == ("2025-01-20", "按时"),
+          f"沈阳 on time, the first of two: {status.get('沈阳工业大学图书馆')}")
+    check(status.get("大连理工大学图书馆（知识产权信息服务中心）", ("",))[:2] == ("2025-02-10", "逾期"),
+          "大连 late, matched by normalised name")
+    check(status.get("长春理工科技大学图书馆", ("",))[:2] == ("2025-01-05", "按时"),
+          "长春 matched by credit code")
+    check(status.get("厦门大学图书馆", ("", ""))[1] == "未报送", "厦门 missing (2023 summary only)")
+    check(status.get("长沙市知识产权公共服务中心", ("", ""))[1] == "未报送", "长沙 missing")
+    check(status["沈阳工业大学图书馆"][2] == ["120", "40", "5", "6", "300"], "沈阳 statistics")
+    total = rows[-1]
+    check(total[0] == "合计：网点5家，按时报送2家，逾期1家，未报送2家", f"status counts: {total[0]}")
+    check(total[5:] == ["260", "80", "8", "11", "500"], f"column sums: {total[5:]}")
+    text = "".join(pages(os.path.join(out, "rollup-2024.pdf"))).replace(" ", "")
+    check("2024年度知识产权信息公共服务网点年度工作总结汇总表" in text, "title")
+    miss = text[text.find("未报送年度工作总结的网点"):]
+    check("厦门大学图书馆" in miss and "长沙市知识产权公共服务中心" in miss and
+          "沈阳工业大学" not in miss, "missing outlets listed apart")
+    check("合计：网点5家，按时报送2家，逾期1家，未报送2家" in text, "totals in the PDF")
+    # A wrong credit code is an error naming the field; nothing is written.
+    bad = os.path.join(out, "bad-code.xml")
+    with open(os.path.join(rd, "changchun.xml"), encoding="utf-8") as f:
+        open(bad, "w", encoding="utf-8").write(f.read().replace("91350100M000100Y43",
+                                                                 "91350100M000100Y44"))
+    out2 = fresh("rollup-bad")
+    r = run(["rollup", "--templates", tpl, "-o", out2, "--year", "2024", "--no-date",
+             "--roster", os.path.join(rd, "roster.csv"), bad])
+    check(r.returncode == 1, f"bad code: exit {r.returncode}")
+    check("bad-code.xml:3: error ROLLUP-CREDIT-CODE" in r.stderr and "统一社会信用代码" in r.stderr,
+          f"bad code named: {r.stderr}")
+    check(os.listdir(out2) == [], f"nothing written: {os.listdir(out2)}")
+
 else:
     print("unknown case", CASE, file=sys.stderr)
     sys.exit(2)
