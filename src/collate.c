@@ -17,9 +17,142 @@
 
 #define TAILORING_MAX (256u * 1024u)
 
+/* A tailoring made only of "&X < Y < Z" chains (and [numericOrdering on])
+ * is applied without rebuilding the locale's collation: building zh's pinyin
+ * tailoring again with ucol_openRules costs about 0.4 s, which a list of any
+ * length would pay.  Y is rewritten to X followed by U+FFFF (once for Y, twice
+ * for Z …) before the sort key is made: U+FFFF has the highest primary weight
+ * (CLDR root), so "X U+FFFF …" sorts after everything that starts with X and
+ * before what follows X, which is where "&X < Y" puts Y.  Longest match wins,
+ * as ICU's contractions do.  Any other rule takes the full ICU path. */
+typedef struct rewrite {
+    char *from, *to; /* UTF-8; to = anchor + n × U+FFFF */
+} rewrite;
+
 struct ipf_collator {
     UCollator *uc;
+    rewrite *rw;
+    size_t nrw;
 };
+
+static int rule_char(char ch)
+{
+    return ch && !strchr(" \t\r\n&<=[]'\\,;@!#|/", ch);
+}
+
+/* Parses the simple form into c->rw; -1 when the rules need full ICU. */
+static int parse_simple(const char *rules, ipf_collator *c, int *numeric)
+{
+    const char *p = rules;
+    size_t cap = 0;
+    *numeric = 0;
+    for (;;) {
+        while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+            p++;
+        if (!*p)
+            return 0;
+        if (strncmp(p, "[numericOrdering on]", 20) == 0) {
+            *numeric = 1;
+            p += 20;
+            continue;
+        }
+        if (*p != '&')
+            return -1;
+        p++;
+        const char *a = p;
+        while (rule_char(*p))
+            p++;
+        size_t alen = (size_t)(p - a);
+        if (!alen)
+            return -1;
+        int level = 0;
+        for (;;) {
+            while (*p == ' ' || *p == '\t')
+                p++;
+            if (*p != '<' || p[1] == '<')
+                break;
+            p++;
+            while (*p == ' ' || *p == '\t')
+                p++;
+            const char *y = p;
+            while (rule_char(*p))
+                p++;
+            if (p == y)
+                return -1;
+            level++;
+            if (c->nrw == cap) {
+                cap = cap ? cap * 2 : 32;
+                rewrite *r = realloc(c->rw, cap * sizeof *r);
+                if (!r)
+                    return -1;
+                c->rw = r;
+            }
+            rewrite *r = &c->rw[c->nrw];
+            r->from = strndup(y, (size_t)(p - y));
+            r->to = malloc(alen + 3 * (size_t)level + 1);
+            if (!r->from || !r->to) {
+                free(r->from);
+                free(r->to);
+                return -1;
+            }
+            c->nrw++;
+            memcpy(r->to, a, alen);
+            for (int k = 0; k < level; k++)
+                memcpy(r->to + alen + 3 * (size_t)k, "\xEF\xBF\xBF", 3);
+            r->to[alen + 3 * (size_t)level] = '\0';
+        }
+        if (*p && *p != '\n' && *p != '\r' && *p != '&')
+            return -1;
+    }
+}
+
+static void free_rewrites(ipf_collator *c)
+{
+    for (size_t i = 0; i < c->nrw; i++) {
+        free(c->rw[i].from);
+        free(c->rw[i].to);
+    }
+    free(c->rw);
+    c->rw = NULL;
+    c->nrw = 0;
+}
+
+/* s with every tailored string replaced by its anchor form (malloc'd). */
+static char *rewritten(const ipf_collator *c, const char *s)
+{
+    size_t cap = strlen(s) * 3 + 16, n = 0;
+    char *out = malloc(cap);
+    for (const char *p = s; out && *p;) {
+        const rewrite *best = NULL;
+        size_t bl = 0;
+        for (size_t i = 0; i < c->nrw; i++) {
+            if (c->rw[i].from[0] != *p)
+                continue;
+            size_t l = strlen(c->rw[i].from);
+            if (l > bl && strncmp(p, c->rw[i].from, l) == 0) {
+                best = &c->rw[i];
+                bl = l;
+            }
+        }
+        const char *piece = best ? best->to : p;
+        size_t pl = best ? strlen(best->to) : 1;
+        if (n + pl + 1 > cap) {
+            cap = (n + pl + 1) * 2;
+            char *o2 = realloc(out, cap);
+            if (!o2) {
+                free(out);
+                return NULL;
+            }
+            out = o2;
+        }
+        memcpy(out + n, piece, pl);
+        n += pl;
+        p += best ? bl : 1;
+    }
+    if (out)
+        out[n] = '\0';
+    return out;
+}
 
 static UChar *to_utf16(const char *s, int32_t *len)
 {
@@ -95,13 +228,40 @@ ipf_status ipf_collator_open(const char *locale, const char *tailoring_path, ipf
         return IPF_ERR_TEMPLATE;
     }
     UCollator *uc = base;
+    ipf_collator *c = calloc(1, sizeof *c);
+    if (!c) {
+        ucol_close(base);
+        return IPF_ERR_NOMEM;
+    }
     if (tailoring_path) {
         UChar *extra;
         int32_t elen;
         ipf_status st = read_tailoring(tailoring_path, d, &extra, &elen);
         if (st != IPF_OK) {
             ucol_close(base);
+            free(c);
             return st;
+        }
+        char *u8 = malloc((size_t)elen * 3 + 1);
+        int numeric = 0;
+        if (u8) {
+            UErrorCode e8 = U_ZERO_ERROR;
+            u_strToUTF8(u8, elen * 3 + 1, NULL, extra, elen, &e8);
+            if (U_FAILURE(e8) || parse_simple(u8, c, &numeric) < 0)
+                free_rewrites(c);
+            else
+                elen = -1; /* done: no ICU rebuild */
+        }
+        free(u8);
+        if (elen < 0) {
+            free(extra);
+            if (numeric) {
+                UErrorCode ea = U_ZERO_ERROR;
+                ucol_setAttribute(base, UCOL_NUMERIC_COLLATION, UCOL_ON, &ea);
+            }
+            c->uc = base;
+            *out = c;
+            return IPF_OK;
         }
         /* The locale's own tailoring (pinyin for zh) first, ours after it:
          * later rules win, so a corrected reading overrides ICU's. */
@@ -111,6 +271,7 @@ ipf_status ipf_collator_open(const char *locale, const char *tailoring_path, ipf
         if (!rules) {
             free(extra);
             ucol_close(base);
+            free(c);
             return IPF_ERR_NOMEM;
         }
         memcpy(rules, brules, (size_t)blen * sizeof *rules);
@@ -134,15 +295,11 @@ ipf_status ipf_collator_open(const char *locale, const char *tailoring_path, ipf
                          u_errorName(ec));
             free(extra);
             ucol_close(base);
+            free(c);
             return IPF_ERR_TEMPLATE;
         }
         free(extra);
         ucol_close(base);
-    }
-    ipf_collator *c = malloc(sizeof *c);
-    if (!c) {
-        ucol_close(uc);
-        return IPF_ERR_NOMEM;
     }
     c->uc = uc;
     *out = c;
@@ -154,11 +311,24 @@ void ipf_collator_free(ipf_collator *c)
     if (!c)
         return;
     ucol_close(c->uc);
+    free_rewrites(c);
     free(c);
 }
 
+static uint8_t *sort_key(const ipf_collator *c, const char *s, size_t *len);
+
 int ipf_collate(const ipf_collator *c, const char *a, const char *b)
 {
+    if (c->nrw) {
+        size_t la, lb;
+        uint8_t *ka = sort_key(c, a, &la), *kb = sort_key(c, b, &lb);
+        int r = ka && kb ? memcmp(ka, kb, la < lb ? la : lb) : strcmp(a, b);
+        if (ka && kb && r == 0 && la != lb)
+            r = la < lb ? -1 : 1;
+        free(ka);
+        free(kb);
+        return r < 0 ? -1 : r > 0;
+    }
     UErrorCode ec = U_ZERO_ERROR;
     UCollationResult r = ucol_strcollUTF8(c->uc, a, -1, b, -1, &ec);
     if (U_FAILURE(ec))
@@ -177,21 +347,41 @@ static uint8_t *sort_key(const ipf_collator *c, const char *s, size_t *len)
             memcpy(k, s, *len + 1);
         return k;
     }
-    int32_t ulen = 0;
-    UChar *u = to_utf16(s, &ulen);
-    if (!u)
+    /* Tailored: the rewritten string's key, then the original's, so that
+     * strings the rewriting makes equal are still told apart. */
+    char *rw = c->nrw ? rewritten(c, s) : NULL;
+    if (c->nrw && !rw)
         return NULL;
-    uint8_t small[256];
-    int32_t n = ucol_getSortKey(c->uc, u, ulen, small, (int32_t)sizeof small);
-    uint8_t *k = malloc((size_t)n);
-    if (k) {
-        if (n <= (int32_t)sizeof small)
-            memcpy(k, small, (size_t)n);
-        else
-            ucol_getSortKey(c->uc, u, ulen, k, n);
+    if (rw && strcmp(rw, s) == 0) { /* nothing tailored: the key alone */
+        free(rw);
+        rw = NULL;
     }
-    free(u);
-    *len = (size_t)n;
+    const char *parts[2] = {rw ? rw : s, rw ? s : NULL};
+    uint8_t *k = NULL;
+    size_t n = 0;
+    for (int i = 0; i < 2 && parts[i]; i++) {
+        int32_t ulen = 0;
+        UChar *u = to_utf16(parts[i], &ulen);
+        if (!u) {
+            free(k);
+            free(rw);
+            return NULL;
+        }
+        int32_t m = ucol_getSortKey(c->uc, u, ulen, NULL, 0);
+        uint8_t *k2 = realloc(k, n + (size_t)m + 1);
+        if (!k2) {
+            free(u);
+            free(k);
+            free(rw);
+            return NULL;
+        }
+        k = k2;
+        ucol_getSortKey(c->uc, u, ulen, k + n, m);
+        n += (size_t)m;
+        free(u);
+    }
+    free(rw);
+    *len = n;
     return k;
 }
 

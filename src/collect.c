@@ -979,12 +979,13 @@ static ipf_status read_summary(ipf_engine *e, const xmlNode *spec, const char *p
     xmlDocPtr doc;
     ipf_xml_limits lim = {0};
     lim.max_nodes = max_nodes;
-    ipf_status st = ipf_engine_validate(e, path, d);
-    if (st != IPF_OK)
+    ipf_status st = ipf_xml_read_file(path, &lim, d, &doc);
+    if (st == IPF_OK) /* checked like any summary: its form's schema and rules */
+        st = ipf_engine_render_doc(e, doc, path, NULL, d);
+    if (st != IPF_OK) {
+        xmlFreeDoc(doc);
         return st;
-    st = ipf_xml_read_file(path, &lim, d, &doc);
-    if (st != IPF_OK)
-        return st;
+    }
     xmlNodePtr root = xmlDocGetRootElement(doc);
     xmlXPathContextPtr xc = xmlXPathNewContext(doc);
     if (!xc) {
@@ -1037,6 +1038,56 @@ static ipf_status read_summary(ipf_engine *e, const xmlNode *spec, const char *p
     return st;
 }
 
+/* Summaries by name key [0] and by credit code [1]: chains of indices. */
+typedef struct summary_index {
+    size_t *head[2], *next[2];
+    size_t mask;
+} summary_index;
+
+static uint32_t hash_str(const char *s)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
+static int cmp_size(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int index_summaries(summary_index *x, const summary_info *sum, size_t n)
+{
+    memset(x, 0, sizeof *x);
+    size_t cap = 16;
+    while (cap < 2 * n)
+        cap *= 2;
+    x->mask = cap - 1;
+    for (int k = 0; k < 2; k++) {
+        x->head[k] = malloc(cap * sizeof *x->head[k]);
+        x->next[k] = malloc((n ? n : 1) * sizeof *x->next[k]);
+        if (!x->head[k] || !x->next[k])
+            return -1;
+        for (size_t i = 0; i < cap; i++)
+            x->head[k][i] = SIZE_MAX;
+    }
+    /* Inserted from the last, so that each chain lists the given order. */
+    for (size_t i = n; i-- > 0;) {
+        for (int k = 0; k < 2; k++) {
+            const char *key = k == 0 ? sum[i].key : sum[i].code;
+            x->next[k][i] = SIZE_MAX;
+            if (sum[i].used < 0 || !key || !*key)
+                continue;
+            size_t h = hash_str(key) & x->mask;
+            x->next[k][i] = x->head[k][h];
+            x->head[k][h] = i;
+        }
+    }
+    return 0;
+}
+
 ipf_status ipf_engine_rollup(ipf_engine *e, const ipf_list_options *o, ipf_diags *d)
 {
     const char *id = o->form_id ? o->form_id : "rollup";
@@ -1070,8 +1121,7 @@ ipf_status ipf_engine_rollup(ipf_engine *e, const ipf_list_options *o, ipf_diags
     size_t nsum = 0;
     ipf_status worst = st;
     for (size_t i = 0; st == IPF_OK && i < o->nsummaries; i++) {
-        ipf_status one = read_summary(e, spec, o->summaries[i], ipf_engine_max_nodes(rform), d,
-                                      &sum[nsum], b.out);
+        ipf_status one = read_summary(e, spec, o->summaries[i], 0, d, &sum[nsum], b.out);
         nsum++;
         if (one == IPF_ERR_NOMEM)
             st = one;
@@ -1098,6 +1148,9 @@ ipf_status ipf_engine_rollup(ipf_engine *e, const ipf_list_options *o, ipf_diags
         free(title);
     }
     const char *rowname = xattr(s.root, "row");
+    summary_index idx = {{NULL, NULL}, {NULL, NULL}, 0};
+    if (st == IPF_OK && index_summaries(&idx, sum, nsum) < 0)
+        st = IPF_ERR_NOMEM;
     for (xmlNodePtr n = st == IPF_OK ? b.root->children : NULL; n; n = n->next) {
         if (!is_el(n, rowname))
             continue;
@@ -1121,7 +1174,23 @@ ipf_status ipf_engine_rollup(ipf_engine *e, const ipf_list_options *o, ipf_diags
         }
         char *key = name ? ipf_outlet_name_key(name) : NULL;
         summary_info *hit = NULL;
-        for (size_t i = 0; key && i < nsum; i++) {
+        /* Candidates: the summaries with this name key or this code, in the
+         * order given (the first of two is the one counted). */
+        size_t cand[64], nc = 0;
+        for (int pass = 0; key && pass < 2; pass++) {
+            const char *k = pass == 0 ? key : code;
+            if (!k || !*k)
+                continue;
+            for (size_t i = idx.head[pass][hash_str(k) & idx.mask]; i != SIZE_MAX && nc < 64;
+                 i = idx.next[pass][i])
+                if (strcmp(pass == 0 ? sum[i].key : sum[i].code, k) == 0)
+                    cand[nc++] = i;
+        }
+        qsort(cand, nc, sizeof *cand, cmp_size);
+        for (size_t ci = 0; ci < nc; ci++) {
+            if (ci > 0 && cand[ci] == cand[ci - 1])
+                continue;
+            size_t i = cand[ci];
             summary_info *si = &sum[i];
             if (si->used < 0 || !si->key)
                 continue;
@@ -1174,6 +1243,12 @@ ipf_status ipf_engine_rollup(ipf_engine *e, const ipf_list_options *o, ipf_diags
         free(key);
         free(name);
         free(code);
+    }
+    if (idx.head[0]) {
+        for (int k = 0; k < 2; k++) {
+            free(idx.head[k]);
+            free(idx.next[k]);
+        }
     }
     for (size_t i = 0; st == IPF_OK && i < nsum; i++)
         if (sum[i].used == 0)
