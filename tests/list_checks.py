@@ -183,6 +183,31 @@ elif CASE == "sources":
     check(rows[0][0] == "序号" and "测试名单" in "".join(pages(pdf)).replace(" ", ""),
           "title from the list document")
 
+elif CASE == "grouped":
+    # group-by with a heading before and a subtotal ($group) after each group,
+    # groups in GB/T 2260 prefecture order, 序号 running across groups.
+    tpl = fresh("grouped-templates")
+    shutil.rmtree(tpl)
+    shutil.copytree(os.path.join(REPO, "templates"), tpl)
+    shutil.copytree(os.path.join(DATA, "templates", "grouped-test"),
+                    os.path.join(tpl, "grouped-test"))
+    out = fresh("grouped")
+    r = run(["list", "--templates", tpl, "--form", "grouped-test", "-o", out, "--no-date",
+             os.path.join(DATA, "grouped.xml")])
+    check(r.returncode == 0, f"exit {r.returncode}: {r.stderr}")
+    lines = [l.replace(" ", "") for l in "".join(pages(os.path.join(out, "grouped-test.pdf"))).split("\n")
+             if l.strip()]
+    want = ["序号网点名称机构类别", "【沈阳市】", "1东北大学图书馆高校", "2沈阳工业大学图书馆高校",
+            "3沈阳市知识产权服务中心公共服务机构", "小计3家，其中高校2家", "【大连市】",
+            "4大连海事大学图书馆高校", "小计1家，其中高校1家", "【鞍山市】", "5鞍山科技学院图书馆高校",
+            "小计1家，其中高校1家", "总计5家"]
+    check(lines[:len(want)] == want, f"grouped rows: {lines}")
+    raw, rows = csv_rows(os.path.join(out, "grouped-test.csv"))
+    check([r[1] for r in rows[1:6]] == ["东北大学图书馆", "沈阳工业大学图书馆", "沈阳市知识产权服务中心",
+                                        "大连海事大学图书馆", "鞍山科技学院图书馆"],
+          f"CSV: the rows without group rows: {rows}")
+    check(rows[-1] == ["总计5家", "", ""], f"CSV total row {rows[-1]}")
+
 elif CASE == "rollup":
     # A test summary form (its due date --01-31 in its rule file) beside the
     # shipped templates, as an office adds its own.
