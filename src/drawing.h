@@ -11,10 +11,10 @@
 #include "diag.h"
 
 typedef enum ipf_draw_kind {
-    IPF_DRAW_TEXT,    /* a run of glyphs of one font, size and character spacing */
-    IPF_DRAW_LINE,    /* a stroked straight line */
-    IPF_DRAW_RECT,    /* a stroked rectangle */
-    IPF_DRAW_CHECKBOX /* a square box, ticked or not, drawn as vector art */
+    IPF_DRAW_TEXT,     /* a run of glyphs of one font, size and character spacing */
+    IPF_DRAW_LINE,     /* a stroked straight line */
+    IPF_DRAW_RECT,     /* a stroked rectangle */
+    IPF_DRAW_CHECKBOX  /* a square box, ticked or not, drawn as vector art */
 } ipf_draw_kind;
 
 typedef struct ipf_draw_item {

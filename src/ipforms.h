@@ -49,7 +49,8 @@ ipf_status ipf_engine_validate(ipf_engine *e, const char *path, ipf_diags *d);
 
 /* Validates, then writes the PDF to out_path (atomically).  With errors and
  * without force, nothing is written and IPF_INVALID is returned. */
-ipf_status ipf_engine_render(ipf_engine *e, const char *path, const char *out_path, ipf_diags *d);
+ipf_status ipf_engine_render(ipf_engine *e, const char *path, const char *out_path,
+                             ipf_diags *d);
 
 /* The same into memory (caller frees *pdf); for benchmarks and tests. */
 ipf_status ipf_engine_render_memory(ipf_engine *e, const char *path, unsigned char **pdf,

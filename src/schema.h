@@ -21,7 +21,8 @@ void ipf_schema_free(ipf_schema *s);
 /* Validates doc (read from file, used in diagnostics).  Every structural
  * problem is reported, in Chinese, with the offending element's line.
  * IPF_OK when none is an error, IPF_INVALID otherwise.  Thread-safe. */
-ipf_status ipf_schema_validate(const ipf_schema *s, xmlDocPtr doc, const char *file, ipf_diags *d);
+ipf_status ipf_schema_validate(const ipf_schema *s, xmlDocPtr doc, const char *file,
+                               ipf_diags *d);
 
 /* The Chinese label of an element (or attribute node), e.g. "联系人邮箱";
  * falls back to the nearest labelled ancestor, then to the local name.

@@ -18,8 +18,8 @@
 /* schema, rules and fonts may each be NULL (that check is skipped).
  * IPF_OK when no error was found, IPF_INVALID otherwise. */
 ipf_status ipf_validate_document(const ipf_form *form, const ipf_schema *schema,
-                                 const ipf_ruleset *rules, const ipf_fontset *fonts, xmlDocPtr doc,
-                                 const char *file, ipf_diags *d);
+                                 const ipf_ruleset *rules, const ipf_fontset *fonts,
+                                 xmlDocPtr doc, const char *file, ipf_diags *d);
 
 /* Only the font check (also used on its own by tests). */
 ipf_status ipf_validate_glyphs(const ipf_schema *schema, const ipf_fontset *fonts, xmlDocPtr doc,
