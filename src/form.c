@@ -20,6 +20,7 @@
 #define MAX_EXTENDS     8 /* a base may extend another: at most this deep */
 #define DEFAULT_DATA_NS "urn:ipforms:data:1"
 #define MAX_LOOPVARS    32
+#define MAX_PAGES       8
 
 /* A file of the extends chain: the template itself first, then its bases. */
 typedef struct origin {
@@ -71,6 +72,9 @@ struct ipf_form {
     size_t nns;
     ipf_lb_level lb;
     ipf_page_geom page;
+    ipf_page_geom pages[MAX_PAGES]; /* <page name="…">, in order */
+    const char *page_names[MAX_PAGES];
+    size_t npages;
     const ipf_ruleset *rules; /* bound after load, not owned */
     const char *loopvars[MAX_LOOPVARS];
     size_t nloopvars;
@@ -465,8 +469,109 @@ static int compile_xpaths(ipf_form *f, xmlXPathContextPtr xc, xmlNode *n, ipf_di
     return bad;
 }
 
+/* The rows of a table or a <repeat>, nested repeats included (each pass of
+ * a repeat lays out its rows in order, so one pass is what is checked). */
+static int check_rows(ipf_form *f, const xmlNode *parent, int ncols, int *carry, ipf_diags *d)
+{
+    int bad = 0;
+    for (const xmlNode *r = parent->children; r; r = r->next) {
+        if (ipf_tpl_is(r, "repeat")) {
+            bad |= check_rows(f, r, ncols, carry, d);
+            continue;
+        }
+        if (ipf_tpl_is(r, "section")) {
+            for (int c = 0; c < ncols; c++)
+                if (carry[c] > 0) {
+                    ipf_diag_add(d, node_file(f, r), ipf_xml_line(r), IPF_SEV_ERROR,
+                                 "TEMPLATE-SPAN", "分节行不能插在跨行单元格中间");
+                    bad = 1;
+                    break;
+                }
+        }
+        if (!ipf_tpl_is(r, "row"))
+            continue;
+        int col = 0, row_bad = 0;
+        for (const xmlNode *c = r->children; c; c = c->next) {
+            if (c->type != XML_ELEMENT_NODE)
+                continue;
+            while (col < ncols && carry[col] > 0)
+                col++;
+            const char *sp = ipf_tpl_attr(c, "span"), *rs = ipf_tpl_attr(c, "rowspan");
+            int span = sp ? atoi(sp) : 1, rowspan = rs ? atoi(rs) : 1;
+            if (span < 1 || rowspan < 1 || col + span > ncols) {
+                ipf_diag_add(d, node_file(f, c), ipf_xml_line(c), IPF_SEV_ERROR, "TEMPLATE-SPAN",
+                             "单元格超出表格的 %d 列（从第 %d 列起跨 %d 列）", ncols, col + 1,
+                             span);
+                bad = row_bad = 1;
+                break;
+            }
+            for (int k = 0; k < span; k++)
+                carry[col + k] = rowspan;
+            col += span;
+        }
+        while (col < ncols && carry[col] > 0)
+            col++;
+        if (!row_bad && col != ncols) {
+            ipf_diag_add(d, node_file(f, r), ipf_xml_line(r), IPF_SEV_ERROR, "TEMPLATE-SPAN",
+                         "这一行的单元格只占 %d 列，表格有 %d 列", col, ncols);
+            bad = 1;
+        }
+        for (int k = 0; k < ncols; k++)
+            if (carry[k] > 0)
+                carry[k]--;
+    }
+    return bad;
+}
+
 /* Row spans must add up to the table's column count, counting cells that
  * reach down from earlier rows; a mistake here would silently misdraw. */
+/* One <page> element (NULL: the defaults) into g; 1 on an error, reported. */
+static int parse_page(ipf_form *f, const xmlNode *page, ipf_page_geom *g, ipf_diags *d)
+{
+    int bad = 0;
+    const char *page_file = node_file(f, page);
+    *g = (ipf_page_geom){595.276, 841.89, 72, 72, 72, 72};
+    const char *size = ipf_tpl_attr(page, "size");
+    if (size && strcmp(size, "A4") != 0 && strcmp(size, "A3") != 0) {
+        ipf_diag_add(d, page_file, ipf_xml_line(page), IPF_SEV_ERROR, "TEMPLATE-PAGE",
+                     "纸张“%s”不支持，应为 A4 或 A3", size);
+        bad = 1;
+    } else if (size && strcmp(size, "A3") == 0) {
+        g->width = 841.89;
+        g->height = 1190.55;
+    }
+    const char *orient = ipf_tpl_attr(page, "orientation");
+    if (orient && strcmp(orient, "landscape") == 0) {
+        double w = g->width;
+        g->width = g->height;
+        g->height = w;
+    }
+    const char *names[4] = {"margin-top", "margin-bottom", "margin-left", "margin-right"};
+    double *slots[4] = {&g->top, &g->bottom, &g->left, &g->right};
+    for (int i = 0; i < 4; i++) {
+        const char *v = ipf_tpl_attr(page, names[i]);
+        if (v && ipf_length_parse(v, 14, slots[i]) != 0) {
+            ipf_diag_add(d, page_file, ipf_xml_line(page), IPF_SEV_ERROR, "TEMPLATE-PAGE",
+                         "%s 的长度“%s”无法识别", names[i], v);
+            bad = 1;
+        }
+    }
+    if (g->width - g->left - g->right < 72 || g->height - g->top - g->bottom < 144) {
+        ipf_diag_add(d, page_file, ipf_xml_line(page), IPF_SEV_ERROR, "TEMPLATE-PAGE",
+                     "页边距过大，版心太小");
+        bad = 1;
+    }
+    return bad;
+}
+
+static const ipf_page_geom *named_page(const ipf_form *f, const char *name)
+{
+    for (size_t i = 0; name && i < f->npages; i++)
+        if (strcmp(f->page_names[i], name) == 0)
+            return &f->pages[i];
+    return NULL;
+}
+
 static int check_table(ipf_form *f, const xmlNode *table, ipf_diags *d)
 {
     const char *cols = ipf_tpl_attr(table, "columns");
@@ -511,7 +616,10 @@ static int check_table(ipf_form *f, const xmlNode *table, ipf_diags *d)
     /* The layout would otherwise squeeze the table into the text block
      * (fixed widths) or give fr columns no width at all: both misdraw the
      * form without saying why.  A fr column needs room for a few characters. */
-    double width = f->page.width - f->page.left - f->page.right;
+    const ipf_page_geom *pg = named_page(f, ipf_tpl_attr(table, "page"));
+    if (!pg)
+        pg = &f->page;
+    double width = pg->width - pg->left - pg->right;
     const double mm = 72.0 / 25.4, min_fr = 10 * mm;
     if (fixed > width + 0.5) {
         ipf_diag_add(d, node_file(f, table), ipf_xml_line(table), IPF_SEV_ERROR, "TEMPLATE-COLUMNS",
@@ -528,65 +636,7 @@ static int check_table(ipf_form *f, const xmlNode *table, ipf_diags *d)
         return 1;
     }
     int carry[64] = {0};
-    int bad = 0;
-    /* Rows directly in the table and inside <repeat>. */
-    const xmlNode *stack[2] = {table->children, NULL};
-    int depth = 0;
-    const xmlNode *r = stack[0];
-    while (r || depth > 0) {
-        if (!r) {
-            r = stack[--depth + 1];
-            continue;
-        }
-        if (ipf_tpl_is(r, "repeat")) {
-            stack[1] = r->next;
-            depth = 1;
-            r = r->children;
-            continue;
-        }
-        if (ipf_tpl_is(r, "section")) {
-            for (int c = 0; c < ncols; c++)
-                if (carry[c] > 0) {
-                    ipf_diag_add(d, node_file(f, r), ipf_xml_line(r), IPF_SEV_ERROR,
-                                 "TEMPLATE-SPAN", "分节行不能插在跨行单元格中间");
-                    bad = 1;
-                    break;
-                }
-        }
-        if (ipf_tpl_is(r, "row")) {
-            int col = 0;
-            for (const xmlNode *c = r->children; c; c = c->next) {
-                if (c->type != XML_ELEMENT_NODE)
-                    continue;
-                while (col < ncols && carry[col] > 0)
-                    col++;
-                const char *sp = ipf_tpl_attr(c, "span"), *rs = ipf_tpl_attr(c, "rowspan");
-                int span = sp ? atoi(sp) : 1, rowspan = rs ? atoi(rs) : 1;
-                if (span < 1 || rowspan < 1 || col + span > ncols) {
-                    ipf_diag_add(d, node_file(f, c), ipf_xml_line(c), IPF_SEV_ERROR,
-                                 "TEMPLATE-SPAN", "单元格超出表格的 %d 列（从第 %d 列起跨 %d 列）",
-                                 ncols, col + 1, span);
-                    bad = 1;
-                    break;
-                }
-                for (int k = 0; k < span; k++)
-                    carry[col + k] = rowspan;
-                col += span;
-            }
-            while (col < ncols && carry[col] > 0)
-                col++;
-            if (!bad && col != ncols) {
-                ipf_diag_add(d, node_file(f, r), ipf_xml_line(r), IPF_SEV_ERROR, "TEMPLATE-SPAN",
-                             "这一行的单元格只占 %d 列，表格有 %d 列", col, ncols);
-                bad = 1;
-            }
-            for (int k = 0; k < ncols; k++)
-                if (carry[k] > 0)
-                    carry[k]--;
-        }
-        r = r->next;
-    }
-    return bad;
+    return check_rows(f, table, ncols, carry, d);
 }
 
 /* Every schema violation of a template, each with its line; libxml2's
@@ -1160,38 +1210,34 @@ ipf_status ipf_form_load(const char *path, ipf_diags *d, ipf_form **out)
     for (const xmlNode *c = root->children; c && !page; c = c->next)
         if (ipf_tpl_is(c, "page") && !ipf_tpl_attr(c, "name"))
             page = c;
-    const char *page_file = node_file(f, page);
-    f->page = (ipf_page_geom){595.276, 841.89, 72, 72, 72, 72};
-    const char *size = ipf_tpl_attr(page, "size");
-    if (size && strcmp(size, "A4") != 0 && strcmp(size, "A3") != 0) {
-        ipf_diag_add(d, page_file, ipf_xml_line(page), IPF_SEV_ERROR, "TEMPLATE-PAGE",
-                     "纸张“%s”不支持，应为 A4 或 A3", size);
-        bad = 1;
-    } else if (size && strcmp(size, "A3") == 0) {
-        f->page.width = 841.89;
-        f->page.height = 1190.55;
+    bad |= parse_page(f, page, &f->page, d);
+    for (const xmlNode *c = root->children; c; c = c->next) {
+        const char *name = ipf_tpl_attr(c, "name");
+        if (!ipf_tpl_is(c, "page") || !name)
+            continue;
+        if (f->npages >= MAX_PAGES || named_page(f, name)) {
+            if (f->npages >= MAX_PAGES)
+                ipf_diag_add(d, node_file(f, c), ipf_xml_line(c), IPF_SEV_ERROR, "TEMPLATE-PAGE",
+                             "命名的页面设置最多 %d 种", MAX_PAGES);
+            else
+                ipf_diag_add(d, node_file(f, c), ipf_xml_line(c), IPF_SEV_ERROR, "TEMPLATE-PAGE",
+                             "页面设置 name=\"%s\" 重复", name);
+            bad = 1;
+            continue;
+        }
+        f->page_names[f->npages] = name;
+        bad |= parse_page(f, c, &f->pages[f->npages++], d);
     }
-    const char *orient = ipf_tpl_attr(page, "orientation");
-    if (orient && strcmp(orient, "landscape") == 0) {
-        double w = f->page.width;
-        f->page.width = f->page.height;
-        f->page.height = w;
-    }
-    const char *names[4] = {"margin-top", "margin-bottom", "margin-left", "margin-right"};
-    double *slots[4] = {&f->page.top, &f->page.bottom, &f->page.left, &f->page.right};
-    for (int i = 0; i < 4; i++) {
-        const char *v = ipf_tpl_attr(page, names[i]);
-        if (v && ipf_length_parse(v, 14, slots[i]) != 0) {
-            ipf_diag_add(d, page_file, ipf_xml_line(page), IPF_SEV_ERROR, "TEMPLATE-PAGE",
-                         "%s 的长度“%s”无法识别", names[i], v);
+    /* Every page="…" must name one of them. */
+    for (const xmlNode *c = root->children; c; c = c->next) {
+        const char *want = ipf_tpl_attr(c, "page");
+        if (want &&
+            (ipf_tpl_is(c, "cover") || ipf_tpl_is(c, "page-block") || ipf_tpl_is(c, "table")) &&
+            !named_page(f, want)) {
+            ipf_diag_add(d, node_file(f, c), ipf_xml_line(c), IPF_SEV_ERROR, "TEMPLATE-PAGE",
+                         "page=\"%s\" 没有对应的 <page name=\"%s\" …/>", want, want);
             bad = 1;
         }
-    }
-    if (f->page.width - f->page.left - f->page.right < 72 ||
-        f->page.height - f->page.top - f->page.bottom < 144) {
-        ipf_diag_add(d, page_file, ipf_xml_line(page), IPF_SEV_ERROR, "TEMPLATE-PAGE",
-                     "页边距过大，版心太小");
-        bad = 1;
     }
     int blocks = 0;
     for (const xmlNode *c = root->children; c; c = c->next) {
@@ -1280,6 +1326,11 @@ ipf_lb_level ipf_form_line_breaking(const ipf_form *f)
 const ipf_page_geom *ipf_form_page(const ipf_form *f)
 {
     return &f->page;
+}
+const ipf_page_geom *ipf_form_part_page(const ipf_form *f, const xmlNode *part)
+{
+    const ipf_page_geom *g = named_page(f, ipf_tpl_attr(part, "page"));
+    return g ? g : &f->page;
 }
 const xmlNode *ipf_form_root(const ipf_form *f)
 {

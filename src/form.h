@@ -65,6 +65,9 @@ long ipf_form_font_line(const ipf_form *f, size_t i);
 
 ipf_lb_level ipf_form_line_breaking(const ipf_form *f);
 const ipf_page_geom *ipf_form_page(const ipf_form *f);
+/* The geometry of a <cover>, <page-block> or <table>: its page="…" (a
+ * <page name="…"> of the form), else the form's default <page>. */
+const ipf_page_geom *ipf_form_part_page(const ipf_form *f, const xmlNode *part);
 
 /* For layout: the template's root element (namespace urn:ipforms:template:1)
  * and the compiled XPath attached to an element's select attribute (or NULL;

@@ -119,6 +119,12 @@ struct ipf_layout {
     } vars[64];
     int nvars;
     double page_no, page_total; /* $page and $pages while numbering */
+    int numbers_late;           /* the format needs the total: number at the end */
+    struct late_number {
+        size_t page; /* in the drawing */
+        ipf_page_geom pg;
+    } * late;
+    size_t nlate, caplate;
     /* template elements whose select failed, each reported once */
     const xmlNode *bad[16];
     size_t nbad, template_errors;
@@ -172,6 +178,7 @@ void ipf_layout_free(ipf_layout *lay)
     for (size_t i = 0; i < lay->nstrs; i++)
         free(lay->strs[i]);
     free(lay->strs);
+    free(lay->late);
     free(lay);
 }
 
@@ -906,6 +913,19 @@ static double lines_height(ipf_layout *lay, uint32_t a, uint32_t b)
 static void draw_lines(ipf_layout *lay, uint32_t a, uint32_t b, double x, double y_top,
                        double extra_fill);
 
+/* Whether the page-number format prints the total ({pages}): then the
+ * numbers are drawn when the last page is known. */
+static int numbering_needs_total(const xmlNode *pn)
+{
+    const ipf_tpl_text *t = ipf_form_text(pn, "format");
+    for (size_t i = 0; i < ipf_tpl_text_count(t); i++)
+        if (ipf_tpl_text_source(t, i) && strstr(ipf_tpl_text_source(t, i), "pages"))
+            return 1;
+    return 0;
+}
+
+static void draw_page_number(ipf_layout *lay);
+
 static void finish_page(ipf_layout *lay)
 {
     if (!lay->page_open)
@@ -914,7 +934,23 @@ static void finish_page(ipf_layout *lay)
     const xmlNode *pn = lay->numbering;
     if (!pn || lay->pages <= lay->number_skip)
         return;
+    if (lay->numbers_late) {
+        if (GROW(lay->late, lay->nlate, lay->caplate) < 0) {
+            lay->oom = 1;
+            return;
+        }
+        lay->late[lay->nlate].page = (size_t)(lay->pages - 1);
+        lay->late[lay->nlate++].pg = lay->pg;
+        return;
+    }
     lay->page_no = lay->pages - lay->number_skip;
+    draw_page_number(lay);
+}
+
+/* The number of the current page (lay->page_no) at the foot of lay->pg. */
+static void draw_page_number(ipf_layout *lay)
+{
+    const xmlNode *pn = lay->numbering;
     char *buf = NULL;
     if (ipf_tpl_attr(pn, "format")) {
         buf = attr_value(lay, pn, "format", xmlDocGetRootElement(lay->data));
@@ -994,6 +1030,8 @@ static void draw_lines(ipf_layout *lay, uint32_t a, uint32_t b, double x, double
  * what is left of the page, so the issuer sits at the foot of the cover. */
 static void page_block(ipf_layout *lay, const xmlNode *pb, xmlNodePtr ctx)
 {
+    finish_page(lay); /* numbered with its own geometry */
+    lay->pg = *ipf_form_part_page(lay->form, pb);
     new_page(lay);
     const char *ol = ipf_tpl_attr(pb, "outline");
     if (ol && ipf_drawing_outline(lay->dr, 0, ol, lay->pg.height - lay->pg.top) < 0)
@@ -1124,7 +1162,9 @@ static void measure_cell(ipf_layout *lay, const xmlNode *tn, cell *c, const tabl
         parse_len(ipf_tpl_attr(tn, "blank-min-height"), s.size, 0, &mh);
     c->min_h = mh;
     c->l0 = (uint32_t)lay->nlines;
-    if (ipf_tpl_is(tn, "value")) {
+    if (!when_ok(lay, tn, ctx)) {
+        /* when="" false: the cell keeps its place, empty */
+    } else if (ipf_tpl_is(tn, "value")) {
         const char *para = ipf_tpl_attr(tn, "paragraphs");
         if (para && strcmp(para, "true") == 0) {
             s.indent = lay->base.indent;
@@ -1143,7 +1183,9 @@ static void measure_cell(ipf_layout *lay, const xmlNode *tn, cell *c, const tabl
     c->content_h = lines_height(lay, c->l0, c->l1);
     c->c0 = c->l0;
     c->c1 = c->l1;
-    if (label) {
+    if (label && ipf_form_when(tn) && !when_ok(lay, tn, ctx)) {
+        /* an empty label (when="" false): nothing to continue */
+    } else if (label) {
         /* The same label with "（续）" for pages it continues on. */
         uint32_t c0 = (uint32_t)lay->nlines;
         inline_content(lay, tn, &s, ctx);
@@ -1693,8 +1735,19 @@ static void place_table(ipf_layout *lay, const table_ctx *tc, uint32_t r0, uint3
     }
 }
 
+static int same_geom(const ipf_page_geom *a, const ipf_page_geom *b)
+{
+    return a->width == b->width && a->height == b->height && a->top == b->top &&
+           a->bottom == b->bottom && a->left == b->left && a->right == b->right;
+}
+
 static void table(ipf_layout *lay, const xmlNode *t, xmlNodePtr ctx)
 {
+    /* page="…", or a geometry other than the page's: a new page. */
+    const ipf_page_geom *want = ipf_form_part_page(lay->form, t);
+    if (lay->page_open && (ipf_tpl_attr(t, "page") || !same_geom(want, &lay->pg)))
+        finish_page(lay);
+    lay->pg = *want;
     table_ctx tc;
     if (table_columns(lay, t, &tc) <= 0)
         return;
@@ -1732,6 +1785,7 @@ static void reset(ipf_layout *lay)
         free(lay->strs[i]);
     lay->nstrs = 0;
     lay->nvars = 0;
+    lay->nlate = 0;
     lay->nops = lay->nlines = lay->ntext = lay->ncells = lay->nrows = lay->ncps = 0;
     lay->oom = 0;
     lay->nbad = lay->template_errors = 0;
@@ -1811,9 +1865,13 @@ ipf_status ipf_layout_document(ipf_layout *lay, const ipf_form *form, const ipf_
     lay->numbering = ipf_tpl_child(root, "page-numbers");
     const char *skip = ipf_tpl_attr(lay->numbering, "skip-first");
     lay->number_skip = skip ? atoi(skip) : 0;
+    lay->numbers_late = lay->numbering && numbering_needs_total(lay->numbering);
+    lay->page_total = 0;
 
     set_info(lay, ipf_tpl_child(root, "info"), ctx);
     for (const xmlNode *n = root->children; n && !lay->oom; n = n->next) {
+        if (!when_ok(lay, n, ctx))
+            continue;
         if (ipf_tpl_is(n, "cover") || ipf_tpl_is(n, "page-block")) {
             finish_page(lay);
             page_block(lay, n, ctx);
@@ -1823,6 +1881,23 @@ ipf_status ipf_layout_document(ipf_layout *lay, const ipf_form *form, const ipf_
         }
     }
     finish_page(lay);
+    if (lay->nlate > 0 && !lay->oom) {
+        /* "第 n 页 共 N 页": N is known now. */
+        ipf_page_geom last = lay->pg;
+        lay->page_total = lay->pages - lay->number_skip;
+        for (size_t i = 0; i < lay->nlate && !lay->oom; i++) {
+            if (ipf_drawing_use_page(out, lay->late[i].page) < 0) {
+                lay->oom = 1;
+                break;
+            }
+            lay->pg = lay->late[i].pg;
+            lay->page_no = (double)lay->late[i].page + 1 - lay->number_skip;
+            draw_page_number(lay);
+        }
+        if (ipf_drawing_use_page(out, (size_t)lay->pages - 1) < 0)
+            lay->oom = 1;
+        lay->pg = last;
+    }
     xmlXPathFreeContext(lay->xp);
     lay->xp = NULL;
     xmlFreeDoc(empty);
