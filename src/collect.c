@@ -718,7 +718,23 @@ typedef struct csv_ctx {
     xmlXPathContextPtr xp;
     ipf_diags *d;
     int errors;
+    double n; /* $n of the row being written */
 } csv_ctx;
+
+/* The layout's variables as far as a CSV has them: $n, the rule settings;
+ * $page and $pages are 1 (a CSV has no pages). */
+static xmlXPathObjectPtr csv_variable(void *data, const xmlChar *name, const xmlChar *ns)
+{
+    const csv_ctx *c = data;
+    if (ns)
+        return NULL;
+    if (strcmp((const char *)name, "n") == 0)
+        return xmlXPathNewFloat(c->n);
+    if (strcmp((const char *)name, "page") == 0 || strcmp((const char *)name, "pages") == 0)
+        return xmlXPathNewFloat(1);
+    const char *v = ipf_form_variable(c->form, (const char *)name);
+    return v ? xmlXPathNewString((const xmlChar *)v) : NULL;
+}
 
 static char *eval_string(csv_ctx *c, const xmlNode *tn, xmlNodePtr ctx)
 {
@@ -738,8 +754,25 @@ static char *eval_string(csv_ctx *c, const xmlNode *tn, xmlNodePtr ctx)
     return r;
 }
 
+/* when="…" false: the cell keeps its place but is empty (as printed). */
+static int when_true(csv_ctx *c, const xmlNode *tn, xmlNodePtr ctx)
+{
+    xmlXPathCompExprPtr w = ipf_form_when(tn);
+    if (!w)
+        return 1;
+    c->xp->node = ctx;
+    xmlXPathObjectPtr o = xmlXPathCompiledEval(w, c->xp);
+    int r = o && xmlXPathCastToBoolean(o);
+    if (!o)
+        c->errors++;
+    xmlXPathFreeObject(o);
+    return r;
+}
+
 static void cell_text(csv_ctx *c, const xmlNode *tn, xmlNodePtr ctx, textbuf *t)
 {
+    if (!when_true(c, tn, ctx))
+        return;
     if (ipf_tpl_is(tn, "value")) {
         char *v = eval_string(c, tn, ctx);
         if (v)
@@ -749,7 +782,25 @@ static void cell_text(csv_ctx *c, const xmlNode *tn, xmlNodePtr ctx, textbuf *t)
     }
     for (const xmlNode *k = tn->children; k; k = k->next) {
         if (k->type == XML_TEXT_NODE || k->type == XML_CDATA_SECTION_NODE) {
-            tb_put_normalized(t, (const char *)k->content);
+            const ipf_tpl_text *tx = ipf_form_text(k, NULL); /* {xpath} in text */
+            for (size_t i = 0; tx && i < ipf_tpl_text_count(tx); i++) {
+                const char *lit = ipf_tpl_text_literal(tx, i);
+                if (lit) {
+                    tb_put_normalized(t, lit);
+                    continue;
+                }
+                c->xp->node = ctx;
+                xmlXPathObjectPtr o = xmlXPathCompiledEval(ipf_tpl_text_expr(tx, i), c->xp);
+                xmlChar *v = o ? xmlXPathCastToString(o) : NULL;
+                if (!o)
+                    c->errors++;
+                if (v)
+                    tb_put_normalized(t, (const char *)v);
+                xmlFree(v);
+                xmlXPathFreeObject(o);
+            }
+            if (!tx)
+                tb_put_normalized(t, (const char *)k->content);
         } else if (ipf_tpl_is(k, "field")) {
             char *v = eval_string(c, k, ctx);
             const char *fmt = ipf_tpl_attr(k, "format");
@@ -784,6 +835,8 @@ static void cell_text(csv_ctx *c, const xmlNode *tn, xmlNodePtr ctx, textbuf *t)
 static ipf_status row_record(csv_ctx *c, const xmlNode *row, xmlNodePtr ctx, ipf_csv_writer *w)
 {
     ipf_status st = IPF_OK;
+    if (!when_true(c, row, ctx)) /* a row not printed is not a record */
+        return IPF_OK;
     for (const xmlNode *cell = row->children; cell && st == IPF_OK; cell = cell->next) {
         if (cell->type != XML_ELEMENT_NODE)
             continue;
@@ -820,10 +873,14 @@ ipf_status ipf_collect_csv(const ipf_form *form, xmlDocPtr data, ipf_csv_writer 
                      "模板没有可以导出 CSV 的表格（需要一个含 <repeat> 的 <table>）");
         return IPF_ERR_TEMPLATE;
     }
-    csv_ctx c = {form, xmlXPathNewContext(data), d, 0};
+    csv_ctx c = {form, xmlXPathNewContext(data), d, 0, 0};
     if (!c.xp)
         return IPF_ERR_NOMEM;
-    ipf_form_register_namespaces(form, c.xp);
+    if (ipf_form_setup_xpath(form, c.xp) != 0) {
+        xmlXPathFreeContext(c.xp);
+        return IPF_ERR_NOMEM;
+    }
+    xmlXPathRegisterVariableLookup(c.xp, csv_variable, &c);
     xmlNodePtr root = xmlDocGetRootElement(data);
     ipf_status st = IPF_OK;
     /* Records: the header rows, the repeat's rows, and the rows after the
@@ -847,7 +904,7 @@ ipf_status ipf_collect_csv(const ipf_form *form, xmlDocPtr data, ipf_csv_writer 
         if (st == IPF_OK)
             st = ipf_rows_order(so, rep, o->nodesetval, c.xp, d, &rows);
         for (size_t i = 0; i < rows.n && st == IPF_OK; i++) {
-            xmlXPathRegisterVariable(c.xp, (const xmlChar *)"n", xmlXPathNewFloat((double)i + 1));
+            c.n = (double)i + 1;
             for (const xmlNode *r = rep->children; r && st == IPF_OK; r = r->next)
                 if (ipf_tpl_is(r, "row"))
                     st = row_record(&c, r, rows.nodes[i], w);

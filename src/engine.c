@@ -64,7 +64,18 @@ static char *path_join(const char *a, const char *b)
 static int by_id(const void *a, const void *b)
 {
     const form_slot *x = a, *y = b;
-    return strcmp(ipf_form_id(x->form), ipf_form_id(y->form));
+    int c = strcmp(ipf_form_id(x->form), ipf_form_id(y->form));
+    if (c)
+        return c;
+    const char *ex = ipf_form_edition(x->form), *ey = ipf_form_edition(y->form);
+    c = strcmp(ex ? ex : "", ey ? ey : "");
+    return c ? c : strcmp(ipf_form_path(x->form), ipf_form_path(y->form));
+}
+
+static int same_form(const ipf_form *a, const ipf_form *b)
+{
+    const char *ea = ipf_form_edition(a), *eb = ipf_form_edition(b);
+    return strcmp(ipf_form_id(a), ipf_form_id(b)) == 0 && strcmp(ea ? ea : "", eb ? eb : "") == 0;
 }
 
 ipf_status ipf_engine_new(const ipf_engine_options *opt, ipf_diags *d, ipf_engine **out)
@@ -107,7 +118,9 @@ ipf_status ipf_engine_new(const ipf_engine_options *opt, ipf_diags *d, ipf_engin
         if (access(tpl, F_OK) == 0) {
             ipf_form *f = NULL;
             ipf_status fs = ipf_form_load(tpl, d, &f);
-            if (fs == IPF_OK) {
+            if (fs == IPF_OK && ipf_form_is_abstract(f)) {
+                ipf_form_free(f); /* a base for other forms, not a form */
+            } else if (fs == IPF_OK) {
                 form_slot *s = realloc(e->slots, (e->nslots + 1) * sizeof *s);
                 if (!s) {
                     ipf_form_free(f);
@@ -142,11 +155,40 @@ ipf_status ipf_engine_new(const ipf_engine_options *opt, ipf_diags *d, ipf_engin
     }
     if (e->nslots > 1)
         qsort(e->slots, e->nslots, sizeof *e->slots, by_id);
-    for (size_t i = 1; i < e->nslots; i++)
-        if (strcmp(ipf_form_id(e->slots[i].form), ipf_form_id(e->slots[i - 1].form)) == 0)
-            ipf_diag_add(d, ipf_form_path(e->slots[i].form), 0, IPF_SEV_WARNING,
-                         "TEMPLATE-DUPLICATE", "表单编号“%s”与 %s 重复，后者生效",
-                         ipf_form_id(e->slots[i].form), ipf_form_path(e->slots[i - 1].form));
+    /* Two forms with one id and edition: which one a data file meant cannot
+     * be known, so neither is used. */
+    size_t kept = 0;
+    for (size_t i = 0; i < e->nslots; i++) {
+        size_t j = i;
+        while (j + 1 < e->nslots && same_form(e->slots[j + 1].form, e->slots[i].form))
+            j++;
+        if (j == i) {
+            e->slots[kept++] = e->slots[i];
+            continue;
+        }
+        for (size_t k = i + 1; k <= j; k++)
+            ipf_diag_add(
+                d, ipf_form_path(e->slots[k].form), 0, IPF_SEV_ERROR, "TEMPLATE-DUPLICATE",
+                "表单编号“%s”%s%s与 %s 重复，两者都不能使用", ipf_form_id(e->slots[k].form),
+                ipf_form_edition(e->slots[k].form) ? "（版本 " : "",
+                ipf_form_edition(e->slots[k].form) ? ipf_form_edition(e->slots[k].form) : "",
+                ipf_form_path(e->slots[i].form));
+        char **b = realloc(e->broken, (e->nbroken + 1) * sizeof *b);
+        if (b)
+            e->broken = b;
+        if (b && (b[e->nbroken] = strdup(ipf_form_id(e->slots[i].form))) != NULL)
+            e->nbroken++;
+        else
+            st = IPF_ERR_NOMEM;
+        for (size_t k = i; k <= j; k++)
+            ipf_form_free(e->slots[k].form);
+        i = j;
+    }
+    e->nslots = kept;
+    if (st != IPF_OK) {
+        ipf_engine_free(e);
+        return st;
+    }
     *out = e;
     return IPF_OK;
 }
@@ -239,10 +281,13 @@ static ipf_status load_slot(ipf_engine *e, form_slot *s, ipf_diags *d)
             return st;
     }
     if (ipf_form_rules_path(f)) {
-        st = ipf_ruleset_load(ipf_form_rules_path(f), d, &s->rules);
+        st = ipf_ruleset_load_for(ipf_form_rules_path(f), ipf_form_rules_form(f), d, &s->rules);
         if (st != IPF_OK)
             return st;
     }
+    st = ipf_form_bind_rules(s->form, s->rules, d); /* settings visible; checked once */
+    if (st != IPF_OK)
+        return st;
     const char *paths[MAX_FONTS];
     char *owned[MAX_FONTS];
     size_t n = 0, nowned = 0;
