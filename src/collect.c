@@ -1222,11 +1222,17 @@ ipf_status ipf_engine_rollup(ipf_engine *e, const ipf_list_options *o, ipf_diags
         }
         xmlChar *from = xmlGetNoNsProp(n, (const xmlChar *)"from");
         if (code && *code && !ipf_credit_code_valid(code)) {
-            ipf_diag_add(d, from ? (const char *)from : "roster", 0, IPF_SEV_ERROR,
-                         "ROLLUP-CREDIT-CODE",
+            /* from="file:line", as the row was made */
+            char *ff = strdup(from ? (const char *)from : "roster");
+            char *colon = ff ? strrchr(ff, ':') : NULL;
+            long fl = colon ? strtol(colon + 1, NULL, 10) : 0;
+            if (colon)
+                *colon = '\0';
+            ipf_diag_add(d, ff ? ff : "roster", fl, IPF_SEV_ERROR, "ROLLUP-CREDIT-CODE",
                          "名册中“%s”的统一社会信用代码“%s”不是有效的 18 位代码"
                          "（GB 32100-2015 校验码不符）",
                          name ? name : "", code);
+            free(ff);
             st = IPF_INVALID;
         }
         char *key = name ? ipf_outlet_name_key(name) : NULL;

@@ -265,6 +265,15 @@ elif CASE == "rollup":
     check("bad-code.xml:3: error ROLLUP-CREDIT-CODE" in r.stderr and "统一社会信用代码" in r.stderr,
           f"bad code named: {r.stderr}")
     check(os.listdir(out2) == [], f"nothing written: {os.listdir(out2)}")
+    # … and in the roster, with the roster's line.
+    badr = os.path.join(out, "roster-badcode.csv")
+    open(badr, "w", encoding="utf-8").write("网点名称,统一社会信用代码\n甲网点,91350100M000100Y40\n")
+    out3 = fresh("rollup-bad-roster")
+    r = run(["rollup", "--templates", tpl, "-o", out3, "--year", "2024", "--no-date",
+             "--roster", badr, os.path.join(rd, "shenyang.xml")])
+    check(r.returncode == 1 and "roster-badcode.csv:2: error ROLLUP-CREDIT-CODE" in r.stderr,
+          f"roster code named with its line: {r.returncode} {r.stderr}")
+    check(os.listdir(out3) == [], f"nothing written: {os.listdir(out3)}")
 
 else:
     print("unknown case", CASE, file=sys.stderr)
