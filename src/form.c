@@ -1287,6 +1287,10 @@ const char *ipf_form_jurisdiction(const ipf_form *f)
 {
     return f->jurisdiction ? f->jurisdiction : "";
 }
+const char *ipf_form_edition(const ipf_form *f)
+{
+    return f->edition ? f->edition : "";
+}
 const char *ipf_form_path(const ipf_form *f)
 {
     return f->path;
@@ -1348,10 +1352,6 @@ const char *ipf_form_node_file(const ipf_form *f, const xmlNode *element)
 int ipf_form_is_abstract(const ipf_form *f)
 {
     return f->abstract;
-}
-const char *ipf_form_edition(const ipf_form *f)
-{
-    return f->edition;
 }
 const char *ipf_form_rules_form(const ipf_form *f)
 {

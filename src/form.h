@@ -42,7 +42,9 @@ const char *ipf_form_title(const ipf_form *f);
 const char *ipf_form_kind(const ipf_form *f);         /* filing, summary, ... */
 const char *ipf_form_jurisdiction(const ipf_form *f); /* e.g. 国家 */
 const char *ipf_form_path(const ipf_form *f);         /* the template file */
-const char *ipf_form_edition(const ipf_form *f);      /* edition="", or NULL */
+/* The edition of the published form, e.g. "2024" (2024年制); "" if the
+ * template names none.  One id may be held in several editions. */
+const char *ipf_form_edition(const ipf_form *f);
 /* abstract="true": a base for other templates, never listed or rendered. */
 int ipf_form_is_abstract(const ipf_form *f);
 
