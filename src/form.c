@@ -67,6 +67,7 @@ struct ipf_form {
     char *schema_path, *rules_path;
     const char *fonts[MAX_FONTS];
     long font_lines[MAX_FONTS];
+    const char *font_files[MAX_FONTS];
     size_t nfonts;
     const char *ns_prefix[MAX_NS], *ns_uri[MAX_NS];
     size_t nns;
@@ -1190,6 +1191,7 @@ ipf_status ipf_form_load(const char *path, ipf_diags *d, ipf_form **out)
     for (const xmlNode *c = fonts ? fonts->children : NULL; c; c = c->next)
         if (ipf_tpl_is(c, "font") && ipf_tpl_attr(c, "file") && f->nfonts < MAX_FONTS) {
             f->font_lines[f->nfonts] = ipf_xml_line(c);
+            f->font_files[f->nfonts] = node_file(f, c);
             f->fonts[f->nfonts++] = ipf_tpl_attr(c, "file");
         }
     const xmlNode *typo = ipf_tpl_child(root, "typography");
@@ -1318,6 +1320,10 @@ size_t ipf_form_font_count(const ipf_form *f)
 const char *ipf_form_font_name(const ipf_form *f, size_t i)
 {
     return i < f->nfonts ? f->fonts[i] : NULL;
+}
+const char *ipf_form_font_file(const ipf_form *f, size_t i)
+{
+    return i < f->nfonts ? f->font_files[i] : f->path;
 }
 long ipf_form_font_line(const ipf_form *f, size_t i)
 {
