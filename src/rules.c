@@ -1264,7 +1264,7 @@ static void load_file(loadctx *L, const char *path, int depth, const char *from,
         }
 
     /* Declarations next, wherever they are, so rules may use them. */
-    size_t first_own_setting = rs->nsettings, first_own_source = rs->nsources;
+    size_t first_own_source = rs->nsources;
     for (const xmlNode *c = root->children; c && !L->oom; c = c->next) {
         if (is_rules_el(c, "namespace")) {
             if (grow((void **)&rs->ns, rs->nns, sizeof *rs->ns) != 0) {
@@ -1295,7 +1295,7 @@ static void load_file(loadctx *L, const char *path, int depth, const char *from,
                 continue;
             }
             setting *old = find_setting(rs, name);
-            if (old && (size_t)(old - rs->settings) >= first_own_setting) {
+            if (old && old->file == copy) {
                 ipf_diag_add(d, path, ipf_xml_line(c), IPF_SEV_ERROR, "RULES-FILE",
                              "设置 %s 重复定义（第 %ld 行已定义）", name, old->line);
                 L->bad = 1;
