@@ -282,7 +282,7 @@ static ipf_status load_slot(ipf_engine *e, form_slot *s, ipf_diags *d)
             return st;
     }
     if (ipf_form_rules_path(f)) {
-        st = ipf_ruleset_load(ipf_form_rules_path(f), d, &s->rules);
+        st = ipf_ruleset_load_for(ipf_form_rules_path(f), ipf_form_rules_form(f), d, &s->rules);
         if (st != IPF_OK)
             return st;
     }

@@ -265,7 +265,105 @@ def check_abstract(ipf, repo):
         t.close()
 
 
+# ------------------------------------------------------------------ rules
+
+
+INCL_TEMPLATE = derived(
+    '  <data root="filing" schema="../schema/filing.xsd" rules="rules.xml"/>',
+    form_id="incl-form")
+
+
+def incl_rules(body, form="incl-form"):
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f'<rules xmlns="urn:ipforms:rules:1" form="{form}">\n{body}\n</rules>\n'
+    )
+
+
+def codes(stderr):
+    return set(re.findall(r": (?:error|warning) ([A-Z0-9-]+) ", stderr))
+
+
+def check_rules_include(ipf, repo):
+    """A rule file including the national one: its settings override, its
+    <remove> drops a rule, its own rules are added; problems in an included
+    file name that file's line; form= must be the template's id."""
+    t = Tree(ipf, repo)
+    try:
+        t.write("incl-form/template.xml", INCL_TEMPLATE)
+        own = ('  <include href="../national-filing/rules.xml"/>\n'
+               '  <setting name="full-time-min" value="3"/>\n'
+               '  <remove code="NAT-REQ-APPLICANT"/>\n'
+               '  <rule code="INC-OWN" severity="warning">\n'
+               '    <clause source="banfa">第一条</clause>\n'
+               '    <context>/d:filing</context>\n'
+               '    <assert>false()</assert>\n'
+               '    <message>专职至少{$full-time-min}人</message>\n'
+               '  </rule>')
+        t.write("incl-form/rules.xml", incl_rules(own))
+        src = open(os.path.join(repo, SAMPLE), encoding="utf-8").read()
+        src = src.replace('full-time="6" part-time="3"', 'full-time="4" part-time="5"', 1)
+        src = re.sub(r"<applicant>[^<]*</applicant>", "<applicant></applicant>", src, count=1)
+        for form, name in [("national-filing", "nat.xml"), ("incl-form", "inc.xml")]:
+            with open(os.path.join(t.tmp, name), "w", encoding="utf-8") as f:
+                f.write(src.replace('form="national-filing"', f'form="{form}"', 1))
+        nat = codes(t.ipforms("validate", "nat.xml").stderr)
+        r = t.ipforms("validate", "inc.xml")
+        inc = codes(r.stderr)
+        for c in ["NAT-STAFF-FULL-TIME-MIN", "NAT-REQ-APPLICANT"]:
+            if c not in nat:
+                fail(f"national rules should report {c} for the edited sample: {nat}")
+            if c in inc:
+                fail(f"including rules should not report {c}:\n{r.stderr}")
+        if "INC-OWN" not in inc or "专职至少3人" not in r.stderr:
+            fail(f"own rule with the overridden setting missing:\n{r.stderr}")
+        print("ok: settings overridden, a rule removed, an own rule added")
+
+        # An override keeps the included setting's type.
+        t.write("incl-form/rules.xml", incl_rules(
+            '  <include href="../national-filing/rules.xml"/>\n'
+            '  <setting name="full-time-min" value="三"/>'))
+        r = t.ipforms("validate", "inc.xml")
+        expect_diag(r, "incl-form/rules.xml", 4, "RULES-SETTING", "override of a number setting")
+        # A problem in the included file names the included file and line.
+        t.write("incl-form/common.xml", incl_rules(
+            '  <namespace prefix="d" uri="urn:ipforms:data:1"/>\n'
+            '  <source id="c" title="《通用》"/>\n'
+            '  <rule code="COMMON-BAD" severity="error">\n'
+            '    <clause source="c">第一条</clause>\n'
+            '    <context>/d:filing</context>\n'
+            '    <assert>ipf:nonesuch(.)</assert>\n'
+            '    <message>x</message>\n'
+            '  </rule>', form="common"))
+        t.write("incl-form/rules.xml", incl_rules('  <include href="common.xml"/>'))
+        r = t.ipforms("validate", "inc.xml")
+        expect_diag(r, "incl-form/common.xml", 8, "RULES-XPATH", "bad XPath in an included file")
+        # <remove> of a rule nobody included.
+        t.write("incl-form/rules.xml", incl_rules(
+            '  <include href="../national-filing/rules.xml"/>\n  <remove code="NAT-NONESUCH"/>'))
+        r = t.ipforms("validate", "inc.xml")
+        expect_diag(r, "incl-form/rules.xml", 4, "RULES-INCLUDE", "remove of an unknown code")
+        # A file including itself.
+        t.write("incl-form/rules.xml", incl_rules('  <include href="rules.xml"/>'))
+        r = t.ipforms("validate", "inc.xml")
+        expect_diag(r, "incl-form/rules.xml", 3, "RULES-INCLUDE", "a file including itself")
+        # A copied rule file whose form= was not changed.
+        shutil.copyfile(t.path("national-filing/rules.xml"), t.path("incl-form/rules.xml"))
+        r = t.ipforms("validate", "inc.xml")
+        root_line = line_of(t.path("incl-form/rules.xml"), "<rules ")
+        expect_diag(r, "incl-form/rules.xml", root_line, "RULES-FORM", "copied, unrenamed rules")
+        # Inherited <data>: the base's rule file is the base's, and fine.
+        t.write("incl-form/template.xml", derived("", form_id="incl-form"))
+        r = t.ipforms("validate", "inc.xml")
+        if "RULES-FORM" in r.stderr or "NAT-STAFF-FULL-TIME-MIN" not in r.stderr:
+            fail(f"inherited rules should be the national ones:\n{r.stderr}")
+        print("ok: an inherited <data> uses the base's rule file")
+    finally:
+        t.close()
+
+
 CHECKS = {
+    "rules-include": check_rules_include,
     "extends-render": check_extends_render,
     "extends-diagnostics": check_extends_diagnostics,
     "duplicate-ids": check_duplicate_ids,

@@ -17,7 +17,7 @@ TPL = "{urn:ipforms:template:1}"
 # What an untouched skeleton may be told: a field or an item not filled in
 # yet.  Anything else (a format error, a wrong choice, a limit) means the
 # generator wrote a value the clerk did not.
-REQUIRED_KIND = re.compile(r"未填写|未注明|没有|应不少于|应至少")
+REQUIRED_KIND = re.compile(r"未填写|未注明|没有|应不少于|应至少|现为“”")
 
 
 def fail(msg):
