@@ -47,6 +47,12 @@ int ipf_drawing_line(ipf_drawing *dr, double x1, double y1, double x2, double y2
 int ipf_drawing_rect(ipf_drawing *dr, double x, double y, double w, double h, double width);
 int ipf_drawing_checkbox(ipf_drawing *dr, double x, double y, double side, int checked);
 
+/* Makes an earlier page current, so that what is added next goes there
+ * (page numbers that need the total, drawn when the last page is known).
+ * Making the last page current again puts those items into place; read the
+ * drawing only then.  Returns 0, or -1 (no such page, out of memory). */
+int ipf_drawing_use_page(ipf_drawing *dr, size_t page);
+
 /* An outline (bookmark) entry pointing at the current page at height y.
  * level 0 is top-level. */
 int ipf_drawing_outline(ipf_drawing *dr, int level, const char *title, double y);

@@ -286,6 +286,9 @@ static ipf_status load_slot(ipf_engine *e, form_slot *s, ipf_diags *d)
         if (st != IPF_OK)
             return st;
     }
+    st = ipf_form_bind_rules(s->form, s->rules, d); /* settings visible; checked once */
+    if (st != IPF_OK)
+        return st;
     const char *paths[MAX_FONTS];
     char *owned[MAX_FONTS];
     size_t n = 0, nowned = 0;

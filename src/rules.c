@@ -34,9 +34,10 @@
 #include "schema.h"
 #include "utf8.h"
 #include "xmldoc.h"
+#include "xpathfn.h"
 
 #define RULES_NS       "urn:ipforms:rules:1"
-#define FUNCTIONS_NS   "urn:ipforms:functions"
+#define FUNCTIONS_NS   IPF_FUNCTIONS_NS
 #define DEFAULT_CLAUSE "（依据{clause}）"
 #define VALUE_SHOWN    60 /* characters of an interpolated value */
 #define REGEX_CACHE    32
@@ -229,104 +230,25 @@ static const char *ns_uri(const ipf_ruleset *rs, const char *prefix, size_t len)
     return NULL;
 }
 
-/* ---------- extension functions ---------- */
-
-/* What ipf:chars leaves out: Unicode White_Space (U+3000 included) and the
- * invisible format characters that editors leave in pasted text. */
-static int is_space_char(uint32_t c)
-{
-    return (c >= 0x09 && c <= 0x0D) || c == 0x20 || c == 0x85 || c == 0xA0 || c == 0x1680 ||
-           (c >= 0x2000 && c <= 0x200D) || c == 0x2028 || c == 0x2029 || c == 0x202F ||
-           c == 0x205F || c == 0x2060 || c == 0x3000 || c == 0xFEFF;
-}
-
-static double count_chars(const xmlChar *s)
-{
-    double n = 0;
-    const char *p = (const char *)s;
-    while (p && *p) {
-        uint32_t c;
-        if (ipf_utf8_next(&p, &c) < 0) {
-            p++;
-            n++;
-            continue;
-        }
-        if (!is_space_char(c))
-            n++;
-    }
-    return n;
-}
+/* ---------- extension functions (xpathfn.c) ---------- */
 
 typedef struct evalstate {
+    ipf_xpathfn_env env; /* first: the functions find it as userData */
     const ipf_ruleset *rs;
     evalset *es;
-    char err[400];   /* the first XPath error of the current evaluation */
-    char fnerr[400]; /* an extension function's own complaint */
+    char err[400]; /* the first XPath error of the current evaluation */
 } evalstate;
 
-static evalstate *state_of(xmlXPathParserContextPtr ctxt)
+/* ipf:matches' patterns, compiled once per evaluation set. */
+static xmlRegexpPtr regex_for(void *ud, const char *pattern, int *owned)
 {
-    return ctxt && ctxt->context ? ctxt->context->userData : NULL;
-}
-
-static void fn_chars(xmlXPathParserContextPtr ctxt, int nargs)
-{
-    double total = 0;
-    if (nargs > 1) {
-        XP_ERROR(XPATH_INVALID_ARITY);
-    }
-    if (nargs == 0) {
-        xmlChar *s = xmlXPathCastNodeToString(ctxt->context->node);
-        total = count_chars(s);
-        xmlFree(s);
-    } else {
-        xmlXPathObjectPtr o = valuePop(ctxt);
-        if (!o) {
-            XP_ERROR(XPATH_INVALID_OPERAND);
-        }
-        if (o->type == XPATH_NODESET || o->type == XPATH_XSLT_TREE) {
-            for (int i = 0; o->nodesetval && i < o->nodesetval->nodeNr; i++) {
-                xmlChar *s = xmlXPathCastNodeToString(o->nodesetval->nodeTab[i]);
-                total += count_chars(s);
-                xmlFree(s);
-            }
-        } else {
-            xmlChar *s = xmlXPathCastToString(o);
-            total = count_chars(s);
-            xmlFree(s);
-        }
-        xmlXPathFreeObject(o);
-    }
-    valuePush(ctxt, xmlXPathNewFloat(total));
-}
-
-static void ignore_error(void *ctx, xmlErrorPtr e)
-{
-    (void)ctx;
-    (void)e;
-}
-
-/* libxml2 prints a bad pattern's error on stderr unless a handler takes it;
- * the caller reports it in Chinese instead.  The handler is per thread
- * (libxml2 keeps it in thread-local storage) and is put back afterwards. */
-static xmlRegexpPtr regex_compile_quiet(const char *pattern)
-{
-    xmlStructuredErrorFunc prev = xmlStructuredError;
-    void *prev_ctx = xmlStructuredErrorContext;
-    xmlSetStructuredErrorFunc(NULL, ignore_error);
-    xmlRegexpPtr re = xmlRegexpCompile((const xmlChar *)pattern);
-    xmlSetStructuredErrorFunc(prev_ctx, prev);
-    return re;
-}
-
-static xmlRegexpPtr regex_for(evalstate *st, const char *pattern, int *owned)
-{
+    evalstate *st = ud;
     *owned = 0;
     evalset *es = st ? st->es : NULL;
     for (int i = 0; es && i < es->nregex; i++)
         if (strcmp(es->regex[i].pattern, pattern) == 0)
             return es->regex[i].re;
-    xmlRegexpPtr re = regex_compile_quiet(pattern);
+    xmlRegexpPtr re = ipf_regex_compile_quiet(pattern);
     if (!re)
         return NULL;
     if (es && es->nregex < REGEX_CACHE) {
@@ -341,147 +263,6 @@ static xmlRegexpPtr regex_for(evalstate *st, const char *pattern, int *owned)
     *owned = 1;
     return re;
 }
-
-static void fn_matches(xmlXPathParserContextPtr ctxt, int nargs)
-{
-    if (nargs != 2) {
-        XP_ERROR(XPATH_INVALID_ARITY);
-    }
-    xmlChar *pattern = xmlXPathPopString(ctxt);
-    xmlChar *value = xmlXPathPopString(ctxt);
-    if (ctxt->error || !pattern || !value) {
-        xmlFree(pattern);
-        xmlFree(value);
-        return;
-    }
-    evalstate *st = state_of(ctxt);
-    int owned = 0;
-    xmlRegexpPtr re = regex_for(st, (const char *)pattern, &owned);
-    int ok = 0;
-    if (!re) {
-        if (st && !st->fnerr[0])
-            snprintf(st->fnerr, sizeof st->fnerr,
-                     "ipf:matches 的正则表达式“%s”无效（应为 XML Schema 正则表达式）",
-                     (const char *)pattern);
-    } else {
-        ok = xmlRegexpExec(re, value) == 1;
-        if (owned)
-            xmlRegFreeRegexp(re);
-    }
-    xmlFree(pattern);
-    xmlFree(value);
-    valuePush(ctxt, xmlXPathNewBoolean(ok));
-}
-
-/* YYYY-MM-DD with a real month and day; returns 0 and the date as a number
- * yyyymmdd, or -1. */
-static int parse_date(const char *s, long *out)
-{
-    while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
-        s++;
-    int y, m, d;
-    for (int i = 0; i < 10; i++) {
-        if (i == 4 || i == 7) {
-            if (s[i] != '-')
-                return -1;
-        } else if (s[i] < '0' || s[i] > '9') {
-            return -1;
-        }
-    }
-    for (const char *t = s + 10; *t; t++)
-        if (*t != ' ' && *t != '\t' && *t != '\n' && *t != '\r')
-            return -1;
-    y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
-    m = (s[5] - '0') * 10 + (s[6] - '0');
-    d = (s[8] - '0') * 10 + (s[9] - '0');
-    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (m < 1 || m > 12 || d < 1)
-        return -1;
-    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    if (d > days[m - 1] + (m == 2 && leap))
-        return -1;
-    *out = (long)y * 10000 + m * 100 + d;
-    return 0;
-}
-
-static void fn_date_le(xmlXPathParserContextPtr ctxt, int nargs)
-{
-    if (nargs != 2) {
-        XP_ERROR(XPATH_INVALID_ARITY);
-    }
-    xmlChar *b = xmlXPathPopString(ctxt);
-    xmlChar *a = xmlXPathPopString(ctxt);
-    long da, db;
-    int ok = a && b && parse_date((const char *)a, &da) == 0 &&
-             parse_date((const char *)b, &db) == 0 && da <= db;
-    xmlFree(a);
-    xmlFree(b);
-    if (ctxt->error)
-        return;
-    valuePush(ctxt, xmlXPathNewBoolean(ok));
-}
-
-/* ipf:quote(x): the text of x, white space collapsed, between “ and ”, or
- * the empty string when there is no text.  Messages name a person or a
- * case this way without printing an empty “” for one not yet filled in.  A
- * long text is cut (with ……) inside the marks, so that the closing mark
- * survives the length limit on interpolated values. */
-#define QUOTE_SHOWN 40
-static void fn_quote(xmlXPathParserContextPtr ctxt, int nargs)
-{
-    if (nargs != 1) {
-        XP_ERROR(XPATH_INVALID_ARITY);
-    }
-    xmlChar *v = xmlXPathPopString(ctxt);
-    if (ctxt->error || !v) {
-        xmlFree(v);
-        return;
-    }
-    char *out = malloc(strlen((const char *)v) + 16);
-    if (!out) {
-        xmlFree(v);
-        XP_ERROR(XPATH_MEMORY_ERROR);
-    }
-    size_t n = 0;
-    int shown = 0, space = 0;
-    for (const char *p = (const char *)v; *p;) {
-        const char *start = p;
-        uint32_t c;
-        if (ipf_utf8_next(&p, &c) < 0) {
-            p++;
-            continue;
-        }
-        if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
-            space = shown > 0;
-            continue;
-        }
-        if (shown == 0) {
-            memcpy(out, "“", strlen("“"));
-            n = strlen("“");
-        }
-        if (shown == QUOTE_SHOWN) {
-            memcpy(out + n, "……", strlen("……"));
-            n += strlen("……");
-            break;
-        }
-        if (space)
-            out[n++] = ' ';
-        space = 0;
-        memcpy(out + n, start, (size_t)(p - start));
-        n += (size_t)(p - start);
-        shown++;
-    }
-    if (shown) {
-        memcpy(out + n, "”", strlen("”"));
-        n += strlen("”");
-    }
-    out[n] = '\0';
-    xmlFree(v);
-    valuePush(ctxt, xmlXPathNewString((const xmlChar *)out));
-    free(out);
-}
-
-static const char *const ext_functions[] = {"chars", "matches", "date-le", "quote"};
 
 /* ---------- evaluation contexts ---------- */
 
@@ -516,18 +297,10 @@ static xmlXPathContextPtr new_context(const ipf_ruleset *rs, xmlDocPtr doc, eval
     ctx->userData = st;
     ctx->error = on_xpath_error;
     int bad = 0;
-    bad |= xmlXPathRegisterNs(ctx, (const xmlChar *)"ipf", (const xmlChar *)FUNCTIONS_NS);
+    bad |= ipf_xpathfn_register(ctx);
     for (size_t i = 0; i < rs->nns; i++)
         bad |= xmlXPathRegisterNs(ctx, (const xmlChar *)rs->ns[i].prefix,
                                   (const xmlChar *)rs->ns[i].uri);
-    bad |= xmlXPathRegisterFuncNS(ctx, (const xmlChar *)"chars", (const xmlChar *)FUNCTIONS_NS,
-                                  fn_chars);
-    bad |= xmlXPathRegisterFuncNS(ctx, (const xmlChar *)"matches", (const xmlChar *)FUNCTIONS_NS,
-                                  fn_matches);
-    bad |= xmlXPathRegisterFuncNS(ctx, (const xmlChar *)"date-le", (const xmlChar *)FUNCTIONS_NS,
-                                  fn_date_le);
-    bad |= xmlXPathRegisterFuncNS(ctx, (const xmlChar *)"quote", (const xmlChar *)FUNCTIONS_NS,
-                                  fn_quote);
     xmlXPathRegisterVariableLookup(ctx, lookup_setting, (void *)rs);
     if (bad) {
         xmlXPathFreeContext(ctx);
@@ -543,7 +316,8 @@ static evalset *compile_all(const ipf_ruleset *rs, ipf_diags *d)
     if (!es)
         return NULL;
     es->comp = calloc(rs->nexprs ? rs->nexprs : 1, sizeof *es->comp);
-    evalstate st = {.rs = rs, .es = es};
+    evalstate st = {.env = {.regex = regex_for}, .rs = rs, .es = es};
+    st.env.ud = &st;
     xmlXPathContextPtr ctx = es->comp ? new_context(rs, NULL, &st) : NULL;
     if (!ctx) {
         free_evalset(es, rs->nexprs);
@@ -645,9 +419,9 @@ static void report_eval_error(const ipf_ruleset *rs, const rule *r, int ei, eval
     const expr *x = &rs->exprs[ei];
     ipf_diag_add(d, x->file, x->line, IPF_SEV_ERROR, "RULES-EVAL",
                  "规则 %s 的表达式无法计算（%s）：%s", r->code,
-                 st->fnerr[0] ? st->fnerr
-                 : st->err[0] ? st->err
-                              : what,
+                 st->env.fnerr[0] ? st->env.fnerr
+                 : st->err[0]     ? st->err
+                                  : what,
                  x->src);
 }
 
@@ -657,7 +431,7 @@ static void prepare(xmlXPathContextPtr ctx, evalstate *st, xmlNodePtr node, int 
     ctx->contextSize = size;
     ctx->proximityPosition = pos;
     st->err[0] = '\0';
-    st->fnerr[0] = '\0';
+    st->env.fnerr[0] = '\0';
 }
 
 /* Checks one rule; returns -1 when an expression could not be evaluated. */
@@ -666,7 +440,7 @@ static int check_rule(const ipf_ruleset *rs, const rule *r, evalset *es, xmlXPat
 {
     prepare(ctx, st, (xmlNodePtr)doc, 1, 1);
     xmlXPathObjectPtr set = xmlXPathCompiledEval(es->comp[r->context], ctx);
-    if (!set || st->err[0] || st->fnerr[0]) {
+    if (!set || st->err[0] || st->env.fnerr[0]) {
         xmlXPathFreeObject(set);
         report_eval_error(rs, r, r->context, st, d, "计算失败");
         return -1;
@@ -684,7 +458,7 @@ static int check_rule(const ipf_ruleset *rs, const rule *r, evalset *es, xmlXPat
         xmlNodePtr node = set->nodesetval->nodeTab[i];
         prepare(ctx, st, node, n, i + 1);
         int ok = xmlXPathCompiledEvalToBoolean(es->comp[r->assert_], ctx);
-        if (ok < 0 || st->err[0] || st->fnerr[0]) {
+        if (ok < 0 || st->err[0] || st->env.fnerr[0]) {
             report_eval_error(rs, r, r->assert_, st, d, "计算失败");
             status = -1;
             break;
@@ -695,7 +469,7 @@ static int check_rule(const ipf_ruleset *rs, const rule *r, evalset *es, xmlXPat
         if (r->locate >= 0) {
             prepare(ctx, st, node, n, i + 1);
             xmlXPathObjectPtr at = xmlXPathCompiledEval(es->comp[r->locate], ctx);
-            if (!at || st->err[0] || st->fnerr[0]) {
+            if (!at || st->err[0] || st->env.fnerr[0]) {
                 xmlXPathFreeObject(at);
                 report_eval_error(rs, r, r->locate, st, d, "计算失败");
                 status = -1;
@@ -719,7 +493,7 @@ static int check_rule(const ipf_ruleset *rs, const rule *r, evalset *es, xmlXPat
             }
             prepare(ctx, st, node, n, i + 1);
             xmlXPathObjectPtr v = xmlXPathCompiledEval(es->comp[p->expr], ctx);
-            if (!v || st->err[0] || st->fnerr[0]) {
+            if (!v || st->err[0] || st->env.fnerr[0]) {
                 xmlXPathFreeObject(v);
                 report_eval_error(rs, r, p->expr, st, d, "计算失败");
                 status = -1;
@@ -750,7 +524,8 @@ ipf_status ipf_ruleset_check(const ipf_ruleset *crs, xmlDocPtr doc, const char *
     evalset *es = take_set(rs);
     if (!es)
         return IPF_ERR_NOMEM;
-    evalstate st = {.rs = rs, .es = es};
+    evalstate st = {.env = {.regex = regex_for}, .rs = rs, .es = es};
+    st.env.ud = &st;
     xmlXPathContextPtr ctx = new_context(rs, doc, &st);
     if (!ctx) {
         give_back(rs, es);
@@ -1005,12 +780,10 @@ static int check_names(loadctx *L, const char *src, long line)
                                      "未声明的命名空间前缀 %.*s（函数 %.*s:%.*s()）", (int)plen,
                                      prefix, (int)plen, prefix, (int)llen, local);
                         problems++;
-                    } else if (strcmp(uri, FUNCTIONS_NS) != 0 ||
-                               !in_list(ext_functions, 4, local, llen)) {
+                    } else if (strcmp(uri, FUNCTIONS_NS) != 0 || !ipf_xpathfn_exists(local, llen)) {
                         ipf_diag_add(L->d, L->path, line, IPF_SEV_ERROR, "RULES-XPATH",
-                                     "未知的函数 %.*s:%.*s()：扩展函数只有 ipf:chars()、"
-                                     "ipf:matches()、ipf:date-le() 和 ipf:quote()",
-                                     (int)plen, prefix, (int)llen, local);
+                                     "未知的函数 %.*s:%.*s()：扩展函数只有 %s", (int)plen, prefix,
+                                     (int)llen, local, ipf_xpathfn_list());
                         problems++;
                     }
                 }
@@ -1379,10 +1152,10 @@ static int check_setting(loadctx *L, const xmlNode *el, const char *name, const 
             want = "数字（阿拉伯数字，如 5）";
     } else if (!strcmp(type, "date")) {
         long ymd;
-        if (*value && parse_date(value, &ymd) != 0)
+        if (*value && ipf_date_parse(value, &ymd) != 0)
             want = "日期，格式为“年-月-日”（如 2024-08-30；留空表示不检查）";
     } else if (!strcmp(type, "regex")) {
-        xmlRegexpPtr re = regex_compile_quiet(value);
+        xmlRegexpPtr re = ipf_regex_compile_quiet(value);
         if (!re)
             want = "XML Schema 正则表达式";
         xmlRegFreeRegexp(re);
@@ -1432,7 +1205,8 @@ static void trial_run(loadctx *L, evalset *es)
         return;
     }
     xmlDocSetRootElement(doc, root);
-    evalstate st = {.rs = rs, .es = es};
+    evalstate st = {.env = {.regex = regex_for}, .rs = rs, .es = es};
+    st.env.ud = &st;
     xmlXPathContextPtr ctx = new_context(rs, doc, &st);
     if (!ctx) {
         xmlFreeDoc(doc);
@@ -1442,12 +1216,12 @@ static void trial_run(loadctx *L, evalset *es)
     for (size_t i = 0; i < rs->nexprs; i++) {
         prepare(ctx, &st, root, 1, 1);
         xmlXPathObjectPtr o = xmlXPathCompiledEval(es->comp[i], ctx);
-        if (!o || st.err[0] || st.fnerr[0]) {
+        if (!o || st.err[0] || st.env.fnerr[0]) {
             ipf_diag_add(L->d, rs->exprs[i].file, rs->exprs[i].line, IPF_SEV_ERROR, "RULES-XPATH",
                          "XPath 表达式无法计算（%s）：%s",
-                         st.fnerr[0] ? st.fnerr
-                         : st.err[0] ? st.err
-                                     : "计算失败",
+                         st.env.fnerr[0] ? st.env.fnerr
+                         : st.err[0]     ? st.err
+                                         : "计算失败",
                          rs->exprs[i].src);
             L->bad = 1;
         }
