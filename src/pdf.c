@@ -441,7 +441,8 @@ static ipf_status collect(doc_ctx *c, const ipf_drawing *dr)
                          "文档使用的不同字符过多（超过 65,534 个）");
             return IPF_ERR_PDF;
         }
-        qsort(u->cps, u->ncps, sizeof *u->cps, cmp_u32);
+        if (u->ncps > 1) /* a font no text uses (a covering --font) has cps == NULL */
+            qsort(u->cps, u->ncps, sizeof *u->cps, cmp_u32);
         for (size_t i = 0; i < u->ncps; i++)
             if (u->cps[i] <= 0xFFFF)
                 u->cid[u->cps[i]] = (uint16_t)(i + 1);
@@ -951,19 +952,21 @@ static void add_outlines(doc_ctx *c, const ipf_drawing *dr, HPDF_Page *pages)
         if (parent)
             CHECK(c, HPDF_Outline_SetOpened(parent, HPDF_TRUE));
         size_t pg = o[i].page < ipf_drawing_page_count(dr) ? o[i].page : 0;
-        /* [page /XYZ null top null]: keep the reader's zoom */
-        HPDF_Destination dst = HPDF_Page_CreateDestination(pages[pg]);
+        /* [page /XYZ null top null]: keep the reader's zoom.  The array is
+         * written directly into the entry: PDF/A validators (PDFBox
+         * Preflight) reject a /Dest that is an indirect reference, which is
+         * what HPDF_Page_CreateDestination makes. */
+        HPDF_Array dst = HPDF_Array_New(pdf->mmgr);
         if (!dst) {
-            c->err = c->err ? c->err : HPDF_GetError(pdf);
+            c->err = c->err ? c->err : HPDF_FAILD_TO_ALLOC_MEM;
             return;
         }
-        HPDF_Array_Clear(dst);
         CHECK(c, HPDF_Array_Add(dst, pages[pg]));
         CHECK(c, HPDF_Array_AddName(dst, "XYZ"));
         CHECK(c, HPDF_Array_Add(dst, HPDF_Null_New(pdf->mmgr)));
         CHECK(c, HPDF_Array_AddReal(dst, (HPDF_REAL)o[i].y));
         CHECK(c, HPDF_Array_Add(dst, HPDF_Null_New(pdf->mmgr)));
-        CHECK(c, HPDF_Outline_SetDestination(ol, dst));
+        CHECK(c, HPDF_Dict_Add(ol, "Dest", dst));
         last[level] = ol;
         depth = level;
     }

@@ -126,12 +126,11 @@ static void sb_add_value(sbuf *b, const char *v)
     free(x);
 }
 
+/* Prints as nothing: utf8.h's one notion of white space (U+3000, NBSP and
+ * zero-width characters included). */
 static int is_blank(const char *s)
 {
-    for (; s && *s; s++)
-        if (*s != ' ' && *s != '\t' && *s != '\n' && *s != '\r')
-            return 0;
-    return 1;
+    return !ipf_utf8_is_filled(s);
 }
 
 /* ---------- the schema object ---------- */

@@ -11,15 +11,6 @@
 
 #include "utf8.h"
 
-/* What ipf:chars leaves out: Unicode White_Space (U+3000 included) and the
- * invisible format characters that editors leave in pasted text. */
-static int is_space_char(uint32_t c)
-{
-    return (c >= 0x09 && c <= 0x0D) || c == 0x20 || c == 0x85 || c == 0xA0 || c == 0x1680 ||
-           (c >= 0x2000 && c <= 0x200D) || c == 0x2028 || c == 0x2029 || c == 0x202F ||
-           c == 0x205F || c == 0x2060 || c == 0x3000 || c == 0xFEFF;
-}
-
 static double count_chars(const xmlChar *s)
 {
     double n = 0;
@@ -31,7 +22,7 @@ static double count_chars(const xmlChar *s)
             n++;
             continue;
         }
-        if (!is_space_char(c))
+        if (!ipf_utf8_is_space(c))
             n++;
     }
     return n;
@@ -236,7 +227,7 @@ static void fn_quote(xmlXPathParserContextPtr ctxt, int nargs)
             p++;
             continue;
         }
-        if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+        if (ipf_utf8_is_space(c)) {
             space = shown > 0;
             continue;
         }
@@ -383,6 +374,26 @@ static void fn_in_list(xmlXPathParserContextPtr ctxt, int nargs)
     valuePush(ctxt, xmlXPathNewBoolean(found));
 }
 
+/* ipf:filled(x): whether x (the string value of its first node, as
+ * string() reads it, or of the context node) has a visible character.  A
+ * field of ideographic spaces, NBSPs or zero-width characters prints blank,
+ * so it is not filled (utf8.h: one notion of white space). */
+static void fn_filled(xmlXPathParserContextPtr ctxt, int nargs)
+{
+    if (nargs > 1) {
+        XP_ERROR(XPATH_INVALID_ARITY);
+    }
+    xmlChar *s =
+        nargs == 0 ? xmlXPathCastNodeToString(ctxt->context->node) : xmlXPathPopString(ctxt);
+    if (ctxt->error) {
+        xmlFree(s);
+        return;
+    }
+    int filled = ipf_utf8_is_filled((const char *)s);
+    xmlFree(s);
+    valuePush(ctxt, xmlXPathNewBoolean(filled));
+}
+
 static const struct {
     const char *name;
     xmlXPathFunction fn;
@@ -390,7 +401,7 @@ static const struct {
     {"chars", fn_chars},     {"matches", fn_matches},
     {"date-le", fn_date_le}, {"days-between", fn_days_between},
     {"quote", fn_quote},     {"format-number", fn_format_number},
-    {"in-list", fn_in_list},
+    {"in-list", fn_in_list}, {"filled", fn_filled},
 };
 #define NFUNCTIONS (sizeof functions / sizeof functions[0])
 
@@ -414,5 +425,5 @@ int ipf_xpathfn_exists(const char *name, size_t len)
 const char *ipf_xpathfn_list(void)
 {
     return "ipf:chars()、ipf:matches()、ipf:date-le()、ipf:days-between()、ipf:quote()、"
-           "ipf:format-number() 和 ipf:in-list()";
+           "ipf:format-number()、ipf:in-list() 和 ipf:filled()";
 }

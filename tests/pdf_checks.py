@@ -3,6 +3,8 @@
 archive's PDF/A validator (veraPDF, Acrobat Preflight) looks at first.
 
 Usage: pdf_checks.py pdfa IPFORMS REPO_ROOT SAMPLE [LATIN_FONT]
+       pdf_checks.py preflight IPFORMS REPO_ROOT
+       pdf_checks.py readers IPFORMS REPO_ROOT
 Renders SAMPLE with and without --pdfa (and with --pdfa --no-date), then
 checks every PDF/A-1b part the writer is responsible for, and that a plain
 PDF has none of them.  With LATIN_FONT (a TrueType font with composite
@@ -10,8 +12,13 @@ glyphs, e.g. DejaVuSans.ttf) it also renders a copy of SAMPLE holding
 accented letters set in that font, whose subset then carries composite
 glyphs' components, which the CIDSet must list too.
 Prints what it checked; exits 1 on the first failure, 77 when qpdf or
-poppler-utils are missing."""
+poppler-utils are missing.
+
+preflight renders every form `ipforms forms` lists, each sample in
+samples/FORM/ and the blank form, with --pdfa, and has Apache PDFBox's
+Preflight (Debian's libpdfbox2-java) validate them all as PDF/A-1b."""
 import base64
+import glob
 import datetime
 import json
 import os
@@ -474,9 +481,280 @@ def check_pdfa_command(ipf, repo, sample, latin_font=None):
             check_pdfa(pdf, dated=True)
 
 
+# ------------------------------------------------------------ every form
+
+
+def forms(ipf, repo):
+    """[(form, [sample, ...])] for every form the command knows; samples are
+    samples/FORM/*.xml.  Forms are discovered, not listed here, so a form
+    added by files alone is checked too."""
+    r = run([ipf, "forms"], cwd=repo)
+    if r.returncode != 0:
+        fail(f"ipforms forms: exit {r.returncode}: {r.stderr.decode()}")
+    out = []
+    for line in r.stdout.decode().splitlines():
+        if line.strip():
+            name = line.split()[0]
+            out.append((name, sorted(glob.glob(os.path.join(repo, "samples", name, "*.xml")))))
+    if not out:
+        fail("ipforms forms lists no form")
+    return out
+
+
+def render_all(ipf, repo, outdir, args, env=None):
+    """Renders every form's samples and blank form into outdir (one
+    subdirectory per form); returns [(label, path)]."""
+    e = dict(os.environ, **(env or {}))
+    out = []
+    for form, samples in forms(ipf, repo):
+        d = os.path.join(outdir, form)
+        os.makedirs(d, exist_ok=True)
+        for s in samples:
+            out.append((f"{form}/{os.path.basename(s)}", render(ipf, repo, args, s, d, env)))
+        r = run([ipf, "blank", "-q", "-o", d] + args + [form], cwd=repo, env=e)
+        path = os.path.join(d, f"blank-{form}.pdf")
+        if r.returncode != 0 or not os.path.exists(path):
+            fail(f"ipforms blank {form}: exit {r.returncode}: {r.stderr.decode()}")
+        out.append((f"{form} (blank)", path))
+    return out
+
+
+# Debian's PDFBox 2 (libpdfbox2-java) and what it needs on Java 17, where
+# JAXB and activation are no longer part of the JDK.
+PREFLIGHT_JARS = ["preflight", "pdfbox2", "fontbox2", "xmpbox", "commons-logging", "jaxb-api",
+                  "javax.activation"]
+
+
+def check_preflight(ipf, repo):
+    jars = [f"/usr/share/java/{j}.jar" for j in PREFLIGHT_JARS]
+    missing = [j for j in jars if not os.path.exists(j)]
+    if not shutil.which("java") or missing:
+        print(f"skip: java or {missing} missing (tools/deps.sh --ci installs them)")
+        sys.exit(77)
+    if not os.path.exists(SRGB):
+        print(f"skip: {SRGB} missing (icc-profiles-free)")
+        sys.exit(77)
+    with tempfile.TemporaryDirectory() as tmp:
+        pdfs = render_all(ipf, repo, tmp, ["--pdfa"], {"SOURCE_DATE_EPOCH": "1700000000"})
+        listing = os.path.join(tmp, "list.txt")
+        with open(listing, "w") as fh:
+            fh.write("".join(p + "\n" for _, p in pdfs))
+        # "xml group": one JVM for all files, one report listing each in order.
+        r = run(["java", "-cp", ":".join(jars), "org.apache.pdfbox.preflight.Validator_A1b",
+                 "xml", "group", listing], cwd=tmp)
+        report = listing + ".preflight.xml"
+        if r.returncode != 0 or not os.path.exists(report):
+            fail(f"Preflight: exit {r.returncode}: {r.stdout.decode()}{r.stderr.decode()}")
+        root = ET.parse(report).getroot()
+        results = root.findall("preflight")
+        if len(results) != len(pdfs):
+            fail(f"Preflight reported on {len(results)} files, {len(pdfs)} given")
+        bad = []
+        for (label, path), res in zip(pdfs, results):
+            if res.get("name") != os.path.basename(path):
+                fail(f"Preflight's report is out of order: {res.get('name')} for {path}")
+            valid = res.findtext("isValid")
+            errs = [f"{e.findtext('code')} {e.findtext('details')}" for e in res.iter("error")]
+            print(f"  {label}: PDF/A-1b valid={valid} {'; '.join(errs[:5])}")
+            if valid != "true" or errs:
+                bad.append(label)
+        if bad:
+            fail(f"Preflight rejects {len(bad)} of {len(pdfs)} PDF/A files: {', '.join(bad)}")
+        print(f"Preflight: all {len(pdfs)} PDF/A files valid PDF/A-1b")
+
+
+# ------------------------------------------------------------ readers
+
+TOKEN = re.compile(rb"\s*(?:(<<|>>|\[|\])|<([0-9A-Fa-f\s]*)>|\((?:[^()\\]|\\.)*\)|"
+                   rb"/([^\s/<>\[\]()]+)|([-+]?\d*\.?\d+)|([A-Za-z'\"*]+))")
+
+
+def tounicode(cmap):
+    """CID -> text from a ToUnicode CMap (bfchar and bfrange)."""
+    out = {}
+    u16 = lambda h: bytes.fromhex(h).decode("utf-16-be")
+    for blk in re.findall(rb"beginbfchar(.*?)endbfchar", cmap, re.S):
+        for a, b in re.findall(rb"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>", blk):
+            out[int(a, 16)] = u16(b.decode())
+    for blk in re.findall(rb"beginbfrange(.*?)endbfrange", cmap, re.S):
+        for a, b, c in re.findall(rb"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>", blk):
+            lo, hi, first = int(a, 16), int(b, 16), u16(c.decode())
+            for k in range(hi - lo + 1):
+                out[lo + k] = first[:-1] + chr(ord(first[-1]) + k)
+    return out
+
+
+def stream_runs(pdf, page):
+    """The page's text as its content stream shows it, in stream order:
+    [{"text", "x", "y", "artifact", "actual"}]; "actual" is the /ActualText
+    of an enclosing span, if any."""
+    res = pdf.get(page.get("/Resources", {}))
+    fonts = {k: pdf.get(v) for k, v in pdf.get(res.get("/Font", {})).items()}
+    maps = {k: tounicode(pdf.data(f["/ToUnicode"])) for k, f in fonts.items()}
+    contents = page["/Contents"]
+    data = b"".join(pdf.data(c) + b"\n" for c in (contents if isinstance(contents, list)
+                                                   else [contents]))
+    runs, stack, args, font = [], [], [], None
+    for m in TOKEN.finditer(data):
+        delim, hexs, name, num, op = m.groups()
+        if op is None:
+            args.append(m)
+            continue
+        op = op.decode()
+        if op == "Tf":
+            font = "/" + args[0].group(3).decode()
+            size = float(args[1].group(4))
+        elif op == "Tm":
+            x, y = float(args[4].group(4)), float(args[5].group(4))
+        elif op == "Tj":
+            h = re.sub(rb"\s", b"", args[-1].group(2)).decode()
+            cids = [int(h[k:k + 4], 16) for k in range(0, len(h), 4)]
+            runs.append({"text": "".join(maps[font].get(c, "\ufffd") for c in cids), "x": x,
+                         "y": y, "size": size, "artifact": any(t == "Artifact" for t, _ in stack),
+                         "actual": next((a for _, a in reversed(stack) if a is not None), None)})
+        elif op in ("BMC", "BDC"):
+            tag = args[0].group(3).decode()
+            actual = None
+            src = data[args[0].end():m.start()]
+            am = re.search(rb"/ActualText\s*<([0-9A-Fa-f\s]*)>", src)
+            if am:
+                b = bytes.fromhex(re.sub(rb"\s", b"", am.group(1)).decode())
+                actual = b[2:].decode("utf-16-be") if b[:2] == b"\xfe\xff" else b.decode()
+            stack.append((tag, actual))
+        elif op == "EMC":
+            stack.pop()
+        args = []
+    return runs
+
+
+def stream_lines(runs):
+    """Runs grouped into the lines a reader sees: consecutive runs on one
+    baseline less than an em apart (a run's width is taken as at most one em
+    per character).  Each line is its text without white space."""
+    lines = []
+    last = None
+    for r in runs:
+        t = squash(r["text"])
+        if not t:
+            continue
+        if (lines and last and abs(r["y"] - last["y"]) < 0.5 and
+                last["x"] <= r["x"] <= last["x"] + (len(last["text"]) + 1) * last["size"]):
+            lines[-1] += t
+        else:
+            lines.append(t)
+        last = r
+    return lines
+
+
+def squash(s):
+    return re.sub(r"\s+", "", s)
+
+
+def read_pdftotext(path, n):
+    r = run(["pdftotext", "-enc", "UTF-8", path, "-"])
+    if r.returncode != 0 or r.stderr.strip():
+        fail(f"pdftotext {path}: {r.stderr.decode().strip()[:300]}")
+    return r.stdout.decode().split("\f")[:n]
+
+
+def read_mutool(path, n):
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "p%d.txt")
+        r = run(["mutool", "draw", "-q", "-F", "txt", "-o", out, path])
+        err = "\n".join(l for l in r.stderr.decode().splitlines()
+                        if l.strip() and "ICC support is not available" not in l)
+        if r.returncode != 0 or err:
+            fail(f"mutool draw -F txt {path}: exit {r.returncode}: {err[:300]}")
+        return [open(out % (i + 1), encoding="utf-8").read() for i in range(n)]
+
+
+def read_pdfminer(path, n):
+    from pdfminer.high_level import extract_pages
+    from pdfminer.layout import LTTextContainer
+    pages = []
+    for layout in extract_pages(path):
+        pages.append("\n".join(e.get_text() for e in layout if isinstance(e, LTTextContainer)))
+    return pages[:n] + [""] * (n - len(pages))
+
+
+READERS = [("pdftotext", read_pdftotext), ("mutool", read_mutool), ("pdfminer", read_pdfminer)]
+
+
+def in_order(text, lines):
+    """The first of lines not found in text after the previous one, or None."""
+    at = 0
+    for ln in lines:
+        k = text.find(ln, at)
+        if k < 0:
+            return ln
+        at = k + len(ln)
+    return None
+
+
+def check_readers_one(label, path, order_readers):
+    pdf = Pdf(path)
+    pages = pdf.pages()
+    ref = [stream_runs(pdf, p) for p in pages]
+    problems = []
+    for name, reader in READERS:
+        got = reader(path, len(pages))
+        for i, runs in enumerate(ref):
+            want_chars = sorted(squash("".join(r["text"] for r in runs)))
+            have = squash(got[i])
+            if sorted(have) != want_chars:
+                w, h = "".join(want_chars), "".join(sorted(have))
+                extra = sorted(set(h) - set(w))[:10]
+                lost = sorted(set(w) - set(h))[:10]
+                problems.append(f"{name} p{i + 1}: characters differ from the content stream "
+                                f"({len(have)} vs {len(want_chars)}; missing {lost}, extra {extra})")
+                continue
+            if name in order_readers:
+                bad = in_order(have, stream_lines(runs))
+                if bad is not None:
+                    problems.append(f"{name} p{i + 1}: \"{bad}\" is not where the content "
+                                    "stream has it")
+    print(f"  {label}: {len(pages)} pages, " + ("ok" if not problems else
+                                                 f"{len(problems)} problem(s)"))
+    for p in problems[:12]:
+        print("    " + p)
+    return problems
+
+
+def check_readers(ipf, repo):
+    for tool in ["qpdf", "pdftotext", "mutool"]:
+        if not shutil.which(tool):
+            print(f"skip: {tool} missing (tools/deps.sh installs it)")
+            sys.exit(77)
+    try:
+        import pdfminer  # noqa: F401
+    except ImportError:
+        print("skip: pdfminer missing (python3-pdfminer; tools/deps.sh installs it)")
+        sys.exit(77)
+    with tempfile.TemporaryDirectory() as tmp:
+        pdfs = render_all(ipf, repo, tmp, [], {"SOURCE_DATE_EPOCH": "1700000000"})
+        bad = 0
+        for label, path in pdfs:
+            # mutool reads in content stream order; pdftotext (a table column
+            # by column) and pdfminer (text boxes by position) analyse the
+            # layout, so they are held to the characters, and to the order
+            # of labels and what they label (check_labels_first).
+            bad += len(check_readers_one(label, path, ["mutool"])) > 0
+        if bad:
+            fail(f"{bad} of {len(pdfs)} PDFs read back differently")
+        print(f"readers: all {len(pdfs)} PDFs read back by pdftotext, mutool and pdfminer")
+
+
 def main():
+    if len(sys.argv) == 4 and sys.argv[1] == "readers":
+        check_readers(sys.argv[2], sys.argv[3])
+        print("ok")
+        return
     if len(sys.argv) >= 5 and sys.argv[1] == "pdfa":
         check_pdfa_command(*sys.argv[2:6])
+        print("ok")
+        return
+    if len(sys.argv) == 4 and sys.argv[1] == "preflight":
+        check_preflight(sys.argv[2], sys.argv[3])
         print("ok")
         return
     print(__doc__)

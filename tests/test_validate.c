@@ -435,7 +435,7 @@ static void test_chars(void)
         /* ipf:quote: nothing for no text, white space collapsed, long text cut
          * inside the marks */
         g = find(d, "T-QUOTE", 0);
-        static const char want_quote[] = "[][“a b”][“中文，ABC def x\xC2\xA0y”]"
+        static const char want_quote[] = "[][“a b”][“中文，ABC def x y”]"
                                          "[“一二三四五六七八九十一二三四五六七八九十一二三四五六七"
                                          "八九十一二三四五六七八九十……”]";
         CHECK(g && strcmp(g->message, want_quote) == 0, "ipf:quote gives %s",
