@@ -15,6 +15,7 @@
 #include "pdf.h"
 #include "rules.h"
 #include "schema.h"
+#include "skeleton.h"
 #include "validate.h"
 #include "xmldoc.h"
 
@@ -61,7 +62,18 @@ static char *path_join(const char *a, const char *b)
 static int by_id(const void *a, const void *b)
 {
     const form_slot *x = a, *y = b;
-    return strcmp(ipf_form_id(x->form), ipf_form_id(y->form));
+    int c = strcmp(ipf_form_id(x->form), ipf_form_id(y->form));
+    if (c)
+        return c;
+    const char *ex = ipf_form_edition(x->form), *ey = ipf_form_edition(y->form);
+    c = strcmp(ex ? ex : "", ey ? ey : "");
+    return c ? c : strcmp(ipf_form_path(x->form), ipf_form_path(y->form));
+}
+
+static int same_form(const ipf_form *a, const ipf_form *b)
+{
+    const char *ea = ipf_form_edition(a), *eb = ipf_form_edition(b);
+    return strcmp(ipf_form_id(a), ipf_form_id(b)) == 0 && strcmp(ea ? ea : "", eb ? eb : "") == 0;
 }
 
 ipf_status ipf_engine_new(const ipf_engine_options *opt, ipf_diags *d, ipf_engine **out)
@@ -104,7 +116,9 @@ ipf_status ipf_engine_new(const ipf_engine_options *opt, ipf_diags *d, ipf_engin
         if (access(tpl, F_OK) == 0) {
             ipf_form *f = NULL;
             ipf_status fs = ipf_form_load(tpl, d, &f);
-            if (fs == IPF_OK) {
+            if (fs == IPF_OK && ipf_form_is_abstract(f)) {
+                ipf_form_free(f); /* a base for other forms, not a form */
+            } else if (fs == IPF_OK) {
                 form_slot *s = realloc(e->slots, (e->nslots + 1) * sizeof *s);
                 if (!s) {
                     ipf_form_free(f);
@@ -139,11 +153,40 @@ ipf_status ipf_engine_new(const ipf_engine_options *opt, ipf_diags *d, ipf_engin
     }
     if (e->nslots > 1)
         qsort(e->slots, e->nslots, sizeof *e->slots, by_id);
-    for (size_t i = 1; i < e->nslots; i++)
-        if (strcmp(ipf_form_id(e->slots[i].form), ipf_form_id(e->slots[i - 1].form)) == 0)
-            ipf_diag_add(d, ipf_form_path(e->slots[i].form), 0, IPF_SEV_WARNING,
-                         "TEMPLATE-DUPLICATE", "表单编号“%s”与 %s 重复，后者生效",
-                         ipf_form_id(e->slots[i].form), ipf_form_path(e->slots[i - 1].form));
+    /* Two forms with one id and edition: which one a data file meant cannot
+     * be known, so neither is used. */
+    size_t kept = 0;
+    for (size_t i = 0; i < e->nslots; i++) {
+        size_t j = i;
+        while (j + 1 < e->nslots && same_form(e->slots[j + 1].form, e->slots[i].form))
+            j++;
+        if (j == i) {
+            e->slots[kept++] = e->slots[i];
+            continue;
+        }
+        for (size_t k = i + 1; k <= j; k++)
+            ipf_diag_add(
+                d, ipf_form_path(e->slots[k].form), 0, IPF_SEV_ERROR, "TEMPLATE-DUPLICATE",
+                "表单编号“%s”%s%s与 %s 重复，两者都不能使用", ipf_form_id(e->slots[k].form),
+                *ipf_form_edition(e->slots[k].form) ? "（版本 " : "",
+                *ipf_form_edition(e->slots[k].form) ? ipf_form_edition(e->slots[k].form) : "",
+                ipf_form_path(e->slots[i].form));
+        char **b = realloc(e->broken, (e->nbroken + 1) * sizeof *b);
+        if (b)
+            e->broken = b;
+        if (b && (b[e->nbroken] = strdup(ipf_form_id(e->slots[i].form))) != NULL)
+            e->nbroken++;
+        else
+            st = IPF_ERR_NOMEM;
+        for (size_t k = i; k <= j; k++)
+            ipf_form_free(e->slots[k].form);
+        i = j;
+    }
+    e->nslots = kept;
+    if (st != IPF_OK) {
+        ipf_engine_free(e);
+        return st;
+    }
     *out = e;
     return IPF_OK;
 }
@@ -179,12 +222,15 @@ const ipf_form *ipf_engine_form(const ipf_engine *e, size_t i)
     return i < e->nslots ? e->slots[i].form : NULL;
 }
 
+/* The form with this id: of its editions the newest (slots are sorted by
+ * id, then edition). */
 static form_slot *find_slot(const ipf_engine *e, const char *id)
 {
+    form_slot *found = NULL;
     for (size_t i = 0; i < e->nslots; i++)
         if (strcmp(ipf_form_id(e->slots[i].form), id) == 0)
-            return &e->slots[i];
-    return NULL;
+            found = &e->slots[i];
+    return found;
 }
 
 const ipf_form *ipf_engine_find_form(const ipf_engine *e, const char *id)
@@ -236,7 +282,7 @@ static ipf_status load_slot(ipf_engine *e, form_slot *s, ipf_diags *d)
             return st;
     }
     if (ipf_form_rules_path(f)) {
-        st = ipf_ruleset_load(ipf_form_rules_path(f), d, &s->rules);
+        st = ipf_ruleset_load_for(ipf_form_rules_path(f), ipf_form_rules_form(f), d, &s->rules);
         if (st != IPF_OK)
             return st;
     }
@@ -304,9 +350,42 @@ static ipf_status form_of(ipf_engine *e, xmlDocPtr doc, const char *path, ipf_di
         xmlFree(id);
         return IPF_INVALID;
     }
+    /* The edition: data names the edition of the printed form it was
+     * written for.  Without one, the form must be held in one edition only,
+     * so a new edition never silently takes over old files. */
+    xmlChar *ed = xmlGetNoNsProp(root, (const xmlChar *)"edition");
+    size_t held = 0;
+    form_slot *match = NULL;
+    char editions[256] = "";
+    for (size_t i = 0; i < e->nslots; i++) {
+        const ipf_form *f = e->slots[i].form;
+        if (strcmp(ipf_form_id(f), (const char *)id) != 0)
+            continue;
+        const char *fe = ipf_form_edition(f);
+        if (ed ? strcmp(fe, (const char *)ed) == 0 : held == 0)
+            match = &e->slots[i];
+        size_t at = strlen(editions);
+        snprintf(editions + at, sizeof editions - at, "%s“%s”", held ? "、" : "",
+                 *fe ? fe : "（未注明）");
+        held++;
+    }
+    if (!match || (!ed && held > 1)) {
+        if (ed)
+            ipf_diag_add(d, path, ipf_xml_line(root), IPF_SEV_ERROR, "DATA-EDITION",
+                         "表单“%s”没有“%s”版本（edition=\"%s\"）；现有版本：%s", (const char *)id,
+                         (const char *)ed, (const char *)ed, editions);
+        else
+            ipf_diag_add(d, path, ipf_xml_line(root), IPF_SEV_ERROR, "DATA-EDITION",
+                         "根元素未注明表单“%s”的版本（edition 属性），而该表单有多个版本：%s",
+                         (const char *)id, editions);
+        xmlFree(ed);
+        xmlFree(id);
+        return IPF_INVALID;
+    }
+    xmlFree(ed);
     xmlFree(id);
-    *out = s;
-    return load_slot(e, s, d);
+    *out = match;
+    return load_slot(e, match, d);
 }
 
 static ipf_status read_and_check(ipf_engine *e, const char *path, ipf_diags *d, xmlDocPtr *doc,
@@ -448,33 +527,13 @@ ipf_status ipf_engine_render_blank(ipf_engine *e, const char *form_id, const cha
 
 ipf_status ipf_engine_skeleton(ipf_engine *e, const char *form_id, FILE *out, ipf_diags *d)
 {
-    form_slot *s = named_form(e, form_id, d);
-    if (!s)
-        return IPF_ERR_USAGE;
-    /* The skeleton is data too: templates/<id>/skeleton.xml. */
-    const char *tp = ipf_form_path(s->form);
-    const char *slash = strrchr(tp, '/');
-    char *dir = slash ? strndup(tp, (size_t)(slash - tp)) : strdup(".");
-    char *path = dir ? path_join(dir, "skeleton.xml") : NULL;
-    free(dir);
-    if (!path)
-        return IPF_ERR_NOMEM;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        ipf_diag_add(d, path, 0, IPF_SEV_ERROR, "IO-NOT-FOUND", "找不到表单的填写模板文件");
-        free(path);
-        return IPF_ERR_IO;
-    }
-    char buf[8192];
-    size_t n;
-    ipf_status st = IPF_OK;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-        if (fwrite(buf, 1, n, out) != n) {
-            ipf_diag_add(d, "-", 0, IPF_SEV_ERROR, "IO-WRITE", "写出失败：%s", strerror(errno));
-            st = IPF_ERR_IO;
-            break;
-        }
-    fclose(f);
-    free(path);
-    return st;
+    form_slot *s;
+    ipf_status st = need_form(e, form_id, d, &s);
+    if (st != IPF_OK)
+        return st;
+    /* Generated from the schema and the rule settings (skeleton.h). */
+    ipf_skeleton_form sf = {ipf_form_id(s->form), ipf_form_edition(s->form),
+                            ipf_form_title(s->form), ipf_form_data_root(s->form),
+                            ipf_form_data_namespace(s->form)};
+    return ipf_skeleton_write(s->schema, s->rules, &sf, out, d);
 }

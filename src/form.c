@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <libxml/xmlschemas.h>
@@ -12,16 +13,36 @@
 
 #include "xmldoc.h"
 
-#define MAX_FONTS 8
-#define MAX_NS    8
+#define MAX_FONTS       8
+#define MAX_NS          8
+#define MAX_EXTENDS     8 /* a base may extend another: at most this deep */
+#define DEFAULT_DATA_NS "urn:ipforms:data:1"
+
+/* A file of the extends chain: the template itself first, then its bases. */
+typedef struct origin {
+    char *path, *dir;
+    char *id; /* the id="" written in that file, or NULL */
+} origin;
+
+/* What every template element carries on _private: its compiled select and
+ * the file it was written in (elements copied from a base keep their base's
+ * file, and libxml2 keeps their line).  Owned by the form. */
+typedef struct tpl_node {
+    xmlXPathCompExprPtr comp;
+    int origin;
+} tpl_node;
 
 struct ipf_form {
     char *path;
     char *dir;
+    origin origins[MAX_EXTENDS + 1];
+    int norigins;
+    int abstract;
     xmlDocPtr doc;
     const xmlNode *root;
-    const char *id, *title, *kind, *jurisdiction; /* point into doc */
+    const char *id, *title, *kind, *jurisdiction, *edition; /* point into doc */
     const char *data_root, *data_ns;
+    int data_origin;
     char *schema_path, *rules_path;
     const char *fonts[MAX_FONTS];
     long font_lines[MAX_FONTS];
@@ -108,26 +129,46 @@ static char *join_dir(const char *dir, const char *rel)
     return p;
 }
 
-static void free_xpaths(xmlNode *n)
+static void free_records(xmlNode *n)
 {
-    for (; n; n = n->next) {
-        if (n->type != XML_ELEMENT_NODE)
-            continue;
-        if (n->_private) {
-            xmlXPathFreeCompExpr(n->_private);
-            n->_private = NULL;
-        }
-        free_xpaths(n->children);
+    if (n->type != XML_ELEMENT_NODE)
+        return;
+    tpl_node *r = n->_private;
+    if (r) {
+        if (r->comp)
+            xmlXPathFreeCompExpr(r->comp);
+        free(r);
+        n->_private = NULL;
     }
+    for (xmlNode *c = n->children; c; c = c->next)
+        free_records(c);
+}
+
+/* Unlinks and frees a template element with everything it holds. */
+static void drop_node(xmlNode *n)
+{
+    free_records(n);
+    xmlUnlinkNode(n);
+    xmlFreeNode(n);
+}
+
+static void free_doc(xmlDocPtr doc)
+{
+    if (doc && xmlDocGetRootElement(doc))
+        free_records(xmlDocGetRootElement(doc));
+    xmlFreeDoc(doc);
 }
 
 void ipf_form_free(ipf_form *f)
 {
     if (!f)
         return;
-    if (f->doc)
-        free_xpaths(xmlDocGetRootElement(f->doc));
-    xmlFreeDoc(f->doc);
+    free_doc(f->doc);
+    for (int i = 0; i < f->norigins; i++) {
+        free(f->origins[i].path);
+        free(f->origins[i].dir);
+        free(f->origins[i].id);
+    }
     free(f->path);
     free(f->dir);
     free(f->schema_path);
@@ -144,8 +185,19 @@ static void quiet_xpath_error(void *data, xmlErrorPtr e)
     (void)e;
 }
 
-/* Compiles every select="" and checks {…} interpolations; errors carry the
- * template's line so an office's hand edit is easy to find. */
+/* The file an element was written in (the base's, for one inherited). */
+static const char *node_file(const ipf_form *f, const xmlNode *n)
+{
+    for (; n && n->type == XML_ELEMENT_NODE; n = n->parent) {
+        const tpl_node *r = n->_private;
+        if (r && r->origin >= 0 && r->origin < f->norigins)
+            return f->origins[r->origin].path;
+    }
+    return f->path;
+}
+
+/* Compiles every select=""; errors carry the file and line where the
+ * expression is written, so an office's hand edit is easy to find. */
 static int compile_xpaths(ipf_form *f, xmlXPathContextPtr xc, xmlNode *n, ipf_diags *d)
 {
     int bad = 0;
@@ -153,14 +205,15 @@ static int compile_xpaths(ipf_form *f, xmlXPathContextPtr xc, xmlNode *n, ipf_di
         if (n->type != XML_ELEMENT_NODE)
             continue;
         const char *sel = ipf_tpl_attr(n, "select");
-        if (sel) {
+        tpl_node *r = n->_private;
+        if (sel && r) {
             xmlXPathCompExprPtr c = xmlXPathCtxtCompile(xc, (const xmlChar *)sel);
             if (!c) {
-                ipf_diag_add(d, f->path, ipf_xml_line(n), IPF_SEV_ERROR, "TEMPLATE-XPATH",
+                ipf_diag_add(d, node_file(f, n), ipf_xml_line(n), IPF_SEV_ERROR, "TEMPLATE-XPATH",
                              "select 属性中的 XPath 表达式无法解析：%s", sel);
                 bad = 1;
             }
-            n->_private = c;
+            r->comp = c;
         }
         bad |= compile_xpaths(f, xc, n->children, d);
     }
@@ -191,13 +244,13 @@ static int check_table(ipf_form *f, const xmlNode *table, ipf_diags *d)
         int is_fr = bl > 2 && strcmp(buf + bl - 2, "fr") == 0;
         int ok = is_fr ? fr_ok(buf) : ipf_length_parse(buf, 14, &v) == 0;
         if (!ok) {
-            ipf_diag_add(d, f->path, ipf_xml_line(table), IPF_SEV_ERROR, "TEMPLATE-COLUMNS",
-                         "表格列宽“%s”无法识别（应为 mm、pt、cm 或 fr）", buf);
+            ipf_diag_add(d, node_file(f, table), ipf_xml_line(table), IPF_SEV_ERROR,
+                         "TEMPLATE-COLUMNS", "表格列宽“%s”无法识别（应为 mm、pt、cm 或 fr）", buf);
             return 1;
         }
         if (!is_fr && v <= 0) {
-            ipf_diag_add(d, f->path, ipf_xml_line(table), IPF_SEV_ERROR, "TEMPLATE-COLUMNS",
-                         "表格第 %d 列的宽度“%s”不是正数", ncols + 1, buf);
+            ipf_diag_add(d, node_file(f, table), ipf_xml_line(table), IPF_SEV_ERROR,
+                         "TEMPLATE-COLUMNS", "表格第 %d 列的宽度“%s”不是正数", ncols + 1, buf);
             return 1;
         }
         nfr += is_fr;
@@ -206,7 +259,7 @@ static int check_table(ipf_form *f, const xmlNode *table, ipf_diags *d)
         p = q;
     }
     if (ncols == 0 || ncols > 64) {
-        ipf_diag_add(d, f->path, ipf_xml_line(table), IPF_SEV_ERROR, "TEMPLATE-COLUMNS",
+        ipf_diag_add(d, node_file(f, table), ipf_xml_line(table), IPF_SEV_ERROR, "TEMPLATE-COLUMNS",
                      "表格必须有 1 到 64 列");
         return 1;
     }
@@ -216,14 +269,14 @@ static int check_table(ipf_form *f, const xmlNode *table, ipf_diags *d)
     double width = f->page.width - f->page.left - f->page.right;
     const double mm = 72.0 / 25.4, min_fr = 10 * mm;
     if (fixed > width + 0.5) {
-        ipf_diag_add(d, f->path, ipf_xml_line(table), IPF_SEV_ERROR, "TEMPLATE-COLUMNS",
+        ipf_diag_add(d, node_file(f, table), ipf_xml_line(table), IPF_SEV_ERROR, "TEMPLATE-COLUMNS",
                      "表格各列宽度之和不对：固定宽度共 %.1fmm，超过版心宽度 %.1fmm", fixed / mm,
                      width / mm);
         return 1;
     }
     if (nfr > 0 && width - fixed < nfr * min_fr) {
         ipf_diag_add(
-            d, f->path, ipf_xml_line(table), IPF_SEV_ERROR, "TEMPLATE-COLUMNS",
+            d, node_file(f, table), ipf_xml_line(table), IPF_SEV_ERROR, "TEMPLATE-COLUMNS",
             "表格各列宽度之和不对：固定宽度共 %.1fmm，版心宽 %.1fmm，按比例（fr）分配的 %d "
             "列每列不足 %.0fmm",
             fixed / mm, width / mm, nfr, min_fr / mm);
@@ -249,8 +302,8 @@ static int check_table(ipf_form *f, const xmlNode *table, ipf_diags *d)
         if (ipf_tpl_is(r, "section")) {
             for (int c = 0; c < ncols; c++)
                 if (carry[c] > 0) {
-                    ipf_diag_add(d, f->path, ipf_xml_line(r), IPF_SEV_ERROR, "TEMPLATE-SPAN",
-                                 "分节行不能插在跨行单元格中间");
+                    ipf_diag_add(d, node_file(f, r), ipf_xml_line(r), IPF_SEV_ERROR,
+                                 "TEMPLATE-SPAN", "分节行不能插在跨行单元格中间");
                     bad = 1;
                     break;
                 }
@@ -265,9 +318,9 @@ static int check_table(ipf_form *f, const xmlNode *table, ipf_diags *d)
                 const char *sp = ipf_tpl_attr(c, "span"), *rs = ipf_tpl_attr(c, "rowspan");
                 int span = sp ? atoi(sp) : 1, rowspan = rs ? atoi(rs) : 1;
                 if (span < 1 || rowspan < 1 || col + span > ncols) {
-                    ipf_diag_add(d, f->path, ipf_xml_line(c), IPF_SEV_ERROR, "TEMPLATE-SPAN",
-                                 "单元格超出表格的 %d 列（从第 %d 列起跨 %d 列）", ncols, col + 1,
-                                 span);
+                    ipf_diag_add(d, node_file(f, c), ipf_xml_line(c), IPF_SEV_ERROR,
+                                 "TEMPLATE-SPAN", "单元格超出表格的 %d 列（从第 %d 列起跨 %d 列）",
+                                 ncols, col + 1, span);
                     bad = 1;
                     break;
                 }
@@ -278,7 +331,7 @@ static int check_table(ipf_form *f, const xmlNode *table, ipf_diags *d)
             while (col < ncols && carry[col] > 0)
                 col++;
             if (!bad && col != ncols) {
-                ipf_diag_add(d, f->path, ipf_xml_line(r), IPF_SEV_ERROR, "TEMPLATE-SPAN",
+                ipf_diag_add(d, node_file(f, r), ipf_xml_line(r), IPF_SEV_ERROR, "TEMPLATE-SPAN",
                              "这一行的单元格只占 %d 列，表格有 %d 列", col, ncols);
                 bad = 1;
             }
@@ -309,14 +362,15 @@ static void on_schema_error(void *ctx, xmlErrorPtr e)
     const xmlNode *node = e->node;
     const char *name = node && node->type == XML_ELEMENT_NODE ? (const char *)node->name : NULL;
     long line = node ? ipf_xml_line(node) : e->line;
+    const char *file = node ? node_file(r->f, node) : r->f->path;
     if (name && strstr(msg, "This element is not expected") != NULL)
-        ipf_diag_add(r->d, r->f->path, line, IPF_SEV_ERROR, "TEMPLATE-STRUCTURE",
+        ipf_diag_add(r->d, file, line, IPF_SEV_ERROR, "TEMPLATE-STRUCTURE",
                      "元素 <%s> 不能出现在这里（名称拼写错误，或位置不对）：%s", name, msg);
     else if (name && strstr(msg, "attribute") != NULL)
-        ipf_diag_add(r->d, r->f->path, line, IPF_SEV_ERROR, "TEMPLATE-STRUCTURE",
+        ipf_diag_add(r->d, file, line, IPF_SEV_ERROR, "TEMPLATE-STRUCTURE",
                      "元素 <%s> 的属性有误：%s", name, msg);
     else
-        ipf_diag_add(r->d, r->f->path, line, IPF_SEV_ERROR, "TEMPLATE-STRUCTURE",
+        ipf_diag_add(r->d, file, line, IPF_SEV_ERROR, "TEMPLATE-STRUCTURE",
                      "模板不符合模板结构定义：%s", msg);
     r->errors++;
 }
@@ -375,6 +429,394 @@ static int validate_against_schema(ipf_form *f, ipf_diags *d)
     return bad;
 }
 
+/* ---------- extends: a template built on another ---------- */
+
+/* Gives every element of the subtree that has none a record naming origin. */
+static int give_records(xmlNode *n, int origin)
+{
+    if (n->type != XML_ELEMENT_NODE)
+        return 0;
+    if (!n->_private) {
+        tpl_node *r = calloc(1, sizeof *r);
+        if (!r)
+            return -1;
+        r->origin = origin;
+        n->_private = r;
+    }
+    for (xmlNode *c = n->children; c; c = c->next)
+        if (give_records(c, origin) != 0)
+            return -1;
+    return 0;
+}
+
+/* The element called name="…" in the tree under n, or NULL. */
+static xmlNode *find_named(xmlNode *n, const char *name)
+{
+    for (xmlNode *c = n->children; c; c = c->next) {
+        if (c->type != XML_ELEMENT_NODE)
+            continue;
+        const char *v = ipf_tpl_attr(c, "name");
+        if (v && strcmp(v, name) == 0 && !ipf_tpl_is(c, "page"))
+            return c;
+        xmlNode *hit = find_named(c, name);
+        if (hit)
+            return hit;
+    }
+    return NULL;
+}
+
+/* A named <section> stands for its heading and the rows after it up to the
+ * next <section>: the part of the form a jurisdiction replaces or removes.
+ * Any other element stands for itself.  Returns the last node of the part. */
+static xmlNode *part_end(xmlNode *target)
+{
+    if (!ipf_tpl_is(target, "section"))
+        return target;
+    xmlNode *last = target;
+    for (xmlNode *c = target->next; c; c = c->next) {
+        if (ipf_tpl_is(c, "section"))
+            break;
+        if (c->type == XML_ELEMENT_NODE)
+            last = c;
+    }
+    return last;
+}
+
+static void drop_part(xmlNode *target)
+{
+    xmlNode *end = part_end(target);
+    for (xmlNode *c = target, *next; c; c = next) {
+        next = c->next;
+        int last = c == end;
+        drop_node(c);
+        if (last)
+            break;
+    }
+}
+
+/* Copies the element children of from into base's document, each placed
+ * before `before` (or appended to parent when before is NULL). */
+static int copy_children(xmlDocPtr base, const xmlNode *from, xmlNode *parent, xmlNode *before,
+                         int origin)
+{
+    for (const xmlNode *c = from->children; c; c = c->next) {
+        if (c->type != XML_ELEMENT_NODE)
+            continue;
+        xmlNode *copy = xmlDocCopyNode((xmlNode *)c, base, 1);
+        if (!copy || give_records(copy, origin) != 0) {
+            if (copy)
+                drop_node(copy);
+            return -1;
+        }
+        xmlNode *placed = before ? xmlAddPrevSibling(before, copy) : xmlAddChild(parent, copy);
+        if (!placed) {
+            drop_node(copy);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Where a root-level element goes in the order template.xsd asks for. */
+static int root_rank(const xmlNode *n)
+{
+    static const char *const order[] = {"data",  "namespace",  "info",        "page",
+                                        "fonts", "typography", "page-numbers"};
+    for (int i = 0; i < 7; i++)
+        if (ipf_tpl_is(n, order[i]))
+            return i;
+    if (ipf_tpl_is(n, "styles"))
+        return 8;
+    return 7; /* cover, page-block, table */
+}
+
+static int is_singleton(const xmlNode *n)
+{
+    static const char *const kinds[] = {"data",       "info",         "page",  "fonts",
+                                        "typography", "page-numbers", "styles"};
+    for (int i = 0; i < 7; i++)
+        if (ipf_tpl_is(n, kinds[i]))
+            return !(i == 2 && ipf_tpl_attr(n, "name")); /* a named page is a part */
+    return 0;
+}
+
+static int same_kind(const xmlNode *a, const xmlNode *b)
+{
+    if (a->type != XML_ELEMENT_NODE || !ipf_tpl_is(b, (const char *)a->name))
+        return 0;
+    const char *na = ipf_tpl_attr(a, "name"), *nb = ipf_tpl_attr(b, "name");
+    if (ipf_tpl_is(a, "namespace"))
+        na = ipf_tpl_attr(a, "prefix"), nb = ipf_tpl_attr(b, "prefix");
+    if (!na || !nb)
+        return !na && !nb;
+    return strcmp(na, nb) == 0;
+}
+
+/* A root-level element of the extending template: replaces the base's of
+ * the same kind, or goes where its kind belongs. */
+static int put_root_element(xmlDocPtr base, xmlNode *broot, const xmlNode *c, int origin)
+{
+    xmlNode *copy = xmlDocCopyNode((xmlNode *)c, base, 1);
+    if (!copy || give_records(copy, origin) != 0) {
+        if (copy)
+            drop_node(copy);
+        return -1;
+    }
+    int rank = root_rank(c);
+    int replaces = is_singleton(c) || ipf_tpl_is(c, "namespace") || ipf_tpl_is(c, "page");
+    xmlNode *at = NULL, *old = NULL;
+    for (xmlNode *b = broot->children; b; b = b->next) {
+        if (b->type != XML_ELEMENT_NODE)
+            continue;
+        if (replaces && same_kind(c, b)) {
+            old = b;
+            break;
+        }
+        if (!at && root_rank(b) > rank)
+            at = b;
+    }
+    xmlNode *placed;
+    if (old) {
+        placed = xmlAddPrevSibling(old, copy);
+        if (placed)
+            drop_node(old);
+    } else {
+        placed = at ? xmlAddPrevSibling(at, copy) : xmlAddChild(broot, copy);
+    }
+    if (!placed) {
+        drop_node(copy);
+        return -1;
+    }
+    return 0;
+}
+
+/* Applies an extending template (root ext, file origin) to its resolved
+ * base.  Returns -1 on out of memory, else the number of errors. */
+static int apply_extension(ipf_form *f, xmlDocPtr base, const xmlNode *ext, int origin,
+                           ipf_diags *d)
+{
+    xmlNode *broot = xmlDocGetRootElement(base);
+    const char *file = f->origins[origin].path, *base_file = f->origins[origin + 1].path;
+    int errors = 0;
+    /* The root's attributes: the extending template's win; extends is
+     * spent, and abstract is not inherited. */
+    xmlUnsetProp(broot, (const xmlChar *)"extends");
+    xmlUnsetProp(broot, (const xmlChar *)"abstract");
+    for (xmlAttrPtr a = ext->properties; a; a = a->next) {
+        if (a->ns || strcmp((const char *)a->name, "extends") == 0)
+            continue;
+        xmlChar *v = xmlNodeGetContent((xmlNode *)a);
+        xmlAttrPtr set = v ? xmlSetProp(broot, a->name, v) : NULL;
+        xmlFree(v);
+        if (!set)
+            return -1;
+    }
+    ((tpl_node *)broot->_private)->origin = origin;
+    for (const xmlNode *c = ext->children; c; c = c->next) {
+        if (c->type != XML_ELEMENT_NODE)
+            continue;
+        long line = ipf_xml_line(c);
+        if (!c->ns || strcmp((const char *)c->ns->href, IPF_TEMPLATE_NS) != 0) {
+            ipf_diag_add(d, file, line, IPF_SEV_ERROR, "TEMPLATE-STRUCTURE",
+                         "元素 <%s> 不在模板命名空间 %s 中", (const char *)c->name,
+                         IPF_TEMPLATE_NS);
+            errors++;
+            continue;
+        }
+        int is_replace = ipf_tpl_is(c, "replace"), is_remove = ipf_tpl_is(c, "remove"),
+            is_insert = ipf_tpl_is(c, "insert");
+        if (!is_replace && !is_remove && !is_insert) {
+            static const char *const roots[] = {"data",       "namespace",  "info",         "page",
+                                                "fonts",      "typography", "page-numbers", "cover",
+                                                "page-block", "table",      "styles"};
+            int known = 0;
+            for (int i = 0; i < 11; i++)
+                known |= ipf_tpl_is(c, roots[i]);
+            if (!known) {
+                ipf_diag_add(d, file, line, IPF_SEV_ERROR, "TEMPLATE-STRUCTURE",
+                             "元素 <%s> 不能出现在扩展模板的根元素下（可用 replace、remove、"
+                             "insert，或替换 data、page 等整项设置）",
+                             (const char *)c->name);
+                errors++;
+                continue;
+            }
+            if (put_root_element(base, broot, c, origin) != 0)
+                return -1;
+            continue;
+        }
+        const char *name = is_insert ? ipf_tpl_attr(c, "after") : ipf_tpl_attr(c, "name");
+        const char *before = is_insert ? ipf_tpl_attr(c, "before") : NULL;
+        if (is_insert && (!name) == (!before)) {
+            ipf_diag_add(d, file, line, IPF_SEV_ERROR, "TEMPLATE-EXTENDS",
+                         "<insert> 应有 before=\"…\" 或 after=\"…\" 两者之一");
+            errors++;
+            continue;
+        }
+        if (!name)
+            name = before;
+        if (!name) {
+            ipf_diag_add(d, file, line, IPF_SEV_ERROR, "TEMPLATE-EXTENDS", "<%s> 缺少 name 属性",
+                         (const char *)c->name);
+            errors++;
+            continue;
+        }
+        xmlNode *target = find_named(broot, name);
+        if (!target) {
+            ipf_diag_add(d, file, line, IPF_SEV_ERROR, "TEMPLATE-EXTENDS",
+                         "基础模板 %s 中没有 name=\"%s\" 的部分", base_file, name);
+            errors++;
+            continue;
+        }
+        if (is_remove) {
+            drop_part(target);
+            continue;
+        }
+        xmlNode *end = part_end(target);
+        xmlNode *anchor = before || is_replace ? target : end->next;
+        int rc = copy_children(base, c, target->parent, anchor, origin);
+        if (rc != 0)
+            return -1;
+        if (is_replace)
+            drop_part(target);
+    }
+    return errors;
+}
+
+/* "a/b/../c" as "a/c", so that diagnostics name the base plainly. */
+static void tidy_path(char *p)
+{
+    for (;;) {
+        char *up = strstr(p, "/../");
+        if (!up || up == p)
+            return;
+        char *seg = up;
+        while (seg > p && seg[-1] != '/')
+            seg--;
+        size_t seglen = (size_t)(up - seg);
+        if ((seglen == 2 && strncmp(seg, "..", 2) == 0) || (seglen == 1 && seg[0] == '.'))
+            return; /* leading ../ stays */
+        memmove(seg, up + 4, strlen(up + 4) + 1);
+    }
+}
+
+/* Reads path and, when it extends another template, its bases, into one
+ * tree.  from/from_line: the extends="" that named path (diagnostics). */
+static ipf_status load_chain(ipf_form *f, const char *path, const char *from, long from_line,
+                             ipf_diags *d, xmlDocPtr *out)
+{
+    *out = NULL;
+    if (f->norigins > MAX_EXTENDS) {
+        ipf_diag_add(d, from, from_line, IPF_SEV_ERROR, "TEMPLATE-EXTENDS",
+                     "模板继承（extends）超过 %d 层", MAX_EXTENDS);
+        return IPF_ERR_TEMPLATE;
+    }
+    /* The same file under another spelling is the same file. */
+    struct stat me_st;
+    for (int i = 0; stat(path, &me_st) == 0 && i < f->norigins; i++) {
+        struct stat seen;
+        if (stat(f->origins[i].path, &seen) == 0 && seen.st_dev == me_st.st_dev &&
+            seen.st_ino == me_st.st_ino) {
+            ipf_diag_add(d, from, from_line, IPF_SEV_ERROR, "TEMPLATE-EXTENDS",
+                         "模板继承（extends）形成循环：%s 又回到了 %s", from, path);
+            return IPF_ERR_TEMPLATE;
+        }
+    }
+    xmlDocPtr doc = NULL;
+    ipf_status st = ipf_xml_read_file(path, NULL, d, &doc);
+    if (st != IPF_OK) {
+        if (from && st != IPF_ERR_NOMEM)
+            ipf_diag_add(d, from, from_line, IPF_SEV_ERROR, "TEMPLATE-EXTENDS",
+                         "无法读取 extends 指定的基础模板 %s", path);
+        return st == IPF_ERR_NOMEM ? st : IPF_ERR_TEMPLATE;
+    }
+    xmlNode *root = xmlDocGetRootElement(doc);
+    if (!ipf_tpl_is(root, "form")) {
+        ipf_diag_add(d, path, ipf_xml_line(root), IPF_SEV_ERROR, "TEMPLATE-ROOT",
+                     "模板的根元素应为 <form xmlns=\"%s\">", IPF_TEMPLATE_NS);
+        xmlFreeDoc(doc);
+        return IPF_ERR_TEMPLATE;
+    }
+    int me = f->norigins++;
+    origin *o = &f->origins[me];
+    o->path = strdup(path);
+    char *tmp = strdup(path);
+    o->dir = tmp ? strdup(dirname(tmp)) : NULL;
+    free(tmp);
+    o->id = ipf_tpl_attr(root, "id") ? strdup(ipf_tpl_attr(root, "id")) : NULL;
+    if (!o->path || !o->dir || (ipf_tpl_attr(root, "id") && !o->id)) {
+        xmlFreeDoc(doc);
+        return IPF_ERR_NOMEM;
+    }
+    const char *ext = ipf_tpl_attr(root, "extends");
+    if (!ext) {
+        if (give_records(root, me) != 0) {
+            free_doc(doc);
+            return IPF_ERR_NOMEM;
+        }
+        *out = doc;
+        return IPF_OK;
+    }
+    char *base_path = join_dir(o->dir, ext);
+    if (base_path)
+        tidy_path(base_path);
+    if (!base_path) {
+        xmlFreeDoc(doc);
+        return IPF_ERR_NOMEM;
+    }
+    xmlDocPtr base = NULL;
+    st = load_chain(f, base_path, path, ipf_xml_line(root), d, &base);
+    free(base_path);
+    if (st != IPF_OK) {
+        xmlFreeDoc(doc);
+        return st;
+    }
+    int rc = apply_extension(f, base, root, me, d);
+    xmlFreeDoc(doc);
+    if (rc != 0) {
+        free_doc(base);
+        return rc < 0 ? IPF_ERR_NOMEM : IPF_ERR_TEMPLATE;
+    }
+    *out = base;
+    return IPF_OK;
+}
+
+static int origin_of(const xmlNode *n)
+{
+    const tpl_node *r = n->_private;
+    return r ? r->origin : 0;
+}
+
+/* Names are how an extending template points into its base: one name, one
+ * part.  Reports a second use with the file and line of both. */
+static int check_names_unique(ipf_form *f, const xmlNode *n, const xmlNode **seen, size_t *nseen,
+                              size_t cap, ipf_diags *d)
+{
+    int bad = 0;
+    for (const xmlNode *c = n->children; c; c = c->next) {
+        if (c->type != XML_ELEMENT_NODE)
+            continue;
+        const char *name = ipf_tpl_attr(c, "name");
+        if (name && !ipf_tpl_is(c, "page")) {
+            for (size_t i = 0; i < *nseen; i++)
+                if (strcmp(ipf_tpl_attr(seen[i], "name"), name) == 0) {
+                    /* Blame the more derived file: the base was fine alone. */
+                    const xmlNode *here = c, *there = seen[i];
+                    if (origin_of(there) < origin_of(here))
+                        here = seen[i], there = c;
+                    ipf_diag_add(d, node_file(f, here), ipf_xml_line(here), IPF_SEV_ERROR,
+                                 "TEMPLATE-NAME", "name=\"%s\" 重复：%s:%ld 已用过", name,
+                                 node_file(f, there), ipf_xml_line(there));
+                    bad = 1;
+                    break;
+                }
+            if (*nseen < cap)
+                seen[(*nseen)++] = c;
+        }
+        bad |= check_names_unique(f, c, seen, nseen, cap, d);
+    }
+    return bad;
+}
+
 ipf_status ipf_form_load(const char *path, ipf_diags *d, ipf_form **out)
 {
     *out = NULL;
@@ -389,34 +831,46 @@ ipf_status ipf_form_load(const char *path, ipf_diags *d, ipf_form **out)
         ipf_form_free(f);
         return IPF_ERR_NOMEM;
     }
-    ipf_status st = ipf_xml_read_file(path, NULL, d, &f->doc);
+    ipf_status st = load_chain(f, path, NULL, 0, d, &f->doc);
     if (st != IPF_OK) {
         ipf_form_free(f);
-        return st == IPF_ERR_NOMEM ? st : IPF_ERR_TEMPLATE;
+        return st;
     }
     xmlNode *root = xmlDocGetRootElement(f->doc);
     f->root = root;
-    if (!ipf_tpl_is(root, "form")) {
-        ipf_diag_add(d, path, ipf_xml_line(root), IPF_SEV_ERROR, "TEMPLATE-ROOT",
-                     "模板的根元素应为 <form xmlns=\"%s\">", IPF_TEMPLATE_NS);
-        ipf_form_free(f);
-        return IPF_ERR_TEMPLATE;
-    }
+    const char *abs = ipf_tpl_attr(root, "abstract");
+    f->abstract = abs && strcmp(abs, "true") == 0;
     int bad = validate_against_schema(f, d);
     f->id = ipf_tpl_attr(root, "id");
     f->title = ipf_tpl_attr(root, "title");
     f->kind = ipf_tpl_attr(root, "kind");
     f->jurisdiction = ipf_tpl_attr(root, "jurisdiction");
-    if (!f->id || !f->title) {
+    f->edition = ipf_tpl_attr(root, "edition");
+    if (!f->abstract && (!f->id || !f->title)) {
         ipf_diag_add(d, path, ipf_xml_line(root), IPF_SEV_ERROR, "TEMPLATE-ROOT",
                      "模板缺少 id 或 title 属性");
         bad = 1;
     }
+    const xmlNode *seen[512];
+    size_t nseen = 0;
+    bad |= check_names_unique(f, root, seen, &nseen, sizeof seen / sizeof *seen, d);
     const xmlNode *data = ipf_tpl_child(root, "data");
+    if (!data && !f->abstract) {
+        ipf_diag_add(d, path, ipf_xml_line(root), IPF_SEV_ERROR, "TEMPLATE-STRUCTURE",
+                     "模板缺少 <data root=\"…\"/>，不知道它读哪种数据");
+        bad = 1;
+    }
     f->data_root = ipf_tpl_attr(data, "root");
     f->data_ns = ipf_tpl_attr(data, "namespace");
-    f->schema_path = join_dir(f->dir, ipf_tpl_attr(data, "schema"));
-    f->rules_path = join_dir(f->dir, ipf_tpl_attr(data, "rules"));
+    if (data && !f->data_ns)
+        f->data_ns = DEFAULT_DATA_NS;
+    /* A file named in <data> is found beside the template that names it,
+     * which for an inherited <data> is the base. */
+    f->data_origin = data && data->_private ? ((const tpl_node *)data->_private)->origin : 0;
+    const char *data_dir = f->origins[f->data_origin].dir;
+    const char *data_file = f->origins[f->data_origin].path;
+    f->schema_path = join_dir(data_dir, ipf_tpl_attr(data, "schema"));
+    f->rules_path = join_dir(data_dir, ipf_tpl_attr(data, "rules"));
     /* Found now rather than at first use, so the template is refused as a
      * whole with the line that names the file. */
     const char *what[2] = {"结构定义（schema）", "检查规则（rules）"};
@@ -424,7 +878,7 @@ ipf_status ipf_form_load(const char *path, ipf_diags *d, ipf_form **out)
     const char *resolved[2] = {f->schema_path, f->rules_path};
     for (int i = 0; i < 2; i++)
         if (resolved[i] && access(resolved[i], R_OK) != 0) {
-            ipf_diag_add(d, path, ipf_xml_line(data), IPF_SEV_ERROR, "TEMPLATE-FILE",
+            ipf_diag_add(d, data_file, ipf_xml_line(data), IPF_SEV_ERROR, "TEMPLATE-FILE",
                          "模板指定的%s文件“%s”不存在或无法读取（按模板所在目录查找：%s）", what[i],
                          given[i], resolved[i]);
             bad = 1;
@@ -449,18 +903,23 @@ ipf_status ipf_form_load(const char *path, ipf_diags *d, ipf_form **out)
     if (lb) {
         int v = ipf_lb_level_parse(lb);
         if (v < 0) {
-            ipf_diag_add(d, path, ipf_xml_line(typo), IPF_SEV_ERROR, "TEMPLATE-LINEBREAK",
-                         "断行级别“%s”无效，应为 none、basic、GB 或 strict", lb);
+            ipf_diag_add(d, node_file(f, typo), ipf_xml_line(typo), IPF_SEV_ERROR,
+                         "TEMPLATE-LINEBREAK", "断行级别“%s”无效，应为 none、basic、GB 或 strict",
+                         lb);
             bad = 1;
         } else {
             f->lb = (ipf_lb_level)v;
         }
     }
-    const xmlNode *page = ipf_tpl_child(root, "page");
+    const xmlNode *page = NULL;
+    for (const xmlNode *c = root->children; c && !page; c = c->next)
+        if (ipf_tpl_is(c, "page") && !ipf_tpl_attr(c, "name"))
+            page = c;
+    const char *page_file = node_file(f, page);
     f->page = (ipf_page_geom){595.276, 841.89, 72, 72, 72, 72};
     const char *size = ipf_tpl_attr(page, "size");
     if (size && strcmp(size, "A4") != 0 && strcmp(size, "A3") != 0) {
-        ipf_diag_add(d, path, ipf_xml_line(page), IPF_SEV_ERROR, "TEMPLATE-PAGE",
+        ipf_diag_add(d, page_file, ipf_xml_line(page), IPF_SEV_ERROR, "TEMPLATE-PAGE",
                      "纸张“%s”不支持，应为 A4 或 A3", size);
         bad = 1;
     } else if (size && strcmp(size, "A3") == 0) {
@@ -478,14 +937,14 @@ ipf_status ipf_form_load(const char *path, ipf_diags *d, ipf_form **out)
     for (int i = 0; i < 4; i++) {
         const char *v = ipf_tpl_attr(page, names[i]);
         if (v && ipf_length_parse(v, 14, slots[i]) != 0) {
-            ipf_diag_add(d, path, ipf_xml_line(page), IPF_SEV_ERROR, "TEMPLATE-PAGE",
+            ipf_diag_add(d, page_file, ipf_xml_line(page), IPF_SEV_ERROR, "TEMPLATE-PAGE",
                          "%s 的长度“%s”无法识别", names[i], v);
             bad = 1;
         }
     }
     if (f->page.width - f->page.left - f->page.right < 72 ||
         f->page.height - f->page.top - f->page.bottom < 144) {
-        ipf_diag_add(d, path, ipf_xml_line(page), IPF_SEV_ERROR, "TEMPLATE-PAGE",
+        ipf_diag_add(d, page_file, ipf_xml_line(page), IPF_SEV_ERROR, "TEMPLATE-PAGE",
                      "页边距过大，版心太小");
         bad = 1;
     }
@@ -495,7 +954,7 @@ ipf_status ipf_form_load(const char *path, ipf_diags *d, ipf_form **out)
             bad |= check_table(f, c, d);
         blocks += ipf_tpl_is(c, "table") || ipf_tpl_is(c, "cover") || ipf_tpl_is(c, "page-block");
     }
-    if (blocks == 0) {
+    if (blocks == 0 && !f->abstract) {
         /* Nothing to lay out would make a PDF without a page. */
         ipf_diag_add(d, path, ipf_xml_line(root), IPF_SEV_ERROR, "TEMPLATE-EMPTY",
                      "模板中没有 table、cover 或 page-block，没有可排版的内容");
@@ -532,6 +991,10 @@ const char *ipf_form_kind(const ipf_form *f)
 const char *ipf_form_jurisdiction(const ipf_form *f)
 {
     return f->jurisdiction ? f->jurisdiction : "";
+}
+const char *ipf_form_edition(const ipf_form *f)
+{
+    return f->edition ? f->edition : "";
 }
 const char *ipf_form_path(const ipf_form *f)
 {
@@ -579,11 +1042,28 @@ const xmlNode *ipf_form_root(const ipf_form *f)
 }
 xmlXPathCompExprPtr ipf_form_xpath(const xmlNode *element)
 {
-    return element ? element->_private : NULL;
+    const tpl_node *r = element ? element->_private : NULL;
+    return r ? r->comp : NULL;
+}
+const char *ipf_form_node_file(const ipf_form *f, const xmlNode *element)
+{
+    return node_file(f, element);
+}
+int ipf_form_is_abstract(const ipf_form *f)
+{
+    return f->abstract;
+}
+const char *ipf_form_rules_form(const ipf_form *f)
+{
+    return f->origins[f->data_origin].id;
 }
 
 void ipf_form_register_namespaces(const ipf_form *f, xmlXPathContextPtr ctx)
 {
+    /* d: the form's data, unless the template binds d itself (below, later
+     * registrations win). */
+    if (f->data_ns)
+        xmlXPathRegisterNs(ctx, (const xmlChar *)"d", (const xmlChar *)f->data_ns);
     for (size_t i = 0; i < f->nns; i++)
         xmlXPathRegisterNs(ctx, (const xmlChar *)f->ns_prefix[i], (const xmlChar *)f->ns_uri[i]);
 }

@@ -7,6 +7,12 @@
  * the same safe XML path as data files, so a hand edit gets file:line
  * diagnostics.  Every XPath in it is compiled once at load.
  *
+ * A template may extend another (extends="path"): the loader reads the chain
+ * of bases and builds one tree, in which root-level settings of the
+ * extending template replace the base's and <replace>/<remove>/<insert>
+ * edit the base's named parts (docs/templates.md).  Every element remembers
+ * the file it was written in, for diagnostics.
+ *
  * The loaded template is read-only afterwards and may be shared by threads. */
 #ifndef IPF_FORM_H
 #define IPF_FORM_H
@@ -35,6 +41,11 @@ const char *ipf_form_title(const ipf_form *f);
 const char *ipf_form_kind(const ipf_form *f);         /* filing, summary, ... */
 const char *ipf_form_jurisdiction(const ipf_form *f); /* e.g. 国家 */
 const char *ipf_form_path(const ipf_form *f);         /* the template file */
+/* The edition of the published form, e.g. "2024" (2024年制); "" if the
+ * template names none.  One id may be held in several editions. */
+const char *ipf_form_edition(const ipf_form *f);
+/* abstract="true": a base for other templates, never listed or rendered. */
+int ipf_form_is_abstract(const ipf_form *f);
 
 /* The data this form reads: root element, namespace, and the schema and rule
  * files resolved against the template's directory (NULL when not given).
@@ -43,6 +54,9 @@ const char *ipf_form_data_root(const ipf_form *f);
 const char *ipf_form_data_namespace(const ipf_form *f);
 const char *ipf_form_schema_path(const ipf_form *f);
 const char *ipf_form_rules_path(const ipf_form *f);
+/* The form="" the rule file must carry: the id of the template whose <data>
+ * names it (a base's, when <data> is inherited), or NULL. */
+const char *ipf_form_rules_form(const ipf_form *f);
 
 /* Font file names the template asks for, in fallback order, as written. */
 size_t ipf_form_font_count(const ipf_form *f);
@@ -54,10 +68,16 @@ ipf_lb_level ipf_form_line_breaking(const ipf_form *f);
 const ipf_page_geom *ipf_form_page(const ipf_form *f);
 
 /* For layout: the template's root element (namespace urn:ipforms:template:1)
- * and the compiled XPath attached to an element's select attribute (or NULL). */
+ * and the compiled XPath attached to an element's select attribute (or NULL;
+ * owned by the form). */
 const xmlNode *ipf_form_root(const ipf_form *f);
 xmlXPathCompExprPtr ipf_form_xpath(const xmlNode *element);
-/* The prefix bindings every expression is evaluated with. */
+/* The file an element of the loaded template was written in: the template
+ * itself, or the base it was inherited from (extends=""); with
+ * ipf_xml_line() the place to name in a diagnostic about it. */
+const char *ipf_form_node_file(const ipf_form *f, const xmlNode *element);
+/* The prefix bindings every expression is evaluated with: d for the form's
+ * data namespace, then the template's <namespace> elements. */
 void ipf_form_register_namespaces(const ipf_form *f, xmlXPathContextPtr ctx);
 
 /* Lengths: "25mm", "14pt", "2em", "0.5cm", "1.5" (a plain number is points).

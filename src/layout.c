@@ -291,7 +291,7 @@ static xmlXPathObjectPtr eval(ipf_layout *lay, const xmlNode *tn, xmlNodePtr ctx
         lay->bad[lay->nbad++] = tn;
     lay->template_errors++;
     const char *sel = ipf_tpl_attr(tn, "select");
-    ipf_diag_add(lay->d, ipf_form_path(lay->form), ipf_xml_line(tn), IPF_SEV_ERROR,
+    ipf_diag_add(lay->d, ipf_form_node_file(lay->form, tn), ipf_xml_line(tn), IPF_SEV_ERROR,
                  "TEMPLATE-XPATH",
                  "select=\"%s\" 无法求值（名称空间前缀未声明或函数不存在），此处内容无法填写",
                  sel ? sel : "");

@@ -518,6 +518,8 @@ static int cmp_u64(const void *a, const void *b)
 static uint16_t wide_cid(const font_use *u, uint32_t cp, unsigned extra)
 {
     uint64_t key = (uint64_t)cp << 16 | extra;
+    if (!u->nvar)
+        return 0;
     const uint64_t *f = bsearch(&key, u->var, u->nvar, sizeof *u->var, cmp_u64);
     return f ? (uint16_t)(u->nplain + 1 + (size_t)(f - u->var)) : 0;
 }
@@ -558,13 +560,15 @@ static ipf_status collect(doc_ctx *c, const ipf_drawing *dr)
      * text gives the same font however it was laid out. */
     for (size_t f = 0; f < w->nfonts; f++) {
         font_use *u = &w->use[f];
-        qsort(u->cps, u->ncps, sizeof *u->cps, cmp_u32);
+        if (u->ncps > 1) /* a font no text uses (a covering --font) has cps == NULL */
+            qsort(u->cps, u->ncps, sizeof *u->cps, cmp_u32);
         for (size_t i = 0; i < u->ncps && i < 0xFFFE; i++)
             if (u->cps[i] <= 0xFFFF)
                 u->cid[u->cps[i]] = (uint16_t)(i + 1);
         u->nplain = u->ncps;
         /* widened glyphs after the plain ones, in (code point, width) order */
-        qsort(u->var, u->nvar, sizeof *u->var, cmp_u64);
+        if (u->nvar > 1)
+            qsort(u->var, u->nvar, sizeof *u->var, cmp_u64);
         size_t k = 0;
         for (size_t i = 0; i < u->nvar; i++)
             if (k == 0 || u->var[i] != u->var[k - 1])

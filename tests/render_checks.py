@@ -6,6 +6,7 @@ Usage: render_checks.py CHECK IPFORMS REPO_ROOT [ARGS]
 Each check prints what it found and exits non-zero on the first failure."""
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -384,6 +385,60 @@ def check_header_rows(ipf, repo, templates):
     print(f"{n} landscape pages, headings repeated on each, 120 rows in order")
 
 
+def check_editions(ipf, repo, form, sample):
+    """One form held in two editions (a copy of its directory with
+    edition="2099" in the template): ipforms forms lists both, data naming an
+    edition gets that one, data naming none or an edition not held gets
+    DATA-EDITION naming the form, the edition asked for and the editions held."""
+    with tempfile.TemporaryDirectory() as tmp:
+        tdir = os.path.join(tmp, "templates")
+        shutil.copytree(os.path.join(repo, "templates"), tdir)
+        new = os.path.join(tdir, form + "-next")
+        shutil.copytree(os.path.join(tdir, form), new)
+        tpl = os.path.join(new, "template.xml")
+        with open(tpl, encoding="utf-8") as fh:
+            t = fh.read()
+        old = re.search(r'edition="([^"]+)"', t).group(1)
+        t2 = re.sub(r'edition="[^"]+"', 'edition="2099"', t, count=1)
+        t2 = t2.replace(f"{old}年制", "2099年制")
+        with open(tpl, "w", encoding="utf-8") as fh:
+            fh.write(t2)
+        r = run([ipf, "forms", "--templates", tdir])
+        rows = [l.split() for l in r.stdout.splitlines() if l.split() and l.split()[0] == form]
+        if r.returncode != 0 or [x[1] for x in rows] != [old, "2099"]:
+            fail(f"forms should list {form} in editions {old} and 2099: {r.stdout} {r.stderr}")
+        with open(sample, encoding="utf-8") as fh:
+            data = fh.read()
+        if f'edition="{old}"' not in data:
+            fail(f"{sample} does not name edition {old}")
+        # the named edition is the one used: its cover says so
+        r = run([ipf, "render", "--templates", tdir, "-o", tmp, sample])
+        if r.returncode != 0:
+            fail(f"render with two editions: {r.stderr}")
+        text = squash(pdftotext(os.path.join(tmp, os.path.basename(sample)[:-4] + ".pdf")))
+        if "2099年制" in text or f"{old}年制" not in text:
+            fail(f"data naming edition {old} was not rendered with that edition's template")
+        for variant, what in ((data.replace(f' edition="{old}"', ""), "none"),
+                              (data.replace(f'edition="{old}"', 'edition="1999"'), "1999")):
+            f = os.path.join(tmp, "v.xml")
+            with open(f, "w", encoding="utf-8") as fh:
+                fh.write(variant)
+            r = run([ipf, "validate", "--templates", tdir, f])
+            if r.returncode != 1 or "DATA-EDITION" not in r.stderr or form not in r.stderr \
+                    or old not in r.stderr or "2099" not in r.stderr:
+                fail(f"edition {what}: expected DATA-EDITION naming {form}, {old}, 2099: {r.stderr}")
+            if what == "1999" and "1999" not in r.stderr:
+                fail(f"DATA-EDITION does not name the edition asked for: {r.stderr}")
+        # with one edition held, data without edition is still accepted
+        f = os.path.join(tmp, "v.xml")
+        with open(f, "w", encoding="utf-8") as fh:
+            fh.write(data.replace(f' edition="{old}"', ""))
+        r = run([ipf, "validate", "--templates", os.path.join(repo, "templates"), f])
+        if r.returncode != 0:
+            fail(f"one edition held: data without edition refused: {r.stderr}")
+    print(f"{form}: editions {old} and 2099 held, the named one used, DATA-EDITION otherwise")
+
+
 if __name__ == "__main__":
     check, ipf, repo = sys.argv[1:4]
     args = sys.argv[4:]
@@ -396,4 +451,5 @@ if __name__ == "__main__":
         "cli": lambda: check_cli(ipf, repo),
         "font": lambda: check_font_option(ipf, repo, *args),
         "header-rows": lambda: check_header_rows(ipf, repo, *args),
+        "editions": lambda: check_editions(ipf, repo, *args),
     }[check]()
