@@ -753,7 +753,7 @@ def in_order(text, lines):
 def first_numbered(ref):
     """Index of the first page that carries a printed page number."""
     for i, runs in enumerate(ref):
-        if any(re.fullmatch(r"—\d+—", squash(r["text"])) for r in runs):
+        if printed_number(runs) is not None:
             return i
     return len(ref)
 
@@ -786,16 +786,24 @@ def page_labels(path, npages):
     return out
 
 
+def printed_number(runs):
+    """The page number printed on a page: the first number in the lowest
+    artifact text ("— 3 —", "第 3 页 共 9 页"), or None."""
+    foot = [r for r in runs if r["artifact"] and squash(r["text"])]
+    if not foot:
+        return None
+    low = min(r["y"] for r in foot)
+    t = "".join(squash(r["text"]) for r in foot if abs(r["y"] - low) < 1)
+    m = re.search(r"\d+", t)
+    return m.group(0) if m and not t.endswith("（续）") else None
+
+
 def check_document(pdf, path, ref):
     """What a viewer shows about the document: page numbers as printed,
     metadata (XMP agreeing with Info, /Lang), a title of its own."""
     problems = []
     labels = page_labels(path, len(ref))
-    printed = []
-    for i, runs in enumerate(ref):
-        nums = [squash(r["text"]).strip("—") for r in runs
-                if r["artifact"] and re.fullmatch(r"—\d+—", squash(r["text"]))]
-        printed.append(nums[0] if nums else None)
+    printed = [printed_number(runs) for runs in ref]
     for i, (lab, num) in enumerate(zip(labels, printed)):
         if num is not None and lab != num:
             problems.append(f"p{i + 1} is printed — {num} — but a viewer calls it {lab!r}")
@@ -830,8 +838,7 @@ def check_readers_one(label, path, order_readers, label_readers):
                 problems.append(f"p{i + 1}: \"{t}\" is page furniture not marked as an artifact")
             if r["artifact"] and not is_number:
                 furniture += 1
-        nums = [squash(r["text"]) for r in runs if r["artifact"]]
-        if not any(re.fullmatch(r"—\d+—", t) for t in nums) and i >= first_numbered(ref):
+        if i >= first_numbered(ref) and printed_number(runs) is None:
             problems.append(f"p{i + 1}: no page number marked as an artifact")
     if not any(r["artifact"] for runs in ref for r in runs):
         problems.append("no artifacts at all")
