@@ -18,6 +18,7 @@ preflight renders every form `ipforms forms` lists, each sample in
 samples/FORM/ and the blank form, with --pdfa, and has Apache PDFBox's
 Preflight (Debian's libpdfbox2-java) validate them all as PDF/A-1b."""
 import base64
+import unicodedata
 import glob
 import datetime
 import json
@@ -736,7 +737,25 @@ def read_pdfminer(path, n):
     return pages[:n] + [""] * (n - len(pages))
 
 
-READERS = [("pdftotext", read_pdftotext), ("mutool", read_mutool), ("pdfminer", read_pdfminer)]
+PDFJS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pdfjs_text.js")
+PDFJS_BUILD = "/usr/share/javascript/pdf/build/pdf.js"
+
+
+def read_pdfjs(path, n):
+    r = run(["node", PDFJS, path])
+    if r.returncode != 0 or r.stderr.strip():
+        fail(f"pdf.js {path}: exit {r.returncode}: {r.stderr.decode().strip()[:300]}")
+    pages = r.stdout.decode().split("\f")[:n]
+    return pages + [""] * (n - len(pages))
+
+
+# pdf.js gives some characters in their compatibility form ("……" as six
+# full stops); what it reads is compared with the stream's text in that form.
+COMPAT = {"pdf.js": lambda t: unicodedata.normalize("NFKC", t)}
+
+
+READERS = [("pdftotext", read_pdftotext), ("mutool", read_mutool), ("pdfminer", read_pdfminer),
+           ("pdf.js", read_pdfjs)]
 
 
 def in_order(text, lines):
@@ -843,8 +862,10 @@ def check_readers_one(label, path, order_readers, label_readers):
     if not any(r["artifact"] for runs in ref for r in runs):
         problems.append("no artifacts at all")
     for name, reader in READERS:
-        got = reader(path, len(pages))
-        for i, runs in enumerate(ref):
+        norm = COMPAT.get(name, lambda t: t)
+        got = [norm(t) for t in reader(path, len(pages))]
+        for i, page_runs in enumerate(ref):
+            runs = [dict(r, text=norm(r["text"])) for r in page_runs]
             want_chars = sorted(squash("".join(r["text"] for r in runs)))
             have = squash(got[i])
             if sorted(have) != want_chars:
@@ -889,8 +910,8 @@ def check_readers_one(label, path, order_readers, label_readers):
                     problems.append(f"{name} p{i + 1}: \"{bad}\" is not where the content "
                                     "stream has it")
     boxes = sum(r["text"].count("□") + r["text"].count("☑") for runs in ref for r in runs)
-    if checked_boxes != 3 * boxes:
-        problems.append(f"only {checked_boxes // 3} of {boxes} check boxes precede text")
+    if checked_boxes != len(READERS) * boxes:
+        problems.append(f"only {checked_boxes // len(READERS)} of {boxes} check boxes precede text")
     print(f"  {label}: {len(pages)} pages, {boxes} check boxes, {spans} spanning labels, "
           f"{furniture} repeated heading runs, " + ("ok" if not problems else
                                                  f"{len(problems)} problem(s)"))
@@ -900,10 +921,13 @@ def check_readers_one(label, path, order_readers, label_readers):
 
 
 def check_readers(ipf, repo):
-    for tool in ["qpdf", "pdftotext", "mutool"]:
+    for tool in ["qpdf", "pdftotext", "mutool", "node"]:
         if not shutil.which(tool):
             print(f"skip: {tool} missing (tools/deps.sh installs it)")
             sys.exit(77)
+    if not os.path.exists(PDFJS_BUILD):
+        print(f"skip: {PDFJS_BUILD} missing (libjs-pdf; tools/deps.sh installs it)")
+        sys.exit(77)
     try:
         import pdfminer  # noqa: F401
     except ImportError:
@@ -913,17 +937,19 @@ def check_readers(ipf, repo):
         pdfs = render_all(ipf, repo, tmp, [], {"SOURCE_DATE_EPOCH": "1700000000"})
         bad = 0
         for label, path in pdfs:
-            # mutool reads in content stream order; pdftotext (a table column
+            # mutool and pdf.js read in content stream order; pdftotext (a table column
             # by column) and pdfminer (text boxes by position) analyse the
-            # layout, so they are held to the characters; pdftotext and mutool
+            # layout, so they are held to the characters; pdftotext, mutool, pdf.js
             # to labels spanning rows before their rows.  pdfminer orders its
             # text boxes by position alone (x0 - 3 (y0 + y1) with its default
             # boxes_flow), so a label centred in tall rows comes after their
             # first line whatever the content stream's order: not checked.
-            bad += len(check_readers_one(label, path, ["mutool"], ["pdftotext", "mutool"])) > 0
+            bad += len(check_readers_one(label, path, ["mutool", "pdf.js"],
+                                         ["pdftotext", "mutool", "pdf.js"])) > 0
         if bad:
             fail(f"{bad} of {len(pdfs)} PDFs read back differently")
-        print(f"readers: all {len(pdfs)} PDFs read back by pdftotext, mutool and pdfminer")
+        print(f"readers: all {len(pdfs)} PDFs read back by pdftotext, mutool, pdfminer and "
+              "pdf.js")
 
 
 def main():

@@ -8,9 +8,9 @@ libicu-dev python3 poppler-utils qpdf icc-profiles-free fonts-dejavu-core"
 # validates PDF/A-1b (on Java 17 it needs JAXB and activation, no longer in
 # the JDK).
 PKGS="$PKGS libpdfbox2-java libactivation-java libjaxb-api-java"
-# ... and read them back with two text extractors besides poppler's: MuPDF's
-# mutool and pdfminer.
-PKGS="$PKGS mupdf-tools python3-pdfminer"
+# ... and read them back with three text extractors besides poppler's: MuPDF's
+# mutool, pdfminer, and pdf.js (Debian's libjs-pdf, run with nodejs).
+PKGS="$PKGS mupdf-tools python3-pdfminer nodejs libjs-pdf"
 if [ "${1:-}" = "--ci" ]; then
     # CI also builds the fuzz targets and the sanitizer build with clang.
     PKGS="$PKGS clang libclang-rt-14-dev"
