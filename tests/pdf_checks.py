@@ -7,7 +7,7 @@ Usage: pdf_checks.py pdfa IPFORMS REPO_ROOT SAMPLE [LATIN_FONT]
        pdf_checks.py readers IPFORMS REPO_ROOT
 Renders SAMPLE with and without --pdfa (and with --pdfa --no-date), then
 checks every PDF/A-1b part the writer is responsible for, and that a plain
-PDF has none of them.  With LATIN_FONT (a TrueType font with composite
+PDF has the same XMP metadata but no pdfaid and no output intent.  With LATIN_FONT (a TrueType font with composite
 glyphs, e.g. DejaVuSans.ttf) it also renders a copy of SAMPLE holding
 accented letters set in that font, whose subset then carries composite
 glyphs' components, which the CIDSet must list too.
@@ -16,11 +16,20 @@ poppler-utils are missing.
 
 preflight renders every form `ipforms forms` lists, each sample in
 samples/FORM/ and the blank form, with --pdfa, and has Apache PDFBox's
-Preflight (Debian's libpdfbox2-java) validate them all as PDF/A-1b."""
+Preflight (Debian's libpdfbox2-java) validate them all as PDF/A-1b.
+
+readers renders the same PDFs (plain) and reads each back with four readers
+written elsewhere -- poppler's pdftotext, MuPDF's mutool, pdfminer and pdf.js
+(tests/pdfjs_text.js) -- and compares what each extracts, page by page, with
+the text the content stream shows (decoded here through each font's
+ToUnicode map): the same characters, no word break inside a drawn run, check
+boxes with what they tick, labels spanning rows before their rows, and the
+stream's order for the readers that follow it; and, per PDF, page labels
+equal to the printed numbers, page furniture marked as artifacts, the
+metadata."""
 import base64
-import unicodedata
-import glob
 import datetime
+import glob
 import json
 import os
 import re
@@ -28,6 +37,7 @@ import shutil
 import struct
 import subprocess
 import sys
+import unicodedata
 import tempfile
 import xml.etree.ElementTree as ET
 
