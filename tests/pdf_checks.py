@@ -37,8 +37,8 @@ import shutil
 import struct
 import subprocess
 import sys
-import unicodedata
 import tempfile
+import unicodedata
 import xml.etree.ElementTree as ET
 
 SRGB = "/usr/share/color/icc/sRGB.icc"
