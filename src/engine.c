@@ -32,6 +32,9 @@
 #endif
 
 #define MAX_FONTS 8
+/* No template may raise the node limit above this (memory stays bounded:
+ * about 200 bytes a node). */
+#define IPF_XML_NODES_CEILING 4000000u
 
 /* The catalogue: what every document may share, read-only once loaded.
  * Nothing is read before a document (or a command) needs it: a form's
@@ -596,6 +599,9 @@ static ipf_status load_slot(ipf_engine *e, form_slot *s, ipf_diags *d)
         if (st != IPF_OK)
             return st;
     }
+    st = ipf_form_bind_rules(s->form, s->rules, d); /* settings visible; checked once */
+    if (st != IPF_OK)
+        return st;
     const char *paths[MAX_FONTS];
     char *owned[MAX_FONTS];
     size_t n = 0, nowned = 0;
@@ -708,7 +714,49 @@ static ipf_status read_and_check(ipf_engine *e, const char *path, ipf_diags *d, 
                                  form_slot **slot)
 {
     *doc = NULL;
-    ipf_status st = ipf_xml_read_file(path, NULL, d, doc);
+    /* A kind of document may need more nodes than the default (a list of
+     * 10,000 outlets); its trusted template says so: <data max-nodes>.  The
+     * file is read with the default limit first; only when that limit alone
+     * refused it, and a form allows more, is it read again with the larger
+     * limit, and kept if its own form allows its size.  Otherwise the first
+     * reading's diagnostics (with the line where the limit was crossed) stand. */
+    size_t most = IPF_XML_NODES_CEILING;
+    ipf_diags *first = ipf_diags_new();
+    if (!first)
+        return IPF_ERR_NOMEM;
+    ipf_status st = ipf_xml_read_file(path, NULL, first, doc);
+    int over = st == IPF_INVALID && ipf_diags_count(first) == 1 &&
+               strcmp(ipf_diags_get(first, 0)->code, "XML-TOO-MANY-NODES") == 0;
+    if (over) {
+        /* Which form: read once more within the ceiling, only for its form="". */
+        ipf_xml_limits lim = {0};
+        lim.max_nodes = most;
+        ipf_diags *scratch = ipf_diags_new();
+        xmlDocPtr peek = NULL;
+        form_slot *s = NULL;
+        if (scratch && ipf_xml_read_file(path, &lim, scratch, &peek) == IPF_OK) {
+            xmlNodePtr root = xmlDocGetRootElement(peek);
+            xmlChar *id = xmlGetNoNsProp(root, (const xmlChar *)"form");
+            xmlChar *ed = xmlGetNoNsProp(root, (const xmlChar *)"edition");
+            s = id ? find_slot(e, (const char *)id, (const char *)ed, d) : NULL;
+            xmlFree(id);
+            xmlFree(ed);
+        }
+        xmlFreeDoc(peek);
+        ipf_diags_free(scratch);
+        size_t own = s ? ipf_engine_max_nodes(s->form) : 0;
+        if (own > 100000) {
+            /* Its form's own limit decides, with the reader's exact message. */
+            ipf_diags_clear(first);
+            lim.max_nodes = own;
+            st = ipf_xml_read_file(path, &lim, first, doc);
+        }
+    }
+    for (size_t i = 0; st != IPF_OK && i < ipf_diags_count(first); i++) {
+        const ipf_diag *g = ipf_diags_get(first, i);
+        ipf_diag_add(d, g->file, g->line, g->severity, g->code, "%s", g->message);
+    }
+    ipf_diags_free(first);
     if (st != IPF_OK)
         return st;
     st = form_of(e, *doc, path, d, slot);
@@ -1016,4 +1064,40 @@ ipf_status ipf_engine_combine(ipf_engine *e, const char *const *inputs, const ch
     }
     ipf_drawing_free(all);
     return st;
+}
+
+/* ---------------------------------------------------------------- documents
+ * made from many (collect.c): built in memory, then the normal path. */
+
+ipf_status ipf_engine_render_doc(ipf_engine *e, xmlDocPtr doc, const char *name,
+                                 const char *out_path, ipf_diags *d)
+{
+    form_slot *s = NULL;
+    ipf_status st = form_of(e, doc, name, d, &s);
+    if (st != IPF_OK)
+        return st;
+    size_t errors = ipf_diags_errors(d);
+    st = ipf_validate_document(s->form, s->schema, s->rules, slot_fonts(s), doc, name, d);
+    if (st == IPF_INVALID && e->opt.force)
+        st = IPF_OK;
+    if (st != IPF_OK || !out_path)
+        return st;
+    ipf_drawing *dr;
+    st = lay_out(e, s, doc, name, &dr, d);
+    if (st == IPF_OK) {
+        ipf_pdf_options o = pdf_options(e);
+        st = ipf_pdf_write_file(s->fonts->writer, dr, &o, out_path, d);
+        if (st == IPF_OK && ipf_diags_errors(d) > errors)
+            st = IPF_INVALID;
+    }
+    ipf_drawing_free(dr);
+    return st;
+}
+
+const char *ipf_engine_setting(ipf_engine *e, const char *form_id, const char *name, ipf_diags *d)
+{
+    form_slot *s = find_slot(e, form_id, NULL, d);
+    if (!s || load_slot(e, s, d) != IPF_OK || !s->rules)
+        return NULL;
+    return ipf_ruleset_setting(s->rules, name);
 }
