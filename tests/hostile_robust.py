@@ -133,9 +133,9 @@ def edit(path, old, new, count=1):
 
 
 def case_libxml2_silent(ipf, repo, tmp):
-    """An XPath error in a template (a function the template's context does
-    not know): our diagnostic with the template's line, and not a word of
-    libxml2's own English on stderr."""
+    """An XPath error in a template (a function nobody defines; ipf:chars and
+    the other shared functions work in templates): our diagnostic with the
+    template's line, and not a word of libxml2's own English on stderr."""
     tpl = copy_templates(repo, tmp)
     f = "national-filing/template.xml"
     line = edit(os.path.join(tpl, f), 'select="d:institution/d:address"',

@@ -11,6 +11,8 @@ PKGS="$PKGS libpdfbox2-java libactivation-java libjaxb-api-java"
 # ... and read them back with three text extractors besides poppler's: MuPDF's
 # mutool, pdfminer, and pdf.js (Debian's libjs-pdf, run with nodejs).
 PKGS="$PKGS mupdf-tools python3-pdfminer nodejs libjs-pdf"
+# The render tests evaluate each template's XPath against its samples (lxml).
+PKGS="$PKGS python3-lxml"
 if [ "${1:-}" = "--ci" ]; then
     # CI also builds the fuzz targets and the sanitizer build with clang.
     PKGS="$PKGS clang libclang-rt-14-dev"
