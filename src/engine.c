@@ -133,6 +133,13 @@ ipf_status ipf_engine_new(const ipf_engine_options *opt, ipf_diags *d, ipf_engin
         free(tpl);
     }
     closedir(dh);
+    if (st == IPF_OK && e->nslots == 0 && e->nbroken == 0) {
+        /* The office's setup, not the data: no form at all. */
+        ipf_diag_add(d, dir, 0, IPF_SEV_ERROR, "TEMPLATE-DIR",
+                     "模板目录中没有任何表单（没有“表单名/template.xml”）：请检查 --templates 或 "
+                     "IPFORMS_TEMPLATES 是否指向 ipforms 的 templates 目录");
+        st = IPF_ERR_TEMPLATE;
+    }
     if (st != IPF_OK) {
         ipf_engine_free(e);
         return st;

@@ -580,7 +580,64 @@ def case_truncated_font(ipf, repo, tmp):
         fail(f"junk font: {r.stderr}")
 
 
+# ------------------------------------------------------ 9 misleading messages
+
+def case_visible_difference(ipf, repo, tmp):
+    """A value that differs from an allowed one only in white space shows
+    the difference ([空格], [全角空格]) in schema and rule messages alike;
+    an element from another namespace (or none) is named with its
+    namespace, not as a wrong name."""
+    src = open(os.path.join(repo, SAMPLE), encoding="utf-8").read()
+    src = src.replace('role="专职"', 'role="专职 "', 1)
+    src = src.replace('kind="省级知识产权局"', 'kind="省级知识产权局\u3000"', 1)
+    src = src.replace("<category>高校</category>", "<category>高校\u00a0</category>", 1)
+    src = src.replace("<address>", '<x:address xmlns:x="urn:example:other">', 1).replace(
+        "</address>", "</x:address>", 1)
+    src = src.replace("<nature>事业单位</nature>", '<nature xmlns="">事业单位</nature>', 1)
+    open(os.path.join(tmp, "ws.xml"), "w", encoding="utf-8").write(src)
+    r = run([ipf, "validate", "ws.xml"], cwd=tmp)
+    expect_rc(r, 1, "validate")
+    expect_lines(r.stderr, exp_file(repo, "visible-difference"), "visible-difference")
+
+
+def case_no_forms(ipf, repo, tmp):
+    """--templates naming a directory that holds no form (empty, or the
+    samples directory by mistake) is the office's setup: TEMPLATE-DIR,
+    exit 2, for validate, render, blank and forms alike; not DATA-FORM."""
+    os.mkdir(os.path.join(tmp, "empty"))
+    shutil.copy(os.path.join(repo, SAMPLE), os.path.join(tmp, "filing.xml"))
+    for d in ("empty", os.path.join(repo, "samples")):
+        want = [f"{d}: error TEMPLATE-DIR 模板目录中没有任何表单（没有“表单名/template.xml”）："
+                "请检查 --templates 或 IPFORMS_TEMPLATES 是否指向 ipforms 的 templates 目录"]
+        for cmd in (["validate", "filing.xml"], ["render", "-o", "out", "filing.xml"],
+                    ["blank", "-o", "out", "national-filing"], ["forms"]):
+            os.makedirs(os.path.join(tmp, "out"), exist_ok=True)
+            r = run([ipf, cmd[0], "--templates", d, *cmd[1:]], cwd=tmp)
+            expect_rc(r, 2, f"{cmd[0]} --templates {d}")
+            expect_exact(r.stderr, want, f"{cmd[0]} --templates {os.path.basename(d)}")
+        if os.listdir(os.path.join(tmp, "out")):
+            fail("no-forms: something was written")
+
+
+def case_zero_fr(ipf, repo, tmp):
+    """A 0fr column is reported as a share that must be positive, with the
+    template's line, not as a width that "cannot be recognised"."""
+    tpl = copy_templates(repo, tmp)
+    line = edit(os.path.join(tpl, "national-filing/template.xml"),
+                '<table columns="30mm 28mm 24mm 24mm 25mm 1fr">', '<table columns="30mm 28mm 24mm 24mm 25mm 0fr">')
+    shutil.copy(os.path.join(repo, SAMPLE), os.path.join(tmp, "filing.xml"))
+    r = run([ipf, "validate", "--templates", "tpl", "filing.xml"], cwd=tmp)
+    expect_rc(r, 2, "validate")
+    want = (f"tpl/national-filing/template.xml:{line}: error TEMPLATE-COLUMNS 表格第 6 列的宽度“0fr”："
+            "fr 前的份数应大于 0 且不超过 1000000，现为 0")
+    if want not in r.stderr.splitlines():
+        fail(f"zero-fr: {r.stderr}")
+
+
 CASES = {
+    "visible-difference": case_visible_difference,
+    "no-forms": case_no_forms,
+    "zero-fr": case_zero_fr,
     "page-limit": case_page_limit,
     "truncated-font": case_truncated_font,
     "fifo": case_fifo,
