@@ -15,6 +15,7 @@
 #include "pdf.h"
 #include "rules.h"
 #include "schema.h"
+#include "tplcheck.h"
 #include "validate.h"
 #include "xmldoc.h"
 
@@ -277,6 +278,8 @@ static ipf_status load_slot(ipf_engine *e, form_slot *s, ipf_diags *d)
         st = ipf_fontset_open(paths, n, d, &s->fonts);
     for (size_t i = 0; i < nowned; i++)
         free(owned[i]);
+    if (st == IPF_OK) /* a form whose own labels cannot be drawn is unusable */
+        st = ipf_tpl_check_labels(ipf_form_path(f), ipf_form_root(f), s->fonts, d);
     if (st == IPF_OK)
         st = ipf_pdf_writer_new(s->fonts, d, &s->writer);
     if (st == IPF_OK)

@@ -1,5 +1,6 @@
 /* form.c: loading and checking a form template. */
 #include "form.h"
+#include "tplcheck.h"
 
 #include <libgen.h>
 #include <math.h>
@@ -493,6 +494,7 @@ ipf_status ipf_form_load(const char *path, ipf_diags *d, ipf_form **out)
             bad = 1;
         }
     }
+    bad |= ipf_tpl_check_typesetting(path, root, &f->page, d) > 0;
     if (f->page.width - f->page.left - f->page.right < 72 ||
         f->page.height - f->page.top - f->page.bottom < 144) {
         ipf_diag_add(d, path, ipf_xml_line(page), IPF_SEV_ERROR, "TEMPLATE-PAGE",

@@ -1,0 +1,33 @@
+/* tplcheck.h: template values that load but cannot typeset.
+ *
+ * A template can be well-formed and valid and still give an unusable PDF
+ * with exit 0: a negative margin, a zero font size, a line height near
+ * zero, a column narrower than one character, letter-spacing that runs the
+ * characters backwards, or fonts that cannot draw the form's own labels.
+ * These checks refuse such values with the template's file:line, when the
+ * template is loaded (ipf_tpl_check_typesetting, from ipf_form_load) and
+ * when its fonts are opened (ipf_tpl_check_labels, before any document or
+ * blank form is laid out). */
+#ifndef IPF_TPLCHECK_H
+#define IPF_TPLCHECK_H
+
+#include <libxml/tree.h>
+
+#include "diag.h"
+#include "fontset.h"
+#include "form.h"
+
+/* Lengths, sizes, spacing and columns of the template rooted at root (the
+ * page geometry already parsed); returns the number of problems reported
+ * (TEMPLATE-TYPESETTING, TEMPLATE-COLUMNS, TEMPLATE-PAGE). */
+int ipf_tpl_check_typesetting(const char *path, const xmlNode *root, const ipf_page_geom *page,
+                              ipf_diags *d);
+
+/* Every character the template itself prints (labels, headings, notes,
+ * markers, page-number text) can be drawn by fonts; each character that
+ * cannot is reported once, at its first line (FONT-MISSING-GLYPH).
+ * IPF_OK, IPF_ERR_FONT, or IPF_ERR_NOMEM. */
+ipf_status ipf_tpl_check_labels(const char *path, const xmlNode *root, const ipf_fontset *fonts,
+                                ipf_diags *d);
+
+#endif
