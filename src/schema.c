@@ -809,6 +809,23 @@ const char *ipf_schema_label(const ipf_schema *s, const xmlNode *node)
     return node && node->name ? (const char *)node->name : "";
 }
 
+const char *ipf_schema_label_at(const ipf_schema *s, const char *path)
+{
+    const field *f = field_at(s, path);
+    return f && f->label && *f->label ? f->label : NULL;
+}
+
+const char *ipf_schema_expect_at(const ipf_schema *s, const char *path)
+{
+    const field *f = field_at(s, path);
+    return f ? f->expect : NULL;
+}
+
+const xmlDoc *ipf_schema_document(const ipf_schema *s)
+{
+    return s ? s->xsd : NULL;
+}
+
 /* ---------- loading ---------- */
 
 typedef struct parse_report {

@@ -19,7 +19,7 @@
 #define DEFAULT_PAD    4.5
 
 typedef struct checker {
-    const char *path;
+    const ipf_form *f;
     ipf_diags *d;
     double base;   /* the typography's size, for em lengths */
     double pad;    /* cell padding */
@@ -39,7 +39,7 @@ static void complain(checker *c, const xmlNode *n, const char *code, const char 
 {
     va_list ap;
     va_start(ap, fmt);
-    ipf_diag_vadd(c->d, c->path, ipf_xml_line(n), IPF_SEV_ERROR, code, fmt, ap);
+    ipf_diag_vadd(c->d, ipf_form_node_file(c->f, n), ipf_xml_line(n), IPF_SEV_ERROR, code, fmt, ap);
     va_end(ap);
     c->problems++;
 }
@@ -123,7 +123,9 @@ static void check_columns(checker *c, const xmlNode *table)
         }
         n++;
     }
-    double rest = c->text_w - fixed, need = c->base + 2 * c->pad;
+    const ipf_page_geom *g = ipf_form_part_page(c->f, table);
+    double text_w = g ? g->width - g->left - g->right : c->text_w;
+    double rest = text_w - fixed, need = c->base + 2 * c->pad;
     if (total > 0 && rest <= 0)
         return; /* no room for the fr columns: the loader says so */
     for (int i = 0; i < n; i++) {
@@ -148,25 +150,33 @@ static void walk(checker *c, const xmlNode *n)
     }
 }
 
-int ipf_tpl_check_typesetting(const char *path, const xmlNode *root, const ipf_page_geom *page,
-                              ipf_diags *d)
+/* Margins of every <page>: negative ones print off the paper. */
+static void check_margins(checker *c, const xmlNode *page)
 {
-    checker c = {path, d, DEFAULT_SIZE, DEFAULT_PAD, 0, 0};
+    static const char *const names[4] = {"margin-top", "margin-bottom", "margin-left",
+                                         "margin-right"};
+    for (int i = 0; i < 4; i++) {
+        double v;
+        if (length_of(c, page, names[i], &v) && (v < 0 || !isfinite(v)))
+            complain(c, page, "TEMPLATE-PAGE", "页边距 %s=\"%s\" 是负数：文字会印到纸张以外",
+                     names[i], ipf_tpl_attr(page, names[i]));
+    }
+}
+
+int ipf_tpl_check_typesetting(const ipf_form *f, const xmlNode *root, ipf_diags *d)
+{
+    checker c = {f, d, DEFAULT_SIZE, DEFAULT_PAD, 0, 0};
     const xmlNode *typo = ipf_tpl_child(root, "typography");
     double v;
     if (length_of(&c, typo, "size", &v) && v > 0)
         c.base = v;
     if (length_of(&c, typo, "cell-padding", &v) && v >= 0)
         c.pad = v;
-    c.text_w = page->width - page->left - page->right;
-    const xmlNode *pg = ipf_tpl_child(root, "page");
-    const char *names[4] = {"margin-top", "margin-bottom", "margin-left", "margin-right"};
-    const double vals[4] = {page->top, page->bottom, page->left, page->right};
-    for (int i = 0; i < 4; i++)
-        if (vals[i] < 0 || !isfinite(vals[i]))
-            complain(&c, pg ? pg : root, "TEMPLATE-PAGE",
-                     "页边距 %s=\"%s\" 是负数：文字会印到纸张以外", names[i],
-                     ipf_tpl_attr(pg, names[i]) ? ipf_tpl_attr(pg, names[i]) : "");
+    const ipf_page_geom *g = ipf_form_page(f);
+    c.text_w = g->width - g->left - g->right;
+    for (const xmlNode *n = root->children; n; n = n->next)
+        if (ipf_tpl_is(n, "page"))
+            check_margins(&c, n);
     walk(&c, root->children);
     return c.problems;
 }
@@ -174,7 +184,7 @@ int ipf_tpl_check_typesetting(const char *path, const xmlNode *root, const ipf_p
 /* ------------------------------------------------------------ labels */
 
 typedef struct label_scan {
-    const char *path;
+    const ipf_form *f;
     const ipf_fontset *fonts;
     ipf_diags *d;
     uint32_t seen[256];
@@ -210,7 +220,8 @@ static void scan_text(label_scan *s, const xmlNode *where, const char *text)
         }
         char ch[5] = {0};
         ipf_utf8_encode(cp, ch);
-        ipf_diag_add(s->d, s->path, ipf_xml_line(where), IPF_SEV_ERROR, "FONT-MISSING-GLYPH",
+        ipf_diag_add(s->d, ipf_form_node_file(s->f, where), ipf_xml_line(where), IPF_SEV_ERROR,
+                     "FONT-MISSING-GLYPH",
                      "模板要印的文字中有字符“%s”（U+%04X），所配置的字体都不能显示：请在 <fonts> "
                      "中配置含这些字的字体（如仿宋），或用 --font 指定",
                      ch, (unsigned)cp);
@@ -259,13 +270,13 @@ static void scan_labels(label_scan *s, const xmlNode *n)
     }
 }
 
-ipf_status ipf_tpl_check_labels(const char *path, const xmlNode *root, const ipf_fontset *fonts,
-                                ipf_diags *d)
+ipf_status ipf_tpl_check_labels(const ipf_form *f, const ipf_fontset *fonts, ipf_diags *d)
 {
-    label_scan s = {.path = path, .fonts = fonts, .d = d};
+    const xmlNode *root = ipf_form_root(f);
+    label_scan s = {.f = f, .fonts = fonts, .d = d};
     scan_labels(&s, root->children);
     if (s.more)
-        ipf_diag_add(d, path, ipf_xml_line(root), IPF_SEV_ERROR, "FONT-MISSING-GLYPH",
+        ipf_diag_add(d, ipf_form_path(f), ipf_xml_line(root), IPF_SEV_ERROR, "FONT-MISSING-GLYPH",
                      "模板要印的文字中另有 %zu 个字符所配置的字体都不能显示，未逐一列出", s.more);
     return s.bad ? IPF_ERR_FONT : IPF_OK;
 }

@@ -17,17 +17,16 @@
 #include "fontset.h"
 #include "form.h"
 
-/* Lengths, sizes, spacing and columns of the template rooted at root (the
- * page geometry already parsed); returns the number of problems reported
+/* Lengths, sizes, spacing and columns of the template rooted at root, f
+ * being the form as far as loaded (its pages parsed); each problem names
+ * the file its element stands in.  Returns the number of problems reported
  * (TEMPLATE-TYPESETTING, TEMPLATE-COLUMNS, TEMPLATE-PAGE). */
-int ipf_tpl_check_typesetting(const char *path, const xmlNode *root, const ipf_page_geom *page,
-                              ipf_diags *d);
+int ipf_tpl_check_typesetting(const ipf_form *f, const xmlNode *root, ipf_diags *d);
 
 /* Every character the template itself prints (labels, headings, notes,
  * markers, page-number text) can be drawn by fonts; each character that
  * cannot is reported once, at its first line (FONT-MISSING-GLYPH).
  * IPF_OK, IPF_ERR_FONT, or IPF_ERR_NOMEM. */
-ipf_status ipf_tpl_check_labels(const char *path, const xmlNode *root, const ipf_fontset *fonts,
-                                ipf_diags *d);
+ipf_status ipf_tpl_check_labels(const ipf_form *f, const ipf_fontset *fonts, ipf_diags *d);
 
 #endif

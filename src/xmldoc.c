@@ -826,6 +826,11 @@ ipf_status ipf_xml_read_memory(const char *buf, size_t len, const char *name,
         xmlFreeDoc(doc);
         return IPF_INVALID;
     }
+    /* The name a document was read as, so that a file it names (a template's
+     * tailoring file) is found beside it.  Set after parsing: the parser
+     * itself must never resolve anything against it. */
+    if (!doc->URL && name)
+        doc->URL = xmlStrdup((const xmlChar *)name);
     *out = doc;
     return IPF_OK;
 }

@@ -32,9 +32,11 @@
 #include "fuzz_common.h"
 #include "layout.h"
 #include "pdf.h"
+#include "rules.h"
 #include "xmldoc.h"
 
 static ipf_form *form;
+static ipf_ruleset *rules; /* the form's settings, as the engine binds them */
 static ipf_fontset *fonts;
 static ipf_layout *layout;
 static ipf_pdf_writer *writer;
@@ -79,6 +81,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     fuzz_setup_check(d != NULL, "no memory", NULL);
     char *tpl = from_env("IPF_FUZZ_TEMPLATE", "tests/fuzz/layout-form/template.xml");
     fuzz_setup_check(ipf_form_load(tpl, d, &form) == IPF_OK, tpl, d);
+    if (ipf_form_rules_path(form)) /* the small form has no rules, the national one has */
+        fuzz_setup_check(ipf_ruleset_load(ipf_form_rules_path(form), d, &rules) == IPF_OK &&
+                             ipf_form_bind_rules(form, rules, d) == IPF_OK,
+                         tpl, d);
     free(tpl);
     char *font = fuzz_repo_path("fonts/FandolFang-Regular.ttf");
     const char *paths[1] = {font};
