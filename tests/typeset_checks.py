@@ -197,7 +197,11 @@ def check_pages(pg, name, problems):
                  abs(l[0].x - left) <= 2.5 * em and l[0].size == em]
         short = top[-1].x + top[-1].adv < right - 1.5 * em
         ends = not after or min(after, key=lambda l: l[0].y)[0].x >= left + 1.5 * em
-        if short and ends:
+        # A label beside it that is not a repeated one ("…（续）") means a
+        # new row begins there (a case's 名称), not a continued cell.
+        new_row = any(abs(l[0].y - top[0].y) <= 0.5 * em and l[-1].x < left and
+                      "（续）" not in text(l) for l in nxt)
+        if short and ends and not new_row:
             problems.append(f"{name} p{k + 2}: widow: a paragraph's last line alone at the "
                             f"head: “{text(top)[:30]}”")
 
