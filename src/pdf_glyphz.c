@@ -117,48 +117,57 @@ static void put_string(bw *w, const bits *s)
 /* ------------------------------------------------------------ Huffman codes */
 
 /* Code lengths for freq (every entry > 0) no longer than limit: a Huffman
- * tree, rebuilt from halved counts while it is too deep. */
+ * tree by the two-queue method over the sorted leaves, rebuilt from halved
+ * counts while it is too deep. */
 static void huff_lengths(const uint32_t *freq_in, int n, int limit, uint8_t *len)
 {
     uint32_t freq[NLITLEN];
     for (int i = 0; i < n; i++)
         freq[i] = freq_in[i] ? freq_in[i] : 1;
+    if (n == 1) {
+        len[0] = 1;
+        return;
+    }
     for (;;) {
-        uint64_t w[2 * NLITLEN];
-        int parent[2 * NLITLEN], alive[2 * NLITLEN];
-        int nodes = n;
+        int order[NLITLEN];
         for (int i = 0; i < n; i++) {
-            w[i] = freq[i];
-            alive[i] = 1;
+            int k = i;
+            while (k > 0 && freq[order[k - 1]] > freq[i]) {
+                order[k] = order[k - 1];
+                k--;
+            }
+            order[k] = i;
+        }
+        uint64_t w[2 * NLITLEN];
+        int parent[2 * NLITLEN];
+        for (int i = 0; i < n; i++) {
+            w[i] = freq[order[i]];
             parent[i] = -1;
         }
+        int leaf = 0, inner = n, nodes = n;
         for (int left = n; left > 1; left--) {
-            int a = -1, b = -1;
-            for (int i = 0; i < nodes; i++) {
-                if (!alive[i])
-                    continue;
-                if (a < 0 || w[i] < w[a]) {
-                    b = a;
-                    a = i;
-                } else if (b < 0 || w[i] < w[b]) {
-                    b = i;
-                }
+            int pick[2];
+            for (int t = 0; t < 2; t++) {
+                if (leaf < n && (inner >= nodes || w[leaf] <= w[inner]))
+                    pick[t] = leaf++;
+                else
+                    pick[t] = inner++;
             }
-            w[nodes] = w[a] + w[b];
-            alive[nodes] = 1;
+            w[nodes] = w[pick[0]] + w[pick[1]];
             parent[nodes] = -1;
-            alive[a] = alive[b] = 0;
-            parent[a] = parent[b] = nodes;
+            parent[pick[0]] = parent[pick[1]] = nodes;
             nodes++;
         }
+        /* depths: parents come after their children */
+        int depth[2 * NLITLEN];
+        depth[nodes - 1] = 0;
+        for (int k = nodes - 2; k >= 0; k--)
+            depth[k] = depth[parent[k]] + 1;
         int max = 0;
         for (int i = 0; i < n; i++) {
-            int d = 0;
-            for (int k = i; parent[k] >= 0; k = parent[k])
-                d++;
-            len[i] = (uint8_t)(d ? d : 1);
-            if (len[i] > max)
-                max = len[i];
+            len[order[i]] = (uint8_t)depth[i];
+            if (depth[i] > max)
+                max = depth[i];
         }
         if (max <= limit)
             return;
@@ -284,26 +293,32 @@ static void lz_run(sink *s, const unsigned char *p, size_t n)
 {
     ipf_glyphz *z = s->z;
     size_t i = 0;
+    unsigned next_len = 0, next_d = 0;
+    int have_next = 0;
     while (i < n) {
-        unsigned d = 0, len = longest(z, p, i, n, &d);
-        if (len && len < 258 && i + 1 < n) {
-            /* lazy: a longer match one byte on wins */
+        unsigned d = 0, len;
+        if (have_next) {
+            len = next_len;
+            d = next_d;
+            have_next = 0;
+        } else {
+            len = longest(z, p, i, n, &d);
+        }
+        if (len && len < MAX_MATCH && i + 1 < n) {
+            /* lazy: a longer match one byte on wins (and is kept for then) */
             insert(z, p, i, n);
-            unsigned d2 = 0, len2 = longest(z, p, i + 1, n, &d2);
-            if (len2 > len) {
+            next_len = longest(z, p, i + 1, n, &next_d);
+            if (next_len > len) {
                 literal(s, p[i]);
                 i++;
-                len = len2;
-                d = d2;
-            } else {
-                match(s, len, d);
-                for (size_t k = 1; k < len; k++)
-                    insert(z, p, i + k, n);
-                i += len;
+                have_next = 1;
                 continue;
             }
-        }
-        if (len) {
+            match(s, len, d);
+            for (size_t k = 1; k < len; k++)
+                insert(z, p, i + k, n);
+            i += len;
+        } else if (len) {
             for (size_t k = 0; k < len; k++)
                 insert(z, p, i + k, n);
             match(s, len, d);
@@ -418,11 +433,7 @@ static void header(ipf_glyphz *z, bw *w)
         if (cf[i])
             idx[nu] = i, used[nu++] = cf[i];
     uint8_t ul[NCL];
-    if (nu == 1) {
-        ul[0] = 1;
-    } else {
-        huff_lengths(used, nu, 7, ul);
-    }
+    huff_lengths(used, nu, 7, ul);
     memset(cl_len, 0, sizeof cl_len);
     for (int k = 0; k < nu; k++)
         cl_len[idx[k]] = ul[k];
