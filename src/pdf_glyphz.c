@@ -97,16 +97,32 @@ static void flush_bytes(bw *w)
 static void put_string(bw *w, const bits *s)
 {
     size_t full = s->nbits / 8, i = 0;
-    if (w->n == 0 && ipf_buf_reserve(w->b, full) == 0) {
-        memcpy(w->b->p + w->b->len, s->p, full);
-        w->b->len += full;
+    if (ipf_buf_reserve(w->b, full + 8) < 0)
+        return;
+    unsigned char *o = w->b->p + w->b->len;
+    if (w->n == 0) {
+        memcpy(o, s->p, full);
+        o += full;
         i = full;
+    } else {
+        /* w->n < 32 between calls: 32 bits at a time through the accumulator */
+        uint64_t acc = w->acc;
+        unsigned nb = w->n;
+        for (; i + 4 <= full; i += 4) {
+            const unsigned char *q = s->p + i;
+            uint32_t v =
+                (uint32_t)q[0] | (uint32_t)q[1] << 8 | (uint32_t)q[2] << 16 | (uint32_t)q[3] << 24;
+            acc |= (uint64_t)v << nb;
+            o[0] = (unsigned char)acc;
+            o[1] = (unsigned char)(acc >> 8);
+            o[2] = (unsigned char)(acc >> 16);
+            o[3] = (unsigned char)(acc >> 24);
+            o += 4;
+            acc >>= 32;
+        }
+        w->acc = acc;
     }
-    for (; i + 4 <= full; i += 4)
-        put_bits(w,
-                 (uint32_t)s->p[i] | (uint32_t)s->p[i + 1] << 8 | (uint32_t)s->p[i + 2] << 16 |
-                     (uint32_t)s->p[i + 3] << 24,
-                 32);
+    w->b->len = (size_t)(o - w->b->p);
     for (; i < full; i++)
         put_bits(w, s->p[i], 8);
     unsigned rest = (unsigned)(s->nbits % 8);
