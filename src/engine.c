@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <libxml/xmlreader.h>
+
 #include "drawing.h"
 #include "fontset.h"
 #include "hpdf_memcpy.h"
@@ -19,6 +21,7 @@
 #include "pdf.h"
 #include "rules.h"
 #include "schema.h"
+#include "skeleton.h"
 #include "validate.h"
 #include "xmldoc.h"
 
@@ -30,6 +33,9 @@
 #endif
 
 #define MAX_FONTS 8
+/* No template may raise the node limit above this (memory stays bounded:
+ * about 200 bytes a node). */
+#define IPF_XML_NODES_CEILING 4000000u
 
 /* The catalogue: what every document may share, read-only once loaded.
  * Nothing is read before a document (or a command) needs it: a form's
@@ -99,10 +105,22 @@ static char *path_join(const char *a, const char *b)
     return p;
 }
 
+/* By id, then edition (oldest first), then path: a stable order for
+ * `forms` and for the duplicate check. */
 static int by_id(const void *a, const void *b)
 {
     const form_slot *x = *(form_slot *const *)a, *y = *(form_slot *const *)b;
-    return strcmp(ipf_form_id(x->form), ipf_form_id(y->form));
+    int c = strcmp(ipf_form_id(x->form), ipf_form_id(y->form));
+    if (c)
+        return c;
+    c = strcmp(ipf_form_edition(x->form), ipf_form_edition(y->form));
+    return c ? c : strcmp(ipf_form_path(x->form), ipf_form_path(y->form));
+}
+
+static int same_form(const ipf_form *a, const ipf_form *b)
+{
+    return strcmp(ipf_form_id(a), ipf_form_id(b)) == 0 &&
+           strcmp(ipf_form_edition(a), ipf_form_edition(b)) == 0;
 }
 
 static pthread_once_t xml_once = PTHREAD_ONCE_INIT;
@@ -205,7 +223,9 @@ static ipf_status load_dir(catalogue *c, const char *name, ipf_diags *d)
     if (access(tpl, F_OK) == 0) {
         ipf_form *f = NULL;
         ipf_status fs = ipf_form_load(tpl, d, &f);
-        if (fs == IPF_OK) {
+        if (fs == IPF_OK && ipf_form_is_abstract(f)) {
+            ipf_form_free(f); /* a base for other forms, not a form */
+        } else if (fs == IPF_OK) {
             form_slot **v = realloc(c->slots, (c->nslots + 1) * sizeof *v);
             form_slot *s = v ? calloc(1, sizeof *s) : NULL;
             if (v)
@@ -282,12 +302,42 @@ static ipf_status scan_all(catalogue *c, ipf_diags *d)
         return st;
     if (c->nslots > 1)
         qsort(c->slots, c->nslots, sizeof *c->slots, by_id);
-    for (size_t i = 1; i < c->nslots; i++)
-        if (strcmp(ipf_form_id(c->slots[i]->form), ipf_form_id(c->slots[i - 1]->form)) == 0)
-            ipf_diag_add(d, ipf_form_path(c->slots[i]->form), 0, IPF_SEV_WARNING,
-                         "TEMPLATE-DUPLICATE", "表单编号“%s”与 %s 重复，后者生效",
-                         ipf_form_id(c->slots[i]->form), ipf_form_path(c->slots[i - 1]->form));
-    return IPF_OK;
+    /* Two forms with one id and edition: which one a data file meant cannot
+     * be known, so neither is used.  (A document naming a form by its
+     * directory's name is served without a scan, so a stray copy elsewhere
+     * is found by `ipforms forms` and by documents that need the scan.) */
+    size_t kept = 0;
+    for (size_t i = 0; i < c->nslots; i++) {
+        size_t j = i;
+        while (j + 1 < c->nslots && same_form(c->slots[j + 1]->form, c->slots[i]->form))
+            j++;
+        if (j == i) {
+            c->slots[kept++] = c->slots[i];
+            continue;
+        }
+        for (size_t k = i + 1; k <= j; k++) {
+            const ipf_form *f = c->slots[k]->form;
+            ipf_diag_add(d, ipf_form_path(f), 0, IPF_SEV_ERROR, "TEMPLATE-DUPLICATE",
+                         "表单编号“%s”%s%s%s与 %s 重复，两者都不能使用", ipf_form_id(f),
+                         *ipf_form_edition(f) ? "（版本 " : "", ipf_form_edition(f),
+                         *ipf_form_edition(f) ? "）" : "", ipf_form_path(c->slots[i]->form));
+        }
+        char **b = realloc(c->broken, (c->nbroken + 1) * sizeof *b);
+        if (b)
+            c->broken = b;
+        if (b && (b[c->nbroken] = strdup(ipf_form_id(c->slots[i]->form))) != NULL)
+            c->nbroken++;
+        else
+            st = IPF_ERR_NOMEM;
+        for (size_t k = i; k <= j; k++) {
+            ipf_form_free(c->slots[k]->form);
+            free(c->slots[k]->dir_name);
+            free(c->slots[k]);
+        }
+        i = j;
+    }
+    c->nslots = kept;
+    return st;
 }
 
 ipf_status ipf_engine_load_all(ipf_engine *e, ipf_diags *d)
@@ -305,44 +355,93 @@ const ipf_form *ipf_engine_form(const ipf_engine *e, size_t i)
     return i < e->cat.nslots ? e->cat.slots[i]->form : NULL;
 }
 
-static form_slot *loaded_slot(const catalogue *c, const char *id)
+/* Whether another directory's template.xml also says it is form id in
+ * edition ed.  Only its root element is read (the template is trusted;
+ * no network, no DTD), so looking costs a few microseconds per form and a
+ * lazily loaded form is still refused when it has a namesake. */
+static int namesake_elsewhere(const catalogue *c, const char *dir_name, const char *id,
+                              const char *ed)
 {
-    for (size_t i = 0; i < c->nslots; i++)
-        if (strcmp(ipf_form_id(c->slots[i]->form), id) == 0)
-            return c->slots[i];
-    return NULL;
+    DIR *dh = opendir(c->templates_dir);
+    if (!dh)
+        return 0;
+    int found = 0;
+    struct dirent *de;
+    while (!found && (de = readdir(dh)) != NULL) {
+        if (de->d_name[0] == '.' || strcmp(de->d_name, dir_name) == 0)
+            continue;
+        char *sub = path_join(c->templates_dir, de->d_name);
+        char *tpl = sub ? path_join(sub, "template.xml") : NULL;
+        free(sub);
+        xmlTextReaderPtr r =
+            tpl && access(tpl, R_OK) == 0 ? xmlReaderForFile(tpl, NULL, XML_PARSE_NONET) : NULL;
+        while (r && xmlTextReaderRead(r) == 1) {
+            if (xmlTextReaderNodeType(r) != XML_READER_TYPE_ELEMENT)
+                continue;
+            xmlChar *fid = xmlTextReaderGetAttribute(r, (const xmlChar *)"id");
+            xmlChar *fed = xmlTextReaderGetAttribute(r, (const xmlChar *)"edition");
+            xmlChar *abs = xmlTextReaderGetAttribute(r, (const xmlChar *)"abstract");
+            found = fid && strcmp((const char *)fid, id) == 0 &&
+                    strcmp(fed ? (const char *)fed : "", ed) == 0 &&
+                    !(abs && strcmp((const char *)abs, "true") == 0);
+            xmlFree(fid);
+            xmlFree(fed);
+            xmlFree(abs);
+            break;
+        }
+        if (r)
+            xmlFreeTextReader(r);
+        free(tpl);
+    }
+    closedir(dh);
+    return found;
 }
 
-/* The form with this id: its own directory first (the convention), then,
- * failing that, every directory. */
-static form_slot *find_slot(ipf_engine *e, const char *id, ipf_diags *d)
+/* A loaded form with this id and edition (NULL: the newest edition
+ * loaded, slots of one id being in edition order once scanned). */
+static form_slot *loaded_slot(const catalogue *c, const char *id, const char *edition)
+{
+    form_slot *found = NULL;
+    for (size_t i = 0; i < c->nslots; i++)
+        if (strcmp(ipf_form_id(c->slots[i]->form), id) == 0 &&
+            (!edition || strcmp(ipf_form_edition(c->slots[i]->form), edition) == 0))
+            found = c->slots[i];
+    return found;
+}
+
+/* The form with this id and edition: its own directory first (the
+ * convention: templates/<id>/), then, failing that, every directory. */
+static form_slot *find_slot(ipf_engine *e, const char *id, const char *edition, ipf_diags *d)
 {
     catalogue *c = &e->cat;
-    form_slot *s = loaded_slot(c, id);
+    form_slot *s = loaded_slot(c, id, edition);
     if (s || c->scanned)
         return s;
     if (load_dir(c, id, d) != IPF_OK)
         return NULL;
-    s = loaded_slot(c, id);
-    if (!s && !is_broken(c, id) && scan_all(c, d) == IPF_OK)
-        s = loaded_slot(c, id);
+    s = loaded_slot(c, id, edition);
+    /* A namesake in another directory makes both unusable: the full scan
+     * finds and reports it. */
+    if (s && namesake_elsewhere(c, s->dir_name, id, ipf_form_edition(s->form)))
+        s = NULL;
+    if (!s && scan_all(c, d) == IPF_OK)
+        s = loaded_slot(c, id, edition);
     return s;
 }
 
 const ipf_form *ipf_engine_find_form(ipf_engine *e, const char *id, ipf_diags *d)
 {
-    form_slot *s = find_slot(e, id, d);
+    form_slot *s = find_slot(e, id, NULL, d);
     return s ? s->form : NULL;
 }
 
 /* A font named by a template is looked for beside the template, in the
  * fonts directory next to the templates directory, in $IPFORMS_FONTS and in
  * the fonts/ directory ipforms was built with. */
-static char *resolve_font(const ipf_engine *e, const ipf_form *f, const char *name)
+static char *resolve_font(const ipf_engine *e, const char *tp, const char *name)
 {
     if (name[0] == '/')
         return strdup(name);
-    const char *tp = ipf_form_path(f);
     const char *slash = strrchr(tp, '/');
     char *tdir = slash ? strndup(tp, (size_t)(slash - tp)) : strdup(".");
     char *cands[4] = {0};
@@ -400,7 +499,8 @@ static ipf_status shared_schema(catalogue *c, const char *path, ipf_diags *d,
     return IPF_OK;
 }
 
-static ipf_status shared_rules(catalogue *c, const char *path, ipf_diags *d,
+/* form_id: the form the rule file must say it is for (rules form=). */
+static ipf_status shared_rules(catalogue *c, const char *path, const char *form_id, ipf_diags *d,
                                const ipf_ruleset **out)
 {
     char *key = cache_key(path);
@@ -419,7 +519,7 @@ static ipf_status shared_rules(catalogue *c, const char *path, ipf_diags *d,
     }
     c->rules = v;
     ipf_ruleset *rs = NULL;
-    ipf_status st = ipf_ruleset_load(path, d, &rs);
+    ipf_status st = ipf_ruleset_load_for(path, form_id, d, &rs);
     if (st != IPF_OK) {
         free(key);
         return st;
@@ -496,10 +596,13 @@ static ipf_status load_slot(ipf_engine *e, form_slot *s, ipf_diags *d)
             return st;
     }
     if (ipf_form_rules_path(f)) {
-        st = shared_rules(c, ipf_form_rules_path(f), d, &s->rules);
+        st = shared_rules(c, ipf_form_rules_path(f), ipf_form_rules_form(f), d, &s->rules);
         if (st != IPF_OK)
             return st;
     }
+    st = ipf_form_bind_rules(s->form, s->rules, d); /* settings visible; checked once */
+    if (st != IPF_OK)
+        return st;
     const char *paths[MAX_FONTS];
     char *owned[MAX_FONTS];
     size_t n = 0, nowned = 0;
@@ -508,9 +611,9 @@ static ipf_status load_slot(ipf_engine *e, form_slot *s, ipf_diags *d)
     st = IPF_OK;
     for (size_t i = 0; i < ipf_form_font_count(f) && n < MAX_FONTS; i++) {
         const char *name = ipf_form_font_name(f, i);
-        char *p = resolve_font(e, f, name);
+        char *p = resolve_font(e, ipf_form_font_file(f, i), name);
         if (!p) {
-            ipf_diag_add(d, ipf_form_path(f), ipf_form_font_line(f, i), IPF_SEV_ERROR,
+            ipf_diag_add(d, ipf_form_font_file(f, i), ipf_form_font_line(f, i), IPF_SEV_ERROR,
                          "FONT-NOT-FOUND",
                          "找不到模板指定的字体文件“%s”（已在模板目录、fonts/ 和 $IPFORMS_FONTS "
                          "中查找）",
@@ -535,7 +638,10 @@ static ipf_status load_slot(ipf_engine *e, form_slot *s, ipf_diags *d)
     return st;
 }
 
-/* Which form a data file is for: its root's form="" attribute. */
+/* Which form a data file is for: its root's form="" and edition=""
+ * attributes.  Data names the edition of the printed form it was written
+ * for; without one, the form must be held in one edition only, so that a
+ * new edition never silently takes over old files. */
 static ipf_status form_of(ipf_engine *e, xmlDocPtr doc, const char *path, ipf_diags *d,
                           form_slot **out)
 {
@@ -547,23 +653,57 @@ static ipf_status form_of(ipf_engine *e, xmlDocPtr doc, const char *path, ipf_di
                      (const char *)root->name);
         return IPF_INVALID;
     }
-    form_slot *s = find_slot(e, (const char *)id, d);
-    if (!s && is_broken(&e->cat, (const char *)id)) {
+    xmlChar *ed = xmlGetNoNsProp(root, (const xmlChar *)"edition");
+    catalogue *c = &e->cat;
+    form_slot *match = ed ? find_slot(e, (const char *)id, (const char *)ed, d) : NULL;
+    ipf_status st = IPF_OK;
+    size_t held = 0;
+    char editions[256] = "";
+    if (!match) {
+        /* Every edition of the form is needed, to choose one or to say
+         * which there are. */
+        st = scan_all(c, d);
+        for (size_t i = 0; st == IPF_OK && i < c->nslots; i++) {
+            const ipf_form *f = c->slots[i]->form;
+            if (strcmp(ipf_form_id(f), (const char *)id) != 0)
+                continue;
+            const char *fe = ipf_form_edition(f);
+            if (ed ? strcmp(fe, (const char *)ed) == 0 : held == 0)
+                match = c->slots[i];
+            size_t at = strlen(editions);
+            snprintf(editions + at, sizeof editions - at, "%s“%s”", held ? "、" : "",
+                     *fe ? fe : "（未注明）");
+            held++;
+        }
+    }
+    if (st != IPF_OK) {
+        /* the scan's own diagnostics say why */
+    } else if (held == 0 && !match && is_broken(c, (const char *)id)) {
         ipf_diag_add(d, path, ipf_xml_line(root), IPF_SEV_ERROR, "TEMPLATE-BROKEN",
                      "表单“%s”的模板有错误（见上），无法检查或生成这份数据；请先修正模板",
                      (const char *)id);
-        xmlFree(id);
-        return IPF_ERR_TEMPLATE;
-    }
-    if (!s) {
+        st = IPF_ERR_TEMPLATE;
+    } else if (held == 0 && !match) {
         ipf_diag_add(d, path, ipf_xml_line(root), IPF_SEV_ERROR, "DATA-FORM",
                      "未知的表单“%s”（可用 ipforms forms 查看已有的表单）", (const char *)id);
-        xmlFree(id);
-        return IPF_INVALID;
+        st = IPF_INVALID;
+    } else if (!match || (!ed && held > 1)) {
+        if (ed)
+            ipf_diag_add(d, path, ipf_xml_line(root), IPF_SEV_ERROR, "DATA-EDITION",
+                         "表单“%s”没有“%s”版本（edition=\"%s\"）；现有版本：%s", (const char *)id,
+                         (const char *)ed, (const char *)ed, editions);
+        else
+            ipf_diag_add(d, path, ipf_xml_line(root), IPF_SEV_ERROR, "DATA-EDITION",
+                         "根元素未注明表单“%s”的版本（edition 属性），而该表单有多个版本：%s",
+                         (const char *)id, editions);
+        st = IPF_INVALID;
     }
+    xmlFree(ed);
     xmlFree(id);
-    *out = s;
-    return load_slot(e, s, d);
+    if (st != IPF_OK)
+        return st;
+    *out = match;
+    return load_slot(e, match, d);
 }
 
 static const ipf_fontset *slot_fonts(const form_slot *s)
@@ -575,7 +715,49 @@ static ipf_status read_and_check(ipf_engine *e, const char *path, ipf_diags *d, 
                                  form_slot **slot)
 {
     *doc = NULL;
-    ipf_status st = ipf_xml_read_file(path, NULL, d, doc);
+    /* A kind of document may need more nodes than the default (a list of
+     * 10,000 outlets); its trusted template says so: <data max-nodes>.  The
+     * file is read with the default limit first; only when that limit alone
+     * refused it, and a form allows more, is it read again with the larger
+     * limit, and kept if its own form allows its size.  Otherwise the first
+     * reading's diagnostics (with the line where the limit was crossed) stand. */
+    size_t most = IPF_XML_NODES_CEILING;
+    ipf_diags *first = ipf_diags_new();
+    if (!first)
+        return IPF_ERR_NOMEM;
+    ipf_status st = ipf_xml_read_file(path, NULL, first, doc);
+    int over = st == IPF_INVALID && ipf_diags_count(first) == 1 &&
+               strcmp(ipf_diags_get(first, 0)->code, "XML-TOO-MANY-NODES") == 0;
+    if (over) {
+        /* Which form: read once more within the ceiling, only for its form="". */
+        ipf_xml_limits lim = {0};
+        lim.max_nodes = most;
+        ipf_diags *scratch = ipf_diags_new();
+        xmlDocPtr peek = NULL;
+        form_slot *s = NULL;
+        if (scratch && ipf_xml_read_file(path, &lim, scratch, &peek) == IPF_OK) {
+            xmlNodePtr root = xmlDocGetRootElement(peek);
+            xmlChar *id = xmlGetNoNsProp(root, (const xmlChar *)"form");
+            xmlChar *ed = xmlGetNoNsProp(root, (const xmlChar *)"edition");
+            s = id ? find_slot(e, (const char *)id, (const char *)ed, d) : NULL;
+            xmlFree(id);
+            xmlFree(ed);
+        }
+        xmlFreeDoc(peek);
+        ipf_diags_free(scratch);
+        size_t own = s ? ipf_engine_max_nodes(s->form) : 0;
+        if (own > 100000) {
+            /* Its form's own limit decides, with the reader's exact message. */
+            ipf_diags_clear(first);
+            lim.max_nodes = own;
+            st = ipf_xml_read_file(path, &lim, first, doc);
+        }
+    }
+    for (size_t i = 0; st != IPF_OK && i < ipf_diags_count(first); i++) {
+        const ipf_diag *g = ipf_diags_get(first, i);
+        ipf_diag_add(d, g->file, g->line, g->severity, g->code, "%s", g->message);
+    }
+    ipf_diags_free(first);
     if (st != IPF_OK)
         return st;
     st = form_of(e, *doc, path, d, slot);
@@ -602,10 +784,12 @@ ipf_status ipf_engine_prepare(ipf_engine *e, const char *path, ipf_diags *d)
     xmlDocPtr doc = NULL;
     ipf_status st = quiet ? ipf_xml_read_file(path, NULL, quiet, &doc) : IPF_ERR_NOMEM;
     ipf_diags_free(quiet);
-    xmlChar *id =
-        st == IPF_OK ? xmlGetNoNsProp(xmlDocGetRootElement(doc), (const xmlChar *)"form") : NULL;
-    form_slot *s = id ? find_slot(e, (const char *)id, d) : NULL;
+    xmlNodePtr root = st == IPF_OK ? xmlDocGetRootElement(doc) : NULL;
+    xmlChar *id = root ? xmlGetNoNsProp(root, (const xmlChar *)"form") : NULL;
+    xmlChar *ed = root ? xmlGetNoNsProp(root, (const xmlChar *)"edition") : NULL;
+    form_slot *s = id ? find_slot(e, (const char *)id, (const char *)ed, d) : NULL;
     xmlFree(id);
+    xmlFree(ed);
     xmlFreeDoc(doc);
     return s ? load_slot(e, s, d) : st;
 }
@@ -716,7 +900,8 @@ ipf_status ipf_engine_render_memory(ipf_engine *e, const char *path, unsigned ch
  * failed to load is not "unknown": the template's own errors are above. */
 static form_slot *named_form(ipf_engine *e, const char *form_id, ipf_diags *d)
 {
-    form_slot *s = find_slot(e, form_id, d);
+    /* Of a form held in several editions, the newest. */
+    form_slot *s = scan_all(&e->cat, d) == IPF_OK ? loaded_slot(&e->cat, form_id, NULL) : NULL;
     if (s)
         return s;
     if (is_broken(&e->cat, form_id)) {
@@ -757,35 +942,15 @@ ipf_status ipf_engine_render_blank(ipf_engine *e, const char *form_id, const cha
 
 ipf_status ipf_engine_skeleton(ipf_engine *e, const char *form_id, FILE *out, ipf_diags *d)
 {
-    form_slot *s = named_form(e, form_id, d);
-    if (!s)
-        return IPF_ERR_USAGE;
-    /* The skeleton is data too: templates/<id>/skeleton.xml. */
-    const char *tp = ipf_form_path(s->form);
-    const char *slash = strrchr(tp, '/');
-    char *dir = slash ? strndup(tp, (size_t)(slash - tp)) : strdup(".");
-    char *path = dir ? path_join(dir, "skeleton.xml") : NULL;
-    free(dir);
-    if (!path)
-        return IPF_ERR_NOMEM;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        ipf_diag_add(d, path, 0, IPF_SEV_ERROR, "IO-NOT-FOUND", "找不到表单的填写模板文件");
-        free(path);
-        return IPF_ERR_IO;
-    }
-    char buf[8192];
-    size_t n;
-    ipf_status st = IPF_OK;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-        if (fwrite(buf, 1, n, out) != n) {
-            ipf_diag_add(d, "-", 0, IPF_SEV_ERROR, "IO-WRITE", "写出失败：%s", strerror(errno));
-            st = IPF_ERR_IO;
-            break;
-        }
-    fclose(f);
-    free(path);
-    return st;
+    form_slot *s;
+    ipf_status st = need_form(e, form_id, d, &s);
+    if (st != IPF_OK)
+        return st;
+    /* Generated from the schema and the rule settings (skeleton.h). */
+    ipf_skeleton_form sf = {ipf_form_id(s->form), ipf_form_edition(s->form),
+                            ipf_form_title(s->form), ipf_form_data_root(s->form),
+                            ipf_form_data_namespace(s->form)};
+    return ipf_skeleton_write(s->schema, s->rules, &sf, out, d);
 }
 
 /* ------------------------------------------------------------ one print file */
@@ -804,11 +969,13 @@ static int append_drawing(ipf_drawing *dst, const ipf_drawing *src, const char *
             return -1;
         if (p == 0 && ipf_drawing_outline(dst, 0, title, h) != 0)
             return -1;
+        ipf_drawing_page_number(dst, ipf_drawing_printed_number(src, p));
         size_t ni = 0;
         const ipf_draw_item *it = ipf_drawing_items(src, p, &ni);
         for (size_t i = 0; i < ni; i++) {
             const ipf_draw_item *x = &it[i];
             int r = 0;
+            ipf_drawing_artifact(dst, x->artifact);
             switch (x->kind) {
             case IPF_DRAW_TEXT:
                 r = ipf_drawing_text(dst, x->x, x->y, x->font, x->size, x->char_space, x->bold,
@@ -821,12 +988,13 @@ static int append_drawing(ipf_drawing *dst, const ipf_drawing *src, const char *
                 r = ipf_drawing_rect(dst, x->x, x->y, x->x2, x->y2, x->line_width);
                 break;
             case IPF_DRAW_CHECKBOX:
-                r = ipf_drawing_checkbox(dst, x->x, x->y, x->size, x->checked);
+                r = ipf_drawing_checkbox(dst, x->x, x->y, x->x2, x->size, x->checked);
                 break;
             }
             if (r != 0)
                 return -1;
         }
+        ipf_drawing_artifact(dst, 0);
         for (; oi < no && ol[oi].page <= p; oi++)
             if (ipf_drawing_outline(dst, ol[oi].level + 1, ol[oi].title, ol[oi].y) != 0)
                 return -1;
@@ -897,4 +1065,40 @@ ipf_status ipf_engine_combine(ipf_engine *e, const char *const *inputs, const ch
     }
     ipf_drawing_free(all);
     return st;
+}
+
+/* ---------------------------------------------------------------- documents
+ * made from many (collect.c): built in memory, then the normal path. */
+
+ipf_status ipf_engine_render_doc(ipf_engine *e, xmlDocPtr doc, const char *name,
+                                 const char *out_path, ipf_diags *d)
+{
+    form_slot *s = NULL;
+    ipf_status st = form_of(e, doc, name, d, &s);
+    if (st != IPF_OK)
+        return st;
+    size_t errors = ipf_diags_errors(d);
+    st = ipf_validate_document(s->form, s->schema, s->rules, slot_fonts(s), doc, name, d);
+    if (st == IPF_INVALID && e->opt.force)
+        st = IPF_OK;
+    if (st != IPF_OK || !out_path)
+        return st;
+    ipf_drawing *dr;
+    st = lay_out(e, s, doc, name, &dr, d);
+    if (st == IPF_OK) {
+        ipf_pdf_options o = pdf_options(e);
+        st = ipf_pdf_write_file(s->fonts->writer, dr, &o, out_path, d);
+        if (st == IPF_OK && ipf_diags_errors(d) > errors)
+            st = IPF_INVALID;
+    }
+    ipf_drawing_free(dr);
+    return st;
+}
+
+const char *ipf_engine_setting(ipf_engine *e, const char *form_id, const char *name, ipf_diags *d)
+{
+    form_slot *s = find_slot(e, form_id, NULL, d);
+    if (!s || load_slot(e, s, d) != IPF_OK || !s->rules)
+        return NULL;
+    return ipf_ruleset_setting(s->rules, name);
 }

@@ -101,4 +101,55 @@ ipf_status ipf_engine_render_blank(ipf_engine *e, const char *form_id, const cha
 /* Writes a skeleton data file for form_id with a comment on every field. */
 ipf_status ipf_engine_skeleton(ipf_engine *e, const char *form_id, FILE *out, ipf_diags *d);
 
+/* ------------------------------------------------------------ documents
+ * made from many: published lists and roll-ups (collect.c, docs/lists.md).
+ *
+ * Both build one data document in memory (its form's schema under
+ * templates/schema/) from many inputs, check it like any data file, lay it
+ * out with its template, and write the rows of the template's csv="true"
+ * table as CSV.  How CSV columns, filings and summaries become rows is data:
+ * templates/<form>/sources.xml. */
+
+/* The node limit a form's template declares for its documents (<data
+ * max-nodes>), 0 when it declares none (the reader's default applies). */
+size_t ipf_engine_max_nodes(const ipf_form *f);
+
+/* Checks doc (its root's form="" names the form) and, when out_path is not
+ * NULL, writes its PDF.  name stands for the document in diagnostics.  doc
+ * stays the caller's. */
+ipf_status ipf_engine_render_doc(ipf_engine *e, xmlDocPtr doc, const char *name,
+                                 const char *out_path, ipf_diags *d);
+
+/* A setting of form_id's rule file (a due date, say), or NULL. */
+const char *ipf_engine_setting(ipf_engine *e, const char *form_id, const char *name,
+                               ipf_diags *d);
+
+typedef struct ipf_list_options {
+    const char *form_id;             /* the list's form; NULL: "outlet-list" */
+    const char *const *inputs;       /* list documents, CSV rosters, filings, mixed */
+    size_t ninputs;
+    const char *const *summaries;    /* rollup only: annual summaries */
+    size_t nsummaries;
+    const char *pdf_path, *csv_path; /* either may be NULL (not written) */
+    int csv_charset;                 /* ipf_csv_charset: 0 UTF-8 with BOM, 1 GB18030 */
+    const char *year;                /* 2024: the title's year, the roll-up's year */
+    const char *date;                /* publication date YYYY-MM-DD; NULL: none */
+    const char *issuer;              /* NULL: sources.xml's */
+} ipf_list_options;
+
+/* ipforms list: the outlet list (网点名单) as PDF and CSV. */
+ipf_status ipf_engine_list(ipf_engine *e, const ipf_list_options *o, ipf_diags *d);
+
+/* ipforms rollup: the roll-up of annual summaries (年度工作总结汇总表) against
+ * the roster given as inputs; form_id NULL: "rollup". */
+ipf_status ipf_engine_rollup(ipf_engine *e, const ipf_list_options *o, ipf_diags *d);
+
+/* The outlet-matching name: full-width forms U+FF01–FF5E folded to ASCII
+ * (（）→ ()), every white space (ASCII, U+3000, NBSP) removed.  Caller frees. */
+char *ipf_outlet_name_key(const char *name);
+
+/* GB 32100-2015: 18 characters from 0-9 and A-Z without I O S V Z, the last a
+ * check character over the first 17 (weights 3^i mod 31).  1 valid, 0 not. */
+int ipf_credit_code_valid(const char *code);
+
 #endif

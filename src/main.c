@@ -29,6 +29,10 @@ static void usage(FILE *o)
           "  blank [-o DIR] FORM       生成供手工填写的空白表单\n"
           "  init FORM                 输出带逐项说明的 XML 填写模板\n"
           "  forms                     列出可用的表单\n"
+          "  list [--year Y] [--date D] [--csv-encoding gb18030] FILE...\n"
+          "                            由名单、CSV 名册或备案表生成网点名单 PDF 和 CSV\n"
+          "  rollup --year Y --roster 名册 SUMMARY...\n"
+          "                            年度工作总结汇总表 PDF 和 CSV\n"
           "\n"
           "选项:\n"
           "  -o, --output DIR          PDF 的输出目录\n"
@@ -65,6 +69,11 @@ typedef struct cli {
     const char *cmd;
     char **args; /* the command's arguments, NULL-terminated */
     size_t nargs;
+    /* list and rollup */
+    const char *year, *date, *issuer, *form_id;
+    char **rosters; /* --roster, NULL-terminated */
+    size_t nrosters;
+    int csv_charset; /* 0 UTF-8, 1 GB18030 */
 } cli;
 
 static long long pdf_date(const cli *c)
@@ -105,7 +114,7 @@ static int cmd_forms(const cli *c, ipf_engine *e, ipf_diags *d)
     ipf_status st = ipf_engine_load_all(e, d);
     for (size_t i = 0; i < ipf_engine_form_count(e); i++) {
         const ipf_form *f = ipf_engine_form(e, i);
-        printf("%-28s %s\n", ipf_form_id(f), ipf_form_title(f));
+        printf("%-28s %-6s %s\n", ipf_form_id(f), ipf_form_edition(f), ipf_form_title(f));
     }
     /* The others are listed, but a template that failed to load is an
      * installation problem the office must see in the exit code. */
@@ -192,13 +201,62 @@ static int cmd_init(const cli *c, ipf_engine *e, ipf_diags *d)
     return worst(0, ipf_engine_skeleton(e, c->args[0], stdout, d));
 }
 
+/* ipforms list / rollup: the library (collect.h) makes the PDF and the CSV
+ * beside it, named after the form (or rollup / outlet-list) and the year. */
+static int cmd_collect(const cli *c, ipf_engine *e, ipf_diags *d)
+{
+    int rollup = strcmp(c->cmd, "rollup") == 0;
+    ipf_list_options o;
+    memset(&o, 0, sizeof o);
+    o.year = c->year;
+    o.date = c->date;
+    o.issuer = c->issuer;
+    o.form_id = c->form_id;
+    o.csv_charset = c->csv_charset;
+    o.inputs = rollup ? (const char *const *)c->rosters : (const char *const *)c->args;
+    o.ninputs = rollup ? c->nrosters : c->nargs;
+    o.summaries = rollup ? (const char *const *)c->args : NULL;
+    o.nsummaries = rollup ? c->nargs : 0;
+    if (o.ninputs == 0 || (rollup && !o.year)) {
+        fputs(rollup
+                  ? "ipforms: rollup 需要 --year 年度、至少一个 --roster 名册和年度工作总结文件\n"
+                  : "ipforms: list 需要至少一个名单、CSV 名册或备案表文件\n",
+              stderr);
+        return 2;
+    }
+    if (check_outdir(c->outdir, d) < 0)
+        return 2;
+    const char *dir = c->outdir ? c->outdir : ".";
+    char *base = ipf_name_safe(o.form_id ? o.form_id : rollup ? "rollup" : "outlet-list");
+    size_t len = strlen(dir) + (base ? strlen(base) : 0) + (o.year ? strlen(o.year) : 0) + 16;
+    char *pdf = base ? malloc(len) : NULL, *csv = pdf ? malloc(len) : NULL;
+    ipf_status st = IPF_ERR_NOMEM;
+    if (csv) {
+        snprintf(pdf, len, "%s/%s%s%s.pdf", dir, base, o.year ? "-" : "", o.year ? o.year : "");
+        snprintf(csv, len, "%s/%s%s%s.csv", dir, base, o.year ? "-" : "", o.year ? o.year : "");
+        o.pdf_path = pdf;
+        o.csv_path = csv;
+        st = rollup ? ipf_engine_rollup(e, &o, d) : ipf_engine_list(e, &o, d);
+        if (st == IPF_OK && !c->quiet) {
+            char *pp = ipf_printable(pdf), *pc = ipf_printable(csv);
+            printf("→ %s\n→ %s\n", pp ? pp : "?", pc ? pc : "?");
+            free(pp);
+            free(pc);
+        }
+    }
+    free(base);
+    free(pdf);
+    free(csv);
+    return worst(0, st);
+}
+
 /* The commands: each a thin call into the library. */
 static const struct command {
     const char *name;
     int (*run)(const cli *c, ipf_engine *e, ipf_diags *d);
 } commands[] = {
-    {"validate", cmd_check}, {"render", cmd_check}, {"blank", cmd_blank},
-    {"init", cmd_init},      {"forms", cmd_forms},
+    {"validate", cmd_check}, {"render", cmd_check}, {"blank", cmd_blank},    {"init", cmd_init},
+    {"forms", cmd_forms},    {"list", cmd_collect}, {"rollup", cmd_collect},
 };
 
 static int run(const cli *c)
@@ -310,6 +368,22 @@ static int parse(int argc, char **argv, cli *c)
                 return 2;
             }
             c->jobs = (int)j;
+        } else if ((v = value_of(a, "--year", &i, argc, argv, &bad))) {
+            c->year = v;
+        } else if ((v = value_of(a, "--date", &i, argc, argv, &bad))) {
+            c->date = v;
+        } else if ((v = value_of(a, "--issuer", &i, argc, argv, &bad))) {
+            c->issuer = v;
+        } else if ((v = value_of(a, "--form", &i, argc, argv, &bad))) {
+            c->form_id = v;
+        } else if ((v = value_of(a, "--roster", &i, argc, argv, &bad))) {
+            c->rosters[c->nrosters++] = (char *)v;
+        } else if ((v = value_of(a, "--csv-encoding", &i, argc, argv, &bad))) {
+            if (strcmp(v, "gb18030") != 0 && strcmp(v, "utf-8") != 0) {
+                fputs("ipforms: --csv-encoding 只能是 utf-8 或 gb18030\n", stderr);
+                return 2;
+            }
+            c->csv_charset = strcmp(v, "gb18030") == 0;
         } else if ((v = value_of(a, "--font", &i, argc, argv, &bad))) {
             if (c->nfonts == MAX_FONT_OPTIONS) {
                 fprintf(stderr, "ipforms: --font 最多 %d 个\n", MAX_FONT_OPTIONS);
@@ -360,11 +434,16 @@ int main(int argc, char **argv)
     memset(&c, 0, sizeof c);
     c.progress = -1;
     c.args = calloc((size_t)argc + 1, sizeof *c.args);
-    if (!c.args)
+    c.rosters = calloc((size_t)argc + 1, sizeof *c.rosters);
+    if (!c.args || !c.rosters) {
+        free(c.args);
+        free(c.rosters);
         return 2;
+    }
     int rc = parse(argc, argv, &c);
     if (rc < 0)
         rc = run(&c);
     free(c.args);
+    free(c.rosters);
     return rc;
 }

@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <libxml/xmlregexp.h>
@@ -33,9 +34,10 @@
 #include "schema.h"
 #include "utf8.h"
 #include "xmldoc.h"
+#include "xpathfn.h"
 
 #define RULES_NS       "urn:ipforms:rules:1"
-#define FUNCTIONS_NS   "urn:ipforms:functions"
+#define FUNCTIONS_NS   IPF_FUNCTIONS_NS
 #define DEFAULT_CLAUSE "（依据{clause}）"
 #define VALUE_SHOWN    60 /* characters of an interpolated value */
 #define REGEX_CACHE    32
@@ -48,6 +50,9 @@ typedef struct nsdecl {
 
 typedef struct setting {
     char *name, *value;
+    char *type;       /* as written, or NULL (text) */
+    const char *file; /* where it was (last) set */
+    long line;
 } setting;
 
 typedef struct source {
@@ -62,6 +67,7 @@ typedef struct part {
 typedef struct rule {
     char *code;
     ipf_severity sev;
+    const char *file; /* one of the ruleset's files */
     long line;
     char *suffix;                 /* the cited clauses, formatted */
     int context, assert_, locate; /* expression indices; locate -1 when absent */
@@ -71,6 +77,7 @@ typedef struct rule {
 
 typedef struct expr {
     char *src;
+    const char *file; /* one of the ruleset's files */
     long line;
 } expr;
 
@@ -87,8 +94,13 @@ typedef struct evalset {
     struct evalset *next;
 } evalset;
 
+#define MAX_RULE_FILES    16 /* a file and what it includes, transitively */
+#define MAX_INCLUDE_DEPTH 8
+
 struct ipf_ruleset {
     char *path;
+    char *files[MAX_RULE_FILES]; /* files[0] is path's copy; then the included */
+    int nfiles;
     nsdecl *ns;
     size_t nns;
     setting *settings;
@@ -155,6 +167,7 @@ void ipf_ruleset_free(ipf_ruleset *rs)
     for (size_t i = 0; i < rs->nsettings; i++) {
         free(rs->settings[i].name);
         free(rs->settings[i].value);
+        free(rs->settings[i].type);
     }
     for (size_t i = 0; i < rs->nsources; i++) {
         free(rs->sources[i].id);
@@ -175,6 +188,8 @@ void ipf_ruleset_free(ipf_ruleset *rs)
     free(rs->sources);
     free(rs->rules);
     free(rs->exprs);
+    for (int i = 0; i < rs->nfiles; i++)
+        free(rs->files[i]);
     free(rs->path);
     free(rs);
 }
@@ -192,6 +207,19 @@ const char *ipf_ruleset_setting(const ipf_ruleset *rs, const char *name)
     return NULL;
 }
 
+size_t ipf_ruleset_setting_count(const ipf_ruleset *rs)
+{
+    return rs ? rs->nsettings : 0;
+}
+const char *ipf_ruleset_setting_name(const ipf_ruleset *rs, size_t i)
+{
+    return rs && i < rs->nsettings ? rs->settings[i].name : NULL;
+}
+const char *ipf_ruleset_setting_value(const ipf_ruleset *rs, size_t i)
+{
+    return rs && i < rs->nsettings ? rs->settings[i].value : NULL;
+}
+
 static const char *ns_uri(const ipf_ruleset *rs, const char *prefix, size_t len)
 {
     for (size_t i = rs->nns; i-- > 0;)
@@ -202,104 +230,26 @@ static const char *ns_uri(const ipf_ruleset *rs, const char *prefix, size_t len)
     return NULL;
 }
 
-/* ---------- extension functions ---------- */
-
-/* What ipf:chars leaves out: Unicode White_Space (U+3000 included) and the
- * invisible format characters that editors leave in pasted text. */
-static int is_space_char(uint32_t c)
-{
-    return (c >= 0x09 && c <= 0x0D) || c == 0x20 || c == 0x85 || c == 0xA0 || c == 0x1680 ||
-           (c >= 0x2000 && c <= 0x200D) || c == 0x2028 || c == 0x2029 || c == 0x202F ||
-           c == 0x205F || c == 0x2060 || c == 0x3000 || c == 0xFEFF;
-}
-
-static double count_chars(const xmlChar *s)
-{
-    double n = 0;
-    const char *p = (const char *)s;
-    while (p && *p) {
-        uint32_t c;
-        if (ipf_utf8_next(&p, &c) < 0) {
-            p++;
-            n++;
-            continue;
-        }
-        if (!is_space_char(c))
-            n++;
-    }
-    return n;
-}
+/* ---------- extension functions (xpathfn.c) ---------- */
 
 typedef struct evalstate {
+    ipf_xpathfn_env env; /* first: the functions find it as userData */
     const ipf_ruleset *rs;
     evalset *es;
-    char err[400];   /* the first XPath error of the current evaluation */
-    char fnerr[400]; /* an extension function's own complaint */
+    char err[400]; /* the first XPath error of the current evaluation */
+    int over;      /* the XPath budget ran out */
 } evalstate;
 
-static evalstate *state_of(xmlXPathParserContextPtr ctxt)
+/* ipf:matches' patterns, compiled once per evaluation set. */
+static xmlRegexpPtr regex_for(void *ud, const char *pattern, int *owned)
 {
-    return ctxt && ctxt->context ? ctxt->context->userData : NULL;
-}
-
-static void fn_chars(xmlXPathParserContextPtr ctxt, int nargs)
-{
-    double total = 0;
-    if (nargs > 1) {
-        XP_ERROR(XPATH_INVALID_ARITY);
-    }
-    if (nargs == 0) {
-        xmlChar *s = xmlXPathCastNodeToString(ctxt->context->node);
-        total = count_chars(s);
-        xmlFree(s);
-    } else {
-        xmlXPathObjectPtr o = valuePop(ctxt);
-        if (!o) {
-            XP_ERROR(XPATH_INVALID_OPERAND);
-        }
-        if (o->type == XPATH_NODESET || o->type == XPATH_XSLT_TREE) {
-            for (int i = 0; o->nodesetval && i < o->nodesetval->nodeNr; i++) {
-                xmlChar *s = xmlXPathCastNodeToString(o->nodesetval->nodeTab[i]);
-                total += count_chars(s);
-                xmlFree(s);
-            }
-        } else {
-            xmlChar *s = xmlXPathCastToString(o);
-            total = count_chars(s);
-            xmlFree(s);
-        }
-        xmlXPathFreeObject(o);
-    }
-    valuePush(ctxt, xmlXPathNewFloat(total));
-}
-
-static void ignore_error(void *ctx, xmlErrorPtr e)
-{
-    (void)ctx;
-    (void)e;
-}
-
-/* libxml2 prints a bad pattern's error on stderr unless a handler takes it;
- * the caller reports it in Chinese instead.  The handler is per thread
- * (libxml2 keeps it in thread-local storage) and is put back afterwards. */
-static xmlRegexpPtr regex_compile_quiet(const char *pattern)
-{
-    xmlStructuredErrorFunc prev = xmlStructuredError;
-    void *prev_ctx = xmlStructuredErrorContext;
-    xmlSetStructuredErrorFunc(NULL, ignore_error);
-    xmlRegexpPtr re = xmlRegexpCompile((const xmlChar *)pattern);
-    xmlSetStructuredErrorFunc(prev_ctx, prev);
-    return re;
-}
-
-static xmlRegexpPtr regex_for(evalstate *st, const char *pattern, int *owned)
-{
+    evalstate *st = ud;
     *owned = 0;
     evalset *es = st ? st->es : NULL;
     for (int i = 0; es && i < es->nregex; i++)
         if (strcmp(es->regex[i].pattern, pattern) == 0)
             return es->regex[i].re;
-    xmlRegexpPtr re = regex_compile_quiet(pattern);
+    xmlRegexpPtr re = ipf_regex_compile_quiet(pattern);
     if (!re)
         return NULL;
     if (es && es->nregex < REGEX_CACHE) {
@@ -315,152 +265,13 @@ static xmlRegexpPtr regex_for(evalstate *st, const char *pattern, int *owned)
     return re;
 }
 
-static void fn_matches(xmlXPathParserContextPtr ctxt, int nargs)
-{
-    if (nargs != 2) {
-        XP_ERROR(XPATH_INVALID_ARITY);
-    }
-    xmlChar *pattern = xmlXPathPopString(ctxt);
-    xmlChar *value = xmlXPathPopString(ctxt);
-    if (ctxt->error || !pattern || !value) {
-        xmlFree(pattern);
-        xmlFree(value);
-        return;
-    }
-    evalstate *st = state_of(ctxt);
-    int owned = 0;
-    xmlRegexpPtr re = regex_for(st, (const char *)pattern, &owned);
-    int ok = 0;
-    if (!re) {
-        if (st && !st->fnerr[0])
-            snprintf(st->fnerr, sizeof st->fnerr,
-                     "ipf:matches 的正则表达式“%s”无效（应为 XML Schema 正则表达式）",
-                     (const char *)pattern);
-    } else {
-        ok = xmlRegexpExec(re, value) == 1;
-        if (owned)
-            xmlRegFreeRegexp(re);
-    }
-    xmlFree(pattern);
-    xmlFree(value);
-    valuePush(ctxt, xmlXPathNewBoolean(ok));
-}
-
-/* YYYY-MM-DD with a real month and day; returns 0 and the date as a number
- * yyyymmdd, or -1. */
-static int parse_date(const char *s, long *out)
-{
-    while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
-        s++;
-    int y, m, d;
-    for (int i = 0; i < 10; i++) {
-        if (i == 4 || i == 7) {
-            if (s[i] != '-')
-                return -1;
-        } else if (s[i] < '0' || s[i] > '9') {
-            return -1;
-        }
-    }
-    for (const char *t = s + 10; *t; t++)
-        if (*t != ' ' && *t != '\t' && *t != '\n' && *t != '\r')
-            return -1;
-    y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
-    m = (s[5] - '0') * 10 + (s[6] - '0');
-    d = (s[8] - '0') * 10 + (s[9] - '0');
-    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (m < 1 || m > 12 || d < 1)
-        return -1;
-    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    if (d > days[m - 1] + (m == 2 && leap))
-        return -1;
-    *out = (long)y * 10000 + m * 100 + d;
-    return 0;
-}
-
-static void fn_date_le(xmlXPathParserContextPtr ctxt, int nargs)
-{
-    if (nargs != 2) {
-        XP_ERROR(XPATH_INVALID_ARITY);
-    }
-    xmlChar *b = xmlXPathPopString(ctxt);
-    xmlChar *a = xmlXPathPopString(ctxt);
-    long da, db;
-    int ok = a && b && parse_date((const char *)a, &da) == 0 &&
-             parse_date((const char *)b, &db) == 0 && da <= db;
-    xmlFree(a);
-    xmlFree(b);
-    if (ctxt->error)
-        return;
-    valuePush(ctxt, xmlXPathNewBoolean(ok));
-}
-
-/* ipf:quote(x): the text of x, white space collapsed, between “ and ”, or
- * the empty string when there is no text.  Messages name a person or a
- * case this way without printing an empty “” for one not yet filled in.  A
- * long text is cut (with ……) inside the marks, so that the closing mark
- * survives the length limit on interpolated values. */
-#define QUOTE_SHOWN 40
-static void fn_quote(xmlXPathParserContextPtr ctxt, int nargs)
-{
-    if (nargs != 1) {
-        XP_ERROR(XPATH_INVALID_ARITY);
-    }
-    xmlChar *v = xmlXPathPopString(ctxt);
-    if (ctxt->error || !v) {
-        xmlFree(v);
-        return;
-    }
-    char *out = malloc(strlen((const char *)v) + 16);
-    if (!out) {
-        xmlFree(v);
-        XP_ERROR(XPATH_MEMORY_ERROR);
-    }
-    size_t n = 0;
-    int shown = 0, space = 0;
-    for (const char *p = (const char *)v; *p;) {
-        const char *start = p;
-        uint32_t c;
-        if (ipf_utf8_next(&p, &c) < 0) {
-            p++;
-            continue;
-        }
-        if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
-            space = shown > 0;
-            continue;
-        }
-        if (shown == 0) {
-            memcpy(out, "“", strlen("“"));
-            n = strlen("“");
-        }
-        if (shown == QUOTE_SHOWN) {
-            memcpy(out + n, "……", strlen("……"));
-            n += strlen("……");
-            break;
-        }
-        if (space)
-            out[n++] = ' ';
-        space = 0;
-        memcpy(out + n, start, (size_t)(p - start));
-        n += (size_t)(p - start);
-        shown++;
-    }
-    if (shown) {
-        memcpy(out + n, "”", strlen("”"));
-        n += strlen("”");
-    }
-    out[n] = '\0';
-    xmlFree(v);
-    valuePush(ctxt, xmlXPathNewString((const xmlChar *)out));
-    free(out);
-}
-
-static const char *const ext_functions[] = {"chars", "matches", "date-le", "quote"};
-
 /* ---------- evaluation contexts ---------- */
 
 static void on_xpath_error(void *data, xmlErrorPtr e)
 {
     evalstate *st = data;
+    if (st && e && e->code == XML_XPATH_EXPRESSION_OK + XPATH_OP_LIMIT_EXCEEDED)
+        st->over = 1;
     if (!st || !e || st->err[0])
         return;
     snprintf(st->err, sizeof st->err, "%s", e->message ? e->message : "XPath error");
@@ -489,18 +300,10 @@ static xmlXPathContextPtr new_context(const ipf_ruleset *rs, xmlDocPtr doc, eval
     ctx->userData = st;
     ctx->error = on_xpath_error;
     int bad = 0;
-    bad |= xmlXPathRegisterNs(ctx, (const xmlChar *)"ipf", (const xmlChar *)FUNCTIONS_NS);
+    bad |= ipf_xpathfn_register(ctx);
     for (size_t i = 0; i < rs->nns; i++)
         bad |= xmlXPathRegisterNs(ctx, (const xmlChar *)rs->ns[i].prefix,
                                   (const xmlChar *)rs->ns[i].uri);
-    bad |= xmlXPathRegisterFuncNS(ctx, (const xmlChar *)"chars", (const xmlChar *)FUNCTIONS_NS,
-                                  fn_chars);
-    bad |= xmlXPathRegisterFuncNS(ctx, (const xmlChar *)"matches", (const xmlChar *)FUNCTIONS_NS,
-                                  fn_matches);
-    bad |= xmlXPathRegisterFuncNS(ctx, (const xmlChar *)"date-le", (const xmlChar *)FUNCTIONS_NS,
-                                  fn_date_le);
-    bad |= xmlXPathRegisterFuncNS(ctx, (const xmlChar *)"quote", (const xmlChar *)FUNCTIONS_NS,
-                                  fn_quote);
     xmlXPathRegisterVariableLookup(ctx, lookup_setting, (void *)rs);
     if (bad) {
         xmlXPathFreeContext(ctx);
@@ -516,7 +319,8 @@ static evalset *compile_all(const ipf_ruleset *rs, ipf_diags *d)
     if (!es)
         return NULL;
     es->comp = calloc(rs->nexprs ? rs->nexprs : 1, sizeof *es->comp);
-    evalstate st = {.rs = rs, .es = es};
+    evalstate st = {.env = {.regex = regex_for}, .rs = rs, .es = es};
+    st.env.ud = &st;
     xmlXPathContextPtr ctx = es->comp ? new_context(rs, NULL, &st) : NULL;
     if (!ctx) {
         free_evalset(es, rs->nexprs);
@@ -530,7 +334,7 @@ static evalset *compile_all(const ipf_ruleset *rs, ipf_diags *d)
             bad = 1;
             if (d) {
                 int at = ctx->lastError.int1;
-                ipf_diag_add(d, rs->path, rs->exprs[i].line, IPF_SEV_ERROR, "RULES-XPATH",
+                ipf_diag_add(d, rs->exprs[i].file, rs->exprs[i].line, IPF_SEV_ERROR, "RULES-XPATH",
                              "XPath 表达式有语法错误（%s，约在第 %d 个字符处）：%s",
                              st.err[0] ? st.err : "无法编译", at + 1, rs->exprs[i].src);
             }
@@ -616,11 +420,13 @@ static void report_eval_error(const ipf_ruleset *rs, const rule *r, int ei, eval
                               ipf_diags *d, const char *what)
 {
     const expr *x = &rs->exprs[ei];
-    ipf_diag_add(d, rs->path, x->line, IPF_SEV_ERROR, "RULES-EVAL",
+    if (st->over)
+        return; /* ipf_ruleset_check says the budget ran out */
+    ipf_diag_add(d, x->file, x->line, IPF_SEV_ERROR, "RULES-EVAL",
                  "规则 %s 的表达式无法计算（%s）：%s", r->code,
-                 st->fnerr[0] ? st->fnerr
-                 : st->err[0] ? st->err
-                              : what,
+                 st->env.fnerr[0] ? st->env.fnerr
+                 : st->err[0]     ? st->err
+                                  : what,
                  x->src);
 }
 
@@ -630,7 +436,7 @@ static void prepare(xmlXPathContextPtr ctx, evalstate *st, xmlNodePtr node, int 
     ctx->contextSize = size;
     ctx->proximityPosition = pos;
     st->err[0] = '\0';
-    st->fnerr[0] = '\0';
+    st->env.fnerr[0] = '\0';
 }
 
 /* Checks one rule; returns -1 when an expression could not be evaluated. */
@@ -639,7 +445,7 @@ static int check_rule(const ipf_ruleset *rs, const rule *r, evalset *es, xmlXPat
 {
     prepare(ctx, st, (xmlNodePtr)doc, 1, 1);
     xmlXPathObjectPtr set = xmlXPathCompiledEval(es->comp[r->context], ctx);
-    if (!set || st->err[0] || st->fnerr[0]) {
+    if (!set || st->err[0] || st->env.fnerr[0]) {
         xmlXPathFreeObject(set);
         report_eval_error(rs, r, r->context, st, d, "计算失败");
         return -1;
@@ -657,7 +463,7 @@ static int check_rule(const ipf_ruleset *rs, const rule *r, evalset *es, xmlXPat
         xmlNodePtr node = set->nodesetval->nodeTab[i];
         prepare(ctx, st, node, n, i + 1);
         int ok = xmlXPathCompiledEvalToBoolean(es->comp[r->assert_], ctx);
-        if (ok < 0 || st->err[0] || st->fnerr[0]) {
+        if (ok < 0 || st->err[0] || st->env.fnerr[0]) {
             report_eval_error(rs, r, r->assert_, st, d, "计算失败");
             status = -1;
             break;
@@ -668,7 +474,7 @@ static int check_rule(const ipf_ruleset *rs, const rule *r, evalset *es, xmlXPat
         if (r->locate >= 0) {
             prepare(ctx, st, node, n, i + 1);
             xmlXPathObjectPtr at = xmlXPathCompiledEval(es->comp[r->locate], ctx);
-            if (!at || st->err[0] || st->fnerr[0]) {
+            if (!at || st->err[0] || st->env.fnerr[0]) {
                 xmlXPathFreeObject(at);
                 report_eval_error(rs, r, r->locate, st, d, "计算失败");
                 status = -1;
@@ -692,7 +498,7 @@ static int check_rule(const ipf_ruleset *rs, const rule *r, evalset *es, xmlXPat
             }
             prepare(ctx, st, node, n, i + 1);
             xmlXPathObjectPtr v = xmlXPathCompiledEval(es->comp[p->expr], ctx);
-            if (!v || st->err[0] || st->fnerr[0]) {
+            if (!v || st->err[0] || st->env.fnerr[0]) {
                 xmlXPathFreeObject(v);
                 report_eval_error(rs, r, p->expr, st, d, "计算失败");
                 status = -1;
@@ -723,16 +529,29 @@ ipf_status ipf_ruleset_check(const ipf_ruleset *crs, xmlDocPtr doc, const char *
     evalset *es = take_set(rs);
     if (!es)
         return IPF_ERR_NOMEM;
-    evalstate st = {.rs = rs, .es = es};
+    evalstate st = {.env = {.regex = regex_for}, .rs = rs, .es = es};
+    st.env.ud = &st;
     xmlXPathContextPtr ctx = new_context(rs, doc, &st);
     if (!ctx) {
         give_back(rs, es);
         return IPF_ERR_NOMEM;
     }
     ipf_status status = IPF_OK;
-    for (size_t i = 0; i < rs->nrules; i++)
+    /* Data can make a rule's XPath slow (a rule comparing every node with
+     * every other); the work per document is bounded and the end said. */
+    ipf_xml_bound_xpath(ctx);
+    for (size_t i = 0; i < rs->nrules; i++) {
         if (check_rule(rs, &rs->rules[i], es, ctx, &st, doc, file, d) == -2)
             status = IPF_ERR_NOMEM;
+        if (ipf_xml_xpath_exhausted(ctx)) {
+            ipf_diag_add(d, rs->path, rs->rules[i].line, IPF_SEV_ERROR, "RULES-LIMIT",
+                         "规则 %s 的求值使这份文件的规则检查超过了 %lu 步的上限，"
+                         "这条及其后的规则未能检查；请把规则的 XPath 写得具体些",
+                         rs->rules[i].code, (unsigned long)IPF_XPATH_BUDGET);
+            status = IPF_ERR_TEMPLATE;
+            break;
+        }
+    }
     xmlXPathFreeContext(ctx);
     give_back(rs, es);
     if (status != IPF_OK)
@@ -744,6 +563,8 @@ ipf_status ipf_ruleset_check(const ipf_ruleset *crs, xmlDocPtr doc, const char *
 
 typedef struct loadctx {
     ipf_ruleset *rs;
+    const char *path;      /* the file being read: one of rs->files */
+    const char *want_form; /* the template id the top file's form="" must be */
     ipf_diags *d;
     int bad;
     int oom;
@@ -795,6 +616,7 @@ static int add_expr(loadctx *L, const char *src, long line)
         return -1;
     }
     rs->exprs[rs->nexprs].src = dupstr(src);
+    rs->exprs[rs->nexprs].file = L->path;
     rs->exprs[rs->nexprs].line = line;
     if (!rs->exprs[rs->nexprs].src) {
         L->oom = 1;
@@ -803,225 +625,82 @@ static int add_expr(loadctx *L, const char *src, long line)
     return (int)rs->nexprs++;
 }
 
-static int is_name_start(unsigned char c)
+/* ---------- the names in an expression (xpathfn.c scans) ---------- */
+
+typedef struct names_ctx {
+    loadctx *L;
+    long line;
+} names_ctx;
+
+static const char *names_ns(void *ud, const char *prefix, size_t len)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c >= 0x80;
+    names_ctx *n = ud;
+    return ns_uri(n->L->rs, prefix, len);
 }
 
-static int is_name_char(unsigned char c)
+static int names_var(void *ud, const char *name, size_t len)
 {
-    return is_name_start(c) || (c >= '0' && c <= '9') || c == '-' || c == '.';
-}
-
-/* clang-format off */
-static const char *const core_functions[] = {
-    "last", "position", "count", "id", "local-name", "namespace-uri", "name", "string",
-    "concat", "starts-with", "contains", "substring-before", "substring-after", "substring",
-    "string-length", "normalize-space", "translate", "boolean", "not", "true", "false", "lang",
-    "number", "sum", "floor", "ceiling", "round"};
-/* clang-format on */
-
-static int in_list(const char *const *list, size_t n, const char *s, size_t len)
-{
-    for (size_t i = 0; i < n; i++)
-        if (strlen(list[i]) == len && strncmp(list[i], s, len) == 0)
+    names_ctx *n = ud;
+    const ipf_ruleset *rs = n->L->rs;
+    for (size_t i = 0; i < rs->nsettings; i++)
+        if (strlen(rs->settings[i].name) == len && strncmp(rs->settings[i].name, name, len) == 0)
             return 1;
     return 0;
+}
+
+static void names_report(void *ud, ipf_names_problem what, const char *a, size_t alen,
+                         const char *b, size_t blen)
+{
+    names_ctx *n = ud;
+    loadctx *L = n->L;
+    int al = (int)alen, bl = (int)blen;
+    switch (what) {
+    case IPF_NAMES_VAR_PREFIXED:
+        ipf_diag_add(L->d, L->path, n->line, IPF_SEV_ERROR, "RULES-XPATH",
+                     "变量不能带命名空间前缀：$%.*s…（设置用 $名称 引用）", al, a);
+        break;
+    case IPF_NAMES_VAR_UNKNOWN:
+        ipf_diag_add(L->d, L->path, n->line, IPF_SEV_ERROR, "RULES-XPATH",
+                     "未定义的变量 $%.*s：规则文件中没有 <setting name=\"%.*s\">"
+                     "（注意：$名称 后面紧跟的“-”会被当作名称的一部分，减号前后请加空格）",
+                     al, a, al, a);
+        break;
+    case IPF_NAMES_FUNCTION_UNKNOWN:
+        ipf_diag_add(L->d, L->path, n->line, IPF_SEV_ERROR, "RULES-XPATH",
+                     "未知的函数 %.*s()：XPath 1.0 没有这个函数（扩展函数要写 "
+                     "ipf: 前缀，如 ipf:chars()）",
+                     al, a);
+        break;
+    case IPF_NAMES_FUNCTION_PREFIX:
+        ipf_diag_add(L->d, L->path, n->line, IPF_SEV_ERROR, "RULES-XPATH",
+                     "未声明的命名空间前缀 %.*s（函数 %.*s:%.*s()）", al, a, al, a, bl, b);
+        break;
+    case IPF_NAMES_EXTENSION_UNKNOWN:
+        ipf_diag_add(L->d, L->path, n->line, IPF_SEV_ERROR, "RULES-XPATH",
+                     "未知的函数 %.*s:%.*s()：扩展函数只有 %s", al, a, bl, b, ipf_xpathfn_list());
+        break;
+    case IPF_NAMES_PREFIX_UNDECLARED:
+        ipf_diag_add(L->d, L->path, n->line, IPF_SEV_ERROR, "RULES-XPATH",
+                     "未声明的命名空间前缀 %.*s：请在规则文件中加 <namespace prefix=\"%.*s\" "
+                     "uri=\"…\"/>",
+                     al, a, al, a);
+        break;
+    case IPF_NAMES_ELEMENT_UNPREFIXED:
+        ipf_diag_add(L->d, L->path, n->line, IPF_SEV_ERROR, "RULES-XPATH",
+                     "元素名 %.*s 缺少命名空间前缀：数据在命名空间中，XPath 1.0 "
+                     "里不带前缀的名称什么也选不到，应写作 d:%.*s 之类",
+                     al, a, al, a);
+        break;
+    }
 }
 
 /* The token scan described at the top of the file.  Reports and returns the
  * number of problems. */
 static int check_names(loadctx *L, const char *src, long line)
 {
-    const ipf_ruleset *rs = L->rs;
-    const char *p = src;
-    int operand_before = 0; /* XPath 3.7: whether a * or a name here is an operator */
-    int after_attr = 0;     /* the last token was @ or attribute:: */
-    int problems = 0;
-    while (*p) {
-        unsigned char c = (unsigned char)*p;
-        if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
-            p++;
-            continue;
-        }
-        if (c == '"' || c == '\'') {
-            const char *e = strchr(p + 1, c);
-            if (!e)
-                return problems; /* the compiler reports it */
-            p = e + 1;
-            operand_before = 1;
-            after_attr = 0;
-            continue;
-        }
-        if ((c >= '0' && c <= '9') || (c == '.' && p[1] >= '0' && p[1] <= '9')) {
-            while ((*p >= '0' && *p <= '9') || *p == '.')
-                p++;
-            operand_before = 1;
-            after_attr = 0;
-            continue;
-        }
-        if (c == '$') {
-            const char *s = ++p;
-            while (is_name_char((unsigned char)*p))
-                p++;
-            size_t len = (size_t)(p - s);
-            if (*p == ':' && is_name_start((unsigned char)p[1])) {
-                ipf_diag_add(L->d, rs->path, line, IPF_SEV_ERROR, "RULES-XPATH",
-                             "变量不能带命名空间前缀：$%.*s…（设置用 $名称 引用）", (int)len, s);
-                problems++;
-            } else {
-                int found = 0;
-                for (size_t i = 0; i < rs->nsettings; i++)
-                    if (strlen(rs->settings[i].name) == len &&
-                        strncmp(rs->settings[i].name, s, len) == 0)
-                        found = 1;
-                if (!found) {
-                    ipf_diag_add(
-                        L->d, rs->path, line, IPF_SEV_ERROR, "RULES-XPATH",
-                        "未定义的变量 $%.*s：规则文件中没有 <setting name=\"%.*s\">"
-                        "（注意：$名称 后面紧跟的“-”会被当作名称的一部分，减号前后请加空格）",
-                        (int)len, s, (int)len, s);
-                    problems++;
-                }
-            }
-            operand_before = 1;
-            after_attr = 0;
-            continue;
-        }
-        if (c == '@') {
-            p++;
-            operand_before = 0;
-            after_attr = 1;
-            continue;
-        }
-        if (c == '(' || c == '[' || c == ',') {
-            p++;
-            operand_before = 0;
-            after_attr = 0;
-            continue;
-        }
-        if (c == ')' || c == ']') {
-            p++;
-            operand_before = 1;
-            after_attr = 0;
-            continue;
-        }
-        if (c == ':' && p[1] == ':') {
-            p += 2;
-            operand_before = 0;
-            continue; /* after_attr stays as the axis name set it */
-        }
-        if (c == '.') {
-            p += p[1] == '.' ? 2 : 1;
-            operand_before = 1;
-            after_attr = 0;
-            continue;
-        }
-        if (c == '*') {
-            p++;
-            operand_before = !operand_before; /* multiply, or a name test */
-            after_attr = 0;
-            continue;
-        }
-        if (is_name_start(c)) {
-            const char *s = p;
-            while (is_name_char((unsigned char)*p))
-                p++;
-            size_t len = (size_t)(p - s);
-            if (operand_before) { /* and, or, div, mod */
-                operand_before = 0;
-                after_attr = 0;
-                continue;
-            }
-            const char *prefix = NULL, *local = s;
-            size_t plen = 0, llen = len;
-            int star = 0;
-            if (*p == ':' && p[1] != ':') {
-                prefix = s;
-                plen = len;
-                if (p[1] == '*') {
-                    star = 1;
-                    p += 2;
-                    local = NULL;
-                    llen = 0;
-                } else {
-                    local = ++p;
-                    while (is_name_char((unsigned char)*p))
-                        p++;
-                    llen = (size_t)(p - local);
-                }
-            }
-            const char *q = p;
-            while (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r')
-                q++;
-            if (!star && *q == '(') {
-                static const char *const node_types[] = {"comment", "text",
-                                                         "processing-instruction", "node"};
-                if (!prefix && in_list(node_types, 4, local, llen)) {
-                    /* a node type test */
-                } else if (!prefix) {
-                    if (!in_list(core_functions, sizeof core_functions / sizeof *core_functions,
-                                 local, llen)) {
-                        ipf_diag_add(L->d, rs->path, line, IPF_SEV_ERROR, "RULES-XPATH",
-                                     "未知的函数 %.*s()：XPath 1.0 没有这个函数（扩展函数要写 "
-                                     "ipf: 前缀，如 ipf:chars()）",
-                                     (int)llen, local);
-                        problems++;
-                    }
-                } else {
-                    const char *uri = ns_uri(rs, prefix, plen);
-                    if (!uri) {
-                        ipf_diag_add(L->d, rs->path, line, IPF_SEV_ERROR, "RULES-XPATH",
-                                     "未声明的命名空间前缀 %.*s（函数 %.*s:%.*s()）", (int)plen,
-                                     prefix, (int)plen, prefix, (int)llen, local);
-                        problems++;
-                    } else if (strcmp(uri, FUNCTIONS_NS) != 0 ||
-                               !in_list(ext_functions, 4, local, llen)) {
-                        ipf_diag_add(L->d, rs->path, line, IPF_SEV_ERROR, "RULES-XPATH",
-                                     "未知的函数 %.*s:%.*s()：扩展函数只有 ipf:chars()、"
-                                     "ipf:matches()、ipf:date-le() 和 ipf:quote()",
-                                     (int)plen, prefix, (int)llen, local);
-                        problems++;
-                    }
-                }
-                operand_before = 0; /* the ( follows */
-                after_attr = 0;
-                continue;
-            }
-            if (!star && q[0] == ':' && q[1] == ':') {
-                after_attr = !prefix && llen == 9 && strncmp(local, "attribute", 9) == 0;
-                operand_before = 0;
-                continue;
-            }
-            /* a name test */
-            if (prefix && !ns_uri(rs, prefix, plen)) {
-                ipf_diag_add(
-                    L->d, rs->path, line, IPF_SEV_ERROR, "RULES-XPATH",
-                    "未声明的命名空间前缀 %.*s：请在规则文件中加 <namespace prefix=\"%.*s\" "
-                    "uri=\"…\"/>",
-                    (int)plen, prefix, (int)plen, prefix);
-                problems++;
-            } else if (!prefix && !after_attr) {
-                ipf_diag_add(L->d, rs->path, line, IPF_SEV_ERROR, "RULES-XPATH",
-                             "元素名 %.*s 缺少命名空间前缀：数据在命名空间中，XPath 1.0 "
-                             "里不带前缀的名称什么也选不到，应写作 d:%.*s 之类",
-                             (int)llen, local, (int)llen, local);
-                problems++;
-            }
-            operand_before = 1;
-            after_attr = 0;
-            continue;
-        }
-        /* operators: / // | + - = != < <= > >= */
-        p++;
-        if ((c == '!' || c == '<' || c == '>') && *p == '=')
-            p++;
-        else if (c == '/' && *p == '/')
-            p++;
-        operand_before = 0;
-        after_attr = 0;
-    }
-    return problems;
+    names_ctx n = {L, line};
+    ipf_xpath_names names = {names_ns, names_var, names_report, &n};
+    return ipf_xpath_check_names(src, &names);
 }
 
 static int add_checked_expr(loadctx *L, const xmlNode *el, const char *what)
@@ -1036,7 +715,7 @@ static int add_checked_expr(loadctx *L, const xmlNode *el, const char *what)
     while (*t == ' ' || *t == '\t' || *t == '\n' || *t == '\r')
         t++;
     if (!*t) {
-        ipf_diag_add(L->d, L->rs->path, line, IPF_SEV_ERROR, "RULES-XPATH", "%s是空的", what);
+        ipf_diag_add(L->d, L->path, line, IPF_SEV_ERROR, "RULES-XPATH", "%s是空的", what);
         L->bad = 1;
         free(src);
         return -1;
@@ -1135,7 +814,7 @@ static int parse_message(loadctx *L, rule *r, const xmlNode *el)
         if ((p[0] == '{' && p[1] == '{') || (p[0] == '}' && p[1] == '}')) {
             p += 2;
         } else if (*p == '}') {
-            ipf_diag_add(L->d, L->rs->path, line, IPF_SEV_ERROR, "RULES-MESSAGE",
+            ipf_diag_add(L->d, L->path, line, IPF_SEV_ERROR, "RULES-MESSAGE",
                          "规则 %s 的提示信息中有多余的“}”（花括号本身请写作 }}）", r->code);
             bad = 1;
         } else if (*p == '{') {
@@ -1149,7 +828,7 @@ static int parse_message(loadctx *L, rule *r, const xmlNode *el)
                 e++;
             }
             if (!*e) {
-                ipf_diag_add(L->d, L->rs->path, line, IPF_SEV_ERROR, "RULES-MESSAGE",
+                ipf_diag_add(L->d, L->path, line, IPF_SEV_ERROR, "RULES-MESSAGE",
                              "规则 %s 的提示信息中“{”没有对应的“}”（花括号本身请写作 {{）",
                              r->code);
                 bad = 1;
@@ -1166,7 +845,7 @@ static int parse_message(loadctx *L, rule *r, const xmlNode *el)
             while (*t == ' ' || *t == '\t' || *t == '\n' || *t == '\r')
                 t++;
             if (!*t) {
-                ipf_diag_add(L->d, L->rs->path, line, IPF_SEV_ERROR, "RULES-MESSAGE",
+                ipf_diag_add(L->d, L->path, line, IPF_SEV_ERROR, "RULES-MESSAGE",
                              "规则 %s 的提示信息中有空的 {}", r->code);
                 bad = 1;
             } else {
@@ -1208,13 +887,14 @@ static void parse_rule(loadctx *L, const xmlNode *el, const char *clause_format)
     rule *r = &rs->rules[rs->nrules++];
     memset(r, 0, sizeof *r);
     r->line = ipf_xml_line(el);
+    r->file = L->path;
     r->context = r->assert_ = r->locate = -1;
     r->code = get_attr(el, "code");
     char *sev = get_attr(el, "severity");
     if (!r->code || !*r->code) {
         free(r->code);
         r->code = dupstr("?");
-        ipf_diag_add(L->d, rs->path, r->line, IPF_SEV_ERROR, "RULES-FILE", "规则缺少 code 属性");
+        ipf_diag_add(L->d, L->path, r->line, IPF_SEV_ERROR, "RULES-FILE", "规则缺少 code 属性");
         L->bad = 1;
     }
     if (sev && strcmp(sev, "error") == 0)
@@ -1222,7 +902,7 @@ static void parse_rule(loadctx *L, const xmlNode *el, const char *clause_format)
     else if (sev && strcmp(sev, "warning") == 0)
         r->sev = IPF_SEV_WARNING;
     else {
-        ipf_diag_add(L->d, rs->path, r->line, IPF_SEV_ERROR, "RULES-FILE",
+        ipf_diag_add(L->d, L->path, r->line, IPF_SEV_ERROR, "RULES-FILE",
                      "规则 %s 的 severity 应为 error 或 warning，现为“%s”", r->code,
                      sev ? sev : "");
         L->bad = 1;
@@ -1230,8 +910,14 @@ static void parse_rule(loadctx *L, const xmlNode *el, const char *clause_format)
     free(sev);
     for (size_t i = 0; i + 1 < rs->nrules; i++)
         if (r->code && strcmp(rs->rules[i].code, r->code) == 0 && strcmp(r->code, "?") != 0) {
-            ipf_diag_add(L->d, rs->path, r->line, IPF_SEV_ERROR, "RULES-FILE",
-                         "规则代码 %s 重复（第 %ld 行已用过）", r->code, rs->rules[i].line);
+            if (rs->rules[i].file == r->file)
+                ipf_diag_add(L->d, L->path, r->line, IPF_SEV_ERROR, "RULES-FILE",
+                             "规则代码 %s 重复（第 %ld 行已用过）", r->code, rs->rules[i].line);
+            else
+                ipf_diag_add(L->d, L->path, r->line, IPF_SEV_ERROR, "RULES-FILE",
+                             "规则代码 %s 与包含的 %s:%ld 重复（要替换那条规则，先写 <remove "
+                             "code=\"%s\"/>）",
+                             r->code, rs->rules[i].file, rs->rules[i].line, r->code);
             L->bad = 1;
             break;
         }
@@ -1242,7 +928,7 @@ static void parse_rule(loadctx *L, const xmlNode *el, const char *clause_format)
         if (c->type != XML_ELEMENT_NODE)
             continue;
         if (!is_rules_el(c, NULL)) {
-            ipf_diag_add(L->d, rs->path, ipf_xml_line(c), IPF_SEV_ERROR, "RULES-FILE",
+            ipf_diag_add(L->d, L->path, ipf_xml_line(c), IPF_SEV_ERROR, "RULES-FILE",
                          "规则 %s 中不应有元素 <%s>", r->code, (const char *)c->name);
             L->bad = 1;
             continue;
@@ -1253,7 +939,7 @@ static void parse_rule(loadctx *L, const xmlNode *el, const char *clause_format)
             char *src = get_attr(c, "source");
             const char *title = src ? source_title(rs, src) : "";
             if (!title) {
-                ipf_diag_add(L->d, rs->path, ipf_xml_line(c), IPF_SEV_ERROR, "RULES-FILE",
+                ipf_diag_add(L->d, L->path, ipf_xml_line(c), IPF_SEV_ERROR, "RULES-FILE",
                              "规则 %s 引用了未定义的依据文件 source=\"%s\"（应先写 <source "
                              "id=\"%s\" title=\"…\"/>）",
                              r->code, src, src);
@@ -1286,14 +972,14 @@ static void parse_rule(loadctx *L, const xmlNode *el, const char *clause_format)
             have_message = 1;
             parse_message(L, r, c);
         } else {
-            ipf_diag_add(L->d, rs->path, ipf_xml_line(c), IPF_SEV_ERROR, "RULES-FILE",
+            ipf_diag_add(L->d, L->path, ipf_xml_line(c), IPF_SEV_ERROR, "RULES-FILE",
                          "规则 %s 中不应有元素 <%s>", r->code, k);
             L->bad = 1;
         }
     }
     if (r->context < 0 || r->assert_ < 0 || !have_message || !nclause) {
         if (!L->bad)
-            ipf_diag_add(L->d, rs->path, r->line, IPF_SEV_ERROR, "RULES-FILE",
+            ipf_diag_add(L->d, L->path, r->line, IPF_SEV_ERROR, "RULES-FILE",
                          "规则 %s 应有 <clause>、<context>、<assert> 和 <message>", r->code);
         L->bad = 1;
     }
@@ -1322,9 +1008,9 @@ static void parse_rule(loadctx *L, const xmlNode *el, const char *clause_format)
  * turning into a wrong warning on every filing (a date that does not parse
  * makes ipf:date-le false, a number that does not parse makes every
  * comparison false).  Returns 0 when the value fits its type. */
-static int check_setting(loadctx *L, const xmlNode *el, const char *name, const char *value)
+static int check_setting(loadctx *L, const xmlNode *el, const char *name, const char *value,
+                         const char *type)
 {
-    char *type = get_attr(el, "type");
     const char *want = NULL;
     if (!type || !strcmp(type, "text")) {
         /* anything goes */
@@ -1342,23 +1028,21 @@ static int check_setting(loadctx *L, const xmlNode *el, const char *name, const 
             want = "数字（阿拉伯数字，如 5）";
     } else if (!strcmp(type, "date")) {
         long ymd;
-        if (*value && parse_date(value, &ymd) != 0)
+        if (*value && ipf_date_parse(value, &ymd) != 0)
             want = "日期，格式为“年-月-日”（如 2024-08-30；留空表示不检查）";
     } else if (!strcmp(type, "regex")) {
-        xmlRegexpPtr re = regex_compile_quiet(value);
+        xmlRegexpPtr re = ipf_regex_compile_quiet(value);
         if (!re)
             want = "XML Schema 正则表达式";
         xmlRegFreeRegexp(re);
     } else {
-        ipf_diag_add(L->d, L->rs->path, ipf_xml_line(el), IPF_SEV_ERROR, "RULES-SETTING",
+        ipf_diag_add(L->d, L->path, ipf_xml_line(el), IPF_SEV_ERROR, "RULES-SETTING",
                      "设置 %s 的类型应为 text、number、date 或 regex，现为“%s”", name, type);
-        free(type);
         return -1;
     }
-    free(type);
     if (!want)
         return 0;
-    ipf_diag_add(L->d, L->rs->path, ipf_xml_line(el), IPF_SEV_ERROR, "RULES-SETTING",
+    ipf_diag_add(L->d, L->path, ipf_xml_line(el), IPF_SEV_ERROR, "RULES-SETTING",
                  "设置 %s 的值应为%s，现为“%s”", name, want, value);
     return -1;
 }
@@ -1397,7 +1081,8 @@ static void trial_run(loadctx *L, evalset *es)
         return;
     }
     xmlDocSetRootElement(doc, root);
-    evalstate st = {.rs = rs, .es = es};
+    evalstate st = {.env = {.regex = regex_for}, .rs = rs, .es = es};
+    st.env.ud = &st;
     xmlXPathContextPtr ctx = new_context(rs, doc, &st);
     if (!ctx) {
         xmlFreeDoc(doc);
@@ -1407,12 +1092,12 @@ static void trial_run(loadctx *L, evalset *es)
     for (size_t i = 0; i < rs->nexprs; i++) {
         prepare(ctx, &st, root, 1, 1);
         xmlXPathObjectPtr o = xmlXPathCompiledEval(es->comp[i], ctx);
-        if (!o || st.err[0] || st.fnerr[0]) {
-            ipf_diag_add(L->d, rs->path, rs->exprs[i].line, IPF_SEV_ERROR, "RULES-XPATH",
+        if (!o || st.err[0] || st.env.fnerr[0]) {
+            ipf_diag_add(L->d, rs->exprs[i].file, rs->exprs[i].line, IPF_SEV_ERROR, "RULES-XPATH",
                          "XPath 表达式无法计算（%s）：%s",
-                         st.fnerr[0] ? st.fnerr
-                         : st.err[0] ? st.err
-                                     : "计算失败",
+                         st.env.fnerr[0] ? st.env.fnerr
+                         : st.err[0]     ? st.err
+                                         : "计算失败",
                          rs->exprs[i].src);
             L->bad = 1;
         }
@@ -1423,7 +1108,8 @@ static void trial_run(loadctx *L, evalset *es)
         prepare(ctx, &st, (xmlNodePtr)doc, 1, 1);
         xmlXPathObjectPtr o = xmlXPathCompiledEval(es->comp[r->context], ctx);
         if (o && o->type != XPATH_NODESET) {
-            ipf_diag_add(L->d, rs->path, rs->exprs[r->context].line, IPF_SEV_ERROR, "RULES-XPATH",
+            ipf_diag_add(L->d, rs->exprs[r->context].file, rs->exprs[r->context].line,
+                         IPF_SEV_ERROR, "RULES-XPATH",
                          "规则 %s 的适用对象（context）应选出节点，而不是数值、字符串或布尔值：%s",
                          r->code, rs->exprs[r->context].src);
             L->bad = 1;
@@ -1434,14 +1120,20 @@ static void trial_run(loadctx *L, evalset *es)
     xmlFreeDoc(doc);
 }
 
-ipf_status ipf_ruleset_load(const char *path, ipf_diags *d, ipf_ruleset **out)
+/* Reads and checks the structure of one rule file.  from/from_line: the
+ * <include> naming it, for a file that cannot be read. */
+static ipf_status read_rule_file(const char *path, const char *from, long from_line, ipf_diags *d,
+                                 xmlDocPtr *out)
 {
     *out = NULL;
     xmlDocPtr doc = NULL;
     ipf_status st = ipf_xml_read_file(path, NULL, d, &doc);
-    if (st != IPF_OK)
+    if (st != IPF_OK) {
+        if (from && st != IPF_ERR_NOMEM)
+            ipf_diag_add(d, from, from_line, IPF_SEV_ERROR, "RULES-INCLUDE",
+                         "无法读取 <include> 指定的规则文件 %s", path);
         return st == IPF_ERR_NOMEM ? st : IPF_ERR_TEMPLATE;
-
+    }
     /* The rule file's structure first. */
     char *xsd = rules_xsd_path(path);
     if (xsd) {
@@ -1466,23 +1158,134 @@ ipf_status ipf_ruleset_load(const char *path, ipf_diags *d, ipf_ruleset **out)
         xmlFreeDoc(doc);
         return IPF_ERR_TEMPLATE;
     }
-    ipf_ruleset *rs = calloc(1, sizeof *rs);
-    if (!rs || pthread_mutex_init(&rs->lock, NULL) != 0) {
-        free(rs);
-        xmlFreeDoc(doc);
-        return IPF_ERR_NOMEM;
+    *out = doc;
+    return IPF_OK;
+}
+
+static setting *find_setting(ipf_ruleset *rs, const char *name)
+{
+    for (size_t i = 0; i < rs->nsettings; i++)
+        if (strcmp(rs->settings[i].name, name) == 0)
+            return &rs->settings[i];
+    return NULL;
+}
+
+static void free_rule(rule *r)
+{
+    free(r->code);
+    free(r->suffix);
+    for (size_t k = 0; k < r->nparts; k++)
+        free(r->parts[k].text);
+    free(r->parts);
+}
+
+static void load_file(loadctx *L, const char *path, int depth, const char *from, long from_line);
+
+/* <include href>: the included file's declarations and rules come first;
+ * the including file's settings then override them. */
+static void load_include(loadctx *L, const xmlNode *c, int depth)
+{
+    char *href = get_attr(c, "href");
+    long line = ipf_xml_line(c);
+    if (!href || !*href) {
+        ipf_diag_add(L->d, L->path, line, IPF_SEV_ERROR, "RULES-INCLUDE",
+                     "<include> 缺少 href 属性");
+        L->bad = 1;
+        free(href);
+        return;
     }
-    rs->path = dupstr(path);
-    loadctx L = {.rs = rs, .d = d};
-    if (!rs->path)
-        L.oom = 1;
+    char *target = NULL;
+    if (href[0] == '/') {
+        target = dupstr(href);
+    } else {
+        const char *slash = strrchr(L->path, '/');
+        size_t dl = slash ? (size_t)(slash - L->path) : 1;
+        size_t n = dl + strlen(href) + 2;
+        target = malloc(n);
+        if (target)
+            snprintf(target, n, "%.*s/%s", (int)dl, slash ? L->path : ".", href);
+    }
+    free(href);
+    if (!target) {
+        L->oom = 1;
+        return;
+    }
+    if (depth >= MAX_INCLUDE_DEPTH || L->rs->nfiles >= MAX_RULE_FILES) {
+        ipf_diag_add(L->d, L->path, line, IPF_SEV_ERROR, "RULES-INCLUDE",
+                     "规则文件包含（include）超过 %d 层或 %d 个文件", MAX_INCLUDE_DEPTH,
+                     MAX_RULE_FILES);
+        L->bad = 1;
+        free(target);
+        return;
+    }
+    struct stat want;
+    for (int i = 0; stat(target, &want) == 0 && i < L->rs->nfiles; i++) {
+        struct stat seen;
+        if (stat(L->rs->files[i], &seen) == 0 && seen.st_dev == want.st_dev &&
+            seen.st_ino == want.st_ino) {
+            ipf_diag_add(L->d, L->path, line, IPF_SEV_ERROR, "RULES-INCLUDE",
+                         "规则文件 %s 已经包含过（循环或重复的 include）", target);
+            L->bad = 1;
+            free(target);
+            return;
+        }
+    }
+    const char *saved = L->path;
+    load_file(L, target, depth + 1, saved, line);
+    L->path = saved;
+    free(target);
+}
+
+/* One file's declarations, includes, removals and rules, in that order of
+ * effect (see docs/rules.md, "Including another rule file"). */
+static void load_file(loadctx *L, const char *path, int depth, const char *from, long from_line)
+{
+    ipf_ruleset *rs = L->rs;
+    xmlDocPtr doc = NULL;
+    ipf_status st = read_rule_file(path, from, from_line, L->d, &doc);
+    if (st != IPF_OK) {
+        if (st == IPF_ERR_NOMEM)
+            L->oom = 1;
+        L->bad = 1;
+        return;
+    }
+    char *copy = dupstr(path);
+    if (!copy) {
+        xmlFreeDoc(doc);
+        L->oom = 1;
+        return;
+    }
+    int me = rs->nfiles++;
+    rs->files[me] = copy;
+    L->path = copy;
+    ipf_diags *d = L->d;
+    const xmlNode *root = xmlDocGetRootElement(doc);
+    if (me == 0 && L->want_form) {
+        char *form = get_attr(root, "form");
+        if (!form || strcmp(form, L->want_form) != 0) {
+            ipf_diag_add(d, path, ipf_xml_line(root), IPF_SEV_ERROR, "RULES-FORM",
+                         form ? "规则文件写明 form=\"%s\"，但使用它的模板是“%s”（复制的规则文件"
+                                "要改 form=，或改用 <include> 引用原文件）"
+                              : "规则文件缺少 form=\"%s%s\"（使用它的模板的编号）",
+                         form ? form : "", L->want_form);
+            L->bad = 1;
+        }
+        free(form);
+    }
     char *clause_format = get_attr(root, "clause-format");
 
-    /* Declarations first, wherever they are, so rules may use them. */
-    for (const xmlNode *c = root->children; c && !L.oom; c = c->next) {
+    for (const xmlNode *c = root->children; c && !L->oom; c = c->next)
+        if (is_rules_el(c, "include")) {
+            load_include(L, c, depth);
+            L->path = copy;
+        }
+
+    /* Declarations next, wherever they are, so rules may use them. */
+    size_t first_own_source = rs->nsources;
+    for (const xmlNode *c = root->children; c && !L->oom; c = c->next) {
         if (is_rules_el(c, "namespace")) {
             if (grow((void **)&rs->ns, rs->nns, sizeof *rs->ns) != 0) {
-                L.oom = 1;
+                L->oom = 1;
                 break;
             }
             rs->ns[rs->nns].prefix = get_attr(c, "prefix");
@@ -1492,74 +1295,153 @@ ipf_status ipf_ruleset_load(const char *path, ipf_diags *d, ipf_ruleset **out)
                 free(rs->ns[rs->nns].uri);
                 ipf_diag_add(d, path, ipf_xml_line(c), IPF_SEV_ERROR, "RULES-FILE",
                              "<namespace> 应有 prefix 和 uri 属性");
-                L.bad = 1;
+                L->bad = 1;
                 continue;
             }
             rs->nns++;
         } else if (is_rules_el(c, "setting")) {
             char *name = get_attr(c, "name"), *value = get_attr(c, "value");
+            char *type = get_attr(c, "type");
             if (!name || !value) {
                 ipf_diag_add(d, path, ipf_xml_line(c), IPF_SEV_ERROR, "RULES-FILE",
                              "<setting> 应有 name 和 value 属性");
-                L.bad = 1;
+                L->bad = 1;
                 free(name);
                 free(value);
+                free(type);
                 continue;
             }
-            if (check_setting(&L, c, name, value) != 0)
-                L.bad = 1; /* reported; the rest of the file is still checked */
-            if (ipf_ruleset_setting(rs, name)) {
+            setting *old = find_setting(rs, name);
+            if (old && old->file == copy) {
                 ipf_diag_add(d, path, ipf_xml_line(c), IPF_SEV_ERROR, "RULES-FILE",
-                             "设置 %s 重复定义", name);
-                L.bad = 1;
+                             "设置 %s 重复定义（第 %ld 行已定义）", name, old->line);
+                L->bad = 1;
                 free(name);
                 free(value);
+                free(type);
+                continue;
+            }
+            /* An override keeps the included setting's type unless it says. */
+            if (!type && old && old->type && !(type = dupstr(old->type))) {
+                free(name);
+                free(value);
+                L->oom = 1;
+                break;
+            }
+            if (check_setting(L, c, name, value, type) != 0)
+                L->bad = 1; /* reported; the rest of the file is still checked */
+            if (old) {
+                free(old->value);
+                free(old->type);
+                free(name);
+                old->value = value;
+                old->type = type;
+                old->file = copy;
+                old->line = ipf_xml_line(c);
                 continue;
             }
             if (grow((void **)&rs->settings, rs->nsettings, sizeof *rs->settings) != 0) {
                 free(name);
                 free(value);
-                L.oom = 1;
+                free(type);
+                L->oom = 1;
                 break;
             }
-            rs->settings[rs->nsettings].name = name;
-            rs->settings[rs->nsettings++].value = value;
+            setting *s = &rs->settings[rs->nsettings++];
+            s->name = name;
+            s->value = value;
+            s->type = type;
+            s->file = copy;
+            s->line = ipf_xml_line(c);
         } else if (is_rules_el(c, "source")) {
             char *id = get_attr(c, "id"), *title = get_attr(c, "title");
-            if (!id || !title || source_title(rs, id)) {
-                ipf_diag_add(d, path, ipf_xml_line(c), IPF_SEV_ERROR, "RULES-FILE",
-                             id && title ? "依据文件 id=\"%s\" 重复定义"
-                                         : "<source> 应有 id 和 title 属性%s",
-                             id && title ? id : "");
-                L.bad = 1;
+            size_t at = rs->nsources;
+            for (size_t i = 0; id && i < rs->nsources; i++)
+                if (strcmp(rs->sources[i].id, id) == 0)
+                    at = i;
+            if (!id || !title || at >= first_own_source) {
+                if (!id || !title || at < rs->nsources) {
+                    ipf_diag_add(d, path, ipf_xml_line(c), IPF_SEV_ERROR, "RULES-FILE",
+                                 id && title ? "依据文件 id=\"%s\" 重复定义"
+                                             : "<source> 应有 id 和 title 属性%s",
+                                 id && title ? id : "");
+                    L->bad = 1;
+                    free(id);
+                    free(title);
+                    continue;
+                }
+            }
+            if (at < rs->nsources) { /* the included file's source, retitled */
+                free(rs->sources[at].title);
+                rs->sources[at].title = title;
                 free(id);
-                free(title);
                 continue;
             }
             if (grow((void **)&rs->sources, rs->nsources, sizeof *rs->sources) != 0) {
                 free(id);
                 free(title);
-                L.oom = 1;
+                L->oom = 1;
                 break;
             }
             rs->sources[rs->nsources].id = id;
             rs->sources[rs->nsources++].title = title;
         }
     }
-    for (const xmlNode *c = root->children; c && !L.oom; c = c->next) {
+    /* Removals apply to what the includes brought. */
+    for (const xmlNode *c = root->children; c && !L->oom; c = c->next) {
+        if (!is_rules_el(c, "remove"))
+            continue;
+        char *code = get_attr(c, "code");
+        size_t i = 0;
+        while (code && i < rs->nrules && strcmp(rs->rules[i].code, code) != 0)
+            i++;
+        if (!code || i == rs->nrules) {
+            ipf_diag_add(d, path, ipf_xml_line(c), IPF_SEV_ERROR, "RULES-INCLUDE",
+                         "<remove code=\"%s\"/>：包含的规则文件中没有这条规则", code ? code : "");
+            L->bad = 1;
+        } else {
+            free_rule(&rs->rules[i]);
+            memmove(&rs->rules[i], &rs->rules[i + 1], (rs->nrules - i - 1) * sizeof *rs->rules);
+            rs->nrules--;
+        }
+        free(code);
+    }
+    for (const xmlNode *c = root->children; c && !L->oom; c = c->next) {
         if (c->type != XML_ELEMENT_NODE || is_rules_el(c, "namespace") ||
-            is_rules_el(c, "setting") || is_rules_el(c, "source") || is_rules_el(c, "title"))
+            is_rules_el(c, "setting") || is_rules_el(c, "source") || is_rules_el(c, "title") ||
+            is_rules_el(c, "include") || is_rules_el(c, "remove"))
             continue;
         if (is_rules_el(c, "rule"))
-            parse_rule(&L, c, clause_format ? clause_format : DEFAULT_CLAUSE);
+            parse_rule(L, c, clause_format ? clause_format : DEFAULT_CLAUSE);
         else {
             ipf_diag_add(d, path, ipf_xml_line(c), IPF_SEV_ERROR, "RULES-FILE",
                          "规则文件中不应有元素 <%s>", (const char *)c->name);
-            L.bad = 1;
+            L->bad = 1;
         }
     }
     free(clause_format);
     xmlFreeDoc(doc);
+}
+
+ipf_status ipf_ruleset_load(const char *path, ipf_diags *d, ipf_ruleset **out)
+{
+    return ipf_ruleset_load_for(path, NULL, d, out);
+}
+
+ipf_status ipf_ruleset_load_for(const char *path, const char *form, ipf_diags *d, ipf_ruleset **out)
+{
+    *out = NULL;
+    ipf_ruleset *rs = calloc(1, sizeof *rs);
+    if (!rs || pthread_mutex_init(&rs->lock, NULL) != 0) {
+        free(rs);
+        return IPF_ERR_NOMEM;
+    }
+    rs->path = dupstr(path);
+    loadctx L = {.rs = rs, .d = d, .path = path, .want_form = form};
+    if (!rs->path)
+        L.oom = 1;
+    else
+        load_file(&L, path, 0, NULL, 0);
 
     if (!L.oom && !L.bad) {
         evalset *es = compile_all(rs, d);
