@@ -35,7 +35,7 @@ mkdir "$tmp/pp"
 s=$(ms)
 i=0
 while [ $i -lt 50 ]; do
-    $IPF render -q --no-date -o "$tmp/pp" "$tmp/lo-data/national-filing-$(printf %02d $i).xml"
+    $IPF render -q --no-date -o "$tmp/pp" "$(ls "$tmp"/lo-data/*.xml | sed -n "$((i + 1))p")"
     i=$((i + 1))
 done
 e=$(ms)
@@ -91,7 +91,7 @@ if [ "$LO" = 1 ]; then
         cp fonts/FandolFang-Regular.ttf "$HOME/.fonts/"
         fc-cache "$HOME/.fonts" >/dev/null 2>&1 || true
         lo() { soffice --headless --infilter="HTML (StarWriter)" --convert-to pdf "$@"; }
-        lo --outdir "$tmp/lo-warm" "$tmp/lo-data/national-filing-00.html" >/dev/null 2>&1 || true
+        lo --outdir "$tmp/lo-warm" "$(ls "$tmp"/lo-data/*.html | head -1)" >/dev/null 2>&1 || true
         s=$(ms)
         lo --outdir "$tmp/lo" "$tmp"/lo-data/*.html >/dev/null 2>&1
         e=$(ms)
@@ -100,7 +100,7 @@ if [ "$LO" = 1 ]; then
         echo "peak RSS: $(rss soffice --headless --infilter="HTML (StarWriter)" --convert-to pdf --outdir "$tmp/lo2" "$tmp"/lo-data/*.html) MB"
         s=$(ms); i=0
         while [ $i -lt 5 ]; do
-            lo --outdir "$tmp/lo3" "$tmp/lo-data/national-filing-0$i.html" >/dev/null 2>&1
+            lo --outdir "$tmp/lo3" "$(ls "$tmp"/lo-data/*.html | sed -n "$((i + 1))p")" >/dev/null 2>&1
             i=$((i + 1))
         done
         e=$(ms)
