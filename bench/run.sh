@@ -53,6 +53,14 @@ du -b "$tmp/out" | awk -v n="$N" '{printf "mean PDF size: %.1f KB\n", $1 / n / 1
 rm -rf "$tmp/out" && mkdir "$tmp/out"
 echo "peak RSS of one process in that batch: $(rss $IPF render -q -j2 --no-date -o "$tmp/out" "$tmp/data") MB"
 
+echo "== 200 documents of every form (bench/gen.py --form all), render -j2 =="
+python3 bench/gen.py -n 200 --form all --valid-only "$IPF" "$tmp/all"
+mkdir "$tmp/all-out"
+s=$(ms)
+$IPF render -q -j2 --no-date -o "$tmp/all-out" "$tmp/all" || true
+e=$(ms)
+echo "$(( (e - s) / 200 / 1000 )) us per document"
+
 echo "== peak RSS in one process: 200 against 2000 forms =="
 echo "200: $(rss $BENCH -n 200 "$SAMPLE") MB   2000: $(rss $BENCH -n 2000 "$SAMPLE") MB"
 
