@@ -650,6 +650,9 @@ static void builder_head(builder *b, const ipf_list_options *o)
     const char *names[3] = {"title", "issuer", "date"};
     int have[3] = {b->have_title, b->have_issuer && !o->issuer, b->have_date && !o->date};
     char *title = tt ? expand_year(tt, o->year) : NULL;
+    if (tt && strstr(tt, "{year}") && (!o->year || !*o->year) && !b->have_title)
+        ipf_diag_add(b->d, b->src->path, 0, IPF_SEV_WARNING, "LIST-YEAR",
+                     "没有给出年度（--year 或 --date），标题“%s”中的年度空着", tt);
     vals[0] = title;
     for (int i = 0; i < 3; i++) {
         if (have[i] || !vals[i] || !*vals[i])

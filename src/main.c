@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "csv.h"
 #include "ipforms.h"
 #include "version.h"
 
@@ -133,18 +134,21 @@ static ipf_status run_collect(ipf_engine *e, const cli *c, int argc, char **argv
         else if (strcmp(a, "--roster") == 0 && more && rollup)
             in[o.ninputs++] = argv[++i];
         else if (strcmp(a, "--csv-encoding") == 0 && more) {
-            o.csv_charset = strcmp(argv[i + 1], "gb18030") == 0 ? 1
-                            : strcmp(argv[i + 1], "utf-8") == 0 ? 0
-                                                                : -1;
+            o.csv_charset = ipf_csv_charset_parse(argv[++i]);
             if (o.csv_charset < 0) {
                 fprintf(stderr, "ipforms: --csv-encoding 只能是 utf-8 或 gb18030\n");
                 st = IPF_ERR_USAGE;
             }
-            i++;
         } else if (rollup)
             sums[o.nsummaries++] = a;
         else
             in[o.ninputs++] = a;
+    }
+    /* The year of the title: --year, else that of --date. */
+    char year[8] = "";
+    if (!o.year && o.date && strlen(o.date) >= 4) {
+        snprintf(year, sizeof year, "%.4s", o.date);
+        o.year = year;
     }
     if (st == IPF_OK && (o.ninputs == 0 || (rollup && !o.year))) {
         fprintf(stderr,
