@@ -15,6 +15,7 @@
 #include "pdf.h"
 #include "rules.h"
 #include "schema.h"
+#include "skeleton.h"
 #include "validate.h"
 #include "xmldoc.h"
 
@@ -170,8 +171,8 @@ ipf_status ipf_engine_new(const ipf_engine_options *opt, ipf_diags *d, ipf_engin
             ipf_diag_add(
                 d, ipf_form_path(e->slots[k].form), 0, IPF_SEV_ERROR, "TEMPLATE-DUPLICATE",
                 "表单编号“%s”%s%s与 %s 重复，两者都不能使用", ipf_form_id(e->slots[k].form),
-                ipf_form_edition(e->slots[k].form) ? "（版本 " : "",
-                ipf_form_edition(e->slots[k].form) ? ipf_form_edition(e->slots[k].form) : "",
+                *ipf_form_edition(e->slots[k].form) ? "（版本 " : "",
+                *ipf_form_edition(e->slots[k].form) ? ipf_form_edition(e->slots[k].form) : "",
                 ipf_form_path(e->slots[i].form));
         char **b = realloc(e->broken, (e->nbroken + 1) * sizeof *b);
         if (b)
@@ -224,12 +225,15 @@ const ipf_form *ipf_engine_form(const ipf_engine *e, size_t i)
     return i < e->nslots ? e->slots[i].form : NULL;
 }
 
+/* The form with this id: of its editions the newest (slots are sorted by
+ * id, then edition). */
 static form_slot *find_slot(const ipf_engine *e, const char *id)
 {
+    form_slot *found = NULL;
     for (size_t i = 0; i < e->nslots; i++)
         if (strcmp(ipf_form_id(e->slots[i].form), id) == 0)
-            return &e->slots[i];
-    return NULL;
+            found = &e->slots[i];
+    return found;
 }
 
 const ipf_form *ipf_engine_find_form(const ipf_engine *e, const char *id)
@@ -241,11 +245,10 @@ const ipf_form *ipf_engine_find_form(const ipf_engine *e, const char *id)
 /* A font named by a template is looked for beside the template, in the
  * fonts directory next to the templates directory, in $IPFORMS_FONTS and in
  * the fonts/ directory ipforms was built with. */
-static char *resolve_font(const ipf_engine *e, const ipf_form *f, const char *name)
+static char *resolve_font(const ipf_engine *e, const char *tp, const char *name)
 {
     if (name[0] == '/')
         return strdup(name);
-    const char *tp = ipf_form_path(f);
     const char *slash = strrchr(tp, '/');
     char *tdir = slash ? strndup(tp, (size_t)(slash - tp)) : strdup(".");
     char *cands[4] = {0};
@@ -296,9 +299,9 @@ static ipf_status load_slot(ipf_engine *e, form_slot *s, ipf_diags *d)
     st = IPF_OK;
     for (size_t i = 0; i < ipf_form_font_count(f) && n < MAX_FONTS; i++) {
         const char *name = ipf_form_font_name(f, i);
-        char *p = resolve_font(e, f, name);
+        char *p = resolve_font(e, ipf_form_font_file(f, i), name);
         if (!p) {
-            ipf_diag_add(d, ipf_form_path(f), ipf_form_font_line(f, i), IPF_SEV_ERROR,
+            ipf_diag_add(d, ipf_form_font_file(f, i), ipf_form_font_line(f, i), IPF_SEV_ERROR,
                          "FONT-NOT-FOUND",
                          "找不到模板指定的字体文件“%s”（已在模板目录、fonts/ 和 $IPFORMS_FONTS "
                          "中查找）",
@@ -352,9 +355,42 @@ static ipf_status form_of(ipf_engine *e, xmlDocPtr doc, const char *path, ipf_di
         xmlFree(id);
         return IPF_INVALID;
     }
+    /* The edition: data names the edition of the printed form it was
+     * written for.  Without one, the form must be held in one edition only,
+     * so a new edition never silently takes over old files. */
+    xmlChar *ed = xmlGetNoNsProp(root, (const xmlChar *)"edition");
+    size_t held = 0;
+    form_slot *match = NULL;
+    char editions[256] = "";
+    for (size_t i = 0; i < e->nslots; i++) {
+        const ipf_form *f = e->slots[i].form;
+        if (strcmp(ipf_form_id(f), (const char *)id) != 0)
+            continue;
+        const char *fe = ipf_form_edition(f);
+        if (ed ? strcmp(fe, (const char *)ed) == 0 : held == 0)
+            match = &e->slots[i];
+        size_t at = strlen(editions);
+        snprintf(editions + at, sizeof editions - at, "%s“%s”", held ? "、" : "",
+                 *fe ? fe : "（未注明）");
+        held++;
+    }
+    if (!match || (!ed && held > 1)) {
+        if (ed)
+            ipf_diag_add(d, path, ipf_xml_line(root), IPF_SEV_ERROR, "DATA-EDITION",
+                         "表单“%s”没有“%s”版本（edition=\"%s\"）；现有版本：%s", (const char *)id,
+                         (const char *)ed, (const char *)ed, editions);
+        else
+            ipf_diag_add(d, path, ipf_xml_line(root), IPF_SEV_ERROR, "DATA-EDITION",
+                         "根元素未注明表单“%s”的版本（edition 属性），而该表单有多个版本：%s",
+                         (const char *)id, editions);
+        xmlFree(ed);
+        xmlFree(id);
+        return IPF_INVALID;
+    }
+    xmlFree(ed);
     xmlFree(id);
-    *out = s;
-    return load_slot(e, s, d);
+    *out = match;
+    return load_slot(e, match, d);
 }
 
 static ipf_status read_and_check(ipf_engine *e, const char *path, ipf_diags *d, xmlDocPtr *doc,
@@ -535,35 +571,15 @@ ipf_status ipf_engine_render_blank(ipf_engine *e, const char *form_id, const cha
 
 ipf_status ipf_engine_skeleton(ipf_engine *e, const char *form_id, FILE *out, ipf_diags *d)
 {
-    form_slot *s = named_form(e, form_id, d);
-    if (!s)
-        return IPF_ERR_USAGE;
-    /* The skeleton is data too: templates/<id>/skeleton.xml. */
-    const char *tp = ipf_form_path(s->form);
-    const char *slash = strrchr(tp, '/');
-    char *dir = slash ? strndup(tp, (size_t)(slash - tp)) : strdup(".");
-    char *path = dir ? path_join(dir, "skeleton.xml") : NULL;
-    free(dir);
-    if (!path)
-        return IPF_ERR_NOMEM;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        ipf_diag_add(d, path, 0, IPF_SEV_ERROR, "IO-NOT-FOUND", "找不到表单的填写模板文件");
-        free(path);
-        return IPF_ERR_IO;
-    }
-    char buf[8192];
-    size_t n;
-    ipf_status st = IPF_OK;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-        if (fwrite(buf, 1, n, out) != n) {
-            ipf_diag_add(d, "-", 0, IPF_SEV_ERROR, "IO-WRITE", "写出失败：%s", strerror(errno));
-            st = IPF_ERR_IO;
-            break;
-        }
-    fclose(f);
-    free(path);
-    return st;
+    form_slot *s;
+    ipf_status st = need_form(e, form_id, d, &s);
+    if (st != IPF_OK)
+        return st;
+    /* Generated from the schema and the rule settings (skeleton.h). */
+    ipf_skeleton_form sf = {ipf_form_id(s->form), ipf_form_edition(s->form),
+                            ipf_form_title(s->form), ipf_form_data_root(s->form),
+                            ipf_form_data_namespace(s->form)};
+    return ipf_skeleton_write(s->schema, s->rules, &sf, out, d);
 }
 
 /* ---------------------------------------------------------------- documents

@@ -13,7 +13,8 @@
  * edit the base's named parts (docs/templates.md).  Every element remembers
  * the file it was written in, for diagnostics.
  *
- * The loaded template is read-only afterwards and may be shared by threads. */
+ * The loaded template is read-only once its rules are bound
+ * (ipf_form_bind_rules, by the engine when the form is first used). */
 #ifndef IPF_FORM_H
 #define IPF_FORM_H
 
@@ -42,7 +43,9 @@ const char *ipf_form_title(const ipf_form *f);
 const char *ipf_form_kind(const ipf_form *f);         /* filing, summary, ... */
 const char *ipf_form_jurisdiction(const ipf_form *f); /* e.g. 国家 */
 const char *ipf_form_path(const ipf_form *f);         /* the template file */
-const char *ipf_form_edition(const ipf_form *f);      /* edition="", or NULL */
+/* The edition of the published form, e.g. "2024" (2024年制); "" if the
+ * template names none.  One id may be held in several editions. */
+const char *ipf_form_edition(const ipf_form *f);
 /* abstract="true": a base for other templates, never listed or rendered. */
 int ipf_form_is_abstract(const ipf_form *f);
 
@@ -60,7 +63,10 @@ const char *ipf_form_rules_form(const ipf_form *f);
 /* Font file names the template asks for, in fallback order, as written. */
 size_t ipf_form_font_count(const ipf_form *f);
 const char *ipf_form_font_name(const ipf_form *f, size_t i);
-/* The template line of that <font>, for diagnostics about it. */
+/* The file (the template, or the base it inherits the <font> from) and line
+ * of that <font>: where to look for the font first, and what diagnostics
+ * about it name. */
+const char *ipf_form_font_file(const ipf_form *f, size_t i);
 long ipf_form_font_line(const ipf_form *f, size_t i);
 
 ipf_lb_level ipf_form_line_breaking(const ipf_form *f);

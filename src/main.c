@@ -211,7 +211,7 @@ static int run(const cli *c, int argc, char **argv)
     if (strcmp(cmd, "forms") == 0) {
         for (size_t i = 0; i < ipf_engine_form_count(e); i++) {
             const ipf_form *f = ipf_engine_form(e, i);
-            printf("%-28s %s\n", ipf_form_id(f), ipf_form_title(f));
+            printf("%-28s %-6s %s\n", ipf_form_id(f), ipf_form_edition(f), ipf_form_title(f));
         }
         /* The others are listed, but a template that failed to load is an
          * installation problem the office must see in the exit code. */

@@ -126,12 +126,11 @@ static void sb_add_value(sbuf *b, const char *v)
     free(x);
 }
 
+/* Prints as nothing: utf8.h's one notion of white space (U+3000, NBSP and
+ * zero-width characters included). */
 static int is_blank(const char *s)
 {
-    for (; s && *s; s++)
-        if (*s != ' ' && *s != '\t' && *s != '\n' && *s != '\r')
-            return 0;
-    return 1;
+    return !ipf_utf8_is_filled(s);
 }
 
 /* ---------- the schema object ---------- */
@@ -792,6 +791,23 @@ const char *ipf_schema_label(const ipf_schema *s, const xmlNode *node)
             return f->label;
     }
     return node && node->name ? (const char *)node->name : "";
+}
+
+const char *ipf_schema_label_at(const ipf_schema *s, const char *path)
+{
+    const field *f = field_at(s, path);
+    return f && f->label && *f->label ? f->label : NULL;
+}
+
+const char *ipf_schema_expect_at(const ipf_schema *s, const char *path)
+{
+    const field *f = field_at(s, path);
+    return f ? f->expect : NULL;
+}
+
+const xmlDoc *ipf_schema_document(const ipf_schema *s)
+{
+    return s ? s->xsd : NULL;
 }
 
 /* ---------- loading ---------- */

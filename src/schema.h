@@ -21,12 +21,19 @@ void ipf_schema_free(ipf_schema *s);
 /* Validates doc (read from file, used in diagnostics).  Every structural
  * problem is reported, in Chinese, with the offending element's line.
  * IPF_OK when none is an error, IPF_INVALID otherwise.  Thread-safe. */
-ipf_status ipf_schema_validate(const ipf_schema *s, xmlDocPtr doc, const char *file,
-                               ipf_diags *d);
+ipf_status ipf_schema_validate(const ipf_schema *s, xmlDocPtr doc, const char *file, ipf_diags *d);
 
 /* The Chinese label of an element (or attribute node), e.g. "联系人邮箱";
  * falls back to the nearest labelled ancestor, then to the local name.
  * The string is owned by the schema or the node. */
 const char *ipf_schema_label(const ipf_schema *s, const xmlNode *node);
+
+/* For tools that walk the declarations in document order (skeleton.c): the
+ * merged schema (xs:include resolved, annotations kept), and the label and
+ * value description recorded for an instance path such as
+ * "/filing/institution/staff/@total" (NULL when none).  Owned by the schema. */
+const xmlDoc *ipf_schema_document(const ipf_schema *s);
+const char *ipf_schema_label_at(const ipf_schema *s, const char *path);
+const char *ipf_schema_expect_at(const ipf_schema *s, const char *path);
 
 #endif

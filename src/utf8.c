@@ -1,6 +1,7 @@
 /* utf8.c */
 #include "utf8.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -70,6 +71,53 @@ size_t ipf_utf8_length(const char *s)
     return n;
 }
 
+int ipf_utf8_is_space(uint32_t c)
+{
+    return (c >= 0x09 && c <= 0x0D) || c == 0x20 || c == 0x85 || c == 0xA0 || c == 0x1680 ||
+           c == 0x180E || (c >= 0x2000 && c <= 0x200F) || (c >= 0x2028 && c <= 0x202F) ||
+           (c >= 0x205F && c <= 0x2064) || (c >= 0x2066 && c <= 0x2069) || c == 0x3000 ||
+           c == 0xFEFF;
+}
+
+int ipf_utf8_is_filled(const char *s)
+{
+    for (const char *p = s; p && *p;) {
+        uint32_t c;
+        if (ipf_utf8_next(&p, &c) < 0)
+            return 1;
+        if (!ipf_utf8_is_space(c))
+            return 1;
+    }
+    return 0;
+}
+
+const char *ipf_utf8_space_name(uint32_t c)
+{
+    switch (c) {
+    case 0x20:
+        return "空格";
+    case 0x09:
+        return "制表符";
+    case 0x0A:
+    case 0x0D:
+    case 0x85:
+    case 0x2028:
+    case 0x2029:
+        return "换行";
+    case 0xA0:
+    case 0x202F:
+        return "不换行空格";
+    case 0x3000:
+        return "全角空格";
+    case 0x200B:
+        return "零宽空格";
+    case 0xFEFF:
+        return "零宽不换行空格";
+    default:
+        return NULL;
+    }
+}
+
 static int is_ws(uint32_t c)
 {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
@@ -106,6 +154,47 @@ char *ipf_utf8_excerpt(const char *v, size_t max_chars)
         space = 0;
         memcpy(o, start, (size_t)(p - start));
         o += p - start;
+        shown++;
+    }
+    *o = '\0';
+    return out;
+}
+
+char *ipf_utf8_excerpt_visible(const char *v, size_t max_chars)
+{
+    const char *p = v ? v : "";
+    /* A shown character takes at most 23 bytes ("[零宽不换行空格]"). */
+    size_t cap = (strlen(p) < max_chars ? strlen(p) : max_chars) * 24;
+    char *out = malloc(cap + sizeof "……"), *o = out;
+    if (!out)
+        return NULL;
+    size_t shown = 0;
+    int prev_visible = 0;
+    while (*p) {
+        const char *start = p;
+        uint32_t c;
+        if (ipf_utf8_next(&p, &c) < 0) {
+            p++;
+            continue;
+        }
+        if (shown >= max_chars) {
+            memcpy(o, "……", strlen("……"));
+            o += strlen("……");
+            break;
+        }
+        /* One plain space between two visible characters reads as itself. */
+        const char *after = p;
+        uint32_t n = 0;
+        int inner = c == ' ' && prev_visible && *after && ipf_utf8_next(&after, &n) == 0 &&
+                    !ipf_utf8_is_space(n);
+        prev_visible = !ipf_utf8_is_space(c);
+        if (ipf_utf8_is_space(c) && !inner) {
+            const char *name = ipf_utf8_space_name(c);
+            o += name ? sprintf(o, "[%s]", name) : sprintf(o, "[U+%04X]", (unsigned)c);
+        } else {
+            memcpy(o, start, (size_t)(p - start));
+            o += p - start;
+        }
         shown++;
     }
     *o = '\0';

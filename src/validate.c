@@ -1,6 +1,7 @@
 /* validate.c: the checks before printing, in the order a clerk reads them. */
 #include "validate.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "utf8.h"
@@ -46,8 +47,7 @@ static void check_text(const ipf_schema *schema, const ipf_fontset *fonts, const
             p++;
             continue;
         }
-        if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == 0x3000 ||
-            (c >= 0x2000 && c <= 0x200A))
+        if (ipf_utf8_is_space(c))
             continue;
         if (ipf_fontset_font_for(fonts, c) >= 0)
             continue;
@@ -92,6 +92,62 @@ ipf_status ipf_validate_glyphs(const ipf_schema *schema, const ipf_fontset *font
     return bad ? IPF_INVALID : IPF_OK;
 }
 
+/* Text written beside <p> paragraphs: the schema's mixed content allows it,
+ * but the layout prints an element with paragraphs paragraph by paragraph
+ * and would leave that text out.  Refused, naming the field and quoting
+ * the text, rather than silently dropped. */
+static int said_already(const ipf_diags *d, size_t upto, const char *file, long line)
+{
+    for (size_t i = 0; i < upto; i++) {
+        const ipf_diag *g = ipf_diags_get(d, i);
+        if (g && g->line == line && strcmp(g->code, "SCHEMA-TEXT") == 0 &&
+            strcmp(g->file, file) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static void check_mixed(const ipf_schema *schema, const xmlNode *n, const char *file, ipf_diags *d,
+                        size_t prior)
+{
+    for (; n; n = n->next) {
+        if (n->type != XML_ELEMENT_NODE)
+            continue;
+        long at = ipf_xml_line(n);
+        int has_p = 0;
+        for (const xmlNode *c = n->children; c && !has_p; c = c->next)
+            has_p = c->type == XML_ELEMENT_NODE && strcmp((const char *)c->name, "p") == 0;
+        /* Where the schema allows no text at all it has said so already. */
+        if (has_p && said_already(d, prior, file, at))
+            has_p = 0;
+        for (const xmlNode *c = has_p ? n->children : NULL; c; c = c->next) {
+            if ((c->type != XML_TEXT_NODE && c->type != XML_CDATA_SECTION_NODE) ||
+                !ipf_utf8_is_filled((const char *)c->content))
+                continue;
+            char *shown = ipf_utf8_excerpt((const char *)c->content, 40);
+            ipf_diag_add(d, file, at, IPF_SEV_ERROR, "SCHEMA-TEXT",
+                         "“%s”中写在 <p> 段落之外的文字“%s”不会印在表格上：已分段时，"
+                         "每段文字都应写在一个 <p> 中",
+                         field_label(schema, n), shown ? shown : "");
+            free(shown);
+        }
+        check_mixed(schema, n->children, file, d, prior);
+    }
+}
+
+/* A check that could not run (out of memory, a library failure) leaves the
+ * document unchecked: that must never read as "valid", so its status wins
+ * over the diagnostics count, and the clerk is told the check is incomplete. */
+static ipf_status incomplete(ipf_status st, const char *what, const char *file, ipf_diags *d)
+{
+    if (st == IPF_OK || st == IPF_INVALID)
+        return st;
+    ipf_diag_add(d, file, 0, IPF_SEV_ERROR, "VALIDATE-INCOMPLETE",
+                 "%s未能完成（%s），这份文件未经完整检查，不能视为通过；请关闭其他程序后重试", what,
+                 st == IPF_ERR_NOMEM ? "内存不足" : ipf_status_str(st));
+    return st;
+}
+
 ipf_status ipf_validate_document(const ipf_form *form, const ipf_schema *schema,
                                  const ipf_ruleset *rules, const ipf_fontset *fonts, xmlDocPtr doc,
                                  const char *file, ipf_diags *d)
@@ -99,11 +155,22 @@ ipf_status ipf_validate_document(const ipf_form *form, const ipf_schema *schema,
     size_t before = ipf_diags_errors(d);
     if (check_root(form, doc, file, d))
         return IPF_INVALID; /* another kind of document: its fields mean nothing here */
-    if (schema)
-        ipf_schema_validate(schema, doc, file, d);
-    if (rules)
-        ipf_ruleset_check(rules, doc, file, d);
-    if (fonts)
+    ipf_status failed = IPF_OK;
+    if (schema) {
+        ipf_status st =
+            incomplete(ipf_schema_validate(schema, doc, file, d), "数据结构检查", file, d);
+        if (st != IPF_OK && st != IPF_INVALID)
+            failed = st;
+    }
+    check_mixed(schema, xmlDocGetRootElement(doc), file, d, ipf_diags_count(d));
+    if (rules && failed == IPF_OK) {
+        ipf_status st = incomplete(ipf_ruleset_check(rules, doc, file, d), "规则检查", file, d);
+        if (st != IPF_OK && st != IPF_INVALID)
+            failed = st;
+    }
+    if (fonts && failed == IPF_OK)
         ipf_validate_glyphs(schema, fonts, doc, file, d);
+    if (failed != IPF_OK)
+        return failed;
     return ipf_diags_errors(d) > before ? IPF_INVALID : IPF_OK;
 }

@@ -19,9 +19,23 @@
 #define DEFAULT_MAX_NODES 100000u
 #define DEFAULT_MAX_ATTRS 64
 
+/* libxml2 prints what no handler takes ("parser error : out of memory",
+ * "xmlXPathCompOpEval: function chars bound to undefined prefix ipf") on
+ * stderr, in English, around our diagnostics.  Every error we care about is
+ * taken by a structured handler where it happens and said in Chinese; the
+ * rest is silenced here, once, for this thread and every thread started
+ * later (libxml2 keeps the handler per thread). */
+static void ignore_generic(void *ctx, const char *msg, ...)
+{
+    (void)ctx;
+    (void)msg;
+}
+
 void ipf_xml_init(void)
 {
     xmlInitParser();
+    xmlThrDefSetGenericErrorFunc(NULL, ignore_generic);
+    xmlSetGenericErrorFunc(NULL, ignore_generic);
 }
 
 long ipf_xml_line(const xmlNode *node)
@@ -118,12 +132,6 @@ static void on_parse_error(void *ctx, xmlErrorPtr err)
     }
     ipf_diag_add(r->d, r->name, err->line, IPF_SEV_ERROR, code, "%s：%s", what, detail);
     r->reported++;
-}
-
-static void ignore_generic(void *ctx, const char *msg, ...)
-{
-    (void)ctx;
-    (void)msg;
 }
 
 static long current_line(const parse_state *s)
@@ -534,7 +542,7 @@ ipf_status ipf_xml_read_memory(const char *buf, size_t len, const char *name,
     int options = XML_PARSE_NONET | XML_PARSE_NOWARNING | XML_PARSE_NOERROR | XML_PARSE_HUGE;
     xmlDocPtr doc = xmlCtxtReadMemory(ctxt, buf, (int)len, NULL, "UTF-8", options);
     xmlSetStructuredErrorFunc(NULL, NULL);
-    xmlSetGenericErrorFunc(NULL, NULL);
+    xmlSetGenericErrorFunc(NULL, ignore_generic); /* silent, as ipf_xml_init left it */
     /* A namespace error (xmlns="..." not a URI, an undeclared prefix) leaves
      * the document well-formed but is reported as an error: any error
      * reported refuses the document, so success never comes with one. */

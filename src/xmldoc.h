@@ -35,7 +35,8 @@ ipf_status ipf_xml_read_file(const char *path, const ipf_xml_limits *limits, ipf
 ipf_status ipf_xml_read_memory(const char *buf, size_t len, const char *name,
                                const ipf_xml_limits *limits, ipf_diags *d, xmlDocPtr *out);
 
-/* Once per process, before threads: quiets libxml2's global error printing. */
+/* Once per process, before threads: libxml2 never prints its own (English)
+ * errors on stderr, in this thread or any later one. */
 void ipf_xml_init(void);
 
 /* The line of a node for diagnostics: its own, or the nearest ancestor's. */

@@ -3,6 +3,8 @@
 archive's PDF/A validator (veraPDF, Acrobat Preflight) looks at first.
 
 Usage: pdf_checks.py pdfa IPFORMS REPO_ROOT SAMPLE [LATIN_FONT]
+       pdf_checks.py preflight IPFORMS REPO_ROOT
+       pdf_checks.py readers IPFORMS REPO_ROOT
 Renders SAMPLE with and without --pdfa (and with --pdfa --no-date), then
 checks every PDF/A-1b part the writer is responsible for, and that a plain
 PDF has none of them.  With LATIN_FONT (a TrueType font with composite
@@ -10,8 +12,13 @@ glyphs, e.g. DejaVuSans.ttf) it also renders a copy of SAMPLE holding
 accented letters set in that font, whose subset then carries composite
 glyphs' components, which the CIDSet must list too.
 Prints what it checked; exits 1 on the first failure, 77 when qpdf or
-poppler-utils are missing."""
+poppler-utils are missing.
+
+preflight renders every form `ipforms forms` lists, each sample in
+samples/FORM/ and the blank form, with --pdfa, and has Apache PDFBox's
+Preflight (Debian's libpdfbox2-java) validate them all as PDF/A-1b."""
 import base64
+import glob
 import datetime
 import json
 import os
@@ -325,20 +332,8 @@ def xmp_values(xml):
     return v
 
 
-def check_pdfa(pdf, dated):
-    b = pdf.bytes
-    if not (b.startswith(b"%PDF-1.4\n%") and all(c > 127 for c in b[10:14])):
-        fail(f"header is {b[:16]!r}: want %PDF-1.4 then a comment of 4 bytes > 127")
-    if pdf.version != "1.4":
-        fail(f"PDF version {pdf.version}")
-    if "/Encrypt" in pdf.trailer:
-        fail("encrypted")
-    ids = pdf.trailer.get("/ID")
-    if not (isinstance(ids, list) and len(ids) == 2 and
-            all(isinstance(x, str) and x.startswith("b:") and len(x) == 34 for x in ids)):
-        fail(f"trailer /ID is {ids!r}: want two 16-byte strings")
-    print("  header, version 1.4, not encrypted, trailer /ID")
-
+def check_metadata(pdf, dated, pdfa):
+    """The XMP metadata stream every PDF has, agreeing with Info; /Lang."""
     cat = pdf.catalog()
     mref = cat.get("/Metadata")
     if mref is None:
@@ -354,9 +349,19 @@ def check_pdfa(pdf, dated):
     if not xml.rstrip().endswith(b'<?xpacket end="w"?>'):
         fail("no xpacket trailer")
     x = xmp_values(xml)
-    if x.get("part") != "1" or x.get("conformance") != "B":
+    if pdfa and (x.get("part") != "1" or x.get("conformance") != "B"):
         fail(f"pdfaid part {x.get('part')} conformance {x.get('conformance')}")
+    if not pdfa and ("part" in x or "conformance" in x or b"pdfaid" in pdf.bytes):
+        fail("a PDF that is not PDF/A claims pdfaid")
+    if text(cat.get("/Lang")) != "zh-CN":
+        fail(f"catalog /Lang is {cat.get('/Lang')!r}, not zh-CN")
+    langs = [e.text for e in ET.fromstring(xml).findall(".//dc:language/rdf:Bag/rdf:li", NS)]
+    if langs != ["zh-CN"]:
+        fail(f"XMP dc:language {langs}")
     info = pdf.info()
+    for key, v in info.items():
+        if not str(v).strip():
+            fail(f"Info /{key} is empty: an empty value is left out")
     for key in ["Title", "Author", "Subject", "Keywords", "Creator", "Producer"]:
         if info.get(key) != x.get(key):
             fail(f"Info /{key} {info.get(key)!r} but XMP says {x.get(key)!r}")
@@ -369,9 +374,27 @@ def check_pdfa(pdf, dated):
         fail("no title")
     if dated != ("CreationDate" in info and "ModDate" in info):
         fail(f"dates {'missing' if dated else 'present with --no-date'}")
-    print(f"  XMP metadata: pdfaid 1/B, agrees with Info "
+    print(f"  XMP metadata{': pdfaid 1/B' if pdfa else ''}, /Lang zh-CN, agrees with Info "
           f"({', '.join(sorted(k for k in info if k in x))})")
 
+
+
+def check_pdfa(pdf, dated):
+    b = pdf.bytes
+    if not (b.startswith(b"%PDF-1.4\n%") and all(c > 127 for c in b[10:14])):
+        fail(f"header is {b[:16]!r}: want %PDF-1.4 then a comment of 4 bytes > 127")
+    if pdf.version != "1.4":
+        fail(f"PDF version {pdf.version}")
+    if "/Encrypt" in pdf.trailer:
+        fail("encrypted")
+    ids = pdf.trailer.get("/ID")
+    if not (isinstance(ids, list) and len(ids) == 2 and
+            all(isinstance(x, str) and x.startswith("b:") and len(x) == 34 for x in ids)):
+        fail(f"trailer /ID is {ids!r}: want two 16-byte strings")
+    print("  header, version 1.4, not encrypted, trailer /ID")
+
+    check_metadata(pdf, dated, pdfa=True)
+    cat = pdf.catalog()
     intents = [pdf.get(i) for i in pdf.get(cat.get("/OutputIntents", []))]
     if len(intents) != 1:
         fail(f"{len(intents)} output intents")
@@ -398,13 +421,10 @@ def check_pdfa(pdf, dated):
 
 
 def check_plain(pdf):
-    cat = pdf.catalog()
-    for k in ["/Metadata", "/OutputIntents"]:
-        if k in cat:
-            fail(f"plain PDF has {k}")
-    if b"pdfaid" in pdf.bytes:
-        fail("plain PDF mentions pdfaid")
-    print("  no XMP metadata, no output intent")
+    check_metadata(pdf, dated=True, pdfa=False)
+    if "/OutputIntents" in pdf.catalog():
+        fail("plain PDF has /OutputIntents")
+    print("  XMP metadata without pdfaid, no output intent")
 
 
 def render(ipf, repo, args, sample, outdir, env=None):
@@ -474,9 +494,443 @@ def check_pdfa_command(ipf, repo, sample, latin_font=None):
             check_pdfa(pdf, dated=True)
 
 
+# ------------------------------------------------------------ every form
+
+
+def forms(ipf, repo):
+    """[(form, [sample, ...])] for every form the command knows; samples are
+    samples/FORM/*.xml.  Forms are discovered, not listed here, so a form
+    added by files alone is checked too."""
+    r = run([ipf, "forms"], cwd=repo)
+    if r.returncode != 0:
+        fail(f"ipforms forms: exit {r.returncode}: {r.stderr.decode()}")
+    out = []
+    for line in r.stdout.decode().splitlines():
+        if line.strip():
+            name = line.split()[0]
+            out.append((name, sorted(glob.glob(os.path.join(repo, "samples", name, "*.xml")))))
+    if not out:
+        fail("ipforms forms lists no form")
+    return out
+
+
+def render_all(ipf, repo, outdir, args, env=None):
+    """Renders every form's samples and blank form into outdir (one
+    subdirectory per form); returns [(label, path)]."""
+    e = dict(os.environ, **(env or {}))
+    out = []
+    for form, samples in forms(ipf, repo):
+        d = os.path.join(outdir, form)
+        os.makedirs(d, exist_ok=True)
+        for s in samples:
+            out.append((f"{form}/{os.path.basename(s)}", render(ipf, repo, args, s, d, env)))
+        r = run([ipf, "blank", "-q", "-o", d] + args + [form], cwd=repo, env=e)
+        path = os.path.join(d, f"blank-{form}.pdf")
+        if r.returncode != 0 or not os.path.exists(path):
+            fail(f"ipforms blank {form}: exit {r.returncode}: {r.stderr.decode()}")
+        out.append((f"{form} (blank)", path))
+    return out
+
+
+# Debian's PDFBox 2 (libpdfbox2-java) and what it needs on Java 17, where
+# JAXB and activation are no longer part of the JDK.
+PREFLIGHT_JARS = ["preflight", "pdfbox2", "fontbox2", "xmpbox", "commons-logging", "jaxb-api",
+                  "javax.activation"]
+
+
+def check_preflight(ipf, repo):
+    jars = [f"/usr/share/java/{j}.jar" for j in PREFLIGHT_JARS]
+    missing = [j for j in jars if not os.path.exists(j)]
+    if not shutil.which("java") or missing:
+        print(f"skip: java or {missing} missing (tools/deps.sh --ci installs them)")
+        sys.exit(77)
+    if not os.path.exists(SRGB):
+        print(f"skip: {SRGB} missing (icc-profiles-free)")
+        sys.exit(77)
+    with tempfile.TemporaryDirectory() as tmp:
+        pdfs = render_all(ipf, repo, tmp, ["--pdfa"], {"SOURCE_DATE_EPOCH": "1700000000"})
+        listing = os.path.join(tmp, "list.txt")
+        with open(listing, "w") as fh:
+            fh.write("".join(p + "\n" for _, p in pdfs))
+        # "xml group": one JVM for all files, one report listing each in order.
+        r = run(["java", "-cp", ":".join(jars), "org.apache.pdfbox.preflight.Validator_A1b",
+                 "xml", "group", listing], cwd=tmp)
+        report = listing + ".preflight.xml"
+        if r.returncode != 0 or not os.path.exists(report):
+            fail(f"Preflight: exit {r.returncode}: {r.stdout.decode()}{r.stderr.decode()}")
+        root = ET.parse(report).getroot()
+        results = root.findall("preflight")
+        if len(results) != len(pdfs):
+            fail(f"Preflight reported on {len(results)} files, {len(pdfs)} given")
+        bad = []
+        for (label, path), res in zip(pdfs, results):
+            if res.get("name") != os.path.basename(path):
+                fail(f"Preflight's report is out of order: {res.get('name')} for {path}")
+            valid = res.findtext("isValid")
+            errs = [f"{e.findtext('code')} {e.findtext('details')}" for e in res.iter("error")]
+            print(f"  {label}: PDF/A-1b valid={valid} {'; '.join(errs[:5])}")
+            if valid != "true" or errs:
+                bad.append(label)
+        if bad:
+            fail(f"Preflight rejects {len(bad)} of {len(pdfs)} PDF/A files: {', '.join(bad)}")
+        print(f"Preflight: all {len(pdfs)} PDF/A files valid PDF/A-1b")
+
+
+# ------------------------------------------------------------ readers
+
+TOKEN = re.compile(rb"\s*(?:(<<|>>|\[|\])|<([0-9A-Fa-f\s]*)>|\((?:[^()\\]|\\.)*\)|"
+                   rb"/([^\s/<>\[\]()]+)|([-+]?\d*\.?\d+)|([A-Za-z'\"*]+))")
+
+
+def tounicode(cmap):
+    """CID -> text from a ToUnicode CMap (bfchar and bfrange)."""
+    out = {}
+    u16 = lambda h: bytes.fromhex(h).decode("utf-16-be")
+    for blk in re.findall(rb"beginbfchar(.*?)endbfchar", cmap, re.S):
+        for a, b in re.findall(rb"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>", blk):
+            out[int(a, 16)] = u16(b.decode())
+    for blk in re.findall(rb"beginbfrange(.*?)endbfrange", cmap, re.S):
+        for a, b, c in re.findall(rb"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>", blk):
+            lo, hi, first = int(a, 16), int(b, 16), u16(c.decode())
+            for k in range(hi - lo + 1):
+                out[lo + k] = first[:-1] + chr(ord(first[-1]) + k)
+    return out
+
+
+def stream_runs(pdf, page):
+    """The page's text as its content stream shows it, in stream order:
+    [{"text", "x", "y", "artifact", "actual"}]; "actual" is the /ActualText
+    of an enclosing span, if any."""
+    res = pdf.get(page.get("/Resources", {}))
+    fonts = {k: pdf.get(v) for k, v in pdf.get(res.get("/Font", {})).items()}
+    maps = {k: tounicode(pdf.data(f["/ToUnicode"])) for k, f in fonts.items()}
+    contents = page["/Contents"]
+    data = b"".join(pdf.data(c) + b"\n" for c in (contents if isinstance(contents, list)
+                                                   else [contents]))
+    runs, stack, args, font = [], [], [], None
+    rects = []
+    for m in TOKEN.finditer(data):
+        delim, hexs, name, num, op = m.groups()
+        if op is None:
+            args.append(m)
+            continue
+        op = op.decode()
+        if op == "Tf":
+            font = "/" + args[0].group(3).decode()
+            size = float(args[1].group(4))
+        elif op == "Tm":
+            x, y = float(args[4].group(4)), float(args[5].group(4))
+        elif op == "Tj":
+            h = re.sub(rb"\s", b"", args[-1].group(2)).decode()
+            cids = [int(h[k:k + 4], 16) for k in range(0, len(h), 4)]
+            runs.append({"text": "".join(maps[font].get(c, "\ufffd") for c in cids), "x": x,
+                         "y": y, "size": size, "artifact": any(t == "Artifact" for t, _ in stack),
+                         "actual": next((a for _, a in reversed(stack) if a is not None), None)})
+        elif op == "re":
+            x0, y0, w, h = (float(a.group(4)) for a in args[-4:])
+            rects.append((x0, y0, x0 + w, y0 + h))
+        elif op in ("BMC", "BDC"):
+            tag = args[0].group(3).decode()
+            actual = None
+            src = data[args[0].end():m.start()]
+            am = re.search(rb"/ActualText\s*<([0-9A-Fa-f\s]*)>", src)
+            if am:
+                b = bytes.fromhex(re.sub(rb"\s", b"", am.group(1)).decode())
+                actual = b[2:].decode("utf-16-be") if b[:2] == b"\xfe\xff" else b.decode()
+            stack.append((tag, actual))
+        elif op == "EMC":
+            stack.pop()
+        args = []
+    page_rects[id(page)] = rects
+    return runs
+
+
+page_rects = {}
+
+
+def spanning_labels(page, runs):
+    """Cells that span rows, found in the drawing: a frame with two or more
+    frames beside it on the right within its height.  Returns [(label text,
+    first line of what it labels, its first line that occurs once on the
+    page)], without white space."""
+    rects = page_rects[id(page)]
+    out = []
+
+    def inside(r, q):
+        return q[0] <= r["x"] + 0.5 <= q[2] and q[1] <= r["y"] <= q[3]
+
+    def cell_of(r):
+        best = None
+        for q in rects:
+            if inside(r, q) and (best is None or (q[2] - q[0]) * (q[3] - q[1]) <
+                                 (best[2] - best[0]) * (best[3] - best[1])):
+                best = q
+        return best
+
+    cells = [cell_of(r) for r in runs]
+    for q in set(rects):
+        beside = [b for b in set(rects) if abs(b[0] - q[2]) < 1 and b[1] >= q[1] - 1 and
+                  b[3] <= q[3] + 1]
+        if len(beside) < 2:
+            continue
+        label = squash("".join(r["text"] for r, c in zip(runs, cells) if c == q))
+        content = [r for r, c in zip(runs, cells) if c is not None and c[0] >= q[2] - 1 and
+                   c[1] >= q[1] - 1 and c[3] <= q[3] + 1 and squash(r["text"])]
+        if label and content:
+            content.sort(key=lambda r: (-r["y"], r["x"]))
+            page_text = squash("".join(r["text"] for r in runs))
+            once = [squash(r["text"]) for r in content
+                    if page_text.count(squash(r["text"])) == 1]
+            if once:
+                out.append((label, squash(content[0]["text"]), once[0]))
+    return out
+
+
+def stream_lines(runs):
+    """Runs grouped into the lines a reader sees: consecutive runs on one
+    baseline less than an em apart (a run's width is taken as at most one em
+    per character).  Each line is its text without white space."""
+    lines = []
+    last = None
+    for r in runs:
+        t = squash(r["text"])
+        if not t:
+            continue
+        if (lines and last and abs(r["y"] - last["y"]) < 0.5 and
+                last["x"] <= r["x"] <= last["x"] + (len(last["text"]) + 1) * last["size"]):
+            lines[-1] += t
+        else:
+            lines.append(t)
+        last = r
+    return lines
+
+
+def squash(s):
+    return re.sub(r"\s+", "", s)
+
+
+def read_pdftotext(path, n):
+    r = run(["pdftotext", "-enc", "UTF-8", path, "-"])
+    if r.returncode != 0 or r.stderr.strip():
+        fail(f"pdftotext {path}: {r.stderr.decode().strip()[:300]}")
+    return r.stdout.decode().split("\f")[:n]
+
+
+def read_mutool(path, n):
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "p%d.txt")
+        r = run(["mutool", "draw", "-q", "-F", "txt", "-o", out, path])
+        err = "\n".join(l for l in r.stderr.decode().splitlines()
+                        if l.strip() and "ICC support is not available" not in l)
+        if r.returncode != 0 or err:
+            fail(f"mutool draw -F txt {path}: exit {r.returncode}: {err[:300]}")
+        return [open(out % (i + 1), encoding="utf-8").read() for i in range(n)]
+
+
+def read_pdfminer(path, n):
+    from pdfminer.high_level import extract_pages
+    from pdfminer.layout import LTTextContainer
+    pages = []
+    for layout in extract_pages(path):
+        pages.append("\n".join(e.get_text() for e in layout if isinstance(e, LTTextContainer)))
+    return pages[:n] + [""] * (n - len(pages))
+
+
+READERS = [("pdftotext", read_pdftotext), ("mutool", read_mutool), ("pdfminer", read_pdfminer)]
+
+
+def in_order(text, lines):
+    """The first of lines not found in text after the previous one, or None."""
+    at = 0
+    for ln in lines:
+        k = text.find(ln, at)
+        if k < 0:
+            return ln
+        at = k + len(ln)
+    return None
+
+
+def first_numbered(ref):
+    """Index of the first page that carries a printed page number."""
+    for i, runs in enumerate(ref):
+        if any(re.fullmatch(r"—\d+—", squash(r["text"])) for r in runs):
+            return i
+    return len(ref)
+
+
+def roman(n):
+    out = ""
+    for v, r in [(1000, "m"), (900, "cm"), (500, "d"), (400, "cd"), (100, "c"), (90, "xc"),
+                 (50, "l"), (40, "xl"), (10, "x"), (9, "ix"), (5, "v"), (4, "iv"), (1, "i")]:
+        while n >= v:
+            out += r
+            n -= v
+    return out
+
+
+def page_labels(path, npages):
+    """Each page's label as a viewer shows it (qpdf reads /PageLabels)."""
+    r = run(["qpdf", "--json", path])
+    ranges = json.loads(r.stdout).get("pagelabels", [])
+    out = []
+    for p in range(npages):
+        rng = [x for x in ranges if x["index"] <= p]
+        if not rng:
+            out.append(str(p + 1))
+            continue
+        lab = rng[-1]["label"]
+        n = lab.get("/St", 1) + p - rng[-1]["index"]
+        style = lab.get("/S")
+        body = {"/D": str(n), "/r": roman(n), "/R": roman(n).upper()}.get(style, "")
+        out.append(text(lab.get("/P", "")) + body)
+    return out
+
+
+def check_document(pdf, path, ref):
+    """What a viewer shows about the document: page numbers as printed,
+    metadata (XMP agreeing with Info, /Lang), a title of its own."""
+    problems = []
+    labels = page_labels(path, len(ref))
+    printed = []
+    for i, runs in enumerate(ref):
+        # "— 3 —" (forms) or "第 3 页" / "第 3 页 共 12 页" (lists, roll-ups)
+        nums = [re.search(r"\d+", squash(r["text"])).group(0) for r in runs
+                if r["artifact"] and re.fullmatch(r"—\d+—|第\d+页(共\d+页)?", squash(r["text"]))]
+        printed.append(nums[0] if nums else None)
+    for i, (lab, num) in enumerate(zip(labels, printed)):
+        if num is not None and lab != num:
+            problems.append(f"p{i + 1} is printed — {num} — but a viewer calls it {lab!r}")
+        if num is None and (lab.isdigit() or lab in printed):
+            problems.append(f"p{i + 1} has no printed number but the label {lab!r}")
+    if len(set(labels)) != len(labels):
+        problems.append(f"page labels repeat: {labels}")
+    info = pdf.info()
+    title = info.get("Title", "")
+    if not title or re.search(r"（\s*）|\(\s*\)|【\s*】|“\s*”", title):
+        problems.append(f"Title {title!r}: empty, or brackets around an empty value")
+    check_metadata(pdf, dated=True, pdfa=False)
+    print(f"    page labels {' '.join(labels)}; Title {title}; "
+          f"Author {info.get('Author', '(none)')}")
+    return problems
+
+
+def check_readers_one(label, path, order_readers, label_readers):
+    pdf = Pdf(path)
+    pages = pdf.pages()
+    ref = [stream_runs(pdf, p) for p in pages]
+    problems = check_document(pdf, path, ref)
+    checked_boxes = spans = 0
+    # Page furniture is marked as artifacts, and only it: page numbers and
+    # the headings repeated with （续）.
+    furniture = 0
+    for i, runs in enumerate(ref):
+        for r in runs:
+            t = squash(r["text"])
+            is_number = re.fullmatch(r"—\d+—", t) is not None
+            if (is_number or t.endswith("（续）")) and not r["artifact"]:
+                problems.append(f"p{i + 1}: \"{t}\" is page furniture not marked as an artifact")
+            if r["artifact"] and not is_number:
+                furniture += 1
+        nums = [squash(r["text"]) for r in runs if r["artifact"]]
+        if not any(re.fullmatch(r"—\d+—", t) for t in nums) and i >= first_numbered(ref):
+            problems.append(f"p{i + 1}: no page number marked as an artifact")
+    if not any(r["artifact"] for runs in ref for r in runs):
+        problems.append("no artifacts at all")
+    for name, reader in READERS:
+        got = reader(path, len(pages))
+        for i, runs in enumerate(ref):
+            want_chars = sorted(squash("".join(r["text"] for r in runs)))
+            have = squash(got[i])
+            if sorted(have) != want_chars:
+                w, h = "".join(want_chars), "".join(sorted(have))
+                extra = sorted(set(h) - set(w))[:10]
+                lost = sorted(set(w) - set(h))[:10]
+                problems.append(f"{name} p{i + 1}: characters differ from the content stream "
+                                f"({len(have)} vs {len(want_chars)}; missing {lost}, extra {extra})")
+                continue
+            # A run is drawn as one piece of a line: no reader may see a word
+            # break inside it (a letter-spaced "备案表" read as "备 案 表").
+            raw = got[i]
+            for r in runs:
+                t = r["text"].strip()
+                if len(t) > 1 and not re.search(r"\s", t) and t not in raw:
+                    problems.append(f"{name} p{i + 1}: \"{t}\" not read as one word")
+            # A check box is text attached to what it ticks ("☑基础服务"),
+            # in every reader: copy, search and screen readers get it.
+            for k, r in enumerate(runs[:-1]):
+                # (the glyph's own baseline is set to centre the box)
+                if r["text"] in ("□", "☑") and abs(runs[k + 1]["y"] - r["y"]) < r["size"] / 2:
+                    checked_boxes += 1
+                    ticked = r["text"] + squash(runs[k + 1]["text"])[:4]
+                    if ticked not in have:
+                        problems.append(f"{name} p{i + 1}: check box \"{ticked}\" not read "
+                                        "as one")
+            # A label spanning rows is read before what it labels: the first
+            # line of its rows is never read with the label only after it.
+            if name in label_readers:
+                for lab, first, anchor in spanning_labels(pages[i], runs):
+                    spans += name == "mutool"
+                    # the first line is found back from one that occurs once
+                    # ("名称" is in many rows)
+                    end = have.find(anchor)
+                    at = have.rfind(first, 0, end + len(anchor)) if end >= 0 else -1
+                    if at >= 0 and lab not in have[:at]:
+                        problems.append(f"{name} p{i + 1}: label \"{lab}\" read after "
+                                        f"\"{first}\"")
+            if name in order_readers:
+                bad = in_order(have, stream_lines(runs))
+                if bad is not None:
+                    problems.append(f"{name} p{i + 1}: \"{bad}\" is not where the content "
+                                    "stream has it")
+    boxes = sum(r["text"].count("□") + r["text"].count("☑") for runs in ref for r in runs)
+    if checked_boxes != 3 * boxes:
+        problems.append(f"only {checked_boxes // 3} of {boxes} check boxes precede text")
+    print(f"  {label}: {len(pages)} pages, {boxes} check boxes, {spans} spanning labels, "
+          f"{furniture} repeated heading runs, " + ("ok" if not problems else
+                                                 f"{len(problems)} problem(s)"))
+    for p in problems[:12]:
+        print("    " + p)
+    return problems
+
+
+def check_readers(ipf, repo):
+    for tool in ["qpdf", "pdftotext", "mutool"]:
+        if not shutil.which(tool):
+            print(f"skip: {tool} missing (tools/deps.sh installs it)")
+            sys.exit(77)
+    try:
+        import pdfminer  # noqa: F401
+    except ImportError:
+        print("skip: pdfminer missing (python3-pdfminer; tools/deps.sh installs it)")
+        sys.exit(77)
+    with tempfile.TemporaryDirectory() as tmp:
+        pdfs = render_all(ipf, repo, tmp, [], {"SOURCE_DATE_EPOCH": "1700000000"})
+        bad = 0
+        for label, path in pdfs:
+            # mutool reads in content stream order; pdftotext (a table column
+            # by column) and pdfminer (text boxes by position) analyse the
+            # layout, so they are held to the characters; pdftotext and mutool
+            # to labels spanning rows before their rows.  pdfminer orders its
+            # text boxes by position alone (x0 - 3 (y0 + y1) with its default
+            # boxes_flow), so a label centred in tall rows comes after their
+            # first line whatever the content stream's order: not checked.
+            bad += len(check_readers_one(label, path, ["mutool"], ["pdftotext", "mutool"])) > 0
+        if bad:
+            fail(f"{bad} of {len(pdfs)} PDFs read back differently")
+        print(f"readers: all {len(pdfs)} PDFs read back by pdftotext, mutool and pdfminer")
+
+
 def main():
+    if len(sys.argv) == 4 and sys.argv[1] == "readers":
+        check_readers(sys.argv[2], sys.argv[3])
+        print("ok")
+        return
     if len(sys.argv) >= 5 and sys.argv[1] == "pdfa":
         check_pdfa_command(*sys.argv[2:6])
+        print("ok")
+        return
+    if len(sys.argv) == 4 and sys.argv[1] == "preflight":
+        check_preflight(sys.argv[2], sys.argv[3])
         print("ok")
         return
     print(__doc__)

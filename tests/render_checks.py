@@ -6,6 +6,7 @@ Usage: render_checks.py CHECK IPFORMS REPO_ROOT [ARGS]
 Each check prints what it found and exits non-zero on the first failure."""
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -149,18 +150,23 @@ def present(text, item):
     return False
 
 
-def assert_present_in_order(raw, layout, items, what):
+def assert_present_in_order(raw, layout, items, what, head=4):
     """Every item whole in pdftotext's text (a cell's lines stay together
     there), and the items in the form's order in -layout text, which keeps
     rows top to bottom and cells left to right; there a multi-line cell is
-    interleaved with its neighbours, so order is judged by each item's start."""
+    interleaved with its neighbours, so order is judged by each item's start
+    (its first head characters; labels pass 3, for a balanced label breaks
+    as 服务事|项清单)."""
     for it in items:
         if not present(raw, it):
             fail(f"{what} missing: {it[:60]}")
-    assert_in_order(layout, [it[:4] for it in items], what)
+    assert_in_order(layout, [it[:head] for it in items], what)
 
 
 def assert_in_order(text, items, what):
+    """Each item after the previous one; in a row whose cells are centred
+    vertically, a taller neighbour starts a line or two higher, so the search
+    starts two lines above the previous item."""
     pos = 0
     for it in items:
         i = text.find(it, pos)
@@ -168,7 +174,11 @@ def assert_in_order(text, items, what):
             j = text.find(it)
             where = "missing" if j < 0 else f"out of order (found at {j}, expected after {pos})"
             fail(f"{what} {where}: {it[:60]}")
-        pos = i + len(it)
+        back = i
+        for _ in range(3):
+            back = text.rfind("\n", 0, back) if back > 0 else 0
+            back = max(back, 0)
+        pos = max(pos, back)
     print(f"{len(items)} {what} present and in order")
 
 
@@ -202,7 +212,7 @@ def check_render(ipf, repo, sample, want_pages):
         raw = pdftotext(pdf)
         text = clean_text(raw)
         layout = clean_text(pdftotext(pdf, layout=True))
-        assert_present_in_order(text, layout, labels(repo), "labels")
+        assert_present_in_order(text, layout, labels(repo), "labels", 3)
         assert_present_in_order(text, layout, expected_in_order(sample), "data paragraphs")
         check_line_starts(raw)
         leftovers = [f for f in os.listdir(tmp) if f != os.path.basename(pdf)]
@@ -223,7 +233,7 @@ def check_blank(ipf, repo, form, want_pages):
         check_fonts(pdf)
         text = clean_text(pdftotext(pdf))
         layout = clean_text(pdftotext(pdf, layout=True))
-        assert_present_in_order(text, layout, labels(repo), "labels")
+        assert_present_in_order(text, layout, labels(repo), "labels", 3)
         for must in ["经办人：", "负责人：", "日期：", "（盖章）", "准予备案，有效期三年", "不予备案"]:
             if must not in text:
                 fail(f"blank form lacks {must}")
@@ -384,6 +394,60 @@ def check_header_rows(ipf, repo, templates):
     print(f"{n} landscape pages, headings repeated on each, 120 rows in order")
 
 
+def check_editions(ipf, repo, form, sample):
+    """One form held in two editions (a copy of its directory with
+    edition="2099" in the template): ipforms forms lists both, data naming an
+    edition gets that one, data naming none or an edition not held gets
+    DATA-EDITION naming the form, the edition asked for and the editions held."""
+    with tempfile.TemporaryDirectory() as tmp:
+        tdir = os.path.join(tmp, "templates")
+        shutil.copytree(os.path.join(repo, "templates"), tdir)
+        new = os.path.join(tdir, form + "-next")
+        shutil.copytree(os.path.join(tdir, form), new)
+        tpl = os.path.join(new, "template.xml")
+        with open(tpl, encoding="utf-8") as fh:
+            t = fh.read()
+        old = re.search(r'edition="([^"]+)"', t).group(1)
+        t2 = re.sub(r'edition="[^"]+"', 'edition="2099"', t, count=1)
+        t2 = t2.replace(f"{old}年制", "2099年制")
+        with open(tpl, "w", encoding="utf-8") as fh:
+            fh.write(t2)
+        r = run([ipf, "forms", "--templates", tdir])
+        rows = [l.split() for l in r.stdout.splitlines() if l.split() and l.split()[0] == form]
+        if r.returncode != 0 or [x[1] for x in rows] != [old, "2099"]:
+            fail(f"forms should list {form} in editions {old} and 2099: {r.stdout} {r.stderr}")
+        with open(sample, encoding="utf-8") as fh:
+            data = fh.read()
+        if f'edition="{old}"' not in data:
+            fail(f"{sample} does not name edition {old}")
+        # the named edition is the one used: its cover says so
+        r = run([ipf, "render", "--templates", tdir, "-o", tmp, sample])
+        if r.returncode != 0:
+            fail(f"render with two editions: {r.stderr}")
+        text = squash(pdftotext(os.path.join(tmp, os.path.basename(sample)[:-4] + ".pdf")))
+        if "2099年制" in text or f"{old}年制" not in text:
+            fail(f"data naming edition {old} was not rendered with that edition's template")
+        for variant, what in ((data.replace(f' edition="{old}"', ""), "none"),
+                              (data.replace(f'edition="{old}"', 'edition="1999"'), "1999")):
+            f = os.path.join(tmp, "v.xml")
+            with open(f, "w", encoding="utf-8") as fh:
+                fh.write(variant)
+            r = run([ipf, "validate", "--templates", tdir, f])
+            if r.returncode != 1 or "DATA-EDITION" not in r.stderr or form not in r.stderr \
+                    or old not in r.stderr or "2099" not in r.stderr:
+                fail(f"edition {what}: expected DATA-EDITION naming {form}, {old}, 2099: {r.stderr}")
+            if what == "1999" and "1999" not in r.stderr:
+                fail(f"DATA-EDITION does not name the edition asked for: {r.stderr}")
+        # with one edition held, data without edition is still accepted
+        f = os.path.join(tmp, "v.xml")
+        with open(f, "w", encoding="utf-8") as fh:
+            fh.write(data.replace(f' edition="{old}"', ""))
+        r = run([ipf, "validate", "--templates", os.path.join(repo, "templates"), f])
+        if r.returncode != 0:
+            fail(f"one edition held: data without edition refused: {r.stderr}")
+    print(f"{form}: editions {old} and 2099 held, the named one used, DATA-EDITION otherwise")
+
+
 if __name__ == "__main__":
     check, ipf, repo = sys.argv[1:4]
     args = sys.argv[4:]
@@ -396,4 +460,5 @@ if __name__ == "__main__":
         "cli": lambda: check_cli(ipf, repo),
         "font": lambda: check_font_option(ipf, repo, *args),
         "header-rows": lambda: check_header_rows(ipf, repo, *args),
+        "editions": lambda: check_editions(ipf, repo, *args),
     }[check]()

@@ -4,6 +4,13 @@
 set -eu
 PKGS="cmake make gcc pkg-config libhpdf-dev libxml2-dev libxml2-utils zlib1g-dev libdeflate-dev libfreetype-dev
 libicu-dev python3 poppler-utils qpdf icc-profiles-free fonts-dejavu-core"
+# Tests check the PDFs with tools nobody here wrote: Apache PDFBox's Preflight
+# validates PDF/A-1b (on Java 17 it needs JAXB and activation, no longer in
+# the JDK).
+PKGS="$PKGS libpdfbox2-java libactivation-java libjaxb-api-java"
+# ... and read them back with two text extractors besides poppler's: MuPDF's
+# mutool and pdfminer.
+PKGS="$PKGS mupdf-tools python3-pdfminer"
 if [ "${1:-}" = "--ci" ]; then
     # CI also builds the fuzz targets and the sanitizer build with clang.
     PKGS="$PKGS clang libclang-rt-14-dev"

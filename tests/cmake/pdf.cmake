@@ -22,3 +22,19 @@ add_test(NAME pdf.pdfa-command
                  ${CMAKE_SOURCE_DIR}/samples/national-filing/chongqing-university-library.xml
                  /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf)
 set_tests_properties(pdf.pdfa-command PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120)
+
+# Every form's --pdfa output (each sample and the blank form) validated by a
+# PDF/A-1b validator nobody here wrote: Apache PDFBox's Preflight.
+add_test(NAME pdf.preflight
+         COMMAND ${CMAKE_SOURCE_DIR}/tests/pdf_checks.py preflight $<TARGET_FILE:ipforms>
+                 ${CMAKE_SOURCE_DIR})
+set_tests_properties(pdf.preflight PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
+
+# Every form's PDFs (each sample and the blank form) read back by three
+# readers nobody here wrote -- pdftotext, mutool, pdfminer -- against the
+# text the content streams show: same characters on every page, and (for
+# the reader that follows the stream) the same order.
+add_test(NAME pdf.readers
+         COMMAND ${CMAKE_SOURCE_DIR}/tests/pdf_checks.py readers $<TARGET_FILE:ipforms>
+                 ${CMAKE_SOURCE_DIR})
+set_tests_properties(pdf.readers PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)

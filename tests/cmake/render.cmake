@@ -34,6 +34,9 @@ foreach(sample ${IPF_INVALID_SAMPLES})
   endif()
 endforeach()
 
+add_test(NAME cli.editions
+         COMMAND ${IPF_CHECKS} editions $<TARGET_FILE:ipforms> ${IPF_REPO} national-filing
+                 ${CMAKE_SOURCE_DIR}/samples/national-filing/annotated.xml)
 add_test(NAME cli.commands COMMAND ${IPF_CHECKS} cli $<TARGET_FILE:ipforms> ${IPF_REPO})
 add_test(NAME cli.font-option
          COMMAND ${IPF_CHECKS} font $<TARGET_FILE:ipforms> ${IPF_REPO}
