@@ -314,7 +314,7 @@ static ipf_status sources_load(const char *path, ipf_diags *d, sources *s)
 static ipf_status sources_for(ipf_engine *e, const char *form_id, ipf_diags *d, sources *s,
                               const ipf_form **form)
 {
-    *form = ipf_engine_find_form(e, form_id);
+    *form = ipf_engine_find_form(e, form_id, d);
     if (!*form) {
         ipf_diag_add(d, form_id, 0, IPF_SEV_ERROR, "FORM-UNKNOWN",
                      "没有名为“%s”的表单（可用 ipforms forms 查看）", form_id);
@@ -1316,9 +1316,7 @@ ipf_status ipf_engine_rollup(ipf_engine *e, const ipf_list_options *o, ipf_diags
             status = *due && strcmp(hit->date, due) <= 0 ? "按时" : "逾期";
             xmlNewTextChild(st_el, b.ns, (const xmlChar *)"submitted", (const xmlChar *)hit->date);
             xmlNewTextChild(st_el, b.ns, (const xmlChar *)"due", (const xmlChar *)due);
-            const char *base = strrchr(hit->file, '/');
-            xmlNewTextChild(st_el, b.ns, (const xmlChar *)"file",
-                            (const xmlChar *)(base ? base + 1 : hit->file));
+
             for (xmlNodePtr k = hit->stats ? hit->stats->children : NULL; k; k = k->next) {
                 xmlChar *v = xmlNodeGetContent(k);
                 xmlNewTextChild(st_el, b.ns, k->name, v);

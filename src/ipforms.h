@@ -1,9 +1,13 @@
 /* ipforms.h: the library's front door, used by the CLI, tests and benchmarks.
  *
- * An engine is created once per process (or per thread) and holds everything
- * that can be prepared once: the catalogue of form templates, and per form
- * (loaded on first use) its schema, rules, fonts and PDF writer.  Each call
- * then handles one document.
+ * An engine holds two things.  The catalogue: form templates, schemas,
+ * rules and fonts, each read only when a document (or a command) first
+ * needs it, then kept read-only; a schema or font file shared by several
+ * forms is loaded once.  So start-up costs the same with 1 form or 50.  And
+ * one document's working state (layout and PDF-writer scratch, reused from
+ * one document to the next).  One engine serves one thread; a batch
+ * (batch.h) forks worker processes after loading, which share the
+ * catalogue copy-on-write.  Each call handles one document.
  *
  *     ipf_engine *e;  ipf_engine_new(&opts, diags, &e);
  *     ipf_engine_validate(e, "filing.xml", diags);          -- check only
@@ -38,10 +42,22 @@ typedef struct ipf_engine ipf_engine;
 ipf_status ipf_engine_new(const ipf_engine_options *opt, ipf_diags *d, ipf_engine **out);
 void ipf_engine_free(ipf_engine *e);
 
-/* The forms found, in a stable order (by id).  Owned by the engine. */
+/* Reads every template of the catalogue (for `forms`): templates are
+ * otherwise read one by one as data names them.  Broken ones are reported
+ * (the others stay usable) and duplicates warned about. */
+ipf_status ipf_engine_load_all(ipf_engine *e, ipf_diags *d);
+
+/* The forms loaded so far (all of them after ipf_engine_load_all), in a
+ * stable order (by id) after ipf_engine_load_all.  Owned by the engine. */
 size_t ipf_engine_form_count(const ipf_engine *e);
 const ipf_form *ipf_engine_form(const ipf_engine *e, size_t i);
-const ipf_form *ipf_engine_find_form(const ipf_engine *e, const char *id);
+/* Loads the form's template if needed; NULL when there is none. */
+const ipf_form *ipf_engine_find_form(ipf_engine *e, const char *id, ipf_diags *d);
+
+/* Loads what documents like path need (its form's template, schema, rules,
+ * fonts and writer) without checking path: a batch calls it before forking
+ * so that workers share the loaded catalogue. */
+ipf_status ipf_engine_prepare(ipf_engine *e, const char *path, ipf_diags *d);
 
 /* Reads and checks a data file.  IPF_OK valid (warnings allowed),
  * IPF_INVALID with diagnostics, or a system error status. */
@@ -49,12 +65,34 @@ ipf_status ipf_engine_validate(ipf_engine *e, const char *path, ipf_diags *d);
 
 /* Validates, then writes the PDF to out_path (atomically).  With errors and
  * without force, nothing is written and IPF_INVALID is returned. */
-ipf_status ipf_engine_render(ipf_engine *e, const char *path, const char *out_path,
-                             ipf_diags *d);
+ipf_status ipf_engine_render(ipf_engine *e, const char *path, const char *out_path, ipf_diags *d);
+
+/* One render with control over its output. */
+typedef struct ipf_render_request {
+    const char *input;
+    const char *out_path;     /* the PDF's path; NULL: out_dir and name_pattern */
+    const char *out_dir;      /* NULL: the data file's directory */
+    const char *name_pattern; /* NULL: the data file's name (naming.h) */
+    /* Called with the chosen path before anything is written; non-zero
+     * refuses it (claim reports why) and the render fails with IPF_ERR_IO. */
+    int (*claim)(void *ctx, const char *out_path, ipf_diags *d);
+    void *claim_ctx;
+    int no_sync;   /* skip the fsync: the caller syncs once (atomic.h) */
+    char *written; /* out: the path written, or NULL; the caller frees it */
+} ipf_render_request;
+
+ipf_status ipf_engine_render_request(ipf_engine *e, ipf_render_request *rq, ipf_diags *d);
 
 /* The same into memory (caller frees *pdf); for benchmarks and tests. */
 ipf_status ipf_engine_render_memory(ipf_engine *e, const char *path, unsigned char **pdf,
                                     size_t *len, ipf_diags *d);
+
+/* One PDF of several documents for printing: their pages in the order
+ * given, an outline entry per document (titles[i], a path whose name
+ * without .pdf is shown, or NULL for the data file's), fonts embedded once.
+ * Documents must share one set of fonts; others are left out, warned. */
+ipf_status ipf_engine_combine(ipf_engine *e, const char *const *inputs, const char *const *titles,
+                              size_t n, const char *out_path, ipf_diags *d);
 
 /* The empty form to fill by hand. */
 ipf_status ipf_engine_render_blank(ipf_engine *e, const char *form_id, const char *out_path,

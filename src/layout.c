@@ -151,6 +151,7 @@ struct ipf_layout {
     size_t ncells, capcells;
     row *rows;
     size_t nrows, caprows;
+    int budget_spent; /* the XPath budget ran out (reported once) */
     /* paragraph scratch */
     uint32_t *cps;
     double *adv;
@@ -314,6 +315,17 @@ static xmlXPathObjectPtr eval_comp(ipf_layout *lay, const xmlNode *tn, xmlXPathC
         return o;
     if (lay->xp->lastError.code == XML_ERR_NO_MEMORY) {
         lay->oom = 1;
+        return NULL;
+    }
+    if (ipf_xml_xpath_exhausted(lay->xp)) {
+        if (!lay->budget_spent++) {
+            lay->template_errors++;
+            ipf_diag_add(lay->d, ipf_form_path(lay->form), ipf_xml_line(tn), IPF_SEV_ERROR,
+                         "TEMPLATE-LIMIT",
+                         "模板的求值超过了每份文件 %lu 步的上限（如 //node() 这样宽泛的选择套在"
+                         "循环中），已停止排版；请把 select 写得具体些",
+                         (unsigned long)IPF_XPATH_BUDGET);
+        }
         return NULL;
     }
     for (size_t i = 0; i < lay->nbad; i++)
@@ -1052,6 +1064,7 @@ static void draw_page_number(ipf_layout *lay)
     const xmlNode *pn = lay->numbering;
     ipf_drawing_page_number(lay->dr, (int)lay->page_no); /* for /PageLabels */
     char *buf = NULL;
+    ipf_drawing_page_number(lay->dr, (int)lay->page_no); /* for /PageLabels */
     if (ipf_tpl_attr(pn, "format")) {
         buf = attr_value(lay, pn, "format", xmlDocGetRootElement(lay->data));
     } else {
@@ -2084,6 +2097,7 @@ ipf_status ipf_layout_document(ipf_layout *lay, const ipf_form *form, const ipf_
         return IPF_ERR_NOMEM;
     }
     lay->xp->error = quiet_xpath_error;
+    ipf_xml_bound_xpath(lay->xp); /* a select as broad as //node() in a loop ends */
     if (ipf_form_setup_xpath(form, lay->xp) != 0) {
         xmlXPathFreeContext(lay->xp);
         lay->xp = NULL;

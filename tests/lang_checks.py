@@ -328,6 +328,13 @@ def check_rules_include(ipf, repo):
             '  <setting name="full-time-min" value="三"/>'))
         r = t.ipforms("validate", "inc.xml")
         expect_diag(r, "incl-form/rules.xml", 4, "RULES-SETTING", "override of a number setting")
+        # Overriding twice in one file is a duplicate, as in any one file.
+        t.write("incl-form/rules.xml", incl_rules(
+            '  <include href="../national-filing/rules.xml"/>\n'
+            '  <setting name="full-time-min" value="3"/>\n'
+            '  <setting name="full-time-min" value="4"/>'))
+        r = t.ipforms("validate", "inc.xml")
+        expect_diag(r, "incl-form/rules.xml", 5, "RULES-FILE", "an override given twice")
         # A problem in the included file names the included file and line.
         t.write("incl-form/common.xml", incl_rules(
             '  <namespace prefix="d" uri="urn:ipforms:data:1"/>\n'
