@@ -20,6 +20,7 @@
 #include <libxml/xpath.h>
 #include <libxml/xpathInternals.h>
 
+#include "collate.h"
 #include "linebreak.h"
 #include "utf8.h"
 #include "xmldoc.h"
@@ -136,6 +137,8 @@ struct ipf_layout {
     const xmlNode *bad[16];
     size_t nbad, template_errors;
     const xmlNode *numbering;
+    ipf_sorter *sorter;  /* collators for sort="…", opened on first use */
+    xmlNodeSetPtr group; /* $group: the nodes of the group being laid out */
 
     /* growing buffers, kept across documents */
     op *ops;
@@ -148,6 +151,7 @@ struct ipf_layout {
     size_t ncells, capcells;
     row *rows;
     size_t nrows, caprows;
+    int budget_spent; /* the XPath budget ran out (reported once) */
     /* paragraph scratch */
     uint32_t *cps;
     double *adv;
@@ -172,6 +176,7 @@ void ipf_layout_free(ipf_layout *lay)
     if (!lay)
         return;
     ipf_line_breaker_free(lay->lb);
+    ipf_sorter_free(lay->sorter);
     free(lay->ops);
     free(lay->lines);
     free(lay->text);
@@ -312,6 +317,17 @@ static xmlXPathObjectPtr eval_comp(ipf_layout *lay, const xmlNode *tn, xmlXPathC
         lay->oom = 1;
         return NULL;
     }
+    if (ipf_xml_xpath_exhausted(lay->xp)) {
+        if (!lay->budget_spent++) {
+            lay->template_errors++;
+            ipf_diag_add(lay->d, ipf_form_path(lay->form), ipf_xml_line(tn), IPF_SEV_ERROR,
+                         "TEMPLATE-LIMIT",
+                         "模板的求值超过了每份文件 %lu 步的上限（如 //node() 这样宽泛的选择套在"
+                         "循环中），已停止排版；请把 select 写得具体些",
+                         (unsigned long)IPF_XPATH_BUDGET);
+        }
+        return NULL;
+    }
     for (size_t i = 0; i < lay->nbad; i++)
         if (lay->bad[i] == tn)
             return NULL;
@@ -351,6 +367,8 @@ static xmlXPathObjectPtr lookup_variable(void *data, const xmlChar *name, const 
     for (int i = lay->nvars; i-- > 0;)
         if (strcmp(lay->vars[i].name, (const char *)name) == 0)
             return xmlXPathNewFloat(lay->vars[i].value);
+    if (strcmp((const char *)name, "group") == 0 && lay->group)
+        return xmlXPathWrapNodeSet(xmlXPathNodeSetMerge(NULL, lay->group));
     if (strcmp((const char *)name, "page") == 0)
         return xmlXPathNewFloat(lay->page_no);
     if (strcmp((const char *)name, "pages") == 0)
@@ -1046,6 +1064,7 @@ static void draw_page_number(ipf_layout *lay)
     const xmlNode *pn = lay->numbering;
     ipf_drawing_page_number(lay->dr, (int)lay->page_no); /* for /PageLabels */
     char *buf = NULL;
+    ipf_drawing_page_number(lay->dr, (int)lay->page_no); /* for /PageLabels */
     if (ipf_tpl_attr(pn, "format")) {
         buf = attr_value(lay, pn, "format", xmlDocGetRootElement(lay->data));
     } else {
@@ -1408,6 +1427,58 @@ static void table_row(ipf_layout *lay, const xmlNode *rn, const table_ctx *tc, x
             carry[k]--;
 }
 
+static void table_items(ipf_layout *lay, const xmlNode *parent, const table_ctx *tc, xmlNodePtr ctx,
+                        int *carry);
+
+/* The rows of a <repeat> with data, in the order sort="…" asks for (collate.h),
+ * with <group-header>/<group-footer> rows around each group-by="…" run.  $n
+ * counts the rows across groups (序号 runs on); in a group's header and
+ * footer $group is the group's nodes, for sum()/count() subtotals. */
+static void repeat_rows(ipf_layout *lay, const xmlNode *rep, const table_ctx *tc, xmlNodeSetPtr set,
+                        int mark, int *carry)
+{
+    ipf_rows rows;
+    if (!lay->sorter && ipf_sorter_new(&lay->sorter) != IPF_OK) {
+        lay->oom = 1;
+        return;
+    }
+    ipf_status st = ipf_rows_order(lay->sorter, rep, set, lay->xp, lay->d, &rows);
+    if (st != IPF_OK) {
+        if (st == IPF_ERR_NOMEM)
+            lay->oom = 1;
+        else
+            lay->template_errors++;
+        return;
+    }
+    const xmlNode *gh = ipf_tpl_child(rep, "group-header"),
+                  *gf = ipf_tpl_child(rep, "group-footer");
+    xmlNodeSetPtr outer = lay->group;
+    for (size_t g = 0; g < rows.ngroups && !lay->oom; g++) {
+        size_t a = rows.group_start[g], b = g + 1 < rows.ngroups ? rows.group_start[g + 1] : rows.n;
+        xmlNodeSetPtr ns = NULL;
+        if (gh || gf) {
+            ns = xmlXPathNodeSetCreate(NULL);
+            for (size_t i = a; ns && i < b; i++)
+                if (xmlXPathNodeSetAdd(ns, rows.nodes[i]) < 0)
+                    lay->oom = 1;
+            if (!ns)
+                lay->oom = 1;
+        }
+        lay->group = ns;
+        if (gh)
+            table_items(lay, gh, tc, rows.nodes[a], carry);
+        for (size_t i = a; i < b && !lay->oom; i++) {
+            set_loop(lay, mark, (int)i + 1);
+            table_items(lay, rep, tc, rows.nodes[i], carry);
+        }
+        if (gf)
+            table_items(lay, gf, tc, rows.nodes[a], carry);
+        lay->group = outer;
+        xmlXPathFreeNodeSet(ns);
+    }
+    ipf_rows_free(&rows);
+}
+
 /* The rows of a table or of one pass of a <repeat>: sections, rows and
  * repeats, nested to any depth.  carry: the row spans reaching down, shared
  * by the whole table. */
@@ -1426,10 +1497,7 @@ static void table_items(ipf_layout *lay, const xmlNode *parent, const table_ctx 
             int count = o && o->type == XPATH_NODESET && o->nodesetval ? o->nodesetval->nodeNr : 0;
             int mark = push_loop(lay, n);
             if (count > 0) {
-                for (int i = 0; i < count && !lay->oom; i++) {
-                    set_loop(lay, mark, i + 1);
-                    table_items(lay, n, tc, o->nodesetval->nodeTab[i], carry);
-                }
+                repeat_rows(lay, n, tc, o->nodesetval, mark, carry);
             } else {
                 /* No data (or the blank form): empty copies to fill by hand. */
                 const char *bc = ipf_tpl_attr(n, "blank-count");
@@ -1923,26 +1991,29 @@ static void table(ipf_layout *lay, const xmlNode *t, xmlNodePtr ctx)
 
 /* ---------------------------------------------------------------- document */
 
-/* Whether every {field} of an attribute is empty here (0 when it has
+/* Whether every {field} of the attribute is empty here (0 when it has
  * none): the value would be only the template's own words around nothing,
  * like a blank form's "…备案表（）". */
 static int fields_all_empty(ipf_layout *lay, const xmlNode *tn, const char *attr, xmlNodePtr ctx)
 {
     const ipf_tpl_text *t = ipf_form_text(tn, attr);
-    int fields = 0, empty = 1;
-    for (size_t i = 0; i < ipf_tpl_text_count(t) && empty; i++) {
+    if (!t)
+        return 0;
+    int fields = 0;
+    for (size_t i = 0; i < ipf_tpl_text_count(t); i++) {
         if (ipf_tpl_text_literal(t, i))
             continue;
         fields++;
-        xmlXPathObjectPtr o = eval_comp(lay, tn, ipf_tpl_text_expr(t, i), attr,
-                                        ipf_tpl_text_source(t, i), ctx);
-        xmlChar *v = o ? xmlXPathCastToString(o) : NULL;
+        xmlXPathObjectPtr o =
+            eval_comp(lay, tn, ipf_tpl_text_expr(t, i), "{…}", ipf_tpl_text_source(t, i), ctx);
+        xmlChar *val = o ? xmlXPathCastToString(o) : NULL;
         xmlXPathFreeObject(o);
-        if (v && normalized(lay, (const char *)v)[0])
-            empty = 0;
-        xmlFree(v);
+        int empty = !val || normalized(lay, (const char *)val)[0] == '\0';
+        xmlFree(val);
+        if (!empty)
+            return 0;
     }
-    return fields > 0 && empty;
+    return fields > 0;
 }
 
 static void set_info(ipf_layout *lay, const xmlNode *info, xmlNodePtr ctx)
@@ -2029,6 +2100,7 @@ ipf_status ipf_layout_document(ipf_layout *lay, const ipf_form *form, const ipf_
         return IPF_ERR_NOMEM;
     }
     lay->xp->error = quiet_xpath_error;
+    ipf_xml_bound_xpath(lay->xp); /* a select as broad as //node() in a loop ends */
     if (ipf_form_setup_xpath(form, lay->xp) != 0) {
         xmlXPathFreeContext(lay->xp);
         lay->xp = NULL;
