@@ -1991,29 +1991,26 @@ static void table(ipf_layout *lay, const xmlNode *t, xmlNodePtr ctx)
 
 /* ---------------------------------------------------------------- document */
 
-/* Whether every {field} of the attribute is empty here (0 when it has
+/* Whether every {field} of an attribute is empty here (0 when it has
  * none): the value would be only the template's own words around nothing,
  * like a blank form's "…备案表（）". */
 static int fields_all_empty(ipf_layout *lay, const xmlNode *tn, const char *attr, xmlNodePtr ctx)
 {
     const ipf_tpl_text *t = ipf_form_text(tn, attr);
-    if (!t)
-        return 0;
-    int fields = 0;
-    for (size_t i = 0; i < ipf_tpl_text_count(t); i++) {
+    int fields = 0, empty = 1;
+    for (size_t i = 0; i < ipf_tpl_text_count(t) && empty; i++) {
         if (ipf_tpl_text_literal(t, i))
             continue;
         fields++;
-        xmlXPathObjectPtr o =
-            eval_comp(lay, tn, ipf_tpl_text_expr(t, i), "{…}", ipf_tpl_text_source(t, i), ctx);
-        xmlChar *val = o ? xmlXPathCastToString(o) : NULL;
+        xmlXPathObjectPtr o = eval_comp(lay, tn, ipf_tpl_text_expr(t, i), attr,
+                                        ipf_tpl_text_source(t, i), ctx);
+        xmlChar *v = o ? xmlXPathCastToString(o) : NULL;
         xmlXPathFreeObject(o);
-        int empty = !val || normalized(lay, (const char *)val)[0] == '\0';
-        xmlFree(val);
-        if (!empty)
-            return 0;
+        if (v && normalized(lay, (const char *)v)[0])
+            empty = 0;
+        xmlFree(v);
     }
-    return fields > 0;
+    return fields > 0 && empty;
 }
 
 static void set_info(ipf_layout *lay, const xmlNode *info, xmlNodePtr ctx)
