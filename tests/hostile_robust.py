@@ -62,7 +62,16 @@ def case_covering_font(ipf, repo, tmp):
     # Both as --font and as the template's own: the same face twice.
     r = run([ipf, "validate", "--font", font, "--font", font, "filing.xml"], cwd=tmp)
     expect_rc(r, 0, "validate --font twice")
-    print("a font covering everything, as --font: render, blank and validate clean")
+    # Every valid sample of every form, and every blank form, the same way.
+    os.makedirs(os.path.join(tmp, "all"))
+    r = run([ipf, "render", "--font", font, "-o", "all", *valid_samples(repo)], cwd=tmp)
+    expect_rc(r, 0, "render every sample --font")
+    forms = [l.split()[0] for l in run([ipf, "forms"], cwd=tmp).stdout.splitlines() if l.strip()]
+    for f in forms:
+        r = run([ipf, "blank", "--font", font, "-o", "all", f], cwd=tmp)
+        expect_rc(r, 0, f"blank {f} --font")
+    print(f"a font covering everything, as --font: render, blank and validate clean; "
+          f"{len(valid_samples(repo))} samples and {len(forms)} blank forms too")
 
 
 # --------------------------------------------------------- 2 blank-looking
