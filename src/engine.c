@@ -15,6 +15,7 @@
 
 #include "drawing.h"
 #include "fontset.h"
+#include "hpdf_memcpy.h"
 #include "layout.h"
 #include "naming.h"
 #include "pdf.h"
@@ -130,6 +131,7 @@ ipf_status ipf_engine_new(const ipf_engine_options *opt, ipf_diags *d, ipf_engin
 {
     *out = NULL;
     pthread_once(&xml_once, ipf_xml_init);
+    ipf_hpdf_memcpy_link();
     ipf_engine *e = calloc(1, sizeof *e);
     if (!e)
         return IPF_ERR_NOMEM;
