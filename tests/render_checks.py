@@ -770,12 +770,91 @@ def form_words(repo, form, sample=None):
     return Oracle(tpl, rule_settings(repo, form, tpl), doc).run()
 
 
+# ---------- nothing under src/ names a jurisdiction, a form label or a limit ----------
+
+# Words every form uses and the engine's own messages need for their own
+# things (a file's 名称, a date type's 日期, the anyURI type's 网址): not form labels.
+ENGINE_WORDS = {"名称", "日期", "网址", "序号"}
+C_STRING = re.compile(r'"((?:[^"\\\n]|\\.)*)"')
+C_COMMENT = re.compile(r"/\*.*?\*/|//[^\n]*", re.S)
+# A form's limit as a form words it (不超过1000字, 不少于5人, 1000字左右, 3名以上);
+# the engine's own bounds (最多 8 个字体, 65,534个字符) are not limits of a form.
+LIMIT = re.compile(r"(?:不超过|不少于|至少)[0-9０-９]+(?:字|人|个|名|分)|"
+                   r"[0-9０-９]+(?:字|人|个|名|分)(?:左右|以上|以下|以内)")
+
+
+def short_names(place):
+    """沈阳市 → 沈阳, 内蒙古自治区 → 内蒙古, 新疆维吾尔自治区 → 新疆."""
+    out = {place}
+    for suffix in ("维吾尔自治区", "回族自治区", "壮族自治区", "自治区", "市", "省"):
+        if place.endswith(suffix) and len(place) > len(suffix) + 1:
+            out.add(place[: -len(suffix)])
+    return out
+
+
+def check_src_neutral(ipf, repo):
+    etree = _etree()
+    anywhere, labels = set(), set()
+    tdir = os.path.join(repo, "templates")
+    for root, _, files in os.walk(tdir):
+        for n in files:
+            path = os.path.join(root, n)
+            if n == "template.xml" or (n.endswith(".xml") and os.path.basename(root) == "common"):
+                try:
+                    tpl = built_template(path)
+                except etree.XMLSyntaxError:
+                    continue
+                if tpl.tag != T + "form":
+                    continue
+                for a in ("id", "title", "issuer"):
+                    if tpl.get(a):
+                        anywhere.add(tpl.get(a))
+                if tpl.get("jurisdiction"):
+                    anywhere |= short_names(tpl.get("jurisdiction"))
+                for el in tpl.iter(T + "label", T + "section", T + "p"):
+                    s = el.get("title") if el.tag == T + "section" else "".join(el.itertext())
+                    s = squash(s or "")
+                    if len(s) >= 2 and re.search(r"[\u4e00-\u9fff]", s):
+                        labels.add(s)
+            elif n == "rules.xml":
+                doc = etree.parse(path).getroot()
+                for el in doc.iter("{urn:ipforms:rules:1}source"):
+                    anywhere.add(el.get("title"))
+                for el in doc.iter("{urn:ipforms:rules:1}rule"):
+                    anywhere.add(el.get("code"))
+    anywhere = {t for t in anywhere if t and len(t) >= 2}
+    labels -= ENGINE_WORDS
+    bad = []
+    srcdir = os.path.join(repo, "src")
+    for n in sorted(os.listdir(srcdir)):
+        if not n.endswith((".c", ".h")):
+            continue
+        text = open(os.path.join(srcdir, n), encoding="utf-8").read()
+        for t in sorted(anywhere):
+            for m in re.finditer(re.escape(t), text):
+                bad.append(f"src/{n}:{text.count(chr(10), 0, m.start()) + 1}: names {t}")
+        code = C_COMMENT.sub(lambda m: "\n" * m.group(0).count("\n"), text)
+        for m in C_STRING.finditer(code):
+            line = code.count("\n", 0, m.start()) + 1
+            lit = squash(m.group(1))
+            for t in labels:
+                if t in lit:
+                    bad.append(f"src/{n}:{line}: form label {t} in \"{lit[:40]}\"")
+            for lm in LIMIT.finditer(lit):
+                bad.append(f"src/{n}:{line}: a limit {lm.group(0)} in \"{lit[:40]}\"")
+    if bad:
+        fail("src/ must hold mechanisms only (forms are data):\n  " + "\n  ".join(bad[:30]))
+    print(f"src/ names none of {len(anywhere)} jurisdiction and form words, "
+          f"{len(labels)} labels, or any limit")
+
+
 if __name__ == "__main__":
     check, ipf, repo = sys.argv[1:4]
     args = sys.argv[4:]
     {
         "render": lambda: check_render(ipf, repo, *args),
         "manifests": lambda: check_manifests(ipf, repo),
+        "src-neutral": lambda: check_src_neutral(ipf, repo),
         "blank": lambda: check_blank(ipf, repo, *args),
         "deterministic": lambda: check_deterministic(ipf, repo, *args),
         "golden": lambda: check_golden(ipf, repo, *args),
