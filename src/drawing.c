@@ -43,6 +43,12 @@ struct ipf_drawing {
     const char *info[4]; /* Title, Author, Subject, Keywords (arena strings) */
     int broken;          /* an allocation failed */
     int artifact;        /* new items are page furniture */
+    /* Items added to an earlier page (ipf_drawing_use_page), each with its
+     * page, merged into place when the last page is current again. */
+    ipf_draw_item *late;
+    size_t *late_page;
+    size_t nlate, caplate, caplatepage;
+    size_t current; /* the page adders append to: npages - 1 unless reopened */
 };
 
 static const char *const info_keys[4] = {"Title", "Author", "Subject", "Keywords"};
@@ -106,6 +112,8 @@ void ipf_drawing_free(ipf_drawing *dr)
     free(dr->pages);
     free(dr->items);
     free(dr->outlines);
+    free(dr->late);
+    free(dr->late_page);
     free(dr);
 }
 
@@ -127,6 +135,7 @@ int ipf_drawing_add_page(ipf_drawing *dr, double width, double height)
     p->first = dr->nitems;
     p->count = 0;
     p->number = 0;
+    dr->current = dr->npages;
     return (int)dr->npages++;
 }
 
@@ -137,6 +146,19 @@ static ipf_draw_item *new_item(ipf_drawing *dr, ipf_draw_kind kind)
 {
     if (dr->broken || dr->npages == 0)
         return NULL;
+    if (dr->current + 1 < dr->npages) {
+        if (grow((void **)&dr->late, &dr->caplate, dr->nlate + 1, sizeof(ipf_draw_item)) < 0 ||
+            grow((void **)&dr->late_page, &dr->caplatepage, dr->nlate + 1, sizeof(size_t)) < 0) {
+            dr->broken = 1;
+            return NULL;
+        }
+        dr->late_page[dr->nlate] = dr->current;
+        ipf_draw_item *it = &dr->late[dr->nlate++];
+        memset(it, 0, sizeof *it);
+        it->kind = kind;
+        it->artifact = dr->artifact;
+        return it;
+    }
     if (grow((void **)&dr->items, &dr->capitems, dr->nitems + 1, sizeof(ipf_draw_item)) < 0) {
         dr->broken = 1;
         return NULL;
@@ -215,7 +237,7 @@ int ipf_drawing_checkbox(ipf_drawing *dr, double x, double baseline, double widt
 void ipf_drawing_page_number(ipf_drawing *dr, int n)
 {
     if (dr->npages)
-        dr->pages[dr->npages - 1].number = n > 0 ? n : 0;
+        dr->pages[dr->current < dr->npages ? dr->current : dr->npages - 1].number = n > 0 ? n : 0;
 }
 
 int ipf_drawing_printed_number(const ipf_drawing *dr, size_t page)
@@ -251,6 +273,43 @@ int ipf_drawing_hoist(ipf_drawing *dr, size_t at, size_t from)
     reverse(dr->items + at, from - at);
     reverse(dr->items + from, dr->nitems - from);
     reverse(dr->items + at, dr->nitems - at);
+    return 0;
+}
+
+/* The late items merged into the pages' ranges: one pass, in order. */
+static int merge_late(ipf_drawing *dr)
+{
+    size_t total = dr->nitems + dr->nlate;
+    ipf_draw_item *all = malloc(total * sizeof *all);
+    if (!all)
+        return fail(dr);
+    size_t n = 0;
+    for (size_t p = 0; p < dr->npages; p++) {
+        page *pg = &dr->pages[p];
+        if (pg->count)
+            memcpy(all + n, dr->items + pg->first, pg->count * sizeof *all);
+        pg->first = n;
+        n += pg->count;
+        for (size_t i = 0; i < dr->nlate; i++)
+            if (dr->late_page[i] == p) {
+                all[n++] = dr->late[i];
+                pg->count++;
+            }
+    }
+    free(dr->items);
+    dr->items = all;
+    dr->nitems = dr->capitems = total;
+    dr->nlate = 0;
+    return 0;
+}
+
+int ipf_drawing_use_page(ipf_drawing *dr, size_t page)
+{
+    if (dr->broken || page >= dr->npages)
+        return -1;
+    dr->current = page;
+    if (page + 1 == dr->npages && dr->nlate > 0)
+        return merge_late(dr);
     return 0;
 }
 

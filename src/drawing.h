@@ -72,6 +72,12 @@ void ipf_drawing_artifact(ipf_drawing *dr, int on);
 size_t ipf_drawing_mark(const ipf_drawing *dr);
 int ipf_drawing_hoist(ipf_drawing *dr, size_t at, size_t from);
 
+/* Makes an earlier page current, so that what is added next goes there
+ * (page numbers that need the total, drawn when the last page is known).
+ * Making the last page current again puts those items into place; read the
+ * drawing only then.  Returns 0, or -1 (no such page, out of memory). */
+int ipf_drawing_use_page(ipf_drawing *dr, size_t page);
+
 /* An outline (bookmark) entry pointing at the current page at height y.
  * level 0 is top-level. */
 int ipf_drawing_outline(ipf_drawing *dr, int level, const char *title, double y);

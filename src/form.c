@@ -11,12 +11,16 @@
 #include <libxml/xmlschemas.h>
 #include <libxml/xpathInternals.h>
 
+#include "rules.h"
 #include "xmldoc.h"
+#include "xpathfn.h"
 
 #define MAX_FONTS       8
 #define MAX_NS          8
 #define MAX_EXTENDS     8 /* a base may extend another: at most this deep */
 #define DEFAULT_DATA_NS "urn:ipforms:data:1"
+#define MAX_LOOPVARS    32
+#define MAX_PAGES       8
 
 /* A file of the extends chain: the template itself first, then its bases. */
 typedef struct origin {
@@ -27,9 +31,26 @@ typedef struct origin {
 /* What every template element carries on _private: its compiled select and
  * the file it was written in (elements copied from a base keep their base's
  * file, and libxml2 keeps their line).  Owned by the form. */
+typedef struct tpl_part {
+    char *lit;                /* literal text ({{ and }} unescaped), or NULL */
+    xmlXPathCompExprPtr comp; /* else the expression */
+    char *src;
+} tpl_part;
+
+/* A text with {xpath} in it: an attribute's value, or (attr NULL) the text
+ * node that carries it. */
+struct ipf_tpl_text {
+    const char *attr;
+    tpl_part *parts;
+    size_t nparts;
+    struct ipf_tpl_text *next;
+};
+
 typedef struct tpl_node {
-    xmlXPathCompExprPtr comp;
+    xmlXPathCompExprPtr comp; /* select="" */
+    xmlXPathCompExprPtr when; /* when="" */
     int origin;
+    ipf_tpl_text *texts;
 } tpl_node;
 
 struct ipf_form {
@@ -46,11 +67,18 @@ struct ipf_form {
     char *schema_path, *rules_path;
     const char *fonts[MAX_FONTS];
     long font_lines[MAX_FONTS];
+    const char *font_files[MAX_FONTS];
     size_t nfonts;
     const char *ns_prefix[MAX_NS], *ns_uri[MAX_NS];
     size_t nns;
     ipf_lb_level lb;
     ipf_page_geom page;
+    ipf_page_geom pages[MAX_PAGES]; /* <page name="…">, in order */
+    const char *page_names[MAX_PAGES];
+    size_t npages;
+    const ipf_ruleset *rules; /* bound after load, not owned */
+    const char *loopvars[MAX_LOOPVARS];
+    size_t nloopvars;
 };
 
 int ipf_tpl_is(const xmlNode *n, const char *name)
@@ -129,19 +157,45 @@ static char *join_dir(const char *dir, const char *rel)
     return p;
 }
 
+static void free_text(ipf_tpl_text *t)
+{
+    for (size_t i = 0; i < t->nparts; i++) {
+        free(t->parts[i].lit);
+        free(t->parts[i].src);
+        if (t->parts[i].comp)
+            xmlXPathFreeCompExpr(t->parts[i].comp);
+    }
+    free(t->parts);
+    free(t);
+}
+
+static void free_record(xmlNode *n)
+{
+    tpl_node *r = n->_private;
+    if (!r)
+        return;
+    if (r->comp)
+        xmlXPathFreeCompExpr(r->comp);
+    if (r->when)
+        xmlXPathFreeCompExpr(r->when);
+    for (ipf_tpl_text *t = r->texts, *next; t; t = next) {
+        next = t->next;
+        free_text(t);
+    }
+    free(r);
+    n->_private = NULL;
+}
+
 static void free_records(xmlNode *n)
 {
     if (n->type != XML_ELEMENT_NODE)
         return;
-    tpl_node *r = n->_private;
-    if (r) {
-        if (r->comp)
-            xmlXPathFreeCompExpr(r->comp);
-        free(r);
-        n->_private = NULL;
-    }
     for (xmlNode *c = n->children; c; c = c->next)
-        free_records(c);
+        if (c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE)
+            free_record(c);
+        else
+            free_records(c);
+    free_record(n);
 }
 
 /* Unlinks and frees a template element with everything it holds. */
@@ -196,32 +250,372 @@ static const char *node_file(const ipf_form *f, const xmlNode *n)
     return f->path;
 }
 
-/* Compiles every select=""; errors carry the file and line where the
- * expression is written, so an office's hand edit is easy to find. */
+/* What the scan of an expression's names found (ipf_xpath_check_names). */
+typedef struct names_ctx {
+    const ipf_form *f;
+    int unresolved;       /* an undeclared prefix or an unknown function */
+    char unprefixed[128]; /* the first element name without a prefix */
+} names_ctx;
+
+static const char *names_ns(void *ud, const char *prefix, size_t len)
+{
+    const ipf_form *f = ((names_ctx *)ud)->f;
+    for (size_t i = f->nns; i-- > 0;)
+        if (strlen(f->ns_prefix[i]) == len && strncmp(f->ns_prefix[i], prefix, len) == 0)
+            return f->ns_uri[i];
+    if (len == 1 && prefix[0] == 'd')
+        return f->data_ns;
+    return NULL;
+}
+
+static void names_report(void *ud, ipf_names_problem what, const char *a, size_t alen,
+                         const char *b, size_t blen)
+{
+    names_ctx *n = ud;
+    (void)b;
+    (void)blen;
+    if (what == IPF_NAMES_ELEMENT_UNPREFIXED) {
+        if (!n->unprefixed[0])
+            snprintf(n->unprefixed, sizeof n->unprefixed, "%.*s", (int)alen, a);
+    } else if (what != IPF_NAMES_VAR_UNKNOWN) { /* variables: the evaluation, with settings */
+        n->unresolved = 1;
+    }
+}
+
+static xmlXPathCompExprPtr compile_one(ipf_form *f, xmlXPathContextPtr xc, const xmlNode *n,
+                                       const char *what, const char *src, ipf_diags *d, int *bad)
+{
+    xmlXPathCompExprPtr c = xmlXPathCtxtCompile(xc, (const xmlChar *)src);
+    if (!c) {
+        ipf_diag_add(d, node_file(f, n), ipf_xml_line(n), IPF_SEV_ERROR, "TEMPLATE-XPATH",
+                     "%s中的 XPath 表达式无法解析：%s", what, src);
+        *bad = 1;
+    }
+    return c;
+}
+
+static int add_part(ipf_tpl_text *t, char *lit, char *src, xmlXPathCompExprPtr comp)
+{
+    tpl_part *np = realloc(t->parts, (t->nparts + 1) * sizeof *np);
+    if (!np) {
+        free(lit);
+        free(src);
+        if (comp)
+            xmlXPathFreeCompExpr(comp);
+        return -1;
+    }
+    t->parts = np;
+    t->parts[t->nparts++] = (tpl_part){lit, comp, src};
+    return 0;
+}
+
+/* What {…} means in a few attributes besides XPath: the page-number format
+ * says {page} and {pages}, a list marker {n}. */
+static const char *alias_of(const char *attr, const char *src)
+{
+    if (attr && strcmp(attr, "format") == 0 && strcmp(src, "page") == 0)
+        return "$page";
+    if (attr && strcmp(attr, "format") == 0 && strcmp(src, "pages") == 0)
+        return "$pages";
+    if (attr && strcmp(attr, "marker") == 0 && strcmp(src, "n") == 0)
+        return "$n";
+    return src;
+}
+
+/* Splits s into literal text and {xpath} parts, compiled.  Returns 0, 1 for
+ * a template error (reported), -1 when out of memory.  *out stays NULL for
+ * a text with no braces at all. */
+static int compile_text(ipf_form *f, xmlXPathContextPtr xc, const xmlNode *where, const char *attr,
+                        const char *s, ipf_diags *d, ipf_tpl_text **out)
+{
+    *out = NULL;
+    if (!strchr(s, '{') && !strchr(s, '}'))
+        return 0;
+    const char *what = attr ? attr : "文字";
+    ipf_tpl_text *t = calloc(1, sizeof *t);
+    if (!t)
+        return -1;
+    t->attr = attr;
+    *out = t;
+    size_t len = strlen(s);
+    char *lit = malloc(len + 1);
+    if (!lit)
+        return -1;
+    size_t nl = 0;
+    for (const char *p = s; *p;) {
+        if ((p[0] == '{' && p[1] == '{') || (p[0] == '}' && p[1] == '}')) {
+            lit[nl++] = *p;
+            p += 2;
+        } else if (*p == '}') {
+            ipf_diag_add(d, node_file(f, where), ipf_xml_line(where), IPF_SEV_ERROR,
+                         "TEMPLATE-TEXT", "%s中有多余的“}”（花括号本身请写作 }}）：%s", what, s);
+            free(lit);
+            return 1;
+        } else if (*p == '{') {
+            const char *e = p + 1;
+            char quote = 0;
+            while (*e && (quote || *e != '}')) {
+                if (quote && *e == quote)
+                    quote = 0;
+                else if (!quote && (*e == '\'' || *e == '"'))
+                    quote = *e;
+                e++;
+            }
+            if (!*e) {
+                ipf_diag_add(d, node_file(f, where), ipf_xml_line(where), IPF_SEV_ERROR,
+                             "TEMPLATE-TEXT", "%s中“{”没有对应的“}”（花括号本身请写作 {{）：%s",
+                             what, s);
+                free(lit);
+                return 1;
+            }
+            if (nl > 0) {
+                lit[nl] = '\0';
+                char *l = strdup(lit);
+                if (!l || add_part(t, l, NULL, NULL) != 0) {
+                    free(lit);
+                    return -1;
+                }
+                nl = 0;
+            }
+            char *src = strndup(p + 1, (size_t)(e - p - 1));
+            if (!src) {
+                free(lit);
+                return -1;
+            }
+            const char *x = alias_of(attr, src);
+            int bad = 0;
+            xmlXPathCompExprPtr c = NULL;
+            const char *q = x;
+            while (*q == ' ')
+                q++;
+            if (!*q) {
+                ipf_diag_add(d, node_file(f, where), ipf_xml_line(where), IPF_SEV_ERROR,
+                             "TEMPLATE-TEXT", "%s中有空的 {}：%s", what, s);
+                bad = 1;
+            } else {
+                c = compile_one(f, xc, where, what, x, d, &bad);
+            }
+            if (bad) {
+                free(src);
+                free(lit);
+                return 1;
+            }
+            if (x != src) { /* {page}: what is evaluated is $page */
+                char *alias = strdup(x);
+                free(src);
+                src = alias;
+                if (!src) {
+                    if (c)
+                        xmlXPathFreeCompExpr(c);
+                    free(lit);
+                    return -1;
+                }
+            }
+            if (add_part(t, NULL, src, c) != 0) {
+                free(lit);
+                return -1;
+            }
+            p = e + 1;
+        } else {
+            lit[nl++] = *p++;
+        }
+    }
+    int rc = 0;
+    if (nl > 0) {
+        lit[nl] = '\0';
+        char *l = strdup(lit);
+        rc = !l || add_part(t, l, NULL, NULL) != 0 ? -1 : 0;
+    }
+    free(lit);
+    return rc;
+}
+
+/* Attributes that may hold {xpath} (docs/templates.md, "Settings and text"). */
+static const char *const text_attrs[] = {"title",  "note",    "marker",  "format",
+                                         "author", "subject", "keywords"};
+
+static int text_attr_applies(const xmlNode *n, const char *attr)
+{
+    if (ipf_tpl_is(n, "info"))
+        return strcmp(attr, "title") == 0 || strcmp(attr, "author") == 0 ||
+               strcmp(attr, "subject") == 0 || strcmp(attr, "keywords") == 0;
+    if (ipf_tpl_is(n, "section"))
+        return strcmp(attr, "title") == 0 || strcmp(attr, "note") == 0;
+    if (ipf_tpl_is(n, "list"))
+        return strcmp(attr, "marker") == 0;
+    if (ipf_tpl_is(n, "page-numbers"))
+        return strcmp(attr, "format") == 0;
+    return 0;
+}
+
+static int holds_text(const xmlNode *n)
+{
+    return ipf_tpl_is(n, "p") || ipf_tpl_is(n, "label") || ipf_tpl_is(n, "cell");
+}
+
+/* Compiles every select="", when="" and {…} in text; errors carry the file
+ * and line where the expression is written, so an office's hand edit is
+ * easy to find.  Returns 1 on a template error, -1 out of memory. */
 static int compile_xpaths(ipf_form *f, xmlXPathContextPtr xc, xmlNode *n, ipf_diags *d)
 {
     int bad = 0;
     for (; n; n = n->next) {
         if (n->type != XML_ELEMENT_NODE)
             continue;
-        const char *sel = ipf_tpl_attr(n, "select");
         tpl_node *r = n->_private;
-        if (sel && r) {
-            xmlXPathCompExprPtr c = xmlXPathCtxtCompile(xc, (const xmlChar *)sel);
-            if (!c) {
-                ipf_diag_add(d, node_file(f, n), ipf_xml_line(n), IPF_SEV_ERROR, "TEMPLATE-XPATH",
-                             "select 属性中的 XPath 表达式无法解析：%s", sel);
-                bad = 1;
+        if (!r)
+            continue;
+        const char *sel = ipf_tpl_attr(n, "select");
+        if (sel)
+            r->comp = compile_one(f, xc, n, "select 属性", sel, d, &bad);
+        const char *when = ipf_tpl_attr(n, "when");
+        if (when)
+            r->when = compile_one(f, xc, n, "when 属性", when, d, &bad);
+        for (size_t i = 0; i < sizeof text_attrs / sizeof *text_attrs; i++) {
+            const char *v = ipf_tpl_attr(n, text_attrs[i]);
+            if (!v || !text_attr_applies(n, text_attrs[i]))
+                continue;
+            ipf_tpl_text *t = NULL;
+            int rc = compile_text(f, xc, n, text_attrs[i], v, d, &t);
+            if (t) {
+                t->next = r->texts;
+                r->texts = t;
             }
-            r->comp = c;
+            if (rc < 0)
+                return -1;
+            bad |= rc;
         }
-        bad |= compile_xpaths(f, xc, n->children, d);
+        if (holds_text(n))
+            for (xmlNode *c = n->children; c; c = c->next) {
+                if ((c->type != XML_TEXT_NODE && c->type != XML_CDATA_SECTION_NODE) || !c->content)
+                    continue;
+                ipf_tpl_text *t = NULL;
+                int rc = compile_text(f, xc, n, NULL, (const char *)c->content, d, &t);
+                if (t) {
+                    tpl_node *tr = calloc(1, sizeof *tr);
+                    if (!tr) {
+                        free_text(t);
+                        return -1;
+                    }
+                    tr->origin = r->origin;
+                    tr->texts = t;
+                    c->_private = tr;
+                }
+                if (rc < 0)
+                    return -1;
+                bad |= rc;
+            }
+        int rc = compile_xpaths(f, xc, n->children, d);
+        if (rc < 0)
+            return -1;
+        bad |= rc;
+    }
+    return bad;
+}
+
+/* The rows of a table or a <repeat>, nested repeats included (each pass of
+ * a repeat lays out its rows in order, so one pass is what is checked). */
+static int check_rows(ipf_form *f, const xmlNode *parent, int ncols, int *carry, ipf_diags *d)
+{
+    int bad = 0;
+    for (const xmlNode *r = parent->children; r; r = r->next) {
+        if (ipf_tpl_is(r, "repeat")) {
+            bad |= check_rows(f, r, ncols, carry, d);
+            continue;
+        }
+        if (ipf_tpl_is(r, "section")) {
+            for (int c = 0; c < ncols; c++)
+                if (carry[c] > 0) {
+                    ipf_diag_add(d, node_file(f, r), ipf_xml_line(r), IPF_SEV_ERROR,
+                                 "TEMPLATE-SPAN", "分节行不能插在跨行单元格中间");
+                    bad = 1;
+                    break;
+                }
+        }
+        if (!ipf_tpl_is(r, "row"))
+            continue;
+        int col = 0, row_bad = 0;
+        for (const xmlNode *c = r->children; c; c = c->next) {
+            if (c->type != XML_ELEMENT_NODE)
+                continue;
+            while (col < ncols && carry[col] > 0)
+                col++;
+            const char *sp = ipf_tpl_attr(c, "span"), *rs = ipf_tpl_attr(c, "rowspan");
+            int span = sp ? atoi(sp) : 1, rowspan = rs ? atoi(rs) : 1;
+            if (span < 1 || rowspan < 1 || col + span > ncols) {
+                ipf_diag_add(d, node_file(f, c), ipf_xml_line(c), IPF_SEV_ERROR, "TEMPLATE-SPAN",
+                             "单元格超出表格的 %d 列（从第 %d 列起跨 %d 列）", ncols, col + 1,
+                             span);
+                bad = row_bad = 1;
+                break;
+            }
+            for (int k = 0; k < span; k++)
+                carry[col + k] = rowspan;
+            col += span;
+        }
+        while (col < ncols && carry[col] > 0)
+            col++;
+        if (!row_bad && col != ncols) {
+            ipf_diag_add(d, node_file(f, r), ipf_xml_line(r), IPF_SEV_ERROR, "TEMPLATE-SPAN",
+                         "这一行的单元格只占 %d 列，表格有 %d 列", col, ncols);
+            bad = 1;
+        }
+        for (int k = 0; k < ncols; k++)
+            if (carry[k] > 0)
+                carry[k]--;
     }
     return bad;
 }
 
 /* Row spans must add up to the table's column count, counting cells that
  * reach down from earlier rows; a mistake here would silently misdraw. */
+/* One <page> element (NULL: the defaults) into g; 1 on an error, reported. */
+static int parse_page(ipf_form *f, const xmlNode *page, ipf_page_geom *g, ipf_diags *d)
+{
+    int bad = 0;
+    const char *page_file = node_file(f, page);
+    *g = (ipf_page_geom){595.276, 841.89, 72, 72, 72, 72};
+    const char *size = ipf_tpl_attr(page, "size");
+    if (size && strcmp(size, "A4") != 0 && strcmp(size, "A3") != 0) {
+        ipf_diag_add(d, page_file, ipf_xml_line(page), IPF_SEV_ERROR, "TEMPLATE-PAGE",
+                     "纸张“%s”不支持，应为 A4 或 A3", size);
+        bad = 1;
+    } else if (size && strcmp(size, "A3") == 0) {
+        g->width = 841.89;
+        g->height = 1190.55;
+    }
+    const char *orient = ipf_tpl_attr(page, "orientation");
+    if (orient && strcmp(orient, "landscape") == 0) {
+        double w = g->width;
+        g->width = g->height;
+        g->height = w;
+    }
+    const char *names[4] = {"margin-top", "margin-bottom", "margin-left", "margin-right"};
+    double *slots[4] = {&g->top, &g->bottom, &g->left, &g->right};
+    for (int i = 0; i < 4; i++) {
+        const char *v = ipf_tpl_attr(page, names[i]);
+        if (v && ipf_length_parse(v, 14, slots[i]) != 0) {
+            ipf_diag_add(d, page_file, ipf_xml_line(page), IPF_SEV_ERROR, "TEMPLATE-PAGE",
+                         "%s 的长度“%s”无法识别", names[i], v);
+            bad = 1;
+        }
+    }
+    if (g->width - g->left - g->right < 72 || g->height - g->top - g->bottom < 144) {
+        ipf_diag_add(d, page_file, ipf_xml_line(page), IPF_SEV_ERROR, "TEMPLATE-PAGE",
+                     "页边距过大，版心太小");
+        bad = 1;
+    }
+    return bad;
+}
+
+static const ipf_page_geom *named_page(const ipf_form *f, const char *name)
+{
+    for (size_t i = 0; name && i < f->npages; i++)
+        if (strcmp(f->page_names[i], name) == 0)
+            return &f->pages[i];
+    return NULL;
+}
+
 static int check_table(ipf_form *f, const xmlNode *table, ipf_diags *d)
 {
     const char *cols = ipf_tpl_attr(table, "columns");
@@ -266,7 +660,10 @@ static int check_table(ipf_form *f, const xmlNode *table, ipf_diags *d)
     /* The layout would otherwise squeeze the table into the text block
      * (fixed widths) or give fr columns no width at all: both misdraw the
      * form without saying why.  A fr column needs room for a few characters. */
-    double width = f->page.width - f->page.left - f->page.right;
+    const ipf_page_geom *pg = named_page(f, ipf_tpl_attr(table, "page"));
+    if (!pg)
+        pg = &f->page;
+    double width = pg->width - pg->left - pg->right;
     const double mm = 72.0 / 25.4, min_fr = 10 * mm;
     if (fixed > width + 0.5) {
         ipf_diag_add(d, node_file(f, table), ipf_xml_line(table), IPF_SEV_ERROR, "TEMPLATE-COLUMNS",
@@ -283,65 +680,7 @@ static int check_table(ipf_form *f, const xmlNode *table, ipf_diags *d)
         return 1;
     }
     int carry[64] = {0};
-    int bad = 0;
-    /* Rows directly in the table and inside <repeat>. */
-    const xmlNode *stack[2] = {table->children, NULL};
-    int depth = 0;
-    const xmlNode *r = stack[0];
-    while (r || depth > 0) {
-        if (!r) {
-            r = stack[--depth + 1];
-            continue;
-        }
-        if (ipf_tpl_is(r, "repeat")) {
-            stack[1] = r->next;
-            depth = 1;
-            r = r->children;
-            continue;
-        }
-        if (ipf_tpl_is(r, "section")) {
-            for (int c = 0; c < ncols; c++)
-                if (carry[c] > 0) {
-                    ipf_diag_add(d, node_file(f, r), ipf_xml_line(r), IPF_SEV_ERROR,
-                                 "TEMPLATE-SPAN", "分节行不能插在跨行单元格中间");
-                    bad = 1;
-                    break;
-                }
-        }
-        if (ipf_tpl_is(r, "row")) {
-            int col = 0;
-            for (const xmlNode *c = r->children; c; c = c->next) {
-                if (c->type != XML_ELEMENT_NODE)
-                    continue;
-                while (col < ncols && carry[col] > 0)
-                    col++;
-                const char *sp = ipf_tpl_attr(c, "span"), *rs = ipf_tpl_attr(c, "rowspan");
-                int span = sp ? atoi(sp) : 1, rowspan = rs ? atoi(rs) : 1;
-                if (span < 1 || rowspan < 1 || col + span > ncols) {
-                    ipf_diag_add(d, node_file(f, c), ipf_xml_line(c), IPF_SEV_ERROR,
-                                 "TEMPLATE-SPAN", "单元格超出表格的 %d 列（从第 %d 列起跨 %d 列）",
-                                 ncols, col + 1, span);
-                    bad = 1;
-                    break;
-                }
-                for (int k = 0; k < span; k++)
-                    carry[col + k] = rowspan;
-                col += span;
-            }
-            while (col < ncols && carry[col] > 0)
-                col++;
-            if (!bad && col != ncols) {
-                ipf_diag_add(d, node_file(f, r), ipf_xml_line(r), IPF_SEV_ERROR, "TEMPLATE-SPAN",
-                             "这一行的单元格只占 %d 列，表格有 %d 列", col, ncols);
-                bad = 1;
-            }
-            for (int k = 0; k < ncols; k++)
-                if (carry[k] > 0)
-                    carry[k]--;
-        }
-        r = r->next;
-    }
-    return bad;
+    return check_rows(f, table, ncols, carry, d);
 }
 
 /* Every schema violation of a template, each with its line; libxml2's
@@ -895,6 +1234,7 @@ ipf_status ipf_form_load(const char *path, ipf_diags *d, ipf_form **out)
     for (const xmlNode *c = fonts ? fonts->children : NULL; c; c = c->next)
         if (ipf_tpl_is(c, "font") && ipf_tpl_attr(c, "file") && f->nfonts < MAX_FONTS) {
             f->font_lines[f->nfonts] = ipf_xml_line(c);
+            f->font_files[f->nfonts] = node_file(f, c);
             f->fonts[f->nfonts++] = ipf_tpl_attr(c, "file");
         }
     const xmlNode *typo = ipf_tpl_child(root, "typography");
@@ -915,38 +1255,34 @@ ipf_status ipf_form_load(const char *path, ipf_diags *d, ipf_form **out)
     for (const xmlNode *c = root->children; c && !page; c = c->next)
         if (ipf_tpl_is(c, "page") && !ipf_tpl_attr(c, "name"))
             page = c;
-    const char *page_file = node_file(f, page);
-    f->page = (ipf_page_geom){595.276, 841.89, 72, 72, 72, 72};
-    const char *size = ipf_tpl_attr(page, "size");
-    if (size && strcmp(size, "A4") != 0 && strcmp(size, "A3") != 0) {
-        ipf_diag_add(d, page_file, ipf_xml_line(page), IPF_SEV_ERROR, "TEMPLATE-PAGE",
-                     "纸张“%s”不支持，应为 A4 或 A3", size);
-        bad = 1;
-    } else if (size && strcmp(size, "A3") == 0) {
-        f->page.width = 841.89;
-        f->page.height = 1190.55;
+    bad |= parse_page(f, page, &f->page, d);
+    for (const xmlNode *c = root->children; c; c = c->next) {
+        const char *name = ipf_tpl_attr(c, "name");
+        if (!ipf_tpl_is(c, "page") || !name)
+            continue;
+        if (f->npages >= MAX_PAGES || named_page(f, name)) {
+            if (f->npages >= MAX_PAGES)
+                ipf_diag_add(d, node_file(f, c), ipf_xml_line(c), IPF_SEV_ERROR, "TEMPLATE-PAGE",
+                             "命名的页面设置最多 %d 种", MAX_PAGES);
+            else
+                ipf_diag_add(d, node_file(f, c), ipf_xml_line(c), IPF_SEV_ERROR, "TEMPLATE-PAGE",
+                             "页面设置 name=\"%s\" 重复", name);
+            bad = 1;
+            continue;
+        }
+        f->page_names[f->npages] = name;
+        bad |= parse_page(f, c, &f->pages[f->npages++], d);
     }
-    const char *orient = ipf_tpl_attr(page, "orientation");
-    if (orient && strcmp(orient, "landscape") == 0) {
-        double w = f->page.width;
-        f->page.width = f->page.height;
-        f->page.height = w;
-    }
-    const char *names[4] = {"margin-top", "margin-bottom", "margin-left", "margin-right"};
-    double *slots[4] = {&f->page.top, &f->page.bottom, &f->page.left, &f->page.right};
-    for (int i = 0; i < 4; i++) {
-        const char *v = ipf_tpl_attr(page, names[i]);
-        if (v && ipf_length_parse(v, 14, slots[i]) != 0) {
-            ipf_diag_add(d, page_file, ipf_xml_line(page), IPF_SEV_ERROR, "TEMPLATE-PAGE",
-                         "%s 的长度“%s”无法识别", names[i], v);
+    /* Every page="…" must name one of them. */
+    for (const xmlNode *c = root->children; c; c = c->next) {
+        const char *want = ipf_tpl_attr(c, "page");
+        if (want &&
+            (ipf_tpl_is(c, "cover") || ipf_tpl_is(c, "page-block") || ipf_tpl_is(c, "table")) &&
+            !named_page(f, want)) {
+            ipf_diag_add(d, node_file(f, c), ipf_xml_line(c), IPF_SEV_ERROR, "TEMPLATE-PAGE",
+                         "page=\"%s\" 没有对应的 <page name=\"%s\" …/>", want, want);
             bad = 1;
         }
-    }
-    if (f->page.width - f->page.left - f->page.right < 72 ||
-        f->page.height - f->page.top - f->page.bottom < 144) {
-        ipf_diag_add(d, page_file, ipf_xml_line(page), IPF_SEV_ERROR, "TEMPLATE-PAGE",
-                     "页边距过大，版心太小");
-        bad = 1;
     }
     int blocks = 0;
     for (const xmlNode *c = root->children; c; c = c->next) {
@@ -966,9 +1302,13 @@ ipf_status ipf_form_load(const char *path, ipf_diags *d, ipf_form **out)
         return IPF_ERR_NOMEM;
     }
     xc->error = quiet_xpath_error;
-    bad |= compile_xpaths(f, xc, root, d);
+    int rc = compile_xpaths(f, xc, root, d);
     xmlXPathFreeContext(xc);
-    if (bad) {
+    if (rc < 0) {
+        ipf_form_free(f);
+        return IPF_ERR_NOMEM;
+    }
+    if (bad || rc) {
         ipf_form_free(f);
         return IPF_ERR_TEMPLATE;
     }
@@ -1024,6 +1364,10 @@ const char *ipf_form_font_name(const ipf_form *f, size_t i)
 {
     return i < f->nfonts ? f->fonts[i] : NULL;
 }
+const char *ipf_form_font_file(const ipf_form *f, size_t i)
+{
+    return i < f->nfonts ? f->font_files[i] : f->path;
+}
 long ipf_form_font_line(const ipf_form *f, size_t i)
 {
     return i < f->nfonts ? f->font_lines[i] : 0;
@@ -1035,6 +1379,11 @@ ipf_lb_level ipf_form_line_breaking(const ipf_form *f)
 const ipf_page_geom *ipf_form_page(const ipf_form *f)
 {
     return &f->page;
+}
+const ipf_page_geom *ipf_form_part_page(const ipf_form *f, const xmlNode *part)
+{
+    const ipf_page_geom *g = named_page(f, ipf_tpl_attr(part, "page"));
+    return g ? g : &f->page;
 }
 const xmlNode *ipf_form_root(const ipf_form *f)
 {
@@ -1066,4 +1415,189 @@ void ipf_form_register_namespaces(const ipf_form *f, xmlXPathContextPtr ctx)
         xmlXPathRegisterNs(ctx, (const xmlChar *)"d", (const xmlChar *)f->data_ns);
     for (size_t i = 0; i < f->nns; i++)
         xmlXPathRegisterNs(ctx, (const xmlChar *)f->ns_prefix[i], (const xmlChar *)f->ns_uri[i]);
+}
+
+/* ---------- compiled text, settings, and the check at load ---------- */
+
+const ipf_tpl_text *ipf_form_text(const xmlNode *n, const char *attr)
+{
+    const tpl_node *r = n ? n->_private : NULL;
+    for (const ipf_tpl_text *t = r ? r->texts : NULL; t; t = t->next)
+        if ((!attr && !t->attr) || (attr && t->attr && strcmp(attr, t->attr) == 0))
+            return t;
+    return NULL;
+}
+size_t ipf_tpl_text_count(const ipf_tpl_text *t)
+{
+    return t ? t->nparts : 0;
+}
+const char *ipf_tpl_text_literal(const ipf_tpl_text *t, size_t i)
+{
+    return t && i < t->nparts ? t->parts[i].lit : NULL;
+}
+xmlXPathCompExprPtr ipf_tpl_text_expr(const ipf_tpl_text *t, size_t i)
+{
+    return t && i < t->nparts ? t->parts[i].comp : NULL;
+}
+const char *ipf_tpl_text_source(const ipf_tpl_text *t, size_t i)
+{
+    return t && i < t->nparts ? t->parts[i].src : NULL;
+}
+xmlXPathCompExprPtr ipf_form_when(const xmlNode *element)
+{
+    const tpl_node *r = element ? element->_private : NULL;
+    return r ? r->when : NULL;
+}
+
+const char *ipf_form_variable(const ipf_form *f, const char *name)
+{
+    if (strcmp(name, "edition") == 0)
+        return f->edition ? f->edition : "";
+    return f->rules ? ipf_ruleset_setting(f->rules, name) : NULL;
+}
+
+int ipf_form_setup_xpath(const ipf_form *f, xmlXPathContextPtr ctx)
+{
+    ipf_form_register_namespaces(f, ctx);
+    return ipf_xpathfn_register(ctx);
+}
+
+/* In the trial every loop variable and page number is 1. */
+static xmlXPathObjectPtr trial_variable(void *data, const xmlChar *name, const xmlChar *ns)
+{
+    const ipf_form *f = data;
+    if (ns)
+        return NULL;
+    const char *v = ipf_form_variable(f, (const char *)name);
+    if (v)
+        return xmlXPathNewString((const xmlChar *)v);
+    if (!strcmp((const char *)name, "n") || !strcmp((const char *)name, "page") ||
+        !strcmp((const char *)name, "pages"))
+        return xmlXPathNewFloat(1);
+    if (!strcmp((const char *)name, "group")) /* a group's nodes (docs/lists.md) */
+        return xmlXPathNewNodeSet(NULL);
+    for (size_t i = 0; i < f->nloopvars; i++)
+        if (strcmp(f->loopvars[i], (const char *)name) == 0)
+            return xmlXPathNewFloat(1);
+    return NULL;
+}
+
+typedef struct trial {
+    ipf_form *f;
+    xmlXPathContextPtr ctx;
+    xmlNodePtr root;
+    ipf_diags *d;
+    int bad, oom;
+} trial;
+
+static void trial_eval(trial *t, const xmlNode *n, xmlXPathCompExprPtr c, const char *what,
+                       const char *src)
+{
+    if (!c)
+        return;
+    /* First the names: an undeclared prefix deeper in a path, or an element
+     * name without one, would give an empty result here and never an error. */
+    names_ctx nc = {.f = t->f};
+    ipf_xpath_names names = {names_ns, NULL, names_report, &nc};
+    ipf_xpath_check_names(src, &names);
+    if (nc.unprefixed[0]) {
+        t->bad = 1;
+        ipf_diag_add(t->d, node_file(t->f, n), ipf_xml_line(n), IPF_SEV_ERROR, "TEMPLATE-XPATH",
+                     "%s=\"%s\" 中的元素名 %s 缺少命名空间前缀：数据在命名空间中，XPath 1.0 "
+                     "里不带前缀的名称什么也选不到，应写作 d:%s 之类",
+                     what, src, nc.unprefixed, nc.unprefixed);
+        return;
+    }
+    t->ctx->node = t->root;
+    xmlResetError(&t->ctx->lastError);
+    xmlXPathObjectPtr o = xmlXPathCompiledEval(c, t->ctx);
+    int code = t->ctx->lastError.code;
+    xmlXPathFreeObject(o);
+    if (o && code == 0 && !nc.unresolved)
+        return;
+    if (code == XML_ERR_NO_MEMORY) {
+        t->oom = 1;
+        return;
+    }
+    t->bad = 1;
+    if (code == XML_XPATH_UNDEF_VARIABLE_ERROR)
+        ipf_diag_add(t->d, node_file(t->f, n), ipf_xml_line(n), IPF_SEV_ERROR, "TEMPLATE-XPATH",
+                     "%s=\"%s\" 用了未定义的变量：变量是规则文件的 <setting>、$edition、循环的 $n "
+                     "或 var=\"…\"",
+                     what, src);
+    else
+        ipf_diag_add(t->d, node_file(t->f, n), ipf_xml_line(n), IPF_SEV_ERROR, "TEMPLATE-XPATH",
+                     "%s=\"%s\" 无法求值（名称空间前缀未声明或函数不存在），此处内容无法填写", what,
+                     src);
+}
+
+static void trial_texts(trial *t, const xmlNode *at, const tpl_node *r)
+{
+    for (const ipf_tpl_text *x = r->texts; x; x = x->next)
+        for (size_t i = 0; i < x->nparts; i++)
+            trial_eval(t, at, x->parts[i].comp, x->attr ? x->attr : "{…}", x->parts[i].src);
+}
+
+static void trial_walk(trial *t, const xmlNode *n)
+{
+    for (; n && !t->oom; n = n->next) {
+        if (n->type != XML_ELEMENT_NODE)
+            continue;
+        const tpl_node *r = n->_private;
+        if (r) {
+            trial_eval(t, n, r->comp, "select", ipf_tpl_attr(n, "select"));
+            trial_eval(t, n, r->when, "when", ipf_tpl_attr(n, "when"));
+            trial_texts(t, n, r);
+        }
+        for (const xmlNode *c = n->children; c; c = c->next)
+            if (c->type != XML_ELEMENT_NODE && c->_private)
+                trial_texts(t, n, c->_private);
+        trial_walk(t, n->children);
+    }
+}
+
+static void collect_loopvars(ipf_form *f, const xmlNode *n)
+{
+    for (; n; n = n->next) {
+        if (n->type != XML_ELEMENT_NODE)
+            continue;
+        const char *v = ipf_tpl_attr(n, "var");
+        if (v && f->nloopvars < MAX_LOOPVARS)
+            f->loopvars[f->nloopvars++] = v;
+        collect_loopvars(f, n->children);
+    }
+}
+
+ipf_status ipf_form_bind_rules(ipf_form *f, const ipf_ruleset *rs, ipf_diags *d)
+{
+    f->rules = rs;
+    f->nloopvars = 0;
+    collect_loopvars(f, f->root);
+    xmlDocPtr doc = xmlNewDoc((const xmlChar *)"1.0");
+    xmlNodePtr root =
+        doc ? xmlNewDocNode(doc, NULL, (const xmlChar *)(f->data_root ? f->data_root : "document"),
+                            NULL)
+            : NULL;
+    if (!root) {
+        xmlFreeDoc(doc);
+        return IPF_ERR_NOMEM;
+    }
+    xmlDocSetRootElement(doc, root);
+    if (f->data_ns)
+        xmlSetNs(root, xmlNewNs(root, (const xmlChar *)f->data_ns, NULL));
+    xmlXPathContextPtr ctx = xmlXPathNewContext(doc);
+    if (!ctx || ipf_form_setup_xpath(f, ctx) != 0) {
+        xmlXPathFreeContext(ctx);
+        xmlFreeDoc(doc);
+        return IPF_ERR_NOMEM;
+    }
+    ctx->error = quiet_xpath_error;
+    xmlXPathRegisterVariableLookup(ctx, trial_variable, f);
+    trial t = {f, ctx, root, d, 0, 0};
+    trial_walk(&t, f->root);
+    xmlXPathFreeContext(ctx);
+    xmlFreeDoc(doc);
+    if (t.oom)
+        return IPF_ERR_NOMEM;
+    return t.bad ? IPF_ERR_TEMPLATE : IPF_OK;
 }

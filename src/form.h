@@ -13,7 +13,8 @@
  * edit the base's named parts (docs/templates.md).  Every element remembers
  * the file it was written in, for diagnostics.
  *
- * The loaded template is read-only afterwards and may be shared by threads. */
+ * The loaded template is read-only once its rules are bound
+ * (ipf_form_bind_rules, by the engine when the form is first used). */
 #ifndef IPF_FORM_H
 #define IPF_FORM_H
 
@@ -24,6 +25,7 @@
 #include "linebreak.h"
 
 typedef struct ipf_form ipf_form;
+typedef struct ipf_ruleset ipf_ruleset;
 
 /* Page geometry in points. */
 typedef struct ipf_page_geom {
@@ -61,11 +63,17 @@ const char *ipf_form_rules_form(const ipf_form *f);
 /* Font file names the template asks for, in fallback order, as written. */
 size_t ipf_form_font_count(const ipf_form *f);
 const char *ipf_form_font_name(const ipf_form *f, size_t i);
-/* The template line of that <font>, for diagnostics about it. */
+/* The file (the template, or the base it inherits the <font> from) and line
+ * of that <font>: where to look for the font first, and what diagnostics
+ * about it name. */
+const char *ipf_form_font_file(const ipf_form *f, size_t i);
 long ipf_form_font_line(const ipf_form *f, size_t i);
 
 ipf_lb_level ipf_form_line_breaking(const ipf_form *f);
 const ipf_page_geom *ipf_form_page(const ipf_form *f);
+/* The geometry of a <cover>, <page-block> or <table>: its page="…" (a
+ * <page name="…"> of the form), else the form's default <page>. */
+const ipf_page_geom *ipf_form_part_page(const ipf_form *f, const xmlNode *part);
 
 /* For layout: the template's root element (namespace urn:ipforms:template:1)
  * and the compiled XPath attached to an element's select attribute (or NULL;
@@ -79,6 +87,34 @@ const char *ipf_form_node_file(const ipf_form *f, const xmlNode *element);
 /* The prefix bindings every expression is evaluated with: d for the form's
  * data namespace, then the template's <namespace> elements. */
 void ipf_form_register_namespaces(const ipf_form *f, xmlXPathContextPtr ctx);
+
+/* Settings in templates.  After loading its rule file, the engine binds it:
+ * the rule file's settings become $name in every expression of the
+ * template, besides $edition.  Binding also evaluates every expression of
+ * the template once against an empty document (select, when and each {…}),
+ * so that a mistake is reported at load with the file and line where it is
+ * written; IPF_ERR_TEMPLATE then.  rs may be NULL (a form without rules);
+ * it must outlive the form's use. */
+ipf_status ipf_form_bind_rules(ipf_form *f, const ipf_ruleset *rs, ipf_diags *d);
+/* $name as the form knows it (a setting, or edition), or NULL. */
+const char *ipf_form_variable(const ipf_form *f, const char *name);
+/* Namespaces (ipf_form_register_namespaces) and the ipf: functions on ctx;
+ * 0, or -1 when out of memory. */
+int ipf_form_setup_xpath(const ipf_form *f, xmlXPathContextPtr ctx);
+
+/* A text holding {xpath}: an attribute (title, note, marker, format, <info>'s)
+ * of element, or with attr NULL a text node's (child of <p>, <label>,
+ * <cell>).  NULL when the text has no braces: print it as written.
+ * Parts are literal text (braces unescaped) or a compiled expression.
+ * Owned by the form. */
+typedef struct ipf_tpl_text ipf_tpl_text;
+const ipf_tpl_text *ipf_form_text(const xmlNode *element_or_text, const char *attr);
+size_t ipf_tpl_text_count(const ipf_tpl_text *t);
+const char *ipf_tpl_text_literal(const ipf_tpl_text *t, size_t i); /* NULL: an expression */
+xmlXPathCompExprPtr ipf_tpl_text_expr(const ipf_tpl_text *t, size_t i);
+const char *ipf_tpl_text_source(const ipf_tpl_text *t, size_t i);
+/* when="" compiled, or NULL. */
+xmlXPathCompExprPtr ipf_form_when(const xmlNode *element);
 
 /* Lengths: "25mm", "14pt", "2em", "0.5cm", "1.5" (a plain number is points).
  * em is relative to font_size.  Returns 0 on success, -1 if s is malformed or

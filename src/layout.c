@@ -20,6 +20,7 @@
 #include <libxml/xpath.h>
 #include <libxml/xpathInternals.h>
 
+#include "collate.h"
 #include "linebreak.h"
 #include "utf8.h"
 #include "xmldoc.h"
@@ -76,7 +77,7 @@ typedef struct row {
     uint32_t cell0, ncells;
     double h;
     int keep;
-    const char *outline; /* section title for the outline, owned by the template */
+    const char *outline; /* section title for the outline, in lay->strs */
     uint32_t sect;       /* index of the section row this row belongs to (UINT32_MAX none) */
 } row;
 
@@ -119,10 +120,25 @@ struct ipf_layout {
     int page_open, pages, number_skip;
     int fresh;           /* nothing but repeated headings on this page yet */
     uint32_t hdr0, hdr1; /* the table's current header rows, repeated on new pages */
+    /* loop variables, innermost last: $n and var="…" */
+    struct {
+        const char *name;
+        double value;
+    } vars[64];
+    int nvars;
+    double page_no, page_total; /* $page and $pages while numbering */
+    int numbers_late;           /* the format needs the total: number at the end */
+    struct late_number {
+        size_t page; /* in the drawing */
+        ipf_page_geom pg;
+    } * late;
+    size_t nlate, caplate;
     /* template elements whose select failed, each reported once */
     const xmlNode *bad[16];
     size_t nbad, template_errors;
     const xmlNode *numbering;
+    ipf_sorter *sorter;  /* collators for sort="…", opened on first use */
+    xmlNodeSetPtr group; /* $group: the nodes of the group being laid out */
 
     /* growing buffers, kept across documents */
     op *ops;
@@ -135,6 +151,7 @@ struct ipf_layout {
     size_t ncells, capcells;
     row *rows;
     size_t nrows, caprows;
+    int budget_spent; /* the XPath budget ran out (reported once) */
     /* paragraph scratch */
     uint32_t *cps;
     double *adv;
@@ -143,6 +160,9 @@ struct ipf_layout {
     size_t ncps, capcps;
     char *scratch;
     size_t capscratch;
+    /* strings made for this document (section titles for the outline) */
+    char **strs;
+    size_t nstrs, capstrs;
 };
 
 ipf_status ipf_layout_new(ipf_layout **out)
@@ -156,6 +176,7 @@ void ipf_layout_free(ipf_layout *lay)
     if (!lay)
         return;
     ipf_line_breaker_free(lay->lb);
+    ipf_sorter_free(lay->sorter);
     free(lay->ops);
     free(lay->lines);
     free(lay->text);
@@ -166,6 +187,10 @@ void ipf_layout_free(ipf_layout *lay)
     free(lay->fnt);
     free(lay->ul);
     free(lay->scratch);
+    for (size_t i = 0; i < lay->nstrs; i++)
+        free(lay->strs[i]);
+    free(lay->strs);
+    free(lay->late);
     free(lay);
 }
 
@@ -274,12 +299,13 @@ static void quiet_xpath_error(void *data, xmlErrorPtr e)
     (void)e;
 }
 
-/* A select="" that compiled but cannot be evaluated (an undeclared prefix,
+/* An expression that compiled but cannot be evaluated (an undeclared prefix,
  * an unknown function) would leave its field blank without a word: that is
- * a template error, reported once per template element with its line. */
-static xmlXPathObjectPtr eval(ipf_layout *lay, const xmlNode *tn, xmlNodePtr ctx)
+ * a template error, reported once per template element with its line.  The
+ * check at load (ipf_form_bind_rules) finds most of them before any data. */
+static xmlXPathObjectPtr eval_comp(ipf_layout *lay, const xmlNode *tn, xmlXPathCompExprPtr c,
+                                   const char *what, const char *src, xmlNodePtr ctx)
 {
-    xmlXPathCompExprPtr c = ipf_form_xpath(tn);
     if (!c)
         return NULL;
     lay->xp->node = ctx;
@@ -291,52 +317,120 @@ static xmlXPathObjectPtr eval(ipf_layout *lay, const xmlNode *tn, xmlNodePtr ctx
         lay->oom = 1;
         return NULL;
     }
+    if (ipf_xml_xpath_exhausted(lay->xp)) {
+        if (!lay->budget_spent++) {
+            lay->template_errors++;
+            ipf_diag_add(lay->d, ipf_form_path(lay->form), ipf_xml_line(tn), IPF_SEV_ERROR,
+                         "TEMPLATE-LIMIT",
+                         "模板的求值超过了每份文件 %lu 步的上限（如 //node() 这样宽泛的选择套在"
+                         "循环中），已停止排版；请把 select 写得具体些",
+                         (unsigned long)IPF_XPATH_BUDGET);
+        }
+        return NULL;
+    }
     for (size_t i = 0; i < lay->nbad; i++)
         if (lay->bad[i] == tn)
             return NULL;
     if (lay->nbad < sizeof lay->bad / sizeof lay->bad[0])
         lay->bad[lay->nbad++] = tn;
     lay->template_errors++;
-    const char *sel = ipf_tpl_attr(tn, "select");
     ipf_diag_add(lay->d, ipf_form_node_file(lay->form, tn), ipf_xml_line(tn), IPF_SEV_ERROR,
                  "TEMPLATE-XPATH",
-                 "select=\"%s\" 无法求值（名称空间前缀未声明或函数不存在），此处内容无法填写",
-                 sel ? sel : "");
+                 "%s=\"%s\" 无法求值（名称空间前缀未声明或函数不存在），此处内容无法填写", what,
+                 src ? src : "");
     return NULL;
 }
 
-static void set_n(ipf_layout *lay, int n)
+static xmlXPathObjectPtr eval(ipf_layout *lay, const xmlNode *tn, xmlNodePtr ctx)
 {
-    xmlXPathRegisterVariable(lay->xp, (const xmlChar *)"n", xmlXPathNewFloat(n));
+    return eval_comp(lay, tn, ipf_form_xpath(tn), "select", ipf_tpl_attr(tn, "select"), ctx);
 }
 
-/* Evaluates a {xpath} interpolated attribute into a malloc'd string. */
-static char *interpolate(ipf_layout *lay, const char *tpl, xmlNodePtr ctx)
+/* when="…": absent or true. */
+static int when_ok(ipf_layout *lay, const xmlNode *tn, xmlNodePtr ctx)
 {
-    size_t cap = strlen(tpl) + 256, n = 0;
+    xmlXPathCompExprPtr c = ipf_form_when(tn);
+    if (!c)
+        return 1;
+    xmlXPathObjectPtr o = eval_comp(lay, tn, c, "when", ipf_tpl_attr(tn, "when"), ctx);
+    int ok = o ? xmlXPathCastToBoolean(o) : 0;
+    xmlXPathFreeObject(o);
+    return ok;
+}
+
+/* $n, var="…", $page/$pages, then the form's own ($edition, settings). */
+static xmlXPathObjectPtr lookup_variable(void *data, const xmlChar *name, const xmlChar *ns)
+{
+    ipf_layout *lay = data;
+    if (ns)
+        return NULL;
+    for (int i = lay->nvars; i-- > 0;)
+        if (strcmp(lay->vars[i].name, (const char *)name) == 0)
+            return xmlXPathNewFloat(lay->vars[i].value);
+    if (strcmp((const char *)name, "group") == 0 && lay->group)
+        return xmlXPathWrapNodeSet(xmlXPathNodeSetMerge(NULL, lay->group));
+    if (strcmp((const char *)name, "page") == 0)
+        return xmlXPathNewFloat(lay->page_no);
+    if (strcmp((const char *)name, "pages") == 0)
+        return xmlXPathNewFloat(lay->page_total);
+    const char *v = ipf_form_variable(lay->form, (const char *)name);
+    return v ? xmlXPathNewString((const xmlChar *)v) : NULL;
+}
+
+/* Entering a loop: $n (and var="k" as $k) are its 1-based position, and the
+ * outer loop's come back when it ends (pop_loop). */
+static int push_loop(ipf_layout *lay, const xmlNode *tn)
+{
+    int mark = lay->nvars;
+    const char *var = ipf_tpl_attr(tn, "var");
+    if (lay->nvars + 2 > (int)(sizeof lay->vars / sizeof lay->vars[0]))
+        return mark; /* nesting beyond any form: the outer numbers stay */
+    lay->vars[lay->nvars].name = "n";
+    lay->vars[lay->nvars++].value = 0;
+    if (var) {
+        lay->vars[lay->nvars].name = var;
+        lay->vars[lay->nvars++].value = 0;
+    }
+    return mark;
+}
+
+static void set_loop(ipf_layout *lay, int mark, int n)
+{
+    for (int i = mark; i < lay->nvars; i++)
+        lay->vars[i].value = n;
+}
+
+static void pop_loop(ipf_layout *lay, int mark)
+{
+    lay->nvars = mark;
+}
+
+/* A text as printed: raw when it holds no {…}, else its parts with every
+ * expression evaluated at ctx.  Caller frees; NULL when out of memory. */
+static char *text_value(ipf_layout *lay, const xmlNode *tn, const ipf_tpl_text *t, const char *raw,
+                        xmlNodePtr ctx)
+{
+    if (!t)
+        return strdup(raw ? raw : "");
+    size_t cap = 256, n = 0;
     char *out = malloc(cap);
     if (!out)
         return NULL;
-    for (const char *p = tpl; *p;) {
-        const char *q = p[0] == '{' ? strchr(p, '}') : NULL;
-        const char *piece = p;
-        size_t plen = 1;
+    out[0] = '\0';
+    for (size_t i = 0; i < ipf_tpl_text_count(t); i++) {
+        const char *lit = ipf_tpl_text_literal(t, i);
         xmlChar *val = NULL;
-        if (q) {
-            char *expr = strndup(p + 1, (size_t)(q - p - 1));
-            lay->xp->node = ctx;
-            xmlXPathObjectPtr o = expr ? xmlXPathEvalExpression((xmlChar *)expr, lay->xp) : NULL;
-            free(expr);
+        if (!lit) {
+            xmlXPathObjectPtr o =
+                eval_comp(lay, tn, ipf_tpl_text_expr(t, i), "{…}", ipf_tpl_text_source(t, i), ctx);
             val = o ? xmlXPathCastToString(o) : NULL;
             xmlXPathFreeObject(o);
-            piece = val ? (const char *)val : "";
-            plen = strlen(piece);
-            p = q + 1;
-        } else {
-            p++;
+            lit = val ? (const char *)val : "";
         }
-        if (n + plen + 1 > cap) {
-            cap = (n + plen + 1) * 2;
+        size_t len = strlen(lit);
+        if (n + len + 1 > cap) {
+            while (n + len + 1 > cap)
+                cap *= 2;
             char *o2 = realloc(out, cap);
             if (!o2) {
                 free(out);
@@ -345,12 +439,24 @@ static char *interpolate(ipf_layout *lay, const char *tpl, xmlNodePtr ctx)
             }
             out = o2;
         }
-        memcpy(out + n, piece, plen);
-        n += plen;
+        memcpy(out + n, lit, len + 1);
+        n += len;
         xmlFree(val);
     }
-    out[n] = '\0';
     return out;
+}
+
+/* An attribute that may hold {…}, as printed; NULL when absent (or OOM,
+ * flagged). */
+static char *attr_value(ipf_layout *lay, const xmlNode *tn, const char *attr, xmlNodePtr ctx)
+{
+    const char *raw = ipf_tpl_attr(tn, attr);
+    if (!raw)
+        return NULL;
+    char *v = text_value(lay, tn, ipf_form_text(tn, attr), raw, ctx);
+    if (!v)
+        lay->oom = 1;
+    return v;
 }
 
 /* ---------------------------------------------------------------- paragraphs */
@@ -713,7 +819,17 @@ static void inline_content(ipf_layout *lay, const xmlNode *n, const style *s, xm
 {
     for (const xmlNode *c = n->children; c; c = c->next) {
         if (c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) {
-            para_text(lay, s, normalized(lay, (const char *)c->content), 0);
+            const ipf_tpl_text *t = ipf_form_text(c, NULL);
+            if (!t) {
+                para_text(lay, s, normalized(lay, (const char *)c->content), 0);
+                continue;
+            }
+            char *v = text_value(lay, n, t, NULL, ctx);
+            if (!v)
+                lay->oom = 1;
+            else
+                para_text(lay, s, normalized(lay, v), 0);
+            free(v);
         } else if (ipf_tpl_is(c, "br")) {
             if (para_push(lay, '\n', 0, 0, 0) < 0)
                 lay->oom = 1;
@@ -819,6 +935,8 @@ static void blocks(ipf_layout *lay, const xmlNode *parent, const style *inherit,
 static void block(ipf_layout *lay, const xmlNode *c, const style *inherit, double width,
                   xmlNodePtr ctx)
 {
+    if (!when_ok(lay, c, ctx))
+        return;
     if (ipf_tpl_is(c, "p")) {
         style s = *inherit;
         s.indent = 0;
@@ -840,33 +958,31 @@ static void block(ipf_layout *lay, const xmlNode *c, const style *inherit, doubl
         s.align = AL_JUSTIFY;
         style_for(lay, c, "list", &s);
         xmlXPathObjectPtr o = eval(lay, c, ctx);
-        const char *marker = ipf_tpl_attr(c, "marker");
         if (o && o->type == XPATH_NODESET && o->nodesetval) {
-            for (int i = 0; i < o->nodesetval->nodeNr; i++) {
-                if (marker) {
-                    char m[64];
-                    const char *at = strstr(marker, "{n}");
-                    if (at)
-                        snprintf(m, sizeof m, "%.*s%d%s", (int)(at - marker), marker, i + 1,
-                                 at + 3);
-                    else
-                        snprintf(m, sizeof m, "%s", marker);
-                    para_text(lay, &s, m, 0);
-                }
+            int mark = push_loop(lay, c);
+            for (int i = 0; i < o->nodesetval->nodeNr && !lay->oom; i++) {
+                set_loop(lay, mark, i + 1);
+                char *m = attr_value(lay, c, "marker", o->nodesetval->nodeTab[i]);
+                if (m)
+                    para_text(lay, &s, normalized(lay, m), 0);
+                free(m);
                 xmlChar *t = xmlNodeGetContent(o->nodesetval->nodeTab[i]);
                 para_text(lay, &s, normalized(lay, t ? (const char *)t : ""), 0);
                 xmlFree(t);
                 para_finish(lay, &s, width);
             }
+            pop_loop(lay, mark);
         }
         xmlXPathFreeObject(o);
     } else if (ipf_tpl_is(c, "each")) {
         xmlXPathObjectPtr o = lay->blank ? NULL : eval(lay, c, ctx);
         if (o && o->type == XPATH_NODESET && o->nodesetval) {
-            for (int i = 0; i < o->nodesetval->nodeNr; i++) {
-                set_n(lay, i + 1);
+            int mark = push_loop(lay, c);
+            for (int i = 0; i < o->nodesetval->nodeNr && !lay->oom; i++) {
+                set_loop(lay, mark, i + 1);
                 blocks(lay, c, inherit, width, o->nodesetval->nodeTab[i]);
             }
+            pop_loop(lay, mark);
         }
         xmlXPathFreeObject(o);
     } else if (ipf_tpl_is(c, "vspace")) {
@@ -908,6 +1024,19 @@ static double lines_height(ipf_layout *lay, uint32_t a, uint32_t b)
 static void draw_lines(ipf_layout *lay, uint32_t a, uint32_t b, double x, double y_top,
                        double extra_fill);
 
+/* Whether the page-number format prints the total ({pages}): then the
+ * numbers are drawn when the last page is known. */
+static int numbering_needs_total(const xmlNode *pn)
+{
+    const ipf_tpl_text *t = ipf_form_text(pn, "format");
+    for (size_t i = 0; i < ipf_tpl_text_count(t); i++)
+        if (ipf_tpl_text_source(t, i) && strstr(ipf_tpl_text_source(t, i), "pages"))
+            return 1;
+    return 0;
+}
+
+static void draw_page_number(ipf_layout *lay);
+
 static void finish_page(ipf_layout *lay)
 {
     if (!lay->page_open)
@@ -916,17 +1045,37 @@ static void finish_page(ipf_layout *lay)
     const xmlNode *pn = lay->numbering;
     if (!pn || lay->pages <= lay->number_skip)
         return;
-    const char *fmt = ipf_tpl_attr(pn, "format");
-    if (!fmt)
-        fmt = "— {page} —";
-    char num[32], buf[128];
-    snprintf(num, sizeof num, "%d", lay->pages - lay->number_skip);
-    ipf_drawing_page_number(lay->dr, lay->pages - lay->number_skip); /* for /PageLabels */
-    const char *at = strstr(fmt, "{page}");
-    if (at)
-        snprintf(buf, sizeof buf, "%.*s%s%s", (int)(at - fmt), fmt, num, at + 6);
-    else
-        snprintf(buf, sizeof buf, "%s", fmt);
+    if (lay->numbers_late) {
+        if (GROW(lay->late, lay->nlate, lay->caplate) < 0) {
+            lay->oom = 1;
+            return;
+        }
+        lay->late[lay->nlate].page = (size_t)(lay->pages - 1);
+        lay->late[lay->nlate++].pg = lay->pg;
+        return;
+    }
+    lay->page_no = lay->pages - lay->number_skip;
+    draw_page_number(lay);
+}
+
+/* The number of the current page (lay->page_no) at the foot of lay->pg. */
+static void draw_page_number(ipf_layout *lay)
+{
+    const xmlNode *pn = lay->numbering;
+    ipf_drawing_page_number(lay->dr, (int)lay->page_no); /* for /PageLabels */
+    char *buf = NULL;
+    ipf_drawing_page_number(lay->dr, (int)lay->page_no); /* for /PageLabels */
+    if (ipf_tpl_attr(pn, "format")) {
+        buf = attr_value(lay, pn, "format", xmlDocGetRootElement(lay->data));
+    } else {
+        char num[32];
+        snprintf(num, sizeof num, "— %.0f —", lay->page_no);
+        buf = strdup(num);
+    }
+    if (!buf) {
+        lay->oom = 1;
+        return;
+    }
     style s = lay->base;
     s.align = AL_CENTER;
     s.line_height = 1.0;
@@ -936,6 +1085,7 @@ static void finish_page(ipf_layout *lay)
     double width = lay->pg.width - lay->pg.left - lay->pg.right;
     uint32_t l0 = (uint32_t)lay->nlines;
     para_text(lay, &s, buf, 0);
+    free(buf);
     para_finish(lay, &s, width);
     ipf_drawing_artifact(lay->dr, 1); /* page furniture, not the form's text */
     draw_lines(lay, l0, (uint32_t)lay->nlines, lay->pg.left, lay->pg.height - lay->pg.bottom + off,
@@ -995,6 +1145,8 @@ static void draw_lines(ipf_layout *lay, uint32_t a, uint32_t b, double x, double
  * what is left of the page, so the issuer sits at the foot of the cover. */
 static void page_block(ipf_layout *lay, const xmlNode *pb, xmlNodePtr ctx)
 {
+    finish_page(lay); /* numbered with its own geometry */
+    lay->pg = *ipf_form_part_page(lay->form, pb);
     new_page(lay);
     const char *ol = ipf_tpl_attr(pb, "outline");
     if (ol && ipf_drawing_outline(lay->dr, 0, ol, lay->pg.height - lay->pg.top) < 0)
@@ -1130,7 +1282,9 @@ static void measure_cell(ipf_layout *lay, const xmlNode *tn, cell *c, const tabl
         parse_len(ipf_tpl_attr(tn, "blank-min-height"), s.size, 0, &mh);
     c->min_h = mh;
     c->l0 = (uint32_t)lay->nlines;
-    if (ipf_tpl_is(tn, "value")) {
+    if (!when_ok(lay, tn, ctx)) {
+        /* when="" false: the cell keeps its place, empty */
+    } else if (ipf_tpl_is(tn, "value")) {
         const char *para = ipf_tpl_attr(tn, "paragraphs");
         if (para && strcmp(para, "true") == 0) {
             s.indent = lay->base.indent;
@@ -1149,7 +1303,9 @@ static void measure_cell(ipf_layout *lay, const xmlNode *tn, cell *c, const tabl
     c->content_h = lines_height(lay, c->l0, c->l1);
     c->c0 = c->l0;
     c->c1 = c->l1;
-    if (label) {
+    if (label && ipf_form_when(tn) && !when_ok(lay, tn, ctx)) {
+        /* an empty label (when="" false): nothing to continue */
+    } else if (label) {
         /* The same label with "（续）" for pages it continues on. */
         uint32_t c0 = (uint32_t)lay->nlines;
         inline_content(lay, tn, &s, ctx);
@@ -1165,17 +1321,38 @@ static void measure_cell(ipf_layout *lay, const xmlNode *tn, cell *c, const tabl
     lay->in_label = 0;
 }
 
+/* A copy of s that lives as long as this document's layout. */
+static const char *outline_text(ipf_layout *lay, const char *s)
+{
+    if (!s)
+        return NULL;
+    char *c = strdup(s);
+    if (!c || GROW(lay->strs, lay->nstrs, lay->capstrs) < 0) {
+        free(c);
+        lay->oom = 1;
+        return NULL;
+    }
+    lay->strs[lay->nstrs++] = c;
+    return c;
+}
+
 static void section_row(ipf_layout *lay, const xmlNode *sn, const table_ctx *tc, xmlNodePtr ctx)
 {
-    (void)ctx;
-    row *r = new_row(lay);
-    if (!r)
+    char *title = attr_value(lay, sn, "title", ctx), *note = attr_value(lay, sn, "note", ctx);
+    row *r = lay->oom ? NULL : new_row(lay);
+    if (!r) {
+        free(title);
+        free(note);
         return;
+    }
     r->is_section = 1;
-    r->outline = ipf_tpl_attr(sn, "title");
+    r->outline = outline_text(lay, title);
     cell *c = new_cell(lay);
-    if (!c)
+    if (!c) {
+        free(title);
+        free(note);
         return;
+    }
     r = &lay->rows[lay->nrows - 1];
     r->ncells = 1;
     c->col = 0;
@@ -1189,7 +1366,6 @@ static void section_row(ipf_layout *lay, const xmlNode *sn, const table_ctx *tc,
     s.align = AL_LEFT;
     style_for(lay, sn, "section", &s);
     double width = cell_inner_width(lay, tc, 0, tc->ncols);
-    const char *title = ipf_tpl_attr(sn, "title"), *note = ipf_tpl_attr(sn, "note");
     for (int pass = 0; pass < 2; pass++) {
         uint32_t l0 = (uint32_t)lay->nlines;
         para_text(lay, &s, title ? title : "", 0);
@@ -1212,9 +1388,9 @@ static void section_row(ipf_layout *lay, const xmlNode *sn, const table_ctx *tc,
         }
     }
     c->content_h = lines_height(lay, c->l0, c->l1);
+    free(title);
+    free(note);
 }
-
-static void table_rows(ipf_layout *lay, const xmlNode *parent, const table_ctx *tc, xmlNodePtr ctx);
 
 static void table_row(ipf_layout *lay, const xmlNode *rn, const table_ctx *tc, xmlNodePtr ctx,
                       int *carry)
@@ -1251,10 +1427,67 @@ static void table_row(ipf_layout *lay, const xmlNode *rn, const table_ctx *tc, x
             carry[k]--;
 }
 
-static void table_rows(ipf_layout *lay, const xmlNode *parent, const table_ctx *tc, xmlNodePtr ctx)
+static void table_items(ipf_layout *lay, const xmlNode *parent, const table_ctx *tc, xmlNodePtr ctx,
+                        int *carry);
+
+/* The rows of a <repeat> with data, in the order sort="…" asks for (collate.h),
+ * with <group-header>/<group-footer> rows around each group-by="…" run.  $n
+ * counts the rows across groups (序号 runs on); in a group's header and
+ * footer $group is the group's nodes, for sum()/count() subtotals. */
+static void repeat_rows(ipf_layout *lay, const xmlNode *rep, const table_ctx *tc, xmlNodeSetPtr set,
+                        int mark, int *carry)
 {
-    int carry[64] = {0};
+    ipf_rows rows;
+    if (!lay->sorter && ipf_sorter_new(&lay->sorter) != IPF_OK) {
+        lay->oom = 1;
+        return;
+    }
+    ipf_status st = ipf_rows_order(lay->sorter, rep, set, lay->xp, lay->d, &rows);
+    if (st != IPF_OK) {
+        if (st == IPF_ERR_NOMEM)
+            lay->oom = 1;
+        else
+            lay->template_errors++;
+        return;
+    }
+    const xmlNode *gh = ipf_tpl_child(rep, "group-header"),
+                  *gf = ipf_tpl_child(rep, "group-footer");
+    xmlNodeSetPtr outer = lay->group;
+    for (size_t g = 0; g < rows.ngroups && !lay->oom; g++) {
+        size_t a = rows.group_start[g], b = g + 1 < rows.ngroups ? rows.group_start[g + 1] : rows.n;
+        xmlNodeSetPtr ns = NULL;
+        if (gh || gf) {
+            ns = xmlXPathNodeSetCreate(NULL);
+            for (size_t i = a; ns && i < b; i++)
+                if (xmlXPathNodeSetAdd(ns, rows.nodes[i]) < 0)
+                    lay->oom = 1;
+            if (!ns)
+                lay->oom = 1;
+        }
+        lay->group = ns;
+        if (gh)
+            table_items(lay, gh, tc, rows.nodes[a], carry);
+        for (size_t i = a; i < b && !lay->oom; i++) {
+            set_loop(lay, mark, (int)i + 1);
+            table_items(lay, rep, tc, rows.nodes[i], carry);
+        }
+        if (gf)
+            table_items(lay, gf, tc, rows.nodes[a], carry);
+        lay->group = outer;
+        xmlXPathFreeNodeSet(ns);
+    }
+    ipf_rows_free(&rows);
+}
+
+/* The rows of a table or of one pass of a <repeat>: sections, rows and
+ * repeats, nested to any depth.  carry: the row spans reaching down, shared
+ * by the whole table. */
+static void table_items(ipf_layout *lay, const xmlNode *parent, const table_ctx *tc, xmlNodePtr ctx,
+                        int *carry)
+{
     for (const xmlNode *n = parent->children; n && !lay->oom; n = n->next) {
+        if (n->type != XML_ELEMENT_NODE || !when_ok(lay, n, ctx))
+            continue;
         if (ipf_tpl_is(n, "section")) {
             section_row(lay, n, tc, ctx);
         } else if (ipf_tpl_is(n, "row")) {
@@ -1262,13 +1495,9 @@ static void table_rows(ipf_layout *lay, const xmlNode *parent, const table_ctx *
         } else if (ipf_tpl_is(n, "repeat")) {
             xmlXPathObjectPtr o = lay->blank ? NULL : eval(lay, n, ctx);
             int count = o && o->type == XPATH_NODESET && o->nodesetval ? o->nodesetval->nodeNr : 0;
+            int mark = push_loop(lay, n);
             if (count > 0) {
-                for (int i = 0; i < count && !lay->oom; i++) {
-                    set_n(lay, i + 1);
-                    for (const xmlNode *rn = n->children; rn; rn = rn->next)
-                        if (ipf_tpl_is(rn, "row"))
-                            table_row(lay, rn, tc, o->nodesetval->nodeTab[i], carry);
-                }
+                repeat_rows(lay, n, tc, o->nodesetval, mark, carry);
             } else {
                 /* No data (or the blank form): empty copies to fill by hand. */
                 const char *bc = ipf_tpl_attr(n, "blank-count");
@@ -1278,16 +1507,21 @@ static void table_rows(ipf_layout *lay, const xmlNode *parent, const table_ctx *
                 int was_blank = lay->blank;
                 lay->blank = 1;
                 for (int i = 0; i < copies && !lay->oom; i++) {
-                    set_n(lay, i + 1);
-                    for (const xmlNode *rn = n->children; rn; rn = rn->next)
-                        if (ipf_tpl_is(rn, "row"))
-                            table_row(lay, rn, tc, xmlDocGetRootElement(lay->data), carry);
+                    set_loop(lay, mark, i + 1);
+                    table_items(lay, n, tc, xmlDocGetRootElement(lay->data), carry);
                 }
                 lay->blank = was_blank;
             }
+            pop_loop(lay, mark);
             xmlXPathFreeObject(o);
         }
     }
+}
+
+static void table_rows(ipf_layout *lay, const xmlNode *parent, const table_ctx *tc, xmlNodePtr ctx)
+{
+    int carry[64] = {0};
+    table_items(lay, parent, tc, ctx, carry);
 }
 
 /* Row heights: each row is as tall as its tallest single-row cell; a cell
@@ -1728,8 +1962,19 @@ static void place_table(ipf_layout *lay, const table_ctx *tc, uint32_t r0, uint3
     }
 }
 
+static int same_geom(const ipf_page_geom *a, const ipf_page_geom *b)
+{
+    return a->width == b->width && a->height == b->height && a->top == b->top &&
+           a->bottom == b->bottom && a->left == b->left && a->right == b->right;
+}
+
 static void table(ipf_layout *lay, const xmlNode *t, xmlNodePtr ctx)
 {
+    /* page="…", or a geometry other than the page's: a new page. */
+    const ipf_page_geom *want = ipf_form_part_page(lay->form, t);
+    if (lay->page_open && (ipf_tpl_attr(t, "page") || !same_geom(want, &lay->pg)))
+        finish_page(lay);
+    lay->pg = *want;
     table_ctx tc;
     if (table_columns(lay, t, &tc) <= 0)
         return;
@@ -1746,27 +1991,26 @@ static void table(ipf_layout *lay, const xmlNode *t, xmlNodePtr ctx)
 
 /* ---------------------------------------------------------------- document */
 
-/* Whether every {field} of tpl is empty here (0 when it has none): the
- * value would be only the template's own words around nothing, like a
- * blank form's "…备案表（）". */
-static int fields_all_empty(ipf_layout *lay, const char *tpl, xmlNodePtr ctx)
+/* Whether every {field} of an attribute is empty here (0 when it has
+ * none): the value would be only the template's own words around nothing,
+ * like a blank form's "…备案表（）". */
+static int fields_all_empty(ipf_layout *lay, const xmlNode *tn, const char *attr, xmlNodePtr ctx)
 {
-    char *fields = malloc(strlen(tpl) + 1);
-    size_t n = 0;
-    if (!fields)
-        return 0;
-    for (const char *p = tpl, *q; *p; p++)
-        if (*p == '{' && (q = strchr(p, '}'))) {
-            memcpy(fields + n, p, (size_t)(q - p + 1));
-            n += (size_t)(q - p + 1);
-            p = q;
-        }
-    fields[n] = '\0';
-    char *v = n ? interpolate(lay, fields, ctx) : NULL;
-    int empty = v && normalized(lay, v)[0] == '\0';
-    free(v);
-    free(fields);
-    return empty;
+    const ipf_tpl_text *t = ipf_form_text(tn, attr);
+    int fields = 0, empty = 1;
+    for (size_t i = 0; i < ipf_tpl_text_count(t) && empty; i++) {
+        if (ipf_tpl_text_literal(t, i))
+            continue;
+        fields++;
+        xmlXPathObjectPtr o = eval_comp(lay, tn, ipf_tpl_text_expr(t, i), attr,
+                                        ipf_tpl_text_source(t, i), ctx);
+        xmlChar *v = o ? xmlXPathCastToString(o) : NULL;
+        xmlXPathFreeObject(o);
+        if (v && normalized(lay, (const char *)v)[0])
+            empty = 0;
+        xmlFree(v);
+    }
+    return fields > 0 && empty;
 }
 
 static void set_info(ipf_layout *lay, const xmlNode *info, xmlNodePtr ctx)
@@ -1774,11 +2018,10 @@ static void set_info(ipf_layout *lay, const xmlNode *info, xmlNodePtr ctx)
     const char *keys[4][2] = {
         {"title", "Title"}, {"author", "Author"}, {"subject", "Subject"}, {"keywords", "Keywords"}};
     for (int i = 0; i < 4; i++) {
-        const char *tpl = ipf_tpl_attr(info, keys[i][0]);
         /* an empty value, or one whose fields are all empty, is left out */
-        if (!tpl || fields_all_empty(lay, tpl, ctx))
+        if (!ipf_tpl_attr(info, keys[i][0]) || fields_all_empty(lay, info, keys[i][0], ctx))
             continue;
-        char *v = interpolate(lay, tpl, ctx);
+        char *v = attr_value(lay, info, keys[i][0], ctx);
         if (v) {
             const char *t = normalized(lay, v);
             if (t[0] && ipf_drawing_set_info(lay->dr, keys[i][1], t) < 0)
@@ -1795,6 +2038,11 @@ static void set_info(ipf_layout *lay, const xmlNode *info, xmlNodePtr ctx)
 
 static void reset(ipf_layout *lay)
 {
+    for (size_t i = 0; i < lay->nstrs; i++)
+        free(lay->strs[i]);
+    lay->nstrs = 0;
+    lay->nvars = 0;
+    lay->nlate = 0;
     lay->nops = lay->nlines = lay->ntext = lay->ncells = lay->nrows = lay->ncps = 0;
     lay->oom = 0;
     lay->nbad = lay->template_errors = 0;
@@ -1849,7 +2097,14 @@ ipf_status ipf_layout_document(ipf_layout *lay, const ipf_form *form, const ipf_
         return IPF_ERR_NOMEM;
     }
     lay->xp->error = quiet_xpath_error;
-    ipf_form_register_namespaces(form, lay->xp);
+    ipf_xml_bound_xpath(lay->xp); /* a select as broad as //node() in a loop ends */
+    if (ipf_form_setup_xpath(form, lay->xp) != 0) {
+        xmlXPathFreeContext(lay->xp);
+        lay->xp = NULL;
+        xmlFreeDoc(empty);
+        return IPF_ERR_NOMEM;
+    }
+    xmlXPathRegisterVariableLookup(lay->xp, lookup_variable, lay);
     xmlNodePtr ctx = xmlDocGetRootElement(data);
 
     /* Defaults, then the template's typography. */
@@ -1868,9 +2123,13 @@ ipf_status ipf_layout_document(ipf_layout *lay, const ipf_form *form, const ipf_
     lay->numbering = ipf_tpl_child(root, "page-numbers");
     const char *skip = ipf_tpl_attr(lay->numbering, "skip-first");
     lay->number_skip = skip ? atoi(skip) : 0;
+    lay->numbers_late = lay->numbering && numbering_needs_total(lay->numbering);
+    lay->page_total = 0;
 
     set_info(lay, ipf_tpl_child(root, "info"), ctx);
     for (const xmlNode *n = root->children; n && !lay->oom; n = n->next) {
+        if (!when_ok(lay, n, ctx))
+            continue;
         if (ipf_tpl_is(n, "cover") || ipf_tpl_is(n, "page-block")) {
             finish_page(lay);
             page_block(lay, n, ctx);
@@ -1880,6 +2139,23 @@ ipf_status ipf_layout_document(ipf_layout *lay, const ipf_form *form, const ipf_
         }
     }
     finish_page(lay);
+    if (lay->nlate > 0 && !lay->oom) {
+        /* "第 n 页 共 N 页": N is known now. */
+        ipf_page_geom last = lay->pg;
+        lay->page_total = lay->pages - lay->number_skip;
+        for (size_t i = 0; i < lay->nlate && !lay->oom; i++) {
+            if (ipf_drawing_use_page(out, lay->late[i].page) < 0) {
+                lay->oom = 1;
+                break;
+            }
+            lay->pg = lay->late[i].pg;
+            lay->page_no = (double)lay->late[i].page + 1 - lay->number_skip;
+            draw_page_number(lay);
+        }
+        if (ipf_drawing_use_page(out, (size_t)lay->pages - 1) < 0)
+            lay->oom = 1;
+        lay->pg = last;
+    }
     xmlXPathFreeContext(lay->xp);
     lay->xp = NULL;
     xmlFreeDoc(empty);

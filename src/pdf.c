@@ -46,6 +46,8 @@
 #include <hpdf_conf.h>
 #include <hpdf_pages.h>
 
+#include "atomic.h"
+#include "liberr.h"
 #include "pdf_deflate.h"
 #include "pdf_font.h"
 #include "pdf_util.h"
@@ -1340,8 +1342,8 @@ static ipf_status report(doc_ctx *c)
         return IPF_ERR_NOMEM;
     }
     ipf_diag_add(c->d, c->file, 0, IPF_SEV_ERROR, "PDF-ERROR",
-                 "PDF 库 libharu 报告错误 0x%04X（详细代码 %u），未生成 PDF", (unsigned)c->err,
-                 (unsigned)c->err_detail);
+                 "未生成 PDF：%s（libharu 错误 0x%04X，详细代码 %u）", ipf_hpdf_error_text(c->err),
+                 (unsigned)c->err, (unsigned)c->err_detail);
     return IPF_ERR_PDF;
 }
 
@@ -1392,6 +1394,15 @@ static ipf_status build(ipf_pdf_writer *w, const ipf_drawing *dr, const ipf_pdf_
                      in->psname, (unsigned)c->first_missing, c->missing);
     }
 
+    /* libharu keeps every page in one /Kids array: the 32,768th page would
+     * fail half-way with a bare error number.  Said before any work. */
+    if (np > HPDF_LIMIT_MAX_ARRAY) {
+        ipf_diag_add(c->d, c->file, 0, IPF_SEV_ERROR, "PDF-TOO-MANY-PAGES",
+                     "排版结果共 %zu 页，超过 PDF 生成库每份文件 %d 页的上限，未生成 PDF；"
+                     "请精简内容，或把数据分成几份分别生成",
+                     np, HPDF_LIMIT_MAX_ARRAY);
+        return IPF_ERR_PDF;
+    }
     HPDF_Doc pdf = HPDF_New(on_hpdf_error, c);
     if (!pdf) {
         nomem(c->d, c->file);
@@ -1523,92 +1534,17 @@ ipf_status ipf_pdf_write_memory(ipf_pdf_writer *w, const ipf_drawing *dr,
     return st;
 }
 
-/* ------------------------------------------------------------ atomic file write */
-
-static void io_error(ipf_diags *d, const char *path, const char *what, int e)
-{
-    const char *why = e == ENOENT    ? "目录不存在"
-                      : e == EACCES  ? "没有写入权限"
-                      : e == EPERM   ? "没有写入权限"
-                      : e == ENOSPC  ? "磁盘空间不足"
-                      : e == EDQUOT  ? "磁盘配额已满"
-                      : e == EROFS   ? "文件系统只读"
-                      : e == ENOTDIR ? "路径中的某一部分不是目录"
-                      : e == EISDIR  ? "目标是一个目录"
-                      : e == EFBIG ? "文件超过了允许的大小（ulimit -f 或文件系统的限制）"
-                      : e == EIO          ? "磁盘读写出错"
-                      : e == ENAMETOOLONG ? "文件名过长"
-                                          : NULL;
-    if (why)
-        ipf_diag_add(d, path, 0, IPF_SEV_ERROR, "PDF-WRITE", "无法写入 PDF 文件“%s”：%s（%s）",
-                     path, why, what);
-    else
-        ipf_diag_add(d, path, 0, IPF_SEV_ERROR, "PDF-WRITE", "无法写入 PDF 文件“%s”：%s（%s）",
-                     path, strerror(e), what);
-}
-
-static int write_all(int fd, const unsigned char *p, size_t n)
-{
-    while (n) {
-        ssize_t r = write(fd, p, n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0) {
-            if (r == 0)
-                errno = EIO;
-            return -1;
-        }
-        p += r;
-        n -= (size_t)r;
-    }
-    return 0;
-}
-
-/* Creates "<dir>/.<name>.XXXXXX.tmp" exclusively, mode 0666 less the umask
- * (mkstemp would give 0600, wrong for a form others must read). */
-static int make_temp(const char *path, char **tmp_out)
-{
-    static unsigned long counter;
-    const char *slash = strrchr(path, '/');
-    size_t dirlen = slash ? (size_t)(slash - path) + 1 : 0;
-    const char *base = slash ? slash + 1 : path;
-    size_t cap = strlen(path) + 40;
-    char *tmp = malloc(cap);
-    if (!tmp) {
-        errno = ENOMEM;
-        return -1;
-    }
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    unsigned long long seed = (unsigned long long)ts.tv_nsec ^
-                              ((unsigned long long)getpid() << 20) ^
-                              (unsigned long long)(uintptr_t)tmp;
-    for (int attempt = 0; attempt < 100; attempt++) {
-        seed = seed * 6364136223846793005ull + 1442695040888963407ull + counter++;
-        char rnd[7];
-        unsigned long long x = seed >> 16;
-        for (int i = 0; i < 6; i++) {
-            rnd[i] = "abcdefghijklmnopqrstuvwxyz0123456789"[x % 36];
-            x /= 36;
-        }
-        rnd[6] = '\0';
-        snprintf(tmp, cap, "%.*s.%s.%s.tmp", (int)dirlen, path, base, rnd);
-        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (fd >= 0) {
-            *tmp_out = tmp;
-            return fd;
-        }
-        if (errno != EEXIST)
-            break;
-    }
-    int e = errno;
-    free(tmp);
-    errno = e;
-    return -1;
-}
+/* ------------------------------------------------------------ file output */
 
 ipf_status ipf_pdf_write_file(ipf_pdf_writer *w, const ipf_drawing *dr, const ipf_pdf_options *opt,
                               const char *path, ipf_diags *d)
+{
+    return ipf_pdf_write_file_sync(w, dr, opt, path, 1, d);
+}
+
+ipf_status ipf_pdf_write_file_sync(ipf_pdf_writer *w, const ipf_drawing *dr,
+                                   const ipf_pdf_options *opt, const char *path, int sync,
+                                   ipf_diags *d)
 {
     doc_ctx c = {0};
     c.w = w;
@@ -1619,46 +1555,22 @@ ipf_status ipf_pdf_write_file(ipf_pdf_writer *w, const ipf_drawing *dr, const ip
         finish(&c);
         return st;
     }
-    char *tmp = NULL;
-    int fd = make_temp(path, &tmp);
-    if (fd < 0) {
-        io_error(d, path, "创建临时文件", errno);
-        finish(&c);
-        return errno == ENOMEM ? IPF_ERR_NOMEM : IPF_ERR_IO;
-    }
-    const char *what = "写入";
-    int failed = 0, e = 0;
+    /* libharu's memory stream is a list of buffers: written out as they are. */
     HPDF_Stream s = c.pdf->stream;
     HPDF_UINT nb = HPDF_MemStream_GetBufCount(s);
-    for (HPDF_UINT i = 0; i < nb && !failed; i++) {
+    ipf_chunk *chunks = calloc(nb ? nb : 1, sizeof *chunks);
+    if (!chunks) {
+        nomem(d, path);
+        finish(&c);
+        return IPF_ERR_NOMEM;
+    }
+    for (HPDF_UINT i = 0; i < nb; i++) {
         HPDF_UINT l = 0;
-        HPDF_BYTE *p = HPDF_MemStream_GetBufPtr(s, i, &l);
-        if (p && l && write_all(fd, p, l) < 0) {
-            failed = 1;
-            e = errno;
-        }
+        chunks[i].data = HPDF_MemStream_GetBufPtr(s, i, &l);
+        chunks[i].len = chunks[i].data ? l : 0;
     }
-    if (!failed && fsync(fd) != 0) {
-        failed = 1;
-        e = errno;
-        what = "同步到磁盘";
-    }
-    if (close(fd) != 0 && !failed) {
-        failed = 1;
-        e = errno;
-        what = "关闭";
-    }
-    if (!failed && rename(tmp, path) != 0) {
-        failed = 1;
-        e = errno;
-        what = "替换为新文件";
-    }
-    if (failed) {
-        unlink(tmp);
-        io_error(d, path, what, e);
-        st = IPF_ERR_IO;
-    }
-    free(tmp);
+    st = ipf_atomic_write(path, chunks, nb, sync, d);
+    free(chunks);
     finish(&c);
     return st;
 }

@@ -91,9 +91,12 @@ def derived(body, attrs="", form_id="derived", extends="../national-filing/templ
     )
 
 
-def expect_diag(r, file_suffix, line, code, what):
-    """stderr holds 'FILE:LINE: error CODE' with FILE ending in file_suffix."""
-    pat = re.compile(rf"^(\S*{re.escape(file_suffix)}):{line}: error {code} ", re.M)
+def expect_diag(r, file_suffix, line, code, what, upto=0):
+    """stderr holds 'FILE:LINE: error CODE' with FILE ending in file_suffix.
+    libxml2 gives an element the line where its start tag ends: upto allows
+    that many lines more for a tag written over several lines."""
+    lines = "|".join(str(line + i) for i in range(upto + 1))
+    pat = re.compile(rf"^(\S*{re.escape(file_suffix)}):({lines}): error {code} ", re.M)
     if not pat.search(r.stderr):
         fail(f"{what}: expected '…{file_suffix}:{line}: error {code}', got:\n{r.stderr}")
     print(f"ok: {what}: {file_suffix}:{line} {code}")
@@ -325,6 +328,13 @@ def check_rules_include(ipf, repo):
             '  <setting name="full-time-min" value="三"/>'))
         r = t.ipforms("validate", "inc.xml")
         expect_diag(r, "incl-form/rules.xml", 4, "RULES-SETTING", "override of a number setting")
+        # Overriding twice in one file is a duplicate, as in any one file.
+        t.write("incl-form/rules.xml", incl_rules(
+            '  <include href="../national-filing/rules.xml"/>\n'
+            '  <setting name="full-time-min" value="3"/>\n'
+            '  <setting name="full-time-min" value="4"/>'))
+        r = t.ipforms("validate", "inc.xml")
+        expect_diag(r, "incl-form/rules.xml", 5, "RULES-FILE", "an override given twice")
         # A problem in the included file names the included file and line.
         t.write("incl-form/common.xml", incl_rules(
             '  <namespace prefix="d" uri="urn:ipforms:data:1"/>\n'
@@ -362,7 +372,118 @@ def check_rules_include(ipf, repo):
         t.close()
 
 
+# ------------------------------------------------------------------ features
+
+
+def page_sizes(pdf):
+    r = run(["pdfinfo", "-f", "1", "-l", "999", pdf])
+    return re.findall(r"^Page\s+\d+ size:\s+([\d.]+) x ([\d.]+)", r.stdout, re.M)
+
+
+def check_features(ipf, repo):
+    """tests/data/lang/lang-test: settings and ipf: functions in text, {{ }},
+    when=, nested loops with $n restored, var=, a section inside a repeat, a
+    landscape A3 page between A4 ones, and "第 n 页 共 N 页"."""
+    with tempfile.TemporaryDirectory() as tmp:
+        r = run([ipf, "render", "--templates", os.path.join(repo, "tests/data/lang"), "-o", tmp,
+                 os.path.join(repo, "tests/data/lang/report.xml")])
+        if r.returncode != 0 or r.stderr:
+            fail(f"render: {r.returncode} {r.stderr}")
+        pdf = os.path.join(tmp, "report.pdf")
+        raw = pdf_text(pdf)
+        text = squash(raw)
+        want = ["上限300字，{原样}，1,234,567.89，间隔60天，版本2031",
+                "数字：[3][-0.5][.25][007][-1,234.50][][0.0][-2][NaN]", "类别在清单中：乙",
+                "组1：甲组", "组1第1项：一", "组1第2项：二", "组1完", "组2：乙组", "组2第1项：三",
+                "组2完", "一、分组（每组不超过300字）", "第1组甲组", "1-1", "1-2", "有备注",
+                "2项，组1", "第2组乙组", "2-1", "1项，组2", "横排评分页", "竖排尾页"]
+        at = [text.find(w) for w in want]
+        missing = [w for w, a in zip(want, at) if a < 0]
+        if missing:
+            fail(f"missing {missing} in:\n{raw}")
+        if at != sorted(at):
+            fail(f"out of order: {list(zip(want, at))}")
+        for w in ["类别不在清单中", "不应出现", "{$"]:
+            if w in text:
+                fail(f"{w!r} printed")
+        if text.count("多项") != 1 or text.count("首项") != 2 or text.count("有备注") != 1:
+            fail("when= on a row, a cell and a paragraph in a cell: printed only when true")
+        sizes = page_sizes(pdf)
+        want_sizes = [("595.276", "841.89")] * 2 + [("1190.55", "841.89"), ("595.276", "841.89")]
+        if sizes != want_sizes:
+            fail(f"page sizes {sizes}, want {want_sizes}")
+        n = len(sizes)
+        for i in range(1, n + 1):
+            if f"第{i}页共{n}页" not in text:
+                fail(f"page number 第{i}页共{n}页 missing")
+        info = run(["pdfinfo", pdf]).stdout
+        if "语言测试（测试单位，2031年版）" not in info:
+            fail(f"title: {info}")
+        print("ok: settings, functions, escapes, when=, nested loops, page geometry, 共 N 页")
+
+
+def check_settings_in_template(ipf, repo):
+    """The national template prints its limits from the rule settings: one
+    edit in rules.xml changes the check and the printed heading alike."""
+    t = Tree(ipf, repo)
+    try:
+        t.edit("national-filing/rules.xml", '<setting name="foundation-max" type="number" value="1000"/>',
+               '<setting name="foundation-max" type="number" value="1200"/>')
+        r = t.ipforms("blank", "-o", t.tmp, "national-filing")
+        if r.returncode != 0:
+            fail(f"blank: {r.stderr}")
+        text = squash(pdf_text(os.path.join(t.tmp, "blank-national-filing.pdf")))
+        if "二、工作基础和优势特点（不超过1200字）" not in text or "1000字" in text:
+            fail("the heading does not follow the setting")
+        print("ok: the printed limit follows rules.xml")
+    finally:
+        t.close()
+
+
+def check_load_checks(ipf, repo):
+    """Template mistakes in {…}, when= and format are reported by validate
+    (not only render) with the template's file and line."""
+    base = os.path.join(repo, "templates", BASE)
+    cases = [
+        ('author="{d:cover/d:applicant}"', 'author="{d:cover/d:applicant[}"', "TEMPLATE-XPATH",
+         "a syntax error in <info>"),
+        ('title="三、服务团队人员情况"', 'title="三、服务团队人员情况{$nonesuch}"', "TEMPLATE-XPATH",
+         "an undefined variable in a title"),
+        ('title="三、服务团队人员情况"', 'title="三、服务团队人员情况{x:foo}"', "TEMPLATE-XPATH",
+         "an undeclared prefix in a title"),
+        ('title="三、服务团队人员情况"', 'title="三、服务团队人员情况{"', "TEMPLATE-TEXT",
+         "an unclosed brace"),
+        ('<p class="hint">（含场地', '<p class="hint" when="ipf:nonesuch()">（含场地', "TEMPLATE-XPATH",
+         "an unknown function in when="),
+        ('<p class="hint">（含场地', '<p class="hint">{ipf:chars(1, 2)}（含场地', "TEMPLATE-XPATH",
+         "a wrong argument count in text"),
+        ('<value span="5" select="d:institution/d:address"/>',
+         '<value span="5" select="d:institution/address"/>', "TEMPLATE-XPATH",
+         "an element name without a prefix"),
+        ('<value span="5" select="d:institution/d:address"/>',
+         '<value span="5" select="d:institution/x:address"/>', "TEMPLATE-XPATH",
+         "an undeclared prefix after the first step"),
+        ('<field select="d:applicant-opinion/d:date" format="date-zh"',
+         '<field select="d:applicant-opinion/d:date" format="date_zh"', "TEMPLATE-STRUCTURE",
+         "a format name that does not exist"),
+    ]
+    for old, new, code, what in cases:
+        t = Tree(ipf, repo)
+        try:
+            line = line_of(base, old) if base else 0
+            t.edit(BASE, old, new)
+            r = t.ipforms("validate", t.data("national-filing"))
+            if r.returncode == 0:
+                fail(f"{what}: validate passed")
+            expect_diag(r, BASE, line, code, what, upto=3)
+        finally:
+            t.close()
+
+
 CHECKS = {
+    "features": check_features,
+    "settings-in-template": check_settings_in_template,
+    "load-checks": check_load_checks,
     "rules-include": check_rules_include,
     "extends-render": check_extends_render,
     "extends-diagnostics": check_extends_diagnostics,

@@ -793,8 +793,11 @@ def check_document(pdf, path, ref):
     labels = page_labels(path, len(ref))
     printed = []
     for i, runs in enumerate(ref):
-        nums = [squash(r["text"]).strip("—") for r in runs
-                if r["artifact"] and re.fullmatch(r"—\d+—", squash(r["text"]))]
+        # "— 3 —" (GB/T 9704) or "第 3 页 共 9 页" (lists): the page's own number
+        found = [re.fullmatch(r"—(\d+)—", squash(r["text"])) or
+                 re.fullmatch(r"第(\d+)页(共\d+页)?", squash(r["text"]))
+                 for r in runs if r["artifact"]]
+        nums = [m.group(1) for m in found if m]
         printed.append(nums[0] if nums else None)
     for i, (lab, num) in enumerate(zip(labels, printed)):
         if num is not None and lab != num:

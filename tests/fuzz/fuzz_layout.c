@@ -30,9 +30,11 @@
 #include "fuzz_common.h"
 #include "layout.h"
 #include "pdf.h"
+#include "rules.h"
 #include "xmldoc.h"
 
 static ipf_form *form;
+static ipf_ruleset *rules; /* the form's settings, as the engine binds them */
 static ipf_fontset *fonts;
 static ipf_layout *layout;
 static ipf_pdf_writer *writer;
@@ -102,6 +104,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     fuzz_setup_check(d != NULL, "no memory", NULL);
     char *tpl = fuzz_repo_path("templates/national-filing/template.xml");
     fuzz_setup_check(ipf_form_load(tpl, d, &form) == IPF_OK, tpl, d);
+    fuzz_setup_check(ipf_ruleset_load(ipf_form_rules_path(form), d, &rules) == IPF_OK &&
+                         ipf_form_bind_rules(form, rules, d) == IPF_OK,
+                     tpl, d);
     free(tpl);
     char *font = fuzz_repo_path("fonts/FandolFang-Regular.ttf");
     const char *paths[1] = {font};
