@@ -47,7 +47,7 @@ def clean_text(text):
     keep = []
     for line in text.split("\n"):
         t = line.strip()
-        if re.fullmatch(r"—\s*\d+\s*—", t):
+        if re.fullmatch(r"—\s*\d+\s*—|第\s*\d+\s*页[\s\u3000]*(共\s*\d+\s*页)?", t):
             continue
         if t.endswith("（续）"):
             continue
