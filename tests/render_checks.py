@@ -857,6 +857,53 @@ def check_src_neutral(ipf, repo):
           f"{len(labels)} labels, or any limit")
 
 
+def check_limits_follow_settings(ipf, repo):
+    """For every form whose template prints a number setting ({$name} in a
+    heading, hint or label), a copy of the templates with that setting
+    changed prints the new value on the blank form: the limit a clerk reads
+    is the one the rules check, written once in rules.xml."""
+    etree = _etree()
+    r = run([ipf, "forms", "--templates", os.path.join(repo, "templates")])
+    forms = [l.split()[0] for l in r.stdout.splitlines() if l.strip()]
+    checked = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        tdir = os.path.join(tmp, "templates")
+        shutil.copytree(os.path.join(repo, "templates"), tdir)
+        for form in forms:
+            tpl = template_of(repo, form)
+            data = tpl.find(T + "data")
+            if data is None or not data.get("rules"):
+                continue
+            src = etree.tostring(tpl, encoding="unicode")
+            rules_path = os.path.join(tdir, form, data.get("rules"))
+            if not os.path.exists(rules_path):
+                continue  # an inherited <data>: its rule file is the base's
+            rules = open(rules_path, encoding="utf-8").read()
+            for name in sorted(set(re.findall(r"\{\$([\w.-]+)\}", src))):
+                m = re.search(r'<setting name="%s" type="number" value="([0-9]+)"/>' % re.escape(name), rules)
+                if not m:
+                    continue
+                new = "97531"
+                changed = rules.replace(m.group(0), m.group(0).replace(f'value="{m.group(1)}"', f'value="{new}"'))
+                with open(rules_path, "w", encoding="utf-8") as fh:
+                    fh.write(changed)
+                try:
+                    b = run([ipf, "blank", "--templates", tdir, "-o", tmp, form])
+                    if b.returncode != 0:
+                        fail(f"{form} with {name}={new}: {b.stderr}")
+                    text = squash(pdftotext(os.path.join(tmp, f"blank-{form}.pdf")))
+                    if new not in text:
+                        fail(f"{form}: the template prints {{${name}}}, but the blank form does not "
+                             f"show the changed setting ({name}={new})")
+                finally:
+                    with open(rules_path, "w", encoding="utf-8") as fh:
+                        fh.write(rules)
+                checked += 1
+    if checked == 0:
+        fail("no form prints a number setting")
+    print(f"{checked} printed settings follow rules.xml")
+
+
 if __name__ == "__main__":
     check, ipf, repo = sys.argv[1:4]
     args = sys.argv[4:]
@@ -864,6 +911,7 @@ if __name__ == "__main__":
         "render": lambda: check_render(ipf, repo, *args),
         "manifests": lambda: check_manifests(ipf, repo),
         "src-neutral": lambda: check_src_neutral(ipf, repo),
+        "limits": lambda: check_limits_follow_settings(ipf, repo),
         "blank": lambda: check_blank(ipf, repo, *args),
         "deterministic": lambda: check_deterministic(ipf, repo, *args),
         "golden": lambda: check_golden(ipf, repo, *args),
