@@ -335,9 +335,29 @@ char *ipf_diag_format(const ipf_diag *g)
     return s;
 }
 
+/* Whether item i repeats an earlier one word for word.  A base template that
+ * several forms extend is loaded once per form, and its mistakes would
+ * otherwise be printed once per form.  After sorting, repeats are among the
+ * items just before i with the same file and line. */
+static int repeated(const ipf_diags *d, size_t i)
+{
+    const ipf_diag *g = &d->items[i];
+    for (size_t j = i; j-- > 0;) {
+        const ipf_diag *p = &d->items[j];
+        if (p->file != g->file || p->line != g->line)
+            return 0;
+        if (p->severity == g->severity && strcmp(p->code, g->code) == 0 &&
+            strcmp(p->message, g->message) == 0)
+            return 1;
+    }
+    return 0;
+}
+
 void ipf_diags_print(const ipf_diags *d, FILE *out)
 {
     for (size_t i = 0; d && i < d->n; i++) {
+        if (repeated(d, i))
+            continue;
         char *s = ipf_diag_format(&d->items[i]);
         if (s) {
             fputs(s, out);

@@ -69,7 +69,12 @@ typedef struct rule {
     ipf_severity sev;
     const char *file; /* one of the ruleset's files */
     long line;
-    char *suffix;                 /* the cited clauses, formatted */
+    char *suffix; /* the cited clauses, formatted */
+    /* What the suffix is made of, kept so that a <source> retitled by an
+     * including file also retitles the clauses of the included rules. */
+    char **cite_src, **cite_text; /* per <clause>: source id (or NULL), text */
+    size_t ncites;
+    char *clause_format;
     int context, assert_, locate; /* expression indices; locate -1 when absent */
     part *parts;
     size_t nparts;
@@ -151,6 +156,20 @@ static void free_evalset(evalset *es, size_t nexprs)
     free(es);
 }
 
+static void free_cites(rule *r)
+{
+    for (size_t k = 0; k < r->ncites; k++) {
+        free(r->cite_src[k]);
+        free(r->cite_text[k]);
+    }
+    free(r->cite_src);
+    free(r->cite_text);
+    free(r->clause_format);
+    r->cite_src = r->cite_text = NULL;
+    r->ncites = 0;
+    r->clause_format = NULL;
+}
+
 void ipf_ruleset_free(ipf_ruleset *rs)
 {
     if (!rs)
@@ -175,6 +194,7 @@ void ipf_ruleset_free(ipf_ruleset *rs)
     }
     for (size_t i = 0; i < rs->nrules; i++) {
         rule *r = &rs->rules[i];
+        free_cites(r);
         free(r->code);
         free(r->suffix);
         for (size_t k = 0; k < r->nparts; k++)
@@ -372,7 +392,9 @@ static void give_back(ipf_ruleset *rs, evalset *es)
 
 /* ---------- checking a document ---------- */
 
-/* A value in a message: one line, at most VALUE_SHOWN characters. */
+/* A value in a message: one line, at most VALUE_SHOWN characters, with
+ * invisible characters shown ([全角空格]) so that a value differing from
+ * an allowed one only in white space shows the difference. */
 static void append_value(char **buf, size_t *len, size_t *cap, const char *v, int *oom);
 
 static void append(char **buf, size_t *len, size_t *cap, const char *s, size_t n, int *oom)
@@ -398,7 +420,7 @@ static void append(char **buf, size_t *len, size_t *cap, const char *s, size_t n
 
 static void append_value(char **buf, size_t *len, size_t *cap, const char *v, int *oom)
 {
-    char *x = ipf_utf8_excerpt(v, VALUE_SHOWN);
+    char *x = ipf_utf8_excerpt_visible(v, VALUE_SHOWN);
     if (!x) {
         *oom = 1;
         return;
@@ -949,16 +971,27 @@ static void parse_rule(loadctx *L, const xmlNode *el, const char *clause_format)
             if (nclause++)
                 append(&clauses, &clen, &ccap, "、", strlen("、"), &oom);
             append(&clauses, &clen, &ccap, title, strlen(title), &oom);
+            char *t = text;
+            size_t n = 0;
             if (text) {
                 /* trim */
-                char *t = text;
                 while (*t == ' ' || *t == '\n' || *t == '\t' || *t == '\r')
                     t++;
-                size_t n = strlen(t);
+                n = strlen(t);
                 while (n > 0 && (t[n - 1] == ' ' || t[n - 1] == '\n' || t[n - 1] == '\t' ||
                                  t[n - 1] == '\r'))
                     n--;
                 append(&clauses, &clen, &ccap, t, n, &oom);
+            }
+            if (grow((void **)&r->cite_src, r->ncites, sizeof *r->cite_src) != 0 ||
+                grow((void **)&r->cite_text, r->ncites, sizeof *r->cite_text) != 0) {
+                oom = 1;
+            } else {
+                r->cite_src[r->ncites] = src;
+                r->cite_text[r->ncites] = strndup(t ? t : "", n);
+                src = NULL;
+                if (!r->cite_text[r->ncites++])
+                    oom = 1;
             }
             free(text);
             free(src);
@@ -999,8 +1032,53 @@ static void parse_rule(loadctx *L, const xmlNode *el, const char *clause_format)
     }
     free(clauses);
     r->suffix = suffix;
+    r->clause_format = dupstr(clause_format);
+    if (!r->clause_format)
+        oom = 1;
     if (oom)
         L->oom = 1;
+}
+
+/* Formats every rule's suffix again with the sources as they finally are:
+ * an including file's <source> of the same id retitles what the included
+ * rules cite.  Returns -1 when out of memory. */
+static int recite(ipf_ruleset *rs)
+{
+    for (size_t i = 0; i < rs->nrules; i++) {
+        rule *r = &rs->rules[i];
+        if (!r->clause_format)
+            continue;
+        char *clauses = NULL, *suffix = NULL;
+        size_t clen = 0, ccap = 0, slen = 0, scap = 0;
+        int oom = 0;
+        append(&clauses, &clen, &ccap, "", 0, &oom);
+        for (size_t k = 0; k < r->ncites; k++) {
+            const char *title = r->cite_src[k] ? source_title(rs, r->cite_src[k]) : "";
+            if (k)
+                append(&clauses, &clen, &ccap, "、", strlen("、"), &oom);
+            append(&clauses, &clen, &ccap, title ? title : "", title ? strlen(title) : 0, &oom);
+            append(&clauses, &clen, &ccap, r->cite_text[k], strlen(r->cite_text[k]), &oom);
+        }
+        append(&suffix, &slen, &scap, "", 0, &oom);
+        for (const char *p = r->clause_format; *p;) {
+            const char *hit = strstr(p, "{clause}");
+            if (!hit) {
+                append(&suffix, &slen, &scap, p, strlen(p), &oom);
+                break;
+            }
+            append(&suffix, &slen, &scap, p, (size_t)(hit - p), &oom);
+            append(&suffix, &slen, &scap, clauses ? clauses : "", clauses ? clen : 0, &oom);
+            p = hit + strlen("{clause}");
+        }
+        free(clauses);
+        if (oom) {
+            free(suffix);
+            return -1;
+        }
+        free(r->suffix);
+        r->suffix = suffix;
+    }
+    return 0;
 }
 
 /* A <setting type="…">: the value is checked once at load, so that a typo in
@@ -1172,6 +1250,7 @@ static setting *find_setting(ipf_ruleset *rs, const char *name)
 
 static void free_rule(rule *r)
 {
+    free_cites(r);
     free(r->code);
     free(r->suffix);
     for (size_t k = 0; k < r->nparts; k++)
@@ -1442,6 +1521,8 @@ ipf_status ipf_ruleset_load_for(const char *path, const char *form, ipf_diags *d
         L.oom = 1;
     else
         load_file(&L, path, 0, NULL, 0);
+    if (!L.oom && !L.bad && recite(rs) != 0)
+        L.oom = 1;
 
     if (!L.oom && !L.bad) {
         evalset *es = compile_all(rs, d);
