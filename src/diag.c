@@ -9,6 +9,7 @@
 
 struct ipf_diags {
     ipf_diag *items;
+    size_t *rank; /* per item: the index of its file in files */
     size_t n, cap;
     size_t errors, warnings;
     int oom;
@@ -79,6 +80,7 @@ void ipf_diags_free(ipf_diags *d)
         return;
     ipf_diags_clear(d);
     free(d->items);
+    free(d->rank);
     free(d->files);
     free(d);
 }
@@ -142,18 +144,21 @@ static char *valid_utf8(char *msg)
 
 /* File names are interned: diagnostics point at one copy per file.  A name
  * is escaped like a message: an applicant's attachment may be called
- * "a<newline>b.xml: error …", which would otherwise forge a diagnostic line. */
-static const char *intern_file(ipf_diags *d, const char *file)
+ * "a<newline>b.xml: error …", which would otherwise forge a diagnostic line.
+ * A sink usually holds one document's diagnostics, all about one or two
+ * files, so the last file is tried first. */
+static const char *intern_file(ipf_diags *d, const char *file, size_t *rank)
 {
     char *copy = strdup(file);
     if (copy)
         copy = valid_utf8(copy);
     if (!copy)
         return NULL;
-    for (size_t i = 0; i < d->nfiles; i++)
-        if (strcmp(d->files[i], copy) == 0) {
+    for (size_t k = d->nfiles; k > 0; k--)
+        if (strcmp(d->files[k - 1], copy) == 0) {
             free(copy);
-            return d->files[i];
+            *rank = k - 1;
+            return d->files[k - 1];
         }
     if (d->nfiles == d->capfiles) {
         size_t cap = d->capfiles ? d->capfiles * 2 : 4;
@@ -165,6 +170,7 @@ static const char *intern_file(ipf_diags *d, const char *file)
         d->files = f;
         d->capfiles = cap;
     }
+    *rank = d->nfiles;
     d->files[d->nfiles++] = copy;
     return copy;
 }
@@ -183,11 +189,15 @@ void ipf_diag_vadd(ipf_diags *d, const char *file, long line, ipf_severity sev, 
     if (d->n == d->cap) {
         size_t cap = d->cap ? d->cap * 2 : 16;
         ipf_diag *items = realloc(d->items, cap * sizeof *items);
-        if (!items) {
+        if (items)
+            d->items = items;
+        size_t *rank = items ? realloc(d->rank, cap * sizeof *rank) : NULL;
+        if (rank)
+            d->rank = rank;
+        if (!items || !rank) {
             d->oom = 1;
             return;
         }
-        d->items = items;
         d->cap = cap;
     }
     va_list ap2;
@@ -196,7 +206,8 @@ void ipf_diag_vadd(ipf_diags *d, const char *file, long line, ipf_severity sev, 
     va_end(ap2);
     char *msg = len >= 0 ? malloc((size_t)len + 1) : NULL;
     char *c = strdup(code ? code : "UNKNOWN");
-    const char *f = intern_file(d, file ? file : "-");
+    size_t rank = 0;
+    const char *f = intern_file(d, file ? file : "-", &rank);
     if (!msg || !c || !f) {
         free(msg);
         free(c);
@@ -210,6 +221,7 @@ void ipf_diag_vadd(ipf_diags *d, const char *file, long line, ipf_severity sev, 
         d->oom = 1;
         return;
     }
+    d->rank[d->n] = rank;
     ipf_diag *g = &d->items[d->n++];
     g->file = f;
     g->line = line < 0 ? 0 : line;
@@ -256,31 +268,57 @@ int ipf_diags_oom(const ipf_diags *d)
     return d ? d->oom : 0;
 }
 
-static size_t file_rank(const ipf_diags *d, const char *file)
+/* Merge sort on (file rank, line): stable and O(n log n), for a sink that
+ * gathers a whole run (a library caller's) as well as for one document. */
+static int before(const ipf_diags *d, size_t a, size_t b)
 {
-    for (size_t i = 0; i < d->nfiles; i++)
-        if (d->files[i] == file)
-            return i;
-    return SIZE_MAX;
+    if (d->rank[a] != d->rank[b])
+        return d->rank[a] < d->rank[b];
+    return d->items[a].line < d->items[b].line;
 }
 
 void ipf_diags_sort(ipf_diags *d)
 {
-    /* Insertion sort: stable, and diagnostic lists are short and nearly sorted. */
-    for (size_t i = 1; i < d->n; i++) {
-        ipf_diag g = d->items[i];
-        size_t rg = file_rank(d, g.file);
-        size_t j = i;
-        while (j > 0) {
-            const ipf_diag *p = &d->items[j - 1];
-            size_t rp = file_rank(d, p->file);
-            if (rp < rg || (rp == rg && p->line <= g.line))
-                break;
-            d->items[j] = *p;
-            j--;
-        }
-        d->items[j] = g;
+    size_t n = d ? d->n : 0;
+    if (n < 2)
+        return;
+    size_t *idx = malloc(2 * n * sizeof *idx);
+    ipf_diag *items = malloc(n * sizeof *items);
+    size_t *rank = malloc(n * sizeof *rank);
+    if (!idx || !items || !rank) {
+        /* Unsorted is still every diagnostic: better than none. */
+        free(idx);
+        free(items);
+        free(rank);
+        return;
     }
+    size_t *a = idx, *b = idx + n;
+    for (size_t i = 0; i < n; i++)
+        a[i] = i;
+    for (size_t w = 1; w < n; w *= 2) {
+        for (size_t lo = 0; lo < n; lo += 2 * w) {
+            size_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
+            size_t i = lo, j = mid, k = lo;
+            while (i < mid && j < hi)
+                b[k++] = before(d, a[j], a[i]) ? a[j++] : a[i++];
+            while (i < mid)
+                b[k++] = a[i++];
+            while (j < hi)
+                b[k++] = a[j++];
+        }
+        size_t *t = a;
+        a = b;
+        b = t;
+    }
+    for (size_t i = 0; i < n; i++) {
+        items[i] = d->items[a[i]];
+        rank[i] = d->rank[a[i]];
+    }
+    memcpy(d->items, items, n * sizeof *items);
+    memcpy(d->rank, rank, n * sizeof *rank);
+    free(idx);
+    free(items);
+    free(rank);
 }
 
 char *ipf_diag_format(const ipf_diag *g)

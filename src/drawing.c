@@ -29,6 +29,7 @@ typedef struct chunk {
 typedef struct page {
     double width, height;
     size_t first, count; /* range of dr->items */
+    int number;          /* printed page number, 0 none */
 } page;
 
 struct ipf_drawing {
@@ -41,6 +42,7 @@ struct ipf_drawing {
     chunk *chunks;       /* newest first */
     const char *info[4]; /* Title, Author, Subject, Keywords (arena strings) */
     int broken;          /* an allocation failed */
+    int artifact;        /* new items are page furniture */
     /* Items added to an earlier page (ipf_drawing_use_page), each with its
      * page, merged into place when the last page is current again. */
     ipf_draw_item *late;
@@ -132,6 +134,7 @@ int ipf_drawing_add_page(ipf_drawing *dr, double width, double height)
     p->height = height;
     p->first = dr->nitems;
     p->count = 0;
+    p->number = 0;
     dr->current = dr->npages;
     return (int)dr->npages++;
 }
@@ -153,6 +156,7 @@ static ipf_draw_item *new_item(ipf_drawing *dr, ipf_draw_kind kind)
         ipf_draw_item *it = &dr->late[dr->nlate++];
         memset(it, 0, sizeof *it);
         it->kind = kind;
+        it->artifact = dr->artifact;
         return it;
     }
     if (grow((void **)&dr->items, &dr->capitems, dr->nitems + 1, sizeof(ipf_draw_item)) < 0) {
@@ -162,6 +166,7 @@ static ipf_draw_item *new_item(ipf_drawing *dr, ipf_draw_kind kind)
     ipf_draw_item *it = &dr->items[dr->nitems++];
     memset(it, 0, sizeof *it);
     it->kind = kind;
+    it->artifact = dr->artifact;
     dr->pages[dr->npages - 1].count++;
     return it;
 }
@@ -214,16 +219,60 @@ int ipf_drawing_rect(ipf_drawing *dr, double x, double y, double w, double h, do
     return 0;
 }
 
-int ipf_drawing_checkbox(ipf_drawing *dr, double x, double y, double side, int checked)
+int ipf_drawing_checkbox(ipf_drawing *dr, double x, double baseline, double width, double size,
+                         int checked)
 {
     ipf_draw_item *it = new_item(dr, IPF_DRAW_CHECKBOX);
     if (!it)
         return -1;
     it->x = x;
-    it->y = y;
-    it->size = side;
-    it->line_width = 0.5; /* the box's stroke, as thick as the form's rules */
+    it->y = baseline;
+    it->x2 = width;
+    it->size = size;
+    it->line_width = 0.5; /* drawn as vector art (no font has □ and ☑): the rules' width */
     it->checked = checked != 0;
+    return 0;
+}
+
+void ipf_drawing_page_number(ipf_drawing *dr, int n)
+{
+    if (dr->npages)
+        dr->pages[dr->current].number = n > 0 ? n : 0;
+}
+
+int ipf_drawing_printed_number(const ipf_drawing *dr, size_t page)
+{
+    return page < dr->npages ? dr->pages[page].number : 0;
+}
+
+void ipf_drawing_artifact(ipf_drawing *dr, int on)
+{
+    dr->artifact = on != 0;
+}
+
+size_t ipf_drawing_mark(const ipf_drawing *dr)
+{
+    return dr->nitems;
+}
+
+static void reverse(ipf_draw_item *a, size_t n)
+{
+    for (size_t i = 0; i < n / 2; i++) {
+        ipf_draw_item t = a[i];
+        a[i] = a[n - 1 - i];
+        a[n - 1 - i] = t;
+    }
+}
+
+int ipf_drawing_hoist(ipf_drawing *dr, size_t at, size_t from)
+{
+    if (dr->broken || dr->npages == 0 || dr->current + 1 != dr->npages ||
+        at < dr->pages[dr->npages - 1].first || at > from || from > dr->nitems)
+        return -1;
+    /* rotate [at, n) left by from - at: three reversals, no allocation */
+    reverse(dr->items + at, from - at);
+    reverse(dr->items + from, dr->nitems - from);
+    reverse(dr->items + at, dr->nitems - at);
     return 0;
 }
 

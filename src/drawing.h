@@ -11,22 +11,23 @@
 #include "diag.h"
 
 typedef enum ipf_draw_kind {
-    IPF_DRAW_TEXT,     /* a run of glyphs of one font, size and character spacing */
-    IPF_DRAW_LINE,     /* a stroked straight line */
-    IPF_DRAW_RECT,     /* a stroked rectangle */
-    IPF_DRAW_CHECKBOX  /* a square box, ticked or not, drawn as vector art */
+    IPF_DRAW_TEXT,    /* a run of glyphs of one font, size and character spacing */
+    IPF_DRAW_LINE,    /* a stroked straight line */
+    IPF_DRAW_RECT,    /* a stroked rectangle */
+    IPF_DRAW_CHECKBOX /* a check box in a line of text: the glyph □ or ☑ */
 } ipf_draw_kind;
 
 typedef struct ipf_draw_item {
     ipf_draw_kind kind;
-    double x, y;       /* TEXT: start of baseline; LINE: from; RECT/CHECKBOX: lower-left */
-    double x2, y2;     /* LINE: to; RECT: width and height in x2/y2 */
-    double size;       /* TEXT: font size; CHECKBOX: side length */
+    double x, y;       /* TEXT, CHECKBOX: start of baseline; LINE: from; RECT: lower-left */
+    double x2, y2;     /* LINE: to; RECT: width and height; CHECKBOX: x2 the width it takes */
+    double size;       /* TEXT: font size; CHECKBOX: size of the text it stands in */
     double line_width; /* LINE, RECT, CHECKBOX */
     double char_space; /* TEXT: extra space after every glyph (PDF Tc) */
     int font;          /* TEXT: index into the fontset */
     int bold;          /* TEXT: fake bold (fill then stroke) */
     int checked;       /* CHECKBOX */
+    int artifact;      /* page furniture (page numbers, repeated headings), not content */
     const char *text;  /* TEXT: UTF-8, owned by the drawing */
     size_t len;        /* TEXT: bytes */
 } ipf_draw_item;
@@ -45,7 +46,31 @@ int ipf_drawing_text(ipf_drawing *dr, double x, double y, int font, double size,
                      int bold, const char *utf8, size_t len);
 int ipf_drawing_line(ipf_drawing *dr, double x1, double y1, double x2, double y2, double width);
 int ipf_drawing_rect(ipf_drawing *dr, double x, double y, double w, double h, double width);
-int ipf_drawing_checkbox(ipf_drawing *dr, double x, double y, double side, int checked);
+/* A check box standing in a line of text of the given size: (x, baseline)
+ * starts the room of the given width it takes in the line.  The writer draws
+ * it as text, □ or ☑, so that it survives copy, search and screen readers,
+ * sized and centred like the line's Hanzi. */
+int ipf_drawing_checkbox(ipf_drawing *dr, double x, double baseline, double width, double size,
+                         int checked);
+
+/* The page number printed on the current page (n >= 1), so that viewers
+ * can show the same one (/PageLabels).  Pages without one have 0. */
+void ipf_drawing_page_number(ipf_drawing *dr, int n);
+int ipf_drawing_printed_number(const ipf_drawing *dr, size_t page);
+
+/* Page furniture: items added while on is set are marked as artifacts
+ * (page numbers, headings repeated on continuation pages), which readers
+ * that know the mark keep out of the text flow. */
+void ipf_drawing_artifact(ipf_drawing *dr, int on);
+
+/* Reading order.  A mark is a position in the current page's list of items;
+ * ipf_drawing_hoist() moves everything added since `from` to the earlier
+ * mark `at`, keeping its order, so that what is drawn late (a label spanning
+ * rows, drawn once their height is known) is read before what it labels.
+ * Returns 0, or -1 when the marks are not on the current page or not in
+ * order (nothing moves). */
+size_t ipf_drawing_mark(const ipf_drawing *dr);
+int ipf_drawing_hoist(ipf_drawing *dr, size_t at, size_t from);
 
 /* Makes an earlier page current, so that what is added next goes there
  * (page numbers that need the total, drawn when the last page is known).

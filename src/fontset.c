@@ -10,6 +10,7 @@
  * code point counted as covered must come out as a real glyph, and a width
  * must be the one written into the PDF's /W array. */
 #include "fontset.h"
+#include "liberr.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -59,6 +60,47 @@ static void font_error(ipf_diags *d, const char *path, const char *fmt, ...)
     va_end(ap);
 }
 
+static unsigned long be32(const unsigned char *p)
+{
+    return (unsigned long)p[0] << 24 | (unsigned long)p[1] << 16 | (unsigned long)p[2] << 8 | p[3];
+}
+
+/* A font cut short in copying (a USB stick pulled, a download broken off)
+ * opens in FreeType, which reads tables lazily, and fails later with a bare
+ * number.  The sfnt table directory says where each table ends: past the
+ * end of the file means the file is incomplete. */
+static int truncation_ok(const char *path, const unsigned char *h, size_t got, long size,
+                         ipf_diags *d)
+{
+    unsigned long v = be32(h);
+    if (got < 12 || size < 0 ||
+        (v != 0x00010000ul && v != 0x74727565ul /* true */ && v != 0x4F54544Ful /* OTTO */))
+        return 1;
+    unsigned n = (unsigned)h[4] << 8 | h[5];
+    unsigned long need = 12ul + 16ul * n, last = 0;
+    char tag[5] = "";
+    for (unsigned i = 0; i < n && 12 + 16 * (size_t)(i + 1) <= got; i++) {
+        const unsigned char *r = h + 12 + 16 * i;
+        unsigned long end = be32(r + 8) + be32(r + 12);
+        if (end > last) {
+            last = end;
+            memcpy(tag, r, 4);
+        }
+    }
+    const char *what = tag;
+    if (need > last) {
+        last = need;
+        what = "目录";
+    }
+    if ((unsigned long)size >= last)
+        return 1;
+    font_error(d, path,
+               "字体文件“%s”不完整：文件只有 %ld 字节，而其中的 %s 表要到第 %lu 字节才结束"
+               "（可能在复制或下载时被截断）；请重新复制一份完整的字体文件",
+               path, size, what, last);
+    return 0;
+}
+
 /* FreeType's own messages are English and vague ("unknown file format"), so
  * the file is first opened with stdio to tell a clerk what is wrong. */
 static int check_readable(const char *path, ipf_diags *d)
@@ -79,13 +121,17 @@ static int check_readable(const char *path, ipf_diags *d)
             font_error(d, path, "无法打开字体文件“%s”（%s）", path, strerror(e));
         return 0;
     }
-    unsigned char magic[4] = {0};
-    size_t got = fread(magic, 1, sizeof magic, f);
+    unsigned char head[12 + 16 * 64] = {0};
+    size_t got = fread(head, 1, sizeof head, f);
+    long size = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
     fclose(f);
-    if (got < sizeof magic) {
+    const unsigned char *magic = head;
+    if (got < 4) {
         font_error(d, path, "字体文件“%s”是空的或不完整", path);
         return 0;
     }
+    if (!truncation_ok(path, head, got, size, d))
+        return 0;
     /* libharu's HPDF_LoadTTFontFromFile reads a single font, not a
      * collection; HPDF_LoadTTFontFromFile2 would need an index we do not
      * have. */
@@ -220,7 +266,7 @@ static ipf_status load_font(FT_Library lib, const char *path, font *fo, ipf_diag
     if (err == FT_Err_Out_Of_Memory)
         return IPF_ERR_NOMEM;
     if (err) {
-        font_error(d, path, "“%s”不是可识别的字体文件（FreeType 错误 %d）", path, err);
+        font_error(d, path, "“%s”：%s（FreeType 错误 %d）", path, ipf_ft_error_text(err), err);
         return IPF_ERR_FONT;
     }
     if (!check_libharu_can_embed(face, path, d)) {

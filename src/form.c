@@ -1425,6 +1425,8 @@ static xmlXPathObjectPtr trial_variable(void *data, const xmlChar *name, const x
     if (!strcmp((const char *)name, "n") || !strcmp((const char *)name, "page") ||
         !strcmp((const char *)name, "pages"))
         return xmlXPathNewFloat(1);
+    if (!strcmp((const char *)name, "group")) /* a group's nodes (docs/lists.md) */
+        return xmlXPathNewNodeSet(NULL);
     for (size_t i = 0; i < f->nloopvars; i++)
         if (strcmp(f->loopvars[i], (const char *)name) == 0)
             return xmlXPathNewFloat(1);

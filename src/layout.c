@@ -20,15 +20,17 @@
 #include <libxml/xpath.h>
 #include <libxml/xpathInternals.h>
 
+#include "collate.h"
 #include "linebreak.h"
 #include "utf8.h"
 #include "xmldoc.h"
 
 /* Placeholders the breaker sees as ordinary characters. */
-#define PH_BOX    0xE000u /* check box, unticked */
-#define PH_BOX_ON 0xE001u /* check box, ticked */
-#define PH_INDENT 0xE002u /* first-line indent of a given width */
-#define PH_BLANK  0xE003u /* room left in a field to write by hand: never dropped at a break */
+#define PH_BOX     0xE000u /* check box, unticked */
+#define PH_BOX_ON  0xE001u /* check box, ticked */
+#define PH_INDENT  0xE002u /* first-line indent of a given width */
+#define PH_BLANK   0xE003u /* room left in a field to write by hand: never dropped at a break */
+#define BREAK_MARK 0x200Bu /* <wbr/>: a label's stated break point, never drawn */
 
 enum { OP_TEXT, OP_RULE, OP_CHECK };
 enum { LN_TEXT, LN_SPACE, LN_FILL };
@@ -44,9 +46,13 @@ typedef struct op {
     uint32_t off, len; /* text bytes in lay->text */
 } op;
 
+/* Where a text line stands in its paragraph, for widows and orphans. */
+enum { PF_FIRST = 1, PF_LAST = 2 };
+
 typedef struct line {
     float height;
     uint8_t kind;
+    uint8_t para; /* PF_* */
     uint32_t op_start, op_count;
 } line;
 
@@ -58,6 +64,7 @@ typedef struct style {
 typedef struct cell {
     int col, span, rowspan, is_label, keep;
     int valign;
+    int valign_auto; /* top by default: a single line is centred like its label */
     double min_h;
     uint32_t l0, l1; /* content lines */
     uint32_t c0, c1; /* continued-label lines (labels only) */
@@ -102,6 +109,7 @@ struct ipf_layout {
     xmlXPathContextPtr xp;
     xmlDocPtr data;
     int blank, oom;
+    int in_label; /* paragraphs break as labels: balanced, at the stated break points */
     style base;
     double pad, rule_w;
     const char *cont_suffix;
@@ -129,6 +137,8 @@ struct ipf_layout {
     const xmlNode *bad[16];
     size_t nbad, template_errors;
     const xmlNode *numbering;
+    ipf_sorter *sorter;  /* collators for sort="…", opened on first use */
+    xmlNodeSetPtr group; /* $group: the nodes of the group being laid out */
 
     /* growing buffers, kept across documents */
     op *ops;
@@ -141,6 +151,7 @@ struct ipf_layout {
     size_t ncells, capcells;
     row *rows;
     size_t nrows, caprows;
+    int budget_spent; /* the XPath budget ran out (reported once) */
     /* paragraph scratch */
     uint32_t *cps;
     double *adv;
@@ -165,6 +176,7 @@ void ipf_layout_free(ipf_layout *lay)
     if (!lay)
         return;
     ipf_line_breaker_free(lay->lb);
+    ipf_sorter_free(lay->sorter);
     free(lay->ops);
     free(lay->lines);
     free(lay->text);
@@ -305,6 +317,17 @@ static xmlXPathObjectPtr eval_comp(ipf_layout *lay, const xmlNode *tn, xmlXPathC
         lay->oom = 1;
         return NULL;
     }
+    if (ipf_xml_xpath_exhausted(lay->xp)) {
+        if (!lay->budget_spent++) {
+            lay->template_errors++;
+            ipf_diag_add(lay->d, ipf_form_path(lay->form), ipf_xml_line(tn), IPF_SEV_ERROR,
+                         "TEMPLATE-LIMIT",
+                         "模板的求值超过了每份文件 %lu 步的上限（如 //node() 这样宽泛的选择套在"
+                         "循环中），已停止排版；请把 select 写得具体些",
+                         (unsigned long)IPF_XPATH_BUDGET);
+        }
+        return NULL;
+    }
     for (size_t i = 0; i < lay->nbad; i++)
         if (lay->bad[i] == tn)
             return NULL;
@@ -344,6 +367,8 @@ static xmlXPathObjectPtr lookup_variable(void *data, const xmlChar *name, const 
     for (int i = lay->nvars; i-- > 0;)
         if (strcmp(lay->vars[i].name, (const char *)name) == 0)
             return xmlXPathNewFloat(lay->vars[i].value);
+    if (strcmp((const char *)name, "group") == 0 && lay->group)
+        return xmlXPathWrapNodeSet(xmlXPathNodeSetMerge(NULL, lay->group));
     if (strcmp((const char *)name, "page") == 0)
         return xmlXPathNewFloat(lay->page_no);
     if (strcmp((const char *)name, "pages") == 0)
@@ -513,12 +538,16 @@ static void para_pad(ipf_layout *lay, const style *s, size_t from, double min_w,
      * forever, a tiny one for very long: 500 blanks is pages of writing. */
     if (!(step > 0.01))
         return;
+    /* The last blank takes only what is left, so that fields of the same
+     * min-width end at the same place whatever their text (a date's
+     * half-width digits must not add half an em). */
     for (int k = 0; w + 0.01 < min_w && k < 500; k++) {
-        if (para_push(lay, PH_BLANK, s->size + s->letter_spacing, 0, underline) < 0) {
+        double bw = fmin(step, min_w - w);
+        if (para_push(lay, PH_BLANK, bw, 0, underline) < 0) {
             lay->oom = 1;
             return;
         }
-        w += s->size + s->letter_spacing;
+        w += bw;
     }
 }
 
@@ -538,6 +567,7 @@ static uint32_t add_line(ipf_layout *lay, double h, int kind)
     line *l = &lay->lines[lay->nlines];
     l->height = (float)h;
     l->kind = (uint8_t)kind;
+    l->para = 0;
     l->op_start = (uint32_t)lay->nops;
     l->op_count = 0;
     return (uint32_t)lay->nlines++;
@@ -566,7 +596,8 @@ static void emit_line(ipf_layout *lay, const style *s, const ipf_broken *b, size
     size_t i = ln->start;
     while (i < ln->end) {
         uint32_t c = lay->cps[i];
-        if (c == PH_INDENT || c == PH_BLANK || c == 0x3000 || c == ' ' || c == '\n') {
+        if (c == PH_INDENT || c == PH_BLANK || c == 0x3000 || c == ' ' || c == '\n' ||
+            c == BREAK_MARK) {
             i++;
             continue;
         }
@@ -576,9 +607,10 @@ static void emit_line(ipf_layout *lay, const style *s, const ipf_broken *b, size
                 return;
             o->kind = OP_CHECK;
             o->checked = c == PH_BOX_ON;
-            o->w = (float)(s->size * 0.78);
-            o->dx = (float)(shift + b->x[i] + (b->w[i] - o->w) / 2);
-            o->dy = (float)(base - s->size * 0.08);
+            o->w = (float)b->w[i]; /* the writer sizes □/☑ to the line's Hanzi */
+            o->size = (float)s->size;
+            o->dx = (float)(shift + b->x[i]);
+            o->dy = (float)base;
             i++;
             continue;
         }
@@ -592,7 +624,7 @@ static void emit_line(ipf_layout *lay, const style *s, const ipf_broken *b, size
         while (j < ln->end) {
             uint32_t cj = lay->cps[j];
             if (cj == PH_BOX || cj == PH_BOX_ON || cj == PH_INDENT || cj == PH_BLANK ||
-                lay->fnt[j] != lay->fnt[i])
+                cj == BREAK_MARK || cj == '\n' || lay->fnt[j] != lay->fnt[i])
                 break;
             if (j + 1 < ln->end) {
                 double step = b->x[j + 1] - b->x[j] - (lay->adv[j] - ls);
@@ -643,7 +675,8 @@ static void emit_line(ipf_layout *lay, const style *s, const ipf_broken *b, size
         o->kind = OP_RULE;
         o->dx = (float)(shift + b->x[i]);
         o->w = (float)(b->x[j - 1] + b->w[j - 1] - b->x[i]);
-        o->dy = (float)(base + s->size * 0.15);
+        /* Clear of the glyphs' descent (about 0.12 em in 仿宋). */
+        o->dy = (float)(base + s->size * 0.2);
         i = j;
     }
 }
@@ -658,12 +691,18 @@ static void para_finish(ipf_layout *lay, const style *s, double width)
         add_line(lay, lh, LN_TEXT);
     } else {
         ipf_broken b = {0};
-        int justify = s->align == AL_JUSTIFY;
-        if (ipf_line_breaker_break(lay->lb, lay->cps, lay->adv, lay->ncps, width, justify, &b) !=
+        /* Every paragraph avoids a lone last character (孤字); a label also
+         * balances its lines and breaks where its template says. */
+        ipf_lb_opts o = {0};
+        o.justify = s->align == AL_JUSTIFY;
+        o.no_lone_last = 1;
+        o.balance = o.marked_breaks = lay->in_label;
+        if (ipf_line_breaker_break_opts(lay->lb, lay->cps, lay->adv, lay->ncps, width, &o, &b) !=
             IPF_OK) {
             lay->oom = 1;
             return;
         }
+        uint32_t first = (uint32_t)lay->nlines;
         for (size_t li = 0; li < b.nlines; li++) {
             double w = b.lines[li].width;
             if (s->letter_spacing > 0 && w > s->letter_spacing)
@@ -680,6 +719,10 @@ static void para_finish(ipf_layout *lay, const style *s, double width)
         }
         if (b.nlines == 0)
             add_line(lay, lh, LN_TEXT);
+        if (!lay->oom && lay->nlines > first) {
+            lay->lines[first].para |= PF_FIRST;
+            lay->lines[lay->nlines - 1].para |= PF_LAST;
+        }
         ipf_broken_free(&b);
     }
     if (s->space_after > 0)
@@ -712,7 +755,66 @@ static void format_value(const char *fmt, const char *in, char *out, size_t cap)
         snprintf(out, cap, "%s", in);
 }
 
-/* Inline content of <p>, <label>, <cell>: text, <field>, <check>. */
+/* The natural width of a field's text, formatted as it will be set. */
+static double field_width(ipf_layout *lay, const xmlNode *f, const style *s, xmlNodePtr ctx)
+{
+    xmlXPathObjectPtr o = eval(lay, f, ctx);
+    xmlChar *v = o ? xmlXPathCastToString(o) : NULL;
+    xmlXPathFreeObject(o);
+    double w = 0;
+    if (v && *v) {
+        size_t from = lay->ncps;
+        const char *t = normalized(lay, (const char *)v);
+        char fmt[256];
+        if (strlen(t) < 64) {
+            format_value(ipf_tpl_attr(f, "format"), t, fmt, sizeof fmt);
+            t = fmt;
+        }
+        para_text(lay, s, t, 0);
+        for (size_t i = from; i < lay->ncps; i++)
+            w += lay->adv[i];
+        lay->ncps = from;
+    }
+    xmlFree(v);
+    return w;
+}
+
+/* A field in a group (group="..."): the width of the widest field of that
+ * group in the template, so that the cover's fill-in lines end in one
+ * column and a longer value lengthens all of them alike. */
+static double group_width(ipf_layout *lay, const xmlNode *f, const style *s, xmlNodePtr ctx)
+{
+    const char *g = ipf_tpl_attr(f, "group");
+    double w = 0;
+    if (!g || !f->doc)
+        return 0;
+    const xmlNode *n = xmlDocGetRootElement(f->doc);
+    /* Depth-first over the template; groups are few and short. */
+    while (n) {
+        if (n->type == XML_ELEMENT_NODE && ipf_tpl_is(n, "field") && ipf_tpl_attr(n, "group") &&
+            strcmp(ipf_tpl_attr(n, "group"), g) == 0) {
+            double mw = 0, fw = lay->blank ? 0 : field_width(lay, n, s, ctx);
+            if (ipf_tpl_attr(n, "min-width"))
+                parse_len(ipf_tpl_attr(n, "min-width"), s->size, 0, &mw);
+            /* A filled line runs on an em past its text, as a blank
+             * written on by hand does, so the text never butts against
+             * what follows the line (（盖章）). */
+            w = fmax(w, fmax(mw, fw > 0 ? fw + s->size : 0));
+        }
+        if (n->children && n->type == XML_ELEMENT_NODE) {
+            n = n->children;
+            continue;
+        }
+        while (n && !n->next)
+            n = n->parent && n->parent->type == XML_ELEMENT_NODE ? n->parent : NULL;
+        if (n)
+            n = n->next;
+    }
+    return w;
+}
+
+/* Inline content of <p>, <label>, <cell>: text, <field>, <check>, <br/>,
+ * <wbr/>. */
 static void inline_content(ipf_layout *lay, const xmlNode *n, const style *s, xmlNodePtr ctx)
 {
     for (const xmlNode *c = n->children; c; c = c->next) {
@@ -728,6 +830,12 @@ static void inline_content(ipf_layout *lay, const xmlNode *n, const style *s, xm
             else
                 para_text(lay, s, normalized(lay, v), 0);
             free(v);
+        } else if (ipf_tpl_is(c, "br")) {
+            if (para_push(lay, '\n', 0, 0, 0) < 0)
+                lay->oom = 1;
+        } else if (ipf_tpl_is(c, "wbr")) {
+            if (para_push(lay, BREAK_MARK, 0, 0, 0) < 0)
+                lay->oom = 1;
         } else if (ipf_tpl_is(c, "field")) {
             size_t from = lay->ncps;
             int ul =
@@ -747,9 +855,12 @@ static void inline_content(ipf_layout *lay, const xmlNode *n, const style *s, xm
                 }
             }
             xmlFree(v);
-            double mw;
-            if (ipf_tpl_attr(c, "min-width") &&
-                parse_len(ipf_tpl_attr(c, "min-width"), s->size, 0, &mw) == 0)
+            double mw = 0;
+            if (ipf_tpl_attr(c, "min-width"))
+                parse_len(ipf_tpl_attr(c, "min-width"), s->size, 0, &mw);
+            if (ipf_tpl_attr(c, "group"))
+                mw = fmax(mw, group_width(lay, c, s, ctx));
+            if (mw > 0)
                 para_pad(lay, s, from, mw, ul);
         } else if (ipf_tpl_is(c, "check")) {
             int on = 0;
@@ -952,6 +1063,7 @@ static void draw_page_number(ipf_layout *lay)
 {
     const xmlNode *pn = lay->numbering;
     char *buf = NULL;
+    ipf_drawing_page_number(lay->dr, (int)lay->page_no); /* for /PageLabels */
     if (ipf_tpl_attr(pn, "format")) {
         buf = attr_value(lay, pn, "format", xmlDocGetRootElement(lay->data));
     } else {
@@ -974,8 +1086,10 @@ static void draw_page_number(ipf_layout *lay)
     para_text(lay, &s, buf, 0);
     free(buf);
     para_finish(lay, &s, width);
+    ipf_drawing_artifact(lay->dr, 1); /* page furniture, not the form's text */
     draw_lines(lay, l0, (uint32_t)lay->nlines, lay->pg.left, lay->pg.height - lay->pg.bottom + off,
                0);
+    ipf_drawing_artifact(lay->dr, 0);
 }
 
 static void new_page(ipf_layout *lay)
@@ -1018,7 +1132,7 @@ static void draw_lines(ipf_layout *lay, uint32_t a, uint32_t b, double x, double
             else if (o->kind == OP_RULE)
                 rc = ipf_drawing_line(lay->dr, px, py, px + o->w, py, 0.5);
             else
-                rc = ipf_drawing_checkbox(lay->dr, px, py, o->w, o->checked);
+                rc = ipf_drawing_checkbox(lay->dr, px, py, o->w, o->size, o->checked);
             if (rc < 0)
                 lay->oom = 1;
         }
@@ -1151,7 +1265,12 @@ static void measure_cell(ipf_layout *lay, const xmlNode *tn, cell *c, const tabl
     s.align = label ? AL_CENTER : AL_LEFT;
     s.valign = label ? VA_MIDDLE : VA_TOP;
     style_for(lay, tn, label ? "label" : ipf_tpl_is(tn, "value") ? "value" : "cell", &s);
+    lay->in_label = label;
     c->valign = s.valign;
+    /* A cell given room to write in (min-height, blank-min-height) keeps its
+     * text at the top, where a hint stands above the space it describes. */
+    c->valign_auto = !label && s.valign == VA_TOP && !ipf_tpl_attr(tn, "valign") &&
+                     !ipf_tpl_attr(tn, "min-height") && !ipf_tpl_attr(tn, "blank-min-height");
     c->is_label = label;
     const char *kt = ipf_tpl_attr(tn, "keep-together");
     c->keep = kt && strcmp(kt, "true") == 0;
@@ -1198,6 +1317,7 @@ static void measure_cell(ipf_layout *lay, const xmlNode *tn, cell *c, const tabl
         else
             c->c0 = c0, c->c1 = (uint32_t)lay->nlines;
     }
+    lay->in_label = 0;
 }
 
 /* A copy of s that lives as long as this document's layout. */
@@ -1306,6 +1426,58 @@ static void table_row(ipf_layout *lay, const xmlNode *rn, const table_ctx *tc, x
             carry[k]--;
 }
 
+static void table_items(ipf_layout *lay, const xmlNode *parent, const table_ctx *tc, xmlNodePtr ctx,
+                        int *carry);
+
+/* The rows of a <repeat> with data, in the order sort="…" asks for (collate.h),
+ * with <group-header>/<group-footer> rows around each group-by="…" run.  $n
+ * counts the rows across groups (序号 runs on); in a group's header and
+ * footer $group is the group's nodes, for sum()/count() subtotals. */
+static void repeat_rows(ipf_layout *lay, const xmlNode *rep, const table_ctx *tc, xmlNodeSetPtr set,
+                        int mark, int *carry)
+{
+    ipf_rows rows;
+    if (!lay->sorter && ipf_sorter_new(&lay->sorter) != IPF_OK) {
+        lay->oom = 1;
+        return;
+    }
+    ipf_status st = ipf_rows_order(lay->sorter, rep, set, lay->xp, lay->d, &rows);
+    if (st != IPF_OK) {
+        if (st == IPF_ERR_NOMEM)
+            lay->oom = 1;
+        else
+            lay->template_errors++;
+        return;
+    }
+    const xmlNode *gh = ipf_tpl_child(rep, "group-header"),
+                  *gf = ipf_tpl_child(rep, "group-footer");
+    xmlNodeSetPtr outer = lay->group;
+    for (size_t g = 0; g < rows.ngroups && !lay->oom; g++) {
+        size_t a = rows.group_start[g], b = g + 1 < rows.ngroups ? rows.group_start[g + 1] : rows.n;
+        xmlNodeSetPtr ns = NULL;
+        if (gh || gf) {
+            ns = xmlXPathNodeSetCreate(NULL);
+            for (size_t i = a; ns && i < b; i++)
+                if (xmlXPathNodeSetAdd(ns, rows.nodes[i]) < 0)
+                    lay->oom = 1;
+            if (!ns)
+                lay->oom = 1;
+        }
+        lay->group = ns;
+        if (gh)
+            table_items(lay, gh, tc, rows.nodes[a], carry);
+        for (size_t i = a; i < b && !lay->oom; i++) {
+            set_loop(lay, mark, (int)i + 1);
+            table_items(lay, rep, tc, rows.nodes[i], carry);
+        }
+        if (gf)
+            table_items(lay, gf, tc, rows.nodes[a], carry);
+        lay->group = outer;
+        xmlXPathFreeNodeSet(ns);
+    }
+    ipf_rows_free(&rows);
+}
+
 /* The rows of a table or of one pass of a <repeat>: sections, rows and
  * repeats, nested to any depth.  carry: the row spans reaching down, shared
  * by the whole table. */
@@ -1324,10 +1496,7 @@ static void table_items(ipf_layout *lay, const xmlNode *parent, const table_ctx 
             int count = o && o->type == XPATH_NODESET && o->nodesetval ? o->nodesetval->nodeNr : 0;
             int mark = push_loop(lay, n);
             if (count > 0) {
-                for (int i = 0; i < count && !lay->oom; i++) {
-                    set_loop(lay, mark, i + 1);
-                    table_items(lay, n, tc, o->nodesetval->nodeTab[i], carry);
-                }
+                repeat_rows(lay, n, tc, o->nodesetval, mark, carry);
             } else {
                 /* No data (or the blank form): empty copies to fill by hand. */
                 const char *bc = ipf_tpl_attr(n, "blank-count");
@@ -1415,9 +1584,15 @@ static void draw_cell_content(ipf_layout *lay, const table_ctx *tc, const cell *
     int fills = 0;
     for (uint32_t i = a; i < b; i++)
         fills += lay->lines[i].kind == LN_FILL;
+    /* A value of one line sits on its label's baseline: centred, as the
+     * label is, when the row is taller (Word's cells are centred alike). */
+    int text_lines = 0;
+    for (uint32_t i = a; i < b; i++)
+        text_lines += lay->lines[i].kind == LN_TEXT;
+    int middle = c->valign == VA_MIDDLE || (c->valign_auto && whole && text_lines == 1);
     if (whole && fills)
         fill = inner - ch;
-    else if (c->valign == VA_MIDDLE)
+    else if (middle)
         dy = (inner - ch) / 2;
     else if (c->valign == VA_BOTTOM)
         dy = inner - ch;
@@ -1428,7 +1603,32 @@ static void draw_cell_content(ipf_layout *lay, const table_ctx *tc, const cell *
     draw_lines(lay, a, b, tc->colx[c->col] + lay->pad, top + lay->pad + dy, fill);
 }
 
-/* How many lines of [a, b) fit in height h (content area). */
+/* Whether a split before line i would leave a paragraph's single line
+ * alone: its first line at the foot (an orphan) or its last line at the
+ * head of the next page (a widow).  Space lines between are skipped. */
+static int lonely_split(const ipf_layout *lay, uint32_t a, uint32_t i, uint32_t b)
+{
+    uint32_t before = i, after = i;
+    while (before > a && lay->lines[before - 1].kind != LN_TEXT)
+        before--;
+    while (after < b && lay->lines[after].kind != LN_TEXT)
+        after++;
+    if (before > a) {
+        uint8_t f = lay->lines[before - 1].para;
+        if ((f & PF_FIRST) && !(f & PF_LAST))
+            return 1;
+    }
+    if (after < b) {
+        uint8_t f = lay->lines[after].para;
+        if ((f & PF_LAST) && !(f & PF_FIRST))
+            return 1;
+    }
+    return 0;
+}
+
+/* How many lines of [a, b) fit in height h (content area), moving the split
+ * up so that no paragraph leaves one line alone on either side of it
+ * (widows and orphans), unless that would leave nothing here. */
 static uint32_t lines_fitting(ipf_layout *lay, uint32_t a, uint32_t b, double h)
 {
     double used = 0;
@@ -1437,7 +1637,16 @@ static uint32_t lines_fitting(ipf_layout *lay, uint32_t a, uint32_t b, double h)
         used += lay->lines[i].height;
         i++;
     }
-    return i;
+    if (i >= b)
+        return i;
+    uint32_t k = i;
+    for (int tries = 0; tries < 4 && k > a && lonely_split(lay, a, k, b); tries++)
+        k--;
+    /* Nothing but space may be left before the split. */
+    uint32_t t = a;
+    while (t < k && lay->lines[t].kind != LN_TEXT)
+        t++;
+    return t < k && !lonely_split(lay, a, k, b) ? k : i;
 }
 
 static void place_section_header(ipf_layout *lay, const table_ctx *tc, uint32_t si, int cont)
@@ -1480,10 +1689,30 @@ static void place_header_rows(ipf_layout *lay, const table_ctx *tc, uint32_t h0,
 static void table_new_page(ipf_layout *lay, const table_ctx *tc, uint32_t sect)
 {
     new_page(lay);
+    ipf_drawing_artifact(lay->dr, 1); /* repeated headings: page furniture */
     if (sect != UINT32_MAX)
         place_section_header(lay, tc, sect, 1);
     if (lay->hdr1 > lay->hdr0)
         place_header_rows(lay, tc, lay->hdr0, lay->hdr1);
+    ipf_drawing_artifact(lay->dr, 0);
+}
+
+/* Draws a cell spanning rows once its height on this page is known, then
+ * moves it in the page's reading order to where its fragment began (mark[]
+ * per column), so that readers meet a label before the rows it labels.
+ * Later marks move with it. */
+static void draw_span(ipf_layout *lay, const table_ctx *tc, const cell *c, double top, int cont,
+                      int whole, size_t *mark)
+{
+    size_t m = ipf_drawing_mark(lay->dr);
+    draw_cell_box(lay, tc, c, top, lay->y - top);
+    draw_cell_content(lay, tc, c, cont ? c->c0 : c->l0, cont ? c->c1 : c->l1, top, lay->y - top,
+                      whole);
+    size_t k = ipf_drawing_mark(lay->dr) - m, at = mark[c->col];
+    if (k && ipf_drawing_hoist(lay->dr, at, m) == 0)
+        for (int q = 0; q < tc->ncols; q++)
+            if (q != c->col && mark[q] >= at)
+                mark[q] += k;
 }
 
 /* Places rows [b0, b1) — a block tied together by row spans — at lay->y,
@@ -1496,6 +1725,7 @@ static void place_block(ipf_layout *lay, const table_ctx *tc, uint32_t b0, uint3
     /* Cells are indexed by column: the one occupying each column now. */
     const cell *owner[64] = {0};
     double span_top[64];
+    size_t span_mark[64] = {0}; /* where each cell's fragment begins in reading order */
     int cont_label[64] = {0};
     for (uint32_t ri = b0; ri < b1 && !lay->oom; ri++) {
         row *r = &lay->rows[ri];
@@ -1505,6 +1735,7 @@ static void place_block(ipf_layout *lay, const table_ctx *tc, uint32_t b0, uint3
             fr[c->col].next_line = c->l0;
             fr[c->col].started = 0;
             span_top[c->col] = lay->y;
+            span_mark[c->col] = ipf_drawing_mark(lay->dr);
             cont_label[c->col] = 0;
         }
         double remaining_h = r->h;
@@ -1573,15 +1804,14 @@ static void place_block(ipf_layout *lay, const table_ctx *tc, uint32_t b0, uint3
                     const cell *c = owner[col];
                     if (!c || c->rowspan == 1 || c->col != col || span_top[col] >= lay->y)
                         continue;
-                    draw_cell_box(lay, tc, c, span_top[col], lay->y - span_top[col]);
-                    draw_cell_content(lay, tc, c, cont_label[col] ? c->c0 : c->l0,
-                                      cont_label[col] ? c->c1 : c->l1, span_top[col],
-                                      lay->y - span_top[col], 0);
+                    draw_span(lay, tc, c, span_top[col], cont_label[col], 0, span_mark);
                     cont_label[col] = 1;
                 }
                 table_new_page(lay, tc, sect);
-                for (int col = 0; col < tc->ncols; col++)
+                for (int col = 0; col < tc->ncols; col++) {
                     span_top[col] = lay->y;
+                    span_mark[col] = ipf_drawing_mark(lay->dr);
+                }
                 continue;
             }
             /* Split inside the row: each cell shows what fits. */
@@ -1613,15 +1843,14 @@ static void place_block(ipf_layout *lay, const table_ctx *tc, uint32_t b0, uint3
                 const cell *c = owner[col];
                 if (!c || c->rowspan == 1 || c->col != col)
                     continue;
-                draw_cell_box(lay, tc, c, span_top[col], lay->y - span_top[col]);
-                draw_cell_content(lay, tc, c, cont_label[col] ? c->c0 : c->l0,
-                                  cont_label[col] ? c->c1 : c->l1, span_top[col],
-                                  lay->y - span_top[col], 0);
+                draw_span(lay, tc, c, span_top[col], cont_label[col], 0, span_mark);
                 cont_label[col] = 1;
             }
             table_new_page(lay, tc, sect);
-            for (int col = 0; col < tc->ncols; col++)
+            for (int col = 0; col < tc->ncols; col++) {
                 span_top[col] = lay->y;
+                span_mark[col] = ipf_drawing_mark(lay->dr);
+            }
             first_piece = 0;
         }
         /* Spanning cells that end with this row are drawn now. */
@@ -1641,10 +1870,7 @@ static void place_block(ipf_layout *lay, const table_ctx *tc, uint32_t b0, uint3
             }
             if (start_row + (uint32_t)c->rowspan - 1 != ri && ri + 1 != b1)
                 continue;
-            draw_cell_box(lay, tc, c, span_top[col], lay->y - span_top[col]);
-            draw_cell_content(lay, tc, c, cont_label[col] ? c->c0 : c->l0,
-                              cont_label[col] ? c->c1 : c->l1, span_top[col],
-                              lay->y - span_top[col], !cont_label[col]);
+            draw_span(lay, tc, c, span_top[col], cont_label[col], !cont_label[col], span_mark);
             owner[col] = NULL;
         }
     }
@@ -1764,19 +1990,52 @@ static void table(ipf_layout *lay, const xmlNode *t, xmlNodePtr ctx)
 
 /* ---------------------------------------------------------------- document */
 
+/* Whether every {field} of the attribute is empty here (0 when it has
+ * none): the value would be only the template's own words around nothing,
+ * like a blank form's "…备案表（）". */
+static int fields_all_empty(ipf_layout *lay, const xmlNode *tn, const char *attr, xmlNodePtr ctx)
+{
+    const ipf_tpl_text *t = ipf_form_text(tn, attr);
+    if (!t)
+        return 0;
+    int fields = 0;
+    for (size_t i = 0; i < ipf_tpl_text_count(t); i++) {
+        if (ipf_tpl_text_literal(t, i))
+            continue;
+        fields++;
+        xmlXPathObjectPtr o =
+            eval_comp(lay, tn, ipf_tpl_text_expr(t, i), "{…}", ipf_tpl_text_source(t, i), ctx);
+        xmlChar *val = o ? xmlXPathCastToString(o) : NULL;
+        xmlXPathFreeObject(o);
+        int empty = !val || normalized(lay, (const char *)val)[0] == '\0';
+        xmlFree(val);
+        if (!empty)
+            return 0;
+    }
+    return fields > 0;
+}
+
 static void set_info(ipf_layout *lay, const xmlNode *info, xmlNodePtr ctx)
 {
     const char *keys[4][2] = {
         {"title", "Title"}, {"author", "Author"}, {"subject", "Subject"}, {"keywords", "Keywords"}};
     for (int i = 0; i < 4; i++) {
+        /* an empty value, or one whose fields are all empty, is left out */
+        if (!ipf_tpl_attr(info, keys[i][0]) || fields_all_empty(lay, info, keys[i][0], ctx))
+            continue;
         char *v = attr_value(lay, info, keys[i][0], ctx);
         if (v) {
             const char *t = normalized(lay, v);
-            if (ipf_drawing_set_info(lay->dr, keys[i][1], t) < 0)
+            if (t[0] && ipf_drawing_set_info(lay->dr, keys[i][1], t) < 0)
                 lay->oom = 1;
         }
         free(v);
     }
+    /* Without a title of its own (a blank form) the PDF has the form's. */
+    if (!ipf_drawing_info(lay->dr, "Title") && ipf_form_title(lay->form) &&
+        ipf_form_title(lay->form)[0] &&
+        ipf_drawing_set_info(lay->dr, "Title", ipf_form_title(lay->form)) < 0)
+        lay->oom = 1;
 }
 
 static void reset(ipf_layout *lay)
@@ -1840,6 +2099,7 @@ ipf_status ipf_layout_document(ipf_layout *lay, const ipf_form *form, const ipf_
         return IPF_ERR_NOMEM;
     }
     lay->xp->error = quiet_xpath_error;
+    ipf_xml_bound_xpath(lay->xp); /* a select as broad as //node() in a loop ends */
     if (ipf_form_setup_xpath(form, lay->xp) != 0) {
         xmlXPathFreeContext(lay->xp);
         lay->xp = NULL;

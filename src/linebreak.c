@@ -72,11 +72,33 @@ struct ipf_line_breaker {
     uint32_t *fl;       /* F_* of each code point */
     unsigned char *ub;  /* UB_* of the boundary before each code point */
     unsigned char *brk; /* 1: a break is allowed before this code point */
-    unsigned char *cmp; /* compressed on its line */
+    double *cut;        /* what is trimmed off each mark on its line, in points */
     size_t *nxt;        /* next opportunity (or block end) after each code point */
     double *pre;        /* pre[i]: sum of adv[0..i) */
-    double *cpre;       /* cpre[i]: sum of the compressible halves in [0..i) */
+    /* Adjacent marks are always compressed (clreq 3.1.6.2): pair[i] says
+     * which of the pair (i-1, i) loses its blank half (PAIR_*), ap[i] is the
+     * sum of those savings over the pairs (k-1, k) with 1 <= k < i. */
+    unsigned char *pair;
+    double *ap;
+    /* mpre[i]: sum over [0..i) of what a lone mark in mid-line may give up
+     * when its line needs squeezing (at most MID_CUT of an em each). */
+    double *mpre;
+    unsigned char *code; /* 1: i is inside a long code (a soft break before it) */
 };
+
+enum { PAIR_NONE = 0, PAIR_FIRST, PAIR_SECOND };
+
+/* A lone mark inside a line gives up at most this much of an em, so that it
+ * still reads as a Chinese mark (half width reads as ASCII ",").  The same
+ * limit as jlreq's for 行中の約物, and the line-end mark keeps its half. */
+#define MID_CUT 0.25
+/* Justification never adds more than this much of an em between two
+ * characters (a looser line reads as spaced-out text). */
+#define MAX_GAP 0.25
+/* A run of ASCII letters and digits this long, with a digit in it, is a code
+ * (a registration number, a 统一社会信用代码), not a word: it may break
+ * between its characters rather than leave a loose line. */
+#define CODE_MIN 8
 
 /* The state of one call of ipf_line_breaker_break(). */
 typedef struct para {
@@ -85,10 +107,10 @@ typedef struct para {
     const double *adv;
     size_t n;
     double max;
-    int justify;
     double em; /* the advance of a Han character here (0: none seen) */
     ipf_broken *out;
     size_t lcap;
+    ipf_lb_opts o;
 } para;
 
 int ipf_lb_level_parse(const char *s)
@@ -161,10 +183,13 @@ static void free_buffers(ipf_line_breaker *lb)
     free(lb->fl);
     free(lb->ub);
     free(lb->brk);
-    free(lb->cmp);
+    free(lb->cut);
     free(lb->nxt);
     free(lb->pre);
-    free(lb->cpre);
+    free(lb->pair);
+    free(lb->ap);
+    free(lb->mpre);
+    free(lb->code);
 }
 
 void ipf_line_breaker_free(ipf_line_breaker *lb)
@@ -204,12 +229,15 @@ static int reserve(ipf_line_breaker *lb, size_t n)
     nb.fl = malloc(cap * sizeof *nb.fl);
     nb.ub = malloc((cap + 1) * sizeof *nb.ub);
     nb.brk = malloc((cap + 1) * sizeof *nb.brk);
-    nb.cmp = malloc(cap * sizeof *nb.cmp);
+    nb.cut = malloc(cap * sizeof *nb.cut);
     nb.nxt = malloc(cap * sizeof *nb.nxt);
     nb.pre = malloc((cap + 1) * sizeof *nb.pre);
-    nb.cpre = malloc((cap + 1) * sizeof *nb.cpre);
-    if (!nb.u16 || !nb.u16cp || !nb.fl || !nb.ub || !nb.brk || !nb.cmp || !nb.nxt || !nb.pre ||
-        !nb.cpre) {
+    nb.pair = malloc((cap + 1) * sizeof *nb.pair);
+    nb.ap = malloc((cap + 1) * sizeof *nb.ap);
+    nb.mpre = malloc((cap + 1) * sizeof *nb.mpre);
+    nb.code = malloc((cap + 1) * sizeof *nb.code);
+    if (!nb.u16 || !nb.u16cp || !nb.fl || !nb.ub || !nb.brk || !nb.cut || !nb.nxt || !nb.pre ||
+        !nb.pair || !nb.ap || !nb.mpre || !nb.code) {
         free_buffers(&nb);
         return -1;
     }
@@ -616,44 +644,92 @@ static int gap_kind(const ipf_line_breaker *lb, size_t i)
     return (a | b) & (F_WIDE | F_PUNCT) ? GAP_CJK : GAP_NONE;
 }
 
-/* Chooses which marks of [s, e) to trim so that at least need is saved, in
- * clreq's order (行内调整, 挤压处理的优先顺序): the mark at the line end, an
- * opening mark at the line start, one mark of each pair of adjacent marks,
- * then brackets and quotes, then 、，；：, and last 。？！, which end a
- * sentence; each group from the end of the line. */
+/* What a full-width mark gives up at most in mid-line (0 for the others). */
+static double mid_cap(const para *p, size_t i)
+{
+    if (!(p->lb->fl[i] & F_CMP_OK))
+        return 0;
+    return fmin(p->adv[i] / 2, p->em * MID_CUT);
+}
+
+/* The width of [s, e) set on one line before any squeezing: the advances,
+ * less the blank half of one mark of each adjacent pair inside the range,
+ * which is always trimmed. */
+static double natural(const para *p, size_t s, size_t e)
+{
+    const ipf_line_breaker *lb = p->lb;
+    double w = lb->pre[e] - lb->pre[s];
+    if (e > s + 1)
+        w -= lb->ap[e] - lb->ap[s + 1];
+    return w;
+}
+
+/* How much more [s, e) can give up when its line needs squeezing: half of a
+ * closing mark or 点号 ending the line and of an opening mark starting it,
+ * MID_CUT of every other full-width mark not already trimmed in a pair.
+ * (A mark trimmed by a pair whose partner is on the other line can only be
+ * at one of the two ends, which the corrections cover exactly.) */
+static double squeeze(const para *p, size_t s, size_t e)
+{
+    const ipf_line_breaker *lb = p->lb;
+    if (e <= s)
+        return 0;
+    const double *m = lb->mpre;
+    double q = m[e] - m[s];
+    size_t j = e - 1;
+    if ((lb->fl[j] & F_CMP_OK) && (lb->fl[j] & F_CMP_R))
+        q += p->adv[j] / 2 - (m[j + 1] - m[j]);
+    if (s != j && (lb->fl[s] & F_CMP_OK) && (lb->fl[s] & F_CMP_L))
+        q += p->adv[s] / 2 - (m[s + 1] - m[s]);
+    return q;
+}
+
+/* Squeezes [s, e) by need more than its natural width, in clreq's order
+ * (行内调整, 挤压处理的优先顺序): the mark ending the line to half, an opening
+ * mark starting it to half (adjacent pairs are already trimmed), then the
+ * lone marks in mid-line, shared evenly within each group and never by more
+ * than MID_CUT each: brackets and quotes first, then 、，；：, and last
+ * 。？！, which end a sentence. */
 static void choose_compression(const para *p, size_t s, size_t e, double need)
 {
     ipf_line_breaker *lb = p->lb;
     const uint32_t *fl = lb->fl;
     double got = 0;
-#define TAKE(i)                                                                                    \
-    do {                                                                                           \
-        if (!lb->cmp[i] && (fl[i] & F_CMP_OK)) {                                                   \
-            lb->cmp[i] = 1;                                                                        \
-            got += p->adv[i] / 2;                                                                  \
-        }                                                                                          \
-    } while (0)
-    if (fl[e - 1] & F_CMP_R)
-        TAKE(e - 1);
-    if (got < need - EPS && (fl[s] & F_CMP_L))
-        TAKE(s);
-    for (size_t i = e - 1; i > s && got < need - EPS; i--) {
-        size_t a = i - 1, b = i;
-        if (!(fl[a] & F_CMP_OK) || !(fl[b] & F_CMP_OK))
-            continue;
-        /* Trim the blank that lies between the two marks, so that each
-         * bracket stays against the text it encloses. */
-        if (fl[b] & F_CMP_L)
-            TAKE(b);
-        else if (fl[a] & F_CMP_R)
-            TAKE(a);
+    size_t j = e - 1;
+    if ((fl[j] & F_CMP_OK) && (fl[j] & F_CMP_R) && lb->cut[j] == 0) {
+        lb->cut[j] = p->adv[j] / 2;
+        got += lb->cut[j];
     }
-    static const uint32_t groups[] = {F_STOP | F_PAUSE, F_STOP, 0};
-    for (size_t g = 0; g < 3 && got < need - EPS; g++)
-        for (size_t i = e; i > s && got < need - EPS; i--)
-            if (!(fl[i - 1] & groups[g]))
-                TAKE(i - 1);
-#undef TAKE
+    if (got < need - EPS && s != j && (fl[s] & F_CMP_OK) && (fl[s] & F_CMP_L) && lb->cut[s] == 0) {
+        lb->cut[s] = p->adv[s] / 2;
+        got += lb->cut[s];
+    }
+    for (int g = 0; g < 3 && got < need - EPS; g++) {
+        /* All caps are equal (every full-width mark is ≥ 0.9 em), so one
+         * even share fills the group; a second round mops up rounding. */
+        for (int round = 0; round < 4 && got < need - EPS; round++) {
+            size_t cnt = 0;
+            for (size_t i = s; i < e; i++) {
+                uint32_t f = fl[i];
+                int grp = (f & F_STOP) ? 2 : (f & F_PAUSE) ? 1 : 0;
+                if ((f & F_CMP_OK) && grp == g && lb->cut[i] < mid_cap(p, i) - EPS)
+                    cnt++;
+            }
+            if (!cnt)
+                break;
+            double share = (need - got) / (double)cnt;
+            for (size_t i = s; i < e; i++) {
+                uint32_t f = fl[i];
+                int grp = (f & F_STOP) ? 2 : (f & F_PAUSE) ? 1 : 0;
+                double room = mid_cap(p, i) - lb->cut[i];
+                if (!(f & F_CMP_OK) || grp != g || room < EPS)
+                    continue;
+                double add = fmin(share, room);
+                lb->cut[i] += add;
+                got += add;
+            }
+        }
+    }
 }
 
 static ipf_status emit(para *p, size_t s, size_t e, double need, int last)
@@ -668,23 +744,26 @@ static ipf_status emit(para *p, size_t s, size_t e, double need, int last)
         out->lines = nl;
         p->lcap = cap;
     }
-    if (need > EPS)
+    for (size_t i = s; i < e; i++)
+        lb->cut[i] = 0;
+    /* Adjacent marks, every time: the blank between them goes. */
+    for (size_t i = s + 1; i < e; i++) {
+        if (lb->pair[i] == PAIR_FIRST)
+            lb->cut[i - 1] = p->adv[i - 1] / 2;
+        else if (lb->pair[i] == PAIR_SECOND)
+            lb->cut[i] = p->adv[i] / 2;
+    }
+    if (need > EPS && e > s)
         choose_compression(p, s, e, need);
     double pen = 0;
     size_t nword = 0, ncjk = 0;
     for (size_t i = s; i < e; i++) {
-        double a = p->adv[i];
-        if (lb->cmp[i]) {
-            /* An opening mark's ink is on its right half: draw it half an
-             * advance early so the ink lands in the half it keeps. */
-            out->x[i] = (lb->fl[i] & F_CMP_L) ? pen - a / 2 : pen;
-            out->w[i] = a / 2;
-            pen += a / 2;
-        } else {
-            out->x[i] = pen;
-            out->w[i] = a;
-            pen += a;
-        }
+        double a = p->adv[i], c = lb->cut[i];
+        /* An opening mark's ink is on its right: it is drawn early by what
+         * it gives up, so the ink stays where it was. */
+        out->x[i] = (c > 0 && (lb->fl[i] & F_CMP_L)) ? pen - c : pen;
+        out->w[i] = a - c;
+        pen += a - c;
         if (i > s) {
             int g = gap_kind(lb, i);
             nword += g == GAP_WORD;
@@ -692,20 +771,25 @@ static ipf_status emit(para *p, size_t s, size_t e, double need, int last)
         }
     }
     double spare = p->max - pen;
-    if (p->justify && !last && spare > EPS && isfinite(spare) && nword + ncjk) {
+    if (p->o.justify && !last && spare > EPS && isfinite(spare) && nword + ncjk) {
         /* Word spaces grow first, to half a Han character each, so the
          * Chinese keeps its even rhythm; the rest goes evenly into the gaps
-         * next to Chinese, or into the word spaces when there are none.  A
-         * line of Latin cut out of a long URL has no gap and stays ragged:
-         * letter-spacing it would be worse. */
+         * next to Chinese, never more than MAX_GAP of an em each (the line
+         * then stays short by the rest rather than look spaced out), or
+         * into the word spaces when there are none.  A line of Latin cut
+         * out of a long URL has no gap and stays ragged: letter-spacing it
+         * would be worse. */
         double word = 0, cjk = 0;
         if (nword) {
             word = spare / (double)nword;
             if (ncjk && p->em > 0 && word > p->em / 2)
                 word = p->em / 2;
         }
-        if (ncjk)
+        if (ncjk) {
             cjk = (spare - word * (double)nword) / (double)ncjk;
+            if (p->em > 0 && cjk > p->em * MAX_GAP)
+                cjk = p->em * MAX_GAP;
+        }
         double shift = 0;
         for (size_t i = s + 1; i < e; i++) {
             int g = gap_kind(lb, i);
@@ -714,13 +798,35 @@ static ipf_status emit(para *p, size_t s, size_t e, double need, int last)
         }
         pen += shift;
     }
-    for (size_t i = s; i < e; i++)
-        lb->cmp[i] = 0;
     ipf_line *l = &out->lines[out->nlines++];
     l->start = s;
     l->end = e;
     l->width = pen;
     return IPF_OK;
+}
+
+/* Whether [s, e) set as a justified line would open its gaps by more than
+ * MAX_GAP of an em. */
+static int loose(const para *p, size_t s, size_t e)
+{
+    size_t ncjk = 0;
+    for (size_t i = s + 1; i < e; i++)
+        ncjk += gap_kind(p->lb, i) == GAP_CJK;
+    double spare = p->max - natural(p, s, e);
+    return ncjk && p->em > 0 && spare > p->em * MAX_GAP * (double)ncjk + EPS;
+}
+
+/* A segment [pos, e) is about to go to the next line, leaving [s, pos) on
+ * this one.  If that line would be loose and the segment holds a long code,
+ * the code is cut instead, as far into it as fits; 0 if not. */
+static size_t code_cut(const para *p, size_t s, size_t cend, size_t pos, size_t e)
+{
+    if (!p->o.justify || cend <= s || !loose(p, s, cend))
+        return 0;
+    for (size_t k = e - 1; k > pos; k--)
+        if (p->lb->code[k] && natural(p, s, k) <= p->max + EPS)
+            return k;
+    return 0;
 }
 
 /* Skips the white space at a break; a space carrying a combining mark is a
@@ -735,10 +841,9 @@ static size_t skip_spaces(const ipf_line_breaker *lb, size_t i, size_t be)
 /* Breaks the block [bs, be), which holds no mandatory break.  Its last line
  * ends at a mandatory break or at the end of the paragraph, so it is never
  * justified. */
-static ipf_status break_block(para *p, size_t bs, size_t be)
+static ipf_status fill_block(para *p, size_t bs, size_t be)
 {
     ipf_line_breaker *lb = p->lb;
-    const double *pre = lb->pre, *cpre = lb->cpre;
     const double max = p->max;
     if (bs == be)
         return emit(p, bs, bs, 0, 1);
@@ -770,7 +875,7 @@ static ipf_status break_block(para *p, size_t bs, size_t be)
                 pos = q;
                 continue;
             }
-            double w = pre[e] - pre[s];
+            double w = natural(p, s, e);
             if (w <= max + EPS) {
                 pos = q;
                 cend = e;
@@ -780,9 +885,8 @@ static ipf_status break_block(para *p, size_t bs, size_t be)
             /* 先挤进: the segment straddles the line end (its first character
              * would still fit); compression may pull all of it in. */
             size_t g = grapheme_end(lb, pos, e);
-            if (pos == s || pre[g] - pre[s] <= max + EPS) {
-                double avail = cpre[e] - cpre[s];
-                if (w - avail <= max + EPS) {
+            if (pos == s || natural(p, s, g) <= max + EPS) {
+                if (w - squeeze(p, s, e) <= max + EPS) {
                     size_t ns = skip_spaces(lb, q, be);
                     if ((st = emit(p, s, e, w - max, ns >= be)) != IPF_OK || ns >= be)
                         return st;
@@ -790,8 +894,16 @@ static ipf_status break_block(para *p, size_t bs, size_t be)
                     break;
                 }
             }
-            double alone = (pre[e] - pre[pos]) - (cpre[e] - cpre[pos]);
+            double alone = natural(p, pos, e) - squeeze(p, pos, e);
             if (alone <= max + EPS && pos > s) {
+                /* A long code would leave this line loose: cut the code. */
+                size_t k = code_cut(p, s, cend, pos, e);
+                if (k) {
+                    if ((st = emit(p, s, k, 0, 0)) != IPF_OK)
+                        return st;
+                    s = k;
+                    break;
+                }
                 /* 后推出: the segment goes to the next line whole.  (pos == s
                  * was squeezed in above; testing it again guarantees
                  * progress.)  A line of white space only was white space at
@@ -830,20 +942,112 @@ static ipf_status break_block(para *p, size_t bs, size_t be)
     }
 }
 
-ipf_status ipf_line_breaker_break(ipf_line_breaker *lb, const uint32_t *cps, const double *adv,
-                                  size_t n, double max_width, int justify, ipf_broken *out)
+/* Whether line l holds at most one character that is not a mark or a space
+ * (clreq 3.4.4 孤字: "任" or "任。" alone on a paragraph's last line). */
+static int lone(const para *p, const ipf_line *l)
+{
+    size_t letters = 0;
+    for (size_t i = l->start; i < l->end && letters < 2; i++)
+        if (p->adv[i] > 0 && !(p->lb->fl[i] & (F_PUNCT | F_SPACE | F_JOIN_PREV)))
+            letters++;
+    return l->end > l->start && letters < 2;
+}
+
+/* Breaks the block [bs, be), which holds no mandatory break; with
+ * no_lone_last, a last line of one character takes the last segment of the
+ * line before it along, if both then fit and the line before keeps two
+ * characters. */
+static ipf_status break_block(para *p, size_t bs, size_t be)
+{
+    size_t first = p->out->nlines;
+    ipf_status st = fill_block(p, bs, be);
+    ipf_broken *out = p->out;
+    if (st != IPF_OK || !p->o.no_lone_last || out->nlines < first + 2)
+        return st;
+    ipf_line prev = out->lines[out->nlines - 2], last = out->lines[out->nlines - 1];
+    if (!lone(p, &last))
+        return IPF_OK;
+    const ipf_line_breaker *lb = p->lb;
+    for (size_t k = prev.end - 1; k > prev.start; k--) {
+        if (!lb->brk[k])
+            continue;
+        size_t ke = k;
+        while (ke > prev.start && (lb->fl[ke - 1] & F_SPACE))
+            ke--;
+        size_t ns = skip_spaces(lb, k, be);
+        ipf_line head = {prev.start, ke, 0};
+        if (lone(p, &head) || natural(p, ns, last.end) > p->max + EPS)
+            return IPF_OK;
+        out->nlines -= 2;
+        if ((st = emit(p, prev.start, ke, 0, 0)) != IPF_OK)
+            return st;
+        return emit(p, ns, last.end, 0, 1);
+    }
+    return IPF_OK;
+}
+
+/* One pass over the paragraph at width max (the buffers are set up). */
+static ipf_status break_all(para *p)
+{
+    ipf_line_breaker *lb = p->lb;
+    ipf_broken *out = p->out;
+    out->nlines = 0;
+    ipf_status st = IPF_OK;
+    size_t bs = 0;
+    for (size_t i = 0; st == IPF_OK && i <= p->n; i++) {
+        if (i < p->n && !(lb->fl[i] & F_FORCED))
+            continue;
+        st = break_block(p, bs, i);
+        if (i < p->n && p->cps[i] == 0x0D && i + 1 < p->n && p->cps[i + 1] == 0x0A)
+            i++; /* CR LF is one break */
+        bs = i + 1;
+    }
+    return st;
+}
+
+/* Long codes: runs of ASCII letters and digits of at least CODE_MIN with a
+ * digit; a soft break is allowed inside, two characters from either end. */
+static void mark_codes(para *p)
+{
+    ipf_line_breaker *lb = p->lb;
+    memset(lb->code, 0, p->n + 1);
+    if (lb->level == IPF_LB_NONE)
+        return;
+    for (size_t i = 0; i < p->n;) {
+        size_t j = i;
+        int digit = 0;
+        while (j < p->n && p->cps[j] < 0x80 &&
+               ((p->cps[j] | 0x20) >= 'a' && (p->cps[j] | 0x20) <= 'z' ? 1
+                : p->cps[j] >= '0' && p->cps[j] <= '9'                 ? (digit = 1)
+                                                                       : 0))
+            j++;
+        if (j == i) {
+            i++;
+            continue;
+        }
+        if (digit && j - i >= CODE_MIN)
+            for (size_t k = i + 2; k + 2 <= j; k++)
+                lb->code[k] = 1;
+        i = j;
+    }
+}
+
+ipf_status ipf_line_breaker_break_opts(ipf_line_breaker *lb, const uint32_t *cps, const double *adv,
+                                       size_t n, double max_width, const ipf_lb_opts *opts,
+                                       ipf_broken *out)
 {
     if (!out)
         return IPF_ERR_USAGE;
     memset(out, 0, sizeof *out);
-    if (!lb || (n > 0 && (!cps || !adv)) || isnan(max_width) || max_width < 0 || n > MAX_CPS)
+    if (!lb || !opts || (n > 0 && (!cps || !adv)) || isnan(max_width) || max_width < 0 ||
+        n > MAX_CPS)
         return IPF_ERR_USAGE;
     for (size_t i = 0; i < n; i++)
         if (!isfinite(adv[i]) || adv[i] < 0)
             return IPF_ERR_USAGE;
     if (reserve(lb, n + 1) != 0)
         return IPF_ERR_NOMEM;
-    para p = {lb, cps, adv, n, max_width, justify, 0, out, 0};
+    para p = {lb, cps, adv, n, max_width, 0, out, 0, *opts};
     out->x = calloc(n ? n : 1, sizeof *out->x);
     out->w = calloc(n ? n : 1, sizeof *out->w);
     if (!out->x || !out->w) {
@@ -860,28 +1064,73 @@ ipf_status ipf_line_breaker_break(ipf_line_breaker *lb, const uint32_t *cps, con
             lb->fl[i] |= F_NOSTART | F_SOLIDUS | F_PUNCT | F_NOSTRETCH;
     mark_units(&p);
     double em = p.em = em_of(&p);
-    lb->pre[0] = lb->cpre[0] = 0;
-    for (size_t i = 0; i < n; i++) {
-        double half = 0;
-        if ((lb->fl[i] & (F_CMP_R | F_CMP_L)) && em > 0 && adv[i] >= 0.9 * em) {
+    for (size_t i = 0; i < n; i++)
+        if ((lb->fl[i] & (F_CMP_R | F_CMP_L)) && em > 0 && adv[i] >= 0.9 * em)
             lb->fl[i] |= F_CMP_OK;
-            half = adv[i] / 2;
-        }
+    /* Adjacent pairs: the blank that lies between the two marks goes, so
+     * that each bracket stays against the text it encloses (。” trims 。,
+     * ，“ trims “, ）（ trims （, 》《 trims 《).  A mark is trimmed by at
+     * most one pair: an opening mark only as the second, a closing one only
+     * as the first. */
+    lb->pair[0] = PAIR_NONE;
+    for (size_t i = 1; i < n; i++) {
+        uint32_t a = lb->fl[i - 1], b = lb->fl[i];
+        lb->pair[i] = !(a & F_CMP_OK) || !(b & F_CMP_OK) ? PAIR_NONE
+                      : (b & F_CMP_L)                    ? PAIR_SECOND
+                      : (a & F_CMP_R)                    ? PAIR_FIRST
+                                                         : PAIR_NONE;
+    }
+    lb->pre[0] = lb->ap[0] = lb->ap[1] = lb->mpre[0] = 0;
+    for (size_t i = 0; i < n; i++) {
         lb->pre[i + 1] = lb->pre[i] + adv[i];
-        lb->cpre[i + 1] = lb->cpre[i] + half;
-        lb->cmp[i] = 0;
+        int paired =
+            (lb->pair[i] == PAIR_SECOND && i > 0) || (i + 1 < n && lb->pair[i + 1] == PAIR_FIRST);
+        lb->mpre[i + 1] = lb->mpre[i] + (paired ? 0 : mid_cap(&p, i));
+        if (i >= 1) {
+            double save = lb->pair[i] == PAIR_FIRST    ? adv[i - 1] / 2
+                          : lb->pair[i] == PAIR_SECOND ? adv[i] / 2
+                                                       : 0;
+            lb->ap[i + 1] = lb->ap[i] + save;
+        }
+        lb->cut[i] = 0;
     }
     ipf_status st = find_opportunities(&p);
-    size_t bs = 0;
-    for (size_t i = 0; st == IPF_OK && i <= n; i++) {
-        if (i < n && !(lb->fl[i] & F_FORCED))
-            continue;
-        st = break_block(&p, bs, i);
-        if (i < n && cps[i] == 0x0D && i + 1 < n && cps[i + 1] == 0x0A)
-            i++; /* CR LF is one break */
-        bs = i + 1;
+    if (st == IPF_OK && opts->marked_breaks) {
+        int marked = 0;
+        for (size_t i = 0; i < n && !marked; i++)
+            marked = cps[i] == 0x200B;
+        for (size_t i = 1; marked && i < n; i++)
+            if (cps[i - 1] != 0x200B)
+                lb->brk[i] = 0;
+    }
+    mark_codes(&p);
+    if (st == IPF_OK)
+        st = break_all(&p);
+    if (st == IPF_OK && opts->balance && out->nlines > 1) {
+        /* Even lines: the narrowest width that still gives as many lines. */
+        size_t k = out->nlines;
+        double lo = 0, hi = max_width;
+        for (int it = 0; it < 30 && hi - lo > 0.01 && st == IPF_OK; it++) {
+            p.max = (lo + hi) / 2;
+            st = break_all(&p);
+            if (out->nlines == k)
+                hi = p.max;
+            else
+                lo = p.max;
+        }
+        p.max = hi;
+        if (st == IPF_OK)
+            st = break_all(&p);
     }
     if (st != IPF_OK)
         ipf_broken_free(out);
     return st;
+}
+
+ipf_status ipf_line_breaker_break(ipf_line_breaker *lb, const uint32_t *cps, const double *adv,
+                                  size_t n, double max_width, int justify, ipf_broken *out)
+{
+    ipf_lb_opts o = {0};
+    o.justify = justify;
+    return ipf_line_breaker_break_opts(lb, cps, adv, n, max_width, &o, out);
 }

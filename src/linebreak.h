@@ -47,11 +47,12 @@ typedef struct ipf_broken {
     size_t nlines;
     /* x[i]: left edge of code point i within its line, in points, after
      * compression and justification (points not on any line: undefined).
-     * A compressed opening mark keeps only the right half of its advance,
-     * so its x is half an advance left of where its space begins. */
+     * A compressed opening mark keeps only the right part of its advance,
+     * so its x is left of where its space begins by what it gave up. */
     double *x;
-    /* w[i]: the drawn advance of code point i after compression (half of a
-     * full-width mark when it was compressed); adv[i] otherwise. */
+    /* w[i]: the drawn advance of code point i after compression (adv[i]
+     * less what the mark gave up: half in a pair or at a line end, at most
+     * 1/4 em for a lone mark in mid-line); adv[i] otherwise. */
     double *w;
 } ipf_broken;
 
@@ -65,6 +66,23 @@ typedef struct ipf_broken {
  * the rules. */
 ipf_status ipf_line_breaker_break(ipf_line_breaker *lb, const uint32_t *cps, const double *adv,
                                   size_t n, double max_width, int justify, ipf_broken *out);
+
+/* Options of one call.  Zero is the plain behaviour of
+ * ipf_line_breaker_break(). */
+typedef struct ipf_lb_opts {
+    int justify;       /* as for ipf_line_breaker_break() */
+    int no_lone_last;  /* a paragraph's last line never holds one character alone
+                          when the line before can give it its last segment (孤字) */
+    int balance;       /* lines as even as they can be: the paragraph is set at the
+                          narrowest width that gives as many lines (labels) */
+    int marked_breaks; /* if the text holds U+200B, break only after one (a
+                          template's stated break points); a piece still too wide
+                          is cut as any unbreakable run is */
+} ipf_lb_opts;
+
+ipf_status ipf_line_breaker_break_opts(ipf_line_breaker *lb, const uint32_t *cps, const double *adv,
+                                       size_t n, double max_width, const ipf_lb_opts *opts,
+                                       ipf_broken *out);
 void ipf_broken_free(ipf_broken *b);
 
 #endif

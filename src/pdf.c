@@ -46,13 +46,26 @@
 #include <hpdf_conf.h>
 #include <hpdf_pages.h>
 
+#include "atomic.h"
+#include "liberr.h"
 #include "pdf_deflate.h"
 #include "pdf_font.h"
 #include "pdf_util.h"
 #include "version.h"
 
 #define SRGB_PATH "/usr/share/color/icc/sRGB.icc"
-#define MAX_FONTS 64
+/* Check boxes are the glyphs □ (U+25A1, the form's own character) and ☑
+ * (U+2611) from the first font that has both; FandolFang has only □, so
+ * the usual one is DejaVu Sans (fonts-dejavu-core), loaded by the writer
+ * when no font of the form has both.  Without it they are drawn as lines. */
+#define BOX_FONT_PATH "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+#define BOX_OFF       0x25A1u
+#define BOX_ON        0x2611u
+/* The box's extent around the baseline, in units of the text size: as tall
+ * and as high as FangSong's Hanzi ink (国 spans -0.15 to 0.74 em). */
+#define BOX_BOTTOM (-0.12)
+#define BOX_TOP    0.72
+#define MAX_FONTS  64
 
 /* Per font, per document: which code points the document uses. */
 typedef struct font_use {
@@ -61,6 +74,13 @@ typedef struct font_use {
     size_t ncps, capcps;
     uint32_t *sup; /* used code points above U+FFFF (few; linear search) */
     size_t nsup, capsup;
+    /* Letter-spaced characters, drawn as widened glyphs: cp << 16 | extra
+     * font units; sorted and unique after collect(), CID nplain+1+index.
+     * cps[nplain..ncps) holds their code points in the same order. */
+    uint64_t *var;
+    size_t nvar, capvar, nplain;
+    uint16_t *extra; /* per CID - 1: extra advance in font units (0 plain) */
+    size_t capextra;
     HPDF_Dict type0; /* the font object in the current document */
     char name[8];    /* its resource name on the current page ("F1") */
 } font_use;
@@ -71,6 +91,10 @@ struct ipf_pdf_writer {
     ipf_ttf **ttf;
     font_use *use;
     ipf_deflater *z;
+    /* The font check boxes are drawn from (-1: none, drawn as lines); when
+     * it is the writer's own, it is ttf[nfonts - 1], not in the fontset. */
+    int box_font;
+    double box_glyph[2][5]; /* unticked, ticked: bbox (em) and advance (em) */
     /* sRGB profile, deflated, read on the first PDF/A document (a batch
      * without --pdfa never reads it); icc.len 0 when missing or unusable. */
     ipf_buf icc;
@@ -146,6 +170,44 @@ static ipf_status load_icc(ipf_pdf_writer *w)
     return oom ? IPF_ERR_NOMEM : IPF_OK;
 }
 
+/* Whether font f can draw both check boxes; fills its metrics in. */
+static int has_boxes(ipf_pdf_writer *w, int f)
+{
+    const uint32_t cps[2] = {BOX_OFF, BOX_ON};
+    for (int k = 0; k < 2; k++) {
+        unsigned g = ipf_ttf_glyph(w->ttf[f], cps[k]);
+        if (!g || ipf_ttf_glyph_box(w->ttf[f], g, w->box_glyph[k]) < 0)
+            return 0;
+        w->box_glyph[k][4] = ipf_ttf_advance_em(w->ttf[f], g);
+    }
+    return 1;
+}
+
+static ipf_status find_box_font(ipf_pdf_writer *w, ipf_diags *d)
+{
+    for (size_t f = 0; f < w->nfonts; f++)
+        if (has_boxes(w, (int)f)) {
+            w->box_font = (int)f;
+            return IPF_OK;
+        }
+    if (w->nfonts >= MAX_FONTS || access(BOX_FONT_PATH, R_OK) != 0)
+        return IPF_OK; /* drawn as lines */
+    ipf_status st = ipf_ttf_open(BOX_FONT_PATH, d, &w->ttf[w->nfonts]);
+    if (st != IPF_OK)
+        return st;
+    w->use[w->nfonts].cid = calloc(65536, sizeof(uint16_t));
+    if (!w->use[w->nfonts].cid) {
+        ipf_ttf_free(w->ttf[w->nfonts]);
+        w->ttf[w->nfonts] = NULL;
+        nomem(d, "-");
+        return IPF_ERR_NOMEM;
+    }
+    w->nfonts++;
+    if (has_boxes(w, (int)w->nfonts - 1))
+        w->box_font = (int)w->nfonts - 1;
+    return IPF_OK;
+}
+
 ipf_status ipf_pdf_writer_new(const ipf_fontset *fonts, ipf_diags *d, ipf_pdf_writer **out)
 {
     *out = NULL;
@@ -163,8 +225,9 @@ ipf_status ipf_pdf_writer_new(const ipf_fontset *fonts, ipf_diags *d, ipf_pdf_wr
     }
     w->fonts = fonts;
     w->nfonts = n;
-    w->ttf = calloc(n ? n : 1, sizeof *w->ttf);
-    w->use = calloc(n ? n : 1, sizeof *w->use);
+    w->box_font = -1;
+    w->ttf = calloc(n + 1, sizeof *w->ttf); /* + the check box font */
+    w->use = calloc(n + 1, sizeof *w->use);
     w->z = ipf_deflater_new();
     if (!w->ttf || !w->use || !w->z) {
         ipf_pdf_writer_free(w);
@@ -182,6 +245,8 @@ ipf_status ipf_pdf_writer_new(const ipf_fontset *fonts, ipf_diags *d, ipf_pdf_wr
             st = IPF_ERR_NOMEM;
         }
     }
+    if (st == IPF_OK)
+        st = find_box_font(w, d);
     if (st != IPF_OK) {
         ipf_pdf_writer_free(w);
         return st;
@@ -201,6 +266,8 @@ void ipf_pdf_writer_free(ipf_pdf_writer *w)
             free(w->use[i].cid);
             free(w->use[i].cps);
             free(w->use[i].sup);
+            free(w->use[i].var);
+            free(w->use[i].extra);
         }
     }
     free(w->ttf);
@@ -406,9 +473,55 @@ static void reset_use(ipf_pdf_writer *w)
         for (size_t i = 0; i < u->ncps; i++)
             if (u->cps[i] <= 0xFFFF)
                 u->cid[u->cps[i]] = 0;
-        u->ncps = u->nsup = 0;
+        u->ncps = u->nsup = u->nvar = u->nplain = 0;
         u->type0 = NULL;
     }
+}
+
+/* Readers put a word break where glyphs leave a gap (poppler from 0.1 em
+ * on), so a letter-spaced title ("备 案 表") would extract with spaces.
+ * Characters of a run spaced this much are drawn as glyphs whose advance
+ * includes the spacing: the same outline, no gap, so no break. */
+#define SPACED_RUN 0.1 /* em of character spacing */
+
+/* The extra advance, in font units, of every glyph of a text run (0 when
+ * the run is drawn plainly, with Tc). */
+static unsigned widen_units(const ipf_pdf_writer *w, const ipf_draw_item *it)
+{
+    if (!(it->size > 0) || !(it->char_space >= SPACED_RUN * it->size) ||
+        it->char_space > 4 * it->size)
+        return 0;
+    const ipf_ttf_info *in = ipf_ttf_get_info(w->ttf[it->font]);
+    long e = lround(it->char_space / it->size * in->units_per_em);
+    return e > 0 && e < 0x8000 ? (unsigned)e : 0;
+}
+
+static int use_wide(doc_ctx *c, int font, uint32_t cp, unsigned extra)
+{
+    font_use *u = &c->w->use[font];
+    if (u->nvar == u->capvar) {
+        size_t n = u->capvar ? u->capvar * 2 : 256;
+        uint64_t *q = realloc(u->var, n * sizeof *q);
+        if (!q)
+            return -1;
+        u->var = q;
+        u->capvar = n;
+    }
+    u->var[u->nvar++] = (uint64_t)cp << 16 | extra;
+    return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static uint16_t wide_cid(const font_use *u, uint32_t cp, unsigned extra)
+{
+    uint64_t key = (uint64_t)cp << 16 | extra;
+    const uint64_t *f = bsearch(&key, u->var, u->nvar, sizeof *u->var, cmp_u64);
+    return f ? (uint16_t)(u->nplain + 1 + (size_t)(f - u->var)) : 0;
 }
 
 static ipf_status collect(doc_ctx *c, const ipf_drawing *dr)
@@ -419,33 +532,73 @@ static ipf_status collect(doc_ctx *c, const ipf_drawing *dr)
         size_t n;
         const ipf_draw_item *it = ipf_drawing_items(dr, p, &n);
         for (size_t i = 0; i < n; i++) {
+            if (it[i].kind == IPF_DRAW_CHECKBOX && w->box_font >= 0 &&
+                use_cp(c, w->box_font, it[i].checked ? BOX_ON : BOX_OFF) < 0)
+                return IPF_ERR_NOMEM;
             if (it[i].kind != IPF_DRAW_TEXT)
                 continue;
-            if (it[i].font < 0 || (size_t)it[i].font >= w->nfonts) {
+            if (it[i].font < 0 || (size_t)it[i].font >= ipf_fontset_count(w->fonts)) {
                 ipf_diag_add(c->d, c->file, 0, IPF_SEV_ERROR, "PDF-ERROR",
                              "内部错误：第 %zu 页的文字使用了不存在的字体 %d", p + 1, it[i].font);
                 return IPF_ERR_INTERNAL;
             }
             const unsigned char *s = (const unsigned char *)it[i].text, *e = s + it[i].len;
-            while (s < e)
-                if (use_cp(c, it[i].font, next_cp(&s, e)) < 0)
+            unsigned wide = widen_units(w, &it[i]);
+            while (s < e) {
+                uint32_t cp = next_cp(&s, e);
+                if (wide && (cp > 0xFFFF || ipf_ttf_glyph(w->ttf[it[i].font], cp) == 0)) {
+                    if (use_cp(c, it[i].font, cp) < 0) /* reported as missing */
+                        return IPF_ERR_NOMEM;
+                } else if (wide ? use_wide(c, it[i].font, cp, wide) < 0
+                                : use_cp(c, it[i].font, cp) < 0) {
                     return IPF_ERR_NOMEM;
+                }
+            }
         }
     }
     /* CIDs in code point order: independent of drawing order, so the same
      * text gives the same font however it was laid out. */
     for (size_t f = 0; f < w->nfonts; f++) {
         font_use *u = &w->use[f];
-        if (u->ncps > 0xFFFE) {
+        if (u->ncps > 1) /* a font no text uses (a covering --font) has cps == NULL */
+            qsort(u->cps, u->ncps, sizeof *u->cps, cmp_u32);
+        for (size_t i = 0; i < u->ncps && i < 0xFFFE; i++)
+            if (u->cps[i] <= 0xFFFF)
+                u->cid[u->cps[i]] = (uint16_t)(i + 1);
+        u->nplain = u->ncps;
+        /* widened glyphs after the plain ones, in (code point, width) order */
+        if (u->nvar > 1)
+            qsort(u->var, u->nvar, sizeof *u->var, cmp_u64);
+        size_t k = 0;
+        for (size_t i = 0; i < u->nvar; i++)
+            if (k == 0 || u->var[i] != u->var[k - 1])
+                u->var[k++] = u->var[i];
+        u->nvar = k;
+        if (u->ncps + u->nvar > 0xFFFE) {
             ipf_diag_add(c->d, c->file, 0, IPF_SEV_ERROR, "PDF-ERROR",
                          "文档使用的不同字符过多（超过 65,534 个）");
             return IPF_ERR_PDF;
         }
-        if (u->ncps > 1) /* a font no text uses (a covering --font) has cps == NULL */
-            qsort(u->cps, u->ncps, sizeof *u->cps, cmp_u32);
+        for (size_t i = 0; i < u->nvar; i++) {
+            if (u->ncps == u->capcps) {
+                size_t n = u->capcps ? u->capcps * 2 : 1024;
+                uint32_t *q = realloc(u->cps, n * sizeof *q);
+                if (!q)
+                    return IPF_ERR_NOMEM;
+                u->cps = q;
+                u->capcps = n;
+            }
+            u->cps[u->ncps++] = (uint32_t)(u->var[i] >> 16);
+        }
+        if (u->ncps > u->capextra) {
+            uint16_t *q = realloc(u->extra, u->ncps * sizeof *q);
+            if (!q)
+                return IPF_ERR_NOMEM;
+            u->extra = q;
+            u->capextra = u->ncps;
+        }
         for (size_t i = 0; i < u->ncps; i++)
-            if (u->cps[i] <= 0xFFFF)
-                u->cid[u->cps[i]] = (uint16_t)(i + 1);
+            u->extra[i] = i < u->nplain ? 0 : (uint16_t)(u->var[i - u->nplain] & 0xFFFF);
     }
     return IPF_OK;
 }
@@ -520,7 +673,7 @@ static void font_tag(const font_use *u, size_t font, char tag[7])
 {
     uint64_t h = 1469598103934665603ull ^ font;
     for (size_t i = 0; i < u->ncps; i++) {
-        h ^= u->cps[i];
+        h ^= u->cps[i] ^ (uint64_t)u->extra[i] << 32;
         h *= 1099511628211ull;
     }
     for (int i = 0; i < 6; i++) {
@@ -673,9 +826,9 @@ static void build_font(doc_ctx *c, size_t fi)
     {
         unsigned best = 0, cnt = 0;
         for (size_t i = 0; i < n && i < 64; i++) { /* a sample suffices */
-            unsigned wi = ipf_ttf_width(tt, w->gids[i]), k = 0;
+            unsigned wi = ipf_ttf_width_plus(tt, w->gids[i], u->extra[i]), k = 0;
             for (size_t j = 0; j < n && j < 64; j++)
-                k += ipf_ttf_width(tt, w->gids[j]) == wi;
+                k += ipf_ttf_width_plus(tt, w->gids[j], u->extra[j]) == wi;
             if (k > cnt) {
                 cnt = k;
                 best = wi;
@@ -691,7 +844,7 @@ static void build_font(doc_ctx *c, size_t fi)
         return;
     }
     for (size_t i = 0; i < n;) {
-        if (ipf_ttf_width(tt, w->gids[i]) == dw) {
+        if (ipf_ttf_width_plus(tt, w->gids[i], u->extra[i]) == dw) {
             i++;
             continue;
         }
@@ -701,8 +854,9 @@ static void build_font(doc_ctx *c, size_t fi)
             return;
         }
         CHECK(c, HPDF_Array_AddNumber(W, (HPDF_INT32)(i + 1)));
-        while (i < n && ipf_ttf_width(tt, w->gids[i]) != dw) {
-            CHECK(c, HPDF_Array_AddNumber(run, (HPDF_INT32)ipf_ttf_width(tt, w->gids[i])));
+        while (i < n && ipf_ttf_width_plus(tt, w->gids[i], u->extra[i]) != dw) {
+            CHECK(c, HPDF_Array_AddNumber(
+                         run, (HPDF_INT32)ipf_ttf_width_plus(tt, w->gids[i], u->extra[i])));
             i++;
         }
         CHECK(c, HPDF_Array_Add(W, run));
@@ -728,7 +882,8 @@ static void build_font(doc_ctx *c, size_t fi)
     ipf_buf *z = &w->zbuf;
     z->len = 0;
     size_t raw_len = 0, nglyphs = 0;
-    if (ipf_ttf_subset(tt, w->gids, n, w->z, z, &raw_len, &nglyphs) < 0) {
+    if (ipf_ttf_subset(tt, w->gids, u->nvar ? u->extra : NULL, n, w->z, z, &raw_len, &nglyphs) <
+        0) {
         c->oom = 1;
         return;
     }
@@ -797,52 +952,91 @@ static void set_lw(ipf_buf *b, gstate *g, double lw)
     }
 }
 
-static void text_item(doc_ctx *c, ipf_buf *b, gstate *g, const ipf_draw_item *it)
+/* Text state and position for a run of font at size, placed at (x, y). */
+static void text_start(ipf_buf *b, gstate *g, const font_use *u, int font, double size, double cs,
+                       int bold, double x, double y)
 {
-    font_use *u = &c->w->use[it->font];
     if (!g->in_text) {
         ipf_buf_str(b, "BT\n");
         g->in_text = 1;
     }
-    if (g->font != it->font || g->size != it->size) {
+    if (g->font != font || g->size != size) {
         ipf_buf_byte(b, '/');
         ipf_buf_str(b, u->name);
         ipf_buf_byte(b, ' ');
-        put_num(b, it->size);
+        put_num(b, size);
         ipf_buf_str(b, " Tf\n");
-        g->font = it->font;
-        g->size = it->size;
+        g->font = font;
+        g->size = size;
     }
-    if (g->cs != it->char_space) {
-        put_num(b, it->char_space);
+    if (g->cs != cs) {
+        put_num(b, cs);
         ipf_buf_str(b, " Tc\n");
-        g->cs = it->char_space;
+        g->cs = cs;
     }
-    int mode = it->bold ? 2 : 0;
+    int mode = bold ? 2 : 0;
     if (mode == 2)
-        set_lw(b, g, it->size * 0.025); /* fake bold: a thin outline */
+        set_lw(b, g, size * 0.025); /* fake bold: a thin outline */
     if (g->mode != mode) {
         ipf_buf_str(b, mode ? "2 Tr\n" : "0 Tr\n");
         g->mode = mode;
     }
-    double m[6] = {1, 0, 0, 1, it->x, it->y};
+    double m[6] = {1, 0, 0, 1, x, y};
     for (int i = 0; i < 6; i++) {
         put_num(b, m[i]);
         ipf_buf_byte(b, ' ');
     }
-    ipf_buf_str(b, "Tm <");
+    ipf_buf_str(b, "Tm ");
+}
+
+static void text_item(doc_ctx *c, ipf_buf *b, gstate *g, const ipf_draw_item *it)
+{
+    font_use *u = &c->w->use[it->font];
+    unsigned wide = widen_units(c->w, it);
+    const ipf_ttf_info *in = ipf_ttf_get_info(c->w->ttf[it->font]);
+    /* a widened glyph carries the spacing; Tc keeps only the rounding */
+    double cs = wide ? it->char_space - (double)wide * it->size / in->units_per_em : it->char_space;
+    text_start(b, g, u, it->font, it->size, cs, it->bold, it->x, it->y);
+    ipf_buf_byte(b, '<');
     const unsigned char *s = (const unsigned char *)it->text, *e = s + it->len;
-    while (s < e)
-        put_hex4(b, cid_of(u, next_cp(&s, e)));
+    while (s < e) {
+        uint32_t cp = next_cp(&s, e);
+        uint16_t cid = wide ? wide_cid(u, cp, wide) : 0;
+        put_hex4(b, cid ? cid : cid_of(u, cp));
+    }
+    ipf_buf_str(b, "> Tj\n");
+}
+
+/* A check box as the glyph □ or ☑, scaled so that its outline spans
+ * BOX_BOTTOM..BOX_TOP of the text size and centred in its room. */
+static void checkbox_glyph(doc_ctx *c, ipf_buf *b, gstate *g, const ipf_draw_item *it)
+{
+    const ipf_pdf_writer *w = c->w;
+    const font_use *u = &w->use[w->box_font];
+    const double *gb = w->box_glyph[it->checked ? 1 : 0];
+    double size = it->size * (BOX_TOP - BOX_BOTTOM) / (gb[3] - gb[1]);
+    double x = it->x + (it->x2 - (gb[2] - gb[0]) * size) / 2 - gb[0] * size;
+    double y = it->y + BOX_BOTTOM * it->size - gb[1] * size;
+    text_start(b, g, u, w->box_font, size, 0, 0, x, y);
+    ipf_buf_byte(b, '<');
+    put_hex4(b, cid_of(u, it->checked ? BOX_ON : BOX_OFF));
     ipf_buf_str(b, "> Tj\n");
 }
 
 static void page_content(doc_ctx *c, const ipf_draw_item *it, size_t n, ipf_buf *b)
 {
     gstate g = {0, -1, -1, 0, 1, 0}; /* PDF defaults: Tc 0, w 1, Tr 0 */
+    int furniture = 0;
     b->len = 0;
     for (size_t i = 0; i < n; i++) {
         const ipf_draw_item *x = &it[i];
+        /* Page numbers and repeated headings are pagination artifacts
+         * (PDF 1.4, 9.7.1/10.2.2): marked content outside text objects. */
+        if (x->artifact != furniture) {
+            end_text(b, &g);
+            ipf_buf_str(b, x->artifact ? "/Artifact << /Type /Pagination >> BDC\n" : "EMC\n");
+            furniture = x->artifact;
+        }
         switch (x->kind) {
         case IPF_DRAW_TEXT:
             if (x->len)
@@ -864,14 +1058,19 @@ static void page_content(doc_ctx *c, const ipf_draw_item *it, size_t n, ipf_buf 
             break;
         }
         case IPF_DRAW_CHECKBOX: {
+            if (c->w->box_font >= 0) {
+                checkbox_glyph(c, b, &g, x);
+                break;
+            }
             end_text(b, &g);
             set_lw(b, &g, x->line_width);
-            double s = x->size, v[4] = {x->x, x->y, s, s};
+            double s = x->size * (BOX_TOP - BOX_BOTTOM);
+            double v[4] = {x->x + (x->x2 - s) / 2, x->y + BOX_BOTTOM * x->size, s, s};
             put_nums(b, v, 4, "re S");
             if (x->checked) {
                 /* a tick: a short stroke down, a long one up, round ends */
-                double t[7] = {s * 0.11,        x->x + s * 0.2, x->y + s * 0.52, x->x + s * 0.42,
-                               x->y + s * 0.25, x->x + s * 0.8, x->y + s * 0.8};
+                double t[7] = {s * 0.11,        v[0] + s * 0.2, v[1] + s * 0.52, v[0] + s * 0.42,
+                               v[1] + s * 0.25, v[0] + s * 0.8, v[1] + s * 0.8};
                 ipf_buf_str(b, "q 1 J 1 j\n");
                 put_nums(b, t, 1, "w");
                 put_nums(b, t + 1, 2, "m");
@@ -883,6 +1082,8 @@ static void page_content(doc_ctx *c, const ipf_draw_item *it, size_t n, ipf_buf 
         }
     }
     end_text(b, &g);
+    if (furniture)
+        ipf_buf_str(b, "EMC\n");
 }
 
 /* ------------------------------------------------------------ info, outlines, PDF/A */
@@ -909,7 +1110,7 @@ static void set_info(doc_ctx *c, const ipf_drawing *dr, const ipf_pdf_options *o
     CHECK(c, HPDF_SetInfoAttr(pdf, HPDF_INFO_CREATOR, "ipforms " IPF_VERSION));
     for (int i = 0; i < 4; i++) {
         const char *v = ipf_drawing_info(dr, info_keys[i]);
-        if (!v)
+        if (!v || !v[0]) /* an empty value is left out, not written empty */
             continue;
         HPDF_MD5Update(&c->md5, (const HPDF_BYTE *)v, (HPDF_UINT32)strlen(v) + 1);
         HPDF_Binary s = text_string(c, v);
@@ -997,14 +1198,20 @@ static void xml_text(ipf_buf *b, const char *s)
 
 static void xmp_prop(ipf_buf *b, const char *open, const char *val, const char *close)
 {
-    if (!val)
+    if (!val || !val[0])
         return;
     ipf_buf_str(b, open);
     xml_text(b, val);
     ipf_buf_str(b, close);
 }
 
-static void add_pdfa(doc_ctx *c, const ipf_drawing *dr, const ipf_pdf_options *opt)
+/* The document's language: every form ipforms sets is in Chinese as
+ * written in the mainland (simplified characters). */
+#define DOC_LANG "zh-CN"
+
+/* XMP metadata (in every PDF, saying what the Info dictionary says), /Lang,
+ * and for PDF/A the pdfaid identification and the sRGB output intent. */
+static void add_metadata(doc_ctx *c, const ipf_drawing *dr, const ipf_pdf_options *opt)
 {
     HPDF_Doc pdf = c->pdf;
     ipf_pdf_writer *w = c->w;
@@ -1013,16 +1220,18 @@ static void add_pdfa(doc_ctx *c, const ipf_drawing *dr, const ipf_pdf_options *o
     char pd[64], xd[64];
     format_dates(opt->date, pd, xd);
     b->len = 0;
+    ipf_buf_str(b, "<?xpacket begin=\"\xEF\xBB\xBF\" id=\"W5M0MpCehiHzreSzNTczkc9d\"?>\n"
+                   "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\">\n"
+                   "<rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\">\n");
+    if (opt->pdfa)
+        ipf_buf_str(b, "<rdf:Description rdf:about=\"\" "
+                       "xmlns:pdfaid=\"http://www.aiim.org/pdfa/ns/id/\">\n"
+                       "<pdfaid:part>1</pdfaid:part>\n<pdfaid:conformance>B</pdfaid:conformance>\n"
+                       "</rdf:Description>\n");
     ipf_buf_str(b,
-                "<?xpacket begin=\"\xEF\xBB\xBF\" id=\"W5M0MpCehiHzreSzNTczkc9d\"?>\n"
-                "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\">\n"
-                "<rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\">\n"
-                "<rdf:Description rdf:about=\"\" "
-                "xmlns:pdfaid=\"http://www.aiim.org/pdfa/ns/id/\">\n"
-                "<pdfaid:part>1</pdfaid:part>\n<pdfaid:conformance>B</pdfaid:conformance>\n"
-                "</rdf:Description>\n"
                 "<rdf:Description rdf:about=\"\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\">\n"
-                "<dc:format>application/pdf</dc:format>\n");
+                "<dc:format>application/pdf</dc:format>\n"
+                "<dc:language><rdf:Bag><rdf:li>" DOC_LANG "</rdf:li></rdf:Bag></dc:language>\n");
     xmp_prop(b, "<dc:title><rdf:Alt><rdf:li xml:lang=\"x-default\">", ipf_drawing_info(dr, "Title"),
              "</rdf:li></rdf:Alt></dc:title>\n");
     xmp_prop(b, "<dc:creator><rdf:Seq><rdf:li>", ipf_drawing_info(dr, "Author"),
@@ -1055,6 +1264,9 @@ static void add_pdfa(doc_ctx *c, const ipf_drawing *dr, const ipf_pdf_options *o
     CHECK(c, HPDF_Dict_AddName(md, "Subtype", "XML"));
     CHECK(c, HPDF_Stream_Write(md->stream, b->p, (HPDF_UINT)b->len));
     CHECK(c, HPDF_Dict_Add(pdf->catalog, "Metadata", md));
+    CHECK(c, HPDF_Dict_Add(pdf->catalog, "Lang", HPDF_String_New(pdf->mmgr, DOC_LANG, NULL)));
+    if (!opt->pdfa)
+        return;
 
     /* sRGB output intent (libharu's HPDF_PDFA_AppendOutputIntents writes the
      * key as "DestOutputProfile " with a space, so it is built here). */
@@ -1077,6 +1289,31 @@ static void add_pdfa(doc_ctx *c, const ipf_drawing *dr, const ipf_pdf_options *o
     CHECK(c, HPDF_Dict_Add(intent, "DestOutputProfile", icc));
     CHECK(c, HPDF_Array_Add(intents, intent));
     CHECK(c, HPDF_Dict_Add(pdf->catalog, "OutputIntents", intents));
+}
+
+/* /PageLabels, so that a viewer's page numbers are the printed ones: a run
+ * of pages printed n, n+1, … is labelled in decimal from n; pages printed
+ * without a number (cover, instructions) are labelled i, ii, … in lower-case
+ * roman numerals, counting only such pages.  No numbers printed: no labels. */
+static void add_page_labels(doc_ctx *c, const ipf_drawing *dr)
+{
+    size_t np = ipf_drawing_page_count(dr), unnumbered = 0;
+    int any = 0;
+    for (size_t p = 0; p < np; p++)
+        any |= ipf_drawing_printed_number(dr, p) > 0;
+    if (!any)
+        return;
+    for (size_t p = 0; p < np && !c->err; p++) {
+        int n = ipf_drawing_printed_number(dr, p);
+        int prev = p ? ipf_drawing_printed_number(dr, p - 1) : -1;
+        if (n > 0 && (p == 0 || n != prev + 1 || prev <= 0))
+            CHECK(c, HPDF_AddPageLabel(c->pdf, (HPDF_UINT)p, HPDF_PAGE_NUM_STYLE_DECIMAL,
+                                       (HPDF_UINT)n, NULL));
+        else if (n == 0 && (p == 0 || prev > 0))
+            CHECK(c, HPDF_AddPageLabel(c->pdf, (HPDF_UINT)p, HPDF_PAGE_NUM_STYLE_LOWER_ROMAN,
+                                       (HPDF_UINT)(unnumbered + 1), NULL));
+        unnumbered += n == 0;
+    }
 }
 
 /* /ID: two copies of an MD5 over what the document is made of, so identical
@@ -1105,8 +1342,8 @@ static ipf_status report(doc_ctx *c)
         return IPF_ERR_NOMEM;
     }
     ipf_diag_add(c->d, c->file, 0, IPF_SEV_ERROR, "PDF-ERROR",
-                 "PDF 库 libharu 报告错误 0x%04X（详细代码 %u），未生成 PDF", (unsigned)c->err,
-                 (unsigned)c->err_detail);
+                 "未生成 PDF：%s（libharu 错误 0x%04X，详细代码 %u）", ipf_hpdf_error_text(c->err),
+                 (unsigned)c->err, (unsigned)c->err_detail);
     return IPF_ERR_PDF;
 }
 
@@ -1157,6 +1394,15 @@ static ipf_status build(ipf_pdf_writer *w, const ipf_drawing *dr, const ipf_pdf_
                      in->psname, (unsigned)c->first_missing, c->missing);
     }
 
+    /* libharu keeps every page in one /Kids array: the 32,768th page would
+     * fail half-way with a bare error number.  Said before any work. */
+    if (np > HPDF_LIMIT_MAX_ARRAY) {
+        ipf_diag_add(c->d, c->file, 0, IPF_SEV_ERROR, "PDF-TOO-MANY-PAGES",
+                     "排版结果共 %zu 页，超过 PDF 生成库每份文件 %d 页的上限，未生成 PDF；"
+                     "请精简内容，或把数据分成几份分别生成",
+                     np, HPDF_LIMIT_MAX_ARRAY);
+        return IPF_ERR_PDF;
+    }
     HPDF_Doc pdf = HPDF_New(on_hpdf_error, c);
     if (!pdf) {
         nomem(c->d, c->file);
@@ -1193,6 +1439,8 @@ static ipf_status build(ipf_pdf_writer *w, const ipf_drawing *dr, const ipf_pdf_
         for (size_t i = 0; i < n; i++)
             if (it[i].kind == IPF_DRAW_TEXT && it[i].len)
                 used |= 1ull << it[i].font;
+            else if (it[i].kind == IPF_DRAW_CHECKBOX && w->box_font >= 0)
+                used |= 1ull << w->box_font;
         for (size_t f = 0; f < w->nfonts; f++) {
             if (!(used >> f & 1))
                 continue;
@@ -1224,11 +1472,12 @@ static ipf_status build(ipf_pdf_writer *w, const ipf_drawing *dr, const ipf_pdf_
     free(pages);
     if (!c->err && !c->oom)
         set_info(c, dr, opt);
-    if (!c->err && !c->oom && opt->pdfa) {
-        add_pdfa(c, dr, opt);
-        if (!c->err && !c->oom)
-            add_id(c);
-    }
+    if (!c->err && !c->oom)
+        add_page_labels(c, dr);
+    if (!c->err && !c->oom)
+        add_metadata(c, dr, opt);
+    if (!c->err && !c->oom && opt->pdfa)
+        add_id(c);
     if (!c->err && !c->oom) {
         /* the whole file in one block where it fits */
         pdf->stream = HPDF_MemStream_New(pdf->mmgr, 512 * 1024);
@@ -1285,92 +1534,17 @@ ipf_status ipf_pdf_write_memory(ipf_pdf_writer *w, const ipf_drawing *dr,
     return st;
 }
 
-/* ------------------------------------------------------------ atomic file write */
-
-static void io_error(ipf_diags *d, const char *path, const char *what, int e)
-{
-    const char *why = e == ENOENT    ? "目录不存在"
-                      : e == EACCES  ? "没有写入权限"
-                      : e == EPERM   ? "没有写入权限"
-                      : e == ENOSPC  ? "磁盘空间不足"
-                      : e == EDQUOT  ? "磁盘配额已满"
-                      : e == EROFS   ? "文件系统只读"
-                      : e == ENOTDIR ? "路径中的某一部分不是目录"
-                      : e == EISDIR  ? "目标是一个目录"
-                      : e == EFBIG ? "文件超过了允许的大小（ulimit -f 或文件系统的限制）"
-                      : e == EIO          ? "磁盘读写出错"
-                      : e == ENAMETOOLONG ? "文件名过长"
-                                          : NULL;
-    if (why)
-        ipf_diag_add(d, path, 0, IPF_SEV_ERROR, "PDF-WRITE", "无法写入 PDF 文件“%s”：%s（%s）",
-                     path, why, what);
-    else
-        ipf_diag_add(d, path, 0, IPF_SEV_ERROR, "PDF-WRITE", "无法写入 PDF 文件“%s”：%s（%s）",
-                     path, strerror(e), what);
-}
-
-static int write_all(int fd, const unsigned char *p, size_t n)
-{
-    while (n) {
-        ssize_t r = write(fd, p, n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0) {
-            if (r == 0)
-                errno = EIO;
-            return -1;
-        }
-        p += r;
-        n -= (size_t)r;
-    }
-    return 0;
-}
-
-/* Creates "<dir>/.<name>.XXXXXX.tmp" exclusively, mode 0666 less the umask
- * (mkstemp would give 0600, wrong for a form others must read). */
-static int make_temp(const char *path, char **tmp_out)
-{
-    static unsigned long counter;
-    const char *slash = strrchr(path, '/');
-    size_t dirlen = slash ? (size_t)(slash - path) + 1 : 0;
-    const char *base = slash ? slash + 1 : path;
-    size_t cap = strlen(path) + 40;
-    char *tmp = malloc(cap);
-    if (!tmp) {
-        errno = ENOMEM;
-        return -1;
-    }
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    unsigned long long seed = (unsigned long long)ts.tv_nsec ^
-                              ((unsigned long long)getpid() << 20) ^
-                              (unsigned long long)(uintptr_t)tmp;
-    for (int attempt = 0; attempt < 100; attempt++) {
-        seed = seed * 6364136223846793005ull + 1442695040888963407ull + counter++;
-        char rnd[7];
-        unsigned long long x = seed >> 16;
-        for (int i = 0; i < 6; i++) {
-            rnd[i] = "abcdefghijklmnopqrstuvwxyz0123456789"[x % 36];
-            x /= 36;
-        }
-        rnd[6] = '\0';
-        snprintf(tmp, cap, "%.*s.%s.%s.tmp", (int)dirlen, path, base, rnd);
-        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (fd >= 0) {
-            *tmp_out = tmp;
-            return fd;
-        }
-        if (errno != EEXIST)
-            break;
-    }
-    int e = errno;
-    free(tmp);
-    errno = e;
-    return -1;
-}
+/* ------------------------------------------------------------ file output */
 
 ipf_status ipf_pdf_write_file(ipf_pdf_writer *w, const ipf_drawing *dr, const ipf_pdf_options *opt,
                               const char *path, ipf_diags *d)
+{
+    return ipf_pdf_write_file_sync(w, dr, opt, path, 1, d);
+}
+
+ipf_status ipf_pdf_write_file_sync(ipf_pdf_writer *w, const ipf_drawing *dr,
+                                   const ipf_pdf_options *opt, const char *path, int sync,
+                                   ipf_diags *d)
 {
     doc_ctx c = {0};
     c.w = w;
@@ -1381,46 +1555,22 @@ ipf_status ipf_pdf_write_file(ipf_pdf_writer *w, const ipf_drawing *dr, const ip
         finish(&c);
         return st;
     }
-    char *tmp = NULL;
-    int fd = make_temp(path, &tmp);
-    if (fd < 0) {
-        io_error(d, path, "创建临时文件", errno);
-        finish(&c);
-        return errno == ENOMEM ? IPF_ERR_NOMEM : IPF_ERR_IO;
-    }
-    const char *what = "写入";
-    int failed = 0, e = 0;
+    /* libharu's memory stream is a list of buffers: written out as they are. */
     HPDF_Stream s = c.pdf->stream;
     HPDF_UINT nb = HPDF_MemStream_GetBufCount(s);
-    for (HPDF_UINT i = 0; i < nb && !failed; i++) {
+    ipf_chunk *chunks = calloc(nb ? nb : 1, sizeof *chunks);
+    if (!chunks) {
+        nomem(d, path);
+        finish(&c);
+        return IPF_ERR_NOMEM;
+    }
+    for (HPDF_UINT i = 0; i < nb; i++) {
         HPDF_UINT l = 0;
-        HPDF_BYTE *p = HPDF_MemStream_GetBufPtr(s, i, &l);
-        if (p && l && write_all(fd, p, l) < 0) {
-            failed = 1;
-            e = errno;
-        }
+        chunks[i].data = HPDF_MemStream_GetBufPtr(s, i, &l);
+        chunks[i].len = chunks[i].data ? l : 0;
     }
-    if (!failed && fsync(fd) != 0) {
-        failed = 1;
-        e = errno;
-        what = "同步到磁盘";
-    }
-    if (close(fd) != 0 && !failed) {
-        failed = 1;
-        e = errno;
-        what = "关闭";
-    }
-    if (!failed && rename(tmp, path) != 0) {
-        failed = 1;
-        e = errno;
-        what = "替换为新文件";
-    }
-    if (failed) {
-        unlink(tmp);
-        io_error(d, path, what, e);
-        st = IPF_ERR_IO;
-    }
-    free(tmp);
+    st = ipf_atomic_write(path, chunks, nb, sync, d);
+    free(chunks);
     finish(&c);
     return st;
 }

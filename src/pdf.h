@@ -34,6 +34,12 @@ void ipf_pdf_writer_free(ipf_pdf_writer *w);
 ipf_status ipf_pdf_write_file(ipf_pdf_writer *w, const ipf_drawing *dr, const ipf_pdf_options *opt,
                               const char *path, ipf_diags *d);
 
+/* The same; sync 0 skips the fsync, for a batch that syncs once at the end
+ * (atomic.h). */
+ipf_status ipf_pdf_write_file_sync(ipf_pdf_writer *w, const ipf_drawing *dr,
+                                   const ipf_pdf_options *opt, const char *path, int sync,
+                                   ipf_diags *d);
+
 /* Writes dr into a malloc'd buffer; the caller frees *buf. */
 ipf_status ipf_pdf_write_memory(ipf_pdf_writer *w, const ipf_drawing *dr,
                                 const ipf_pdf_options *opt, unsigned char **buf, size_t *len,

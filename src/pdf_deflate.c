@@ -20,16 +20,19 @@ struct ipf_deflater {
 };
 
 /* Levels per kind of data, from the measurements in docs/pdf-output.md.
- * Font programs: level 6 is 1.5 % smaller than level 1 for ~4 ms per form;
- * levels 8 and up cost 60 % more time for 0.3 %.  Content streams and
- * ToUnicode maps: level 9 saves 0.1 KB per form over 6 for ~1 ms. */
+ * Font programs: level 1, for batches.  On the national sample's 418 KB
+ * subset libdeflate level 1 writes 256.7 KB against level 6's 252.1 KB
+ * (1.8 % more) in about a third of the time (the font subset was 6-7 ms of
+ * a 9.8 ms form); levels 2-4 are slower than 1 for almost nothing, 8 and up
+ * cost 60 % more than 6 for 0.3 %.  Content streams and ToUnicode maps:
+ * level 9 saves 0.1 KB per form over 6 for ~1 ms. */
 static int level_for(ipf_deflate_kind kind)
 {
     switch (kind) {
     case IPF_DEFLATE_CONTENT:
         return 6;
     case IPF_DEFLATE_FONT:
-        return 6;
+        return 1;
     case IPF_DEFLATE_ONCE:
     default:
         return 12; /* once per process */

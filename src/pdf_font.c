@@ -371,6 +371,22 @@ static const unsigned char *glyph_data(const ipf_ttf *f, unsigned gid, uint32_t 
     return f->glyf.p + a;
 }
 
+int ipf_ttf_glyph_box(const ipf_ttf *f, unsigned gid, double box[4])
+{
+    uint32_t len;
+    const unsigned char *g = gid < f->info.num_glyphs ? glyph_data(f, gid, &len) : NULL;
+    if (!g)
+        return -1;
+    for (int i = 0; i < 4; i++) /* xMin yMin xMax yMax, signed */
+        box[i] = (double)(int16_t)ipf_rd16(g + 2 + 2 * i) / f->info.units_per_em;
+    return box[2] > box[0] && box[3] > box[1] ? 0 : -1;
+}
+
+double ipf_ttf_advance_em(const ipf_ttf *f, unsigned gid)
+{
+    return (double)advance(f, gid) / f->info.units_per_em;
+}
+
 /* Adds glyph g to the subset list unless it is there; returns its new id,
  * or -1 when the subset would exceed 65,535 glyphs or memory runs out. */
 static long add_glyph(ipf_ttf *f, unsigned g)
@@ -447,8 +463,13 @@ static void pad4(ipf_buf *b)
     ipf_buf_put(b, z, (4 - (b->len & 3)) & 3);
 }
 
-int ipf_ttf_subset(ipf_ttf *f, const uint16_t *gids, size_t n, ipf_deflater *z, ipf_buf *out,
-                   size_t *raw_len, size_t *num_glyphs)
+unsigned ipf_ttf_width_plus(const ipf_ttf *f, unsigned gid, unsigned extra)
+{
+    return (unsigned)((unsigned long)(advance(f, gid) + extra) * 1000 / f->info.units_per_em);
+}
+
+int ipf_ttf_subset(ipf_ttf *f, const uint16_t *gids, const uint16_t *extra, size_t n,
+                   ipf_deflater *z, ipf_buf *out, size_t *raw_len, size_t *num_glyphs)
 {
     /* 1. The glyph list: .notdef, the requested glyphs, then components. */
     if (++f->cur_gen == 0) { /* wrapped: forget every old generation */
@@ -464,7 +485,9 @@ int ipf_ttf_subset(ipf_ttf *f, const uint16_t *gids, size_t n, ipf_deflater *z, 
         unsigned g = gids[i] < f->info.num_glyphs ? gids[i] : 0;
         if (f->nlist >= 0xFFFF)
             return -1;
-        if (f->gen[g] != f->cur_gen) {
+        /* A widened glyph is a composite of the plain one, which must be a
+         * glyph of its own: it never takes the plain glyph's number. */
+        if (f->gen[g] != f->cur_gen && !(extra && extra[i])) {
             if (add_glyph(f, g) < 0)
                 return -1;
         } else {
@@ -479,9 +502,16 @@ int ipf_ttf_subset(ipf_ttf *f, const uint16_t *gids, size_t n, ipf_deflater *z, 
             f->list[f->nlist++] = (uint16_t)g;
         }
     }
+    for (size_t i = 0; extra && i < n; i++) {
+        uint32_t len;
+        if (extra[i] && glyph_data(f, f->list[i + 1], &len) && add_glyph(f, f->list[i + 1]) < 0)
+            return -1;
+    }
     for (size_t i = 0; i < f->nlist; i++) {
         uint32_t len;
         const unsigned char *g = glyph_data(f, f->list[i], &len);
+        if (i >= 1 && i <= n && extra && extra[i - 1])
+            continue; /* replaced by a composite of the plain glyph */
         if (g && s16(g) < 0 && components(f, g, len, NULL) < 0)
             return -1;
     }
@@ -543,7 +573,8 @@ int ipf_ttf_subset(ipf_ttf *f, const uint16_t *gids, size_t n, ipf_deflater *z, 
     }
     BEGIN(TAG('h', 'm', 't', 'x'));
     for (size_t i = 0; i < ng; i++) {
-        ipf_buf_u16(r, advance(f, f->list[i]));
+        unsigned wide = i >= 1 && i <= n && extra ? extra[i - 1] : 0;
+        ipf_buf_u16(r, (advance(f, f->list[i]) + wide) & 0xFFFF);
         ipf_buf_u16(r, (unsigned)lsb(f, f->list[i]) & 0xFFFF);
     }
     END();
@@ -561,6 +592,16 @@ int ipf_ttf_subset(ipf_ttf *f, const uint16_t *gids, size_t n, ipf_deflater *z, 
         if (!g)
             continue;
         size_t at = r->len;
+        if (i >= 1 && i <= n && extra && extra[i - 1]) {
+            /* Widened (a letter-spaced character): one component, the
+             * plain glyph, unmoved; only the advance differs. */
+            ipf_buf_u16(r, 0xFFFF);   /* numberOfContours -1: composite */
+            ipf_buf_put(r, g + 2, 8); /* the plain glyph's bounding box */
+            ipf_buf_u16(r, 0x0002);   /* ARGS_ARE_XY_VALUES, byte offsets, last */
+            ipf_buf_u16(r, f->newid[f->list[i]]);
+            ipf_buf_u16(r, 0); /* dx, dy = 0 */
+            continue;
+        }
         ipf_buf_put(r, g, len);
         if (!r->oom && s16(g) < 0 && components(f, g, len, r->p + at) < 0)
             return -1;
@@ -579,6 +620,11 @@ int ipf_ttf_subset(ipf_ttf *f, const uint16_t *gids, size_t n, ipf_deflater *z, 
     ipf_wr16(r->p + head_at + 50, 1); /* indexToLocFormat: long */
     ipf_wr16(r->p + hhea_at + 34, (unsigned)ng);
     ipf_wr16(r->p + maxp_at + 4, (unsigned)ng);
+    if (extra && f->maxp.len >= 32) { /* a widened glyph adds a level of composition */
+        if (ipf_rd16(r->p + maxp_at + 28) < 1)
+            ipf_wr16(r->p + maxp_at + 28, 1);
+        ipf_wr16(r->p + maxp_at + 30, ipf_rd16(r->p + maxp_at + 30) + 1);
+    }
     /* directory entries sorted by tag */
     for (int i = 1; i < nt; i++)
         for (int k = i; k > 0 && dir[k - 1].tag > dir[k].tag; k--) {

@@ -42,14 +42,25 @@ unsigned ipf_ttf_glyph(const ipf_ttf *f, uint32_t cp);
 /* Advance of glyph gid in 1/1000 em, truncated (as the fontset measures). */
 unsigned ipf_ttf_width(const ipf_ttf *f, unsigned gid);
 
+/* The outline's bounding box of glyph gid in em (xMin, yMin, xMax, yMax, from
+ * its glyf header); -1 for an empty glyph or a bad gid. */
+int ipf_ttf_glyph_box(const ipf_ttf *f, unsigned gid, double box[4]);
+/* Advance of glyph gid in em, not rounded. */
+double ipf_ttf_advance_em(const ipf_ttf *f, unsigned gid);
+
 /* Appends to out the subset font as a zlib (RFC 1950) stream made with z: glyph k of
- * the subset (1 <= k <= n) is glyph gids[k-1] of f; composite glyphs bring
+ * the subset (1 <= k <= n) is glyph gids[k-1] of f, or, when extra is given
+ * and extra[k-1] > 0, a composite of that glyph whose advance is wider by
+ * extra[k-1] font units (a letter-spaced character: readers see no gap
+ * between it and the next, so no word break); composite glyphs bring
  * their components along as further glyphs after n.  *raw_len receives the
  * uncompressed size (the FontFile2 /Length1), *num_glyphs the subset's glyph
  * count (n + 1 + components: what the CIDSet must list).  Returns 0, or -1
  * when out of memory.  Not thread-safe for one f (it keeps per-process
  * caches). */
-int ipf_ttf_subset(ipf_ttf *f, const uint16_t *gids, size_t n, ipf_deflater *z, ipf_buf *out,
-                   size_t *raw_len, size_t *num_glyphs);
+int ipf_ttf_subset(ipf_ttf *f, const uint16_t *gids, const uint16_t *extra, size_t n,
+                   ipf_deflater *z, ipf_buf *out, size_t *raw_len, size_t *num_glyphs);
+/* Width in 1/1000 em, truncated, of glyph gid widened by extra font units. */
+unsigned ipf_ttf_width_plus(const ipf_ttf *f, unsigned gid, unsigned extra);
 
 #endif

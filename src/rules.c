@@ -257,6 +257,7 @@ typedef struct evalstate {
     const ipf_ruleset *rs;
     evalset *es;
     char err[400]; /* the first XPath error of the current evaluation */
+    int over;      /* the XPath budget ran out */
 } evalstate;
 
 /* ipf:matches' patterns, compiled once per evaluation set. */
@@ -289,6 +290,8 @@ static xmlRegexpPtr regex_for(void *ud, const char *pattern, int *owned)
 static void on_xpath_error(void *data, xmlErrorPtr e)
 {
     evalstate *st = data;
+    if (st && e && e->code == XML_XPATH_EXPRESSION_OK + XPATH_OP_LIMIT_EXCEEDED)
+        st->over = 1;
     if (!st || !e || st->err[0])
         return;
     snprintf(st->err, sizeof st->err, "%s", e->message ? e->message : "XPath error");
@@ -437,6 +440,8 @@ static void report_eval_error(const ipf_ruleset *rs, const rule *r, int ei, eval
                               ipf_diags *d, const char *what)
 {
     const expr *x = &rs->exprs[ei];
+    if (st->over)
+        return; /* ipf_ruleset_check says the budget ran out */
     ipf_diag_add(d, x->file, x->line, IPF_SEV_ERROR, "RULES-EVAL",
                  "规则 %s 的表达式无法计算（%s）：%s", r->code,
                  st->env.fnerr[0] ? st->env.fnerr
@@ -552,9 +557,21 @@ ipf_status ipf_ruleset_check(const ipf_ruleset *crs, xmlDocPtr doc, const char *
         return IPF_ERR_NOMEM;
     }
     ipf_status status = IPF_OK;
-    for (size_t i = 0; i < rs->nrules; i++)
+    /* Data can make a rule's XPath slow (a rule comparing every node with
+     * every other); the work per document is bounded and the end said. */
+    ipf_xml_bound_xpath(ctx);
+    for (size_t i = 0; i < rs->nrules; i++) {
         if (check_rule(rs, &rs->rules[i], es, ctx, &st, doc, file, d) == -2)
             status = IPF_ERR_NOMEM;
+        if (ipf_xml_xpath_exhausted(ctx)) {
+            ipf_diag_add(d, rs->path, rs->rules[i].line, IPF_SEV_ERROR, "RULES-LIMIT",
+                         "规则 %s 的求值使这份文件的规则检查超过了 %lu 步的上限，"
+                         "这条及其后的规则未能检查；请把规则的 XPath 写得具体些",
+                         rs->rules[i].code, (unsigned long)IPF_XPATH_BUDGET);
+            status = IPF_ERR_TEMPLATE;
+            break;
+        }
+    }
     xmlXPathFreeContext(ctx);
     give_back(rs, es);
     if (status != IPF_OK)

@@ -31,6 +31,7 @@
 #include <libxml/xmlerror.h>
 #include <libxml/xmlschemas.h>
 
+#include "liberr.h"
 #include "utf8.h"
 #include "xmldoc.h"
 
@@ -40,8 +41,10 @@
 #define MAX_TYPE_STACK   64
 #define MAX_INCLUDES     32
 #define MAX_INCLUDE_NEST 8
-#define MAX_PASSES       6
+#define MAX_PASSES       64      /* re-checks after removing unexpected elements */
+#define PASS_BUDGET      4000000 /* nodes checked over all passes */
 #define MAX_SCHEMA_DIAGS 500
+#define MAX_UNEXPECTED   20 /* unexpected elements named before "另有 N 处" */
 #define MAX_EXPECTED     6  /* names listed in "此处应为……" before "等" */
 #define VALUE_SHOWN      40 /* characters of a value quoted in a message */
 
@@ -917,7 +920,14 @@ typedef struct vstate {
     size_t count;
     int errors;
     int oom;
+    size_t unexpected;      /* SCHEMA-UNEXPECTED diagnostics given */
+    size_t more_unexpected; /* ... and not listed past MAX_UNEXPECTED */
+    long more_unexpected_line;
+    size_t more_other; /* other diagnostics past MAX_SCHEMA_DIAGS */
+    long more_other_line;
 } vstate;
+
+static void emit_always(vstate *v, long line, ipf_severity sev, const char *code, const char *msg);
 
 static void emit(vstate *v, long line, ipf_severity sev, const char *code, const char *msg)
 {
@@ -934,11 +944,27 @@ static void emit(vstate *v, long line, ipf_severity sev, const char *code, const
     }
     xmlHashAddEntry(v->seen, (const xmlChar *)key, (void *)1);
     free(key);
-    if (v->count++ >= MAX_SCHEMA_DIAGS)
-        return;
-    ipf_diag_add(v->d, v->file, line, sev, code, "%s", msg);
+    emit_always(v, line, sev, code, msg);
+}
+
+/* Without the check for a repeat: for elements named at once, which no
+ * later pass sees again (several may stand on one line). */
+static void emit_always(vstate *v, long line, ipf_severity sev, const char *code, const char *msg)
+{
     if (sev == IPF_SEV_ERROR)
         v->errors++;
+    /* Never a flood, never silence: past a cap, a count. */
+    if (strcmp(code, "SCHEMA-UNEXPECTED") == 0 && v->unexpected++ >= MAX_UNEXPECTED) {
+        if (v->more_unexpected++ == 0 || line < v->more_unexpected_line)
+            v->more_unexpected_line = line;
+        return;
+    }
+    if (v->count++ >= MAX_SCHEMA_DIAGS) {
+        if (v->more_other++ == 0 || line < v->more_other_line)
+            v->more_other_line = line;
+        return;
+    }
+    ipf_diag_add(v->d, v->file, line, sev, code, "%s", msg);
 }
 
 static void remember_removal(vstate *v, xmlNodePtr n)
@@ -1123,6 +1149,7 @@ static void on_valid_error(void *ctx, xmlErrorPtr e)
     const char *value = e->str1 ? e->str1 : "";
     const char *label = node ? label_or_name(v->s, node) : "";
     const char *flabel = node && is_attr ? attr_label(v, node, aname, &tmp) : label;
+    xmlNodePtr namesakes = NULL; /* an unknown element: name its namesakes too */
 
     switch (e->code) {
     case XML_SCHEMAV_ELEMENT_CONTENT:
@@ -1164,6 +1191,7 @@ static void on_valid_error(void *ctx, xmlErrorPtr e)
             free(list.s);
             free(pp);
             remember_removal(v, node);
+            namesakes = own ? NULL : node;
         } else {
             sb_addf(&b, "“%s”的内容不符合数据结构要求：", label);
             english_detail(&b, msg);
@@ -1349,17 +1377,38 @@ static void on_valid_error(void *ctx, xmlErrorPtr e)
         v->oom = 1;
     else
         emit(v, line, sev, code, sb_str(&b));
+    /* An element the schema does not know here can stand nowhere in this
+     * parent: its namesakes after it are named now, not one per re-check
+     * (a thousand of them would cost a thousand passes over the document). */
+    for (xmlNodePtr sib = namesakes && !v->oom ? namesakes->next : NULL; sib; sib = sib->next)
+        if (sib->type == XML_ELEMENT_NODE && xmlStrEqual(sib->name, namesakes->name) &&
+            sib->ns == namesakes->ns) {
+            emit_always(v, ipf_xml_line(sib), sev, code, sb_str(&b));
+            remember_removal(v, sib);
+        }
 out:
     free(b.s);
     free(tmp.s);
 }
 
+static int by_address(const void *a, const void *b)
+{
+    uintptr_t x = (uintptr_t) * (const xmlNodePtr *)a, y = (uintptr_t) * (const xmlNodePtr *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* list is sorted by address (ipf_schema_validate). */
 static int listed(xmlNodePtr *list, size_t n, const xmlNode *x)
 {
-    for (size_t i = 0; i < n; i++)
-        if (list[i] == x)
-            return 1;
-    return 0;
+    return n && bsearch(&x, list, n, sizeof *list, by_address) != NULL;
+}
+
+static size_t count_nodes(const xmlNode *n)
+{
+    size_t k = 0;
+    for (; n; n = n->next)
+        k += 1 + (n->type == XML_ELEMENT_NODE ? count_nodes(n->children) : 0);
+    return k;
 }
 
 /* Removes from copy (same shape as orig) the nodes listed in rem. */
@@ -1388,7 +1437,12 @@ ipf_status ipf_schema_validate(const ipf_schema *s, xmlDocPtr doc, const char *f
         return IPF_ERR_NOMEM;
     ipf_status st = IPF_OK;
     xmlDocPtr cur = doc;
+    size_t nodes = count_nodes(doc->children) + 1, work = 0;
+    int unchecked = 0; /* stopped with unexpected elements still to remove */
+    int passes = 0;
     for (int pass = 0; pass < MAX_PASSES; pass++) {
+        work += nodes;
+        passes++;
         xmlSchemaValidCtxtPtr vc = xmlSchemaNewValidCtxt(s->schema);
         if (!vc) {
             st = IPF_ERR_NOMEM;
@@ -1402,15 +1456,20 @@ ipf_status ipf_schema_validate(const ipf_schema *s, xmlDocPtr doc, const char *f
         xmlSchemaFreeValidCtxt(vc);
         if (rc < 0 && v.errors == before) {
             ipf_diag_add(d, file, 0, IPF_SEV_ERROR, "SCHEMA-OTHER",
-                         "数据结构检查未能完成（libxml2 内部错误 %d）", rc);
+                         "数据结构检查未能完成：%s（libxml2 错误 %d）", ipf_xml_error_code_text(rc),
+                         rc);
             v.errors++;
         }
         if (v.oom) {
             st = IPF_ERR_NOMEM;
             break;
         }
-        if (v.nrem == 0 || pass + 1 == MAX_PASSES)
+        if (v.nrem == 0)
             break;
+        if (pass + 1 == MAX_PASSES || work + nodes > PASS_BUDGET) {
+            unchecked = 1;
+            break;
+        }
         /* Check again without the unexpected elements, so that what follows
          * them is checked too. */
         xmlDocPtr next = xmlCopyDoc(cur, 1);
@@ -1418,11 +1477,34 @@ ipf_status ipf_schema_validate(const ipf_schema *s, xmlDocPtr doc, const char *f
             st = IPF_ERR_NOMEM;
             break;
         }
+        ipf_xml_copy_lines(cur->children, next->children);
+        qsort(v.removals, v.nrem, sizeof *v.removals, by_address);
         remove_listed(cur->children, next->children, v.removals, v.nrem);
         if (cur != doc)
             xmlFreeDoc(cur);
         cur = next;
     }
+    if (st == IPF_OK && v.more_unexpected)
+        ipf_diag_add(d, file, v.more_unexpected_line, IPF_SEV_ERROR, "SCHEMA-UNEXPECTED",
+                     "从这一行起另有 %zu 处不应出现的元素，未逐一列出", v.more_unexpected);
+    if (st == IPF_OK && unchecked) {
+        /* What follows the last unexpected elements was not checked: say
+         * so rather than pass over it in silence. */
+        long line = 0;
+        for (size_t i = 0; i < v.nrem; i++) {
+            long l = ipf_xml_line(v.removals[i]);
+            if (line == 0 || (l > 0 && l < line))
+                line = l;
+        }
+        ipf_diag_add(d, file, line, IPF_SEV_ERROR, "SCHEMA-UNEXPECTED",
+                     "不应出现或顺序不对的元素过多（已重新检查 %d 遍），从这一行起的其余内容"
+                     "未再逐一检查；请先改正以上问题",
+                     passes);
+        v.errors++;
+    }
+    if (st == IPF_OK && v.more_other)
+        ipf_diag_add(d, file, v.more_other_line, IPF_SEV_ERROR, "SCHEMA-OTHER",
+                     "从这一行起另有 %zu 处数据结构问题，未逐一列出", v.more_other);
     if (cur != doc)
         xmlFreeDoc(cur);
     free(v.removals);

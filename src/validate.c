@@ -35,51 +35,91 @@ static const char *field_label(const ipf_schema *schema, const xmlNode *n)
     return l ? l : (const char *)n->name;
 }
 
-/* Reports each uncovered character once per element. */
-static void check_text(const ipf_schema *schema, const ipf_fontset *fonts, const xmlNode *owner,
-                       const char *text, const char *file, ipf_diags *d, int *bad)
+/* A character no font can draw is reported once per document, at its
+ * first occurrence, naming the field and how often it occurs; past
+ * MAX_GLYPH_REPORTS distinct characters, one line counts the rest. */
+#define MAX_GLYPH_REPORTS 20
+#define UNICODE_SIZE      0x110000u
+
+typedef struct glyph_miss {
+    uint32_t cp;
+    const xmlNode *owner; /* where it first occurs */
+    size_t count;
+} glyph_miss;
+
+typedef struct glyph_scan {
+    const ipf_fontset *fonts;
+    unsigned char *seen; /* UNICODE_SIZE bits */
+    uint32_t *index;     /* position in miss[] of a seen code point, by cp; lazily */
+    glyph_miss *miss;
+    size_t n, cap;
+    int oom;
+} glyph_scan;
+
+static glyph_miss *find_miss(glyph_scan *g, uint32_t c)
 {
-    uint32_t seen[16];
-    int nseen = 0;
-    for (const char *p = text; *p;) {
+    for (size_t i = g->n; i-- > 0;) /* recent first: repeats cluster */
+        if (g->miss[i].cp == c)
+            return &g->miss[i];
+    return NULL;
+}
+
+static void check_text(glyph_scan *g, const xmlNode *owner, const char *text)
+{
+    for (const char *p = text; *p && !g->oom;) {
         uint32_t c;
         if (ipf_utf8_next(&p, &c) < 0) {
             p++;
             continue;
         }
-        if (ipf_utf8_is_space(c))
+        if (ipf_utf8_is_space(c) || ipf_fontset_font_for(g->fonts, c) >= 0)
             continue;
-        if (ipf_fontset_font_for(fonts, c) >= 0)
+        if (g->seen[c / 8] & (1u << (c % 8))) {
+            if (g->n <= 64) {
+                glyph_miss *m = find_miss(g, c);
+                if (m)
+                    m->count++;
+            } else {
+                g->miss[g->index[c]].count++;
+            }
             continue;
-        int dup = 0;
-        for (int i = 0; i < nseen; i++)
-            dup |= seen[i] == c;
-        if (dup)
-            continue;
-        if (nseen < 16)
-            seen[nseen++] = c;
-        char ch[5] = {0};
-        ipf_utf8_encode(c, ch);
-        ipf_diag_add(d, file, ipf_xml_line(owner), IPF_SEV_ERROR, "FONT-MISSING-GLYPH",
-                     "“%s”中的字符“%s”（U+%04X）没有任何已配置的字体能够显示，"
-                     "请改用常用字或用 --font 指定含该字的字体",
-                     field_label(schema, owner), ch, (unsigned)c);
-        *bad = 1;
+        }
+        if (g->n == g->cap) {
+            size_t cap = g->cap ? g->cap * 2 : 32;
+            glyph_miss *nm = realloc(g->miss, cap * sizeof *nm);
+            if (!nm) {
+                g->oom = 1;
+                return;
+            }
+            g->miss = nm;
+            g->cap = cap;
+        }
+        if (g->n == 64 && !g->index) {
+            g->index = malloc(UNICODE_SIZE * sizeof *g->index);
+            if (!g->index) {
+                g->oom = 1;
+                return;
+            }
+            for (size_t i = 0; i < g->n; i++)
+                g->index[g->miss[i].cp] = (uint32_t)i;
+        }
+        if (g->index)
+            g->index[c] = (uint32_t)g->n;
+        g->seen[c / 8] |= (unsigned char)(1u << (c % 8));
+        g->miss[g->n++] = (glyph_miss){c, owner, 1};
     }
 }
 
-static void walk(const ipf_schema *schema, const ipf_fontset *fonts, const xmlNode *n,
-                 const char *file, ipf_diags *d, int *bad)
+static void walk(glyph_scan *g, const xmlNode *n)
 {
     for (; n; n = n->next) {
         if (n->type == XML_ELEMENT_NODE) {
             for (xmlAttrPtr a = n->properties; a; a = a->next)
                 if (a->children && a->children->content)
-                    check_text(schema, fonts, (const xmlNode *)a,
-                               (const char *)a->children->content, file, d, bad);
-            walk(schema, fonts, n->children, file, d, bad);
+                    check_text(g, (const xmlNode *)a, (const char *)a->children->content);
+            walk(g, n->children);
         } else if ((n->type == XML_TEXT_NODE || n->type == XML_CDATA_SECTION_NODE) && n->content) {
-            check_text(schema, fonts, n->parent, (const char *)n->content, file, d, bad);
+            check_text(g, n->parent, (const char *)n->content);
         }
     }
 }
@@ -87,9 +127,41 @@ static void walk(const ipf_schema *schema, const ipf_fontset *fonts, const xmlNo
 ipf_status ipf_validate_glyphs(const ipf_schema *schema, const ipf_fontset *fonts, xmlDocPtr doc,
                                const char *file, ipf_diags *d)
 {
-    int bad = 0;
-    walk(schema, fonts, xmlDocGetRootElement(doc), file, d, &bad);
-    return bad ? IPF_INVALID : IPF_OK;
+    glyph_scan g = {.fonts = fonts};
+    g.seen = calloc(UNICODE_SIZE / 8, 1);
+    if (!g.seen)
+        return IPF_ERR_NOMEM;
+    walk(&g, xmlDocGetRootElement(doc));
+    size_t rest = 0, rest_count = 0;
+    long rest_line = 0;
+    for (size_t i = 0; i < g.n && !g.oom; i++) {
+        const glyph_miss *m = &g.miss[i];
+        long line = ipf_xml_line(m->owner);
+        if (i >= MAX_GLYPH_REPORTS) {
+            if (rest++ == 0 || line < rest_line)
+                rest_line = line;
+            rest_count += m->count;
+            continue;
+        }
+        char ch[5] = {0}, times[48] = "";
+        ipf_utf8_encode(m->cp, ch);
+        if (m->count > 1)
+            snprintf(times, sizeof times, "（全文共 %zu 处）", m->count);
+        ipf_diag_add(d, file, line, IPF_SEV_ERROR, "FONT-MISSING-GLYPH",
+                     "“%s”中的字符“%s”（U+%04X）没有任何已配置的字体能够显示%s，"
+                     "请改用常用字或用 --font 指定含该字的字体",
+                     field_label(schema, m->owner), ch, (unsigned)m->cp, times);
+    }
+    if (rest)
+        ipf_diag_add(d, file, rest_line, IPF_SEV_ERROR, "FONT-MISSING-GLYPH",
+                     "从这一行起另有 %zu 个字符（共 %zu 处）没有任何已配置的字体能够显示，"
+                     "未逐一列出",
+                     rest, rest_count);
+    ipf_status st = g.oom ? IPF_ERR_NOMEM : g.n ? IPF_INVALID : IPF_OK;
+    free(g.seen);
+    free(g.index);
+    free(g.miss);
+    return st;
 }
 
 /* Text written beside <p> paragraphs: the schema's mixed content allows it,
@@ -140,8 +212,8 @@ static void check_mixed(const ipf_schema *schema, const xmlNode *n, const char *
  * over the diagnostics count, and the clerk is told the check is incomplete. */
 static ipf_status incomplete(ipf_status st, const char *what, const char *file, ipf_diags *d)
 {
-    if (st == IPF_OK || st == IPF_INVALID)
-        return st;
+    if (st == IPF_OK || st == IPF_INVALID || st == IPF_ERR_TEMPLATE)
+        return st; /* a template error has been reported where it stands */
     ipf_diag_add(d, file, 0, IPF_SEV_ERROR, "VALIDATE-INCOMPLETE",
                  "%s未能完成（%s），这份文件未经完整检查，不能视为通过；请关闭其他程序后重试", what,
                  st == IPF_ERR_NOMEM ? "内存不足" : ipf_status_str(st));
@@ -168,8 +240,12 @@ ipf_status ipf_validate_document(const ipf_form *form, const ipf_schema *schema,
         if (st != IPF_OK && st != IPF_INVALID)
             failed = st;
     }
-    if (fonts && failed == IPF_OK)
-        ipf_validate_glyphs(schema, fonts, doc, file, d);
+    if (fonts && failed == IPF_OK) {
+        ipf_status st =
+            incomplete(ipf_validate_glyphs(schema, fonts, doc, file, d), "字体检查", file, d);
+        if (st != IPF_OK && st != IPF_INVALID)
+            failed = st;
+    }
     if (failed != IPF_OK)
         return failed;
     return ipf_diags_errors(d) > before ? IPF_INVALID : IPF_OK;

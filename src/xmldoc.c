@@ -3,21 +3,24 @@
 #include "utf8.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <libxml/SAX2.h>
 #include <libxml/parser.h>
 #include <libxml/xmlerror.h>
 
-#define DEFAULT_MAX_BYTES (16u * 1024u * 1024u)
-#define DEFAULT_MAX_DEPTH 64
-#define DEFAULT_MAX_TEXT  (1024u * 1024u)
-#define DEFAULT_MAX_NODES 100000u
-#define DEFAULT_MAX_ATTRS 64
+#define DEFAULT_MAX_BYTES      (16u * 1024u * 1024u)
+#define DEFAULT_MAX_DEPTH      64
+#define DEFAULT_MAX_TEXT       (1024u * 1024u)
+#define DEFAULT_MAX_NODES      100000u
+#define DEFAULT_MAX_ATTRS      64
+#define DEFAULT_MAX_ATTR_VALUE (64u * 1024u)
 
 /* libxml2 prints what no handler takes ("parser error : out of memory",
  * "xmlXPathCompOpEval: function chars bound to undefined prefix ipf") on
@@ -38,12 +41,49 @@ void ipf_xml_init(void)
     xmlSetGenericErrorFunc(NULL, ignore_generic);
 }
 
+/* libxml2 keeps a node's line in an unsigned short: from line 65,535 on,
+ * every element says 65535.  The real line of such an element is kept in
+ * its psvi field (on_start), which neither our XSD validation nor XPath
+ * uses; text nodes get theirs from libxml2 itself (XML_PARSE_BIG_LINES). */
+#define SHORT_LINE_MAX 65535
+
+static long element_line(const xmlNode *node)
+{
+    if (node->type == XML_ELEMENT_NODE && node->line == SHORT_LINE_MAX && node->psvi)
+        return (long)(intptr_t)node->psvi;
+    return xmlGetLineNo(node);
+}
+
+void ipf_xml_bound_xpath(xmlXPathContextPtr ctx)
+{
+    ctx->opLimit = IPF_XPATH_BUDGET;
+    ctx->opCount = 0;
+}
+
+int ipf_xml_xpath_exhausted(const xmlXPathContext *ctx)
+{
+    return ctx->opLimit != 0 && ctx->opCount >= ctx->opLimit;
+}
+
+void ipf_xml_copy_lines(const xmlNode *from, xmlNode *to)
+{
+    for (; from && to; from = from->next, to = to->next) {
+        if (from->type != to->type)
+            return;
+        if (from->type == XML_ELEMENT_NODE) {
+            if (from->line == SHORT_LINE_MAX)
+                to->psvi = from->psvi;
+            ipf_xml_copy_lines(from->children, to->children);
+        }
+    }
+}
+
 long ipf_xml_line(const xmlNode *node)
 {
     for (; node; node = node->parent) {
         if (node->type == XML_DOCUMENT_NODE)
             break;
-        long line = xmlGetLineNo(node);
+        long line = element_line(node);
         if (line > 0)
             return line;
     }
@@ -56,6 +96,8 @@ long ipf_xml_line(const xmlNode *node)
 typedef struct parse_state {
     ipf_diags *d;
     const char *name;
+    const char *buf; /* the bytes parsed, for quoting a character reference */
+    size_t len;
     ipf_xml_limits lim;
     xmlParserCtxtPtr ctxt;
     int reported; /* parse errors reported so far */
@@ -78,6 +120,89 @@ void ipf_xml_error_text(const xmlError *err, char *buf, size_t size)
         buf[--n] = '\0';
 }
 
+static const char *control_name(uint32_t c);
+
+/* The value of the character reference at p ("&#27;", "&#x1B;"), its
+ * length in *n; -1 when p holds none, 0x110000 for anything larger. */
+static long char_ref_at(const char *p, const char *end, size_t *n)
+{
+    const char *q = p + 2;
+    if (end - p < 4 || p[0] != '&' || p[1] != '#')
+        return -1;
+    int hex = *q == 'x';
+    q += hex;
+    long v = 0;
+    const char *digits = q;
+    for (; q < end && *q != ';'; q++) {
+        int dv = *q >= '0' && *q <= '9'          ? *q - '0'
+                 : hex && *q >= 'a' && *q <= 'f' ? *q - 'a' + 10
+                 : hex && *q >= 'A' && *q <= 'F' ? *q - 'A' + 10
+                                                 : -1;
+        if (dv < 0)
+            return -1;
+        if (v <= 0x110000)
+            v = v * (hex ? 16 : 10) + dv;
+    }
+    if (q >= end || q == digits)
+        return -1;
+    *n = (size_t)(q + 1 - p);
+    return v > 0x110000 ? 0x110000 : v;
+}
+
+static int forbidden_char(long c)
+{
+    return (c < 0x20 && c != 0x09 && c != 0x0A && c != 0x0D) || (c >= 0x7F && c <= 0x9F) ||
+           c == 0xFFFE || c == 0xFFFF || (c >= 0xD800 && c <= 0xDFFF) || c > 0x10FFFF;
+}
+
+static void say_char_ref(ipf_diags *d, const char *name, long line, const char *ref, size_t n,
+                         long v)
+{
+    if (v > 0x10FFFF)
+        ipf_diag_add(d, name, line, IPF_SEV_ERROR, "XML-CONTROL-CHAR",
+                     "字符引用“%.*s”超出了 Unicode 的范围（最大为 U+10FFFF），不是任何字符，请删除",
+                     (int)(n > 40 ? 40 : n), ref);
+    else if (v >= 0xD800 && v <= 0xDFFF)
+        ipf_diag_add(d, name, line, IPF_SEV_ERROR, "XML-CONTROL-CHAR",
+                     "字符引用“%.*s”是 UTF-16 代理码位 U+%04lX，不是字符，请删除",
+                     (int)(n > 40 ? 40 : n), ref, v);
+    else
+        ipf_diag_add(d, name, line, IPF_SEV_ERROR, "XML-CONTROL-CHAR",
+                     "字符引用“%.*s”表示控制字符 U+%04lX（%s），XML 文件中不允许出现，请删除",
+                     (int)(n > 40 ? 40 : n), ref, v, control_name((uint32_t)v));
+}
+
+/* The first forbidden character reference on the given line. */
+static void bad_char_ref(const parse_state *r, long line)
+{
+    const char *p = r->buf, *end = r->buf + r->len;
+    for (long l = 1; p < end && l < line; p++)
+        l += *p == '\n';
+    const char *odd = NULL; /* a reference written wrongly */
+    for (; p < end && *p != '\n'; p++) {
+        size_t n;
+        long v = *p == '&' ? char_ref_at(p, end, &n) : -1;
+        if (v >= 0 && forbidden_char(v)) {
+            say_char_ref(r->d, r->name, line, p, n, v);
+            return;
+        }
+        if (v < 0 && !odd && end - p >= 2 && p[0] == '&' && p[1] == '#')
+            odd = p;
+    }
+    if (odd) {
+        size_t n = 2;
+        while (odd + n < end && n < 24 && odd[n] != ';' && odd[n] != '<' && odd[n] != '\n')
+            n++;
+        n += odd + n < end && odd[n] == ';';
+        ipf_diag_add(r->d, r->name, line, IPF_SEV_ERROR, "XML-MALFORMED",
+                     "字符引用“%.*s”的写法不对：应为 &#十进制数字; 或 &#x十六进制数字;", (int)n,
+                     odd);
+        return;
+    }
+    ipf_diag_add(r->d, r->name, line, IPF_SEV_ERROR, "XML-CONTROL-CHAR",
+                 "这一行的字符引用（&#...;）表示 XML 文件中不允许的字符，请删除");
+}
+
 /* libxml2's messages end with a newline and are English; we keep the text as
  * a detail after a Chinese sentence that says what kind of problem it is.
  * Only the first error is reported: without recovery the parser's later
@@ -97,13 +222,21 @@ static void on_parse_error(void *ctx, xmlErrorPtr err)
         code = "XML-EMPTY";
         what = "文件为空或没有 XML 内容";
         break;
+    case XML_ERR_INVALID_HEX_CHARREF:
+    case XML_ERR_INVALID_DEC_CHARREF:
+    case XML_ERR_INVALID_CHARREF:
+        if (strstr(detail, "CharRef") != NULL) { /* digits past U+10FFFF overflow */
+            bad_char_ref(r, err->line);
+            r->reported++;
+            return;
+        }
+        break;
     case XML_ERR_INVALID_CHAR:
         if (strstr(detail, "xmlParseCharRef") != NULL) {
-            /* &#27; and the like: the raw bytes were fine (scan_chars). */
-            const char *v = strstr(detail, "value ");
-            unsigned long cp = v ? strtoul(v + 6, NULL, 10) : 0;
-            ipf_diag_add(r->d, r->name, err->line, IPF_SEV_ERROR, "XML-CONTROL-CHAR",
-                         "字符引用“&#...;”表示控制字符 U+%04lX，XML 文件中不允许出现，请删除", cp);
+            /* &#27; and the like: the raw bytes were fine (scan_chars).
+             * libxml2 says "value 0" for one past U+10FFFF, so the
+             * reference is read again from the line itself. */
+            bad_char_ref(r, err->line);
             r->reported++;
             return;
         }
@@ -202,6 +335,10 @@ static void on_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
         return;
     xmlSAX2StartElementNs(ctx, localname, prefix, uri, nb_namespaces, namespaces, nb_attributes,
                           nb_defaulted, attributes);
+    xmlNodePtr el = s->ctxt->node;
+    long line = current_line(s);
+    if (el && el->type == XML_ELEMENT_NODE && line >= SHORT_LINE_MAX)
+        el->psvi = (void *)(intptr_t)line;
 }
 
 static void on_end(void *ctx, const xmlChar *localname, const xmlChar *prefix, const xmlChar *uri)
@@ -233,7 +370,7 @@ static int text_ok(parse_state *s, int len)
         return 1;
     xmlNodePtr in = s->ctxt->node;
     char human[32];
-    ipf_diag_add(s->d, s->name, in ? xmlGetLineNo(in) : current_line(s), IPF_SEV_ERROR,
+    ipf_diag_add(s->d, s->name, in ? ipf_xml_line(in) : current_line(s), IPF_SEV_ERROR,
                  "XML-TEXT-TOO-LONG", "元素 <%s> 中的一段文字超过 %zu 字节（%s）的上限",
                  in ? (const char *)in->name : "?", s->lim.max_text,
                  human_size(s->lim.max_text, human, sizeof human));
@@ -413,8 +550,10 @@ static size_t skip_past(const char *buf, size_t len, size_t p, const char *term,
  * before any callback of ours runs.  This linear pass counts the "=" outside
  * quotes in every tag first (comments, CDATA, PIs and declarations skipped)
  * and refuses a tag with too many. */
-static int attrs_ok(const char *buf, size_t len, const char *name, int max, ipf_diags *d)
+static int attrs_ok(const char *buf, size_t len, const char *name, const ipf_xml_limits *lim,
+                    ipf_diags *d)
 {
+    int max = lim->max_attrs;
     long line = 1;
     for (size_t p = 0; p < len;) {
         if (buf[p] != '<') {
@@ -431,17 +570,41 @@ static int attrs_ok(const char *buf, size_t len, const char *name, int max, ipf_
             long tag_line = line;
             int n = 0;
             char quote = 0;
+            size_t tag = p + 1, value = 0, attr = 0, attr_end = 0;
             for (p++; p < len; p++) {
                 char t = buf[p];
                 if (t == '\n')
                     line++;
                 if (quote) {
-                    if (t == quote)
-                        quote = 0;
+                    if (t != quote)
+                        continue;
+                    quote = 0;
+                    /* libxml2 2.9 needs minutes and gigabytes for one
+                     * attribute of a few MiB: refused here, from the bytes. */
+                    if (p - value > lim->max_attr_value) {
+                        size_t tl = strcspn(buf + tag, " \t\r\n/>");
+                        char human[32];
+                        ipf_diag_add(d, name, tag_line, IPF_SEV_ERROR, "XML-ATTRIBUTE-TOO-LONG",
+                                     "元素 <%.*s> 的属性 %.*s 的值超过 %zu 字节（%s）的上限",
+                                     (int)(tl > 64 ? 64 : tl), buf + tag,
+                                     (int)(attr_end - attr > 64 ? 64 : attr_end - attr), buf + attr,
+                                     lim->max_attr_value,
+                                     human_size(lim->max_attr_value, human, sizeof human));
+                        return 0;
+                    }
                 } else if (t == '"' || t == '\'') {
                     quote = t;
+                    value = p + 1;
                 } else if (t == '=') {
                     n++;
+                    attr_end = p;
+                    while (attr_end > tag &&
+                           (buf[attr_end - 1] == ' ' || buf[attr_end - 1] == '\t' ||
+                            buf[attr_end - 1] == '\n' || buf[attr_end - 1] == '\r'))
+                        attr_end--;
+                    attr = attr_end;
+                    while (attr > tag && !strchr(" \t\r\n", buf[attr - 1]))
+                        attr--;
                 } else if (t == '>' || t == '<') {
                     break;
                 }
@@ -458,6 +621,45 @@ static int attrs_ok(const char *buf, size_t len, const char *name, int max, ipf_
     return 1;
 }
 
+/* DEL and the C1 controls are legal XML 1.0, so libxml2 takes "&#x85;" and
+ * "&#127;" without a word; raw, scan_chars refuses them, and written as a
+ * reference they print as nothing or garbage just the same.  Every such
+ * reference outside comments, CDATA and PIs is reported with its line and
+ * its own spelling.  Returns how many. */
+static size_t c1_refs(const char *buf, size_t len, const char *name, ipf_diags *d)
+{
+    size_t found = 0, more = 0;
+    long line = 1, more_line = 0;
+    for (size_t p = 0; p < len;) {
+        if (buf[p] == '\n') {
+            line++;
+            p++;
+        } else if (buf[p] == '<' && len - p >= 4 && memcmp(buf + p, "<!--", 4) == 0) {
+            p = skip_past(buf, len, p + 4, "-->", &line);
+        } else if (buf[p] == '<' && len - p >= 9 && memcmp(buf + p, "<![CDATA[", 9) == 0) {
+            p = skip_past(buf, len, p + 9, "]]>", &line);
+        } else if (buf[p] == '<' && len - p >= 2 && buf[p + 1] == '?') {
+            p = skip_past(buf, len, p + 2, "?>", &line);
+        } else if (buf[p] == '&') {
+            size_t n = 1;
+            long v = char_ref_at(buf + p, buf + len, &n);
+            if (v >= 0x7F && v <= 0x9F) {
+                if (found++ < MAX_SCAN_REPORTS)
+                    say_char_ref(d, name, line, buf + p, n, v);
+                else if (more++ == 0)
+                    more_line = line;
+            }
+            p += v >= 0 ? n : 1;
+        } else {
+            p++;
+        }
+    }
+    if (more)
+        ipf_diag_add(d, name, more_line, IPF_SEV_ERROR, "XML-CONTROL-CHAR",
+                     "从这一行起另有 %zu 处表示控制字符的字符引用，未逐一列出", more);
+    return found;
+}
+
 static int only_blank(const char *buf, size_t len)
 {
     size_t i = 0;
@@ -471,13 +673,15 @@ static int only_blank(const char *buf, size_t len)
 
 static ipf_xml_limits effective(const ipf_xml_limits *in)
 {
-    ipf_xml_limits l = {DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH, DEFAULT_MAX_TEXT, DEFAULT_MAX_NODES,
-                        DEFAULT_MAX_ATTRS};
+    ipf_xml_limits l = {DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH, DEFAULT_MAX_TEXT,
+                        DEFAULT_MAX_NODES, DEFAULT_MAX_ATTRS, DEFAULT_MAX_ATTR_VALUE};
     if (in) {
         if (in->max_nodes)
             l.max_nodes = in->max_nodes;
         if (in->max_attrs)
             l.max_attrs = in->max_attrs;
+        if (in->max_attr_value)
+            l.max_attr_value = in->max_attr_value;
         if (in->max_bytes)
             l.max_bytes = in->max_bytes;
         if (in->max_depth)
@@ -509,9 +713,33 @@ ipf_status ipf_xml_read_memory(const char *buf, size_t len, const char *name,
         ipf_diag_add(d, name, 0, IPF_SEV_ERROR, "XML-EMPTY", "文件为空");
         return IPF_INVALID;
     }
+    /* Old Mac editors end lines with a lone CR.  XML reads it as a line feed
+     * (XML 1.0 §2.11), but libxml2 and our scans count only LF, so every
+     * problem would be reported at line 1: such a file is read as the same
+     * text with LF. */
+    char *lf = NULL;
+    for (const char *cr = memchr(buf, '\r', len); cr;
+         cr = memchr(cr + 1, '\r', len - (size_t)(cr + 1 - buf))) {
+        if ((size_t)(cr + 1 - buf) < len && cr[1] == '\n')
+            continue;
+        if (!lf) {
+            lf = malloc(len);
+            if (!lf)
+                return IPF_ERR_NOMEM;
+            memcpy(lf, buf, len);
+        }
+        lf[cr - buf] = '\n';
+        if ((size_t)(cr + 1 - buf) >= len)
+            break;
+    }
+    if (lf) {
+        ipf_status st = ipf_xml_read_memory(lf, len, name, limits, d, out);
+        free(lf);
+        return st;
+    }
     if (scan_chars(buf, len, name, d) > 0)
         return IPF_INVALID;
-    if (!attrs_ok(buf, len, name, lim.max_attrs, d))
+    if (!attrs_ok(buf, len, name, &lim, d))
         return IPF_INVALID;
     if (only_blank(buf, len)) {
         ipf_diag_add(d, name, 0, IPF_SEV_ERROR, "XML-EMPTY", "文件只有空白字符，没有 XML 内容");
@@ -520,7 +748,7 @@ ipf_status ipf_xml_read_memory(const char *buf, size_t len, const char *name,
     xmlParserCtxtPtr ctxt = xmlNewParserCtxt();
     if (!ctxt)
         return IPF_ERR_NOMEM;
-    parse_state st = {d, name, lim, ctxt, 0, 0, 0, 0, 0};
+    parse_state st = {d, name, buf, len, lim, ctxt, 0, 0, 0, 0, 0};
     ctxt->_private = &st;
     ctxt->sax->internalSubset = on_internal_subset;
     ctxt->sax->startElementNs = on_start;
@@ -539,7 +767,9 @@ ipf_status ipf_xml_read_memory(const char *buf, size_t len, const char *name,
     /* HUGE lifts libxml2's own caps (10 MB of input, 10 MB of text), which
      * would refuse a file under our 16 MiB limit with "Huge input lookup";
      * our limits above are the stricter ones and bound depth and text. */
-    int options = XML_PARSE_NONET | XML_PARSE_NOWARNING | XML_PARSE_NOERROR | XML_PARSE_HUGE;
+    /* BIG_LINES: text nodes past line 65,535 keep their real line. */
+    int options = XML_PARSE_NONET | XML_PARSE_NOWARNING | XML_PARSE_NOERROR | XML_PARSE_HUGE |
+                  XML_PARSE_BIG_LINES;
     xmlDocPtr doc = xmlCtxtReadMemory(ctxt, buf, (int)len, NULL, "UTF-8", options);
     xmlSetStructuredErrorFunc(NULL, NULL);
     xmlSetGenericErrorFunc(NULL, ignore_generic); /* silent, as ipf_xml_init left it */
@@ -565,6 +795,15 @@ ipf_status ipf_xml_read_memory(const char *buf, size_t len, const char *name,
         xmlFreeDoc(doc);
         return IPF_INVALID;
     }
+    if (c1_refs(buf, len, name, d) > 0) {
+        xmlFreeDoc(doc);
+        return IPF_INVALID;
+    }
+    /* The name a document was read as, so that a file it names (a template's
+     * tailoring file) is found beside it.  Set after parsing: the parser
+     * itself must never resolve anything against it. */
+    if (!doc->URL && name)
+        doc->URL = xmlStrdup((const xmlChar *)name);
     *out = doc;
     return IPF_OK;
 }
@@ -574,25 +813,54 @@ ipf_status ipf_xml_read_file(const char *path, const ipf_xml_limits *limits, ipf
 {
     *out = NULL;
     ipf_xml_limits lim = effective(limits);
+    /* Opened without blocking and examined through the descriptor: opening
+     * a FIFO for reading would otherwise wait for a writer forever (and
+     * stall a whole batch); a device that has nothing to read says EAGAIN
+     * instead of hanging. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        struct stat sb;
+        if (e == ENOENT || e == ENOTDIR)
+            ipf_diag_add(d, path, 0, IPF_SEV_ERROR, "IO-NOT-FOUND", "%s", "文件不存在");
+        else if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+            ipf_diag_add(d, path, 0, IPF_SEV_ERROR, "IO-IS-DIR", "这是一个目录，不是 XML 文件");
+        else if (e == EACCES)
+            ipf_diag_add(d, path, 0, IPF_SEV_ERROR, "IO-READ", "无法打开文件（没有读取权限）");
+        else
+            ipf_diag_add(d, path, 0, IPF_SEV_ERROR, "IO-READ", "无法打开文件（%s）", strerror(e));
+        return IPF_ERR_IO;
+    }
     struct stat st;
-    if (stat(path, &st) != 0) {
-        ipf_diag_add(d, path, 0, IPF_SEV_ERROR, "IO-NOT-FOUND", "%s",
-                     errno == ENOENT ? "文件不存在" : "文件无法访问（权限不足或路径有误）");
+    if (fstat(fd, &st) != 0) {
+        ipf_diag_add(d, path, 0, IPF_SEV_ERROR, "IO-READ", "无法读取文件信息（%s）",
+                     strerror(errno));
+        close(fd);
         return IPF_ERR_IO;
     }
     if (S_ISDIR(st.st_mode)) {
         ipf_diag_add(d, path, 0, IPF_SEV_ERROR, "IO-IS-DIR", "这是一个目录，不是 XML 文件");
+        close(fd);
+        return IPF_ERR_IO;
+    }
+    if (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)) {
+        ipf_diag_add(d, path, 0, IPF_SEV_ERROR, "IO-NOT-REGULAR",
+                     "这是%s，不是普通文件：它可能永远等不到结尾，请先把数据保存为文件再检查",
+                     S_ISFIFO(st.st_mode) ? "管道（FIFO）" : "套接字");
+        close(fd);
         return IPF_ERR_IO;
     }
     if (S_ISREG(st.st_mode) && (size_t)st.st_size > lim.max_bytes) {
         too_large(d, path, (unsigned long long)st.st_size, lim.max_bytes);
+        close(fd);
         return IPF_INVALID;
     }
-    FILE *f = fopen(path, "rb");
+    if (S_ISREG(st.st_mode)) /* a regular file never blocks; reads as usual */
+        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    FILE *f = fdopen(fd, "rb");
     if (!f) {
-        ipf_diag_add(d, path, 0, IPF_SEV_ERROR, "IO-READ", "无法打开文件（%s）",
-                     errno == EACCES ? "没有读取权限" : strerror(errno));
-        return IPF_ERR_IO;
+        close(fd);
+        return IPF_ERR_NOMEM;
     }
     /* Read with a bound rather than trusting st_size (pipes, growing files). */
     size_t cap = S_ISREG(st.st_mode) && st.st_size > 0 ? (size_t)st.st_size + 1 : 65536;
@@ -621,7 +889,12 @@ ipf_status ipf_xml_read_file(const char *path, const ipf_xml_limits *limits, ipf
     if (!buf) {
         status = IPF_ERR_NOMEM;
     } else if (ferror(f)) {
-        ipf_diag_add(d, path, 0, IPF_SEV_ERROR, "IO-READ", "读取文件失败：%s", strerror(errno));
+        int e = errno;
+        if (e == EAGAIN || e == EWOULDBLOCK)
+            ipf_diag_add(d, path, 0, IPF_SEV_ERROR, "IO-NOT-REGULAR",
+                         "这是一个设备，现在没有可读的数据：请先把数据保存为普通文件再检查");
+        else
+            ipf_diag_add(d, path, 0, IPF_SEV_ERROR, "IO-READ", "读取文件失败：%s", strerror(e));
         status = IPF_ERR_IO;
     }
     fclose(f);

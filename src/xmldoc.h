@@ -10,6 +10,7 @@
 #define IPF_XMLDOC_H
 
 #include <libxml/tree.h>
+#include <libxml/xpath.h>
 
 #include "diag.h"
 
@@ -17,11 +18,12 @@
  * multiple of max_bytes + max_nodes * (size of a node), time linear in the
  * file (docs/threat-model.md). */
 typedef struct ipf_xml_limits {
-    size_t max_bytes; /* largest file accepted; 0 = default (16 MiB) */
-    int max_depth;    /* deepest element nesting; 0 = default (64) */
-    size_t max_text;  /* longest text between two tags, in bytes; 0 = default (1 MiB) */
-    size_t max_nodes; /* elements, attributes, comments and PIs; 0 = default (100,000) */
-    int max_attrs;    /* attributes of one element; 0 = default (64) */
+    size_t max_bytes;      /* largest file accepted; 0 = default (16 MiB) */
+    int max_depth;         /* deepest element nesting; 0 = default (64) */
+    size_t max_text;       /* longest text between two tags, in bytes; 0 = default (1 MiB) */
+    size_t max_nodes;      /* elements, attributes, comments and PIs; 0 = default (100,000) */
+    int max_attrs;         /* attributes of one element; 0 = default (64) */
+    size_t max_attr_value; /* bytes of one attribute value; 0 = default (64 KiB) */
 } ipf_xml_limits;
 
 /* Reads and parses path.  On success *out is a document the caller frees with
@@ -41,6 +43,24 @@ void ipf_xml_init(void);
 
 /* The line of a node for diagnostics: its own, or the nearest ancestor's. */
 long ipf_xml_line(const xmlNode *node);
+
+/* The work one document may cost the XPath of a template or of the rules,
+ * in libxml2's operations (a step or a node visited): the 3,000-member
+ * filing needs under 300,000; a select as broad as //node() nested in
+ * loops would need 10^15.  Past it evaluation fails and the caller says
+ * so, naming this limit. */
+#define IPF_XPATH_BUDGET 100000000ul
+
+/* Starts ctx's budget for one document. */
+void ipf_xml_bound_xpath(xmlXPathContextPtr ctx);
+
+/* Whether ctx's budget is spent (its evaluations now fail). */
+int ipf_xml_xpath_exhausted(const xmlXPathContext *ctx);
+
+/* After xmlCopyDoc/xmlDocCopyNode: gives the copy of from (same shape) the
+ * line numbers past 65,535 that ipf_xml_line reads, which libxml2 does not
+ * copy. */
+void ipf_xml_copy_lines(const xmlNode *from, xmlNode *to);
 
 /* libxml2's message of err as one line (newlines made spaces, no trailing
  * space), cut to fit buf; "" when there is none.  Messages are English and

@@ -403,7 +403,8 @@ def check_limit(ipf, repo, case):
             os.mkdir(os.path.join(tmp, "out"))
             r = ipf_render(ipf, tmp, "out", "nowhere.xml", "good.xml")
             expect_rc(r, 2, case + " with a good file")
-            expect_exact(r.stderr, ["nowhere.xml: error IO-NOT-FOUND 文件不存在"], case + " batch")
+            expect_exact(r.stderr, ["nowhere.xml: error IO-NOT-FOUND 文件不存在",
+                                    "ipforms: 共 2 份：已生成 1，数据有误 0，失败 1"], case + " batch")
             if sorted(os.listdir(os.path.join(tmp, "out"))) != ["good.pdf"]:
                 fail(f"the good file was not rendered: {os.listdir(os.path.join(tmp, 'out'))}")
             print("missing file reported, the next file still rendered")

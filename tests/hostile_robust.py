@@ -139,9 +139,9 @@ def case_libxml2_silent(ipf, repo, tmp):
     tpl = copy_templates(repo, tmp)
     f = "national-filing/template.xml"
     line = edit(os.path.join(tpl, f), 'select="d:institution/d:address"',
-                'select="ipf:no-such(d:institution/d:address)"')
+                'select="ipf:nonesuch(d:institution/d:address)"')
     shutil.copy(os.path.join(repo, SAMPLE), os.path.join(tmp, "filing.xml"))
-    want = [f'tpl/{f}:{line}: error TEMPLATE-XPATH select="ipf:no-such(d:institution/d:address)" '
+    want = [f'tpl/{f}:{line}: error TEMPLATE-XPATH select="ipf:nonesuch(d:institution/d:address)" '
             "无法求值（名称空间前缀未声明或函数不存在），此处内容无法填写"]
     r = render(ipf, tmp, "--templates", "tpl", "filing.xml")
     expect_rc(r, 2, "render")
@@ -278,7 +278,323 @@ def case_mixed_content(ipf, repo, tmp):
                                                        f"mixed {what}"), 1, "mixed")
 
 
+# ------------------------------------------------------------ 4 line numbers
+
+def line_of(text, needle, nth=1):
+    i = -1
+    for _ in range(nth):
+        i = text.index(needle, i + 1)
+    return text[:i].count("\n") + 1
+
+
+def case_big_lines(ipf, repo, tmp):
+    """Past line 65,535 (libxml2's short line numbers) every problem keeps
+    its real line: a rule, a schema error, a character reference and a
+    malformed tag, each some 70,000 lines down."""
+    src = open(os.path.join(repo, SAMPLE), encoding="utf-8").read()
+    pad = "\n" * 70000
+    src = src.replace("  <institution>", pad + "  <institution>", 1)
+    src = src.replace("<name>重庆嘉陵科技大学图书馆</name>", "<name></name>", 1)
+    src = src.replace("<nature>事业单位</nature>", "<nature>事业单位</nature>\n    <colour>蓝</colour>", 1)
+    open(os.path.join(tmp, "big.xml"), "w", encoding="utf-8").write(src)
+    want = [f"big.xml:{line_of(src, '<name></name>')}: error NAT-REQ-NAME “一、机构基本情况”中的“名称”未填写"
+            "（依据《国家知识产权信息公共服务网点备案表》第一部分）",
+            f"big.xml:{line_of(src, '<colour>')}: error SCHEMA-UNEXPECTED 不应出现的元素 <colour>"
+            "（位于“机构基本情况”中）"]
+    r = run([ipf, "validate", "big.xml"], cwd=tmp)
+    expect_rc(r, 1, "validate")
+    got = [l for l in r.stderr.splitlines()]
+    for w in want:
+        if not any(g.startswith(w) for g in got):
+            fail(f"big-lines: expected a line starting {w!r}, got:\n" + r.stderr)
+    for g in got:
+        if ":65535:" in g:
+            fail(f"big-lines: {g}")
+    print(f"problems at lines {line_of(src, '<name></name>')} and {line_of(src, '<colour>')} reported there")
+    # Well-formedness and character errors past the line too.
+    bad = src.replace("<address>", "<address>&#x1b;", 1)
+    open(os.path.join(tmp, "ref.xml"), "w", encoding="utf-8").write(bad)
+    r = run([ipf, "validate", "ref.xml"], cwd=tmp)
+    expect_rc(r, 1, "control-char ref")
+    if not r.stderr.startswith(f"ref.xml:{line_of(bad, '&#x1b;')}: error XML-CONTROL-CHAR"):
+        fail(f"big-lines ref: {r.stderr}")
+    bad = src.replace("<address>", "<address><", 1)
+    open(os.path.join(tmp, "mal.xml"), "w", encoding="utf-8").write(bad)
+    r = run([ipf, "validate", "mal.xml"], cwd=tmp)
+    expect_rc(r, 1, "malformed")
+    if not r.stderr.startswith(f"mal.xml:{line_of(bad, '<address><')}: error XML-"):
+        fail(f"big-lines malformed: {r.stderr}")
+    print("parse errors past line 65,535 at their lines")
+
+
+def case_cr_only(ipf, repo, tmp):
+    """A file with CR-only line endings (old Mac editors) reports every
+    problem at the same line as the LF file, and renders the same."""
+    t = sample_tree(repo)
+    t.getroot().find(q("institution")).find(q("name")).text = ""
+    t.getroot().find(q("institution")).find(q("contact")).find(q("email")).text = "not-an-email"
+    save(t, tmp, "lf.xml")
+    lf = open(os.path.join(tmp, "lf.xml"), "rb").read()
+    open(os.path.join(tmp, "cr.xml"), "wb").write(lf.replace(b"\n", b"\r"))
+    open(os.path.join(tmp, "crlf.xml"), "wb").write(lf.replace(b"\n", b"\r\n"))
+    want = run([ipf, "validate", "lf.xml"], cwd=tmp)
+    expect_rc(want, 1, "lf")
+    if len(want.stderr.splitlines()) < 2 or ":1: " in want.stderr:
+        fail(f"cr-only: unexpected LF diagnostics {want.stderr}")
+    for name in ("cr.xml", "crlf.xml"):
+        r = run([ipf, "validate", name], cwd=tmp)
+        expect_rc(r, 1, name)
+        expect_exact(r.stderr, want.stderr.replace("lf.xml", name).splitlines(), name)
+    # A malformed CR-only file: the error's line too.
+    src = open(os.path.join(repo, SAMPLE), "rb").read().replace(b"<address>", b"<address><", 1)
+    line = src[:src.index(b"<address><")].count(b"\n") + 1
+    open(os.path.join(tmp, "bad.xml"), "wb").write(src.replace(b"\n", b"\r"))
+    r = run([ipf, "validate", "bad.xml"], cwd=tmp)
+    expect_rc(r, 1, "malformed cr")
+    if not r.stderr.startswith(f"bad.xml:{line}: error XML-"):
+        fail(f"cr-only malformed: {r.stderr}")
+    print("CR-only and CRLF files report the LF file's lines")
+
+
+# ------------------------------------------------- 5 all problems, no flood
+
+def case_many_unexpected(ipf, repo, tmp):
+    """A parent with many unexpected children: the first 20 named, each at
+    its line, then one line counting the rest; unknown names, misplaced
+    known ones, 45,000 on one line: never silence, never a flood, fast."""
+    src = open(os.path.join(repo, SAMPLE), encoding="utf-8").read()
+    anchor = "<nature>事业单位</nature>"
+    line0 = line_of(src, anchor)
+
+    def variant(name, extra):
+        open(os.path.join(tmp, name), "w", encoding="utf-8").write(
+            src.replace(anchor, anchor + "\n" + extra, 1))
+
+    variant("unknown.xml", "    <colour>蓝</colour>\n" * 50)
+    r = run([ipf, "validate", "unknown.xml"], cwd=tmp)
+    expect_rc(r, 1, "unknown")
+    lines = r.stderr.splitlines()
+    named = [l for l in lines if "不应出现的元素 <colour>" in l]
+    if [int(l.split(":")[1]) for l in named] != list(range(line0 + 1, line0 + 21)):
+        fail(f"unknown: named lines {[l.split(':')[1] for l in named]}")
+    want = f"unknown.xml:{line0 + 21}: error SCHEMA-UNEXPECTED 从这一行起另有 30 处不应出现的元素，未逐一列出"
+    if want not in lines:
+        fail(f"unknown: no summary {want!r} in\n" + r.stderr)
+    print("50 unknown children: 20 named, then 另有 30 处")
+
+    variant("misplaced.xml", "    <address>重庆</address>\n" * 25)
+    r = run([ipf, "validate", "misplaced.xml"], cwd=tmp)
+    expect_rc(r, 1, "misplaced")
+    named = [l for l in r.stderr.splitlines() if "“地址”（<address>）不应出现在此处" in l]
+    more = [l for l in r.stderr.splitlines() if "另有" in l and "不应出现的元素" in l]
+    if len(named) != 20 or len(more) != 1 or int(re.search(r"另有 (\d+) 处", more[0]).group(1)) < 5:
+        fail(f"misplaced: {len(named)} named, summary {more}\n" + r.stderr)
+    print("25 misplaced known children: 20 named, then the count")
+
+    variant("flood.xml", "<colour/>" * 45000)
+    r = run([ipf, "validate", "flood.xml"], cwd=tmp, timeout=60)
+    expect_rc(r, 1, "flood")
+    n = len(r.stderr.splitlines())
+    if n > 40 or "另有 44980 处不应出现的元素" not in r.stderr:
+        fail(f"flood: {n} lines\n" + r.stderr[:3000])
+    variant("slow.xml", "<address>x</address>\n" * 40000)
+    r = run([ipf, "validate", "slow.xml"], cwd=tmp, timeout=120)
+    expect_rc(r, 1, "slow")
+    if len(r.stderr.splitlines()) > 40 or "未再逐一检查" not in r.stderr:
+        fail(f"slow: \n" + r.stderr[:3000])
+    print("45,000 unknown on one line and 40,000 misplaced: a few lines each, the rest counted")
+
+
+def case_glyph_flood(ipf, repo, tmp):
+    """17 characters no font has, each 20,000 times over many fields: each
+    reported once (with its count), no line more; past 20 distinct
+    characters one line counts the rest."""
+    t = sample_tree(repo)
+    root = t.getroot()
+    chars = [chr(0xE000 + i) for i in range(17)]
+    services = root.find(q("institution")).find(q("services"))
+    for s in services.findall(q("service")):
+        services.remove(s)
+    for i in range(400):
+        ET.SubElement(services, q("service")).text = "服务" + "".join(chars) * 50
+    save(t, tmp, "glyphs.xml")
+    r = run([ipf, "validate", "glyphs.xml"], cwd=tmp, timeout=120)
+    expect_rc(r, 1, "glyphs")
+    lines = [l for l in r.stderr.splitlines() if "FONT-MISSING-GLYPH" in l]
+    if len(lines) != 17 or any("（全文共 20000 处）" not in l for l in lines):
+        fail(f"glyphs: {len(lines)} lines, e.g. {lines[:2]}")
+    print("17 missing characters × 20,000: 17 lines, each with its count")
+    for s in services.findall(q("service"))[1:]:
+        services.remove(s)
+    services.find(q("service")).text = "".join(chr(0xE000 + i) for i in range(30))
+    save(t, tmp, "many.xml")
+    r = run([ipf, "validate", "many.xml"], cwd=tmp)
+    expect_rc(r, 1, "many")
+    lines = [l for l in r.stderr.splitlines() if "FONT-MISSING-GLYPH" in l]
+    if len(lines) != 21 or "另有 10 个字符（共 10 处）" not in lines[-1]:
+        fail(f"many: {len(lines)} lines\n" + r.stderr)
+    print("30 distinct missing characters: 20 named, then 另有 10 个字符")
+
+
+# ------------------------------------------------------ 6 hangs, unbounded
+
+def case_fifo(ipf, repo, tmp):
+    """A FIFO (or a socket) never blocks validate or render: refused at
+    once (exit 2), and the next file of the batch is still checked."""
+    os.mkfifo(os.path.join(tmp, "pipe.xml"))
+    shutil.copy(os.path.join(repo, SAMPLE), os.path.join(tmp, "good.xml"))
+    want = ["pipe.xml: error IO-NOT-REGULAR 这是管道（FIFO），不是普通文件："
+            "它可能永远等不到结尾，请先把数据保存为文件再检查"]
+    for cmd in (["validate"], ["render", "-o", "out"]):
+        os.makedirs(os.path.join(tmp, "out"), exist_ok=True)
+        try:
+            r = run([ipf, *cmd, "pipe.xml", "good.xml"], cwd=tmp, timeout=20)
+        except subprocess.TimeoutExpired:
+            fail(f"{cmd[0]} blocked on a FIFO")
+        expect_rc(r, 2, cmd[0])
+        # the batch's closing count line (docs/batch.md) follows the diagnostics
+        lines = r.stderr.splitlines()
+        if not lines or not lines[-1].startswith("ipforms: 共 2 份"):
+            fail(f"{cmd[0]}: no closing count line: {r.stderr}")
+        expect_exact("\n".join(lines[:-1]) + "\n", want, cmd[0])
+    if sorted(os.listdir(os.path.join(tmp, "out"))) != ["good.pdf"]:
+        fail(f"fifo: out holds {os.listdir(os.path.join(tmp, 'out'))}")
+    print("a FIFO refused at once, the good file after it rendered")
+
+
+def case_attribute_too_long(ipf, repo, tmp):
+    """A 16 MiB attribute value (libxml2 2.9 needed 52 s and 1.5 GB): refused
+    from the bytes in well under a second, naming the element, the
+    attribute and the limit; one at the limit is parsed as usual."""
+    src = open(os.path.join(repo, SAMPLE), encoding="utf-8").read()
+    head = '<staff total="9"'
+    big = src.replace(head, '<staff total="' + "9" * (16 * 1024 * 1024 - len(src.encode()) - 100) + '"', 1)
+    open(os.path.join(tmp, "attr.xml"), "w", encoding="utf-8").write(big)
+    line = line_of(src, head)
+    H.refused_both_ways(ipf, tmp, "attr.xml", [
+        f"attr.xml:{line}: error XML-ATTRIBUTE-TOO-LONG 元素 <staff> 的属性 total 的值超过 65536 字节"
+        "（64 KiB）的上限"], 1, "attribute")
+    ok = src.replace("<name>陈志远</name>", '<name x="' + "a" * 65536 + '">陈志远</name>', 1)
+    open(os.path.join(tmp, "limit.xml"), "w", encoding="utf-8").write(ok)
+    r = run([ipf, "validate", "limit.xml"], cwd=tmp, timeout=60)
+    if "XML-ATTRIBUTE-TOO-LONG" in r.stderr or "SCHEMA-UNEXPECTED" not in r.stderr:
+        fail(f"an attribute of exactly 64 KiB: {r.stderr[:500]}")
+    print("16 MiB attribute refused at once; 64 KiB accepted by the reader")
+
+
+CUBIC = "count(//node()[count(//node()[count(//node()) &gt; 0]) &gt; 0])"
+
+
+def case_template_budget(ipf, repo, tmp):
+    """Nested broad selects in a template (//node() in a repeat, a cubic
+    count inside): layout stops at the XPath budget with a diagnostic naming
+    it and the template line, exits 2, writes nothing; in seconds."""
+    tpl = copy_templates(repo, tmp)
+    f = os.path.join(tpl, "national-filing/template.xml")
+    edit(f, '<repeat name="cases" select="d:cases/d:case" blank-count="2">', '<repeat name="cases" select="//node()" blank-count="2">')
+    line = edit(f, '<value span="3" select="d:name"/></row>', f'<value span="3" select="{CUBIC}"/></row>')
+    shutil.copy(os.path.join(repo, SAMPLE), os.path.join(tmp, "filing.xml"))
+    os.makedirs(os.path.join(tmp, "out"))
+    r = run([ipf, "render", "--templates", "tpl", "-o", "out", "filing.xml"], cwd=tmp, timeout=120)
+    expect_rc(r, 2, "render")
+    expect_exact(r.stderr, [
+        f"tpl/national-filing/template.xml:{line}: error TEMPLATE-LIMIT 模板的求值超过了每份文件 "
+        "100000000 步的上限（如 //node() 这样宽泛的选择套在循环中），已停止排版；请把 select 写得具体些"],
+        "render")
+    expect_unchanged(os.path.join(tmp, "out"), {}, "render")
+
+
+def case_rules_budget(ipf, repo, tmp):
+    """A rule whose XPath is cubic in the data: the rule check stops at the
+    budget, names the rule, the limit and its line; the data is not counted
+    as valid (exit 2: the rule file must be fixed)."""
+    tpl = copy_templates(repo, tmp)
+    f = os.path.join(tpl, "national-filing/rules.xml")
+    line = edit(f, "<assert>ipf:filled(d:institution/d:address)</assert>",
+                f"<assert>{CUBIC} &gt; 0</assert>")
+    src = open(f, encoding="utf-8").read()
+    rule_line = src[:src.rindex("<rule ", 0, src.index(CUBIC))].count("\n") + 1
+    code = re.search(r'<rule code="([A-Z0-9-]+)"', src[src.rindex("<rule ", 0, src.index(CUBIC)):]).group(1)
+    # 600 services: some 2,000 nodes, 10^10 steps for the cubic rule.
+    t = sample_tree(repo)
+    services = t.getroot().find(q("institution")).find(q("services"))
+    for i in range(600):
+        ET.SubElement(services, q("service")).text = f"服务{i}"
+    save(t, tmp, "filing.xml")
+    r = run([ipf, "validate", "--templates", "tpl", "filing.xml"], cwd=tmp, timeout=120)
+    expect_rc(r, 2, "validate")
+    expect_exact(r.stderr, [
+        f"tpl/national-filing/rules.xml:{rule_line}: error RULES-LIMIT 规则 {code} 的求值使这份文件的规则检查"
+        "超过了 100000000 步的上限，这条及其后的规则未能检查；请把规则的 XPath 写得具体些"], "validate")
+    del line
+
+
+# ------------------------------------------------ 7 library limits as codes
+
+def case_page_limit(ipf, repo, tmp):
+    """A valid filing whose layout needs more pages than libharu can hold
+    (32,767: one /Kids array): refused before the PDF is built, in Chinese,
+    naming the count and the limit; nothing written (was: "libharu 报告错误
+    0x1001")."""
+    import copy
+    t = sample_tree(repo)
+    cases = t.getroot().find(q("cases"))
+    first = cases.findall(q("case"))[0]
+    # 349,000 characters (just under the 1 MiB text limit) in the narrow
+    # 实施时间 column, 15 times: some 34,000 pages in a 15.7 MB file.
+    first.find(q("period")).text = "二" * 349000
+    for _ in range(14):
+        cases.append(copy.deepcopy(first))
+    save(t, tmp, "pages.xml")
+    r = run([ipf, "validate", "pages.xml"], cwd=tmp, timeout=120)
+    expect_rc(r, 0, "validate")
+    os.makedirs(os.path.join(tmp, "out"))
+    r = run([ipf, "render", "-o", "out", "pages.xml"], cwd=tmp, timeout=280)
+    expect_rc(r, 2, "render")
+    m = re.fullmatch(r"out/pages.pdf: error PDF-TOO-MANY-PAGES 排版结果共 (\d+) 页，超过 PDF 生成库每份文件 "
+                     r"32767 页的上限，未生成 PDF；请精简内容，或把数据分成几份分别生成\n", r.stderr)
+    if not m or int(m.group(1)) <= 32767:
+        fail(f"page-limit: {r.stderr[:2000]}")
+    expect_unchanged(os.path.join(tmp, "out"), {}, "render")
+    print(f"{m.group(1)} pages refused before writing")
+
+
+def case_truncated_font(ipf, repo, tmp):
+    """A font file cut short (a copy broken off): a Chinese message naming
+    the file, its size and where it should end, not a FreeType number;
+    at any length; through --font and through the template's <font>."""
+    font = open(os.path.join(repo, FONT), "rb").read()
+    shutil.copy(os.path.join(repo, SAMPLE), os.path.join(tmp, "filing.xml"))
+    for n in (100, 5000, 1000000, len(font) - 1):
+        open(os.path.join(tmp, "cut.ttf"), "wb").write(font[:n])
+        r = render(ipf, tmp, "--font", "cut.ttf", "filing.xml")
+        expect_rc(r, 2, f"--font cut at {n}")
+        got = r.stderr.strip().splitlines()
+        if (len(got) != 1 or not got[0].startswith(f"cut.ttf: error FONT-LOAD 字体文件“cut.ttf”不完整：文件只有 {n} 字节")
+                or "FreeType" in got[0] or "请重新复制一份完整的字体文件" not in got[0]):
+            fail(f"truncated at {n}: {r.stderr}")
+        if os.listdir(os.path.join(tmp, "out")):
+            fail("a PDF was written with a broken font")
+    print("a font cut at 100, 5000, 10^6 and size-1 bytes: said so in Chinese")
+    # Not a font at all: FreeType's number comes with a sentence.
+    open(os.path.join(tmp, "junk.ttf"), "wb").write(b"this is not a font, just text\n" * 10)
+    r = render(ipf, tmp, "--font", "junk.ttf", "filing.xml")
+    expect_rc(r, 2, "junk font")
+    if "请确认这是 TrueType 字体" not in r.stderr:
+        fail(f"junk font: {r.stderr}")
+
+
 CASES = {
+    "page-limit": case_page_limit,
+    "truncated-font": case_truncated_font,
+    "fifo": case_fifo,
+    "attribute-too-long": case_attribute_too_long,
+    "template-budget": case_template_budget,
+    "rules-budget": case_rules_budget,
+    "many-unexpected": case_many_unexpected,
+    "glyph-flood": case_glyph_flood,
+    "big-lines": case_big_lines,
+    "cr-only": case_cr_only,
     "every-text-printed": case_every_text_printed,
     "mixed-content": case_mixed_content,
     "libxml2-silent": case_libxml2_silent,

@@ -332,20 +332,8 @@ def xmp_values(xml):
     return v
 
 
-def check_pdfa(pdf, dated):
-    b = pdf.bytes
-    if not (b.startswith(b"%PDF-1.4\n%") and all(c > 127 for c in b[10:14])):
-        fail(f"header is {b[:16]!r}: want %PDF-1.4 then a comment of 4 bytes > 127")
-    if pdf.version != "1.4":
-        fail(f"PDF version {pdf.version}")
-    if "/Encrypt" in pdf.trailer:
-        fail("encrypted")
-    ids = pdf.trailer.get("/ID")
-    if not (isinstance(ids, list) and len(ids) == 2 and
-            all(isinstance(x, str) and x.startswith("b:") and len(x) == 34 for x in ids)):
-        fail(f"trailer /ID is {ids!r}: want two 16-byte strings")
-    print("  header, version 1.4, not encrypted, trailer /ID")
-
+def check_metadata(pdf, dated, pdfa):
+    """The XMP metadata stream every PDF has, agreeing with Info; /Lang."""
     cat = pdf.catalog()
     mref = cat.get("/Metadata")
     if mref is None:
@@ -361,9 +349,19 @@ def check_pdfa(pdf, dated):
     if not xml.rstrip().endswith(b'<?xpacket end="w"?>'):
         fail("no xpacket trailer")
     x = xmp_values(xml)
-    if x.get("part") != "1" or x.get("conformance") != "B":
+    if pdfa and (x.get("part") != "1" or x.get("conformance") != "B"):
         fail(f"pdfaid part {x.get('part')} conformance {x.get('conformance')}")
+    if not pdfa and ("part" in x or "conformance" in x or b"pdfaid" in pdf.bytes):
+        fail("a PDF that is not PDF/A claims pdfaid")
+    if text(cat.get("/Lang")) != "zh-CN":
+        fail(f"catalog /Lang is {cat.get('/Lang')!r}, not zh-CN")
+    langs = [e.text for e in ET.fromstring(xml).findall(".//dc:language/rdf:Bag/rdf:li", NS)]
+    if langs != ["zh-CN"]:
+        fail(f"XMP dc:language {langs}")
     info = pdf.info()
+    for key, v in info.items():
+        if not str(v).strip():
+            fail(f"Info /{key} is empty: an empty value is left out")
     for key in ["Title", "Author", "Subject", "Keywords", "Creator", "Producer"]:
         if info.get(key) != x.get(key):
             fail(f"Info /{key} {info.get(key)!r} but XMP says {x.get(key)!r}")
@@ -376,9 +374,27 @@ def check_pdfa(pdf, dated):
         fail("no title")
     if dated != ("CreationDate" in info and "ModDate" in info):
         fail(f"dates {'missing' if dated else 'present with --no-date'}")
-    print(f"  XMP metadata: pdfaid 1/B, agrees with Info "
+    print(f"  XMP metadata{': pdfaid 1/B' if pdfa else ''}, /Lang zh-CN, agrees with Info "
           f"({', '.join(sorted(k for k in info if k in x))})")
 
+
+
+def check_pdfa(pdf, dated):
+    b = pdf.bytes
+    if not (b.startswith(b"%PDF-1.4\n%") and all(c > 127 for c in b[10:14])):
+        fail(f"header is {b[:16]!r}: want %PDF-1.4 then a comment of 4 bytes > 127")
+    if pdf.version != "1.4":
+        fail(f"PDF version {pdf.version}")
+    if "/Encrypt" in pdf.trailer:
+        fail("encrypted")
+    ids = pdf.trailer.get("/ID")
+    if not (isinstance(ids, list) and len(ids) == 2 and
+            all(isinstance(x, str) and x.startswith("b:") and len(x) == 34 for x in ids)):
+        fail(f"trailer /ID is {ids!r}: want two 16-byte strings")
+    print("  header, version 1.4, not encrypted, trailer /ID")
+
+    check_metadata(pdf, dated, pdfa=True)
+    cat = pdf.catalog()
     intents = [pdf.get(i) for i in pdf.get(cat.get("/OutputIntents", []))]
     if len(intents) != 1:
         fail(f"{len(intents)} output intents")
@@ -405,13 +421,10 @@ def check_pdfa(pdf, dated):
 
 
 def check_plain(pdf):
-    cat = pdf.catalog()
-    for k in ["/Metadata", "/OutputIntents"]:
-        if k in cat:
-            fail(f"plain PDF has {k}")
-    if b"pdfaid" in pdf.bytes:
-        fail("plain PDF mentions pdfaid")
-    print("  no XMP metadata, no output intent")
+    check_metadata(pdf, dated=True, pdfa=False)
+    if "/OutputIntents" in pdf.catalog():
+        fail("plain PDF has /OutputIntents")
+    print("  XMP metadata without pdfaid, no output intent")
 
 
 def render(ipf, repo, args, sample, outdir, env=None):
@@ -595,6 +608,7 @@ def stream_runs(pdf, page):
     data = b"".join(pdf.data(c) + b"\n" for c in (contents if isinstance(contents, list)
                                                    else [contents]))
     runs, stack, args, font = [], [], [], None
+    rects = []
     for m in TOKEN.finditer(data):
         delim, hexs, name, num, op = m.groups()
         if op is None:
@@ -612,6 +626,9 @@ def stream_runs(pdf, page):
             runs.append({"text": "".join(maps[font].get(c, "\ufffd") for c in cids), "x": x,
                          "y": y, "size": size, "artifact": any(t == "Artifact" for t, _ in stack),
                          "actual": next((a for _, a in reversed(stack) if a is not None), None)})
+        elif op == "re":
+            x0, y0, w, h = (float(a.group(4)) for a in args[-4:])
+            rects.append((x0, y0, x0 + w, y0 + h))
         elif op in ("BMC", "BDC"):
             tag = args[0].group(3).decode()
             actual = None
@@ -624,7 +641,49 @@ def stream_runs(pdf, page):
         elif op == "EMC":
             stack.pop()
         args = []
+    page_rects[id(page)] = rects
     return runs
+
+
+page_rects = {}
+
+
+def spanning_labels(page, runs):
+    """Cells that span rows, found in the drawing: a frame with two or more
+    frames beside it on the right within its height.  Returns [(label text,
+    first line of what it labels, its first line that occurs once on the
+    page)], without white space."""
+    rects = page_rects[id(page)]
+    out = []
+
+    def inside(r, q):
+        return q[0] <= r["x"] + 0.5 <= q[2] and q[1] <= r["y"] <= q[3]
+
+    def cell_of(r):
+        best = None
+        for q in rects:
+            if inside(r, q) and (best is None or (q[2] - q[0]) * (q[3] - q[1]) <
+                                 (best[2] - best[0]) * (best[3] - best[1])):
+                best = q
+        return best
+
+    cells = [cell_of(r) for r in runs]
+    for q in set(rects):
+        beside = [b for b in set(rects) if abs(b[0] - q[2]) < 1 and b[1] >= q[1] - 1 and
+                  b[3] <= q[3] + 1]
+        if len(beside) < 2:
+            continue
+        label = squash("".join(r["text"] for r, c in zip(runs, cells) if c == q))
+        content = [r for r, c in zip(runs, cells) if c is not None and c[0] >= q[2] - 1 and
+                   c[1] >= q[1] - 1 and c[3] <= q[3] + 1 and squash(r["text"])]
+        if label and content:
+            content.sort(key=lambda r: (-r["y"], r["x"]))
+            page_text = squash("".join(r["text"] for r in runs))
+            once = [squash(r["text"]) for r in content
+                    if page_text.count(squash(r["text"])) == 1]
+            if once:
+                out.append((label, squash(content[0]["text"]), once[0]))
+    return out
 
 
 def stream_lines(runs):
@@ -691,11 +750,94 @@ def in_order(text, lines):
     return None
 
 
-def check_readers_one(label, path, order_readers):
+def first_numbered(ref):
+    """Index of the first page that carries a printed page number."""
+    for i, runs in enumerate(ref):
+        if any(re.fullmatch(r"—\d+—", squash(r["text"])) for r in runs):
+            return i
+    return len(ref)
+
+
+def roman(n):
+    out = ""
+    for v, r in [(1000, "m"), (900, "cm"), (500, "d"), (400, "cd"), (100, "c"), (90, "xc"),
+                 (50, "l"), (40, "xl"), (10, "x"), (9, "ix"), (5, "v"), (4, "iv"), (1, "i")]:
+        while n >= v:
+            out += r
+            n -= v
+    return out
+
+
+def page_labels(path, npages):
+    """Each page's label as a viewer shows it (qpdf reads /PageLabels)."""
+    r = run(["qpdf", "--json", path])
+    ranges = json.loads(r.stdout).get("pagelabels", [])
+    out = []
+    for p in range(npages):
+        rng = [x for x in ranges if x["index"] <= p]
+        if not rng:
+            out.append(str(p + 1))
+            continue
+        lab = rng[-1]["label"]
+        n = lab.get("/St", 1) + p - rng[-1]["index"]
+        style = lab.get("/S")
+        body = {"/D": str(n), "/r": roman(n), "/R": roman(n).upper()}.get(style, "")
+        out.append(text(lab.get("/P", "")) + body)
+    return out
+
+
+def check_document(pdf, path, ref):
+    """What a viewer shows about the document: page numbers as printed,
+    metadata (XMP agreeing with Info, /Lang), a title of its own."""
+    problems = []
+    labels = page_labels(path, len(ref))
+    printed = []
+    for i, runs in enumerate(ref):
+        # "— 3 —" (GB/T 9704) or "第 3 页 共 9 页" (lists): the page's own number
+        found = [re.fullmatch(r"—(\d+)—", squash(r["text"])) or
+                 re.fullmatch(r"第(\d+)页(共\d+页)?", squash(r["text"]))
+                 for r in runs if r["artifact"]]
+        nums = [m.group(1) for m in found if m]
+        printed.append(nums[0] if nums else None)
+    for i, (lab, num) in enumerate(zip(labels, printed)):
+        if num is not None and lab != num:
+            problems.append(f"p{i + 1} is printed — {num} — but a viewer calls it {lab!r}")
+        if num is None and (lab.isdigit() or lab in printed):
+            problems.append(f"p{i + 1} has no printed number but the label {lab!r}")
+    if len(set(labels)) != len(labels):
+        problems.append(f"page labels repeat: {labels}")
+    info = pdf.info()
+    title = info.get("Title", "")
+    if not title or re.search(r"（\s*）|\(\s*\)|【\s*】|“\s*”", title):
+        problems.append(f"Title {title!r}: empty, or brackets around an empty value")
+    check_metadata(pdf, dated=True, pdfa=False)
+    print(f"    page labels {' '.join(labels)}; Title {title}; "
+          f"Author {info.get('Author', '(none)')}")
+    return problems
+
+
+def check_readers_one(label, path, order_readers, label_readers):
     pdf = Pdf(path)
     pages = pdf.pages()
     ref = [stream_runs(pdf, p) for p in pages]
-    problems = []
+    problems = check_document(pdf, path, ref)
+    checked_boxes = spans = 0
+    # Page furniture is marked as artifacts, and only it: page numbers and
+    # the headings repeated with （续）.
+    furniture = 0
+    for i, runs in enumerate(ref):
+        for r in runs:
+            t = squash(r["text"])
+            is_number = re.fullmatch(r"—\d+—", t) is not None
+            if (is_number or t.endswith("（续）")) and not r["artifact"]:
+                problems.append(f"p{i + 1}: \"{t}\" is page furniture not marked as an artifact")
+            if r["artifact"] and not is_number:
+                furniture += 1
+        nums = [squash(r["text"]) for r in runs if r["artifact"]]
+        if not any(re.fullmatch(r"—\d+—", t) for t in nums) and i >= first_numbered(ref):
+            problems.append(f"p{i + 1}: no page number marked as an artifact")
+    if not any(r["artifact"] for runs in ref for r in runs):
+        problems.append("no artifacts at all")
     for name, reader in READERS:
         got = reader(path, len(pages))
         for i, runs in enumerate(ref):
@@ -708,12 +850,45 @@ def check_readers_one(label, path, order_readers):
                 problems.append(f"{name} p{i + 1}: characters differ from the content stream "
                                 f"({len(have)} vs {len(want_chars)}; missing {lost}, extra {extra})")
                 continue
+            # A run is drawn as one piece of a line: no reader may see a word
+            # break inside it (a letter-spaced "备案表" read as "备 案 表").
+            raw = got[i]
+            for r in runs:
+                t = r["text"].strip()
+                if len(t) > 1 and not re.search(r"\s", t) and t not in raw:
+                    problems.append(f"{name} p{i + 1}: \"{t}\" not read as one word")
+            # A check box is text attached to what it ticks ("☑基础服务"),
+            # in every reader: copy, search and screen readers get it.
+            for k, r in enumerate(runs[:-1]):
+                # (the glyph's own baseline is set to centre the box)
+                if r["text"] in ("□", "☑") and abs(runs[k + 1]["y"] - r["y"]) < r["size"] / 2:
+                    checked_boxes += 1
+                    ticked = r["text"] + squash(runs[k + 1]["text"])[:4]
+                    if ticked not in have:
+                        problems.append(f"{name} p{i + 1}: check box \"{ticked}\" not read "
+                                        "as one")
+            # A label spanning rows is read before what it labels: the first
+            # line of its rows is never read with the label only after it.
+            if name in label_readers:
+                for lab, first, anchor in spanning_labels(pages[i], runs):
+                    spans += name == "mutool"
+                    # the first line is found back from one that occurs once
+                    # ("名称" is in many rows)
+                    end = have.find(anchor)
+                    at = have.rfind(first, 0, end + len(anchor)) if end >= 0 else -1
+                    if at >= 0 and lab not in have[:at]:
+                        problems.append(f"{name} p{i + 1}: label \"{lab}\" read after "
+                                        f"\"{first}\"")
             if name in order_readers:
                 bad = in_order(have, stream_lines(runs))
                 if bad is not None:
                     problems.append(f"{name} p{i + 1}: \"{bad}\" is not where the content "
                                     "stream has it")
-    print(f"  {label}: {len(pages)} pages, " + ("ok" if not problems else
+    boxes = sum(r["text"].count("□") + r["text"].count("☑") for runs in ref for r in runs)
+    if checked_boxes != 3 * boxes:
+        problems.append(f"only {checked_boxes // 3} of {boxes} check boxes precede text")
+    print(f"  {label}: {len(pages)} pages, {boxes} check boxes, {spans} spanning labels, "
+          f"{furniture} repeated heading runs, " + ("ok" if not problems else
                                                  f"{len(problems)} problem(s)"))
     for p in problems[:12]:
         print("    " + p)
@@ -736,9 +911,12 @@ def check_readers(ipf, repo):
         for label, path in pdfs:
             # mutool reads in content stream order; pdftotext (a table column
             # by column) and pdfminer (text boxes by position) analyse the
-            # layout, so they are held to the characters, and to the order
-            # of labels and what they label (check_labels_first).
-            bad += len(check_readers_one(label, path, ["mutool"])) > 0
+            # layout, so they are held to the characters; pdftotext and mutool
+            # to labels spanning rows before their rows.  pdfminer orders its
+            # text boxes by position alone (x0 - 3 (y0 + y1) with its default
+            # boxes_flow), so a label centred in tall rows comes after their
+            # first line whatever the content stream's order: not checked.
+            bad += len(check_readers_one(label, path, ["mutool"], ["pdftotext", "mutool"])) > 0
         if bad:
             fail(f"{bad} of {len(pdfs)} PDFs read back differently")
         print(f"readers: all {len(pdfs)} PDFs read back by pdftotext, mutool and pdfminer")

@@ -150,18 +150,23 @@ def present(text, item):
     return False
 
 
-def assert_present_in_order(raw, layout, items, what):
+def assert_present_in_order(raw, layout, items, what, head=4):
     """Every item whole in pdftotext's text (a cell's lines stay together
     there), and the items in the form's order in -layout text, which keeps
     rows top to bottom and cells left to right; there a multi-line cell is
-    interleaved with its neighbours, so order is judged by each item's start."""
+    interleaved with its neighbours, so order is judged by each item's start
+    (its first head characters; labels pass 3, for a balanced label breaks
+    as 服务事|项清单)."""
     for it in items:
         if not present(raw, it):
             fail(f"{what} missing: {it[:60]}")
-    assert_in_order(layout, [it[:4] for it in items], what)
+    assert_in_order(layout, [it[:head] for it in items], what)
 
 
 def assert_in_order(text, items, what):
+    """Each item after the previous one; in a row whose cells are centred
+    vertically, a taller neighbour starts a line or two higher, so the search
+    starts two lines above the previous item."""
     pos = 0
     for it in items:
         i = text.find(it, pos)
@@ -169,7 +174,11 @@ def assert_in_order(text, items, what):
             j = text.find(it)
             where = "missing" if j < 0 else f"out of order (found at {j}, expected after {pos})"
             fail(f"{what} {where}: {it[:60]}")
-        pos = i + len(it)
+        back = i
+        for _ in range(3):
+            back = text.rfind("\n", 0, back) if back > 0 else 0
+            back = max(back, 0)
+        pos = max(pos, back)
     print(f"{len(items)} {what} present and in order")
 
 
@@ -203,7 +212,7 @@ def check_render(ipf, repo, sample, want_pages):
         raw = pdftotext(pdf)
         text = clean_text(raw)
         layout = clean_text(pdftotext(pdf, layout=True))
-        assert_present_in_order(text, layout, labels(repo), "labels")
+        assert_present_in_order(text, layout, labels(repo), "labels", 3)
         assert_present_in_order(text, layout, expected_in_order(sample), "data paragraphs")
         check_line_starts(raw)
         leftovers = [f for f in os.listdir(tmp) if f != os.path.basename(pdf)]
@@ -224,7 +233,7 @@ def check_blank(ipf, repo, form, want_pages):
         check_fonts(pdf)
         text = clean_text(pdftotext(pdf))
         layout = clean_text(pdftotext(pdf, layout=True))
-        assert_present_in_order(text, layout, labels(repo), "labels")
+        assert_present_in_order(text, layout, labels(repo), "labels", 3)
         for must in ["经办人：", "负责人：", "日期：", "（盖章）", "准予备案，有效期三年", "不予备案"]:
             if must not in text:
                 fail(f"blank form lacks {must}")

@@ -139,7 +139,8 @@ static double model_adv(uint32_t c)
         return 1;
     if (c == 0x2E3B)
         return 3;
-    if (u_getIntPropertyValue((UChar32)c, UCHAR_GRAPHEME_CLUSTER_BREAK) == U_GCB_EXTEND)
+    if (u_getIntPropertyValue((UChar32)c, UCHAR_GRAPHEME_CLUSTER_BREAK) == U_GCB_EXTEND ||
+        c == 0x200B) /* a template's break point (ZERO WIDTH SPACE) */
         return 0;
     int ea = u_getIntPropertyValue((UChar32)c, UCHAR_EAST_ASIAN_WIDTH);
     return ea == U_EA_WIDE || ea == U_EA_FULLWIDTH || ea == U_EA_AMBIGUOUS ? 1.0 : 0.5;
@@ -225,8 +226,55 @@ static int splits_unit(const run *r, size_t i, int *start_of_unit)
     return i > a && ((i - a) % 2 != 0 || b - i < 2);
 }
 
+/* The advance of a Han character in this paragraph, as the breaker finds
+ * it: the median of the first wide letters, else of any wide characters. */
+static double para_em(const run *r)
+{
+    for (int pass = 0; pass < 2; pass++) {
+        double v[63];
+        size_t k = 0;
+        for (size_t i = 0; i < r->n && k < 63; i++) {
+            int ea = u_getIntPropertyValue((UChar32)r->cps[i], UCHAR_EAST_ASIAN_WIDTH);
+            if ((ea != U_EA_WIDE && ea != U_EA_FULLWIDTH) || r->adv[i] <= 0)
+                continue;
+            if (pass == 0 && !u_isalpha((UChar32)r->cps[i]))
+                continue;
+            size_t j = k++;
+            while (j > 0 && v[j - 1] > r->adv[i]) {
+                v[j] = v[j - 1];
+                j--;
+            }
+            v[j] = r->adv[i];
+        }
+        if (k)
+            return v[k / 2];
+    }
+    return 0; /* nothing to compare with: no mark is full width, no gap capped */
+}
+
+static int is_alnum_ascii(uint32_t c)
+{
+    return c < 0x80 && ((c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z'));
+}
+
+/* Whether i lies inside a long code (8 or more ASCII letters and digits with
+ * a digit), which may break between its characters. */
+static int in_code(const run *r, size_t i)
+{
+    size_t a = i, b = i;
+    while (a > 0 && is_alnum_ascii(r->cps[a - 1]))
+        a--;
+    while (b < r->n && is_alnum_ascii(r->cps[b]))
+        b++;
+    int digit = 0;
+    for (size_t k = a; k < b; k++)
+        digit |= r->cps[k] >= '0' && r->cps[k] <= '9';
+    return digit && b - a >= 8 && i >= a + 2 && i + 2 <= b;
+}
+
 static void check_result(const run *r, const ipf_broken *b)
 {
+    const double em = para_em(r);
     checks++;
     const uint32_t *cps = r->cps;
     size_t n = r->n;
@@ -301,16 +349,32 @@ static void check_result(const run *r, const ipf_broken *b)
         /* Positions: every glyph sits where the previous one ended, plus any
          * justification gap; a compressed opening mark is drawn half an
          * advance early. */
-        double right = 0;
+        double right = 0, widest_gap = 0;
         int last = forced_after;
         for (size_t i = l->start; i < l->end; i++) {
             double a = r->adv[i], w = b->w[i], x = b->x[i];
             int compressed = fabs(w - a) > TOL;
-            if (compressed &&
-                !(fabs(w - a / 2) < TOL && (in_set(cps[i], OPENING) || in_set(cps[i], CLOSING)))) {
+            int mark = in_set(cps[i], OPENING) || in_set(cps[i], CLOSING);
+            if (compressed && !(w > a / 2 - TOL && w < a && mark)) {
                 fail("U+%04X at %zu drawn %g wide for an advance of %g", (unsigned)cps[i], i, w, a);
                 return;
             }
+            /* A lone mark in mid-line gives up at most 1/4 em (at
+             * half it reads as ASCII punctuation). */
+            int neighbour =
+                (i > l->start && (in_set(cps[i - 1], OPENING) || in_set(cps[i - 1], CLOSING))) ||
+                (i + 1 < l->end && (in_set(cps[i + 1], OPENING) || in_set(cps[i + 1], CLOSING)));
+            if (compressed && i > l->start && i + 1 < l->end && !neighbour &&
+                w < a - 0.25 * em - TOL)
+                fail("lone mark U+%04X in mid-line at %zu set %g wide", (unsigned)cps[i], i, w);
+            /* Adjacent full-width marks are always compressed: one loses the
+             * blank between them. */
+            if (em > 0 && i > l->start && a >= 0.9 * em && r->adv[i - 1] >= 0.9 * em &&
+                (in_set(cps[i - 1], OPENING) || in_set(cps[i - 1], CLOSING)) && mark &&
+                (in_set(cps[i], OPENING) || in_set(cps[i - 1], CLOSING)) && !compressed &&
+                fabs(b->w[i - 1] - r->adv[i - 1]) < TOL)
+                fail("adjacent marks U+%04X U+%04X at %zu both at full width", (unsigned)cps[i - 1],
+                     (unsigned)cps[i], i);
             double left = x + (compressed && in_set(cps[i], OPENING) ? a - w : 0);
             if (i == l->start
                     ? fabs(left) > TOL
@@ -318,6 +382,15 @@ static void check_result(const run *r, const ipf_broken *b)
                 fail("line %zu: U+%04X at %zu starts at %g, previous ends at %g", k,
                      (unsigned)cps[i], i, left, right);
                 return;
+            }
+            /* No loose line: justification adds at most 1/4 em between two
+             * characters (a word space may grow to half an em). */
+            if (i > l->start && !is_space(cps[i - 1])) {
+                double g = left - right;
+                if (g > widest_gap)
+                    widest_gap = g;
+                if (em > 0 && g > 0.25 * em + TOL)
+                    fail("line %zu: %g pt added before U+%04X at %zu", k, g, (unsigned)cps[i], i);
             }
             right = left + w;
         }
@@ -329,8 +402,9 @@ static void check_result(const run *r, const ipf_broken *b)
         for (size_t i = l->start + 1; i < l->end && !gap; i++)
             gap = (expandable(cps[i - 1]) || expandable(cps[i])) && !rigid(cps[i - 1]) &&
                   !rigid(cps[i]) && !is_space(cps[i]); /* a space grows after it */
+        /* ... or every gap next to Chinese grew by the most it may. */
         if (r->justify && !last && gap && clusters > 1 && fabs(l->width - r->max) > TOL &&
-            l->width < r->max)
+            l->width < r->max && (em <= 0 || fabs(widest_gap - 0.25 * em) > TOL))
             fail("line %zu is justified to %g, not %g", k, l->width, r->max);
     }
 
@@ -362,8 +436,8 @@ static void check_result(const run *r, const ipf_broken *b)
         splits_unit(r, s, &unit_start);
         if (r->level == IPF_LB_STRICT && unit_start)
             fail("line %zu starts with 破折号/省略号 at strict", k + 1);
-        if (e == s && first < 0x80 && lastc < 0x80 && first > ' ' && lastc > ' ' &&
-            ((first >= '0' && first <= '9') || (first | 0x20) >= 'a') &&
+        if (e == s && !in_code(r, s) && first < 0x80 && lastc < 0x80 && first > ' ' &&
+            lastc > ' ' && ((first >= '0' && first <= '9') || (first | 0x20) >= 'a') &&
             ((lastc >= '0' && lastc <= '9') || (lastc | 0x20) >= 'a') &&
             ((first | 0x20) <= 'z' || first <= '9') && ((lastc | 0x20) <= 'z' || lastc <= '9'))
             fail("a Latin word or number split between lines %zu and %zu", k, k + 1);
@@ -386,6 +460,7 @@ typedef struct tcase {
     double width;
     int justify;
     int rules;
+    ipf_lb_opts opts; /* lonely, balance, marked */
     uint32_t text[4096];
     size_t ntext;
     char lines[8192];
@@ -452,8 +527,10 @@ static void run_case(ipf_line_breaker **breakers, const tcase *tc)
                  ipf_lb_level_name(level));
         where = wh;
         ipf_broken b = {0};
-        ipf_status st = ipf_line_breaker_break(breakers[level], tc->text, adv, tc->ntext, tc->width,
-                                               tc->justify, &b);
+        ipf_lb_opts o = tc->opts;
+        o.justify = tc->justify;
+        ipf_status st = ipf_line_breaker_break_opts(breakers[level], tc->text, adv, tc->ntext,
+                                                    tc->width, &o, &b);
         if (st != IPF_OK) {
             fail("status %d", (int)st);
             continue;
@@ -575,6 +652,12 @@ static int run_file(ipf_line_breaker **breakers, const char *path)
             tc.width = strtod(v, NULL);
         } else if (strcmp(key, "justify") == 0) {
             tc.justify = atoi(v);
+        } else if (strcmp(key, "lonely") == 0) {
+            tc.opts.no_lone_last = atoi(v);
+        } else if (strcmp(key, "balance") == 0) {
+            tc.opts.balance = atoi(v);
+        } else if (strcmp(key, "marked") == 0) {
+            tc.opts.marked_breaks = atoi(v);
         } else if (strcmp(key, "emergency") == 0) {
             tc.rules = 0; /* the text cannot be broken without breaking a rule */
         } else if (strcmp(key, "text") == 0) {
@@ -972,7 +1055,11 @@ static void test_fuzz(ipf_line_breaker **breakers)
         where = wh;
         ipf_broken b = {0};
         int before = failures;
-        break_or_fail(breakers[lv], cps, adv, n, max, justify, &b);
+        /* The composition options too: every result keeps the invariants
+         * (balanced lines are justified to the balanced width, not max). */
+        ipf_lb_opts o = {justify, (int)rnd(2), !justify && rnd(4) == 0, (int)rnd(4) == 0};
+        if (ipf_line_breaker_break_opts(breakers[lv], cps, adv, n, max, &o, &b) != IPF_OK)
+            fail("status");
         run r = {lv, cps, adv, n, max, justify, 0};
         check_result(&r, &b);
         if (failures > before) {

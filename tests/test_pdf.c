@@ -237,10 +237,10 @@ static ipf_drawing *sample_drawing(void)
         ipf_drawing_line(dr, 70, 776 - 28.0 * i, 525, 776 - 28.0 * i, 0.5);
     }
     ipf_drawing_rect(dr, 66, 640, 463, 160, 0.75);
-    ipf_drawing_checkbox(dr, 72, 600, 10.5, 1);
-    add_text(dr, 88, 600, 0, 0, "基础服务");
-    ipf_drawing_checkbox(dr, 172, 600, 10.5, 0);
-    add_text(dr, 188, 600, 0, 0, "特色服务");
+    ipf_drawing_checkbox(dr, 72, 600, 14.7, 14, 1);
+    add_text(dr, 86.7, 600, 0, 0, "基础服务");
+    ipf_drawing_checkbox(dr, 172, 600, 14.7, 14, 0);
+    add_text(dr, 186.7, 600, 0, 0, "特色服务");
     ipf_drawing_outline(dr, 1, "（一）联系方式", 724);
     ipf_drawing_add_page(dr, 595.276, 841.89);
     ipf_drawing_outline(dr, 0, "二、工作基础和优势特点", 780);
@@ -287,12 +287,24 @@ static int case_drawing(void)
     EXPECT(it[0].text == first && strcmp(first, s) == 0, "text pointer stable");
     EXPECT(strcmp(it[39999].text, "第19999行") == 0, "last text: %s", it[39999].text);
     EXPECT(it[40000].kind == IPF_DRAW_LINE && it[40000].x2 == 19999, "last line");
-    EXPECT(ipf_drawing_rect(dr, 1, 2, 3, 4, 0.75) == 0 && ipf_drawing_checkbox(dr, 5, 6, 7, 9) == 0,
+    EXPECT(ipf_drawing_rect(dr, 1, 2, 3, 4, 0.75) == 0 &&
+               ipf_drawing_checkbox(dr, 5, 6, 8, 7, 9) == 0,
            "rect, checkbox");
     it = ipf_drawing_items(dr, 1, &n);
     EXPECT(it[n - 2].kind == IPF_DRAW_RECT && it[n - 2].x2 == 3 && it[n - 2].y2 == 4, "rect");
     EXPECT(it[n - 1].kind == IPF_DRAW_CHECKBOX && it[n - 1].checked == 1 && it[n - 1].size == 7,
            "checkbox");
+    /* hoisting: the last two items move before the rect, in their order */
+    size_t at = ipf_drawing_mark(dr) - 2, from = ipf_drawing_mark(dr);
+    EXPECT(ipf_drawing_line(dr, 1, 1, 2, 2, 0.5) == 0 && ipf_drawing_line(dr, 3, 3, 4, 4, 0.5) == 0,
+           "two lines");
+    EXPECT(ipf_drawing_hoist(dr, at, from) == 0, "hoist");
+    it = ipf_drawing_items(dr, 1, &n);
+    EXPECT(n == 40005 && it[n - 4].kind == IPF_DRAW_LINE && it[n - 4].x == 1 && it[n - 3].x == 3 &&
+               it[n - 2].kind == IPF_DRAW_RECT && it[n - 1].kind == IPF_DRAW_CHECKBOX,
+           "hoisted in order before the rect and check box");
+    EXPECT(ipf_drawing_hoist(dr, from, at) < 0 && ipf_drawing_hoist(dr, at, from + 9) < 0,
+           "marks out of order or past the end: refused");
     ipf_drawing_items(dr, 0, &n);
     EXPECT(n == 0, "page 1 empty");
     double w, h;
@@ -331,7 +343,7 @@ static int case_text(void)
                        "机构名称：重庆大学图书馆（知识产权信息服务中心）|"
                        "联系电话：023-65102345，邮箱：ip@cqu.edu.cn|"
                        "服务对象：高校师生、科研院所、中小微企业。|"
-                       "基础服务|特色服务#"
+                       "☑基础服务|□特色服务#" /* check boxes are text */
                        "二、工作基础和优势特点（不超过1000字）#";
     char *got = text_lines(out);
     EXPECT(got && strcmp(got, want) == 0, "text extracted exactly, in reading order, got:\n%s",
@@ -782,7 +794,7 @@ static int case_subset(void)
     size_t raw_len = 0, ng = 0;
     for (int round = 0; round < 3; round++) { /* the caches must not change the result */
         z.len = 0;
-        EXPECT(ipf_ttf_subset(tt, gids, n, zd, &z, &raw_len, &ng) == 0, "subset");
+        EXPECT(ipf_ttf_subset(tt, gids, NULL, n, zd, &z, &raw_len, &ng) == 0, "subset");
     }
     EXPECT(ng == n + 1, "glyph count reported %zu (no composites in FandolFang)", ng);
     unsigned char *raw = malloc(raw_len + 1);
@@ -834,11 +846,43 @@ static int case_subset(void)
         free(pa);
     }
     FT_Done_Face(sub);
+    /* Letter-spaced characters: glyphs 1 and 2 widened by 125 units.  Each
+     * becomes a composite of its plain glyph (2 is also requested plain, 1
+     * is not: its plain copy is added after the requested ones), drawing
+     * the same outline with a wider advance. */
+    uint16_t wg[3] = {gids[0], gids[1], gids[1]}, wx[3] = {125, 0, 125};
+    z.len = 0;
+    EXPECT(ipf_ttf_subset(tt, wg, wx, 3, zd, &z, &raw_len, &ng) == 0 && ng == 5,
+           "widened subset: %zu glyphs (.notdef, 3 requested, 1 plain copy)", ng);
+    unsigned char *wraw = malloc(raw_len);
+    got = raw_len;
+    EXPECT(wraw && uncompress(wraw, &got, z.p, z.len) == Z_OK && got == raw_len, "inflates");
+    EXPECT(FT_New_Memory_Face(lib, wraw, (FT_Long)raw_len, 0, &sub) == 0, "FreeType loads it");
+    const unsigned ask[3] = {1, 2, 3};
+    for (int k = 0; k < 3; k++) {
+        EXPECT(FT_Load_Glyph(sub, ask[k], FT_LOAD_NO_SCALE) == 0, "load widened glyph %u", ask[k]);
+        FT_Outline a = sub->glyph->outline;
+        FT_Pos adv = sub->glyph->advance.x;
+        short na = a.n_points;
+        FT_Vector *pa = malloc(sizeof *pa * (size_t)(na ? na : 1));
+        memcpy(pa, a.points, sizeof *pa * (size_t)na);
+        EXPECT(FT_Load_Glyph(orig, wg[k], FT_LOAD_NO_SCALE) == 0, "load original");
+        FT_Outline b = orig->glyph->outline;
+        EXPECT(na == b.n_points && memcmp(pa, b.points, sizeof *pa * (size_t)na) == 0,
+               "widened glyph %u has the plain outline", ask[k]);
+        EXPECT(adv == orig->glyph->advance.x + wx[k], "advance %ld, plain %ld + %u", (long)adv,
+               (long)orig->glyph->advance.x, wx[k]);
+        EXPECT(ipf_ttf_width_plus(tt, wg[k], wx[k]) == (unsigned)(adv * 1000 / orig->units_per_EM),
+               "width_plus agrees with the subset's hmtx");
+        free(pa);
+    }
+    FT_Done_Face(sub);
+    free(wraw);
     FT_Done_Face(orig);
     FT_Done_FreeType(lib);
     /* the empty subset (.notdef only) is valid too */
     z.len = 0;
-    EXPECT(ipf_ttf_subset(tt, gids, 0, zd, &z, &raw_len, &ng) == 0 && raw_len > 0 && ng == 1,
+    EXPECT(ipf_ttf_subset(tt, gids, NULL, 0, zd, &z, &raw_len, &ng) == 0 && raw_len > 0 && ng == 1,
            "empty subset");
     free(raw);
     ipf_buf_free(&z);

@@ -37,7 +37,9 @@ endforeach()
 
 # Second round (issue 11): tests/hostile_robust.py, one test per case.
 set(IPF_HOSTILE_ROBUST ${CMAKE_SOURCE_DIR}/tests/hostile_robust.py)
-foreach(case covering-font blank-looking libxml2-silent every-text-printed mixed-content)
+foreach(case covering-font blank-looking libxml2-silent every-text-printed mixed-content
+             big-lines cr-only many-unexpected glyph-flood fifo attribute-too-long
+             template-budget rules-budget page-limit truncated-font)
   add_test(NAME hostile.robust.${case}
            COMMAND ${IPF_HOSTILE_ROBUST} ${case} $<TARGET_FILE:ipforms> ${CMAKE_SOURCE_DIR})
   set_tests_properties(hostile.robust.${case} PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)

@@ -1,0 +1,1331 @@
+/* collect.c: one data document from many inputs (lists, roll-ups), its CSV. */
+#include "collect.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <libxml/xpath.h>
+#include <libxml/xpathInternals.h>
+
+#include "collate.h"
+#include "csv.h"
+#include "ipforms.h"
+#include "layout.h"
+#include "utf8.h"
+#include "xmldoc.h"
+
+#define DATA_NS "urn:ipforms:data:1"
+
+/* ------------------------------------------------------------ small helpers */
+
+static const char *xattr(const xmlNode *n, const char *name)
+{
+    return ipf_tpl_attr(n, name);
+}
+
+static int is_el(const xmlNode *n, const char *name)
+{
+    return n && n->type == XML_ELEMENT_NODE && strcmp((const char *)n->name, name) == 0;
+}
+
+static char *dir_join(const char *file, const char *rel)
+{
+    if (rel[0] == '/')
+        return strdup(rel);
+    const char *slash = strrchr(file, '/');
+    size_t dl = slash ? (size_t)(slash - file) + 1 : 0;
+    char *p = malloc(dl + strlen(rel) + 1);
+    if (p) {
+        memcpy(p, file, dl);
+        strcpy(p + dl, rel);
+    }
+    return p;
+}
+
+/* Text with white space trimmed at both ends (ASCII and U+3000). */
+static char *trimmed(const char *s)
+{
+    while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n' ||
+           strncmp(s, "\xE3\x80\x80", 3) == 0)
+        s += *s == '\xE3' ? 3 : 1;
+    size_t n = strlen(s);
+    for (;;) {
+        if (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' || s[n - 1] == '\n'))
+            n--;
+        else if (n >= 3 && memcmp(s + n - 3, "\xE3\x80\x80", 3) == 0)
+            n -= 3;
+        else
+            break;
+    }
+    return strndup(s, n);
+}
+
+char *ipf_outlet_name_key(const char *name)
+{
+    char *out = malloc(strlen(name) + 1);
+    if (!out)
+        return NULL;
+    char *o = out;
+    const char *p = name;
+    while (*p) {
+        uint32_t cp;
+        const char *q = p;
+        if (ipf_utf8_next(&q, &cp) < 0) {
+            p++;
+            continue;
+        }
+        p = q;
+        if (cp >= 0xFF01 && cp <= 0xFF5E)
+            cp -= 0xFEE0; /* full-width forms → ASCII: （）→ () */
+        if (cp == ' ' || cp == '\t' || cp == '\r' || cp == '\n' || cp == 0x3000 || cp == 0xA0 ||
+            cp == 0x2002 || cp == 0x2003 || cp == 0x2009 || cp == 0x200B || cp == 0xFEFF)
+            continue;
+        o += ipf_utf8_encode(cp, o);
+    }
+    *o = '\0';
+    return out;
+}
+
+int ipf_credit_code_valid(const char *code)
+{
+    static const char set[] = "0123456789ABCDEFGHJKLMNPQRTUWXY";
+    static const int w[17] = {1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28};
+    if (strlen(code) != 18)
+        return 0;
+    int sum = 0;
+    for (int i = 0; i < 18; i++) {
+        const char *at = strchr(set, code[i]);
+        if (!at || !code[i])
+            return 0;
+        if (i < 17)
+            sum += (int)(at - set) * w[i];
+        else {
+            int c = 31 - sum % 31;
+            if (c == 31)
+                c = 0;
+            return (int)(at - set) == c;
+        }
+    }
+    return 0;
+}
+
+size_t ipf_engine_max_nodes(const ipf_form *f)
+{
+    const char *m = ipf_tpl_attr(ipf_tpl_child(ipf_form_root(f), "data"), "max-nodes");
+    unsigned long long v = m ? strtoull(m, NULL, 10) : 0;
+    return v > 4000000u ? 4000000u : (size_t)v;
+}
+
+/* ------------------------------------------------------------ regions */
+
+typedef struct region {
+    const char *code, *name, *shortname; /* point into the region table's document */
+    int parent;                          /* province index for a prefecture, -1 */
+} region;
+
+typedef struct regions {
+    xmlDocPtr doc;
+    region *r;
+    size_t n;
+} regions;
+
+static ipf_status regions_load(const char *path, ipf_diags *d, regions *out)
+{
+    memset(out, 0, sizeof *out);
+    ipf_status st = ipf_xml_read_file(path, NULL, d, &out->doc);
+    if (st != IPF_OK)
+        return st == IPF_INVALID ? IPF_ERR_TEMPLATE : st;
+    size_t cap = 64;
+    out->r = malloc(cap * sizeof *out->r);
+    if (!out->r)
+        return IPF_ERR_NOMEM;
+    xmlNodePtr root = xmlDocGetRootElement(out->doc);
+    for (xmlNodePtr p = root->children; p; p = p->next) {
+        if (!is_el(p, "province"))
+            continue;
+        int pi = (int)out->n;
+        for (xmlNodePtr q = p; q; q = q == p ? p->children : q->next) {
+            if (q != p && !is_el(q, "prefecture"))
+                continue;
+            if (!xattr(q, "code") || !xattr(q, "name")) {
+                ipf_diag_add(d, path, ipf_xml_line(q), IPF_SEV_ERROR, "REGIONS",
+                             "地区表的这一项缺少 code 或 name");
+                return IPF_ERR_TEMPLATE;
+            }
+            if (out->n == cap) {
+                cap *= 2;
+                region *nr = realloc(out->r, cap * sizeof *nr);
+                if (!nr)
+                    return IPF_ERR_NOMEM;
+                out->r = nr;
+            }
+            region *g = &out->r[out->n++];
+            g->code = xattr(q, "code");
+            g->name = xattr(q, "name");
+            g->shortname = xattr(q, "short");
+            g->parent = q == p ? -1 : pi;
+            if (q != p && q->next == NULL)
+                break;
+        }
+    }
+    return IPF_OK;
+}
+
+static void regions_free(regions *g)
+{
+    free(g->r);
+    xmlFreeDoc(g->doc);
+    memset(g, 0, sizeof *g);
+}
+
+static size_t prefix_len(const char *text, const char *name)
+{
+    size_t n = name ? strlen(name) : 0;
+    return n && strncmp(text, name, n) == 0 ? n : 0;
+}
+
+/* A prefecture's name with its 市 left off ("沈阳" of 沈阳市). */
+static size_t stem_len(const char *text, const char *name)
+{
+    size_t n = strlen(name);
+    if (n > 3 && strcmp(name + n - 3, "市") == 0 && strncmp(text, name, n - 3) == 0)
+        return n - 3;
+    return 0;
+}
+
+/* The province (and prefecture, or -1) a region text names at its start;
+ * the longest province name wins (新疆生产建设兵团 before 新疆). */
+static int region_match(const regions *g, const char *text, int *pref)
+{
+    *pref = -1;
+    int best = -1;
+    size_t bl = 0;
+    for (size_t i = 0; i < g->n; i++) {
+        if (g->r[i].parent >= 0)
+            continue;
+        size_t l = prefix_len(text, g->r[i].name);
+        size_t s = prefix_len(text, g->r[i].shortname);
+        if (s > l)
+            l = s;
+        if (l > bl) {
+            bl = l;
+            best = (int)i;
+        }
+    }
+    if (best < 0)
+        return -1;
+    const char *rest = text + bl;
+    for (size_t i = (size_t)best + 1; i < g->n && g->r[i].parent == best; i++) {
+        if (prefix_len(rest, g->r[i].name) || stem_len(rest, g->r[i].name)) {
+            *pref = (int)i;
+            break;
+        }
+    }
+    return best;
+}
+
+/* ------------------------------------------------------------ sources.xml */
+
+typedef struct field_map {
+    const char *name, *headings, *join;
+    int required, region, matched_only;
+    xmlXPathCompExprPtr sel;
+    long line;
+} field_map;
+
+typedef struct sources {
+    char *path;
+    xmlDocPtr doc;
+    const xmlNode *root;
+    field_map f[32];
+    size_t nf;
+    regions reg;
+} sources;
+
+static void sources_free(sources *s)
+{
+    for (size_t i = 0; i < s->nf; i++)
+        xmlXPathFreeCompExpr(s->f[i].sel);
+    regions_free(&s->reg);
+    xmlFreeDoc(s->doc);
+    free(s->path);
+    memset(s, 0, sizeof *s);
+}
+
+static ipf_status sources_load(const char *path, ipf_diags *d, sources *s)
+{
+    memset(s, 0, sizeof *s);
+    s->path = strdup(path);
+    if (!s->path)
+        return IPF_ERR_NOMEM;
+    ipf_status st = ipf_xml_read_file(path, NULL, d, &s->doc);
+    if (st != IPF_OK)
+        return st == IPF_INVALID ? IPF_ERR_TEMPLATE : st;
+    s->root = xmlDocGetRootElement(s->doc);
+    if (!is_el(s->root, "sources") || !xattr(s->root, "row") || !xattr(s->root, "root") ||
+        !xattr(s->root, "form")) {
+        ipf_diag_add(d, path, ipf_xml_line(s->root), IPF_SEV_ERROR, "SOURCES",
+                     "来源映射文件的根元素应是 <sources row=… root=… form=…>");
+        return IPF_ERR_TEMPLATE;
+    }
+    xmlXPathContextPtr xc = xmlXPathNewContext(NULL);
+    if (!xc)
+        return IPF_ERR_NOMEM;
+    xmlXPathRegisterNs(xc, (const xmlChar *)"d", (const xmlChar *)DATA_NS);
+    for (const xmlNode *n = s->root->children; n; n = n->next) {
+        if (!is_el(n, "field"))
+            continue;
+        if (s->nf == sizeof s->f / sizeof s->f[0] || !xattr(n, "name")) {
+            ipf_diag_add(d, path, ipf_xml_line(n), IPF_SEV_ERROR, "SOURCES",
+                         "<field> 缺少 name，或字段超过 32 个");
+            st = IPF_ERR_TEMPLATE;
+            break;
+        }
+        field_map *f = &s->f[s->nf++];
+        f->name = xattr(n, "name");
+        f->headings = xattr(n, "headings");
+        f->join = xattr(n, "join");
+        f->required = xattr(n, "required") && strcmp(xattr(n, "required"), "true") == 0;
+        f->region = xattr(n, "region") && strcmp(xattr(n, "region"), "true") == 0;
+        f->matched_only = xattr(n, "shown") && strcmp(xattr(n, "shown"), "matched") == 0;
+        f->line = ipf_xml_line(n);
+        if (xattr(n, "select") &&
+            !(f->sel = xmlXPathCtxtCompile(xc, (const xmlChar *)xattr(n, "select")))) {
+            ipf_diag_add(d, path, f->line, IPF_SEV_ERROR, "TEMPLATE-XPATH",
+                         "select 属性中的 XPath 表达式无法解析：%s", xattr(n, "select"));
+            st = IPF_ERR_TEMPLATE;
+        }
+    }
+    xmlXPathFreeContext(xc);
+    if (st == IPF_OK && xattr(s->root, "regions")) {
+        char *rp = dir_join(path, xattr(s->root, "regions"));
+        st = rp ? regions_load(rp, d, &s->reg) : IPF_ERR_NOMEM;
+        free(rp);
+    }
+    return st;
+}
+
+/* The sources.xml beside a form's template. */
+static ipf_status sources_for(ipf_engine *e, const char *form_id, ipf_diags *d, sources *s,
+                              const ipf_form **form)
+{
+    *form = ipf_engine_find_form(e, form_id, d);
+    if (!*form) {
+        ipf_diag_add(d, form_id, 0, IPF_SEV_ERROR, "FORM-UNKNOWN",
+                     "没有名为“%s”的表单（可用 ipforms forms 查看）", form_id);
+        return IPF_ERR_USAGE;
+    }
+    char *p = dir_join(ipf_form_path(*form), "sources.xml");
+    if (!p)
+        return IPF_ERR_NOMEM;
+    ipf_status st = sources_load(p, d, s);
+    free(p);
+    return st;
+}
+
+/* ------------------------------------------------------------ building rows */
+
+typedef struct builder {
+    sources *src;
+    xmlDocPtr out;
+    xmlNodePtr root;
+    xmlNsPtr ns;
+    ipf_diags *d;
+    size_t xml_max_nodes;
+    int have_title, have_issuer, have_date;
+} builder;
+
+static xmlNodePtr add_text(builder *b, xmlNodePtr parent, const char *name, const char *text)
+{
+    xmlNodePtr n = xmlNewTextChild(parent, b->ns, (const xmlChar *)name, (const xmlChar *)text);
+    return n;
+}
+
+/* Gives a region element its codes and printed name from the region table. */
+static void annotate_region(builder *b, xmlNodePtr reg, int matched_only, const char *file,
+                            long line)
+{
+    regions *g = &b->src->reg;
+    if (!g->n || !reg)
+        return;
+    xmlChar *raw = xmlNodeGetContent(reg);
+    char *t = raw ? trimmed((const char *)raw) : NULL;
+    xmlFree(raw);
+    if (!t)
+        return;
+    int pref;
+    int p = region_match(g, t, &pref);
+    if (p < 0) {
+        if (*t)
+            ipf_diag_add(b->d, file, line, IPF_SEV_WARNING, "LIST-REGION",
+                         "地区“%s”不在地区表（GB/T 2260）中，这一行排在名单最后；"
+                         "请写省级名称开头，如“辽宁省沈阳市”",
+                         t);
+        free(t);
+        return;
+    }
+    xmlSetProp(reg, (const xmlChar *)"province", (const xmlChar *)g->r[p].name);
+    xmlSetProp(reg, (const xmlChar *)"province-code", (const xmlChar *)g->r[p].code);
+    /* Printed: the table's names when the prefecture is known (辽宁沈阳 →
+     * 辽宁省沈阳市), else the text as written (a prefecture not in the table). */
+    char shown[512];
+    snprintf(shown, sizeof shown, "%s%s", pref >= 0 || matched_only ? g->r[p].name : t,
+             pref >= 0 ? g->r[pref].name : "");
+    if (pref >= 0) {
+        xmlSetProp(reg, (const xmlChar *)"prefecture", (const xmlChar *)g->r[pref].name);
+        xmlSetProp(reg, (const xmlChar *)"prefecture-code", (const xmlChar *)g->r[pref].code);
+    }
+    xmlChar *esc = xmlEncodeSpecialChars(reg->doc, (const xmlChar *)shown);
+    xmlNodeSetContent(reg, esc);
+    xmlFree(esc);
+    free(t);
+}
+
+static xmlNodePtr new_row(builder *b, const char *file, long line)
+{
+    xmlNodePtr r = xmlNewChild(b->root, b->ns, (const xmlChar *)xattr(b->src->root, "row"), NULL);
+    char from[1024];
+    snprintf(from, sizeof from, "%s:%ld", file, line);
+    if (r)
+        xmlSetProp(r, (const xmlChar *)"from", (const xmlChar *)from);
+    return r;
+}
+
+static ipf_status from_csv(builder *b, const char *path)
+{
+    ipf_csv *c;
+    ipf_status st = ipf_csv_read_file(path, b->d, &c);
+    if (st != IPF_OK)
+        return st;
+    sources *s = b->src;
+    int colfield[256];
+    size_t nc = ipf_csv_fields(c);
+    for (size_t k = 0; k < nc && k < 256; k++) {
+        colfield[k] = -1;
+        char *h = ipf_outlet_name_key(ipf_csv_field(c, 0, k));
+        for (size_t i = 0; h && i < s->nf && colfield[k] < 0; i++) {
+            const char *hs = s->f[i].headings;
+            for (const char *p = hs; p && *p;) {
+                const char *q = strchr(p, '|');
+                size_t l = q ? (size_t)(q - p) : strlen(p);
+                if (strlen(h) == l && strncmp(h, p, l) == 0) {
+                    colfield[k] = (int)i;
+                    break;
+                }
+                p = q ? q + 1 : NULL;
+            }
+        }
+        if (colfield[k] < 0 && h && *h)
+            ipf_diag_add(b->d, path, ipf_csv_line(c, 0), IPF_SEV_WARNING, "CSV-COLUMN",
+                         "表头第 %zu 列“%s”不对应名单的任何字段，这一列未使用（映射见 %s）", k + 1,
+                         ipf_csv_field(c, 0, k), s->path);
+        free(h);
+    }
+    for (size_t i = 0; i < s->nf; i++) {
+        if (!s->f[i].required)
+            continue;
+        int found = 0;
+        for (size_t k = 0; k < nc && k < 256; k++)
+            found |= colfield[k] == (int)i;
+        if (!found) {
+            const char *hs = s->f[i].headings ? s->f[i].headings : s->f[i].name;
+            ipf_diag_add(b->d, path, ipf_csv_line(c, 0), IPF_SEV_ERROR, "CSV-COLUMN",
+                         "名册缺少必需的一列：表头应有“%.*s”（也可写 %s）",
+                         (int)(strchr(hs, '|') ? (size_t)(strchr(hs, '|') - hs) : strlen(hs)), hs,
+                         hs);
+            st = IPF_INVALID;
+        }
+    }
+    for (size_t r = 1; r < ipf_csv_records(c) && st == IPF_OK; r++) {
+        xmlNodePtr row = new_row(b, path, ipf_csv_line(c, r));
+        if (!row) {
+            st = IPF_ERR_NOMEM;
+            break;
+        }
+        for (size_t k = 0; k < nc && k < 256; k++) {
+            if (colfield[k] < 0)
+                continue;
+            const field_map *f = &s->f[colfield[k]];
+            char *v = trimmed(ipf_csv_field(c, r, k));
+            if (v && (*v || f->required)) {
+                xmlNodePtr el = add_text(b, row, f->name, v);
+                if (f->region)
+                    annotate_region(b, el, f->matched_only, path, ipf_csv_line(c, r));
+            }
+            free(v);
+        }
+    }
+    ipf_csv_free(c);
+    return st;
+}
+
+/* A node-set's text, each node's normalised and joined by sep. */
+static char *joined(xmlXPathObjectPtr o, const char *sep)
+{
+    if (!o)
+        return strdup("");
+    if (o->type != XPATH_NODESET || !o->nodesetval || o->nodesetval->nodeNr <= 1 || !sep) {
+        xmlChar *v = xmlXPathCastToString(o);
+        char *r = v ? malloc(strlen((char *)v) + 1) : NULL;
+        if (r)
+            ipf_text_normalize((const char *)v, r);
+        xmlFree(v);
+        return r;
+    }
+    size_t cap = 256, n = 0;
+    char *out = malloc(cap);
+    for (int i = 0; out && i < o->nodesetval->nodeNr; i++) {
+        xmlChar *v = xmlNodeGetContent(o->nodesetval->nodeTab[i]);
+        size_t need = n + (v ? strlen((char *)v) : 0) + strlen(sep) + 1;
+        if (need > cap) {
+            cap = need * 2;
+            char *o2 = realloc(out, cap);
+            if (!o2) {
+                free(out);
+                xmlFree(v);
+                return NULL;
+            }
+            out = o2;
+        }
+        if (i) {
+            strcpy(out + n, sep);
+            n += strlen(sep);
+        }
+        n += ipf_text_normalize(v ? (const char *)v : "", out + n);
+        xmlFree(v);
+    }
+    if (out)
+        out[n] = '\0';
+    return out;
+}
+
+static ipf_status from_filing(builder *b, xmlDocPtr doc, const char *path)
+{
+    xmlNodePtr root = xmlDocGetRootElement(doc);
+    xmlXPathContextPtr xc = xmlXPathNewContext(doc);
+    if (!xc)
+        return IPF_ERR_NOMEM;
+    xmlXPathRegisterNs(xc, (const xmlChar *)"d",
+                       root->ns ? root->ns->href : (const xmlChar *)DATA_NS);
+    ipf_status st = IPF_OK;
+    xmlNodePtr row = new_row(b, path, ipf_xml_line(root));
+    for (size_t i = 0; row && i < b->src->nf && st == IPF_OK; i++) {
+        const field_map *f = &b->src->f[i];
+        if (!f->sel)
+            continue;
+        xc->node = root;
+        xmlXPathObjectPtr o = xmlXPathCompiledEval(f->sel, xc);
+        char *v = joined(o, f->join);
+        xmlXPathFreeObject(o);
+        char *t = v ? trimmed(v) : NULL;
+        free(v);
+        if (!t) {
+            st = IPF_ERR_NOMEM;
+            break;
+        }
+        if (*t || f->required) {
+            xmlNodePtr el = add_text(b, row, f->name, t);
+            if (f->region)
+                annotate_region(b, el, 1, path, ipf_xml_line(root));
+        }
+        free(t);
+    }
+    xmlXPathFreeContext(xc);
+    return row ? st : IPF_ERR_NOMEM;
+}
+
+/* A list document: its rows as they are (regions annotated), and its title,
+ * issuer and date unless given. */
+static ipf_status from_list(builder *b, xmlDocPtr doc, const char *path)
+{
+    const char *rowname = xattr(b->src->root, "row");
+    const field_map *rf = NULL;
+    for (size_t i = 0; i < b->src->nf; i++)
+        if (b->src->f[i].region)
+            rf = &b->src->f[i];
+    for (xmlNodePtr n = xmlDocGetRootElement(doc)->children; n; n = n->next) {
+        if (n->type != XML_ELEMENT_NODE)
+            continue;
+        int head = is_el(n, "title")    ? !b->have_title++
+                   : is_el(n, "issuer") ? !b->have_issuer++
+                   : is_el(n, "date")   ? !b->have_date++
+                                        : 0;
+        if (!head && !is_el(n, rowname))
+            continue;
+        xmlNodePtr c = xmlDocCopyNode(n, b->out, 1);
+        if (!c)
+            return IPF_ERR_NOMEM;
+        if (head) {
+            xmlNodePtr first = b->root->children;
+            while (first && !is_el(first, rowname))
+                first = first->next;
+            first ? xmlAddPrevSibling(first, c) : xmlAddChild(b->root, c);
+            continue;
+        }
+        xmlAddChild(b->root, c);
+        char from[1024];
+        snprintf(from, sizeof from, "%s:%ld", path, ipf_xml_line(n));
+        xmlSetProp(c, (const xmlChar *)"from", (const xmlChar *)from);
+        for (xmlNodePtr f = c->children; rf && f; f = f->next)
+            if (is_el(f, rf->name) && !xmlHasProp(f, (const xmlChar *)"province-code"))
+                annotate_region(b, f, rf->matched_only, path, ipf_xml_line(n));
+    }
+    return IPF_OK;
+}
+
+static int ends_with_ci(const char *s, const char *suf)
+{
+    size_t a = strlen(s), b = strlen(suf);
+    return a >= b && strcasecmp(s + a - b, suf) == 0;
+}
+
+static ipf_status add_input(builder *b, const char *path)
+{
+    if (ends_with_ci(path, ".csv"))
+        return from_csv(b, path);
+    xmlDocPtr doc;
+    ipf_xml_limits lim = {0};
+    lim.max_nodes = b->xml_max_nodes;
+    ipf_status st = ipf_xml_read_file(path, &lim, b->d, &doc);
+    if (st != IPF_OK)
+        return st;
+    xmlNodePtr root = xmlDocGetRootElement(doc);
+    if (strcmp((const char *)root->name, xattr(b->src->root, "root")) == 0)
+        st = from_list(b, doc, path);
+    else
+        st = from_filing(b, doc, path);
+    xmlFreeDoc(doc);
+    return st;
+}
+
+static char *expand_year(const char *tpl, const char *year)
+{
+    size_t cap = strlen(tpl) + (year ? strlen(year) : 0) + 1;
+    char *out = malloc(cap), *o = out;
+    for (const char *p = tpl; out && *p;) {
+        if (strncmp(p, "{year}", 6) == 0) {
+            o += sprintf(o, "%s", year ? year : "");
+            p += 6;
+        } else {
+            *o++ = *p++;
+        }
+    }
+    if (out)
+        *o = '\0';
+    return out;
+}
+
+static ipf_status builder_new(builder *b, sources *s, const ipf_form *form,
+                              const ipf_list_options *o, ipf_diags *d)
+{
+    memset(b, 0, sizeof *b);
+    b->src = s;
+    b->d = d;
+    b->xml_max_nodes = ipf_engine_max_nodes(form);
+    b->out = xmlNewDoc((const xmlChar *)"1.0");
+    b->root =
+        b->out ? xmlNewDocNode(b->out, NULL, (const xmlChar *)xattr(s->root, "root"), NULL) : NULL;
+    if (!b->root)
+        return IPF_ERR_NOMEM;
+    xmlDocSetRootElement(b->out, b->root);
+    b->ns = xmlNewNs(b->root, (const xmlChar *)DATA_NS, NULL);
+    xmlSetNs(b->root, b->ns);
+    xmlSetProp(b->root, (const xmlChar *)"form", (const xmlChar *)ipf_form_id(form));
+    if (o->year)
+        xmlSetProp(b->root, (const xmlChar *)"year", (const xmlChar *)o->year);
+    return IPF_OK;
+}
+
+/* Title, issuer and date: the options, else a list document's, else sources.xml's. */
+static void builder_head(builder *b, const ipf_list_options *o)
+{
+    xmlNodePtr first = b->root->children;
+    const char *tt = xattr(b->src->root, "title");
+    const char *vals[3] = {NULL, o->issuer ? o->issuer : xattr(b->src->root, "issuer"), o->date};
+    const char *names[3] = {"title", "issuer", "date"};
+    int have[3] = {b->have_title, b->have_issuer && !o->issuer, b->have_date && !o->date};
+    char *title = tt ? expand_year(tt, o->year) : NULL;
+    vals[0] = title;
+    for (int i = 0; i < 3; i++) {
+        if (have[i] || !vals[i] || !*vals[i])
+            continue;
+        xmlNodePtr old = b->root->children;
+        while (old && !is_el(old, names[i]))
+            old = old->next;
+        if (old) {
+            xmlUnlinkNode(old);
+            xmlFreeNode(old);
+            first = b->root->children;
+        }
+        xmlNodePtr n = xmlNewDocNode(b->out, b->ns, (const xmlChar *)names[i], NULL);
+        if (!n)
+            continue;
+        xmlNodeAddContent(n, (const xmlChar *)vals[i]);
+        /* schema order: title, issuer, date, rows */
+        xmlNodePtr at = b->root->children;
+        while (at && (is_el(at, "title") || (i >= 1 && is_el(at, "issuer"))))
+            at = at->next;
+        at ? xmlAddPrevSibling(at, n) : xmlAddChild(b->root, n);
+    }
+    (void)first;
+    free(title);
+}
+
+/* ------------------------------------------------------------ CSV of a table */
+
+typedef struct textbuf {
+    char *s;
+    size_t n, cap;
+    int oom;
+} textbuf;
+
+static void tb_put(textbuf *t, const char *s)
+{
+    size_t l = strlen(s);
+    if (t->n + l + 1 > t->cap) {
+        size_t c = (t->n + l + 1) * 2;
+        char *p = realloc(t->s, c);
+        if (!p) {
+            t->oom = 1;
+            return;
+        }
+        t->s = p;
+        t->cap = c;
+    }
+    memcpy(t->s + t->n, s, l + 1);
+    t->n += l;
+}
+
+static void tb_put_normalized(textbuf *t, const char *raw)
+{
+    char *tmp = malloc(strlen(raw) + 1);
+    if (!tmp) {
+        t->oom = 1;
+        return;
+    }
+    ipf_text_normalize(raw, tmp);
+    tb_put(t, tmp);
+    free(tmp);
+}
+
+typedef struct csv_ctx {
+    const ipf_form *form;
+    xmlXPathContextPtr xp;
+    ipf_diags *d;
+    int errors;
+    double n; /* $n of the row being written */
+} csv_ctx;
+
+/* The layout's variables as far as a CSV has them: $n, the rule settings;
+ * $page and $pages are 1 (a CSV has no pages). */
+static xmlXPathObjectPtr csv_variable(void *data, const xmlChar *name, const xmlChar *ns)
+{
+    const csv_ctx *c = data;
+    if (ns)
+        return NULL;
+    if (strcmp((const char *)name, "n") == 0)
+        return xmlXPathNewFloat(c->n);
+    if (strcmp((const char *)name, "page") == 0 || strcmp((const char *)name, "pages") == 0)
+        return xmlXPathNewFloat(1);
+    const char *v = ipf_form_variable(c->form, (const char *)name);
+    return v ? xmlXPathNewString((const xmlChar *)v) : NULL;
+}
+
+static char *eval_string(csv_ctx *c, const xmlNode *tn, xmlNodePtr ctx)
+{
+    xmlXPathCompExprPtr comp = ipf_form_xpath(tn);
+    if (!comp)
+        return NULL;
+    c->xp->node = ctx;
+    xmlXPathObjectPtr o = xmlXPathCompiledEval(comp, c->xp);
+    if (!o) {
+        c->errors++;
+        return NULL;
+    }
+    xmlChar *v = xmlXPathCastToString(o);
+    xmlXPathFreeObject(o);
+    char *r = v ? strdup((const char *)v) : NULL;
+    xmlFree(v);
+    return r;
+}
+
+/* when="…" false: the cell keeps its place but is empty (as printed). */
+static int when_true(csv_ctx *c, const xmlNode *tn, xmlNodePtr ctx)
+{
+    xmlXPathCompExprPtr w = ipf_form_when(tn);
+    if (!w)
+        return 1;
+    c->xp->node = ctx;
+    xmlXPathObjectPtr o = xmlXPathCompiledEval(w, c->xp);
+    int r = o && xmlXPathCastToBoolean(o);
+    if (!o)
+        c->errors++;
+    xmlXPathFreeObject(o);
+    return r;
+}
+
+static void cell_text(csv_ctx *c, const xmlNode *tn, xmlNodePtr ctx, textbuf *t)
+{
+    if (!when_true(c, tn, ctx))
+        return;
+    if (ipf_tpl_is(tn, "value")) {
+        char *v = eval_string(c, tn, ctx);
+        if (v)
+            tb_put_normalized(t, v);
+        free(v);
+        return;
+    }
+    for (const xmlNode *k = tn->children; k; k = k->next) {
+        if (k->type == XML_TEXT_NODE || k->type == XML_CDATA_SECTION_NODE) {
+            const ipf_tpl_text *tx = ipf_form_text(k, NULL); /* {xpath} in text */
+            for (size_t i = 0; tx && i < ipf_tpl_text_count(tx); i++) {
+                const char *lit = ipf_tpl_text_literal(tx, i);
+                if (lit) {
+                    tb_put_normalized(t, lit);
+                    continue;
+                }
+                c->xp->node = ctx;
+                xmlXPathObjectPtr o = xmlXPathCompiledEval(ipf_tpl_text_expr(tx, i), c->xp);
+                xmlChar *v = o ? xmlXPathCastToString(o) : NULL;
+                if (!o)
+                    c->errors++;
+                if (v)
+                    tb_put_normalized(t, (const char *)v);
+                xmlFree(v);
+                xmlXPathFreeObject(o);
+            }
+            if (!tx)
+                tb_put_normalized(t, (const char *)k->content);
+        } else if (ipf_tpl_is(k, "field")) {
+            char *v = eval_string(c, k, ctx);
+            const char *fmt = ipf_tpl_attr(k, "format");
+            int y, m, dd;
+            char buf[64];
+            if (v && fmt && strcmp(fmt, "date-zh") == 0 &&
+                sscanf(v, "%d-%d-%d", &y, &m, &dd) == 3) {
+                snprintf(buf, sizeof buf, "%d年%d月%d日", y, m, dd);
+                tb_put(t, buf);
+            } else if (v) {
+                tb_put_normalized(t, v);
+            }
+            free(v);
+        } else if (ipf_tpl_is(k, "check")) {
+            char *v = NULL;
+            xmlXPathCompExprPtr comp = ipf_form_xpath(k);
+            if (comp) {
+                c->xp->node = ctx;
+                xmlXPathObjectPtr o = xmlXPathCompiledEval(comp, c->xp);
+                tb_put(t, o && xmlXPathCastToBoolean(o) ? "☑" : "□");
+                xmlXPathFreeObject(o);
+            }
+            free(v);
+        } else if (k->type == XML_ELEMENT_NODE) {
+            if (t->n && (ipf_tpl_is(k, "p") || ipf_tpl_is(k, "paragraphs")))
+                tb_put(t, "\n");
+            cell_text(c, k, ctx, t);
+        }
+    }
+}
+
+static ipf_status row_record(csv_ctx *c, const xmlNode *row, xmlNodePtr ctx, ipf_csv_writer *w)
+{
+    ipf_status st = IPF_OK;
+    if (!when_true(c, row, ctx)) /* a row not printed is not a record */
+        return IPF_OK;
+    for (const xmlNode *cell = row->children; cell && st == IPF_OK; cell = cell->next) {
+        if (cell->type != XML_ELEMENT_NODE)
+            continue;
+        textbuf t = {0};
+        tb_put(&t, "");
+        cell_text(c, cell, ctx, &t);
+        st = t.oom ? IPF_ERR_NOMEM : ipf_csv_put(w, t.s);
+        free(t.s);
+        /* A cell spanning columns keeps the columns in line: empty fields. */
+        const char *sp = ipf_tpl_attr(cell, "span");
+        for (int k = 1; sp && k < atoi(sp) && k < 64 && st == IPF_OK; k++)
+            st = ipf_csv_put(w, "");
+    }
+    return st == IPF_OK ? ipf_csv_end_record(w) : st;
+}
+
+ipf_status ipf_collect_csv(const ipf_form *form, xmlDocPtr data, ipf_csv_writer *w, ipf_diags *d)
+{
+    const xmlNode *table = NULL, *rep = NULL;
+    for (const xmlNode *n = ipf_form_root(form)->children; n; n = n->next) {
+        if (!ipf_tpl_is(n, "table"))
+            continue;
+        const char *cv = ipf_tpl_attr(n, "csv");
+        if (cv && strcmp(cv, "false") == 0)
+            continue;
+        if (ipf_tpl_child(n, "repeat") && (!table || (cv && strcmp(cv, "true") == 0))) {
+            if (!table || cv)
+                table = n;
+        }
+    }
+    rep = table ? ipf_tpl_child(table, "repeat") : NULL;
+    if (!rep) {
+        ipf_diag_add(d, ipf_form_path(form), 0, IPF_SEV_ERROR, "TEMPLATE-CSV",
+                     "模板没有可以导出 CSV 的表格（需要一个含 <repeat> 的 <table>）");
+        return IPF_ERR_TEMPLATE;
+    }
+    csv_ctx c = {form, xmlXPathNewContext(data), d, 0, 0};
+    if (!c.xp)
+        return IPF_ERR_NOMEM;
+    if (ipf_form_setup_xpath(form, c.xp) != 0) {
+        xmlXPathFreeContext(c.xp);
+        return IPF_ERR_NOMEM;
+    }
+    xmlXPathRegisterVariableLookup(c.xp, csv_variable, &c);
+    xmlNodePtr root = xmlDocGetRootElement(data);
+    ipf_status st = IPF_OK;
+    /* Records: the header rows, the repeat's rows, and the rows after the
+     * repeat (totals); rows above the headings (the title block) are not. */
+    const xmlNode *tail = NULL;
+    for (const xmlNode *r = table->children; r && st == IPF_OK; r = r->next) {
+        if (r == rep) {
+            tail = r->next;
+            break;
+        }
+        if (ipf_tpl_is(r, "row") && ipf_tpl_attr(r, "header") &&
+            strcmp(ipf_tpl_attr(r, "header"), "true") == 0)
+            st = row_record(&c, r, root, w);
+    }
+    c.xp->node = root;
+    xmlXPathObjectPtr o = st == IPF_OK ? xmlXPathCompiledEval(ipf_form_xpath(rep), c.xp) : NULL;
+    ipf_sorter *so = NULL;
+    ipf_rows rows = {0};
+    if (st == IPF_OK && o && o->type == XPATH_NODESET) {
+        st = ipf_sorter_new(&so);
+        if (st == IPF_OK)
+            st = ipf_rows_order(so, rep, o->nodesetval, c.xp, d, &rows);
+        for (size_t i = 0; i < rows.n && st == IPF_OK; i++) {
+            c.n = (double)i + 1;
+            for (const xmlNode *r = rep->children; r && st == IPF_OK; r = r->next)
+                if (ipf_tpl_is(r, "row"))
+                    st = row_record(&c, r, rows.nodes[i], w);
+        }
+    }
+    for (const xmlNode *r = tail; r && st == IPF_OK; r = r->next)
+        if (ipf_tpl_is(r, "row"))
+            st = row_record(&c, r, root, w);
+    ipf_rows_free(&rows);
+    ipf_sorter_free(so);
+    xmlXPathFreeObject(o);
+    xmlXPathFreeContext(c.xp);
+    if (st == IPF_OK && c.errors) {
+        ipf_diag_add(d, ipf_form_path(form), ipf_xml_line(rep), IPF_SEV_ERROR, "TEMPLATE-XPATH",
+                     "表格中有 %d 处 select 无法求值，CSV 未写出", c.errors);
+        st = IPF_ERR_TEMPLATE;
+    }
+    return st;
+}
+
+/* ------------------------------------------------------------ output */
+
+static ipf_status write_outputs(ipf_engine *e, const ipf_form *form, xmlDocPtr doc,
+                                const char *name, const ipf_list_options *o, ipf_diags *d)
+{
+    ipf_status st = ipf_engine_render_doc(e, doc, name, o->pdf_path, d);
+    if (st != IPF_OK || !o->csv_path)
+        return st;
+    ipf_csv_writer *w;
+    st = ipf_csv_writer_new(o->csv_charset == IPF_CSV_GB18030 ? IPF_CSV_GB18030 : IPF_CSV_UTF8_BOM,
+                            &w);
+    if (st == IPF_OK)
+        st = ipf_collect_csv(form, doc, w, d);
+    if (st == IPF_OK)
+        st = ipf_csv_write_file(w, o->csv_path, d);
+    ipf_csv_writer_free(w);
+    return st;
+}
+
+static ipf_status build_roster(ipf_engine *e, const char *form_id, const ipf_list_options *o,
+                               ipf_diags *d, sources *s, builder *b, const ipf_form **form)
+{
+    ipf_status st = sources_for(e, form_id, d, s, form);
+    if (st == IPF_OK)
+        st = builder_new(b, s, *form, o, d);
+    ipf_status worst = st;
+    for (size_t i = 0; i < o->ninputs && worst != IPF_ERR_NOMEM && st == IPF_OK; i++) {
+        ipf_status one = add_input(b, o->inputs[i]);
+        if (one != IPF_OK && (worst == IPF_OK || one > worst))
+            worst = one;
+    }
+    if (worst == IPF_OK)
+        builder_head(b, o);
+    return worst;
+}
+
+ipf_status ipf_engine_list(ipf_engine *e, const ipf_list_options *o, ipf_diags *d)
+{
+    sources s;
+    builder b;
+    const ipf_form *form = NULL;
+    memset(&b, 0, sizeof b);
+    const char *id = o->form_id ? o->form_id : "outlet-list";
+    ipf_status st = build_roster(e, id, o, d, &s, &b, &form);
+    if (st == IPF_OK)
+        st = write_outputs(e, form, b.out, o->pdf_path ? o->pdf_path : id, o, d);
+    xmlFreeDoc(b.out);
+    sources_free(&s);
+    return st;
+}
+
+/* ------------------------------------------------------------ roll-up */
+
+typedef struct summary_info {
+    char *file, *name, *key, *code, *date, *year, *form;
+    xmlNodePtr stats; /* copied into the roll-up document, or NULL */
+    int used;
+} summary_info;
+
+static void summary_free(summary_info *s)
+{
+    free(s->file);
+    free(s->name);
+    free(s->key);
+    free(s->code);
+    free(s->date);
+    free(s->year);
+    free(s->form);
+    if (s->stats)
+        xmlFreeNode(s->stats);
+}
+
+static char *eval_text(xmlXPathContextPtr xc, const char *expr, xmlNodePtr ctx)
+{
+    if (!expr)
+        return strdup("");
+    xc->node = ctx;
+    xmlXPathObjectPtr o = xmlXPathEvalExpression((const xmlChar *)expr, xc);
+    xmlChar *v = o ? xmlXPathCastToString(o) : NULL;
+    xmlXPathFreeObject(o);
+    char *t = trimmed(v ? (const char *)v : "");
+    xmlFree(v);
+    return t;
+}
+
+/* The due date of a summary of year: its form's setting, either a date
+ * (YYYY-MM-DD) or a day of the following year (--MM-DD, as xs:gMonthDay). */
+static int due_date(const char *setting, const char *year, char *out, size_t cap)
+{
+    int y, m, dd;
+    if (!setting)
+        return -1;
+    if (sscanf(setting, "%4d-%2d-%2d", &y, &m, &dd) == 3 && setting[0] != '-') {
+        snprintf(out, cap, "%04d-%02d-%02d", y, m, dd);
+        return 0;
+    }
+    if (sscanf(setting, "--%2d-%2d", &m, &dd) == 2 && year && atoi(year) > 0) {
+        snprintf(out, cap, "%04d-%02d-%02d", atoi(year) + 1, m, dd);
+        return 0;
+    }
+    return -1;
+}
+
+static ipf_status read_summary(ipf_engine *e, const xmlNode *spec, const char *path,
+                               size_t max_nodes, ipf_diags *d, summary_info *si, xmlDocPtr out)
+{
+    memset(si, 0, sizeof *si);
+    si->file = strdup(path);
+    xmlDocPtr doc;
+    ipf_xml_limits lim = {0};
+    lim.max_nodes = max_nodes;
+    ipf_status st = ipf_xml_read_file(path, &lim, d, &doc);
+    if (st == IPF_OK) /* checked like any summary: its form's schema and rules */
+        st = ipf_engine_render_doc(e, doc, path, NULL, d);
+    if (st != IPF_OK) {
+        xmlFreeDoc(doc);
+        return st;
+    }
+    xmlNodePtr root = xmlDocGetRootElement(doc);
+    xmlXPathContextPtr xc = xmlXPathNewContext(doc);
+    if (!xc) {
+        xmlFreeDoc(doc);
+        return IPF_ERR_NOMEM;
+    }
+    xmlXPathRegisterNs(xc, (const xmlChar *)"d",
+                       root->ns ? root->ns->href : (const xmlChar *)DATA_NS);
+    si->name = eval_text(xc, xattr(spec, "name"), root);
+    si->code = eval_text(xc, xattr(spec, "credit-code"), root);
+    si->date = eval_text(xc, xattr(spec, "date"), root);
+    si->year = eval_text(xc, xattr(spec, "year"), root);
+    xmlChar *fid = xmlGetNoNsProp(root, (const xmlChar *)"form");
+    si->form = strdup(fid ? (const char *)fid : "");
+    xmlFree(fid);
+    si->key = si->name ? ipf_outlet_name_key(si->name) : NULL;
+    if (!si->name || !si->code || !si->date || !si->year || !si->form || !si->key)
+        st = IPF_ERR_NOMEM;
+    if (st == IPF_OK && *si->code && !ipf_credit_code_valid(si->code)) {
+        /* The line of the field itself. */
+        long line = ipf_xml_line(root);
+        xc->node = root;
+        xmlXPathObjectPtr at =
+            xmlXPathEvalExpression((const xmlChar *)xattr(spec, "credit-code"), xc);
+        if (at && at->type == XPATH_NODESET && at->nodesetval && at->nodesetval->nodeNr > 0)
+            line = ipf_xml_line(at->nodesetval->nodeTab[0]);
+        xmlXPathFreeObject(at);
+        ipf_diag_add(d, path, line, IPF_SEV_ERROR, "ROLLUP-CREDIT-CODE",
+                     "统一社会信用代码“%s”不是有效的 18 位代码（GB 32100-2015 校验码不符），"
+                     "请核对年度工作总结中的统一社会信用代码",
+                     si->code);
+        st = IPF_INVALID;
+    }
+    /* The statistics columns: <stat name select/> of sources.xml. */
+    si->stats = xmlNewDocNode(out, NULL, (const xmlChar *)"stats", NULL);
+    for (const xmlNode *k = spec->children; si->stats && k && st == IPF_OK; k = k->next) {
+        if (!is_el(k, "stat") || !xattr(k, "name"))
+            continue;
+        char *v = eval_text(xc, xattr(k, "select"), root);
+        if (!v) {
+            st = IPF_ERR_NOMEM;
+            break;
+        }
+        if (*v) /* a column left empty is not a 0 (and must not make sum() NaN) */
+            xmlNewTextChild(si->stats, NULL, (const xmlChar *)xattr(k, "name"), (const xmlChar *)v);
+        free(v);
+    }
+    xmlXPathFreeContext(xc);
+    xmlFreeDoc(doc);
+    return st;
+}
+
+/* Summaries by name key [0] and by credit code [1]: chains of indices. */
+typedef struct summary_index {
+    size_t *head[2], *next[2];
+    size_t mask;
+} summary_index;
+
+static uint32_t hash_str(const char *s)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
+static int cmp_size(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int index_summaries(summary_index *x, const summary_info *sum, size_t n)
+{
+    memset(x, 0, sizeof *x);
+    size_t cap = 16;
+    while (cap < 2 * n)
+        cap *= 2;
+    x->mask = cap - 1;
+    for (int k = 0; k < 2; k++) {
+        x->head[k] = malloc(cap * sizeof *x->head[k]);
+        x->next[k] = malloc((n ? n : 1) * sizeof *x->next[k]);
+        if (!x->head[k] || !x->next[k])
+            return -1;
+        for (size_t i = 0; i < cap; i++)
+            x->head[k][i] = SIZE_MAX;
+    }
+    /* Inserted from the last, so that each chain lists the given order. */
+    for (size_t i = n; i-- > 0;) {
+        for (int k = 0; k < 2; k++) {
+            const char *key = k == 0 ? sum[i].key : sum[i].code;
+            x->next[k][i] = SIZE_MAX;
+            if (sum[i].used < 0 || !key || !*key)
+                continue;
+            size_t h = hash_str(key) & x->mask;
+            x->next[k][i] = x->head[k][h];
+            x->head[k][h] = i;
+        }
+    }
+    return 0;
+}
+
+ipf_status ipf_engine_rollup(ipf_engine *e, const ipf_list_options *o, ipf_diags *d)
+{
+    const char *id = o->form_id ? o->form_id : "rollup";
+    sources rs;
+    const ipf_form *rform = NULL;
+    ipf_status st = sources_for(e, id, d, &rs, &rform);
+    if (st != IPF_OK) {
+        sources_free(&rs);
+        return st;
+    }
+    const xmlNode *spec = NULL;
+    for (const xmlNode *k = rs.root->children; k; k = k->next)
+        if (is_el(k, "summary"))
+            spec = k;
+    const char *roster_form = xattr(rs.root, "roster");
+    if (!spec || !roster_form) {
+        ipf_diag_add(d, rs.path, 0, IPF_SEV_ERROR, "SOURCES",
+                     "汇总表的来源映射需要 roster=\"名单表单\" 和 <summary> 元素");
+        sources_free(&rs);
+        return IPF_ERR_TEMPLATE;
+    }
+    /* The roster, as the list would have it. */
+    sources s;
+    builder b;
+    memset(&b, 0, sizeof b);
+    const ipf_form *lform = NULL;
+    st = build_roster(e, roster_form, o, d, &s, &b, &lform);
+    summary_info *sum = calloc(o->nsummaries ? o->nsummaries : 1, sizeof *sum);
+    if (!sum)
+        st = IPF_ERR_NOMEM;
+    size_t nsum = 0;
+    ipf_status worst = st;
+    for (size_t i = 0; st == IPF_OK && i < o->nsummaries; i++) {
+        ipf_status one = read_summary(e, spec, o->summaries[i], 0, d, &sum[nsum], b.out);
+        nsum++;
+        if (one == IPF_ERR_NOMEM)
+            st = one;
+        if (one != IPF_OK) {
+            sum[nsum - 1].used = -1; /* reported; not counted */
+            if (worst == IPF_OK || one > worst)
+                worst = one;
+        }
+    }
+    if (st == IPF_OK && worst != IPF_OK && !(worst == IPF_INVALID && o->pdf_path == NULL))
+        st = worst;
+    /* Rename the roster's document into a roll-up: same rows, with status. */
+    if (st == IPF_OK) {
+        xmlNodeSetName(b.root, (const xmlChar *)xattr(rs.root, "root"));
+        xmlSetProp(b.root, (const xmlChar *)"form", (const xmlChar *)ipf_form_id(rform));
+        const char *tt = xattr(rs.root, "title");
+        char *title = tt ? expand_year(tt, o->year) : NULL;
+        for (xmlNodePtr n = b.root->children; n; n = n->next)
+            if (is_el(n, "title") && title) {
+                xmlChar *esc = xmlEncodeSpecialChars(b.out, (const xmlChar *)title);
+                xmlNodeSetContent(n, esc);
+                xmlFree(esc);
+            }
+        free(title);
+    }
+    const char *rowname = xattr(s.root, "row");
+    summary_index idx = {{NULL, NULL}, {NULL, NULL}, 0};
+    if (st == IPF_OK && index_summaries(&idx, sum, nsum) < 0)
+        st = IPF_ERR_NOMEM;
+    for (xmlNodePtr n = st == IPF_OK ? b.root->children : NULL; n; n = n->next) {
+        if (!is_el(n, rowname))
+            continue;
+        char *name = NULL, *code = NULL;
+        for (xmlNodePtr f = n->children; f; f = f->next) {
+            xmlChar *v = xmlNodeGetContent(f);
+            if (is_el(f, "name") && !name)
+                name = trimmed(v ? (char *)v : "");
+            if (is_el(f, "credit-code") && !code)
+                code = trimmed(v ? (char *)v : "");
+            xmlFree(v);
+        }
+        xmlChar *from = xmlGetNoNsProp(n, (const xmlChar *)"from");
+        if (code && *code && !ipf_credit_code_valid(code)) {
+            /* from="file:line", as the row was made */
+            char *ff = strdup(from ? (const char *)from : "roster");
+            char *colon = ff ? strrchr(ff, ':') : NULL;
+            long fl = colon ? strtol(colon + 1, NULL, 10) : 0;
+            if (colon)
+                *colon = '\0';
+            ipf_diag_add(d, ff ? ff : "roster", fl, IPF_SEV_ERROR, "ROLLUP-CREDIT-CODE",
+                         "名册中“%s”的统一社会信用代码“%s”不是有效的 18 位代码"
+                         "（GB 32100-2015 校验码不符）",
+                         name ? name : "", code);
+            free(ff);
+            st = IPF_INVALID;
+        }
+        char *key = name ? ipf_outlet_name_key(name) : NULL;
+        summary_info *hit = NULL;
+        /* Candidates: the summaries with this name key or this code, in the
+         * order given (the first of two is the one counted). */
+        size_t cand[64], nc = 0;
+        for (int pass = 0; key && pass < 2; pass++) {
+            const char *k = pass == 0 ? key : code;
+            if (!k || !*k)
+                continue;
+            for (size_t i = idx.head[pass][hash_str(k) & idx.mask]; i != SIZE_MAX && nc < 64;
+                 i = idx.next[pass][i])
+                if (strcmp(pass == 0 ? sum[i].key : sum[i].code, k) == 0)
+                    cand[nc++] = i;
+        }
+        qsort(cand, nc, sizeof *cand, cmp_size);
+        for (size_t ci = 0; ci < nc; ci++) {
+            if (ci > 0 && cand[ci] == cand[ci - 1])
+                continue;
+            size_t i = cand[ci];
+            summary_info *si = &sum[i];
+            if (si->used < 0 || !si->key)
+                continue;
+            int same = (code && *code && *si->code) ? strcmp(code, si->code) == 0
+                                                    : strcmp(key, si->key) == 0;
+            if (!same)
+                continue;
+            if (o->year && strcmp(si->year, o->year) != 0) {
+                ipf_diag_add(d, si->file, 0, IPF_SEV_WARNING, "ROLLUP-YEAR",
+                             "这份年度工作总结是 %s 年度的，汇总的是 %s 年度，未计入", si->year,
+                             o->year);
+                si->used = -1;
+                continue;
+            }
+            si->used++;
+            if (!hit) {
+                hit = si;
+            } else {
+                ipf_diag_add(d, si->file, 0, IPF_SEV_WARNING, "ROLLUP-DUPLICATE",
+                             "“%s”有两份年度工作总结（另一份是 %s），汇总只计入 %s", name,
+                             hit->file, hit->file);
+            }
+        }
+        char due[48] = "";
+        const char *status = "未报送";
+        xmlNodePtr st_el = xmlNewChild(n, b.ns, (const xmlChar *)"report", NULL);
+        if (hit) {
+            const char *dueset = ipf_engine_setting(e, hit->form, xattr(spec, "due-setting"), d);
+            if (due_date(dueset, hit->year, due, sizeof due) < 0) {
+                ipf_diag_add(d, hit->file, 0, IPF_SEV_ERROR, "ROLLUP-DUE",
+                             "表单“%s”的规则文件没有可用的截止日期设置“%s”"
+                             "（应为 YYYY-MM-DD 或 --MM-DD，后者指次年）",
+                             hit->form, xattr(spec, "due-setting"));
+                st = IPF_ERR_TEMPLATE;
+            }
+            status = *due && strcmp(hit->date, due) <= 0 ? "按时" : "逾期";
+            xmlNewTextChild(st_el, b.ns, (const xmlChar *)"submitted", (const xmlChar *)hit->date);
+            xmlNewTextChild(st_el, b.ns, (const xmlChar *)"due", (const xmlChar *)due);
+            const char *base = strrchr(hit->file, '/');
+            xmlNewTextChild(st_el, b.ns, (const xmlChar *)"file",
+                            (const xmlChar *)(base ? base + 1 : hit->file));
+            for (xmlNodePtr k = hit->stats ? hit->stats->children : NULL; k; k = k->next) {
+                xmlChar *v = xmlNodeGetContent(k);
+                xmlNewTextChild(st_el, b.ns, k->name, v);
+                xmlFree(v);
+            }
+        }
+        xmlSetProp(st_el, (const xmlChar *)"status", (const xmlChar *)status);
+        xmlFree(from);
+        free(key);
+        free(name);
+        free(code);
+    }
+    if (idx.head[0]) {
+        for (int k = 0; k < 2; k++) {
+            free(idx.head[k]);
+            free(idx.next[k]);
+        }
+    }
+    for (size_t i = 0; st == IPF_OK && i < nsum; i++)
+        if (sum[i].used == 0)
+            ipf_diag_add(d, sum[i].file, 0, IPF_SEV_WARNING, "ROLLUP-UNKNOWN",
+                         "年度工作总结的网点“%s”不在名册中（按名称%s核对），未计入汇总；"
+                         "请核对网点名称或名册",
+                         sum[i].name, *sum[i].code ? "和统一社会信用代码" : "");
+    if (st == IPF_OK)
+        st = write_outputs(e, rform, b.out, o->pdf_path ? o->pdf_path : id, o, d);
+    for (size_t i = 0; i < nsum; i++)
+        summary_free(&sum[i]);
+    free(sum);
+    xmlFreeDoc(b.out);
+    sources_free(&s);
+    sources_free(&rs);
+    return st;
+}

@@ -1,0 +1,282 @@
+#!/usr/bin/python3
+"""End-to-end checks of ipforms list and ipforms rollup (docs/lists.md).
+
+Usage: list_checks.py CASE IPFORMS REPO WORKDIR
+
+The PDF is read back with pdftotext (one page per form feed), the CSV as
+bytes.  Each case asserts what a clerk would see: the order of the rows, the
+headings on every page, the page numbers, what the spreadsheet gets.
+"""
+import os
+import shutil
+import subprocess
+import sys
+
+CASE, IPF, REPO, WORK = sys.argv[1:5]
+DATA = os.path.join(REPO, "tests", "data", "lists")
+failed = []
+
+
+def check(cond, what):
+    if not cond:
+        failed.append(what)
+        print("FAIL:", what, file=sys.stderr)
+
+
+def run(args, **kw):
+    return subprocess.run([IPF] + args, capture_output=True, text=True, timeout=120, **kw)
+
+
+def fresh(name):
+    d = os.path.join(WORK, name)
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    return d
+
+
+def pages(pdf):
+    if not shutil.which("pdftotext"):
+        sys.exit(77)
+    out = subprocess.run(["pdftotext", "-layout", pdf, "-"], capture_output=True, text=True,
+                         check=True).stdout
+    return [p for p in out.split("\f") if p.strip()]
+
+
+def csv_rows(path, encoding="utf-8-sig"):
+    import csv
+    import io
+    with open(path, "rb") as f:
+        raw = f.read()
+    return raw, list(csv.reader(io.StringIO(raw.decode(encoding), newline="")))
+
+
+def list_of(inputs, outdir, extra=()):
+    r = run(["list", "-o", outdir, "--year", "2024", "--date", "2024-12-20", "--no-date",
+             *extra, *inputs])
+    return r, os.path.join(outdir, "outlet-list-2024.pdf"), os.path.join(outdir,
+                                                                        "outlet-list-2024.csv")
+
+
+def in_order(seq, wanted, what):
+    pos = []
+    for w in wanted:
+        hits = [i for i, s in enumerate(seq) if w in s]
+        check(hits, f"{what}: “{w}” not found")
+        pos.append(hits[0] if hits else -1)
+    check(pos == sorted(pos), f"{what}: order {wanted} came out as positions {pos}")
+
+
+if CASE == "pdf":
+    out = fresh("pdf")
+    r, pdf, csvp = list_of([os.path.join(DATA, "roster-utf8.csv")], out)
+    check(r.returncode == 0, f"exit {r.returncode}: {r.stderr}")
+    ps = pages(pdf)
+    check(len(ps) >= 3, f"{len(ps)} pages, want at least 3")
+    tpl = open(os.path.join(REPO, "templates", "outlet-list", "template.xml"),
+               encoding="utf-8").read()
+    total = "{pages}" in tpl
+    for i, p in enumerate(ps, 1):
+        flat = p.replace(" ", "")
+        for h in ("序号", "地区", "网点名称", "机构类别", "地址", "联系电话", "服务事项", "有效期"):
+            check(h in flat, f"page {i}: heading {h} missing")
+        want = f"第{i}页共{len(ps)}页" if total else f"第{i}页"
+        check(want in flat, f"page {i}: “{want}” missing")
+    check("2024年度国家知识产权信息公共服务网点名单" in ps[0].replace(" ", ""), "title on page 1")
+    check("国家知识产权局" in ps[0] and "2024年12月20日" in ps[0], "issuer and date on page 1")
+    text = "".join(ps).replace(" ", "")
+    lines = text.split("\n")
+    # Provinces in GB/T 2260 order, 兵团 after 新疆.
+    in_order(lines, ["北京理工信息研究院", "河北第1知识", "辽宁省大连市", "吉林省长春市", "福建省福州市",
+                     "湖南省长沙市", "重庆嘉陵", "新疆大学", "石河子大学"], "PDF province order")
+    # Within 吉林 and 福建: pinyin with place-name readings (长 cháng, 厦 xià);
+    # ICU alone would put 长春 last (zhang) and 厦门 before 武夷 (sha).
+    in_order(lines, ["长春理工", "吉林化工", "四平知识", "延边大学"], "PDF 吉林 names")
+    in_order(lines, ["福州大学", "宁德师范", "莆田学院", "泉州知识", "三明学院", "武夷学院", "厦门大学",
+                     "漳州市知识"], "PDF 福建 names")
+    # 序号 runs on across groups and pages: the CSV has the same rows in the same order.
+    raw, rows = csv_rows(csvp)
+    names = [row[2] for row in rows[1:]]
+    check([row[0] for row in rows[1:]] == [str(i) for i in range(1, len(rows))], "CSV 序号 1..N")
+    check(names.index("长春理工科技大学图书馆") < names.index("吉林化工学院图书馆"), "CSV 长春 first")
+    check(names.index("武夷学院图书馆") < names.index("厦门大学图书馆"), "CSV 武夷 before 厦门")
+    check(len(rows) - 1 == 90, f"CSV has {len(rows) - 1} outlets, want 90")
+
+elif CASE == "csv":
+    out = fresh("csv")
+    r, pdf, csvp = list_of([os.path.join(DATA, "roster-utf8.csv")], out)
+    check(r.returncode == 0, f"exit {r.returncode}: {r.stderr}")
+    raw, rows = csv_rows(csvp)
+    check(raw.startswith(b"\xef\xbb\xbf"), "UTF-8 BOM first")
+    check(b"\r\n" in raw and raw.count(b"\r\n") == raw.count(b"\n"), "CRLF records")
+    check(rows[0] == ["序号", "地区", "网点名称", "机构类别", "地址", "联系电话", "服务事项", "有效期"],
+          f"headings {rows[0]}")
+    by = {row[2]: row for row in rows[1:]}
+    check(by["新疆大学图书馆"][6] == "'=HYPERLINK(\"http://evil\")", "= neutralised")
+    check(by["沈阳工业大学图书馆"][6] == "'+86 专利检索", "+ neutralised")
+    check(by["大连理工大学图书馆"][6] == "'-检索, 分析", "- neutralised, comma kept")
+    check(by["重庆嘉陵科技大学图书馆"][6] == "'@专利导航", "@ neutralised")
+    check('"\'=HYPERLINK(""http://evil"")"'.encode() in raw, "RFC 4180 quoting of the quote")
+    check(by["长春理工科技大学图书馆"][1] == "吉林省长春市", "region printed from the table")
+    # GB18030 for older Excel: no BOM, decodes as GB18030, same rows.
+    out2 = fresh("csv-gb")
+    r, pdf2, csv2 = list_of([os.path.join(DATA, "roster-utf8.csv")], out2,
+                            ["--csv-encoding", "gb18030"])
+    check(r.returncode == 0, f"gb18030 exit {r.returncode}: {r.stderr}")
+    raw2, rows2 = csv_rows(csv2, "gb18030")
+    check(not raw2.startswith(b"\xef\xbb\xbf"), "no BOM in GB18030")
+    check(rows2 == rows, "GB18030 CSV has the same rows")
+    r = run(["list", "-o", out2, "--csv-encoding", "latin1", os.path.join(DATA, "roster-utf8.csv")])
+    check(r.returncode == 2 and "gb18030" in r.stderr, "unknown --csv-encoding is a usage error")
+
+elif CASE == "rosters":
+    # The same roster in three encodings gives the same rows.
+    results = []
+    for name in ("roster-bom.csv", "roster-gb18030.csv"):
+        out = fresh(name)
+        r, pdf, csvp = list_of([os.path.join(DATA, name)], out)
+        check(r.returncode == 0, f"{name}: exit {r.returncode}: {r.stderr}")
+        results.append(csv_rows(csvp)[1] if r.returncode == 0 else None)
+    check(results[0] == results[1] and results[0] and len(results[0]) > 5,
+          "BOM and GB18030 rosters give the same CSV")
+    # Broken rosters: a clear error with the line, nothing written.
+    for name, line, code, words in (("roster-latin1.csv", 2, "CSV-ENCODING", "另存为"),
+                                    ("roster-quote.csv", 2, "CSV-QUOTE", "引号"),
+                                    ("roster-fields.csv", 2, "CSV-FIELDS", "列")):
+        out = fresh(name)
+        r, pdf, csvp = list_of([os.path.join(DATA, name)], out)
+        check(r.returncode == 1, f"{name}: exit {r.returncode}")
+        want = f"{name}:{line}: error {code} "
+        check(want in r.stderr and words in r.stderr, f"{name}: want “{want}…{words}”, got {r.stderr}")
+        check(os.listdir(out) == [], f"{name}: left {os.listdir(out)}")
+
+elif CASE == "sources":
+    # A list document and a filing feed the same list; a 10,000-row list
+    # document is within its form's node limit (a filing of as many nodes is not).
+    out = fresh("sources")
+    doc = os.path.join(out, "list.xml")
+    with open(doc, "w", encoding="utf-8") as f:
+        f.write('<outlet-list xmlns="urn:ipforms:data:1" form="outlet-list">\n'
+                '<title>测试名单</title><issuer>辽宁省知识产权局</issuer>\n')
+        for i in range(10000):
+            f.write(f'<outlet><region>辽宁省沈阳市</region><name>沈阳第{i}网点</name>'
+                    f'<category>高校</category><address>沈阳市和平区{i}号</address>'
+                    f'<phone>024-1234567</phone><services>专利检索</services>'
+                    f'<valid>2024年—2026年</valid></outlet>\n')
+        f.write('</outlet-list>\n')
+    r = run(["validate", doc])
+    check(r.returncode == 0, f"10,000-row list document: exit {r.returncode}: {r.stderr[:300]}")
+    small = os.path.join(out, "small.xml")
+    with open(small, "w", encoding="utf-8") as f:
+        f.write('<outlet-list xmlns="urn:ipforms:data:1" form="outlet-list">'
+                '<title>测试名单</title>'
+                '<outlet><region>辽宁</region><name>大连海事网点</name></outlet></outlet-list>')
+    filing = os.path.join(REPO, "samples", "national-filing", "chongqing-university-library.xml")
+    r, pdf, csvp = list_of([small, filing], out)
+    check(r.returncode == 0, f"list document + filing: exit {r.returncode}: {r.stderr}")
+    raw, rows = csv_rows(csvp)
+    check(len(rows) == 3, f"{len(rows) - 1} rows, want 2")
+    check(rows[1][1:3] == ["辽宁", "大连海事网点"], f"list document row {rows[1]}")
+    check(rows[2][1] == "重庆市", f"filing region from its address: {rows[2][1]}")
+    check(rows[2][2] == "重庆嘉陵科技大学图书馆", f"filing name {rows[2]}")
+    check("专利、商标、地理标志信息查询检索" in rows[2][6] and "；" in rows[2][6],
+          "filing services joined with ；")
+    check(rows[0][0] == "序号" and "测试名单" in "".join(pages(pdf)).replace(" ", ""),
+          "title from the list document")
+
+elif CASE == "grouped":
+    # group-by with a heading before and a subtotal ($group) after each group,
+    # groups in GB/T 2260 prefecture order, 序号 running across groups.
+    tpl = fresh("grouped-templates")
+    shutil.rmtree(tpl)
+    shutil.copytree(os.path.join(REPO, "templates"), tpl)
+    shutil.copytree(os.path.join(DATA, "templates", "grouped-test"),
+                    os.path.join(tpl, "grouped-test"))
+    out = fresh("grouped")
+    r = run(["list", "--templates", tpl, "--form", "grouped-test", "-o", out, "--no-date",
+             os.path.join(DATA, "grouped.xml")])
+    check(r.returncode == 0, f"exit {r.returncode}: {r.stderr}")
+    lines = [l.replace(" ", "") for l in "".join(pages(os.path.join(out, "grouped-test.pdf"))).split("\n")
+             if l.strip()]
+    want = ["序号网点名称机构类别", "【沈阳市】", "1东北大学图书馆高校", "2沈阳工业大学图书馆高校",
+            "3沈阳市知识产权服务中心公共服务机构", "小计3家，其中高校2家", "【大连市】",
+            "4大连海事大学图书馆高校", "小计1家，其中高校1家", "【鞍山市】", "5鞍山科技学院图书馆高校",
+            "小计1家，其中高校1家", "总计5家"]
+    check(lines[:len(want)] == want, f"grouped rows: {lines}")
+    raw, rows = csv_rows(os.path.join(out, "grouped-test.csv"))
+    check([r[1] for r in rows[1:6]] == ["东北大学图书馆", "沈阳工业大学图书馆", "沈阳市知识产权服务中心",
+                                        "大连海事大学图书馆", "鞍山科技学院图书馆"],
+          f"CSV: the rows without group rows: {rows}")
+    check(rows[-1] == ["总计5家", "", ""], f"CSV total row {rows[-1]}")
+
+elif CASE == "rollup":
+    # A test summary form (its due date --01-31 in its rule file) beside the
+    # shipped templates, as an office adds its own.
+    tpl = fresh("rollup-templates")
+    shutil.rmtree(tpl)
+    shutil.copytree(os.path.join(REPO, "templates"), tpl)
+    shutil.copytree(os.path.join(DATA, "templates", "test-summary"),
+                    os.path.join(tpl, "test-summary"))
+    out = fresh("rollup")
+    rd = os.path.join(DATA, "rollup")
+    sums = ["shenyang.xml", "dalian.xml", "changchun.xml", "unknown.xml", "shenyang-again.xml",
+            "xiamen-2023.xml"]
+    r = run(["rollup", "--templates", tpl, "-o", out, "--year", "2024", "--no-date",
+             "--roster", "roster.csv", *sums], cwd=rd)
+    check(r.returncode == 0, f"exit {r.returncode}: {r.stderr}")
+    warn = r.stderr
+    check("shenyang-again.xml: warning ROLLUP-DUPLICATE" in warn and "shenyang.xml" in warn,
+          "duplicate named with both files")
+    check("xiamen-2023.xml: warning ROLLUP-YEAR" in warn, "another year warned")
+    check("unknown.xml: warning ROLLUP-UNKNOWN" in warn and "不在名册的网点" in warn,
+          "unknown outlet warned")
+    check(warn.count("warning") == 3, f"exactly three warnings: {warn}")
+    raw, rows = csv_rows(os.path.join(out, "rollup-2024.csv"))
+    check(rows[0][:5] == ["序号", "地区", "网点名称", "报送日期", "报送情况"], f"headings {rows[0]}")
+    status = {row[2]: (row[3], row[4], row[5:]) for row in rows[1:-1]}
+    # on time (≤ 2025-01-31), late, matched across bracket widths and spaces,
+    # matched by credit code under another name, missing, missing by year.
+    check(status.get("沈阳工业大学图书馆", ("",))[:2] == ("2025-01-20", "按时"),
+          f"沈阳 on time, the first of two: {status.get('沈阳工业大学图书馆')}")
+    check(status.get("大连理工大学图书馆（知识产权信息服务中心）", ("",))[:2] == ("2025-02-10", "逾期"),
+          "大连 late, matched by normalised name")
+    check(status.get("长春理工科技大学图书馆", ("",))[:2] == ("2025-01-05", "按时"),
+          "长春 matched by credit code")
+    check(status.get("厦门大学图书馆", ("", ""))[1] == "未报送", "厦门 missing (2023 summary only)")
+    check(status.get("长沙市知识产权公共服务中心", ("", ""))[1] == "未报送", "长沙 missing")
+    check(status["沈阳工业大学图书馆"][2] == ["120", "40", "5", "6", "300"], "沈阳 statistics")
+    total = rows[-1]
+    check(total[0] == "合计：网点5家，按时报送2家，逾期1家，未报送2家", f"status counts: {total[0]}")
+    check(total[5:] == ["260", "80", "8", "11", "500"], f"column sums: {total[5:]}")
+    text = "".join(pages(os.path.join(out, "rollup-2024.pdf"))).replace(" ", "")
+    check("2024年度知识产权信息公共服务网点年度工作总结汇总表" in text, "title")
+    miss = text[text.find("未报送年度工作总结的网点"):]
+    check("厦门大学图书馆" in miss and "长沙市知识产权公共服务中心" in miss and
+          "沈阳工业大学" not in miss, "missing outlets listed apart")
+    check("合计：网点5家，按时报送2家，逾期1家，未报送2家" in text, "totals in the PDF")
+    # A wrong credit code is an error naming the field; nothing is written.
+    bad = os.path.join(out, "bad-code.xml")
+    with open(os.path.join(rd, "changchun.xml"), encoding="utf-8") as f:
+        open(bad, "w", encoding="utf-8").write(f.read().replace("91350100M000100Y43",
+                                                                 "91350100M000100Y44"))
+    out2 = fresh("rollup-bad")
+    r = run(["rollup", "--templates", tpl, "-o", out2, "--year", "2024", "--no-date",
+             "--roster", os.path.join(rd, "roster.csv"), bad])
+    check(r.returncode == 1, f"bad code: exit {r.returncode}")
+    check("bad-code.xml:3: error ROLLUP-CREDIT-CODE" in r.stderr and "统一社会信用代码" in r.stderr,
+          f"bad code named: {r.stderr}")
+    check(os.listdir(out2) == [], f"nothing written: {os.listdir(out2)}")
+    # … and in the roster, with the roster's line.
+    badr = os.path.join(out, "roster-badcode.csv")
+    open(badr, "w", encoding="utf-8").write("网点名称,统一社会信用代码\n甲网点,91350100M000100Y40\n")
+    out3 = fresh("rollup-bad-roster")
+    r = run(["rollup", "--templates", tpl, "-o", out3, "--year", "2024", "--no-date",
+             "--roster", badr, os.path.join(rd, "shenyang.xml")])
+    check(r.returncode == 1 and "roster-badcode.csv:2: error ROLLUP-CREDIT-CODE" in r.stderr,
+          f"roster code named with its line: {r.returncode} {r.stderr}")
+    check(os.listdir(out3) == [], f"nothing written: {os.listdir(out3)}")
+
+else:
+    print("unknown case", CASE, file=sys.stderr)
+    sys.exit(2)
+
+sys.exit(1 if failed else 0)
