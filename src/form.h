@@ -40,7 +40,7 @@ void ipf_form_free(ipf_form *f);
 const char *ipf_form_id(const ipf_form *f);
 const char *ipf_form_title(const ipf_form *f);
 const char *ipf_form_kind(const ipf_form *f);         /* filing, summary, ... */
-const char *ipf_form_jurisdiction(const ipf_form *f); /* e.g. 国家 */
+const char *ipf_form_jurisdiction(const ipf_form *f); /* as the template says */
 const char *ipf_form_path(const ipf_form *f);         /* the template file */
 /* The edition of the published form, e.g. "2024" (2024年制); "" if the
  * template names none.  One id may be held in several editions. */

@@ -94,44 +94,6 @@ def check_line_starts(text):
     print("line edges ok")
 
 
-def para_texts(el):
-    ps = el.findall("d:p", NS)
-    if ps:
-        return ["".join(p.itertext()) for p in ps]
-    t = "".join(el.itertext())
-    return [t] if t.strip() else []
-
-
-def expected_in_order(sample):
-    """The data's text in the order the form prints it."""
-    root = ET.parse(sample).getroot()
-    f = lambda path: root.findall(path, NS)
-    out = []
-    for path in ["d:institution/d:name", "d:institution/d:category", "d:institution/d:nature",
-                 "d:institution/d:address", "d:institution/d:platform/d:name",
-                 "d:institution/d:platform/d:url", "d:institution/d:head/d:name",
-                 "d:institution/d:head/d:title", "d:institution/d:contact/d:name",
-                 "d:institution/d:contact/d:title", "d:institution/d:contact/d:phone",
-                 "d:institution/d:contact/d:email", "d:institution/d:service-objects"]:
-        for el in f(path):
-            out += para_texts(el)
-    for el in f("d:institution/d:services/d:service"):
-        out += para_texts(el)
-    for el in f("d:foundation"):
-        out += para_texts(el)
-    for m in f("d:team/d:member"):
-        out += para_texts(m.find("d:name", NS))
-        for el in m.findall("d:profile", NS):
-            out += para_texts(el)
-    for el in f("d:development"):
-        out += para_texts(el)
-    for c in f("d:cases/d:case"):
-        out += para_texts(c.find("d:name", NS))
-        out += para_texts(c.find("d:period", NS))
-        out += para_texts(c.find("d:content", NS))
-    return [s for s in (squash(x) for x in out) if s]
-
-
 def present(text, item):
     """item is in text whole, or — for a short label wrapped in a narrow cell
     whose first line pdftotext joined with the neighbouring cell's line — in
@@ -182,62 +144,177 @@ def assert_in_order(text, items, what):
     print(f"{len(items)} {what} present and in order")
 
 
-def labels(repo):
-    with open(os.path.join(repo, "tests/data/national-filing.labels"), encoding="utf-8") as fh:
-        return [squash(l) for l in fh if l.strip() and not l.startswith("#")]
-
-
 def render(ipf, args, outdir, env=None):
     r = run([ipf] + args + ["-o", outdir], env=env)
     return r
 
 
-def check_render(ipf, repo, sample, want_pages):
+def manifest(repo, form):
+    """samples/<form>/MANIFEST: what a clerk would check on this form's PDFs.
+    Lines "key value…" (# starts a comment):
+      title TEXT               a sample's PDF title starts with it (the blank
+                               form's title is the template's title=)
+      pages SAMPLE.xml N       page count of that sample's PDF
+      blank-pages N            page count of the blank form
+      contains TEXT            every PDF of the form shows it (blank included)
+      sample-contains TEXT     every sample's PDF shows it
+      blank-contains TEXT      the blank form shows it
+    Page counts were read off the PNG pages once and fixed here: a layout
+    change that moves a page break fails and is looked at again."""
+    path = os.path.join(repo, "samples", form, "MANIFEST")
+    m = {"pages": {}, "contains": [], "sample-contains": [], "blank-contains": []}
+    if not os.path.exists(path):
+        fail(f"{path} missing: every form needs a manifest beside its samples")
+    with open(path, encoding="utf-8") as fh:
+        for no, line in enumerate(fh, 1):
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            key, _, rest = line.partition(" ")
+            rest = rest.strip()
+            if key == "pages":
+                name, _, n = rest.rpartition(" ")
+                m["pages"][name.strip()] = int(n)
+            elif key in ("title",):
+                m[key] = rest
+            elif key == "blank-pages":
+                m[key] = int(rest)
+            elif key in ("contains", "sample-contains", "blank-contains"):
+                m[key].append(squash(rest))
+            else:
+                fail(f"{path}:{no}: unknown key {key}")
+    for k in ("title", "blank-pages"):  # noqa: the two every form has
+        if k not in m:
+            fail(f"{path}: no {k} line")
+    return m
+
+
+def page_texts(pdf):
+    return [clean_text(p) for p in pdftotext(pdf).split("\f")]
+
+
+def in_pages(item, pages):
+    """item is printed, possibly continued over the following pages (where
+    the repeated headings, column headings and page numbers come between)."""
+    for k in range(len(pages)):
+        rest, j = item, k
+        while j < len(pages) and rest:
+            lo, hi = 0, len(rest)
+            while lo < hi:
+                mid = (lo + hi + 1) // 2
+                if rest[:mid] in pages[j]:
+                    lo = mid
+                else:
+                    hi = mid - 1
+            if lo == len(rest):
+                return True
+            if lo == 0:
+                break
+            rest, j = rest[lo:], j + 1
+    return False
+
+
+def assert_words(pdf, items, what):
+    """Every item present (whole, or continued across a page break) and the
+    items in the template's order in -layout text (rows top to bottom, cells
+    left to right; a multi-line cell is interleaved with its neighbours there,
+    so order is judged by each item's first characters)."""
+    text = clean_text(pdftotext(pdf))
+    pages = page_texts(pdf)
+    layout = clean_text(pdftotext(pdf, layout=True))
+    items = [it for it in items if it.replace(BREAK, "")]
+    for it in (i.replace(BREAK, "") for i in items):
+        # (a letter-spaced label such as 合　计 is one word only in -layout text)
+        if not present(text, it) and not in_pages(it, pages) and it not in layout:
+            fail(f"{what} missing: {it[:60]}")
+    # a narrow cell wraps a label after three characters or at its <br/>
+    assert_in_order(layout, [it.split(BREAK)[0][:3] for it in items], what)
+
+
+def form_of_sample(sample):
+    return os.path.basename(os.path.dirname(os.path.abspath(sample)))
+
+
+def check_render(ipf, repo, sample):
+    form = form_of_sample(sample)
+    m = manifest(repo, form)
+    name = os.path.basename(sample)
+    if name not in m["pages"]:
+        fail(f"samples/{form}/MANIFEST has no 'pages {name} N' line")
     with tempfile.TemporaryDirectory() as tmp:
         r = render(ipf, ["render", sample], tmp)
         if r.returncode != 0:
             fail(f"render exit {r.returncode}: {r.stderr}")
-        pdf = os.path.join(tmp, os.path.basename(sample)[:-4] + ".pdf")
+        if r.stderr.strip() and ": warning " in r.stderr:
+            fail(f"a published sample should be clean: {r.stderr}")
+        pdf = os.path.join(tmp, name[:-4] + ".pdf")
         n, info = pages(pdf)
         print(f"pages: {n}")
-        if not want_pages:
-            fail("no expected page count for this sample in tests/cmake/render.cmake")
-        if n != int(want_pages):
-            fail(f"expected {want_pages} pages, got {n}")
+        if n != m["pages"][name]:
+            fail(f"expected {m['pages'][name]} pages (samples/{form}/MANIFEST), got {n}")
         if not re.search(r"^Creator:\s+ipforms", info, re.M):
             fail("Creator is not ipforms:\n" + info)
-        if not re.search(r"^Title:\s+国家知识产权信息公共服务网点备案表", info, re.M):
-            fail("Title missing or not Chinese:\n" + info)
+        if not re.search(r"^Title:\s+" + re.escape(m["title"]), info, re.M):
+            fail(f"Title does not start with {m['title']}:\n" + info)
         check_fonts(pdf)
-        raw = pdftotext(pdf)
-        text = clean_text(raw)
-        layout = clean_text(pdftotext(pdf, layout=True))
-        assert_present_in_order(text, layout, labels(repo), "labels", 3)
-        assert_present_in_order(text, layout, expected_in_order(sample), "data paragraphs")
-        check_line_starts(raw)
+        labels, values = form_words(repo, form, sample)
+        assert_words(pdf, labels, "labels")
+        assert_words(pdf, values, "data values")
+        text = clean_text(pdftotext(pdf))
+        for must in m["contains"] + m["sample-contains"]:
+            if must not in text:
+                fail(f"PDF lacks {must}")
+        check_line_starts(pdftotext(pdf))
         leftovers = [f for f in os.listdir(tmp) if f != os.path.basename(pdf)]
         if leftovers:
             fail(f"temporary files left behind: {leftovers}")
 
 
-def check_blank(ipf, repo, form, want_pages):
+def check_blank(ipf, repo, form):
+    m = manifest(repo, form)
     with tempfile.TemporaryDirectory() as tmp:
         r = render(ipf, ["blank", form], tmp)
         if r.returncode != 0:
             fail(f"blank exit {r.returncode}: {r.stderr}")
         pdf = os.path.join(tmp, f"blank-{form}.pdf")
-        n, _ = pages(pdf)
+        n, info = pages(pdf)
         print(f"pages: {n}")
-        if want_pages and n != int(want_pages):
-            fail(f"expected {want_pages} pages, got {n}")
+        if n != m["blank-pages"]:
+            fail(f"expected {m['blank-pages']} pages (samples/{form}/MANIFEST), got {n}")
+        title = template_of(repo, form).get("title")
+        if not re.search(r"^Title:\s+" + re.escape(title) + r"\s*$", info, re.M):
+            fail(f"the blank form's Title is not the form's title {title}:\n" + info)
         check_fonts(pdf)
+        labels, _ = form_words(repo, form)
+        assert_words(pdf, labels, "labels")
         text = clean_text(pdftotext(pdf))
-        layout = clean_text(pdftotext(pdf, layout=True))
-        assert_present_in_order(text, layout, labels(repo), "labels", 3)
-        for must in ["经办人：", "负责人：", "日期：", "（盖章）", "准予备案，有效期三年", "不予备案"]:
+        for must in m["contains"] + m["blank-contains"]:
             if must not in text:
                 fail(f"blank form lacks {must}")
-        print("signature blocks and decision boxes present")
+
+
+def check_manifests(ipf, repo):
+    """Every form the catalogue lists has samples/<form>/MANIFEST naming a
+    page count for each of its samples, and at least one sample: a form is
+    added with its files under templates/ and samples/, and the render tests
+    pick it up."""
+    r = run([ipf, "forms", "--templates", os.path.join(repo, "templates")])
+    if r.returncode != 0:
+        fail(f"forms: {r.stderr}")
+    forms = [l.split()[0] for l in r.stdout.splitlines() if l.strip()]
+    for form in forms:
+        m = manifest(repo, form)
+        d = os.path.join(repo, "samples", form)
+        samples = sorted(f for f in os.listdir(d) if f.endswith(".xml"))
+        if not samples:
+            fail(f"samples/{form}/ has no sample")
+        for s in samples:
+            if s not in m["pages"]:
+                fail(f"samples/{form}/MANIFEST: no 'pages {s} N'")
+        for s in m["pages"]:
+            if s not in samples:
+                fail(f"samples/{form}/MANIFEST names {s}, which does not exist")
+    print(f"{len(forms)} forms, each with samples and a manifest")
 
 
 def check_deterministic(ipf, repo, sample):
@@ -448,11 +525,336 @@ def check_editions(ipf, repo, form, sample):
     print(f"{form}: editions {old} and 2099 held, the named one used, DATA-EDITION otherwise")
 
 
+# ---------- the form's own words, derived from its template ----------
+
+TNS = "urn:ipforms:template:1"
+T = "{%s}" % TNS
+DATA_NS = "urn:ipforms:data:1"
+ROOT_SINGLETONS = {"data", "info", "page", "fonts", "typography", "page-numbers", "styles"}
+
+
+def _etree():
+    try:
+        from lxml import etree
+    except ImportError:
+        print("SKIP: python3-lxml not installed (tools/deps.sh installs it)")
+        sys.exit(77)
+    return etree
+
+
+def built_template(path, depth=0):
+    """The template as the loader builds it: extends= resolved with
+    replace/remove/insert of named parts and root settings replaced
+    (docs/templates.md, "Extending a template")."""
+    etree = _etree()
+    root = etree.parse(path).getroot()
+    base_ref = root.get("extends")
+    if not base_ref or depth > 8:
+        return root
+    base = built_template(os.path.join(os.path.dirname(path), base_ref), depth + 1)
+    for a, v in root.attrib.items():
+        if a not in ("extends", "abstract"):
+            base.set(a, v)
+    if "abstract" in base.attrib and "abstract" not in root.attrib:
+        del base.attrib["abstract"]
+
+    def named(name):
+        found = base.xpath("//t:*[@name = $n]", namespaces={"t": TNS}, n=name)
+        if not found:
+            fail(f"{path}: no part named {name} in the base")
+        return found[0]
+
+    def part(el):
+        """A named section stands for its heading and the rows after it."""
+        if el.tag != T + "section":
+            return [el]
+        out = [el]
+        for sib in el.itersiblings():
+            if sib.tag == T + "section":
+                break
+            out.append(sib)
+        return out
+
+    for child in root:
+        if not isinstance(child.tag, str):
+            continue
+        kind = etree.QName(child).localname
+        if kind in ROOT_SINGLETONS or kind == "namespace":
+            for old in base.findall(T + kind):
+                if kind != "namespace" or old.get("prefix") == child.get("prefix"):
+                    base.remove(old)
+            base.append(child.__copy__())
+        elif kind == "replace":
+            target = named(child.get("name"))
+            parent, at = target.getparent(), target.getparent().index(target)
+            for el in part(target):
+                parent.remove(el)
+            for k, el in enumerate(c for c in child if isinstance(c.tag, str)):
+                parent.insert(at + k, el.__copy__())
+        elif kind == "remove":
+            target = named(child.get("name"))
+            for el in part(target):
+                el.getparent().remove(el)
+        elif kind == "insert":
+            ref = child.get("after") or child.get("before")
+            target = named(ref)
+            if child.get("after"):
+                last = part(target)[-1]
+                parent, at = last.getparent(), last.getparent().index(last) + 1
+            else:
+                parent, at = target.getparent(), target.getparent().index(target)
+            for k, el in enumerate(c for c in child if isinstance(c.tag, str)):
+                parent.insert(at + k, el.__copy__())
+        else:
+            base.append(child.__copy__())
+    return base
+
+
+def template_of(repo, form):
+    return built_template(os.path.join(repo, "templates", form, "template.xml"))
+
+
+def rule_settings(repo, form, tpl):
+    """The rule file's settings, as templates see them ($name)."""
+    etree = _etree()
+    data = tpl.find(T + "data")
+    rules = data.get("rules") if data is not None else None
+    if not rules:
+        return {}
+    path = os.path.join(repo, "templates", form, rules)
+    out = {}
+    try:
+        doc = etree.parse(path)
+    except (OSError, etree.XMLSyntaxError):
+        return out
+    for s in doc.getroot().iter("{urn:ipforms:rules:1}setting"):
+        out[s.get("name")] = s.get("value", "")
+    return out
+
+
+BREAK = "\ue000"  # where a label breaks (<br/>, <wbr/>): order is judged before it
+WORDY = re.compile(r"[0-9A-Za-z\u3400-\u9fff]")
+DATE_RE = re.compile(r"^\s*(\d{4})-(\d{2})-(\d{2})\s*$")
+
+
+def _shown(value, fmt):
+    if fmt == "date-zh":
+        m = DATE_RE.match(value)
+        if m:
+            y, mo, d = (int(g) for g in m.groups())
+            return f"{y}年{mo}月{d}日"
+    return value
+
+
+class Oracle:
+    """Walks a built template in its order and lists what the PDF must show:
+    with data, the data's values wherever a select prints them; without data
+    (blank form) the labels, headings and fixed texts only."""
+
+    def __init__(self, tpl, settings, doc=None):
+        self.tpl, self.settings, self.doc = tpl, settings, doc
+        self.ns = {"d": DATA_NS}
+        for n in tpl.findall(T + "namespace"):
+            self.ns[n.get("prefix")] = n.get("uri")
+        data = tpl.find(T + "data")
+        if data is not None and data.get("namespace"):
+            self.ns["d"] = data.get("namespace")
+        self.labels, self.values = [], []
+
+    def text(self, s, interpolate=True):
+        """Literal text with {$setting} filled in; other {…} cut off."""
+        if not s:
+            return ""
+        s = re.sub(r"\{\$([\w.-]+)\}", lambda m: self.settings.get(m.group(1), m.group(0)), s)
+        s = s.split("{", 1)[0] if "{" in s.replace("{{", "") else s.replace("{{", "{").replace("}}", "}")
+        return squash(s)
+
+    def xp(self, expr, ctx, n):
+        etree = _etree()
+        try:
+            return ctx.xpath(expr, namespaces=self.ns, n=n)
+        except etree.XPathError:
+            return None  # an ipf: function or a setting lxml cannot see: not checked here
+
+    def strings(self, res, fmt=None, paras=False):
+        out = []
+        if isinstance(res, list):
+            for node in res:
+                if isinstance(node, str):
+                    out.append(node)
+                    continue
+                ps = node.findall("{%s}p" % self.ns["d"]) if hasattr(node, "findall") else []
+                if ps:
+                    out += ["".join(p.itertext()) for p in ps]
+                else:
+                    out.append("".join(node.itertext()) if hasattr(node, "itertext") else str(node))
+        elif isinstance(res, bool):
+            pass
+        elif isinstance(res, float):
+            out.append(("%d" % res) if res == int(res) else repr(res))
+        elif res is not None:
+            out.append(str(res))
+        return [s for s in (squash(_shown(x, fmt)) for x in out) if s]
+
+    def walk(self, el, ctx, n, blank):
+        if not isinstance(el.tag, str):
+            return
+        tag = el.tag[len(T):] if el.tag.startswith(T) else el.tag
+        when = el.get("when")
+        if when and not blank and ctx is not None:
+            r = self.xp("boolean(%s)" % when, ctx, n)
+            if r is False:
+                return
+        if tag in ("info", "styles", "fonts", "typography", "page", "page-numbers", "data",
+                   "namespace", "check", "vspace", "vfill", "br", "wbr"):
+            return
+        if tag == "section":
+            self.labels.append(self.text(el.get("title")))
+            if el.get("note"):
+                self.labels.append(self.text(el.get("note")))
+            return
+        if tag in ("label", "p", "cell"):
+            # the fixed words around the fields: "经办人：", "（盖章）", "准予备案"
+            if not when:
+                pieces, cur = [], [el.text or ""]
+                for c in el:
+                    if not isinstance(c.tag, str):
+                        cur.append(c.tail or "")
+                    elif c.tag in (T + "br", T + "wbr"):
+                        cur.append(BREAK + (c.tail or ""))
+                    elif c.tag in (T + "field", T + "check"):
+                        pieces.append("".join(cur))
+                        cur = [c.tail or ""]
+                    else:
+                        pieces.append("".join(cur))
+                        cur = [c.tail or ""]
+                pieces.append("".join(cur))
+                for x in pieces:
+                    t = self.text(x)
+                    if WORDY.search(t):
+                        self.labels.append(t)
+            for c in el:
+                self.walk(c, ctx, n, blank)
+            return
+        if tag in ("field", "value", "paragraphs", "list"):
+            if not blank and ctx is not None and el.get("select"):
+                self.values += self.strings(self.xp(el.get("select"), ctx, n), el.get("format"),
+                                            tag != "field")
+            return
+        if tag in ("repeat", "each"):
+            if blank or ctx is None:
+                if tag == "repeat" and int(el.get("blank-count", "1")) > 0:
+                    for c in el:
+                        self.walk(c, None, n, True)
+                return
+            nodes = self.xp(el.get("select"), ctx, n) or []
+            for k, node in enumerate(nodes if isinstance(nodes, list) else [], 1):
+                for c in el:
+                    self.walk(c, node, k, False)
+            return
+        for c in el:
+            self.walk(c, ctx, n, blank)
+
+    def run(self):
+        ctx = self.doc.getroot() if self.doc is not None else None
+        for c in self.tpl:
+            self.walk(c, ctx, 0, ctx is None)
+        return [x for x in self.labels if x], self.values
+
+
+def form_words(repo, form, sample=None):
+    """(labels, values) the PDF of sample (or the blank form) must show, in order."""
+    etree = _etree()
+    tpl = template_of(repo, form)
+    doc = etree.parse(sample) if sample else None
+    return Oracle(tpl, rule_settings(repo, form, tpl), doc).run()
+
+
+# ---------- nothing under src/ names a jurisdiction, a form label or a limit ----------
+
+# Words every form uses and the engine's own messages need for their own
+# things (a file's 名称, a date type's 日期, the anyURI type's 网址): not form labels.
+ENGINE_WORDS = {"名称", "日期", "网址", "序号"}
+C_STRING = re.compile(r'"((?:[^"\\\n]|\\.)*)"')
+C_COMMENT = re.compile(r"/\*.*?\*/|//[^\n]*", re.S)
+# A form's limit as a form words it (不超过1000字, 不少于5人, 1000字左右, 3名以上);
+# the engine's own bounds (最多 8 个字体, 65,534个字符) are not limits of a form.
+LIMIT = re.compile(r"(?:不超过|不少于|至少)[0-9０-９]+(?:字|人|个|名|分)|"
+                   r"[0-9０-９]+(?:字|人|个|名|分)(?:左右|以上|以下|以内)")
+
+
+def short_names(place):
+    """沈阳市 → 沈阳, 内蒙古自治区 → 内蒙古, 新疆维吾尔自治区 → 新疆."""
+    out = {place}
+    for suffix in ("维吾尔自治区", "回族自治区", "壮族自治区", "自治区", "市", "省"):
+        if place.endswith(suffix) and len(place) > len(suffix) + 1:
+            out.add(place[: -len(suffix)])
+    return out
+
+
+def check_src_neutral(ipf, repo):
+    etree = _etree()
+    anywhere, labels = set(), set()
+    tdir = os.path.join(repo, "templates")
+    for root, _, files in os.walk(tdir):
+        for n in files:
+            path = os.path.join(root, n)
+            if n == "template.xml" or (n.endswith(".xml") and os.path.basename(root) == "common"):
+                try:
+                    tpl = built_template(path)
+                except etree.XMLSyntaxError:
+                    continue
+                if tpl.tag != T + "form":
+                    continue
+                for a in ("id", "title", "issuer"):
+                    if tpl.get(a):
+                        anywhere.add(tpl.get(a))
+                if tpl.get("jurisdiction"):
+                    anywhere |= short_names(tpl.get("jurisdiction"))
+                for el in tpl.iter(T + "label", T + "section", T + "p"):
+                    s = el.get("title") if el.tag == T + "section" else "".join(el.itertext())
+                    s = squash(s or "")
+                    if len(s) >= 2 and re.search(r"[\u4e00-\u9fff]", s):
+                        labels.add(s)
+            elif n == "rules.xml":
+                doc = etree.parse(path).getroot()
+                for el in doc.iter("{urn:ipforms:rules:1}source"):
+                    anywhere.add(el.get("title"))
+                for el in doc.iter("{urn:ipforms:rules:1}rule"):
+                    anywhere.add(el.get("code"))
+    anywhere = {t for t in anywhere if t and len(t) >= 2}
+    labels -= ENGINE_WORDS
+    bad = []
+    srcdir = os.path.join(repo, "src")
+    for n in sorted(os.listdir(srcdir)):
+        if not n.endswith((".c", ".h")):
+            continue
+        text = open(os.path.join(srcdir, n), encoding="utf-8").read()
+        for t in sorted(anywhere):
+            for m in re.finditer(re.escape(t), text):
+                bad.append(f"src/{n}:{text.count(chr(10), 0, m.start()) + 1}: names {t}")
+        code = C_COMMENT.sub(lambda m: "\n" * m.group(0).count("\n"), text)
+        for m in C_STRING.finditer(code):
+            line = code.count("\n", 0, m.start()) + 1
+            lit = squash(m.group(1))
+            for t in labels:
+                if t in lit:
+                    bad.append(f"src/{n}:{line}: form label {t} in \"{lit[:40]}\"")
+            for lm in LIMIT.finditer(lit):
+                bad.append(f"src/{n}:{line}: a limit {lm.group(0)} in \"{lit[:40]}\"")
+    if bad:
+        fail("src/ must hold mechanisms only (forms are data):\n  " + "\n  ".join(bad[:30]))
+    print(f"src/ names none of {len(anywhere)} jurisdiction and form words, "
+          f"{len(labels)} labels, or any limit")
+
+
 if __name__ == "__main__":
     check, ipf, repo = sys.argv[1:4]
     args = sys.argv[4:]
     {
         "render": lambda: check_render(ipf, repo, *args),
+        "manifests": lambda: check_manifests(ipf, repo),
+        "src-neutral": lambda: check_src_neutral(ipf, repo),
         "blank": lambda: check_blank(ipf, repo, *args),
         "deterministic": lambda: check_deterministic(ipf, repo, *args),
         "golden": lambda: check_golden(ipf, repo, *args),

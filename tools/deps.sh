@@ -11,6 +11,8 @@ PKGS="$PKGS libpdfbox2-java libactivation-java libjaxb-api-java"
 # ... and read them back with two text extractors besides poppler's: MuPDF's
 # mutool and pdfminer.
 PKGS="$PKGS mupdf-tools python3-pdfminer"
+# The render tests evaluate each template's XPath against its samples (lxml).
+PKGS="$PKGS python3-lxml"
 if [ "${1:-}" = "--ci" ]; then
     # CI also builds the fuzz targets and the sanitizer build with clang.
     PKGS="$PKGS clang libclang-rt-14-dev"
