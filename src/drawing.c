@@ -237,7 +237,7 @@ int ipf_drawing_checkbox(ipf_drawing *dr, double x, double baseline, double widt
 void ipf_drawing_page_number(ipf_drawing *dr, int n)
 {
     if (dr->npages)
-        dr->pages[dr->current].number = n > 0 ? n : 0;
+        dr->pages[dr->current < dr->npages ? dr->current : dr->npages - 1].number = n > 0 ? n : 0;
 }
 
 int ipf_drawing_printed_number(const ipf_drawing *dr, size_t page)
@@ -266,8 +266,8 @@ static void reverse(ipf_draw_item *a, size_t n)
 
 int ipf_drawing_hoist(ipf_drawing *dr, size_t at, size_t from)
 {
-    if (dr->broken || dr->npages == 0 || dr->current + 1 != dr->npages ||
-        at < dr->pages[dr->npages - 1].first || at > from || from > dr->nitems)
+    if (dr->broken || dr->npages == 0 || at < dr->pages[dr->npages - 1].first || at > from ||
+        from > dr->nitems)
         return -1;
     /* rotate [at, n) left by from - at: three reversals, no allocation */
     reverse(dr->items + at, from - at);

@@ -436,11 +436,10 @@ const ipf_form *ipf_engine_find_form(ipf_engine *e, const char *id, ipf_diags *d
 /* A font named by a template is looked for beside the template, in the
  * fonts directory next to the templates directory, in $IPFORMS_FONTS and in
  * the fonts/ directory ipforms was built with. */
-static char *resolve_font(const ipf_engine *e, const ipf_form *f, const char *name)
+static char *resolve_font(const ipf_engine *e, const char *tp, const char *name)
 {
     if (name[0] == '/')
         return strdup(name);
-    const char *tp = ipf_form_path(f);
     const char *slash = strrchr(tp, '/');
     char *tdir = slash ? strndup(tp, (size_t)(slash - tp)) : strdup(".");
     char *cands[4] = {0};
@@ -610,9 +609,9 @@ static ipf_status load_slot(ipf_engine *e, form_slot *s, ipf_diags *d)
     st = IPF_OK;
     for (size_t i = 0; i < ipf_form_font_count(f) && n < MAX_FONTS; i++) {
         const char *name = ipf_form_font_name(f, i);
-        char *p = resolve_font(e, f, name);
+        char *p = resolve_font(e, ipf_form_font_file(f, i), name);
         if (!p) {
-            ipf_diag_add(d, ipf_form_path(f), ipf_form_font_line(f, i), IPF_SEV_ERROR,
+            ipf_diag_add(d, ipf_form_font_file(f, i), ipf_form_font_line(f, i), IPF_SEV_ERROR,
                          "FONT-NOT-FOUND",
                          "找不到模板指定的字体文件“%s”（已在模板目录、fonts/ 和 $IPFORMS_FONTS "
                          "中查找）",

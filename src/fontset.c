@@ -39,7 +39,20 @@ typedef struct font {
      * as long as the viewer draws it.  0 where not covered. */
     uint16_t width[BMP_SIZE];
     double ascent, descent; /* em */
+    /* Ink extent of the marks in ink_cps, in 1/1000 em from the glyph
+     * origin; ink_r[k] < ink_l[k] where unknown (no glyph, no outline). */
+    int16_t ink_l[32], ink_r[32];
 } font;
+
+/* The punctuation marks the line breaker may compress: it needs to know
+ * how much of each em box is blank, which differs between fonts (FandolFang
+ * centres ？, most Simplified Chinese fonts set it on the left). */
+static const uint16_t ink_cps[] = {0x3001, 0xFF0C, 0xFF1B, 0xFF1A, 0x3002, 0xFF0E, 0xFF01, 0xFF1F,
+                                   0xFF09, 0xFF3D, 0xFF5D, 0x3009, 0x300B, 0x300D, 0x300F, 0x3011,
+                                   0x3015, 0x3017, 0x2019, 0x201D, 0xFF08, 0xFF3B, 0xFF5B, 0x3008,
+                                   0x300A, 0x300C, 0x300E, 0x3010, 0x3014, 0x3016, 0x2018, 0x201C};
+_Static_assert(sizeof ink_cps / sizeof *ink_cps == sizeof((font *)0)->ink_l / sizeof(int16_t),
+               "font.ink_l holds one entry per mark");
 
 struct ipf_fontset {
     size_t n;
@@ -312,6 +325,23 @@ static ipf_status load_font(FT_Library lib, const char *path, font *fo, ipf_diag
         st = IPF_ERR_FONT;
         goto done;
     }
+    for (size_t k = 0; k < sizeof ink_cps / sizeof *ink_cps; k++) {
+        fo->ink_l[k] = 1;
+        fo->ink_r[k] = 0;
+        FT_UInt g = FT_Get_Char_Index(face, ink_cps[k]);
+        if (g &&
+            FT_Load_Glyph(face, g, FT_LOAD_NO_SCALE | FT_LOAD_NO_HINTING | FT_LOAD_NO_BITMAP) ==
+                0 &&
+            face->glyph->metrics.width > 0) {
+            long l = (long)face->glyph->metrics.horiBearingX * 1000 / (long)upem;
+            long r = ((long)face->glyph->metrics.horiBearingX + (long)face->glyph->metrics.width) *
+                     1000 / (long)upem;
+            if (l >= -2000 && r <= 4000 && l < r) {
+                fo->ink_l[k] = (int16_t)l;
+                fo->ink_r[k] = (int16_t)r;
+            }
+        }
+    }
     fo->ascent = (double)face->ascender / upem;
     fo->descent = (double)face->descender / upem;
     if (fo->descent > 0) /* some fonts store hhea.descender positive */
@@ -412,6 +442,19 @@ double ipf_fontset_advance(const ipf_fontset *fs, size_t i, uint32_t cp)
     if (!fs || i >= fs->n || !covers(&fs->fonts[i], cp))
         return 0;
     return fs->fonts[i].width[cp] / 1000.0;
+}
+
+int ipf_fontset_ink(const ipf_fontset *fs, size_t i, uint32_t cp, double *left, double *right)
+{
+    if (!fs || i >= fs->n)
+        return 0;
+    for (size_t k = 0; k < sizeof ink_cps / sizeof *ink_cps; k++)
+        if (ink_cps[k] == cp && fs->fonts[i].ink_l[k] < fs->fonts[i].ink_r[k]) {
+            *left = fs->fonts[i].ink_l[k] / 1000.0;
+            *right = fs->fonts[i].ink_r[k] / 1000.0;
+            return 1;
+        }
+    return 0;
 }
 
 double ipf_fontset_ascent(const ipf_fontset *fs, size_t i)

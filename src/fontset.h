@@ -35,6 +35,12 @@ int ipf_fontset_font_for(const ipf_fontset *fs, uint32_t cp);
  * font cannot draw return 0. */
 double ipf_fontset_advance(const ipf_fontset *fs, size_t i, uint32_t cp);
 
+/* Where the ink of punctuation mark cp lies in font i, in em from the
+ * glyph's origin (left) to its right edge (right).  1 when known; 0 for a
+ * code point that is not one of the compressible marks, or has no outline.
+ * The line breaker trims a mark only where its em box is blank. */
+int ipf_fontset_ink(const ipf_fontset *fs, size_t i, uint32_t cp, double *left, double *right);
+
 /* Ascender and descender of font i in em (descender is negative). */
 double ipf_fontset_ascent(const ipf_fontset *fs, size_t i);
 double ipf_fontset_descent(const ipf_fontset *fs, size_t i);

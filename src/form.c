@@ -67,6 +67,7 @@ struct ipf_form {
     char *schema_path, *rules_path;
     const char *fonts[MAX_FONTS];
     long font_lines[MAX_FONTS];
+    const char *font_files[MAX_FONTS];
     size_t nfonts;
     const char *ns_prefix[MAX_NS], *ns_uri[MAX_NS];
     size_t nns;
@@ -249,6 +250,38 @@ static const char *node_file(const ipf_form *f, const xmlNode *n)
     return f->path;
 }
 
+/* What the scan of an expression's names found (ipf_xpath_check_names). */
+typedef struct names_ctx {
+    const ipf_form *f;
+    int unresolved;       /* an undeclared prefix or an unknown function */
+    char unprefixed[128]; /* the first element name without a prefix */
+} names_ctx;
+
+static const char *names_ns(void *ud, const char *prefix, size_t len)
+{
+    const ipf_form *f = ((names_ctx *)ud)->f;
+    for (size_t i = f->nns; i-- > 0;)
+        if (strlen(f->ns_prefix[i]) == len && strncmp(f->ns_prefix[i], prefix, len) == 0)
+            return f->ns_uri[i];
+    if (len == 1 && prefix[0] == 'd')
+        return f->data_ns;
+    return NULL;
+}
+
+static void names_report(void *ud, ipf_names_problem what, const char *a, size_t alen,
+                         const char *b, size_t blen)
+{
+    names_ctx *n = ud;
+    (void)b;
+    (void)blen;
+    if (what == IPF_NAMES_ELEMENT_UNPREFIXED) {
+        if (!n->unprefixed[0])
+            snprintf(n->unprefixed, sizeof n->unprefixed, "%.*s", (int)alen, a);
+    } else if (what != IPF_NAMES_VAR_UNKNOWN) { /* variables: the evaluation, with settings */
+        n->unresolved = 1;
+    }
+}
+
 static xmlXPathCompExprPtr compile_one(ipf_form *f, xmlXPathContextPtr xc, const xmlNode *n,
                                        const char *what, const char *src, ipf_diags *d, int *bad)
 {
@@ -366,6 +399,17 @@ static int compile_text(ipf_form *f, xmlXPathContextPtr xc, const xmlNode *where
                 free(src);
                 free(lit);
                 return 1;
+            }
+            if (x != src) { /* {page}: what is evaluated is $page */
+                char *alias = strdup(x);
+                free(src);
+                src = alias;
+                if (!src) {
+                    if (c)
+                        xmlXPathFreeCompExpr(c);
+                    free(lit);
+                    return -1;
+                }
             }
             if (add_part(t, NULL, src, c) != 0) {
                 free(lit);
@@ -1190,6 +1234,7 @@ ipf_status ipf_form_load(const char *path, ipf_diags *d, ipf_form **out)
     for (const xmlNode *c = fonts ? fonts->children : NULL; c; c = c->next)
         if (ipf_tpl_is(c, "font") && ipf_tpl_attr(c, "file") && f->nfonts < MAX_FONTS) {
             f->font_lines[f->nfonts] = ipf_xml_line(c);
+            f->font_files[f->nfonts] = node_file(f, c);
             f->fonts[f->nfonts++] = ipf_tpl_attr(c, "file");
         }
     const xmlNode *typo = ipf_tpl_child(root, "typography");
@@ -1319,6 +1364,10 @@ const char *ipf_form_font_name(const ipf_form *f, size_t i)
 {
     return i < f->nfonts ? f->fonts[i] : NULL;
 }
+const char *ipf_form_font_file(const ipf_form *f, size_t i)
+{
+    return i < f->nfonts ? f->font_files[i] : f->path;
+}
 long ipf_form_font_line(const ipf_form *f, size_t i)
 {
     return i < f->nfonts ? f->font_lines[i] : 0;
@@ -1446,12 +1495,25 @@ static void trial_eval(trial *t, const xmlNode *n, xmlXPathCompExprPtr c, const 
 {
     if (!c)
         return;
+    /* First the names: an undeclared prefix deeper in a path, or an element
+     * name without one, would give an empty result here and never an error. */
+    names_ctx nc = {.f = t->f};
+    ipf_xpath_names names = {names_ns, NULL, names_report, &nc};
+    ipf_xpath_check_names(src, &names);
+    if (nc.unprefixed[0]) {
+        t->bad = 1;
+        ipf_diag_add(t->d, node_file(t->f, n), ipf_xml_line(n), IPF_SEV_ERROR, "TEMPLATE-XPATH",
+                     "%s=\"%s\" 中的元素名 %s 缺少命名空间前缀：数据在命名空间中，XPath 1.0 "
+                     "里不带前缀的名称什么也选不到，应写作 d:%s 之类",
+                     what, src, nc.unprefixed, nc.unprefixed);
+        return;
+    }
     t->ctx->node = t->root;
     xmlResetError(&t->ctx->lastError);
     xmlXPathObjectPtr o = xmlXPathCompiledEval(c, t->ctx);
     int code = t->ctx->lastError.code;
     xmlXPathFreeObject(o);
-    if (o && code == 0)
+    if (o && code == 0 && !nc.unresolved)
         return;
     if (code == XML_ERR_NO_MEMORY) {
         t->oom = 1;

@@ -13,7 +13,8 @@
  * edit the base's named parts (docs/templates.md).  Every element remembers
  * the file it was written in, for diagnostics.
  *
- * The loaded template is read-only afterwards and may be shared by threads. */
+ * The loaded template is read-only once its rules are bound
+ * (ipf_form_bind_rules, by the engine when the form is first used). */
 #ifndef IPF_FORM_H
 #define IPF_FORM_H
 
@@ -62,7 +63,10 @@ const char *ipf_form_rules_form(const ipf_form *f);
 /* Font file names the template asks for, in fallback order, as written. */
 size_t ipf_form_font_count(const ipf_form *f);
 const char *ipf_form_font_name(const ipf_form *f, size_t i);
-/* The template line of that <font>, for diagnostics about it. */
+/* The file (the template, or the base it inherits the <font> from) and line
+ * of that <font>: where to look for the font first, and what diagnostics
+ * about it name. */
+const char *ipf_form_font_file(const ipf_form *f, size_t i);
 long ipf_form_font_line(const ipf_form *f, size_t i);
 
 ipf_lb_level ipf_form_line_breaking(const ipf_form *f);

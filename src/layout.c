@@ -156,7 +156,8 @@ struct ipf_layout {
     uint32_t *cps;
     double *adv;
     int16_t *fnt;
-    uint8_t *ul; /* underline flag per code point */
+    uint8_t *ul;     /* underline flag per code point */
+    double *bl, *br; /* blank left and right of a mark's ink, in points (-1: unknown) */
     size_t ncps, capcps;
     char *scratch;
     size_t capscratch;
@@ -186,6 +187,8 @@ void ipf_layout_free(ipf_layout *lay)
     free(lay->adv);
     free(lay->fnt);
     free(lay->ul);
+    free(lay->bl);
+    free(lay->br);
     free(lay->scratch);
     for (size_t i = 0; i < lay->nstrs; i++)
         free(lay->strs[i]);
@@ -488,7 +491,13 @@ static int para_push(ipf_layout *lay, uint32_t cp, double adv, int font, int und
         uint8_t *u = realloc(lay->ul, cap);
         if (u)
             lay->ul = u;
-        if (!a || !b || !c || !u)
+        double *l = realloc(lay->bl, cap * sizeof *l);
+        if (l)
+            lay->bl = l;
+        double *r = realloc(lay->br, cap * sizeof *r);
+        if (r)
+            lay->br = r;
+        if (!a || !b || !c || !u || !l || !r)
             return -1;
         lay->capcps = cap;
     }
@@ -496,6 +505,7 @@ static int para_push(ipf_layout *lay, uint32_t cp, double adv, int font, int und
     lay->adv[lay->ncps] = adv;
     lay->fnt[lay->ncps] = (int16_t)font;
     lay->ul[lay->ncps] = (uint8_t)underline;
+    lay->bl[lay->ncps] = lay->br[lay->ncps] = -1;
     lay->ncps++;
     return 0;
 }
@@ -522,8 +532,17 @@ static void para_text(ipf_layout *lay, const style *s, const char *utf8, int und
         int f = ipf_fontset_font_for(lay->fonts, c);
         double a = f >= 0 ? ipf_fontset_advance(lay->fonts, (size_t)f, c)
                           : ipf_fontset_advance(lay->fonts, 0, 0x4E00);
-        if (para_push(lay, c, a * s->size + s->letter_spacing, f < 0 ? 0 : f, underline) < 0)
+        if (para_push(lay, c, a * s->size + s->letter_spacing, f < 0 ? 0 : f, underline) < 0) {
             lay->oom = 1;
+            continue;
+        }
+        /* For a mark, the blank on each side of its ink: compression takes
+         * only blank (FandolFang's ？ is centred, its right half not blank). */
+        double il, ir;
+        if (f >= 0 && ipf_fontset_ink(lay->fonts, (size_t)f, c, &il, &ir)) {
+            lay->bl[lay->ncps - 1] = fmax(0, il * s->size);
+            lay->br[lay->ncps - 1] = fmax(0, (a - ir) * s->size + s->letter_spacing);
+        }
     }
 }
 
@@ -697,6 +716,8 @@ static void para_finish(ipf_layout *lay, const style *s, double width)
         o.justify = s->align == AL_JUSTIFY;
         o.no_lone_last = 1;
         o.balance = o.marked_breaks = lay->in_label;
+        o.blank_l = lay->bl;
+        o.blank_r = lay->br;
         if (ipf_line_breaker_break_opts(lay->lb, lay->cps, lay->adv, lay->ncps, width, &o, &b) !=
             IPF_OK) {
             lay->oom = 1;
@@ -1062,6 +1083,7 @@ static void finish_page(ipf_layout *lay)
 static void draw_page_number(ipf_layout *lay)
 {
     const xmlNode *pn = lay->numbering;
+    ipf_drawing_page_number(lay->dr, (int)lay->page_no); /* for /PageLabels */
     char *buf = NULL;
     ipf_drawing_page_number(lay->dr, (int)lay->page_no); /* for /PageLabels */
     if (ipf_tpl_attr(pn, "format")) {
@@ -1140,6 +1162,8 @@ static void draw_lines(ipf_layout *lay, uint32_t a, uint32_t b, double x, double
     }
 }
 
+static uint32_t lines_fitting(ipf_layout *lay, uint32_t a, uint32_t b, double h);
+
 /* Cover and instruction pages: blocks flowing down the page; <vfill/> takes
  * what is left of the page, so the issuer sits at the foot of the cover. */
 static void page_block(ipf_layout *lay, const xmlNode *pb, xmlNodePtr ctx)
@@ -1163,16 +1187,22 @@ static void page_block(ipf_layout *lay, const xmlNode *pb, xmlNodePtr ctx)
         lay->y += avail;
         return;
     }
-    /* Too long for one page: flow line by line, never clipping. */
-    for (uint32_t i = l0; i < l1; i++) {
-        double lh = lay->lines[i].height;
-        if (lay->y + lh > body_bottom(lay) + 0.01) {
-            new_page(lay);
-            if (lay->lines[i].kind != LN_TEXT)
-                continue;
+    /* Too long for one page: flow on, never clipping, and never leaving a
+     * paragraph's single line alone at a page's foot or head. */
+    uint32_t i = l0;
+    while (i < l1 && !lay->oom) {
+        uint32_t stop = lines_fitting(lay, i, l1, body_bottom(lay) - lay->y);
+        if (stop == i && lay->y <= lay->pg.top + 0.01)
+            stop = i + 1; /* a line taller than a page: never loop */
+        for (; i < stop; i++) {
+            draw_lines(lay, i, i + 1, lay->pg.left, lay->y, 0);
+            lay->y += lay->lines[i].height;
         }
-        draw_lines(lay, i, i + 1, lay->pg.left, lay->y, 0);
-        lay->y += lh;
+        if (i < l1) {
+            new_page(lay);
+            while (i < l1 && lay->lines[i].kind != LN_TEXT)
+                i++;
+        }
     }
 }
 
@@ -1589,7 +1619,10 @@ static void draw_cell_content(ipf_layout *lay, const table_ctx *tc, const cell *
     int text_lines = 0;
     for (uint32_t i = a; i < b; i++)
         text_lines += lay->lines[i].kind == LN_TEXT;
-    int middle = c->valign == VA_MIDDLE || (c->valign_auto && whole && text_lines == 1);
+    /* (Not a box with a min-height: that is room to write in, read from
+     * the top.) */
+    int middle =
+        c->valign == VA_MIDDLE || (c->valign_auto && whole && text_lines == 1 && c->min_h <= 0);
     if (whole && fills)
         fill = inner - ch;
     else if (middle)
@@ -1990,29 +2023,26 @@ static void table(ipf_layout *lay, const xmlNode *t, xmlNodePtr ctx)
 
 /* ---------------------------------------------------------------- document */
 
-/* Whether every {field} of the attribute is empty here (0 when it has
+/* Whether every {field} of an attribute is empty here (0 when it has
  * none): the value would be only the template's own words around nothing,
  * like a blank form's "…备案表（）". */
 static int fields_all_empty(ipf_layout *lay, const xmlNode *tn, const char *attr, xmlNodePtr ctx)
 {
     const ipf_tpl_text *t = ipf_form_text(tn, attr);
-    if (!t)
-        return 0;
-    int fields = 0;
-    for (size_t i = 0; i < ipf_tpl_text_count(t); i++) {
+    int fields = 0, empty = 1;
+    for (size_t i = 0; i < ipf_tpl_text_count(t) && empty; i++) {
         if (ipf_tpl_text_literal(t, i))
             continue;
         fields++;
-        xmlXPathObjectPtr o =
-            eval_comp(lay, tn, ipf_tpl_text_expr(t, i), "{…}", ipf_tpl_text_source(t, i), ctx);
-        xmlChar *val = o ? xmlXPathCastToString(o) : NULL;
+        xmlXPathObjectPtr o = eval_comp(lay, tn, ipf_tpl_text_expr(t, i), attr,
+                                        ipf_tpl_text_source(t, i), ctx);
+        xmlChar *v = o ? xmlXPathCastToString(o) : NULL;
         xmlXPathFreeObject(o);
-        int empty = !val || normalized(lay, (const char *)val)[0] == '\0';
-        xmlFree(val);
-        if (!empty)
-            return 0;
+        if (v && normalized(lay, (const char *)v)[0])
+            empty = 0;
+        xmlFree(v);
     }
-    return fields > 0;
+    return fields > 0 && empty;
 }
 
 static void set_info(ipf_layout *lay, const xmlNode *info, xmlNodePtr ctx)

@@ -73,6 +73,8 @@ struct ipf_line_breaker {
     unsigned char *ub;  /* UB_* of the boundary before each code point */
     unsigned char *brk; /* 1: a break is allowed before this code point */
     double *cut;        /* what is trimmed off each mark on its line, in points */
+    double *half;       /* what a mark may give up at most: its blank half, or less
+                           where the font's ink reaches into that half */
     size_t *nxt;        /* next opportunity (or block end) after each code point */
     double *pre;        /* pre[i]: sum of adv[0..i) */
     /* Adjacent marks are always compressed (clreq 3.1.6.2): pair[i] says
@@ -184,6 +186,7 @@ static void free_buffers(ipf_line_breaker *lb)
     free(lb->ub);
     free(lb->brk);
     free(lb->cut);
+    free(lb->half);
     free(lb->nxt);
     free(lb->pre);
     free(lb->pair);
@@ -230,14 +233,15 @@ static int reserve(ipf_line_breaker *lb, size_t n)
     nb.ub = malloc((cap + 1) * sizeof *nb.ub);
     nb.brk = malloc((cap + 1) * sizeof *nb.brk);
     nb.cut = malloc(cap * sizeof *nb.cut);
+    nb.half = malloc(cap * sizeof *nb.half);
     nb.nxt = malloc(cap * sizeof *nb.nxt);
     nb.pre = malloc((cap + 1) * sizeof *nb.pre);
     nb.pair = malloc((cap + 1) * sizeof *nb.pair);
     nb.ap = malloc((cap + 1) * sizeof *nb.ap);
     nb.mpre = malloc((cap + 1) * sizeof *nb.mpre);
     nb.code = malloc((cap + 1) * sizeof *nb.code);
-    if (!nb.u16 || !nb.u16cp || !nb.fl || !nb.ub || !nb.brk || !nb.cut || !nb.nxt || !nb.pre ||
-        !nb.pair || !nb.ap || !nb.mpre || !nb.code) {
+    if (!nb.u16 || !nb.u16cp || !nb.fl || !nb.ub || !nb.brk || !nb.cut || !nb.half || !nb.nxt ||
+        !nb.pre || !nb.pair || !nb.ap || !nb.mpre || !nb.code) {
         free_buffers(&nb);
         return -1;
     }
@@ -468,6 +472,13 @@ static int decide(const para *p, size_t i)
         return 1;
     if (!lb->brk[i])
         return 0;
+    /* A number keeps the Chinese character after it: 2023|年, 1|套, 80|万元
+     * read as a number torn from its unit or counter (a break before the
+     * number is still allowed). */
+    uint32_t pc = p->cps[i - 1];
+    if (((pc >= '0' && pc <= '9') || (pc >= 0xFF10 && pc <= 0xFF19)) && (b & F_WIDE) &&
+        !(b & (F_PUNCT | F_SPACE)) && u_isalpha((UChar32)p->cps[i]))
+        return 0;
     if (lb->level == IPF_LB_BASIC) {
         /* The loose locale lets ￥ and ％ leave their number; a quantity split
          * from its unit reads as two things, so keep them at every level. */
@@ -649,7 +660,7 @@ static double mid_cap(const para *p, size_t i)
 {
     if (!(p->lb->fl[i] & F_CMP_OK))
         return 0;
-    return fmin(p->adv[i] / 2, p->em * MID_CUT);
+    return fmin(p->lb->half[i], p->em * MID_CUT);
 }
 
 /* The width of [s, e) set on one line before any squeezing: the advances,
@@ -678,9 +689,9 @@ static double squeeze(const para *p, size_t s, size_t e)
     double q = m[e] - m[s];
     size_t j = e - 1;
     if ((lb->fl[j] & F_CMP_OK) && (lb->fl[j] & F_CMP_R))
-        q += p->adv[j] / 2 - (m[j + 1] - m[j]);
+        q += lb->half[j] - (m[j + 1] - m[j]);
     if (s != j && (lb->fl[s] & F_CMP_OK) && (lb->fl[s] & F_CMP_L))
-        q += p->adv[s] / 2 - (m[s + 1] - m[s]);
+        q += lb->half[s] - (m[s + 1] - m[s]);
     return q;
 }
 
@@ -697,11 +708,11 @@ static void choose_compression(const para *p, size_t s, size_t e, double need)
     double got = 0;
     size_t j = e - 1;
     if ((fl[j] & F_CMP_OK) && (fl[j] & F_CMP_R) && lb->cut[j] == 0) {
-        lb->cut[j] = p->adv[j] / 2;
+        lb->cut[j] = lb->half[j];
         got += lb->cut[j];
     }
     if (got < need - EPS && s != j && (fl[s] & F_CMP_OK) && (fl[s] & F_CMP_L) && lb->cut[s] == 0) {
-        lb->cut[s] = p->adv[s] / 2;
+        lb->cut[s] = lb->half[s];
         got += lb->cut[s];
     }
     for (int g = 0; g < 3 && got < need - EPS; g++) {
@@ -749,9 +760,9 @@ static ipf_status emit(para *p, size_t s, size_t e, double need, int last)
     /* Adjacent marks, every time: the blank between them goes. */
     for (size_t i = s + 1; i < e; i++) {
         if (lb->pair[i] == PAIR_FIRST)
-            lb->cut[i - 1] = p->adv[i - 1] / 2;
+            lb->cut[i - 1] = lb->half[i - 1];
         else if (lb->pair[i] == PAIR_SECOND)
-            lb->cut[i] = p->adv[i] / 2;
+            lb->cut[i] = lb->half[i];
     }
     if (need > EPS && e > s)
         choose_compression(p, s, e, need);
@@ -1064,9 +1075,18 @@ ipf_status ipf_line_breaker_break_opts(ipf_line_breaker *lb, const uint32_t *cps
             lb->fl[i] |= F_NOSTART | F_SOLIDUS | F_PUNCT | F_NOSTRETCH;
     mark_units(&p);
     double em = p.em = em_of(&p);
-    for (size_t i = 0; i < n; i++)
-        if ((lb->fl[i] & (F_CMP_R | F_CMP_L)) && em > 0 && adv[i] >= 0.9 * em)
+    for (size_t i = 0; i < n; i++) {
+        lb->half[i] = adv[i] / 2;
+        if (!(lb->fl[i] & (F_CMP_R | F_CMP_L)) || !(em > 0) || adv[i] < 0.9 * em)
+            continue;
+        /* Where the caller knows the glyph's ink, only blank space goes: a
+         * centred ？ gives up a third of an em, not half. */
+        const double *blank = (lb->fl[i] & F_CMP_R) ? opts->blank_r : opts->blank_l;
+        if (blank && blank[i] >= 0 && blank[i] < lb->half[i])
+            lb->half[i] = blank[i];
+        if (lb->half[i] >= 0.1 * em)
             lb->fl[i] |= F_CMP_OK;
+    }
     /* Adjacent pairs: the blank that lies between the two marks goes, so
      * that each bracket stays against the text it encloses (。” trims 。,
      * ，“ trims “, ）（ trims （, 》《 trims 《).  A mark is trimmed by at
@@ -1087,8 +1107,8 @@ ipf_status ipf_line_breaker_break_opts(ipf_line_breaker *lb, const uint32_t *cps
             (lb->pair[i] == PAIR_SECOND && i > 0) || (i + 1 < n && lb->pair[i + 1] == PAIR_FIRST);
         lb->mpre[i + 1] = lb->mpre[i] + (paired ? 0 : mid_cap(&p, i));
         if (i >= 1) {
-            double save = lb->pair[i] == PAIR_FIRST    ? adv[i - 1] / 2
-                          : lb->pair[i] == PAIR_SECOND ? adv[i] / 2
+            double save = lb->pair[i] == PAIR_FIRST    ? lb->half[i - 1]
+                          : lb->pair[i] == PAIR_SECOND ? lb->half[i]
                                                        : 0;
             lb->ap[i + 1] = lb->ap[i] + save;
         }

@@ -78,6 +78,10 @@ typedef struct ipf_lb_opts {
     int marked_breaks; /* if the text holds U+200B, break only after one (a
                           template's stated break points); a piece still too wide
                           is cut as any unbreakable run is */
+    /* Optional, n entries each, in points: the blank space left and right of
+     * each glyph's ink (negative: unknown).  A mark then gives up at most
+     * the blank on its trimmed side, never ink; NULL: half its advance. */
+    const double *blank_l, *blank_r;
 } ipf_lb_opts;
 
 ipf_status ipf_line_breaker_break_opts(ipf_line_breaker *lb, const uint32_t *cps, const double *adv,

@@ -645,223 +645,82 @@ static int add_expr(loadctx *L, const char *src, long line)
     return (int)rs->nexprs++;
 }
 
-static int is_name_start(unsigned char c)
+/* ---------- the names in an expression (xpathfn.c scans) ---------- */
+
+typedef struct names_ctx {
+    loadctx *L;
+    long line;
+} names_ctx;
+
+static const char *names_ns(void *ud, const char *prefix, size_t len)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c >= 0x80;
+    names_ctx *n = ud;
+    return ns_uri(n->L->rs, prefix, len);
 }
 
-static int is_name_char(unsigned char c)
+static int names_var(void *ud, const char *name, size_t len)
 {
-    return is_name_start(c) || (c >= '0' && c <= '9') || c == '-' || c == '.';
-}
-
-/* clang-format off */
-static const char *const core_functions[] = {
-    "last", "position", "count", "id", "local-name", "namespace-uri", "name", "string",
-    "concat", "starts-with", "contains", "substring-before", "substring-after", "substring",
-    "string-length", "normalize-space", "translate", "boolean", "not", "true", "false", "lang",
-    "number", "sum", "floor", "ceiling", "round"};
-/* clang-format on */
-
-static int in_list(const char *const *list, size_t n, const char *s, size_t len)
-{
-    for (size_t i = 0; i < n; i++)
-        if (strlen(list[i]) == len && strncmp(list[i], s, len) == 0)
+    names_ctx *n = ud;
+    const ipf_ruleset *rs = n->L->rs;
+    for (size_t i = 0; i < rs->nsettings; i++)
+        if (strlen(rs->settings[i].name) == len && strncmp(rs->settings[i].name, name, len) == 0)
             return 1;
     return 0;
+}
+
+static void names_report(void *ud, ipf_names_problem what, const char *a, size_t alen,
+                         const char *b, size_t blen)
+{
+    names_ctx *n = ud;
+    loadctx *L = n->L;
+    int al = (int)alen, bl = (int)blen;
+    switch (what) {
+    case IPF_NAMES_VAR_PREFIXED:
+        ipf_diag_add(L->d, L->path, n->line, IPF_SEV_ERROR, "RULES-XPATH",
+                     "变量不能带命名空间前缀：$%.*s…（设置用 $名称 引用）", al, a);
+        break;
+    case IPF_NAMES_VAR_UNKNOWN:
+        ipf_diag_add(L->d, L->path, n->line, IPF_SEV_ERROR, "RULES-XPATH",
+                     "未定义的变量 $%.*s：规则文件中没有 <setting name=\"%.*s\">"
+                     "（注意：$名称 后面紧跟的“-”会被当作名称的一部分，减号前后请加空格）",
+                     al, a, al, a);
+        break;
+    case IPF_NAMES_FUNCTION_UNKNOWN:
+        ipf_diag_add(L->d, L->path, n->line, IPF_SEV_ERROR, "RULES-XPATH",
+                     "未知的函数 %.*s()：XPath 1.0 没有这个函数（扩展函数要写 "
+                     "ipf: 前缀，如 ipf:chars()）",
+                     al, a);
+        break;
+    case IPF_NAMES_FUNCTION_PREFIX:
+        ipf_diag_add(L->d, L->path, n->line, IPF_SEV_ERROR, "RULES-XPATH",
+                     "未声明的命名空间前缀 %.*s（函数 %.*s:%.*s()）", al, a, al, a, bl, b);
+        break;
+    case IPF_NAMES_EXTENSION_UNKNOWN:
+        ipf_diag_add(L->d, L->path, n->line, IPF_SEV_ERROR, "RULES-XPATH",
+                     "未知的函数 %.*s:%.*s()：扩展函数只有 %s", al, a, bl, b, ipf_xpathfn_list());
+        break;
+    case IPF_NAMES_PREFIX_UNDECLARED:
+        ipf_diag_add(L->d, L->path, n->line, IPF_SEV_ERROR, "RULES-XPATH",
+                     "未声明的命名空间前缀 %.*s：请在规则文件中加 <namespace prefix=\"%.*s\" "
+                     "uri=\"…\"/>",
+                     al, a, al, a);
+        break;
+    case IPF_NAMES_ELEMENT_UNPREFIXED:
+        ipf_diag_add(L->d, L->path, n->line, IPF_SEV_ERROR, "RULES-XPATH",
+                     "元素名 %.*s 缺少命名空间前缀：数据在命名空间中，XPath 1.0 "
+                     "里不带前缀的名称什么也选不到，应写作 d:%.*s 之类",
+                     al, a, al, a);
+        break;
+    }
 }
 
 /* The token scan described at the top of the file.  Reports and returns the
  * number of problems. */
 static int check_names(loadctx *L, const char *src, long line)
 {
-    const ipf_ruleset *rs = L->rs;
-    const char *p = src;
-    int operand_before = 0; /* XPath 3.7: whether a * or a name here is an operator */
-    int after_attr = 0;     /* the last token was @ or attribute:: */
-    int problems = 0;
-    while (*p) {
-        unsigned char c = (unsigned char)*p;
-        if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
-            p++;
-            continue;
-        }
-        if (c == '"' || c == '\'') {
-            const char *e = strchr(p + 1, c);
-            if (!e)
-                return problems; /* the compiler reports it */
-            p = e + 1;
-            operand_before = 1;
-            after_attr = 0;
-            continue;
-        }
-        if ((c >= '0' && c <= '9') || (c == '.' && p[1] >= '0' && p[1] <= '9')) {
-            while ((*p >= '0' && *p <= '9') || *p == '.')
-                p++;
-            operand_before = 1;
-            after_attr = 0;
-            continue;
-        }
-        if (c == '$') {
-            const char *s = ++p;
-            while (is_name_char((unsigned char)*p))
-                p++;
-            size_t len = (size_t)(p - s);
-            if (*p == ':' && is_name_start((unsigned char)p[1])) {
-                ipf_diag_add(L->d, L->path, line, IPF_SEV_ERROR, "RULES-XPATH",
-                             "变量不能带命名空间前缀：$%.*s…（设置用 $名称 引用）", (int)len, s);
-                problems++;
-            } else {
-                int found = 0;
-                for (size_t i = 0; i < rs->nsettings; i++)
-                    if (strlen(rs->settings[i].name) == len &&
-                        strncmp(rs->settings[i].name, s, len) == 0)
-                        found = 1;
-                if (!found) {
-                    ipf_diag_add(
-                        L->d, L->path, line, IPF_SEV_ERROR, "RULES-XPATH",
-                        "未定义的变量 $%.*s：规则文件中没有 <setting name=\"%.*s\">"
-                        "（注意：$名称 后面紧跟的“-”会被当作名称的一部分，减号前后请加空格）",
-                        (int)len, s, (int)len, s);
-                    problems++;
-                }
-            }
-            operand_before = 1;
-            after_attr = 0;
-            continue;
-        }
-        if (c == '@') {
-            p++;
-            operand_before = 0;
-            after_attr = 1;
-            continue;
-        }
-        if (c == '(' || c == '[' || c == ',') {
-            p++;
-            operand_before = 0;
-            after_attr = 0;
-            continue;
-        }
-        if (c == ')' || c == ']') {
-            p++;
-            operand_before = 1;
-            after_attr = 0;
-            continue;
-        }
-        if (c == ':' && p[1] == ':') {
-            p += 2;
-            operand_before = 0;
-            continue; /* after_attr stays as the axis name set it */
-        }
-        if (c == '.') {
-            p += p[1] == '.' ? 2 : 1;
-            operand_before = 1;
-            after_attr = 0;
-            continue;
-        }
-        if (c == '*') {
-            p++;
-            operand_before = !operand_before; /* multiply, or a name test */
-            after_attr = 0;
-            continue;
-        }
-        if (is_name_start(c)) {
-            const char *s = p;
-            while (is_name_char((unsigned char)*p))
-                p++;
-            size_t len = (size_t)(p - s);
-            if (operand_before) { /* and, or, div, mod */
-                operand_before = 0;
-                after_attr = 0;
-                continue;
-            }
-            const char *prefix = NULL, *local = s;
-            size_t plen = 0, llen = len;
-            int star = 0;
-            if (*p == ':' && p[1] != ':') {
-                prefix = s;
-                plen = len;
-                if (p[1] == '*') {
-                    star = 1;
-                    p += 2;
-                    local = NULL;
-                    llen = 0;
-                } else {
-                    local = ++p;
-                    while (is_name_char((unsigned char)*p))
-                        p++;
-                    llen = (size_t)(p - local);
-                }
-            }
-            const char *q = p;
-            while (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r')
-                q++;
-            if (!star && *q == '(') {
-                static const char *const node_types[] = {"comment", "text",
-                                                         "processing-instruction", "node"};
-                if (!prefix && in_list(node_types, 4, local, llen)) {
-                    /* a node type test */
-                } else if (!prefix) {
-                    if (!in_list(core_functions, sizeof core_functions / sizeof *core_functions,
-                                 local, llen)) {
-                        ipf_diag_add(L->d, L->path, line, IPF_SEV_ERROR, "RULES-XPATH",
-                                     "未知的函数 %.*s()：XPath 1.0 没有这个函数（扩展函数要写 "
-                                     "ipf: 前缀，如 ipf:chars()）",
-                                     (int)llen, local);
-                        problems++;
-                    }
-                } else {
-                    const char *uri = ns_uri(rs, prefix, plen);
-                    if (!uri) {
-                        ipf_diag_add(L->d, L->path, line, IPF_SEV_ERROR, "RULES-XPATH",
-                                     "未声明的命名空间前缀 %.*s（函数 %.*s:%.*s()）", (int)plen,
-                                     prefix, (int)plen, prefix, (int)llen, local);
-                        problems++;
-                    } else if (strcmp(uri, FUNCTIONS_NS) != 0 || !ipf_xpathfn_exists(local, llen)) {
-                        ipf_diag_add(L->d, L->path, line, IPF_SEV_ERROR, "RULES-XPATH",
-                                     "未知的函数 %.*s:%.*s()：扩展函数只有 %s", (int)plen, prefix,
-                                     (int)llen, local, ipf_xpathfn_list());
-                        problems++;
-                    }
-                }
-                operand_before = 0; /* the ( follows */
-                after_attr = 0;
-                continue;
-            }
-            if (!star && q[0] == ':' && q[1] == ':') {
-                after_attr = !prefix && llen == 9 && strncmp(local, "attribute", 9) == 0;
-                operand_before = 0;
-                continue;
-            }
-            /* a name test */
-            if (prefix && !ns_uri(rs, prefix, plen)) {
-                ipf_diag_add(
-                    L->d, L->path, line, IPF_SEV_ERROR, "RULES-XPATH",
-                    "未声明的命名空间前缀 %.*s：请在规则文件中加 <namespace prefix=\"%.*s\" "
-                    "uri=\"…\"/>",
-                    (int)plen, prefix, (int)plen, prefix);
-                problems++;
-            } else if (!prefix && !after_attr) {
-                ipf_diag_add(L->d, L->path, line, IPF_SEV_ERROR, "RULES-XPATH",
-                             "元素名 %.*s 缺少命名空间前缀：数据在命名空间中，XPath 1.0 "
-                             "里不带前缀的名称什么也选不到，应写作 d:%.*s 之类",
-                             (int)llen, local, (int)llen, local);
-                problems++;
-            }
-            operand_before = 1;
-            after_attr = 0;
-            continue;
-        }
-        /* operators: / // | + - = != < <= > >= */
-        p++;
-        if ((c == '!' || c == '<' || c == '>') && *p == '=')
-            p++;
-        else if (c == '/' && *p == '/')
-            p++;
-        operand_before = 0;
-        after_attr = 0;
-    }
-    return problems;
+    names_ctx n = {L, line};
+    ipf_xpath_names names = {names_ns, names_var, names_report, &n};
+    return ipf_xpath_check_names(src, &names);
 }
 
 static int add_checked_expr(loadctx *L, const xmlNode *el, const char *what)
@@ -1499,7 +1358,7 @@ static void load_file(loadctx *L, const char *path, int depth, const char *from,
         }
 
     /* Declarations next, wherever they are, so rules may use them. */
-    size_t first_own_setting = rs->nsettings, first_own_source = rs->nsources;
+    size_t first_own_source = rs->nsources;
     for (const xmlNode *c = root->children; c && !L->oom; c = c->next) {
         if (is_rules_el(c, "namespace")) {
             if (grow((void **)&rs->ns, rs->nns, sizeof *rs->ns) != 0) {
@@ -1530,7 +1389,7 @@ static void load_file(loadctx *L, const char *path, int depth, const char *from,
                 continue;
             }
             setting *old = find_setting(rs, name);
-            if (old && (size_t)(old - rs->settings) >= first_own_setting) {
+            if (old && old->file == copy) {
                 ipf_diag_add(d, path, ipf_xml_line(c), IPF_SEV_ERROR, "RULES-FILE",
                              "设置 %s 重复定义（第 %ld 行已定义）", name, old->line);
                 L->bad = 1;

@@ -427,3 +427,205 @@ const char *ipf_xpathfn_list(void)
     return "ipf:chars()、ipf:matches()、ipf:date-le()、ipf:days-between()、ipf:quote()、"
            "ipf:format-number()、ipf:in-list() 和 ipf:filled()";
 }
+
+/* ---------- the names in an expression ---------- */
+
+/* The URI of prefix: ipf is predeclared. */
+static const char *ns_of(const ipf_xpath_names *L, const char *prefix, size_t len)
+{
+    const char *uri = L->namespace_uri ? L->namespace_uri(L->ud, prefix, len) : NULL;
+    if (!uri && len == 3 && strncmp(prefix, "ipf", 3) == 0)
+        return IPF_FUNCTIONS_NS;
+    return uri;
+}
+
+static int is_name_start(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c >= 0x80;
+}
+
+static int is_name_char(unsigned char c)
+{
+    return is_name_start(c) || (c >= '0' && c <= '9') || c == '-' || c == '.';
+}
+
+/* clang-format off */
+static const char *const core_functions[] = {
+    "last", "position", "count", "id", "local-name", "namespace-uri", "name", "string",
+    "concat", "starts-with", "contains", "substring-before", "substring-after", "substring",
+    "string-length", "normalize-space", "translate", "boolean", "not", "true", "false", "lang",
+    "number", "sum", "floor", "ceiling", "round"};
+/* clang-format on */
+
+static int in_list(const char *const *list, size_t n, const char *s, size_t len)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strlen(list[i]) == len && strncmp(list[i], s, len) == 0)
+            return 1;
+    return 0;
+}
+
+int ipf_xpath_check_names(const char *src, const ipf_xpath_names *L)
+{
+    const char *p = src;
+    int operand_before = 0; /* XPath 3.7: whether a * or a name here is an operator */
+    int after_attr = 0;     /* the last token was @ or attribute:: */
+    int problems = 0;
+    while (*p) {
+        unsigned char c = (unsigned char)*p;
+        if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+            p++;
+            continue;
+        }
+        if (c == '"' || c == '\'') {
+            const char *e = strchr(p + 1, c);
+            if (!e)
+                return problems; /* the compiler reports it */
+            p = e + 1;
+            operand_before = 1;
+            after_attr = 0;
+            continue;
+        }
+        if ((c >= '0' && c <= '9') || (c == '.' && p[1] >= '0' && p[1] <= '9')) {
+            while ((*p >= '0' && *p <= '9') || *p == '.')
+                p++;
+            operand_before = 1;
+            after_attr = 0;
+            continue;
+        }
+        if (c == '$') {
+            const char *s = ++p;
+            while (is_name_char((unsigned char)*p))
+                p++;
+            size_t len = (size_t)(p - s);
+            if (*p == ':' && is_name_start((unsigned char)p[1])) {
+                L->report(L->ud, IPF_NAMES_VAR_PREFIXED, s, len, NULL, 0);
+                problems++;
+            } else if (L->has_variable && !L->has_variable(L->ud, s, len)) {
+                L->report(L->ud, IPF_NAMES_VAR_UNKNOWN, s, len, NULL, 0);
+                problems++;
+            }
+            operand_before = 1;
+            after_attr = 0;
+            continue;
+        }
+        if (c == '@') {
+            p++;
+            operand_before = 0;
+            after_attr = 1;
+            continue;
+        }
+        if (c == '(' || c == '[' || c == ',') {
+            p++;
+            operand_before = 0;
+            after_attr = 0;
+            continue;
+        }
+        if (c == ')' || c == ']') {
+            p++;
+            operand_before = 1;
+            after_attr = 0;
+            continue;
+        }
+        if (c == ':' && p[1] == ':') {
+            p += 2;
+            operand_before = 0;
+            continue; /* after_attr stays as the axis name set it */
+        }
+        if (c == '.') {
+            p += p[1] == '.' ? 2 : 1;
+            operand_before = 1;
+            after_attr = 0;
+            continue;
+        }
+        if (c == '*') {
+            p++;
+            operand_before = !operand_before; /* multiply, or a name test */
+            after_attr = 0;
+            continue;
+        }
+        if (is_name_start(c)) {
+            const char *s = p;
+            while (is_name_char((unsigned char)*p))
+                p++;
+            size_t len = (size_t)(p - s);
+            if (operand_before) { /* and, or, div, mod */
+                operand_before = 0;
+                after_attr = 0;
+                continue;
+            }
+            const char *prefix = NULL, *local = s;
+            size_t plen = 0, llen = len;
+            int star = 0;
+            if (*p == ':' && p[1] != ':') {
+                prefix = s;
+                plen = len;
+                if (p[1] == '*') {
+                    star = 1;
+                    p += 2;
+                    local = NULL;
+                    llen = 0;
+                } else {
+                    local = ++p;
+                    while (is_name_char((unsigned char)*p))
+                        p++;
+                    llen = (size_t)(p - local);
+                }
+            }
+            const char *q = p;
+            while (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r')
+                q++;
+            if (!star && *q == '(') {
+                static const char *const node_types[] = {"comment", "text",
+                                                         "processing-instruction", "node"};
+                if (!prefix && in_list(node_types, 4, local, llen)) {
+                    /* a node type test */
+                } else if (!prefix) {
+                    if (!in_list(core_functions, sizeof core_functions / sizeof *core_functions,
+                                 local, llen)) {
+                        L->report(L->ud, IPF_NAMES_FUNCTION_UNKNOWN, local, llen, NULL, 0);
+                        problems++;
+                    }
+                } else {
+                    const char *uri = ns_of(L, prefix, plen);
+                    if (!uri) {
+                        L->report(L->ud, IPF_NAMES_FUNCTION_PREFIX, prefix, plen, local, llen);
+                        problems++;
+                    } else if (strcmp(uri, IPF_FUNCTIONS_NS) != 0 ||
+                               !ipf_xpathfn_exists(local, llen)) {
+                        L->report(L->ud, IPF_NAMES_EXTENSION_UNKNOWN, prefix, plen, local, llen);
+                        problems++;
+                    }
+                }
+                operand_before = 0; /* the ( follows */
+                after_attr = 0;
+                continue;
+            }
+            if (!star && q[0] == ':' && q[1] == ':') {
+                after_attr = !prefix && llen == 9 && strncmp(local, "attribute", 9) == 0;
+                operand_before = 0;
+                continue;
+            }
+            /* a name test */
+            if (prefix && !ns_of(L, prefix, plen)) {
+                L->report(L->ud, IPF_NAMES_PREFIX_UNDECLARED, prefix, plen, NULL, 0);
+                problems++;
+            } else if (!prefix && !after_attr) {
+                L->report(L->ud, IPF_NAMES_ELEMENT_UNPREFIXED, local, llen, NULL, 0);
+                problems++;
+            }
+            operand_before = 1;
+            after_attr = 0;
+            continue;
+        }
+        /* operators: / // | + - = != < <= > >= */
+        p++;
+        if ((c == '!' || c == '<' || c == '>') && *p == '=')
+            p++;
+        else if (c == '/' && *p == '/')
+            p++;
+        operand_before = 0;
+        after_attr = 0;
+    }
+    return problems;
+}

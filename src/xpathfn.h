@@ -48,6 +48,35 @@ int ipf_xpathfn_register(xmlXPathContextPtr ctx);
 int ipf_xpathfn_exists(const char *name, size_t len);
 const char *ipf_xpathfn_list(void);
 
+/* A scan of an expression's tokens, before libxml2 sees it, for what XPath
+ * accepts but can never mean in ipforms: every function must exist (XPath
+ * 1.0's or an ipf: one), every prefix must be declared, every $variable
+ * known (when has_variable is given), and an element name without a prefix
+ * is refused (in XPath 1.0 it would never match the data, which is in a
+ * namespace).  Each problem is reported through report(); returns their
+ * number.  Syntax errors are left to the compiler. */
+typedef enum ipf_names_problem {
+    IPF_NAMES_VAR_PREFIXED,      /* a: the variable's name */
+    IPF_NAMES_VAR_UNKNOWN,       /* a: the variable's name */
+    IPF_NAMES_FUNCTION_UNKNOWN,  /* a: the function's name (no prefix) */
+    IPF_NAMES_FUNCTION_PREFIX,   /* a: an undeclared prefix, b: the function */
+    IPF_NAMES_EXTENSION_UNKNOWN, /* a: the prefix, b: the function */
+    IPF_NAMES_PREFIX_UNDECLARED, /* a: the prefix of a name test */
+    IPF_NAMES_ELEMENT_UNPREFIXED /* a: the element name */
+} ipf_names_problem;
+
+typedef struct ipf_xpath_names {
+    /* the URI bound to prefix, or NULL (ipf is always bound) */
+    const char *(*namespace_uri)(void *ud, const char *prefix, size_t len);
+    /* whether $name exists; NULL: not checked */
+    int (*has_variable)(void *ud, const char *name, size_t len);
+    void (*report)(void *ud, ipf_names_problem what, const char *a, size_t alen, const char *b,
+                   size_t blen);
+    void *ud;
+} ipf_xpath_names;
+
+int ipf_xpath_check_names(const char *src, const ipf_xpath_names *names);
+
 /* YYYY-MM-DD with a real month and day (white space around allowed):
  * 0 and the date as yyyymmdd, or -1. */
 int ipf_date_parse(const char *s, long *ymd);

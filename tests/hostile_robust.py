@@ -133,15 +133,15 @@ def edit(path, old, new, count=1):
 
 
 def case_libxml2_silent(ipf, repo, tmp):
-    """An XPath error in a template (a function the template's context does
-    not know): our diagnostic with the template's line, and not a word of
-    libxml2's own English on stderr."""
+    """An XPath error in a template (a function nobody defines; ipf:chars and
+    the other shared functions work in templates): our diagnostic with the
+    template's line, and not a word of libxml2's own English on stderr."""
     tpl = copy_templates(repo, tmp)
     f = "national-filing/template.xml"
     line = edit(os.path.join(tpl, f), 'select="d:institution/d:address"',
-                'select="ipf:nonesuch(d:institution/d:address)"')
+                'select="ipf:no-such(d:institution/d:address)"')
     shutil.copy(os.path.join(repo, SAMPLE), os.path.join(tmp, "filing.xml"))
-    want = [f'tpl/{f}:{line}: error TEMPLATE-XPATH select="ipf:nonesuch(d:institution/d:address)" '
+    want = [f'tpl/{f}:{line}: error TEMPLATE-XPATH select="ipf:no-such(d:institution/d:address)" '
             "无法求值（名称空间前缀未声明或函数不存在），此处内容无法填写"]
     r = render(ipf, tmp, "--templates", "tpl", "filing.xml")
     expect_rc(r, 2, "render")

@@ -328,6 +328,13 @@ def check_rules_include(ipf, repo):
             '  <setting name="full-time-min" value="三"/>'))
         r = t.ipforms("validate", "inc.xml")
         expect_diag(r, "incl-form/rules.xml", 4, "RULES-SETTING", "override of a number setting")
+        # Overriding twice in one file is a duplicate, as in any one file.
+        t.write("incl-form/rules.xml", incl_rules(
+            '  <include href="../national-filing/rules.xml"/>\n'
+            '  <setting name="full-time-min" value="3"/>\n'
+            '  <setting name="full-time-min" value="4"/>'))
+        r = t.ipforms("validate", "inc.xml")
+        expect_diag(r, "incl-form/rules.xml", 5, "RULES-FILE", "an override given twice")
         # A problem in the included file names the included file and line.
         t.write("incl-form/common.xml", incl_rules(
             '  <namespace prefix="d" uri="urn:ipforms:data:1"/>\n'
@@ -385,7 +392,8 @@ def check_features(ipf, repo):
         pdf = os.path.join(tmp, "report.pdf")
         raw = pdf_text(pdf)
         text = squash(raw)
-        want = ["上限300字，{原样}，1,234,567.89，间隔60天，版本2031", "类别在清单中：乙",
+        want = ["上限300字，{原样}，1,234,567.89，间隔60天，版本2031",
+                "数字：[3][-0.5][.25][007][-1,234.50][][0.0][-2][NaN]", "类别在清单中：乙",
                 "组1：甲组", "组1第1项：一", "组1第2项：二", "组1完", "组2：乙组", "组2第1项：三",
                 "组2完", "一、分组（每组不超过300字）", "第1组甲组", "1-1", "1-2", "有备注",
                 "2项，组1", "第2组乙组", "2-1", "1项，组2", "横排评分页", "竖排尾页"]
@@ -449,6 +457,12 @@ def check_load_checks(ipf, repo):
          "an unknown function in when="),
         ('<p class="hint">（含场地', '<p class="hint">{ipf:chars(1, 2)}（含场地', "TEMPLATE-XPATH",
          "a wrong argument count in text"),
+        ('<value span="5" select="d:institution/d:address"/>',
+         '<value span="5" select="d:institution/address"/>', "TEMPLATE-XPATH",
+         "an element name without a prefix"),
+        ('<value span="5" select="d:institution/d:address"/>',
+         '<value span="5" select="d:institution/x:address"/>', "TEMPLATE-XPATH",
+         "an undeclared prefix after the first step"),
         ('<field select="d:applicant-opinion/d:date" format="date-zh"',
          '<field select="d:applicant-opinion/d:date" format="date_zh"', "TEMPLATE-STRUCTURE",
          "a format name that does not exist"),

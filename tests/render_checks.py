@@ -701,7 +701,9 @@ class Oracle:
             return
         tag = el.tag[len(T):] if el.tag.startswith(T) else el.tag
         when = el.get("when")
-        if when and not blank and ctx is not None:
+        if when and (blank or ctx is None):
+            return  # printed or not as the data decides: nothing to expect of a blank
+        if when:
             r = self.xp("boolean(%s)" % when, ctx, n)
             if r is False:
                 return

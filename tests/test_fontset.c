@@ -177,6 +177,16 @@ static void test_coverage_and_widths(const ipf_fontset *fs)
     double asc = ipf_fontset_ascent(fs, 0), desc = ipf_fontset_descent(fs, 0);
     CHECK(asc > 0.7 && asc < 1.1, "ascent %g", asc);
     CHECK(desc < 0 && desc > -0.4, "descent %g", desc);
+
+    /* Ink of the marks, which the line breaker trims only where blank:
+     * ， sits in the left half, （ in the right, FandolFang's ？ in the
+     * middle; a Han character is not a mark. */
+    double l, r;
+    CHECK(ipf_fontset_ink(fs, 0, 0xFF0C, &l, &r) && r < 0.5 && l >= 0, "， ink %g..%g", l, r);
+    CHECK(ipf_fontset_ink(fs, 0, 0xFF08, &l, &r) && l > 0.5, "（ ink %g..%g", l, r);
+    CHECK(ipf_fontset_ink(fs, 0, 0xFF1F, &l, &r) && l < 0.5 && r > 0.5, "？ ink %g..%g", l, r);
+    CHECK(!ipf_fontset_ink(fs, 0, 0x4E2D, &l, &r), "中 has mark ink");
+    CHECK(!ipf_fontset_ink(fs, 99, 0xFF0C, &l, &r), "ink of font 99");
 }
 
 /* The committed font's cmap, read as libharu reads it: few segments (libharu

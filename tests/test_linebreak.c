@@ -472,6 +472,9 @@ typedef struct tcase {
     uint32_t adv_cp[8]; /* advance overrides for this case */
     double adv_v[8];
     size_t nadv;
+    uint32_t ink_cp[8]; /* ink extents for this case: the glyph's ink spans [l, r] em */
+    double ink_l[8], ink_r[8];
+    size_t nink;
 } tcase;
 
 /* Unescapes \n \r \s \t \| \\ \u{XXXX} in place. */
@@ -513,12 +516,18 @@ static void unescape(char *s)
 
 static void run_case(ipf_line_breaker **breakers, const tcase *tc)
 {
-    double adv[4096];
+    static double adv[4096], bl[4096], br[4096];
     for (size_t i = 0; i < tc->ntext; i++) {
         adv[i] = model_adv(tc->text[i]);
         for (size_t k = 0; k < tc->nadv; k++)
             if (tc->text[i] == tc->adv_cp[k])
                 adv[i] = tc->adv_v[k];
+        bl[i] = br[i] = -1;
+        for (size_t k = 0; k < tc->nink; k++)
+            if (tc->text[i] == tc->ink_cp[k]) {
+                bl[i] = tc->ink_l[k];
+                br[i] = adv[i] - tc->ink_r[k];
+            }
     }
     for (int li = 0; li < tc->nlevels; li++) {
         static char wh[400];
@@ -529,6 +538,8 @@ static void run_case(ipf_line_breaker **breakers, const tcase *tc)
         ipf_broken b = {0};
         ipf_lb_opts o = tc->opts;
         o.justify = tc->justify;
+        if (tc->nink)
+            o.blank_l = bl, o.blank_r = br;
         ipf_status st = ipf_line_breaker_break_opts(breakers[level], tc->text, adv, tc->ntext,
                                                     tc->width, &o, &b);
         if (st != IPF_OK) {
@@ -681,6 +692,17 @@ static int run_file(ipf_line_breaker **breakers, const char *path)
         } else if (strcmp(key, "w") == 0 && tc.nws < 8) {
             if (parse_row(v, &tc.ws[tc.nws++]) != 0)
                 fail("bad w row");
+        } else if (strcmp(key, "ink") == 0 && tc.nink < 8) {
+            char *sp2 = strchr(v, ' ');
+            uint32_t c[8];
+            if (!sp2 || utf8_decode(v, (size_t)(sp2 - v), c) != 1) {
+                fail("ink wants one character and two numbers");
+                continue;
+            }
+            char *end;
+            tc.ink_cp[tc.nink] = c[0];
+            tc.ink_l[tc.nink] = strtod(sp2 + 1, &end);
+            tc.ink_r[tc.nink++] = strtod(end, NULL);
         } else if (strcmp(key, "advance") == 0 && tc.nadv < 8) {
             char *sp2 = strchr(v, ' ');
             uint32_t c[8];
@@ -1038,7 +1060,7 @@ static void test_fuzz(ipf_line_breaker **breakers)
     const size_t na = sizeof alphabet / sizeof alphabet[0];
     static const double widths[] = {0, 0.4, 1, 1.5, 2, 3, 4.5, 7, 12.25};
     uint32_t cps[512];
-    double adv[512];
+    double adv[512], bl[512], br[512];
     rng_state = 7;
     for (int iter = 0; iter < 4000; iter++) {
         size_t n = 0, want = rnd(60);
@@ -1057,7 +1079,19 @@ static void test_fuzz(ipf_line_breaker **breakers)
         int before = failures;
         /* The composition options too: every result keeps the invariants
          * (balanced lines are justified to the balanced width, not max). */
-        ipf_lb_opts o = {justify, (int)rnd(2), !justify && rnd(4) == 0, (int)rnd(4) == 0};
+        ipf_lb_opts o = {0};
+        o.justify = justify;
+        o.no_lone_last = (int)rnd(2);
+        o.balance = !justify && rnd(4) == 0;
+        o.marked_breaks = rnd(4) == 0;
+        if (rnd(3) == 0) { /* a font's ink: each side keeps 12-60 % blank */
+            for (size_t i = 0; i < n; i++) {
+                bl[i] = adv[i] * (0.12 + rnd(49) / 100.0);
+                br[i] = adv[i] * (0.12 + rnd(49) / 100.0);
+            }
+            o.blank_l = bl;
+            o.blank_r = br;
+        }
         if (ipf_line_breaker_break_opts(breakers[lv], cps, adv, n, max, &o, &b) != IPF_OK)
             fail("status");
         run r = {lv, cps, adv, n, max, justify, 0};

@@ -5,6 +5,8 @@ Usage:
   typeset_checks.py all IPFORMS REPO     every valid sample under samples/ and
                                          every form's blank PDF
   typeset_checks.py pdf FILE.pdf ...     the given PDFs (for looking at one)
+  typeset_checks.py flow IPFORMS REPO    tests/data/templates/flow-test with page
+                                         breaks shifted through every line
   typeset_checks.py selftest             each check on synthetic lines
 
 The glyphs are read back with mutool's structured text (mupdf-tools), which
@@ -21,7 +23,11 @@ of every page (docs/line-breaking.md says why):
            (a short, unindented line under a page that ended full), and no
            paragraph leaves its indented first line alone at a page's foot;
   cover    every （盖章） on the first page starts at the same x (the cover's
-           fill-in lines are as long as the longest).
+           fill-in lines are as long as the longest);
+  lonechar no line holds a single character under a line of its paragraph
+           (服务事项清|单, 主|任);
+  unit     no line ends in a digit over a line starting with the Chinese
+           character that follows it (2023|年, 1|套).
 
 Exit 0 when all hold, 1 with one line per problem, 77 when mutool is missing.
 """
@@ -164,14 +170,14 @@ def check_pages(pg, name, problems):
         bottom = max(body, key=lambda l: l[0].y)
         em = bottom[0].size
         stack = column_stack(body, bottom)
-        if len(stack) < 2:
+        if len(stack) < 3:
             continue
         left = min(l[0].x for l in stack)
         right = max(l[-1].x + l[-1].adv for l in stack)
-        # A label column (a few characters wide, e.g. 内容和效果 beside a
-        # blank value on the blank form) holds no paragraph that could be
-        # split; only text columns can leave a widow or an orphan.
-        if right - left < 8 * em:
+        # Only a column of running text: at least 8 em wide, with two full
+        # (justified) lines; labels and short cells are not paragraphs.
+        if right - left < 8 * em or len(bottom) < 8 or \
+                sum(1 for l in stack if l[-1].x + l[-1].adv >= right - 1.0 * em) < 2:
             continue
         full = bottom[-1].x + bottom[-1].adv >= right - 1.0 * em
         indented = bottom[0].x >= left + 1.5 * em
@@ -191,7 +197,11 @@ def check_pages(pg, name, problems):
                  abs(l[0].x - left) <= 2.5 * em and l[0].size == em]
         short = top[-1].x + top[-1].adv < right - 1.5 * em
         ends = not after or min(after, key=lambda l: l[0].y)[0].x >= left + 1.5 * em
-        if short and ends:
+        # A label beside it that is not a repeated one ("…（续）") means a
+        # new row begins there (a case's 名称), not a continued cell.
+        new_row = any(abs(l[0].y - top[0].y) <= 0.5 * em and l[-1].x < left and
+                      "（续）" not in text(l) for l in nxt)
+        if short and ends and not new_row:
             problems.append(f"{name} p{k + 2}: widow: a paragraph's last line alone at the "
                             f"head: “{text(top)[:30]}”")
 
@@ -210,6 +220,47 @@ def check_cover(lines, name, problems):
                         ", ".join(f"{x:.1f} after “{t[-8:]}”" for x, t in xs))
 
 
+def check_lone_chars(lines, where, problems):
+    """No line holds one character alone (with or without marks) under a line
+    of its own paragraph: 服务事项清|单, 知识产权信息服务部主|任.  The line
+    above is the one a pitch higher that overlaps it; a column of single
+    characters (a narrow 序号 cell) is not a paragraph."""
+    for ln in lines:
+        t = [g for g in ln if g.c not in MARKS and not g.c.isspace()]
+        if len(t) != 1 or not is_han(t[0].c):
+            continue
+        em = ln[0].size
+        x0, x1 = ln[0].x, ln[-1].x + ln[-1].adv
+        for up in lines:
+            dy = ln[0].y - up[0].y
+            if up is ln or not (0.9 * em < dy < 1.9 * em) or up[0].size != em:
+                continue
+            u0, u1 = up[0].x, up[-1].x + up[-1].adv
+            if u1 <= x0 or u0 >= x1:
+                continue
+            if sum(1 for g in up if is_han(g.c)) >= 2:
+                problems.append(f"{where}: lonechar: “{text(ln)}” alone under “{text(up)[-12:]}”")
+            break
+
+
+def check_unit_breaks(lines, where, problems):
+    """No number is torn from the Chinese character after it at a line end
+    (2023|年, 1|套): a line ending in a digit over a line starting with Han
+    one line's pitch below (under 1.9 em: the next row of a table is
+    further, by its cells' padding)."""
+    for ln in lines:
+        if not ln[-1].c.isdigit() or not ln[-1].c.isascii():
+            continue
+        em = ln[-1].size
+        x0, x1 = ln[0].x, ln[-1].x + ln[-1].adv
+        below = [l for l in lines if l is not ln and 0.9 * em < l[0].y - ln[0].y < 1.9 * em and
+                 l[0].size == em and l[0].x < x1 and l[-1].x + l[-1].adv > x0]
+        if below:
+            nxt = min(below, key=lambda l: (l[0].y, abs(l[0].x - x0)))
+            if is_han(nxt[0].c) and abs(nxt[0].x - x0) < 2.5 * em:
+                problems.append(f"{where}: unit: “{text(ln)[-8:]}|{text(nxt)[:4]}”")
+
+
 def check_pdf(pdf, problems):
     name = os.path.basename(pdf)
     pg = pages(pdf)
@@ -218,6 +269,8 @@ def check_pdf(pdf, problems):
     for k, lines in enumerate(pg):
         for ln in lines:
             check_line(ln, f"{name} p{k + 1}", problems)
+        check_lone_chars(lines, f"{name} p{k + 1}", problems)
+        check_unit_breaks(lines, f"{name} p{k + 1}", problems)
     check_pages(pg, name, problems)
     return len(pg)
 
@@ -279,21 +332,64 @@ def selftest():
         ok = False
     # A page ending in a full line, the next page starting with a short
     # unindented line and then an indented one: a widow.
-    col = [line("　" * 0 + "一" * 20, y=700 + 20 * k) for k in range(3)]
+    col = [line("一" * 20, y=700 + 20 * k) for k in range(3)]
     nxt = [line("枢纽。", y=100), line("二" * 18, y=120, x0=28)]
     problems = []
     check_pages([col, nxt], "selftest", problems)
     if not any("widow" in p for p in problems):
         print("FAIL selftest: widow not detected")
         ok = False
-    col2 = [line("一" * 20, y=700), line("二" * 18, y=720, x0=28)]
+    col2 = [line("一" * 20, y=680), line("一" * 20, y=700), line("二" * 18, y=720, x0=28)]
     problems = []
     check_pages([col2, [line("三" * 20, y=100)]], "selftest", problems)
     if not any("orphan" in p for p in problems):
         print("FAIL selftest: orphan not detected")
         ok = False
+    problems = []
+    check_lone_chars([line("服务事项清", y=100), line("单", y=120)], "selftest", problems)
+    ok_lone = any("lonechar" in p for p in problems)
+    problems = []
+    check_lone_chars([line("序", y=100), line("号", y=120)], "selftest", problems)
+    if not ok_lone or problems:
+        print("FAIL selftest: lonechar")
+        ok = False
+    problems = []
+    check_unit_breaks([line("增长到2023", y=100), line("年的3850万元", y=120)], "selftest", problems)
+    if not any("unit" in p for p in problems):
+        print("FAIL selftest: unit")
+        ok = False
     print("selftest: every check fails on its defect" if ok else "selftest failed")
     return ok
+
+
+PARA = ("本中心面向高校师生和区域中小微企业提供专利检索、分析与导航服务，"
+        "每年举办知识产权信息素养讲座，并与地方知识产权局合作开展专利信息进园区活动。")
+
+
+def flow(ipf, repo, problems):
+    """tests/data/templates/flow-test rendered with a first paragraph of 1 to
+    24 short lines before paragraphs of 2 to 5 lines, so that the page breaks
+    of the page block and of the split table cell fall on every line of a
+    paragraph: no variant may leave a widow or an orphan."""
+    templates = os.path.join(repo, "tests/data/templates")
+    with tempfile.TemporaryDirectory() as tmp:
+        for k in range(1, 25):
+            body = ["<p>" + "第一段。" * (6 * k) + "</p>"]
+            body += ["<p>" + PARA * (1 + j % 3) + "</p>" for j in range(22)]
+            data = os.path.join(tmp, f"flow-{k:02d}.xml")
+            with open(data, "w", encoding="utf-8") as fh:
+                fh.write('<?xml version="1.0" encoding="UTF-8"?>\n'
+                         '<doc xmlns="urn:test:flow" form="flow-test">'
+                         f'<text>{"".join(body)}</text><cell>{"".join(body)}</cell></doc>\n')
+            r = subprocess.run([ipf, "render", "--templates", templates, "-o", tmp, data],
+                               capture_output=True, text=True)
+            if r.returncode != 0:
+                problems.append(f"flow-{k:02d}: render exited {r.returncode}: {r.stderr[:200]}")
+                continue
+            n = check_pdf(os.path.join(tmp, f"flow-{k:02d}.pdf"), problems)
+            if n < 4:
+                problems.append(f"flow-{k:02d}: {n} pages, expected the text to cross pages")
+        print("24 flow variants read")
 
 
 def main(argv):
@@ -303,7 +399,9 @@ def main(argv):
         print("skip: mutool (mupdf-tools) missing")
         return 77
     problems = []
-    if argv[1] == "all":
+    if argv[1] == "flow":
+        flow(argv[2], argv[3], problems)
+    elif argv[1] == "all":
         with tempfile.TemporaryDirectory() as tmp:
             pdfs = render_all(argv[2], argv[3], tmp)
             if not pdfs:

@@ -9,7 +9,7 @@ libicu-dev python3 poppler-utils qpdf icc-profiles-free fonts-dejavu-core"
 # the JDK).
 PKGS="$PKGS libpdfbox2-java libactivation-java libjaxb-api-java"
 # ... and read them back with two text extractors besides poppler's: MuPDF's
-# mutool and pdfminer.
+# mutool (also for the glyph positions in tests/typeset_checks.py) and pdfminer.
 PKGS="$PKGS mupdf-tools python3-pdfminer"
 # The render tests evaluate each template's XPath against its samples (lxml).
 PKGS="$PKGS python3-lxml"
