@@ -161,10 +161,48 @@ def html_of(doc):
     return "\n".join(out)
 
 
+def generic(rng, base, invalid):
+    """Any form, from one of its samples: the punctuation of every longer
+    text varied, and some of each run of repeated elements (rows, members,
+    cases, paragraphs) dropped, so documents differ in length and glyphs.
+    Drops can break a form's minimum counts: --valid-only keeps only what
+    ipforms accepts."""
+    root = copy.deepcopy(base)
+
+    def walk(el):
+        kids = list(el)
+        if el.text and len(el.text.strip()) > 20:
+            el.text = vary_text(rng, el.text, inserts=False)
+        by_tag = {}
+        for k in kids:
+            by_tag.setdefault(k.tag, []).append(k)
+        for same in by_tag.values():
+            if len(same) > 2:
+                for k in same[rng.randint(2, len(same)):]:
+                    el.remove(k)
+        for k in el:
+            walk(k)
+
+    walk(root)
+    return root
+
+
 FORMS = {
     "national-filing": (national, "samples/national-filing/chongqing-university-library.xml"),
     "ledger-test": (ledger, None),
 }
+
+
+def samples_of_every_form():
+    """(form, sample path) for every form with samples in the repository."""
+    out = []
+    base = os.path.join(REPO, "samples")
+    for form in sorted(os.listdir(base)):
+        d = os.path.join(base, form)
+        if form == "invalid" or not os.path.isdir(d):
+            continue
+        out += [(form, os.path.join(d, f)) for f in sorted(os.listdir(d)) if f.endswith(".xml")]
+    return out
 
 
 def main():
@@ -172,26 +210,47 @@ def main():
     ap.add_argument("-n", type=int, default=100)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--invalid", type=float, default=0.0, help="percent of invalid documents")
-    ap.add_argument("--form", default="national-filing", choices=sorted(FORMS))
+    ap.add_argument("--form", default="national-filing", choices=sorted(FORMS) + ["all"],
+                    help="a form, or 'all': every form with samples, in turn")
+    ap.add_argument("--valid-only", metavar="IPFORMS",
+                    help="check each document with this ipforms and keep only valid ones")
     ap.add_argument("--html", action="store_true",
                     help="also write X.html beside X.xml (the LibreOffice comparison)")
     ap.add_argument("outdir")
     a = ap.parse_args()
     os.makedirs(a.outdir, exist_ok=True)
-    fn, sample = FORMS[a.form]
-    ET.register_namespace("", NS if a.form != "ledger-test" else "urn:test:ledger")
-    base = ET.parse(os.path.join(REPO, sample)).getroot() if sample else None
     rng = random.Random(a.seed)
     width = len(str(a.n))
-    for i in range(a.n):
+    if a.form == "all":
+        pool = samples_of_every_form()
+        bases = {p: ET.parse(p).getroot() for _, p in pool}
+    i = made = 0
+    while made < a.n and i < a.n * 20:
+        i += 1
         bad = rng.random() * 100 < a.invalid
-        doc = fn(rng, base, bad)
-        name = os.path.join(a.outdir, f"{a.form}-{i:0{width}d}")
+        if a.form == "all":
+            form, path = pool[made % len(pool)]
+            ET.register_namespace("", bases[path].tag[1:].split("}")[0])
+            doc = generic(rng, bases[path], bad)
+        else:
+            form = a.form
+            fn, sample = FORMS[form]
+            ET.register_namespace("", NS if form != "ledger-test" else "urn:test:ledger")
+            doc = fn(rng, ET.parse(os.path.join(REPO, sample)).getroot() if sample else None, bad)
+        name = os.path.join(a.outdir, f"{form}-{made:0{width}d}")
         ET.ElementTree(doc).write(name + ".xml", encoding="UTF-8", xml_declaration=True)
+        if a.valid_only and not bad:
+            import subprocess
+            r = subprocess.run([a.valid_only, "validate", "-q", name + ".xml"],
+                               capture_output=True)
+            if r.returncode != 0:
+                os.unlink(name + ".xml")
+                continue
         if a.html:
             with open(name + ".html", "w", encoding="utf-8") as fh:
                 fh.write(html_of(doc))
-    print(f"{a.n} {a.form} documents in {a.outdir}", file=sys.stderr)
+        made += 1
+    print(f"{made} {a.form} documents in {a.outdir}", file=sys.stderr)
 
 
 if __name__ == "__main__":

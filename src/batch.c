@@ -913,6 +913,11 @@ static void parallel(run *r)
             if (w->pid && w->current < 0 && r->next < r->n)
                 dispatch(r, w);
         }
+        int alive = 0;
+        for (size_t k = 0; k < r->nw; k++)
+            alive |= r->w[k].pid > 0;
+        if (!alive && !stopping)
+            break; /* no worker could be started: the rest is done here */
         if (stopping && !busy(r)) {
             for (size_t i = r->next; i < r->n; i++) {
                 r->items[i].not_done = 1;
@@ -1086,14 +1091,22 @@ ipf_status ipf_batch_run(ipf_engine *e, const ipf_batch_options *o, char *const 
         collect_dirs(&r);
         sweep(&r);
     }
+    /* One input keeps the default actions: Ctrl-C stops it at once, and
+     * the write itself holds signals back (atomic.h).  A batch finishes
+     * what it has in hand and reports the rest.  A lost worker's pipe must
+     * give EPIPE, not kill the batch. */
     stop_signals = 0;
-    struct sigaction sa, old_int, old_term, old_hup;
+    struct sigaction sa, ign, old_int, old_term, old_hup, old_pipe;
     memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_stop;
+    sa.sa_handler = n > 1 ? on_stop : SIG_DFL;
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
-    sigaction(SIGHUP, &sa, &old_hup);
+    memset(&ign, 0, sizeof ign);
+    ign.sa_handler = SIG_IGN;
+    sigemptyset(&ign.sa_mask);
+    sigaction(SIGPIPE, &ign, &old_pipe);
+    sigaction(SIGINT, n > 1 ? &sa : NULL, &old_int);
+    sigaction(SIGTERM, n > 1 ? &sa : NULL, &old_term);
+    sigaction(SIGHUP, n > 1 ? &sa : NULL, &old_hup);
     if (n > 1) {
         /* Load what the first document needs before forking, so that the
          * workers share it; template problems are printed once, here. */
@@ -1152,6 +1165,7 @@ ipf_status ipf_batch_run(ipf_engine *e, const ipf_batch_options *o, char *const 
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
     sigaction(SIGHUP, &old_hup, NULL);
+    sigaction(SIGPIPE, &old_pipe, NULL);
     summary(&r);
     res->exit_code = res->failed || res->not_done || st != IPF_OK ? 2 : res->invalid ? 1 : 0;
     for (size_t i = 0; i < n; i++) {

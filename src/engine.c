@@ -15,12 +15,14 @@
 
 #include "drawing.h"
 #include "fontset.h"
+#include "hpdf_memcpy.h"
 #include "layout.h"
 #include "naming.h"
 #include "pdf.h"
 #include "rules.h"
 #include "schema.h"
 #include "skeleton.h"
+#include "tplcheck.h"
 #include "validate.h"
 #include "xmldoc.h"
 
@@ -73,6 +75,7 @@ typedef struct catalogue {
     form_slot **slots; /* sorted by id once scanned */
     size_t nslots;
     int scanned; /* every directory has been looked at */
+    int empty;   /* ... and none holds a form (said once): the setup is wrong */
     /* Directories whose template.xml failed to load (already reported):
      * data naming such a form is a template problem, not bad data. */
     char **broken;
@@ -128,6 +131,7 @@ ipf_status ipf_engine_new(const ipf_engine_options *opt, ipf_diags *d, ipf_engin
 {
     *out = NULL;
     pthread_once(&xml_once, ipf_xml_init);
+    ipf_hpdf_memcpy_link();
     ipf_engine *e = calloc(1, sizeof *e);
     if (!e)
         return IPF_ERR_NOMEM;
@@ -255,10 +259,19 @@ static ipf_status load_dir(catalogue *c, const char *name, ipf_diags *d)
 }
 
 /* Every form, for `forms` and for ids that are not their directory's name. */
+static ipf_status no_forms(catalogue *c, ipf_diags *d)
+{
+    if (c->empty++ == 0) /* once: it is the setup, not each file */
+        ipf_diag_add(d, c->templates_dir, 0, IPF_SEV_ERROR, "TEMPLATE-DIR",
+                     "模板目录中没有任何表单（没有“表单名/template.xml”）：请检查 --templates 或 "
+                     "IPFORMS_TEMPLATES 是否指向 ipforms 的 templates 目录");
+    return IPF_ERR_TEMPLATE;
+}
+
 static ipf_status scan_all(catalogue *c, ipf_diags *d)
 {
     if (c->scanned)
-        return IPF_OK;
+        return c->empty ? no_forms(c, d) : IPF_OK;
     c->scanned = 1;
     DIR *dh = opendir(c->templates_dir);
     if (!dh) {
@@ -298,6 +311,8 @@ static ipf_status scan_all(catalogue *c, ipf_diags *d)
     free(names);
     if (st != IPF_OK)
         return st;
+    if (c->nslots == 0 && c->nbroken == 0) /* not the data's fault: no form at all */
+        return no_forms(c, d);
     if (c->nslots > 1)
         qsort(c->slots, c->nslots, sizeof *c->slots, by_id);
     /* Two forms with one id and edition: which one a data file meant cannot
@@ -631,6 +646,8 @@ static ipf_status load_slot(ipf_engine *e, form_slot *s, ipf_diags *d)
         st = shared_fonts(c, paths, n, d, &s->fonts);
     for (size_t i = 0; i < nowned; i++)
         free(owned[i]);
+    if (st == IPF_OK) /* a form whose own labels cannot be drawn is unusable */
+        st = ipf_tpl_check_labels(f, s->fonts->fonts, d);
     if (st == IPF_OK)
         s->failed = 0;
     return st;
@@ -899,7 +916,9 @@ ipf_status ipf_engine_render_memory(ipf_engine *e, const char *path, unsigned ch
 static form_slot *named_form(ipf_engine *e, const char *form_id, ipf_diags *d)
 {
     /* Of a form held in several editions, the newest. */
-    form_slot *s = scan_all(&e->cat, d) == IPF_OK ? loaded_slot(&e->cat, form_id, NULL) : NULL;
+    if (scan_all(&e->cat, d) != IPF_OK)
+        return NULL; /* the scan says why (no template directory, no form in it) */
+    form_slot *s = loaded_slot(&e->cat, form_id, NULL);
     if (s)
         return s;
     if (is_broken(&e->cat, form_id)) {

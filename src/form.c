@@ -1,5 +1,6 @@
 /* form.c: loading and checking a form template. */
 #include "form.h"
+#include "tplcheck.h"
 
 #include <libgen.h>
 #include <math.h>
@@ -637,6 +638,16 @@ static int check_table(ipf_form *f, const xmlNode *table, ipf_diags *d)
         size_t bl = strlen(buf);
         int is_fr = bl > 2 && strcmp(buf + bl - 2, "fr") == 0;
         int ok = is_fr ? fr_ok(buf) : ipf_length_parse(buf, 14, &v) == 0;
+        char *num_end = NULL;
+        double share = is_fr ? strtod(buf, &num_end) : 0;
+        if (is_fr && !ok && num_end == buf + bl - 2 && bl > 2) {
+            /* a number, but not a usable share: 0fr, -1fr, 1e9fr */
+            ipf_diag_add(d, f->path, ipf_xml_line(table), IPF_SEV_ERROR, "TEMPLATE-COLUMNS",
+                         "表格第 %d 列的宽度“%s”：fr 前的份数应大于 0 且不超过 1000000，"
+                         "现为 %g",
+                         ncols + 1, buf, share);
+            return 1;
+        }
         if (!ok) {
             ipf_diag_add(d, node_file(f, table), ipf_xml_line(table), IPF_SEV_ERROR,
                          "TEMPLATE-COLUMNS", "表格列宽“%s”无法识别（应为 mm、pt、cm 或 fr）", buf);
@@ -1284,6 +1295,7 @@ ipf_status ipf_form_load(const char *path, ipf_diags *d, ipf_form **out)
             bad = 1;
         }
     }
+    bad |= ipf_tpl_check_typesetting(f, root, d) > 0; /* values that cannot typeset */
     int blocks = 0;
     for (const xmlNode *c = root->children; c; c = c->next) {
         if (ipf_tpl_is(c, "table"))

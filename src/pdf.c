@@ -520,6 +520,8 @@ static int cmp_u64(const void *a, const void *b)
 static uint16_t wide_cid(const font_use *u, uint32_t cp, unsigned extra)
 {
     uint64_t key = (uint64_t)cp << 16 | extra;
+    if (!u->nvar)
+        return 0;
     const uint64_t *f = bsearch(&key, u->var, u->nvar, sizeof *u->var, cmp_u64);
     return f ? (uint16_t)(u->nplain + 1 + (size_t)(f - u->var)) : 0;
 }

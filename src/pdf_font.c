@@ -11,6 +11,7 @@
  * Memory: an ipf_ttf owns its file mapping, its cmap table and its scratch
  * buffers; nothing it returns needs freeing by the caller. */
 #include "pdf_font.h"
+#include "pdf_glyphz.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -45,6 +46,11 @@ struct ipf_ttf {
     uint16_t *list; /* subset glyph -> original glyph */
     size_t nlist, caplist;
     ipf_buf raw; /* the uncompressed subset */
+    /* glyphs compressed once per process (pdf_glyphz.h), made on first use */
+    ipf_glyphz *gz;
+    int gz_failed;
+    ipf_glyphz_seg *segs;
+    size_t capsegs;
 };
 
 static void load_error(ipf_diags *d, const char *path, const char *why)
@@ -321,6 +327,8 @@ void ipf_ttf_free(ipf_ttf *f)
     free(f->newid);
     free(f->list);
     ipf_buf_free(&f->raw);
+    ipf_glyphz_free(f->gz);
+    free(f->segs);
     free(f);
 }
 
@@ -461,6 +469,61 @@ static void pad4(ipf_buf *b)
 {
     static const unsigned char z[4] = {0, 0, 0, 0};
     ipf_buf_put(b, z, (4 - (b->len & 3)) & 3);
+}
+
+/* The compressor that encodes each glyph once (pdf_glyphz.h), its codes
+ * drawn from GZ_SAMPLE glyphs spread evenly over the font: a function of
+ * the font alone, so a document's bytes never depend on what came before. */
+#ifndef GZ_SAMPLE
+#define GZ_SAMPLE 128
+#endif
+static ipf_glyphz *glyph_compressor(ipf_ttf *f)
+{
+    if (f->gz || f->gz_failed)
+        return f->gz;
+    unsigned step = f->info.num_glyphs / GZ_SAMPLE + 1;
+    const unsigned char *sample[GZ_SAMPLE];
+    size_t len[GZ_SAMPLE], n = 0;
+    for (unsigned g = 1; g < f->info.num_glyphs && n < GZ_SAMPLE; g += step) {
+        uint32_t l;
+        const unsigned char *p = glyph_data(f, g, &l);
+        if (p) {
+            sample[n] = p;
+            len[n++] = l;
+        }
+    }
+    f->gz = ipf_glyphz_new(sample, len, n, f->info.num_glyphs);
+    f->gz_failed = !f->gz;
+    return f->gz;
+}
+
+/* One segment per subset glyph (with its padding): simple glyphs are the
+ * same bytes in every subset; composite ones (their components are
+ * renumbered) and widened ones (written as a composite) are not.  0, or -1
+ * to compress the subset as a whole instead. */
+static int glyph_segments(ipf_ttf *f, const uint16_t *extra, size_t n, size_t ng, size_t glyf_at,
+                          size_t loca_at)
+{
+    if (!glyph_compressor(f))
+        return -1;
+    if (ng > f->capsegs) {
+        ipf_glyphz_seg *s = realloc(f->segs, ng * sizeof *s);
+        if (!s)
+            return -1;
+        f->segs = s;
+        f->capsegs = ng;
+    }
+    const unsigned char *r = f->raw.p;
+    for (size_t i = 0; i < ng; i++) {
+        uint32_t a = ipf_rd32(r + loca_at + 4 * i), b = ipf_rd32(r + loca_at + 4 * i + 4);
+        uint32_t l;
+        const unsigned char *g = glyph_data(f, f->list[i], &l);
+        f->segs[i].off = glyf_at + a;
+        f->segs[i].len = b - a;
+        int widened = i >= 1 && i <= n && extra && extra[i - 1];
+        f->segs[i].key = g && s16(g) >= 0 && !widened ? (long)f->list[i] : -1;
+    }
+    return 0;
 }
 
 unsigned ipf_ttf_width_plus(const ipf_ttf *f, unsigned gid, unsigned extra)
@@ -643,5 +706,7 @@ int ipf_ttf_subset(ipf_ttf *f, const uint16_t *gids, const uint16_t *extra, size
 
     *raw_len = r->len;
     *num_glyphs = ng;
+    if (glyph_segments(f, extra, n, ng, glyf_at, loca_at) == 0)
+        return ipf_glyphz_deflate(f->gz, r->p, r->len, f->segs, ng, out);
     return ipf_deflate(z, r->p, r->len, IPF_DEFLATE_FONT, out);
 }

@@ -392,7 +392,9 @@ static void give_back(ipf_ruleset *rs, evalset *es)
 
 /* ---------- checking a document ---------- */
 
-/* A value in a message: one line, at most VALUE_SHOWN characters. */
+/* A value in a message: one line, at most VALUE_SHOWN characters, with
+ * invisible characters shown ([全角空格]) so that a value differing from
+ * an allowed one only in white space shows the difference. */
 static void append_value(char **buf, size_t *len, size_t *cap, const char *v, int *oom);
 
 static void append(char **buf, size_t *len, size_t *cap, const char *s, size_t n, int *oom)
@@ -418,7 +420,7 @@ static void append(char **buf, size_t *len, size_t *cap, const char *s, size_t n
 
 static void append_value(char **buf, size_t *len, size_t *cap, const char *v, int *oom)
 {
-    char *x = ipf_utf8_excerpt(v, VALUE_SHOWN);
+    char *x = ipf_utf8_excerpt_visible(v, VALUE_SHOWN);
     if (!x) {
         *oom = 1;
         return;

@@ -131,6 +131,19 @@ static void sb_add_value(sbuf *b, const char *v)
 
 /* Prints as nothing: utf8.h's one notion of white space (U+3000, NBSP and
  * zero-width characters included). */
+/* A value that may differ from an allowed one only in white space: every
+ * invisible character but a plain inner space is shown ([全角空格]). */
+static void sb_add_value_visible(sbuf *b, const char *v)
+{
+    char *x = ipf_utf8_excerpt_visible(v, VALUE_SHOWN);
+    if (!x) {
+        b->oom = 1;
+        return;
+    }
+    sb_add(b, x);
+    free(x);
+}
+
 static int is_blank(const char *s)
 {
     return !ipf_utf8_is_filled(s);
@@ -1172,7 +1185,17 @@ static void on_valid_error(void *ctx, xmlErrorPtr e)
             const field *own = field_of(v->s, node);
             char *pp = parent ? path_of(parent) : NULL;
             code = "SCHEMA-UNEXPECTED";
-            if (own && own->label && *own->label)
+            const char *ens = node->ns && node->ns->href ? (const char *)node->ns->href : NULL;
+            const char *tns = v->s->target_ns;
+            if (tns && (!ens || strcmp(ens, tns) != 0))
+                /* The name may be right: the namespace is not (a prefix
+                 * copied from another file, or xmlns="" on the way). */
+                sb_addf(&b,
+                        "元素 <%s> 属于%s%s%s，不属于本表单的命名空间“%s”（位于“%s”中）；"
+                        "请去掉其前缀或 xmlns 声明",
+                        (const char *)node->name, ens ? "命名空间“" : "空命名空间", ens ? ens : "",
+                        ens ? "”" : "", tns, plabel);
+            else if (own && own->label && *own->label)
                 sb_addf(&b, "“%s”（<%s>）不应出现在此处（位于“%s”中），可能是顺序不对或重复填写",
                         own->label, (const char *)node->name, plabel);
             else if (own)
@@ -1221,7 +1244,7 @@ static void on_valid_error(void *ctx, xmlErrorPtr e)
             sb_addf(&b, "%s未填写，应为%s", flabel, expect);
         else {
             sb_addf(&b, "%s应为%s，现为“", flabel, expect);
-            sb_add_value(&b, value);
+            sb_add_value_visible(&b, value);
             sb_add(&b, "”");
         }
         break;
@@ -1276,7 +1299,7 @@ static void on_valid_error(void *ctx, xmlErrorPtr e)
         sb_add(&b, "之一");
         if (!is_blank(value)) {
             sb_add(&b, "，现为“");
-            sb_add_value(&b, value);
+            sb_add_value_visible(&b, value);
             sb_add(&b, "”");
         }
         break;
@@ -1288,7 +1311,7 @@ static void on_valid_error(void *ctx, xmlErrorPtr e)
         if (expect)
             sb_addf(&b, "，应为%s", expect);
         sb_add(&b, "，现为“");
-        sb_add_value(&b, value);
+        sb_add_value_visible(&b, value);
         sb_add(&b, "”");
         break;
     }
@@ -1302,7 +1325,7 @@ static void on_valid_error(void *ctx, xmlErrorPtr e)
                           : e->code == XML_SCHEMAV_CVC_MINEXCLUSIVE_VALID ? "大于"
                                                                           : "小于";
         sb_addf(&b, "%s应%s %s，现为“", flabel, how, e->str2 ? e->str2 : "?");
-        sb_add_value(&b, value);
+        sb_add_value_visible(&b, value);
         sb_add(&b, "”");
         break;
     }
@@ -1359,7 +1382,7 @@ static void on_valid_error(void *ctx, xmlErrorPtr e)
             e->code <= XML_SCHEMAV_CVC_FRACTIONDIGITS_VALID) {
             code = "SCHEMA-TYPE";
             sb_addf(&b, "%s的值“", flabel);
-            sb_add_value(&b, value);
+            sb_add_value_visible(&b, value);
             sb_add(&b, "”不符合要求：");
         } else {
             sb_addf(&b, "“%s”不符合数据结构要求：", flabel);

@@ -660,6 +660,33 @@ static size_t c1_refs(const char *buf, size_t len, const char *name, ipf_diags *
     return found;
 }
 
+/* Byte order marks libxml2 would misread: a UTF-32 file starts with the
+ * bytes of a UTF-16 one (FF FE 00 00), and a file saved twice by a BOM-
+ * adding editor starts with two UTF-8 BOMs, which libxml2 reports as "no
+ * XML content".  Each is named for what it is. */
+static int bom_ok(const char *buf, size_t len, const char *name, ipf_diags *d)
+{
+    const unsigned char *b = (const unsigned char *)buf;
+    if (len >= 4 && ((b[0] == 0xFF && b[1] == 0xFE && b[2] == 0 && b[3] == 0) ||
+                     (b[0] == 0 && b[1] == 0 && b[2] == 0xFE && b[3] == 0xFF))) {
+        ipf_diag_add(d, name, 1, IPF_SEV_ERROR, "XML-ENCODING",
+                     "文件是 UTF-32 编码（%s）；ipforms 只接受 UTF-8 编码的文件，请另存为 UTF-8",
+                     b[0] == 0xFF ? "小端序" : "大端序");
+        return 0;
+    }
+    size_t n = 0;
+    while (len >= 3 * (n + 1) && memcmp(buf + 3 * n, "\xEF\xBB\xBF", 3) == 0)
+        n++;
+    if (n > 1) {
+        ipf_diag_add(d, name, 1, IPF_SEV_ERROR, "XML-ENCODING",
+                     "文件开头有 %zu 个 UTF-8 字节顺序标记（BOM，EF BB BF），最多只能有一个：请用"
+                     "编辑器另存为“UTF-8”（无 BOM）",
+                     n);
+        return 0;
+    }
+    return 1;
+}
+
 static int only_blank(const char *buf, size_t len)
 {
     size_t i = 0;
@@ -737,7 +764,7 @@ ipf_status ipf_xml_read_memory(const char *buf, size_t len, const char *name,
         free(lf);
         return st;
     }
-    if (scan_chars(buf, len, name, d) > 0)
+    if (!bom_ok(buf, len, name, d) || scan_chars(buf, len, name, d) > 0)
         return IPF_INVALID;
     if (!attrs_ok(buf, len, name, &lim, d))
         return IPF_INVALID;

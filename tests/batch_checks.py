@@ -104,6 +104,7 @@ def case_mixed():
         with open(os.path.join(out, "keep.pdf"), "wb") as fh:
             fh.write(b"%PDF-1.4 earlier\n")
         rep = os.path.join(tmp, "report.jsonl")
+        seen = {}
         for jobs in ("2", "1"):
             for f in os.listdir(out):
                 if f != "keep.pdf":
@@ -153,6 +154,12 @@ def case_mixed():
                     fail(f"{f} fails qpdf --check")
             if leftovers(tmp):
                 fail(f"left behind: {leftovers(tmp)}")
+            # Deterministic: the same bytes whatever the number of workers.
+            for f in ("filing.pdf", "other.pdf"):
+                with open(os.path.join(out, f), "rb") as fh:
+                    data = fh.read()
+                if seen.setdefault(f, data) != data:
+                    fail(f"{f} differs between -j2 and -j1")
             print(f"-j{jobs}: 7 inputs reported as expected, exit 2, nothing overwritten or left")
 
 

@@ -584,7 +584,141 @@ def case_truncated_font(ipf, repo, tmp):
         fail(f"junk font: {r.stderr}")
 
 
+# ------------------------------------------------------ 9 misleading messages
+
+def case_visible_difference(ipf, repo, tmp):
+    """A value that differs from an allowed one only in white space shows
+    the difference ([空格], [全角空格]) in schema and rule messages alike;
+    an element from another namespace (or none) is named with its
+    namespace, not as a wrong name."""
+    src = open(os.path.join(repo, SAMPLE), encoding="utf-8").read()
+    src = src.replace('role="专职"', 'role="专职\u3000"', 1)
+    src = src.replace('kind="省级知识产权局"', 'kind="省级知识产权局\u3000"', 1)
+    src = src.replace("<category>高校</category>", "<category>高校\u00a0</category>", 1)
+    src = src.replace("<address>", '<x:address xmlns:x="urn:example:other">', 1).replace(
+        "</address>", "</x:address>", 1)
+    src = src.replace("<nature>事业单位</nature>", '<nature xmlns="">事业单位</nature>', 1)
+    open(os.path.join(tmp, "ws.xml"), "w", encoding="utf-8").write(src)
+    r = run([ipf, "validate", "ws.xml"], cwd=tmp)
+    expect_rc(r, 1, "validate")
+    expect_lines(r.stderr, exp_file(repo, "visible-difference"), "visible-difference")
+
+
+def case_no_forms(ipf, repo, tmp):
+    """--templates naming a directory that holds no form (empty, or the
+    samples directory by mistake) is the office's setup: TEMPLATE-DIR,
+    exit 2, for validate, render, blank and forms alike; not DATA-FORM."""
+    os.mkdir(os.path.join(tmp, "empty"))
+    shutil.copy(os.path.join(repo, SAMPLE), os.path.join(tmp, "filing.xml"))
+    for d in ("empty", os.path.join(repo, "samples")):
+        want = [f"{d}: error TEMPLATE-DIR 模板目录中没有任何表单（没有“表单名/template.xml”）："
+                "请检查 --templates 或 IPFORMS_TEMPLATES 是否指向 ipforms 的 templates 目录"]
+        for cmd in (["validate", "filing.xml"], ["render", "-o", "out", "filing.xml"],
+                    ["blank", "-o", "out", "national-filing"], ["forms"]):
+            os.makedirs(os.path.join(tmp, "out"), exist_ok=True)
+            r = run([ipf, cmd[0], "--templates", d, *cmd[1:]], cwd=tmp)
+            expect_rc(r, 2, f"{cmd[0]} --templates {d}")
+            expect_exact(r.stderr, want, f"{cmd[0]} --templates {os.path.basename(d)}")
+        if os.listdir(os.path.join(tmp, "out")):
+            fail("no-forms: something was written")
+
+
+def case_zero_fr(ipf, repo, tmp):
+    """A 0fr column is reported as a share that must be positive, with the
+    template's line, not as a width that "cannot be recognised"."""
+    tpl = copy_templates(repo, tmp)
+    line = edit(os.path.join(tpl, "national-filing/template.xml"),
+                '<table columns="30mm 28mm 24mm 24mm 25mm 1fr">', '<table columns="30mm 28mm 24mm 24mm 25mm 0fr">')
+    shutil.copy(os.path.join(repo, SAMPLE), os.path.join(tmp, "filing.xml"))
+    r = run([ipf, "validate", "--templates", "tpl", "filing.xml"], cwd=tmp)
+    expect_rc(r, 2, "validate")
+    want = (f"tpl/national-filing/template.xml:{line}: error TEMPLATE-COLUMNS 表格第 6 列的宽度“0fr”："
+            "fr 前的份数应大于 0 且不超过 1000000，现为 0")
+    if want not in r.stderr.splitlines():
+        fail(f"zero-fr: {r.stderr}")
+
+
+# ------------------------------------------- 10 templates that cannot typeset
+
+TYPESETTING = [
+    # (text in template.xml, replacement, expected diagnostic after "file:line: error ")
+    ('margin-left="28mm"', 'margin-left="-5mm"',
+     'TEMPLATE-PAGE 页边距 margin-left="-5mm" 是负数：文字会印到纸张以外'),
+    ('<typography size="14pt"', '<typography size="0pt"',
+     "TEMPLATE-TYPESETTING <typography> 的字号 size=\"0pt\"（0.0 磅）无法印刷：应在 4 磅到 300 磅之间"),
+    ('line-height="1.45" line-breaking="GB"', 'line-height="0.01" line-breaking="GB"',
+     "TEMPLATE-TYPESETTING <typography> 的行距 line-height=\"0.01\" 不可用：应为字号的倍数，在 0.8 到 10 之间"
+     "（如 1.45），否则各行文字重叠或散开"),
+    ('<table columns="30mm 28mm 24mm 24mm 25mm 1fr">', '<table columns="30mm 28mm 3mm 24mm 25mm 1fr">',
+     "TEMPLATE-COLUMNS 表格第 3 列（3mm）只有 3.0 mm 宽，放不下一个 14 磅的字：连同两侧的内边距至少应为 8.1 mm"),
+    ('letter-spacing="0.5em">备案表</p>', 'letter-spacing="-2em">备案表</p>',
+     "TEMPLATE-TYPESETTING <p> 的字距 letter-spacing=\"-2em\" 过小：字符会互相重叠甚至倒排，应大于 -0.5em"),
+]
+
+
+def case_template_typesetting(ipf, repo, tmp):
+    """Values that load but cannot typeset (negative margin, zero font
+    size, near-zero line height, a column narrower than a character,
+    letter-spacing of -2 em) are refused with the template's file:line by
+    validate, render and blank alike (exit 2, nothing written)."""
+    shutil.copy(os.path.join(repo, SAMPLE), os.path.join(tmp, "filing.xml"))
+    for k, (old, new, want) in enumerate(TYPESETTING):
+        d = os.path.join(tmp, f"t{k}")
+        shutil.copytree(os.path.join(repo, "templates"), d)
+        f = os.path.join(d, "national-filing/template.xml")
+        src = open(f, encoding="utf-8").read()
+        # libxml2 gives an element the line where its start tag ends.
+        line = src[:src.index(">", src.index(old))].count("\n") + 1
+        edit(f, old, new)
+        wl = f"t{k}/national-filing/template.xml:{line}: error {want}"
+        os.makedirs(os.path.join(tmp, "out"), exist_ok=True)
+        for cmd in (["validate", "filing.xml"], ["render", "-o", "out", "filing.xml"],
+                    ["blank", "-o", "out", "national-filing"]):
+            r = run([ipf, cmd[0], "--templates", f"t{k}", *cmd[1:]], cwd=tmp)
+            expect_rc(r, 2, f"{new} {cmd[0]}")
+            if wl not in r.stderr.splitlines():
+                fail(f"{new} {cmd[0]}: expected\n{wl}\ngot\n{r.stderr}")
+        if os.listdir(os.path.join(tmp, "out")):
+            fail(f"{new}: wrote {os.listdir(os.path.join(tmp, 'out'))}")
+        print(f"refused: {new}")
+
+
+def case_template_font_no_cjk(ipf, repo, tmp):
+    """A template font without CJK glyphs (DejaVu Sans) cannot draw the
+    form's own labels: blank, render and validate refuse the form, naming
+    the missing characters once each with the template's line (exit 2)."""
+    dejavu = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+    if not os.path.exists(dejavu):
+        skip("fonts-dejavu-core not installed")
+    tpl = copy_templates(repo, tmp)
+    edit(os.path.join(tpl, "national-filing/template.xml"), '<font file="FandolFang-Regular.ttf"/>',
+         f'<font file="{dejavu}"/>')
+    shutil.copy(os.path.join(repo, SAMPLE), os.path.join(tmp, "filing.xml"))
+    os.makedirs(os.path.join(tmp, "out"))
+    for cmd in (["blank", "-o", "out", "national-filing"], ["render", "-o", "out", "filing.xml"],
+                ["validate", "filing.xml"]):
+        r = run([ipf, cmd[0], "--templates", "tpl", *cmd[1:]], cwd=tmp)
+        expect_rc(r, 2, cmd[0])
+        lines = r.stderr.splitlines()
+        glyph = [l for l in lines if "FONT-MISSING-GLYPH 模板要印的文字中有字符" in l]
+        if len(glyph) != 20 or not any("另有" in l for l in lines):
+            fail(f"{cmd[0]}: {len(glyph)} glyph lines\n" + r.stderr[:3000])
+        if not all(l.startswith("tpl/national-filing/template.xml:") for l in glyph):
+            fail(f"{cmd[0]}: not at the template's lines")
+    if os.listdir(os.path.join(tmp, "out")):
+        fail("a PDF was written")
+    # With a covering --font the same template works: the labels can be drawn.
+    r = run([ipf, "blank", "--templates", "tpl", "--font", os.path.join(repo, FONT), "-o", "out",
+             "national-filing"], cwd=tmp)
+    expect_rc(r, 0, "blank --font")
+
+
 CASES = {
+    "template-typesetting": case_template_typesetting,
+    "template-font-no-cjk": case_template_font_no_cjk,
+    "visible-difference": case_visible_difference,
+    "no-forms": case_no_forms,
+    "zero-fr": case_zero_fr,
     "page-limit": case_page_limit,
     "truncated-font": case_truncated_font,
     "fifo": case_fifo,

@@ -7,7 +7,7 @@ Usage: pdf_checks.py pdfa IPFORMS REPO_ROOT SAMPLE [LATIN_FONT]
        pdf_checks.py readers IPFORMS REPO_ROOT
 Renders SAMPLE with and without --pdfa (and with --pdfa --no-date), then
 checks every PDF/A-1b part the writer is responsible for, and that a plain
-PDF has none of them.  With LATIN_FONT (a TrueType font with composite
+PDF has the same XMP metadata but no pdfaid and no output intent.  With LATIN_FONT (a TrueType font with composite
 glyphs, e.g. DejaVuSans.ttf) it also renders a copy of SAMPLE holding
 accented letters set in that font, whose subset then carries composite
 glyphs' components, which the CIDSet must list too.
@@ -16,10 +16,20 @@ poppler-utils are missing.
 
 preflight renders every form `ipforms forms` lists, each sample in
 samples/FORM/ and the blank form, with --pdfa, and has Apache PDFBox's
-Preflight (Debian's libpdfbox2-java) validate them all as PDF/A-1b."""
+Preflight (Debian's libpdfbox2-java) validate them all as PDF/A-1b.
+
+readers renders the same PDFs (plain) and reads each back with four readers
+written elsewhere -- poppler's pdftotext, MuPDF's mutool, pdfminer and pdf.js
+(tests/pdfjs_text.js) -- and compares what each extracts, page by page, with
+the text the content stream shows (decoded here through each font's
+ToUnicode map): the same characters, no word break inside a drawn run, check
+boxes with what they tick, labels spanning rows before their rows, and the
+stream's order for the readers that follow it; and, per PDF, page labels
+equal to the printed numbers, page furniture marked as artifacts, the
+metadata."""
 import base64
-import glob
 import datetime
+import glob
 import json
 import os
 import re
@@ -28,6 +38,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import unicodedata
 import xml.etree.ElementTree as ET
 
 SRGB = "/usr/share/color/icc/sRGB.icc"
@@ -736,7 +747,25 @@ def read_pdfminer(path, n):
     return pages[:n] + [""] * (n - len(pages))
 
 
-READERS = [("pdftotext", read_pdftotext), ("mutool", read_mutool), ("pdfminer", read_pdfminer)]
+PDFJS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pdfjs_text.js")
+PDFJS_BUILD = "/usr/share/javascript/pdf/build/pdf.js"
+
+
+def read_pdfjs(path, n):
+    r = run(["node", PDFJS, path])
+    if r.returncode != 0 or r.stderr.strip():
+        fail(f"pdf.js {path}: exit {r.returncode}: {r.stderr.decode().strip()[:300]}")
+    pages = r.stdout.decode().split("\f")[:n]
+    return pages + [""] * (n - len(pages))
+
+
+# pdf.js gives some characters in their compatibility form ("……" as six
+# full stops); what it reads is compared with the stream's text in that form.
+COMPAT = {"pdf.js": lambda t: unicodedata.normalize("NFKC", t)}
+
+
+READERS = [("pdftotext", read_pdftotext), ("mutool", read_mutool), ("pdfminer", read_pdfminer),
+           ("pdf.js", read_pdfjs)]
 
 
 def in_order(text, lines):
@@ -753,7 +782,7 @@ def in_order(text, lines):
 def first_numbered(ref):
     """Index of the first page that carries a printed page number."""
     for i, runs in enumerate(ref):
-        if any(re.fullmatch(r"—\d+—", squash(r["text"])) for r in runs):
+        if printed_number(runs) is not None:
             return i
     return len(ref)
 
@@ -786,19 +815,24 @@ def page_labels(path, npages):
     return out
 
 
+def printed_number(runs):
+    """The page number printed on a page: the first number in the lowest
+    artifact text ("— 3 —", "第 3 页 共 9 页"), or None."""
+    foot = [r for r in runs if r["artifact"] and squash(r["text"])]
+    if not foot:
+        return None
+    low = min(r["y"] for r in foot)
+    t = "".join(squash(r["text"]) for r in foot if abs(r["y"] - low) < 1)
+    m = re.search(r"\d+", t)
+    return m.group(0) if m and not t.endswith("（续）") else None
+
+
 def check_document(pdf, path, ref):
     """What a viewer shows about the document: page numbers as printed,
     metadata (XMP agreeing with Info, /Lang), a title of its own."""
     problems = []
     labels = page_labels(path, len(ref))
-    printed = []
-    for i, runs in enumerate(ref):
-        # "— 3 —" (GB/T 9704) or "第 3 页 共 9 页" (lists): the page's own number
-        found = [re.fullmatch(r"—(\d+)—", squash(r["text"])) or
-                 re.fullmatch(r"第(\d+)页(共\d+页)?", squash(r["text"]))
-                 for r in runs if r["artifact"]]
-        nums = [m.group(1) for m in found if m]
-        printed.append(nums[0] if nums else None)
+    printed = [printed_number(runs) for runs in ref]
     for i, (lab, num) in enumerate(zip(labels, printed)):
         if num is not None and lab != num:
             problems.append(f"p{i + 1} is printed — {num} — but a viewer calls it {lab!r}")
@@ -833,14 +867,15 @@ def check_readers_one(label, path, order_readers, label_readers):
                 problems.append(f"p{i + 1}: \"{t}\" is page furniture not marked as an artifact")
             if r["artifact"] and not is_number:
                 furniture += 1
-        nums = [squash(r["text"]) for r in runs if r["artifact"]]
-        if not any(re.fullmatch(r"—\d+—", t) for t in nums) and i >= first_numbered(ref):
+        if i >= first_numbered(ref) and printed_number(runs) is None:
             problems.append(f"p{i + 1}: no page number marked as an artifact")
     if not any(r["artifact"] for runs in ref for r in runs):
         problems.append("no artifacts at all")
     for name, reader in READERS:
-        got = reader(path, len(pages))
-        for i, runs in enumerate(ref):
+        norm = COMPAT.get(name, lambda t: t)
+        got = [norm(t) for t in reader(path, len(pages))]
+        for i, page_runs in enumerate(ref):
+            runs = [dict(r, text=norm(r["text"])) for r in page_runs]
             want_chars = sorted(squash("".join(r["text"] for r in runs)))
             have = squash(got[i])
             if sorted(have) != want_chars:
@@ -885,8 +920,8 @@ def check_readers_one(label, path, order_readers, label_readers):
                     problems.append(f"{name} p{i + 1}: \"{bad}\" is not where the content "
                                     "stream has it")
     boxes = sum(r["text"].count("□") + r["text"].count("☑") for runs in ref for r in runs)
-    if checked_boxes != 3 * boxes:
-        problems.append(f"only {checked_boxes // 3} of {boxes} check boxes precede text")
+    if checked_boxes != len(READERS) * boxes:
+        problems.append(f"only {checked_boxes // len(READERS)} of {boxes} check boxes precede text")
     print(f"  {label}: {len(pages)} pages, {boxes} check boxes, {spans} spanning labels, "
           f"{furniture} repeated heading runs, " + ("ok" if not problems else
                                                  f"{len(problems)} problem(s)"))
@@ -896,10 +931,13 @@ def check_readers_one(label, path, order_readers, label_readers):
 
 
 def check_readers(ipf, repo):
-    for tool in ["qpdf", "pdftotext", "mutool"]:
+    for tool in ["qpdf", "pdftotext", "mutool", "node"]:
         if not shutil.which(tool):
             print(f"skip: {tool} missing (tools/deps.sh installs it)")
             sys.exit(77)
+    if not os.path.exists(PDFJS_BUILD):
+        print(f"skip: {PDFJS_BUILD} missing (libjs-pdf; tools/deps.sh installs it)")
+        sys.exit(77)
     try:
         import pdfminer  # noqa: F401
     except ImportError:
@@ -909,17 +947,19 @@ def check_readers(ipf, repo):
         pdfs = render_all(ipf, repo, tmp, [], {"SOURCE_DATE_EPOCH": "1700000000"})
         bad = 0
         for label, path in pdfs:
-            # mutool reads in content stream order; pdftotext (a table column
+            # mutool and pdf.js read in content stream order; pdftotext (a table column
             # by column) and pdfminer (text boxes by position) analyse the
-            # layout, so they are held to the characters; pdftotext and mutool
+            # layout, so they are held to the characters; pdftotext, mutool, pdf.js
             # to labels spanning rows before their rows.  pdfminer orders its
             # text boxes by position alone (x0 - 3 (y0 + y1) with its default
             # boxes_flow), so a label centred in tall rows comes after their
             # first line whatever the content stream's order: not checked.
-            bad += len(check_readers_one(label, path, ["mutool"], ["pdftotext", "mutool"])) > 0
+            bad += len(check_readers_one(label, path, ["mutool", "pdf.js"],
+                                         ["pdftotext", "mutool", "pdf.js"])) > 0
         if bad:
             fail(f"{bad} of {len(pdfs)} PDFs read back differently")
-        print(f"readers: all {len(pdfs)} PDFs read back by pdftotext, mutool and pdfminer")
+        print(f"readers: all {len(pdfs)} PDFs read back by pdftotext, mutool, pdfminer and "
+              "pdf.js")
 
 
 def main():

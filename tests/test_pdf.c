@@ -435,8 +435,36 @@ static int case_info(void)
     EXPECT(out && strstr(out, "CreationDate:    2023-11-14T22:13:20Z\n"), "creation date: %s",
            out ? out : "");
     EXPECT(out && strstr(out, "ModDate:         2023-11-14T22:13:20Z\n"), "mod date");
+    EXPECT(out && strstr(out, "Metadata Stream: yes\n"), "XMP metadata in a plain PDF too");
     free(out);
     free(err);
+    ipf_drawing_free(dr);
+
+    /* An empty value is left out; page labels follow the printed numbers:
+     * an unnumbered first page is "i", the page printed 1 is "1". */
+    dr = sample_drawing();
+    ipf_drawing_set_info(dr, "Author", "");
+    ipf_drawing_page_number(dr, 1); /* the second (current) page says 1 */
+    EXPECT(write_pdf(&e, dr, -1, 0, "labels.pdf") == IPF_OK, "write");
+    snprintf(cmd, sizeof cmd, "pdfinfo %s", path_in("labels.pdf"));
+    EXPECT(run(cmd, &out, &err) == 0, "pdfinfo");
+    EXPECT(out && !strstr(out, "Author:"), "empty Author left out: %s", out ? out : "");
+    free(out);
+    free(err);
+    if (have_tool("qpdf")) {
+        snprintf(cmd, sizeof cmd, "qpdf --json --json-key=pagelabels %s", path_in("labels.pdf"));
+        EXPECT(run(cmd, &out, &err) == 0, "qpdf --json");
+        char *r = out ? strstr(out, "\"/r\"") : NULL, *dd = out ? strstr(out, "\"/D\"") : NULL;
+        EXPECT(r && dd && r < dd, "labels: roman for page 1, decimal from page 2: %s",
+               out ? out : "");
+        free(out);
+        free(err);
+        snprintf(cmd, sizeof cmd, "qpdf --show-object=1 %s", path_in("labels.pdf"));
+        EXPECT(run(cmd, &out, &err) == 0 && out && strstr(out, "/Lang (zh-CN)"),
+               "catalog /Lang: %s", out ? out : "");
+        free(out);
+        free(err);
+    }
     ipf_drawing_free(dr);
     env_close(&e);
     return 0;

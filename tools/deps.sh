@@ -8,9 +8,10 @@ libicu-dev python3 poppler-utils qpdf icc-profiles-free fonts-dejavu-core"
 # validates PDF/A-1b (on Java 17 it needs JAXB and activation, no longer in
 # the JDK).
 PKGS="$PKGS libpdfbox2-java libactivation-java libjaxb-api-java"
-# ... and read them back with two text extractors besides poppler's: MuPDF's
-# mutool (also for the glyph positions in tests/typeset_checks.py) and pdfminer.
-PKGS="$PKGS mupdf-tools python3-pdfminer"
+# ... and read them back with three text extractors besides poppler's: MuPDF's
+# mutool (also for the glyph positions in tests/typeset_checks.py), pdfminer,
+# and pdf.js (Debian's libjs-pdf, run with nodejs).
+PKGS="$PKGS mupdf-tools python3-pdfminer nodejs libjs-pdf"
 # The render tests evaluate each template's XPath against its samples (lxml).
 PKGS="$PKGS python3-lxml"
 if [ "${1:-}" = "--ci" ]; then

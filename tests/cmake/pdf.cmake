@@ -30,10 +30,10 @@ add_test(NAME pdf.preflight
                  ${CMAKE_SOURCE_DIR})
 set_tests_properties(pdf.preflight PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
 
-# Every form's PDFs (each sample and the blank form) read back by three
-# readers nobody here wrote -- pdftotext, mutool, pdfminer -- against the
-# text the content streams show: same characters on every page, and (for
-# the reader that follows the stream) the same order.
+# Every form's PDFs (each sample and the blank form) read back by four
+# readers nobody here wrote -- pdftotext, mutool, pdfminer, pdf.js -- against
+# the text the content streams show: same characters on every page, and (for
+# the readers that follow the stream) the same order.
 add_test(NAME pdf.readers
          COMMAND ${CMAKE_SOURCE_DIR}/tests/pdf_checks.py readers $<TARGET_FILE:ipforms>
                  ${CMAKE_SOURCE_DIR})
