@@ -189,7 +189,7 @@ static size_t prefix_len(const char *text, const char *name)
     return n && strncmp(text, name, n) == 0 ? n : 0;
 }
 
-/* A prefecture's name with its 市 left off ("沈阳" of 沈阳市). */
+/* A prefecture's name with its trailing 市 left off. */
 static size_t stem_len(const char *text, const char *name)
 {
     size_t n = strlen(name);
@@ -199,7 +199,7 @@ static size_t stem_len(const char *text, const char *name)
 }
 
 /* The province (and prefecture, or -1) a region text names at its start;
- * the longest province name wins (新疆生产建设兵团 before 新疆). */
+ * the longest province name wins (a name that starts another loses). */
 static int region_match(const regions *g, const char *text, int *pref)
 {
     *pref = -1;
@@ -364,15 +364,16 @@ static void annotate_region(builder *b, xmlNodePtr reg, int matched_only, const 
         if (*t)
             ipf_diag_add(b->d, file, line, IPF_SEV_WARNING, "LIST-REGION",
                          "地区“%s”不在地区表（GB/T 2260）中，这一行排在名单最后；"
-                         "请写省级名称开头，如“辽宁省沈阳市”",
+                         "请写省级名称开头，如“××省××市”",
                          t);
         free(t);
         return;
     }
     xmlSetProp(reg, (const xmlChar *)"province", (const xmlChar *)g->r[p].name);
     xmlSetProp(reg, (const xmlChar *)"province-code", (const xmlChar *)g->r[p].code);
-    /* Printed: the table's names when the prefecture is known (辽宁沈阳 →
-     * 辽宁省沈阳市), else the text as written (a prefecture not in the table). */
+    /* Printed: the table's full names when the prefecture is known (a
+     * short form becomes the table's), else the text as written (a prefecture
+     * not in the table). */
     char shown[512];
     snprintf(shown, sizeof shown, "%s%s", pref >= 0 || matched_only ? g->r[p].name : t,
              pref >= 0 ? g->r[pref].name : "");

@@ -47,7 +47,7 @@ def clean_text(text):
     keep = []
     for line in text.split("\n"):
         t = line.strip()
-        if re.fullmatch(r"—\s*\d+\s*—", t):
+        if re.fullmatch(r"—\s*\d+\s*—|第\s*\d+\s*页[\s\u3000]*(共\s*\d+\s*页)?", t):
             continue
         if t.endswith("（续）"):
             continue
@@ -293,6 +293,9 @@ def check_blank(ipf, repo, form):
                 fail(f"blank form lacks {must}")
 
 
+COLLECTION_KINDS = {"list", "rollup"}
+
+
 def check_manifests(ipf, repo):
     """Every form the catalogue lists has samples/<form>/MANIFEST naming a
     page count for each of its samples, and at least one sample: a form is
@@ -302,6 +305,9 @@ def check_manifests(ipf, repo):
     if r.returncode != 0:
         fail(f"forms: {r.stderr}")
     forms = [l.split()[0] for l in r.stdout.splitlines() if l.strip()]
+    # A list or roll-up is made from many documents (ipforms list / rollup,
+    # tested by their own checks), not from one sample.
+    forms = [f for f in forms if template_of(repo, f).get("kind") not in COLLECTION_KINDS]
     for form in forms:
         m = manifest(repo, form)
         d = os.path.join(repo, "samples", form)
@@ -775,8 +781,9 @@ def form_words(repo, form, sample=None):
 # ---------- nothing under src/ names a jurisdiction, a form label or a limit ----------
 
 # Words every form uses and the engine's own messages need for their own
-# things (a file's 名称, a date type's 日期, the anyURI type's 网址): not form labels.
-ENGINE_WORDS = {"名称", "日期", "网址", "序号"}
+# things (a file's 名称, a date type's 日期, the anyURI type's 网址, the region
+# table's 地区, a summary's 年度 in roll-up messages): not form labels.
+ENGINE_WORDS = {"名称", "日期", "网址", "序号", "年度", "地区"}
 C_STRING = re.compile(r'"((?:[^"\\\n]|\\.)*)"')
 C_COMMENT = re.compile(r"/\*.*?\*/|//[^\n]*", re.S)
 # A form's limit as a form words it (不超过1000字, 不少于5人, 1000字左右, 3名以上);
@@ -808,7 +815,7 @@ def check_src_neutral(ipf, repo):
                     continue
                 if tpl.tag != T + "form":
                     continue
-                for a in ("id", "title", "issuer"):
+                for a in ("title", "issuer"):  # (an id is a directory name, not a word of the form)
                     if tpl.get(a):
                         anywhere.add(tpl.get(a))
                 if tpl.get("jurisdiction"):
@@ -816,7 +823,9 @@ def check_src_neutral(ipf, repo):
                 for el in tpl.iter(T + "label", T + "section", T + "p"):
                     s = el.get("title") if el.tag == T + "section" else "".join(el.itertext())
                     s = squash(s or "")
-                    if len(s) >= 2 and re.search(r"[\u4e00-\u9fff]", s):
+                    # a label distinctive of a form (单位总人数, 专职服务人员数量), not a
+                    # word any document uses (页数, 备案表, 网点名称)
+                    if len(re.findall(r"[\u4e00-\u9fff]", s)) >= 5:
                         labels.add(s)
             elif n == "rules.xml":
                 doc = etree.parse(path).getroot()
@@ -850,6 +859,53 @@ def check_src_neutral(ipf, repo):
           f"{len(labels)} labels, or any limit")
 
 
+def check_limits_follow_settings(ipf, repo):
+    """For every form whose template prints a number setting ({$name} in a
+    heading, hint or label), a copy of the templates with that setting
+    changed prints the new value on the blank form: the limit a clerk reads
+    is the one the rules check, written once in rules.xml."""
+    etree = _etree()
+    r = run([ipf, "forms", "--templates", os.path.join(repo, "templates")])
+    forms = [l.split()[0] for l in r.stdout.splitlines() if l.strip()]
+    checked = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        tdir = os.path.join(tmp, "templates")
+        shutil.copytree(os.path.join(repo, "templates"), tdir)
+        for form in forms:
+            tpl = template_of(repo, form)
+            data = tpl.find(T + "data")
+            if data is None or not data.get("rules"):
+                continue
+            src = etree.tostring(tpl, encoding="unicode")
+            rules_path = os.path.join(tdir, form, data.get("rules"))
+            if not os.path.exists(rules_path):
+                continue  # an inherited <data>: its rule file is the base's
+            rules = open(rules_path, encoding="utf-8").read()
+            for name in sorted(set(re.findall(r"\{\$([\w.-]+)\}", src))):
+                m = re.search(r'<setting name="%s" type="number" value="([0-9]+)"/>' % re.escape(name), rules)
+                if not m:
+                    continue
+                new = "97531"
+                changed = rules.replace(m.group(0), m.group(0).replace(f'value="{m.group(1)}"', f'value="{new}"'))
+                with open(rules_path, "w", encoding="utf-8") as fh:
+                    fh.write(changed)
+                try:
+                    b = run([ipf, "blank", "--templates", tdir, "-o", tmp, form])
+                    if b.returncode != 0:
+                        fail(f"{form} with {name}={new}: {b.stderr}")
+                    text = squash(pdftotext(os.path.join(tmp, f"blank-{form}.pdf")))
+                    if new not in text:
+                        fail(f"{form}: the template prints {{${name}}}, but the blank form does not "
+                             f"show the changed setting ({name}={new})")
+                finally:
+                    with open(rules_path, "w", encoding="utf-8") as fh:
+                        fh.write(rules)
+                checked += 1
+    if checked == 0:
+        fail("no form prints a number setting")
+    print(f"{checked} printed settings follow rules.xml")
+
+
 if __name__ == "__main__":
     check, ipf, repo = sys.argv[1:4]
     args = sys.argv[4:]
@@ -857,6 +913,7 @@ if __name__ == "__main__":
         "render": lambda: check_render(ipf, repo, *args),
         "manifests": lambda: check_manifests(ipf, repo),
         "src-neutral": lambda: check_src_neutral(ipf, repo),
+        "limits": lambda: check_limits_follow_settings(ipf, repo),
         "blank": lambda: check_blank(ipf, repo, *args),
         "deterministic": lambda: check_deterministic(ipf, repo, *args),
         "golden": lambda: check_golden(ipf, repo, *args),

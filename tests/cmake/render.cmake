@@ -31,6 +31,11 @@ endforeach()
 add_test(NAME src.no-form-words
          COMMAND ${IPF_CHECKS} src-neutral $<TARGET_FILE:ipforms> ${IPF_REPO})
 set_tests_properties(src.no-form-words PROPERTIES SKIP_RETURN_CODE 77)
+# One source for every limit: a number setting a template prints, changed in
+# a copy of rules.xml, is what the blank form then shows (every form).
+add_test(NAME settings.printed-limits-follow
+         COMMAND ${IPF_CHECKS} limits $<TARGET_FILE:ipforms> ${IPF_REPO})
+set_tests_properties(settings.printed-limits-follow PROPERTIES SKIP_RETURN_CODE 77)
 add_test(NAME manifest.every-form
          COMMAND ${IPF_CHECKS} manifests $<TARGET_FILE:ipforms> ${IPF_REPO})
 
