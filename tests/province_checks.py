@@ -105,7 +105,23 @@ def main():
         r = run([ipf, "--templates", tpl, "validate", data], tmp)
         if r.returncode != 1 or "应不少于3人" not in r.stderr:
             fail(f"the copied rules do not apply: exit {r.returncode}: {r.stderr}")
-    print("an imaginary province from files only: listed, validated, rendered, blank form")
+
+        # A mistake in the base is the base's: said once, with its line, however
+        # many forms extend it (national → Inner Mongolia, Xinjiang, the province).
+        rewrite(os.path.join(tpl, "national-filing", "template.xml"),
+                [('<vspace height="42mm"/>', '<vspace-x height="42mm"/>')])
+        r = run([ipf, "--templates", tpl, "validate", data,
+                 os.path.join(repo, "samples/nm-filing/imust-library.xml"),
+                 os.path.join(repo, "samples/xj-filing/changji-stinfo.xml")], tmp)
+        if r.stderr.count("TEMPLATE-BROKEN") != 3:
+            fail("each form on the broken base should be refused as TEMPLATE-BROKEN:\n" + r.stderr)
+        base_lines = [l for l in r.stderr.splitlines() if "national-filing/template.xml:" in l
+                      and "vspace-x" in l]
+        if len(base_lines) != 1:
+            fail(f"the base template's mistake should be reported once, got {len(base_lines)}:\n"
+                 + r.stderr)
+    print("an imaginary province from files only: listed, validated, rendered, blank form; "
+          "a base's mistake reported once")
 
 
 main()

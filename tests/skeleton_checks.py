@@ -20,6 +20,16 @@ TPL = "{urn:ipforms:template:1}"
 REQUIRED_KIND = re.compile(r"未填写|未注明|没有|应不少于|应至少|现为“”")
 
 
+# Texts that the rule settings put into a skeleton's comments.
+SETTING_TEXTS = {
+    "national-filing": ["不少于 5 人", "不超过 1000 字", "省级知识产权局、行业主管部门"],
+    "nm-filing": ["不少于 3 人", "基础服务、重点产业信息分析、中小微企业服务"],
+    "xj-filing": ["不少于 3 人", "地（州、市）市场监督管理局（知识产权局）"],
+    "xj-summary": ["下一年度工作计划", "次年1月10日前"],
+    "shenyang-summary": ["1000字左右", "1—3个，每个500字左右", "当年12月底前"],
+}
+
+
 def fail(msg):
     print("FAIL: " + msg)
     sys.exit(1)
@@ -72,6 +82,11 @@ def main():
             if "{$" in text:
                 fail(f"init {form_id}: unresolved setting: "
                      + text[text.index("{$"):text.index("{$") + 40])
+            # A limit quoted in a comment is the form's own setting: the national
+            # skeleton asks for 5 full-time staff, Inner Mongolia's for 3.
+            for want in SETTING_TEXTS.get(form_id, ()):
+                if want not in text:
+                    fail(f"init {form_id}: {want!r} not in the skeleton (from rules.xml)")
             elements = sum(1 for _ in root.iter())
             comments = text.count("<!--")
             if comments < elements * 0.6:
