@@ -651,6 +651,9 @@ static void builder_head(builder *b, const ipf_list_options *o)
     const char *names[3] = {"title", "issuer", "date"};
     int have[3] = {b->have_title, b->have_issuer && !o->issuer, b->have_date && !o->date};
     char *title = tt ? expand_year(tt, o->year) : NULL;
+    if (tt && strstr(tt, "{year}") && (!o->year || !*o->year) && !b->have_title)
+        ipf_diag_add(b->d, b->src->path, 0, IPF_SEV_WARNING, "LIST-YEAR",
+                     "没有给出年度（--year 或 --date），标题“%s”中的年度空着", tt);
     vals[0] = title;
     for (int i = 0; i < 3; i++) {
         if (have[i] || !vals[i] || !*vals[i])
@@ -1282,20 +1285,39 @@ ipf_status ipf_engine_rollup(ipf_engine *e, const ipf_list_options *o, ipf_diags
         const char *status = "未报送";
         xmlNodePtr st_el = xmlNewChild(n, b.ns, (const xmlChar *)"report", NULL);
         if (hit) {
-            const char *dueset = ipf_engine_setting(e, hit->form, xattr(spec, "due-setting"), d);
-            if (due_date(dueset, hit->year, due, sizeof due) < 0) {
+            /* Either a month-day and a year offset (the summaries' own
+             * settings: 01-31 of the year after), or one date setting. */
+            const char *md_name = xattr(spec, "due-month-day"),
+                       *off_name = xattr(spec, "due-year-offset"),
+                       *one_name = xattr(spec, "due-setting");
+            int ok = -1;
+            if (md_name) {
+                const char *md = ipf_engine_setting(e, hit->form, md_name, d);
+                const char *off = off_name ? ipf_engine_setting(e, hit->form, off_name, d) : "0";
+                int m, dd;
+                if (md && off && atoi(hit->year) > 0 && sscanf(md, "%2d-%2d", &m, &dd) == 2) {
+                    snprintf(due, sizeof due, "%04d-%02d-%02d", atoi(hit->year) + atoi(off), m, dd);
+                    ok = 0;
+                }
+            } else if (one_name) {
+                ok = due_date(ipf_engine_setting(e, hit->form, one_name, d), hit->year, due,
+                              sizeof due);
+            }
+            if (ok < 0) {
                 ipf_diag_add(d, hit->file, 0, IPF_SEV_ERROR, "ROLLUP-DUE",
-                             "表单“%s”的规则文件没有可用的截止日期设置“%s”"
-                             "（应为 YYYY-MM-DD 或 --MM-DD，后者指次年）",
-                             hit->form, xattr(spec, "due-setting"));
+                             "表单“%s”的规则文件没有可用的截止日期设置“%s”（月日 MM-DD，"
+                             "或日期 YYYY-MM-DD / --MM-DD），或总结的年度“%s”不是数字",
+                             hit->form,
+                             md_name    ? md_name
+                             : one_name ? one_name
+                                        : "",
+                             hit->year);
                 st = IPF_ERR_TEMPLATE;
             }
             status = *due && strcmp(hit->date, due) <= 0 ? "按时" : "逾期";
             xmlNewTextChild(st_el, b.ns, (const xmlChar *)"submitted", (const xmlChar *)hit->date);
             xmlNewTextChild(st_el, b.ns, (const xmlChar *)"due", (const xmlChar *)due);
-            const char *base = strrchr(hit->file, '/');
-            xmlNewTextChild(st_el, b.ns, (const xmlChar *)"file",
-                            (const xmlChar *)(base ? base + 1 : hit->file));
+
             for (xmlNodePtr k = hit->stats ? hit->stats->children : NULL; k; k = k->next) {
                 xmlChar *v = xmlNodeGetContent(k);
                 xmlNewTextChild(st_el, b.ns, k->name, v);

@@ -112,6 +112,41 @@ static char *from_gb18030(const char *buf, size_t len, size_t *bad)
     return out;
 }
 
+/* Bytes that are valid UTF-8 and valid GB18030 at once: a short GB18030
+ * roster whose every Chinese character happens to look like a two-byte UTF-8
+ * sequence (专 is D7 A8, Hebrew ר in UTF-8).  UTF-8 Chinese text has
+ * three-byte sequences; so when the UTF-8 reading has none but some two-byte
+ * ones, and the GB18030 reading is all Han characters and CJK punctuation
+ * beyond ASCII, the file is taken as GB18030. */
+static int gb18030_rather(const char *buf, size_t len)
+{
+    int two = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char b = (unsigned char)buf[i];
+        if (b >= 0xE0)
+            return 0;
+        if (b >= 0xC0)
+            two = 1;
+    }
+    if (!two)
+        return 0;
+    size_t bad;
+    char *t = from_gb18030(buf, len, &bad);
+    if (!t)
+        return 0;
+    int han = 1;
+    for (const char *p = t; *p && han;) {
+        uint32_t cp;
+        if (ipf_utf8_next(&p, &cp) < 0)
+            han = 0;
+        else if (cp >= 0x80 && !((cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0x3400 && cp <= 0x4DBF) ||
+                                 (cp >= 0x3000 && cp <= 0x303F) || (cp >= 0xFF00 && cp <= 0xFFEF)))
+            han = 0;
+    }
+    free(t);
+    return han;
+}
+
 /* Parses c->text in place: field text is compacted (quotes removed, ""
  * folded) and NUL-terminated. */
 static ipf_status parse(ipf_csv *c, const char *name, ipf_diags *d)
@@ -235,8 +270,27 @@ static ipf_status parse(ipf_csv *c, const char *name, ipf_diags *d)
     return IPF_OK;
 }
 
+static ipf_status read_terminated(const char *buf, size_t len, const char *name, ipf_diags *d,
+                                  ipf_csv **out);
+
 ipf_status ipf_csv_read_memory(const char *buf, size_t len, const char *name, ipf_diags *d,
                                ipf_csv **out)
+{
+    /* The decoder reads a sequence to its end: a multi-byte character cut
+     * off by the end of the bytes must meet a NUL, not what lies beyond. */
+    *out = NULL;
+    char *own = malloc(len + 1);
+    if (!own)
+        return IPF_ERR_NOMEM;
+    memcpy(own, buf, len);
+    own[len] = '\0';
+    ipf_status st = read_terminated(own, len, name, d, out);
+    free(own);
+    return st;
+}
+
+static ipf_status read_terminated(const char *buf, size_t len, const char *name, ipf_diags *d,
+                                  ipf_csv **out)
 {
     *out = NULL;
     if (len >= 2 && (((unsigned char)buf[0] == 0xFF && (unsigned char)buf[1] == 0xFE) ||
@@ -261,7 +315,14 @@ ipf_status ipf_csv_read_memory(const char *buf, size_t len, const char *name, ip
         c->encoding = "UTF-8 (BOM)";
     }
     size_t bad = utf8_invalid_at(buf, len);
-    if (bad == len) {
+    if (bad == len && !c->encoding && gb18030_rather(buf, len)) {
+        c->text = from_gb18030(buf, len, &bad);
+        c->encoding = "GB18030";
+        if (!c->text) {
+            ipf_csv_free(c);
+            return IPF_ERR_NOMEM;
+        }
+    } else if (bad == len) {
         if (!c->encoding)
             c->encoding = "UTF-8";
         c->text = malloc(len + 1);
@@ -335,7 +396,7 @@ ipf_status ipf_csv_read_file(const char *path, ipf_diags *d, ipf_csv **out)
         return IPF_ERR_IO;
     }
     buf[len] = '\0';
-    ipf_status s = ipf_csv_read_memory(buf, len, path, d, out);
+    ipf_status s = read_terminated(buf, len, path, d, out);
     free(buf);
     return s;
 }

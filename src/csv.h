@@ -4,7 +4,9 @@
  * quoted fields with "" for a quote and line breaks inside quotes.  The
  * encoding is found from the bytes, not asked for: a UTF-8 BOM, else valid
  * UTF-8, else GB18030 (what Excel on a Chinese Windows writes for "CSV（逗号
- * 分隔）"), converted with ICU's ucnv.  Anything else (UTF-16, bytes valid in
+ * 分隔）"), converted with ICU's ucnv.  (Bytes valid in both with no
+ * three-byte UTF-8 sequence, whose GB18030 reading is all Han, are GB18030:
+ * a Chinese roster in UTF-8 has three-byte sequences in its very headings.)  Anything else (UTF-16, bytes valid in
  * neither) and every malformed record is an error naming the line and saying
  * how to save the file instead.  Fully empty lines are skipped; every other
  * record must have as many fields as the first (the headings).

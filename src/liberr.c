@@ -62,7 +62,7 @@ const char *ipf_ft_error_text(int err)
 {
     switch (err) {
     case FT_Err_Cannot_Open_Resource:
-        return "无法打开字体文件";
+        return "无法打开字体文件；请检查文件是否存在、是否有读取权限";
     case FT_Err_Unknown_File_Format:
         return "不是可识别的字体文件（格式未知）；请确认这是 TrueType 字体（.ttf）";
     case FT_Err_Out_Of_Memory:

@@ -217,6 +217,12 @@ static int cmd_collect(const cli *c, ipf_engine *e, ipf_diags *d)
     o.ninputs = rollup ? c->nrosters : c->nargs;
     o.summaries = rollup ? (const char *const *)c->args : NULL;
     o.nsummaries = rollup ? c->nargs : 0;
+    /* The year of the title: --year, else that of --date. */
+    char year[8] = "";
+    if (!o.year && o.date && strlen(o.date) >= 4) {
+        snprintf(year, sizeof year, "%.4s", o.date);
+        o.year = year;
+    }
     if (o.ninputs == 0 || (rollup && !o.year)) {
         fputs(rollup
                   ? "ipforms: rollup 需要 --year 年度、至少一个 --roster 名册和年度工作总结文件\n"

@@ -154,6 +154,7 @@ static int is_blank(const char *s)
 typedef struct field {
     char *label;  /* Chinese name, or NULL */
     char *expect; /* how the value is written, or NULL */
+    int required; /* an attribute declared use="required" */
 } field;
 
 typedef struct origin {
@@ -580,6 +581,7 @@ static int put_field(model *m, const char *path, char *label, char *expect)
     }
     f->label = label;
     f->expect = expect;
+    f->required = 0;
     return 1;
 }
 
@@ -636,7 +638,12 @@ static void add_attribute(model *m, const char *path, const xmlNode *decl, const
             if (is_xs(c, "simpleType"))
                 expect = describe_simple(m, c, 0);
     }
-    put_field(m, key, label, expect);
+    if (put_field(m, key, label, expect)) {
+        const char *use = attr(decl, "use");
+        field *f = xmlHashLookup(m->s->fields, (const xmlChar *)key);
+        if (f && use && strcmp(use, "required") == 0)
+            f->required = 1;
+    }
     free(key);
 }
 
@@ -1452,6 +1459,36 @@ static void remove_listed(xmlNodePtr orig, xmlNodePtr copy, xmlNodePtr *rem, siz
     }
 }
 
+/* A required attribute that holds only characters that print as nothing
+ * (U+3000, NBSP, zero-width) passes XSD's string types but leaves the form
+ * blank: it is not filled (utf8.h, one notion of white space for the whole
+ * program).  An empty value is left to the rules: some files mean it. */
+static void required_filled(vstate *v, const xmlNode *n)
+{
+    for (; n; n = n->next) {
+        if (n->type != XML_ELEMENT_NODE)
+            continue;
+        for (xmlAttrPtr a = n->properties; a; a = a->next) {
+            const char *val =
+                a->children && a->children->content ? (const char *)a->children->content : "";
+            if (!*val || ipf_utf8_is_filled(val))
+                continue; /* "" is a value some files mean (an empty setting) */
+            const field *f = field_of(v->s, (const xmlNode *)a);
+            if (!f || !f->required || f->expect)
+                continue; /* a typed value (a count, a date) has its own message */
+            sbuf b = {0}, tmp = {0};
+            sb_addf(&b, "%s未填写（只有空白字符）", attr_label(v, n, (const char *)a->name, &tmp));
+            if (b.oom || tmp.oom)
+                v->oom = 1;
+            else
+                emit(v, ipf_xml_line(n), IPF_SEV_ERROR, "SCHEMA-MISSING", sb_str(&b));
+            free(b.s);
+            free(tmp.s);
+        }
+        required_filled(v, n->children);
+    }
+}
+
 ipf_status ipf_schema_validate(const ipf_schema *s, xmlDocPtr doc, const char *file, ipf_diags *d)
 {
     vstate v = {.s = s, .file = file, .d = d};
@@ -1507,6 +1544,8 @@ ipf_status ipf_schema_validate(const ipf_schema *s, xmlDocPtr doc, const char *f
             xmlFreeDoc(cur);
         cur = next;
     }
+    if (st == IPF_OK)
+        required_filled(&v, xmlDocGetRootElement(doc));
     if (st == IPF_OK && v.more_unexpected)
         ipf_diag_add(d, file, v.more_unexpected_line, IPF_SEV_ERROR, "SCHEMA-UNEXPECTED",
                      "从这一行起另有 %zu 处不应出现的元素，未逐一列出", v.more_unexpected);

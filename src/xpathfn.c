@@ -501,6 +501,8 @@ int ipf_xpath_check_names(const char *src, const ipf_xpath_names *L)
             if (*p == ':' && is_name_start((unsigned char)p[1])) {
                 L->report(L->ud, IPF_NAMES_VAR_PREFIXED, s, len, NULL, 0);
                 problems++;
+                for (p++; is_name_char((unsigned char)*p);)
+                    p++; /* the rest of the name is not a name test */
             } else if (L->has_variable && !L->has_variable(L->ud, s, len)) {
                 L->report(L->ud, IPF_NAMES_VAR_UNKNOWN, s, len, NULL, 0);
                 problems++;

@@ -62,7 +62,21 @@ def case_covering_font(ipf, repo, tmp):
     # Both as --font and as the template's own: the same face twice.
     r = run([ipf, "validate", "--font", font, "--font", font, "filing.xml"], cwd=tmp)
     expect_rc(r, 0, "validate --font twice")
-    print("a font covering everything, as --font: render, blank and validate clean")
+    # Every valid sample of every form, and every blank form, the same way.
+    os.makedirs(os.path.join(tmp, "all"))
+    by_form = {}
+    for p in valid_samples(repo):
+        by_form.setdefault(os.path.basename(os.path.dirname(p)), []).append(p)
+    for form_dir, paths in by_form.items():  # one directory each: names repeat across forms
+        os.makedirs(os.path.join(tmp, "all", form_dir))
+        r = run([ipf, "render", "--font", font, "-o", os.path.join("all", form_dir), *paths], cwd=tmp)
+        expect_rc(r, 0, f"render the {form_dir} samples --font")
+    forms = [l.split()[0] for l in run([ipf, "forms"], cwd=tmp).stdout.splitlines() if l.strip()]
+    for f in forms:
+        r = run([ipf, "blank", "--font", font, "-o", "all", f], cwd=tmp)
+        expect_rc(r, 0, f"blank {f} --font")
+    print(f"a font covering everything, as --font: render, blank and validate clean; "
+          f"{len(valid_samples(repo))} samples and {len(forms)} blank forms too")
 
 
 # --------------------------------------------------------- 2 blank-looking
@@ -713,7 +727,26 @@ def case_template_font_no_cjk(ipf, repo, tmp):
     expect_rc(r, 0, "blank --font")
 
 
+def case_required_attribute(ipf, repo, tmp):
+    """Where the schema itself says a field is required (an attribute with
+    use="required"), a value of characters that print as nothing is not
+    filled either: SCHEMA-MISSING, naming the field."""
+    tpl = copy_templates(repo, tmp)
+    edit(os.path.join(tpl, "schema/common.xsd"), '<xs:attribute name="role" type="d:Text">',
+         '<xs:attribute name="role" type="d:Text" use="required">')
+    src = open(os.path.join(repo, SAMPLE), encoding="utf-8").read()
+    src = src.replace('role="专职"', 'role="\u3000\u200b"', 1)
+    open(os.path.join(tmp, "role.xml"), "w", encoding="utf-8").write(src)
+    line = line_of(src, 'role="\u3000\u200b"')
+    r = run([ipf, "validate", "--templates", "tpl", "role.xml"], cwd=tmp)
+    expect_rc(r, 1, "validate")
+    want = f"role.xml:{line}: error SCHEMA-MISSING 人员类别未填写（只有空白字符）"
+    if want not in r.stderr.splitlines():
+        fail(f"required-attribute: expected {want!r} in\n{r.stderr}")
+
+
 CASES = {
+    "required-attribute": case_required_attribute,
     "template-typesetting": case_template_typesetting,
     "template-font-no-cjk": case_template_font_no_cjk,
     "visible-difference": case_visible_difference,

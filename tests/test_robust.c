@@ -21,6 +21,7 @@
 #include "check.h"
 #include "diag.h"
 #include "form.h"
+#include "liberr.h"
 #include "rules.h"
 #include "schema.h"
 #include "validate.h"
@@ -54,6 +55,15 @@ static void *t_realloc(void *p, size_t n)
 static char *t_strdup(const char *s)
 {
     return refuse() ? NULL : strdup(s);
+}
+
+/* A sentence in Chinese that also says what to do (after "；"). */
+static int actionable(const char *t)
+{
+    int cjk = 0;
+    for (const char *p = t; p && *p; p++)
+        cjk |= (unsigned char)*p >= 0x80;
+    return t && cjk && strstr(t, "；") != NULL;
 }
 
 static char *path_in(const char *repo, const char *rel)
@@ -124,6 +134,19 @@ int main(int argc, char **argv)
     st = validate_failing(form, schema, NULL, doc, 0, &hit);
     EXPECT(hit && st == IPF_ERR_NOMEM, "schema out of memory at once: %s", ipf_status_str(st));
 
+    /* Every library error number has a Chinese sentence with what to do. */
+    for (unsigned long code = 0x1001; code <= 0x1090; code++) {
+        const char *t = ipf_hpdf_error_text(code);
+        EXPECT(actionable(t), "libharu 0x%04lX: %s", code, t ? t : "NULL");
+    }
+    for (int err = 0; err <= 0xBA; err++) {
+        const char *t = ipf_ft_error_text(err);
+        EXPECT(actionable(t), "FreeType %d: %s", err, t ? t : "NULL");
+    }
+    for (int code = -3; code <= 5000; code += 7) {
+        const char *t = ipf_xml_error_code_text(code);
+        EXPECT(actionable(t), "libxml2 %d: %s", code, t ? t : "NULL");
+    }
     if (!case_failed)
         printf("robust: out of memory in the schema or the rules: not valid, and said so\n");
     xmlFreeDoc(doc);

@@ -8,7 +8,7 @@
 # -DIPF_FUZZ=ON (clang): the same sources as libFuzzer binaries fuzz_<target>,
 # linked against the library compiled again with the fuzzer's coverage
 # instrumentation and ASan + UBSan.  tests/fuzz/run.sh builds and runs them.
-set(IPF_FUZZ_TARGETS xml template linebreak layout)
+set(IPF_FUZZ_TARGETS xml template linebreak layout csv)
 set(IPF_FUZZ_DIR ${CMAKE_SOURCE_DIR}/tests/fuzz)
 
 # Seeds that live elsewhere in the repository, replayed as they are now (a

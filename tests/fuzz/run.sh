@@ -3,7 +3,7 @@
 # build-fuzz/ and runs each one for a bounded time (docs/fuzzing.md).
 #
 #   FUZZ_SECONDS  seconds per target (default 60)
-#   FUZZ_TARGETS  targets to run when none is named (default: all four)
+#   FUZZ_TARGETS  targets to run when none is named (default: all five)
 #   FUZZ_BUILD    build directory (default build-fuzz)
 #   FUZZ_KEEP     a directory to copy each grown working corpus into
 #                 (FUZZ_KEEP/<target>/), for merging seeds by hand
@@ -27,7 +27,7 @@ esac
 if [ $# -gt 0 ]; then
     targets="$*"
 else
-    targets=${FUZZ_TARGETS:-xml template linebreak layout}
+    targets=${FUZZ_TARGETS:-xml template linebreak layout csv}
 fi
 case $seconds in
 '' | *[!0-9]*)
