@@ -507,7 +507,11 @@ ipf_status ipf_csv_put(ipf_csv_writer *w, const char *s)
     /* A leading = + - @ (or tab, CR) would make Excel or WPS evaluate the cell:
      * an apostrophe makes it text there, and a reader sees what it is. */
     int neutralise = strchr("=+-@\t\r", s[0]) != NULL && s[0] != '\0';
-    int quote = neutralise || strpbrk(s, ",\"\r\n") != NULL;
+    /* In GB18030 a file may begin with the bytes EF BB BF (0xEFBB, 0xBF..),
+     * which every reader, ours included, takes for a UTF-8 BOM: a file's
+     * first field that begins beyond ASCII is quoted, so it begins with ". */
+    int first_gb = w->cs != IPF_CSV_UTF8_BOM && w->len == 0 && (unsigned char)s[0] >= 0x80;
+    int quote = neutralise || first_gb || strpbrk(s, ",\"\r\n") != NULL;
     if (quote)
         e |= put(w, "\"", 1);
     if (neutralise)
