@@ -118,11 +118,6 @@ const char *ipf_utf8_space_name(uint32_t c)
     }
 }
 
-static int is_ws(uint32_t c)
-{
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
 char *ipf_utf8_excerpt(const char *v, size_t max_chars)
 {
     const char *p = v ? v : "";
@@ -140,7 +135,7 @@ char *ipf_utf8_excerpt(const char *v, size_t max_chars)
             p++;
             continue;
         }
-        if (is_ws(c)) {
+        if (ipf_utf8_is_space(c)) {
             space = shown > 0;
             continue;
         }

@@ -13,7 +13,8 @@ int ipf_utf8_next(const char **p, uint32_t *cp);
 size_t ipf_utf8_encode(uint32_t cp, char *out);
 
 /* v as quoted in a message: one line (runs of white space become one space,
- * leading ones dropped), malformed bytes skipped, at most max_chars code
+ * leading ones dropped; white space as ipf_utf8_is_space has it), malformed
+ * bytes skipped, at most max_chars code
  * points and then "……".  Returns a new string the caller frees, or NULL when
  * out of memory. */
 char *ipf_utf8_excerpt(const char *v, size_t max_chars);

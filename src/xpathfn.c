@@ -213,46 +213,18 @@ static void fn_quote(xmlXPathParserContextPtr ctxt, int nargs)
         xmlFree(v);
         return;
     }
-    char *out = malloc(strlen((const char *)v) + 16);
+    char *text = ipf_utf8_excerpt((const char *)v, QUOTE_SHOWN);
+    xmlFree(v);
+    char *out = text ? malloc(strlen(text) + sizeof "“”") : NULL;
     if (!out) {
-        xmlFree(v);
+        free(text);
         XP_ERROR(XPATH_MEMORY_ERROR);
     }
-    size_t n = 0;
-    int shown = 0, space = 0;
-    for (const char *p = (const char *)v; *p;) {
-        const char *start = p;
-        uint32_t c;
-        if (ipf_utf8_next(&p, &c) < 0) {
-            p++;
-            continue;
-        }
-        if (ipf_utf8_is_space(c)) {
-            space = shown > 0;
-            continue;
-        }
-        if (shown == 0) {
-            memcpy(out, "“", strlen("“"));
-            n = strlen("“");
-        }
-        if (shown == QUOTE_SHOWN) {
-            memcpy(out + n, "……", strlen("……"));
-            n += strlen("……");
-            break;
-        }
-        if (space)
-            out[n++] = ' ';
-        space = 0;
-        memcpy(out + n, start, (size_t)(p - start));
-        n += (size_t)(p - start);
-        shown++;
-    }
-    if (shown) {
-        memcpy(out + n, "”", strlen("”"));
-        n += strlen("”");
-    }
-    out[n] = '\0';
-    xmlFree(v);
+    if (text[0])
+        snprintf(out, strlen(text) + sizeof "“”", "“%s”", text);
+    else
+        out[0] = '\0';
+    free(text);
     valuePush(ctxt, xmlXPathNewString((const xmlChar *)out));
     free(out);
 }
