@@ -476,9 +476,10 @@ static void pad4(ipf_buf *b)
 
 /* The compressor that encodes each glyph once (pdf_glyphz.h), its codes
  * drawn from GZ_SAMPLE glyphs spread evenly over the font: a function of
- * the font alone, so a document's bytes never depend on what came before. */
+ * the font alone, so a document's bytes never depend on what came before.
+ * 64: the codes cost half of 128's time, for 0.05 % more bytes. */
 #ifndef GZ_SAMPLE
-#define GZ_SAMPLE 128
+#define GZ_SAMPLE 64
 #endif
 static ipf_glyphz *glyph_compressor(ipf_ttf *f)
 {

@@ -147,6 +147,12 @@ static void put_string(bw *w, const bits *s)
 
 /* ------------------------------------------------------------ Huffman codes */
 
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
 /* Code lengths for freq (every entry > 0) no longer than limit: a Huffman
  * tree by the two-queue method over the sorted leaves, rebuilt from halved
  * counts while it is too deep. */
@@ -160,15 +166,14 @@ static void huff_lengths(const uint32_t *freq_in, int n, int limit, uint8_t *len
         return;
     }
     for (;;) {
+        /* leaves by count, equal counts in symbol order */
+        uint64_t key[NLITLEN];
         int order[NLITLEN];
-        for (int i = 0; i < n; i++) {
-            int k = i;
-            while (k > 0 && freq[order[k - 1]] > freq[i]) {
-                order[k] = order[k - 1];
-                k--;
-            }
-            order[k] = i;
-        }
+        for (int i = 0; i < n; i++)
+            key[i] = (uint64_t)freq[i] << 16 | (unsigned)i;
+        qsort(key, (size_t)n, sizeof *key, cmp_u64);
+        for (int i = 0; i < n; i++)
+            order[i] = (int)(key[i] & 0xFFFF);
         uint64_t w[2 * NLITLEN];
         int parent[2 * NLITLEN];
         for (int i = 0; i < n; i++) {
