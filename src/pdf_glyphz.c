@@ -419,6 +419,8 @@ static int opt_run(sink *s, const unsigned char *p, size_t n)
     for (size_t i = 1; i <= n; i++)
         cost[i] = UINT32_MAX;
     int64_t start = z->pos;
+    /* the 3 bytes at i, rolled on (hash3 without re-reading them) */
+    uint32_t v3 = n >= 2 ? (uint32_t)p[0] << 8 | p[1] : 0;
     for (size_t i = 0; i < n; i++) {
         uint32_t c = cost[i], t = c + z->lit_cost[p[i]];
         if (t < cost[i + 1]) {
@@ -428,7 +430,8 @@ static int opt_run(sink *s, const unsigned char *p, size_t n)
         if (i + MIN_MATCH > n)
             continue;
         int64_t g = start + (int64_t)i;
-        unsigned h = hash3(p + i);
+        v3 = (v3 << 8 | p[i + 2]) & 0xFFFFFF;
+        unsigned h = (v3 * 2654435761u) >> (32 - HASH_BITS);
         int64_t cand = z->head[h];
         z->prev[g & (WSIZE - 1)] = cand;
         z->head[h] = g;
@@ -468,17 +471,17 @@ static int opt_run(sink *s, const unsigned char *p, size_t n)
             for (size_t k = 1; k < best; k++)
                 insert(z, p, i + k, n);
             i += best - 1;
+            if (i + 1 + MIN_MATCH <= n) /* the rolled bytes: those at i + 1 */
+                v3 = (uint32_t)p[i + 1] << 8 | p[i + 2];
         }
     }
-    /* Back from the end: the steps in reverse, then written forward. */
-    size_t m = 0;
-    for (size_t j = n; j > 0; j -= sl[j])
-        m++;
-    size_t k = m;
-    uint32_t *steps = cost; /* cost[] is no longer needed: k <= n + 1 slots */
+    /* Back from the end, the steps stored from the top of cost[] (no
+     * longer needed: at most n of them), then written forward. */
+    uint32_t *steps = cost;
+    size_t k = n + 1;
     for (size_t j = n; j > 0; j -= sl[j])
         steps[--k] = (uint32_t)j;
-    for (size_t q = 0; q < m; q++) {
+    for (size_t q = k; q <= n; q++) {
         size_t j = steps[q];
         if (sl[j] == 1)
             literal(s, p[j - 1]);
