@@ -247,8 +247,7 @@ const xmlNode *ipf_xs_global(const xmlNode *schema, const char *kind, const char
     return NULL;
 }
 
-/* The text of xs:annotation/xs:appinfo/ipf:<what>, trimmed; caller frees. */
-static char *appinfo(const xmlNode *decl, const char *what)
+char *ipf_xs_appinfo(const xmlNode *decl, const char *what)
 {
     for (const xmlNode *an = decl ? decl->children : NULL; an; an = an->next) {
         if (!ipf_xs_is(an, "annotation"))
@@ -514,7 +513,7 @@ static char *describe_qname(model *m, const xmlNode *ctx, const char *qname, int
 
 static char *describe_simple(model *m, const xmlNode *st, int depth)
 {
-    char *e = appinfo(st, "expect");
+    char *e = ipf_xs_appinfo(st, "expect");
     if (e || depth > 16)
         return e;
     for (const xmlNode *c = st->children; c; c = c->next)
@@ -619,9 +618,9 @@ static void add_attribute(model *m, const char *path, const xmlNode *decl, const
         m->oom = 1;
         return;
     }
-    char *raw = appinfo(decl, "label");
+    char *raw = ipf_xs_appinfo(decl, "label");
     if (!raw && eff && eff != decl)
-        raw = appinfo(eff, "label");
+        raw = ipf_xs_appinfo(eff, "label");
     char *label = raw ? subst_parent(raw, plabel) : NULL;
     free(raw);
     char *expect = NULL;
@@ -651,9 +650,9 @@ static void expand_element(model *m, const char *path, const xmlNode *decl, cons
     const char *ref = ipf_xs_attr(decl, "ref");
     if (ref && !ipf_xs_attr(decl, "name"))
         eff = ipf_xs_global(m->root, "element", ref);
-    char *raw = appinfo(decl, "label");
+    char *raw = ipf_xs_appinfo(decl, "label");
     if (!raw && eff && eff != decl)
-        raw = appinfo(eff, "label");
+        raw = ipf_xs_appinfo(eff, "label");
     char *label = raw ? subst_parent(raw, plabel) : NULL;
     free(raw);
     if (!eff) {

@@ -52,5 +52,9 @@ int ipf_xs_builtin(const xmlNode *node, const char *qname);
 /* The top-level declaration xs:<kind> of schema (an xs:schema element) named
  * by qname's local part, or NULL. */
 const xmlNode *ipf_xs_global(const xmlNode *schema, const char *kind, const char *qname);
+/* The text of decl's xs:annotation/xs:appinfo/<what> in the label namespace
+ * (urn:ipforms:schema-label: label, expect, skeleton), trimmed; NULL when
+ * absent or empty.  Caller frees. */
+char *ipf_xs_appinfo(const xmlNode *decl, const char *what);
 
 #endif

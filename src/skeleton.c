@@ -7,11 +7,11 @@
  * written in one go, so a failure leaves nothing half-written on stdout. */
 #include "skeleton.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include <libxml/tree.h>
 
-#define LABEL_NS    "urn:ipforms:schema-label"
 #define MAX_DEPTH   24 /* element nesting written; deeper data is not a form */
 #define MAX_TYPES   32 /* recursive types are written once */
 #define MAX_MEMBERS 128
@@ -204,24 +204,10 @@ static xmlChar *documentation(const xmlNode *decl)
  * others fill in (an office's opinion) or that is signed by hand. */
 static int omitted(const xmlNode *decl)
 {
-    for (const xmlNode *an = decl ? decl->children : NULL; an; an = an->next) {
-        if (!ipf_xs_is(an, "annotation"))
-            continue;
-        for (const xmlNode *ai = an->children; ai; ai = ai->next) {
-            if (!ipf_xs_is(ai, "appinfo"))
-                continue;
-            for (const xmlNode *l = ai->children; l; l = l->next)
-                if (l->type == XML_ELEMENT_NODE && l->ns &&
-                    !strcmp((const char *)l->ns->href, LABEL_NS) &&
-                    !strcmp((const char *)l->name, "skeleton")) {
-                    xmlChar *t = xmlNodeGetContent(l);
-                    int yes = t && strstr((const char *)t, "omit");
-                    xmlFree(t);
-                    return yes;
-                }
-        }
-    }
-    return 0;
+    char *how = ipf_xs_appinfo(decl, "skeleton");
+    int yes = how && strstr(how, "omit");
+    free(how);
+    return yes;
 }
 
 /* The choices of a simple type (its enumerations, through unions and
