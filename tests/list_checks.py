@@ -176,7 +176,8 @@ elif CASE == "sources":
     raw, rows = csv_rows(csvp)
     check(len(rows) == 3, f"{len(rows) - 1} rows, want 2")
     check(rows[1][1:3] == ["辽宁", "大连海事网点"], f"list document row {rows[1]}")
-    check(rows[2][1] == "重庆市", f"filing region from its address: {rows[2][1]}")
+    # A municipality's level below is its 区 (GB/T 2260 500106).
+    check(rows[2][1] == "重庆市沙坪坝区", f"filing region from its address: {rows[2][1]}")
     check(rows[2][2] == "重庆嘉陵科技大学图书馆", f"filing name {rows[2]}")
     check("专利、商标、地理标志信息查询检索" in rows[2][6] and "；" in rows[2][6],
           "filing services joined with ；")
@@ -207,6 +208,32 @@ elif CASE == "grouped":
                                         "大连海事大学图书馆", "鞍山科技学院图书馆"],
           f"CSV: the rows without group rows: {rows}")
     check(rows[-1] == ["总计5家", "", ""], f"CSV total row {rows[-1]}")
+
+elif CASE == "grouped-hubei":
+    # Prefecture level in a province other than 辽宁, 内蒙古 and 新疆: 地级市
+    # (written with or without 市), an 自治州 by its short name (恩施州), a
+    # 省直辖县级 unit (仙桃市 429004) after the four-digit codes; the headings
+    # and the 地区 are the table's names.
+    tpl = fresh("grouped-hubei-templates")
+    shutil.rmtree(tpl)
+    shutil.copytree(os.path.join(REPO, "templates"), tpl)
+    shutil.copytree(os.path.join(DATA, "templates", "grouped-test"),
+                    os.path.join(tpl, "grouped-test"))
+    out = fresh("grouped-hubei")
+    r = run(["list", "--templates", tpl, "--form", "grouped-test", "-o", out, "--no-date",
+             os.path.join(DATA, "grouped-hubei.xml")])
+    check(r.returncode == 0 and "LIST-REGION" not in r.stderr,
+          f"exit {r.returncode}: {r.stderr}")
+    lines = [l.replace(" ", "") for l in "".join(pages(os.path.join(out, "grouped-test.pdf"))).split("\n")
+             if l.strip()]
+    want = ["序号网点名称机构类别", "【武汉市】", "1华中科技大学图书馆高校", "2武汉大学图书馆高校",
+            "小计2家，其中高校2家", "【宜昌市】", "3三峡大学图书馆高校", "小计1家，其中高校1家",
+            "【襄阳市】", "4湖北文理学院图书馆高校", "小计1家，其中高校1家",
+            "【恩施土家族苗族自治州】", "5恩施州知识产权服务中心公共服务机构", "6湖北民族大学图书馆高校",
+            "小计2家，其中高校1家", "【仙桃市】", "7仙桃市科技信息中心公共服务机构",
+            "小计1家，其中高校0家"]
+    check(lines[:len(want)] == want, f"grouped rows: {lines}")
+    check(lines[-1] == "总计7家", f"total last: {lines[-1:]}")
 
 elif CASE == "rollup-samples":
     # The shipped summaries of five jurisdictions, each against its own due
