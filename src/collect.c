@@ -322,6 +322,8 @@ static ipf_status sources_load(const char *path, ipf_diags *d, sources *s)
 static ipf_status sources_for(ipf_engine *e, const char *form_id, ipf_diags *d, sources *s,
                               const ipf_form **form)
 {
+    /* Freed by the caller whatever happens here: cleared before any return. */
+    memset(s, 0, sizeof *s);
     *form = ipf_engine_find_form(e, form_id, d);
     if (!*form) {
         ipf_diag_add(d, form_id, 0, IPF_SEV_ERROR, "FORM-UNKNOWN",

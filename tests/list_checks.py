@@ -235,6 +235,76 @@ elif CASE == "grouped-hubei":
     check(lines[:len(want)] == want, f"grouped rows: {lines}")
     check(lines[-1] == "总计7家", f"total last: {lines[-1:]}")
 
+elif CASE == "title-block":
+    # The title block of the list and of the roll-up stands above the table
+    # unruled (<cell border="none">), as a published 名单's does: on page 1 the
+    # topmost long horizontal rule is below the title's ink, and the title is
+    # centred on the table.  Read from the rendered page, as a clerk sees it.
+    if not shutil.which("pdftoppm"):
+        sys.exit(77)
+
+    def first_page(pdf):
+        raw = subprocess.run(["pdftoppm", "-r", "50", "-gray", "-f", "1", "-l", "1", pdf],
+                             capture_output=True, check=True).stdout
+        # PGM (P5): magic, width height, maxval, then one byte per pixel.
+        parts = raw.split(maxsplit=4)
+        w, h = int(parts[1]), int(parts[2])
+        px = parts[4][-w * h:]
+        return w, h, [px[y * w:(y + 1) * w] for y in range(h)]
+
+    def title_and_frame(pdf, what):
+        w, h, rows = first_page(pdf)
+        dark = [[v < 128 for v in r] for r in rows]
+        rule = next((y for y in range(h) if sum(dark[y]) > 0.6 * w), None)
+        check(rule is not None, f"{what}: no table rule on page 1")
+        if rule is None:
+            return
+        xs = [x for x in range(w) if dark[rule][x]]
+        left, right = xs[0], xs[-1]
+        ink = [(x, y) for y in range(rule) for x in range(w) if dark[y][x]]
+        check(ink, f"{what}: nothing above the table's top rule: the title is inside a frame")
+        if not ink:
+            return
+        check(not any(dark[y][left] or dark[y][right] for y in range(min(y for _, y in ink), rule)),
+              f"{what}: the table's side rules reach up beside the title")
+        x0, x1 = min(x for x, _ in ink), max(x for x, _ in ink)
+        check(abs((x0 + x1) / 2 - (left + right) / 2) <= 3,
+              f"{what}: title centred at {(x0 + x1) / 2}, table at {(left + right) / 2}")
+
+    out = fresh("title-block")
+    r, pdf, csvp = list_of([os.path.join(DATA, "roster-utf8.csv")], out)
+    check(r.returncode == 0, f"list: exit {r.returncode}: {r.stderr}")
+    title_and_frame(pdf, "list")
+    roster = os.path.join(out, "roster.csv")
+    open(roster, "w", encoding="utf-8-sig", newline="").write(
+        "所在地区,单位名称\r\n重庆市,重庆嘉陵科技大学图书馆\r\n")
+    r = run(["rollup", "-o", out, "--year", "2024", "--no-date", "--roster", roster,
+             os.path.join(REPO, "samples", "national-summary", "cqu-library-2024.xml")])
+    check(r.returncode == 0, f"rollup: exit {r.returncode}: {r.stderr}")
+    if r.returncode == 0:
+        title_and_frame(os.path.join(out, "rollup-2024.pdf"), "rollup")
+
+    # A border the language does not have is refused when the template is
+    # loaded, with its file and line, and nothing is written.
+    tpl = fresh("title-block-templates")
+    shutil.rmtree(tpl)
+    shutil.copytree(os.path.join(REPO, "templates"), tpl)
+    tp = os.path.join(tpl, "outlet-list", "template.xml")
+    text = open(tp, encoding="utf-8").read()
+    line = text[:text.index('border="none"')].count("\n") + 1
+    open(tp, "w", encoding="utf-8").write(text.replace('border="none"', 'border="dotted"', 1))
+    bad = fresh("title-block-bad")
+    r = run(["list", "--templates", tpl, "-o", bad, "--year", "2024", "--no-date",
+             os.path.join(DATA, "roster-utf8.csv")])
+    check(r.returncode != 0 and f"template.xml:{line}: error TEMPLATE-STRUCTURE" in r.stderr
+          and "border" in r.stderr, f"border=\"dotted\": exit {r.returncode}: {r.stderr}")
+    check(os.listdir(bad) == [], f"nothing written: {os.listdir(bad)}")
+    # (A form that cannot be found is a diagnostic, not a crash.)
+    for cmd in (["list", "--form", "nonesuch"], ["rollup", "--form", "nonesuch", "--year", "2024",
+                                                 "--roster", os.path.join(DATA, "roster-utf8.csv")]):
+        r = run([*cmd, "-o", bad, os.path.join(DATA, "roster-utf8.csv")])
+        check(r.returncode == 2 and "FORM-UNKNOWN" in r.stderr, f"{cmd}: exit {r.returncode}: {r.stderr}")
+
 elif CASE == "rollup-samples":
     # The shipped summaries of five jurisdictions, each against its own due
     # date (national and 内蒙古 01-31 of the next year, 新疆 01-10, 北京 and
