@@ -199,7 +199,8 @@ static size_t stem_len(const char *text, const char *name)
 }
 
 /* The province (and prefecture, or -1) a region text names at its start;
- * the longest province name wins (a name that starts another loses). */
+ * the longest province name (full or short) wins (a name that starts another
+ * loses). */
 static int region_match(const regions *g, const char *text, int *pref)
 {
     *pref = -1;
@@ -219,11 +220,18 @@ static int region_match(const regions *g, const char *text, int *pref)
     }
     if (best < 0)
         return -1;
+    /* Within the province, the longest of name, short and stem wins too, so
+     * that one name beginning another cannot take its rows. */
     const char *rest = text + bl;
+    size_t pl = 0;
     for (size_t i = (size_t)best + 1; i < g->n && g->r[i].parent == best; i++) {
-        if (prefix_len(rest, g->r[i].name) || stem_len(rest, g->r[i].name)) {
+        size_t l = prefix_len(rest, g->r[i].name);
+        size_t s = prefix_len(rest, g->r[i].shortname), t = stem_len(rest, g->r[i].name);
+        l = l > s ? l : s;
+        l = l > t ? l : t;
+        if (l > pl) {
+            pl = l;
             *pref = (int)i;
-            break;
         }
     }
     return best;
@@ -314,6 +322,8 @@ static ipf_status sources_load(const char *path, ipf_diags *d, sources *s)
 static ipf_status sources_for(ipf_engine *e, const char *form_id, ipf_diags *d, sources *s,
                               const ipf_form **form)
 {
+    /* Freed by the caller whatever happens here: cleared before any return. */
+    memset(s, 0, sizeof *s);
     *form = ipf_engine_find_form(e, form_id, d);
     if (!*form) {
         ipf_diag_add(d, form_id, 0, IPF_SEV_ERROR, "FORM-UNKNOWN",

@@ -338,67 +338,41 @@ static int compile_text(ipf_form *f, xmlXPathContextPtr xc, const xmlNode *where
         return -1;
     t->attr = attr;
     *out = t;
-    size_t len = strlen(s);
-    char *lit = malloc(len + 1);
-    if (!lit)
-        return -1;
-    size_t nl = 0;
-    for (const char *p = s; *p;) {
-        if ((p[0] == '{' && p[1] == '{') || (p[0] == '}' && p[1] == '}')) {
-            lit[nl++] = *p;
-            p += 2;
-        } else if (*p == '}') {
-            ipf_diag_add(d, node_file(f, where), ipf_xml_line(where), IPF_SEV_ERROR,
-                         "TEMPLATE-TEXT", "%s中有多余的“}”（花括号本身请写作 }}）：%s", what, s);
-            free(lit);
+    const char *file = node_file(f, where);
+    long line = ipf_xml_line(where);
+    ipf_interp_piece pc;
+    for (const char *p = s; ipf_interp_next(&p, &pc) != IPF_INTERP_END;) {
+        switch (pc.kind) {
+        case IPF_INTERP_STRAY_CLOSE:
+            ipf_diag_add(d, file, line, IPF_SEV_ERROR, "TEMPLATE-TEXT",
+                         "%s中有多余的“}”（花括号本身请写作 }}）：%s", what, s);
             return 1;
-        } else if (*p == '{') {
-            const char *e = p + 1;
-            char quote = 0;
-            while (*e && (quote || *e != '}')) {
-                if (quote && *e == quote)
-                    quote = 0;
-                else if (!quote && (*e == '\'' || *e == '"'))
-                    quote = *e;
-                e++;
-            }
-            if (!*e) {
-                ipf_diag_add(d, node_file(f, where), ipf_xml_line(where), IPF_SEV_ERROR,
-                             "TEMPLATE-TEXT", "%s中“{”没有对应的“}”（花括号本身请写作 {{）：%s",
-                             what, s);
-                free(lit);
-                return 1;
-            }
-            if (nl > 0) {
-                lit[nl] = '\0';
-                char *l = strdup(lit);
-                if (!l || add_part(t, l, NULL, NULL) != 0) {
-                    free(lit);
-                    return -1;
-                }
-                nl = 0;
-            }
-            char *src = strndup(p + 1, (size_t)(e - p - 1));
-            if (!src) {
-                free(lit);
+        case IPF_INTERP_UNCLOSED:
+            ipf_diag_add(d, file, line, IPF_SEV_ERROR, "TEMPLATE-TEXT",
+                         "%s中“{”没有对应的“}”（花括号本身请写作 {{）：%s", what, s);
+            return 1;
+        case IPF_INTERP_EMPTY:
+            ipf_diag_add(d, file, line, IPF_SEV_ERROR, "TEMPLATE-TEXT", "%s中有空的 {}：%s", what,
+                         s);
+            return 1;
+        case IPF_INTERP_LITERAL: {
+            char *lit = malloc(pc.len + 1);
+            if (!lit)
                 return -1;
-            }
+            ipf_interp_unescape(pc.text, pc.len, lit);
+            if (add_part(t, lit, NULL, NULL) != 0)
+                return -1;
+            break;
+        }
+        default: {
+            char *src = strndup(pc.text, pc.len);
+            if (!src)
+                return -1;
             const char *x = alias_of(attr, src);
             int bad = 0;
-            xmlXPathCompExprPtr c = NULL;
-            const char *q = x;
-            while (*q == ' ')
-                q++;
-            if (!*q) {
-                ipf_diag_add(d, node_file(f, where), ipf_xml_line(where), IPF_SEV_ERROR,
-                             "TEMPLATE-TEXT", "%s中有空的 {}：%s", what, s);
-                bad = 1;
-            } else {
-                c = compile_one(f, xc, where, what, x, d, &bad);
-            }
+            xmlXPathCompExprPtr c = compile_one(f, xc, where, what, x, d, &bad);
             if (bad) {
                 free(src);
-                free(lit);
                 return 1;
             }
             if (x != src) { /* {page}: what is evaluated is $page */
@@ -408,27 +382,15 @@ static int compile_text(ipf_form *f, xmlXPathContextPtr xc, const xmlNode *where
                 if (!src) {
                     if (c)
                         xmlXPathFreeCompExpr(c);
-                    free(lit);
                     return -1;
                 }
             }
-            if (add_part(t, NULL, src, c) != 0) {
-                free(lit);
+            if (add_part(t, NULL, src, c) != 0)
                 return -1;
-            }
-            p = e + 1;
-        } else {
-            lit[nl++] = *p++;
+        }
         }
     }
-    int rc = 0;
-    if (nl > 0) {
-        lit[nl] = '\0';
-        char *l = strdup(lit);
-        rc = !l || add_part(t, l, NULL, NULL) != 0 ? -1 : 0;
-    }
-    free(lit);
-    return rc;
+    return 0;
 }
 
 /* Attributes that may hold {xpath} (docs/templates.md, "Settings and text"). */

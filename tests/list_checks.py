@@ -176,7 +176,8 @@ elif CASE == "sources":
     raw, rows = csv_rows(csvp)
     check(len(rows) == 3, f"{len(rows) - 1} rows, want 2")
     check(rows[1][1:3] == ["辽宁", "大连海事网点"], f"list document row {rows[1]}")
-    check(rows[2][1] == "重庆市", f"filing region from its address: {rows[2][1]}")
+    # A municipality's level below is its 区 (GB/T 2260 500106).
+    check(rows[2][1] == "重庆市沙坪坝区", f"filing region from its address: {rows[2][1]}")
     check(rows[2][2] == "重庆嘉陵科技大学图书馆", f"filing name {rows[2]}")
     check("专利、商标、地理标志信息查询检索" in rows[2][6] and "；" in rows[2][6],
           "filing services joined with ；")
@@ -207,6 +208,102 @@ elif CASE == "grouped":
                                         "大连海事大学图书馆", "鞍山科技学院图书馆"],
           f"CSV: the rows without group rows: {rows}")
     check(rows[-1] == ["总计5家", "", ""], f"CSV total row {rows[-1]}")
+
+elif CASE == "grouped-hubei":
+    # Prefecture level in a province other than 辽宁, 内蒙古 and 新疆: 地级市
+    # (written with or without 市), an 自治州 by its short name (恩施州), a
+    # 省直辖县级 unit (仙桃市 429004) after the four-digit codes; the headings
+    # and the 地区 are the table's names.
+    tpl = fresh("grouped-hubei-templates")
+    shutil.rmtree(tpl)
+    shutil.copytree(os.path.join(REPO, "templates"), tpl)
+    shutil.copytree(os.path.join(DATA, "templates", "grouped-test"),
+                    os.path.join(tpl, "grouped-test"))
+    out = fresh("grouped-hubei")
+    r = run(["list", "--templates", tpl, "--form", "grouped-test", "-o", out, "--no-date",
+             os.path.join(DATA, "grouped-hubei.xml")])
+    check(r.returncode == 0 and "LIST-REGION" not in r.stderr,
+          f"exit {r.returncode}: {r.stderr}")
+    lines = [l.replace(" ", "") for l in "".join(pages(os.path.join(out, "grouped-test.pdf"))).split("\n")
+             if l.strip()]
+    want = ["序号网点名称机构类别", "【武汉市】", "1华中科技大学图书馆高校", "2武汉大学图书馆高校",
+            "小计2家，其中高校2家", "【宜昌市】", "3三峡大学图书馆高校", "小计1家，其中高校1家",
+            "【襄阳市】", "4湖北文理学院图书馆高校", "小计1家，其中高校1家",
+            "【恩施土家族苗族自治州】", "5恩施州知识产权服务中心公共服务机构", "6湖北民族大学图书馆高校",
+            "小计2家，其中高校1家", "【仙桃市】", "7仙桃市科技信息中心公共服务机构",
+            "小计1家，其中高校0家"]
+    check(lines[:len(want)] == want, f"grouped rows: {lines}")
+    check(lines[-1] == "总计7家", f"total last: {lines[-1:]}")
+
+elif CASE == "title-block":
+    # The title block of the list and of the roll-up stands above the table
+    # unruled (<cell border="none">), as a published 名单's does: on page 1 the
+    # topmost long horizontal rule is below the title's ink, and the title is
+    # centred on the table.  Read from the rendered page, as a clerk sees it.
+    if not shutil.which("pdftoppm"):
+        sys.exit(77)
+
+    def first_page(pdf):
+        raw = subprocess.run(["pdftoppm", "-r", "50", "-gray", "-f", "1", "-l", "1", pdf],
+                             capture_output=True, check=True).stdout
+        # PGM (P5): magic, width height, maxval, then one byte per pixel.
+        parts = raw.split(maxsplit=4)
+        w, h = int(parts[1]), int(parts[2])
+        px = parts[4][-w * h:]
+        return w, h, [px[y * w:(y + 1) * w] for y in range(h)]
+
+    def title_and_frame(pdf, what):
+        w, h, rows = first_page(pdf)
+        dark = [[v < 128 for v in r] for r in rows]
+        rule = next((y for y in range(h) if sum(dark[y]) > 0.6 * w), None)
+        check(rule is not None, f"{what}: no table rule on page 1")
+        if rule is None:
+            return
+        xs = [x for x in range(w) if dark[rule][x]]
+        left, right = xs[0], xs[-1]
+        ink = [(x, y) for y in range(rule) for x in range(w) if dark[y][x]]
+        check(ink, f"{what}: nothing above the table's top rule: the title is inside a frame")
+        if not ink:
+            return
+        check(not any(dark[y][left] or dark[y][right] for y in range(min(y for _, y in ink), rule)),
+              f"{what}: the table's side rules reach up beside the title")
+        x0, x1 = min(x for x, _ in ink), max(x for x, _ in ink)
+        check(abs((x0 + x1) / 2 - (left + right) / 2) <= 3,
+              f"{what}: title centred at {(x0 + x1) / 2}, table at {(left + right) / 2}")
+
+    out = fresh("title-block")
+    r, pdf, csvp = list_of([os.path.join(DATA, "roster-utf8.csv")], out)
+    check(r.returncode == 0, f"list: exit {r.returncode}: {r.stderr}")
+    title_and_frame(pdf, "list")
+    roster = os.path.join(out, "roster.csv")
+    open(roster, "w", encoding="utf-8-sig", newline="").write(
+        "所在地区,单位名称\r\n重庆市,重庆嘉陵科技大学图书馆\r\n")
+    r = run(["rollup", "-o", out, "--year", "2024", "--no-date", "--roster", roster,
+             os.path.join(REPO, "samples", "national-summary", "cqu-library-2024.xml")])
+    check(r.returncode == 0, f"rollup: exit {r.returncode}: {r.stderr}")
+    if r.returncode == 0:
+        title_and_frame(os.path.join(out, "rollup-2024.pdf"), "rollup")
+
+    # A border the language does not have is refused when the template is
+    # loaded, with its file and line, and nothing is written.
+    tpl = fresh("title-block-templates")
+    shutil.rmtree(tpl)
+    shutil.copytree(os.path.join(REPO, "templates"), tpl)
+    tp = os.path.join(tpl, "outlet-list", "template.xml")
+    text = open(tp, encoding="utf-8").read()
+    line = text[:text.index('border="none"')].count("\n") + 1
+    open(tp, "w", encoding="utf-8").write(text.replace('border="none"', 'border="dotted"', 1))
+    bad = fresh("title-block-bad")
+    r = run(["list", "--templates", tpl, "-o", bad, "--year", "2024", "--no-date",
+             os.path.join(DATA, "roster-utf8.csv")])
+    check(r.returncode != 0 and f"template.xml:{line}: error TEMPLATE-STRUCTURE" in r.stderr
+          and "border" in r.stderr, f"border=\"dotted\": exit {r.returncode}: {r.stderr}")
+    check(os.listdir(bad) == [], f"nothing written: {os.listdir(bad)}")
+    # (A form that cannot be found is a diagnostic, not a crash.)
+    for cmd in (["list", "--form", "nonesuch"], ["rollup", "--form", "nonesuch", "--year", "2024",
+                                                 "--roster", os.path.join(DATA, "roster-utf8.csv")]):
+        r = run([*cmd, "-o", bad, os.path.join(DATA, "roster-utf8.csv")])
+        check(r.returncode == 2 and "FORM-UNKNOWN" in r.stderr, f"{cmd}: exit {r.returncode}: {r.stderr}")
 
 elif CASE == "rollup-samples":
     # The shipped summaries of five jurisdictions, each against its own due
