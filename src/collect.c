@@ -2,12 +2,17 @@
 #include "collect.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <math.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <libxml/xpath.h>
 #include <libxml/xpathInternals.h>
@@ -1109,6 +1114,342 @@ static ipf_status read_summary(ipf_engine *e, const xmlNode *spec, const char *p
     return st;
 }
 
+/* ------------------------------------------------------------ summaries in parallel */
+
+/* With -j N, the summaries are read and checked by N worker processes forked
+ * after the catalogue is loaded (they share it copy-on-write, as batch.h's
+ * workers do).  Worker w takes summaries w, w + N, w + 2N … and writes, per
+ * summary, its status, its diagnostics and what read_summary found, to a pipe.
+ * The parent reads every pipe as it fills and then takes the records in
+ * input order, adding the diagnostics in that order: the output is the one
+ * of -j1, byte for byte.  A summary whose record is missing (its worker
+ * died) is an error naming the file. */
+
+typedef struct wbuf {
+    char *p;
+    size_t n, cap;
+    int oom;
+} wbuf;
+
+static void wb_put(wbuf *b, const void *data, size_t n)
+{
+    if (b->oom)
+        return;
+    if (b->n + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->n + n)
+            cap *= 2;
+        char *np = realloc(b->p, cap);
+        if (!np) {
+            b->oom = 1;
+            return;
+        }
+        b->p = np;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->n, data, n);
+    b->n += n;
+}
+
+static void wb_u32(wbuf *b, uint32_t v)
+{
+    wb_put(b, &v, sizeof v);
+}
+
+static void wb_str(wbuf *b, const char *s) /* NULL is kept apart from "" */
+{
+    uint32_t n = s ? (uint32_t)strlen(s) : UINT32_MAX;
+    wb_u32(b, n);
+    if (s)
+        wb_put(b, s, n);
+}
+
+typedef struct rbuf {
+    const char *p, *end;
+    int bad;
+} rbuf;
+
+static uint32_t rb_u32(rbuf *r)
+{
+    uint32_t v = 0;
+    if (r->bad || (size_t)(r->end - r->p) < sizeof v) {
+        r->bad = 1;
+        return 0;
+    }
+    memcpy(&v, r->p, sizeof v);
+    r->p += sizeof v;
+    return v;
+}
+
+/* A new string, NULL for a NULL written; *ok 0 when truncated or no memory. */
+static char *rb_str(rbuf *r, int *ok)
+{
+    uint32_t n = rb_u32(r);
+    if (r->bad || n == UINT32_MAX)
+        return NULL;
+    if ((size_t)(r->end - r->p) < n) {
+        r->bad = 1;
+        return NULL;
+    }
+    char *s = malloc((size_t)n + 1);
+    if (!s) {
+        *ok = 0;
+        return NULL;
+    }
+    memcpy(s, r->p, n);
+    s[n] = '\0';
+    r->p += n;
+    return s;
+}
+
+static void put_summary(wbuf *b, uint32_t i, ipf_status st, const ipf_diags *d,
+                        const summary_info *si)
+{
+    wb_u32(b, i);
+    wb_u32(b, (uint32_t)st);
+    wb_u32(b, (uint32_t)ipf_diags_count(d));
+    for (size_t k = 0; k < ipf_diags_count(d); k++) {
+        const ipf_diag *g = ipf_diags_get(d, k);
+        wb_str(b, g->file);
+        wb_u32(b, (uint32_t)(g->line < 0 ? 0 : g->line));
+        wb_u32(b, (uint32_t)g->severity);
+        wb_str(b, g->code);
+        wb_str(b, g->message);
+    }
+    wb_str(b, si->name);
+    wb_str(b, si->code);
+    wb_str(b, si->date);
+    wb_str(b, si->year);
+    wb_str(b, si->form);
+    uint32_t ns = 0;
+    for (xmlNodePtr k = si->stats ? si->stats->children : NULL; k; k = k->next)
+        ns++;
+    wb_u32(b, si->stats ? ns : UINT32_MAX);
+    for (xmlNodePtr k = si->stats ? si->stats->children : NULL; k; k = k->next) {
+        xmlChar *v = xmlNodeGetContent(k);
+        wb_str(b, (const char *)k->name);
+        wb_str(b, v ? (const char *)v : "");
+        xmlFree(v);
+    }
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* The worker's life: never returns. */
+static void summary_worker(ipf_engine *e, const xmlNode *spec, const ipf_list_options *o, size_t w,
+                           size_t jobs, xmlDocPtr out, int fd)
+{
+    wbuf b = {0};
+    for (size_t i = w; i < o->nsummaries && !b.oom; i += jobs) {
+        ipf_diags *d = ipf_diags_new();
+        summary_info si;
+        ipf_status st = d ? read_summary(e, spec, o->summaries[i], 0, d, &si, out) : IPF_ERR_NOMEM;
+        if (d && ipf_diags_oom(d))
+            st = IPF_ERR_NOMEM;
+        if (d)
+            put_summary(&b, (uint32_t)i, st, d, &si);
+        if (d)
+            summary_free(&si);
+        ipf_diags_free(d);
+        if (!d)
+            break;
+        /* Flushed as it grows, so the pipe never holds more than a chunk. */
+        if (b.n >= 1 << 16) {
+            if (write_all(fd, b.p, b.n) < 0)
+                _exit(3);
+            b.n = 0;
+        }
+    }
+    int rc = b.oom || write_all(fd, b.p, b.n) < 0 ? 3 : 0;
+    _exit(rc);
+}
+
+/* Takes one record into sum[] (diagnostics into dd[i]); -1 when malformed. */
+static int take_summary(rbuf *r, summary_info *sum, size_t n, ipf_diags **dd, ipf_status *sts,
+                        xmlDocPtr out, const ipf_list_options *o, int *ok)
+{
+    uint32_t i = rb_u32(r);
+    ipf_status st = (ipf_status)rb_u32(r);
+    uint32_t nd = rb_u32(r);
+    if (r->bad || i >= n || dd[i])
+        return -1;
+    dd[i] = ipf_diags_new();
+    if (!dd[i]) {
+        *ok = 0;
+        return -1;
+    }
+    for (uint32_t k = 0; k < nd && !r->bad; k++) {
+        char *file = rb_str(r, ok);
+        long line = (long)rb_u32(r);
+        ipf_severity sev = (ipf_severity)rb_u32(r);
+        char *code = rb_str(r, ok), *msg = rb_str(r, ok);
+        if (file && code && msg)
+            ipf_diag_add(dd[i], file, line, sev, code, "%s", msg);
+        free(file);
+        free(code);
+        free(msg);
+    }
+    summary_info *si = &sum[i];
+    si->file = strdup(o->summaries[i]);
+    si->name = rb_str(r, ok);
+    si->code = rb_str(r, ok);
+    si->date = rb_str(r, ok);
+    si->year = rb_str(r, ok);
+    si->form = rb_str(r, ok);
+    si->key = si->name ? ipf_outlet_name_key(si->name) : NULL;
+    uint32_t ns = rb_u32(r);
+    if (ns != UINT32_MAX && !r->bad)
+        si->stats = xmlNewDocNode(out, NULL, (const xmlChar *)"stats", NULL);
+    for (uint32_t k = 0; ns != UINT32_MAX && k < ns && !r->bad; k++) {
+        char *name = rb_str(r, ok), *v = rb_str(r, ok);
+        if (si->stats && name && v)
+            xmlNewTextChild(si->stats, NULL, (const xmlChar *)name, (const xmlChar *)v);
+        free(name);
+        free(v);
+    }
+    if (!si->file || (si->name && !si->key))
+        *ok = 0;
+    sts[i] = st;
+    return r->bad ? -1 : 0;
+}
+
+/* Reads summaries [0, n) with jobs workers into sum[], their diagnostics
+ * added to d in input order and each one's status in sts[].  -1 when the
+ * workers could not be started (the caller reads them itself). */
+static int read_summaries_parallel(ipf_engine *e, const xmlNode *spec, const ipf_list_options *o,
+                                   size_t jobs, xmlDocPtr out, summary_info *sum, ipf_status *sts,
+                                   ipf_diags *d)
+{
+    size_t n = o->nsummaries;
+    pid_t *pid = calloc(jobs, sizeof *pid);
+    int *fd = calloc(jobs, sizeof *fd);
+    wbuf *in = calloc(jobs, sizeof *in);
+    ipf_diags **dd = calloc(n, sizeof *dd);
+    if (!pid || !fd || !in || !dd) {
+        free(pid);
+        free(fd);
+        free(in);
+        free(dd);
+        return -1;
+    }
+    /* Anything buffered would be written once more by every child. */
+    fflush(NULL);
+    size_t started = 0;
+    for (; started < jobs; started++) {
+        int p[2];
+        if (pipe(p) < 0)
+            break;
+        pid_t c = fork();
+        if (c < 0) {
+            close(p[0]);
+            close(p[1]);
+            break;
+        }
+        if (c == 0) {
+            close(p[0]);
+            for (size_t k = 0; k < started; k++)
+                close(fd[k]);
+            summary_worker(e, spec, o, started, jobs, out, p[1]);
+        }
+        close(p[1]);
+        pid[started] = c;
+        fd[started] = p[0];
+    }
+    int rc = 0;
+    if (started < jobs) {
+        /* Not all started: stop those that were, read everything here. */
+        for (size_t k = 0; k < started; k++) {
+            kill(pid[k], SIGKILL);
+            close(fd[k]);
+            waitpid(pid[k], NULL, 0);
+        }
+        rc = -1;
+    } else {
+        struct pollfd *pf = calloc(jobs, sizeof *pf);
+        size_t open_n = jobs;
+        if (!pf)
+            open_n = 0, rc = -2;
+        for (size_t k = 0; pf && k < jobs; k++)
+            pf[k] = (struct pollfd){.fd = fd[k], .events = POLLIN};
+        char chunk[1 << 16];
+        while (open_n > 0) {
+            if (poll(pf, (nfds_t)jobs, -1) < 0) {
+                if (errno == EINTR)
+                    continue;
+                rc = -2;
+                break;
+            }
+            for (size_t k = 0; k < jobs; k++) {
+                if (pf[k].fd < 0 || !(pf[k].revents & (POLLIN | POLLHUP | POLLERR)))
+                    continue;
+                ssize_t got = read(pf[k].fd, chunk, sizeof chunk);
+                if (got < 0 && errno == EINTR)
+                    continue;
+                if (got > 0) {
+                    wb_put(&in[k], chunk, (size_t)got);
+                    continue;
+                }
+                pf[k].fd = -1;
+                open_n--;
+            }
+        }
+        free(pf);
+        for (size_t k = 0; k < jobs; k++) {
+            int status = 0;
+            close(fd[k]);
+            while (waitpid(pid[k], &status, 0) < 0 && errno == EINTR)
+                ;
+        }
+        int ok = 1;
+        for (size_t k = 0; k < jobs; k++) {
+            rbuf r = {in[k].p, in[k].p + in[k].n, in[k].oom};
+            while (r.p < r.end && !r.bad)
+                if (take_summary(&r, sum, n, dd, sts, out, o, &ok) < 0)
+                    break;
+        }
+        for (size_t i = 0; i < n; i++) {
+            if (dd[i]) {
+                for (size_t k = 0; k < ipf_diags_count(dd[i]); k++) {
+                    const ipf_diag *g = ipf_diags_get(dd[i], k);
+                    ipf_diag_add(d, g->file, g->line, g->severity, g->code, "%s", g->message);
+                }
+                if (ipf_diags_oom(dd[i]))
+                    ok = 0;
+            } else {
+                if (!sum[i].file)
+                    sum[i].file = strdup(o->summaries[i]);
+                ipf_diag_add(d, o->summaries[i], 0, IPF_SEV_ERROR, "ROLLUP-WORKER",
+                             "检查这份年度工作总结的工作进程意外退出，未计入汇总；"
+                             "请单独用 ipforms validate 检查此文件");
+                sts[i] = IPF_ERR_INTERNAL;
+            }
+        }
+        if (!ok)
+            rc = -2;
+    }
+    for (size_t i = 0; i < n; i++)
+        ipf_diags_free(dd[i]);
+    for (size_t k = 0; k < jobs; k++)
+        free(in[k].p);
+    free(dd);
+    free(in);
+    free(fd);
+    free(pid);
+    return rc;
+}
+
 /* Summaries by name key [0] and by credit code [1]: chains of indices. */
 typedef struct summary_index {
     size_t *head[2], *next[2];
@@ -1159,6 +1500,23 @@ static int index_summaries(summary_index *x, const summary_info *sum, size_t n)
     return 0;
 }
 
+/* Worker processes for the summaries: -j, 0 meaning the cores; one for a
+ * handful of summaries, where forking costs more than it saves. */
+static size_t rollup_jobs(const ipf_list_options *o)
+{
+    long j = o->jobs;
+    if (j <= 0) {
+        j = sysconf(_SC_NPROCESSORS_ONLN);
+        if (j < 1)
+            j = 1;
+    }
+    if (j > 64)
+        j = 64;
+    if ((size_t)j > o->nsummaries / 2)
+        j = (long)(o->nsummaries / 2);
+    return j < 1 ? 1 : (size_t)j;
+}
+
 ipf_status ipf_engine_rollup(ipf_engine *e, const ipf_list_options *o, ipf_diags *d)
 {
     const char *id = o->form_id ? o->form_id : "rollup";
@@ -1191,8 +1549,14 @@ ipf_status ipf_engine_rollup(ipf_engine *e, const ipf_list_options *o, ipf_diags
         st = IPF_ERR_NOMEM;
     size_t nsum = 0;
     ipf_status worst = st;
+    size_t jobs = rollup_jobs(o);
+    ipf_status *sts = st == IPF_OK && jobs > 1 ? calloc(o->nsummaries, sizeof *sts) : NULL;
+    int par = sts ? read_summaries_parallel(e, spec, o, jobs, b.out, sum, sts, d) : -1;
+    if (par == -2)
+        st = IPF_ERR_NOMEM;
     for (size_t i = 0; st == IPF_OK && i < o->nsummaries; i++) {
-        ipf_status one = read_summary(e, spec, o->summaries[i], 0, d, &sum[nsum], b.out);
+        ipf_status one =
+            par == 0 ? sts[i] : read_summary(e, spec, o->summaries[i], 0, d, &sum[nsum], b.out);
         nsum++;
         if (one == IPF_ERR_NOMEM)
             st = one;
@@ -1202,6 +1566,9 @@ ipf_status ipf_engine_rollup(ipf_engine *e, const ipf_list_options *o, ipf_diags
                 worst = one;
         }
     }
+    if (par != -1)
+        nsum = o->nsummaries; /* every record taken is freed below */
+    free(sts);
     if (st == IPF_OK && worst != IPF_OK && !(worst == IPF_INVALID && o->pdf_path == NULL))
         st = worst;
     /* Rename the roster's document into a roll-up: same rows, with status. */

@@ -417,6 +417,69 @@ elif CASE == "rollup":
           f"roster code named with its line: {r.returncode} {r.stderr}")
     check(os.listdir(out3) == [], f"nothing written: {os.listdir(out3)}")
 
+elif CASE == "rollup-jobs":
+    # rollup -j N reads the summaries in N worker processes: the PDF, the
+    # CSV, the diagnostics (their order too) and the exit code are those of
+    # -j1, with warnings (duplicate, unknown, another year) and, in a second
+    # run, errors (a bad credit code, a summary that is not XML) among them.
+    tpl = fresh("rollup-jobs-templates")
+    shutil.rmtree(tpl)
+    shutil.copytree(os.path.join(REPO, "templates"), tpl)
+    shutil.copytree(os.path.join(DATA, "templates", "test-summary"),
+                    os.path.join(tpl, "test-summary"))
+    work = fresh("rollup-jobs")
+    rd = os.path.join(DATA, "rollup")
+    with open(os.path.join(rd, "shenyang.xml"), encoding="utf-8") as f:
+        proto = f.read()
+    roster = os.path.join(work, "roster.csv")
+    lines = [open(os.path.join(rd, "roster.csv"), encoding="utf-8").read().rstrip("\n")]
+    sums = [os.path.join(rd, n) for n in ("shenyang.xml", "dalian.xml", "changchun.xml",
+                                          "unknown.xml", "shenyang-again.xml", "xiamen-2023.xml")]
+    for i in range(40):
+        name = f"第{i}号测试网点"
+        if i % 7 != 3:  # every seventh is not on the roster (38 twice: both unknown)
+            lines.append(f"辽宁省{['沈阳市', '大连市', '鞍山市'][i % 3]},{name},,024-0000{i:04d}")
+        p = os.path.join(work, f"s{i:02d}.xml")
+        body = proto.replace("沈阳工业大学图书馆", name).replace("2025-01-20",
+                                                             f"2025-0{1 + i % 2}-{10 + i % 19}")
+        if i % 11 == 5:  # a second summary for the same outlet
+            sums.append(os.path.join(work, f"s{i:02d}-again.xml"))
+            open(sums[-1], "w", encoding="utf-8").write(body)
+        open(p, "w", encoding="utf-8").write(body.replace("<consultations>120",
+                                                          f"<consultations>{i * 3}"))
+        sums.append(p)
+    open(roster, "w", encoding="utf-8").write("\n".join(lines) + "\n")
+
+    def rollup(jobs, inputs, tag):
+        out = fresh(f"rollup-jobs-{tag}-j{jobs}")
+        r = run(["rollup", "-q", "-j", str(jobs), "--templates", tpl, "-o", out, "--year", "2024",
+                 "--no-date", "--roster", roster, *inputs])
+        files = {n: open(os.path.join(out, n), "rb").read() for n in sorted(os.listdir(out))}
+        return r.returncode, r.stdout, r.stderr, files
+
+    one = rollup(1, sums, "ok")
+    check(one[0] == 0 and len(one[3]) == 2, f"-j1: exit {one[0]}, files {list(one[3])}: {one[2]}")
+    check(one[2].count("ROLLUP-DUPLICATE") == 4 and one[2].count("ROLLUP-UNKNOWN") == 8,
+          f"-j1 warnings: {one[2]}")
+    for jobs in (2, 3, 8):
+        other = rollup(jobs, sums, "ok")
+        check(other[:3] == one[:3], f"-j{jobs}: exit and messages differ from -j1:\n{other[2]}")
+        check(other[3] == one[3], f"-j{jobs}: PDF or CSV differ from -j1")
+
+    bad = list(sums)
+    with open(os.path.join(rd, "changchun.xml"), encoding="utf-8") as f:
+        open(os.path.join(work, "bad-code.xml"), "w", encoding="utf-8").write(
+            f.read().replace("91350100M000100Y43", "91350100M000100Y44"))
+    open(os.path.join(work, "broken.xml"), "w", encoding="utf-8").write("<summary><date>")
+    bad[10:10] = [os.path.join(work, "bad-code.xml")]
+    bad[30:30] = [os.path.join(work, "broken.xml")]
+    one = rollup(1, bad, "bad")
+    check(one[0] != 0 and "ROLLUP-CREDIT-CODE" in one[2] and "broken.xml" in one[2]
+          and one[3] == {}, f"-j1 with errors: exit {one[0]}: {one[2]}")
+    for jobs in (2, 4):
+        other = rollup(jobs, bad, "bad")
+        check(other == one, f"-j{jobs} with errors differs from -j1:\n{other[2]}")
+
 else:
     print("unknown case", CASE, file=sys.stderr)
     sys.exit(2)
