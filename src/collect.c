@@ -695,6 +695,55 @@ static void builder_head(builder *b, const ipf_list_options *o)
     free(title);
 }
 
+/* ------------------------------------------------------------ rendered alone */
+
+ipf_status ipf_collect_annotate(ipf_engine *e, const ipf_form *form, xmlDocPtr doc,
+                                const char *path, ipf_diags *d)
+{
+    char *sp = dir_join(ipf_form_path(form), "sources.xml");
+    if (!sp)
+        return IPF_ERR_NOMEM;
+    sources own, roster;
+    const ipf_form *f = NULL;
+    memset(&own, 0, sizeof own);
+    memset(&roster, 0, sizeof roster);
+    /* No sources.xml: not a document made from many. */
+    ipf_status st = access(sp, R_OK) == 0 ? sources_load(sp, d, &own) : IPF_OK;
+    free(sp);
+    if (!own.root) {
+        sources_free(&own);
+        return st;
+    }
+    /* A roll-up's rows are its roster's: their fields and region table. */
+    const char *rf_id = st == IPF_OK ? xattr(own.root, "roster") : NULL;
+    if (rf_id)
+        st = sources_for(e, rf_id, d, &roster, &f);
+    sources *src = rf_id ? &roster : &own;
+    xmlNodePtr root = xmlDocGetRootElement(doc);
+    /* (Only a document of the kind the mapping makes.) */
+    int kind =
+        st == IPF_OK && root && strcmp(xattr(own.root, "root"), (const char *)root->name) == 0;
+    const char *rowname = kind ? xattr(src->root, "row") : NULL;
+    const field_map *rf = NULL;
+    for (size_t i = 0; rowname && i < src->nf; i++)
+        if (src->f[i].region)
+            rf = &src->f[i];
+    builder b;
+    memset(&b, 0, sizeof b);
+    b.src = src;
+    b.d = d;
+    for (xmlNodePtr n = rf && root ? root->children : NULL; n; n = n->next) {
+        if (!is_el(n, rowname))
+            continue;
+        for (xmlNodePtr c = n->children; c; c = c->next)
+            if (is_el(c, rf->name) && !xmlHasProp(c, (const xmlChar *)"province-code"))
+                annotate_region(&b, c, rf->matched_only, path, ipf_xml_line(n));
+    }
+    sources_free(&roster);
+    sources_free(&own);
+    return st;
+}
+
 /* ------------------------------------------------------------ CSV of a table */
 
 typedef struct textbuf {

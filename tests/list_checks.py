@@ -480,6 +480,63 @@ elif CASE == "rollup-jobs":
         other = rollup(jobs, bad, "bad")
         check(other == one, f"-j{jobs} with errors differs from -j1:\n{other[2]}")
 
+
+elif CASE == "render-list":
+    # ipforms render of a list document looks its regions up as ipforms list
+    # does: the same PDF, byte for byte (groups in GB/T 2260 order, the
+    # table's names); validate warns about a region the table does not know,
+    # as list does.  A roll-up document rendered alone is looked up alike.
+    out = fresh("render-list")
+    doc = os.path.join(out, "list.xml")
+    open(doc, "w", encoding="utf-8").write(
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<outlet-list xmlns="urn:ipforms:data:1" form="outlet-list">\n'
+        '  <title>2024年度测试网点名单</title><issuer>测试局</issuer><date>2024-12-20</date>\n'
+        '  <outlet><region>湖北恩施州</region><name>湖北民族大学图书馆</name></outlet>\n'
+        '  <outlet><region>北京海淀区</region><name>北京理工信息研究院</name></outlet>\n'
+        '  <outlet><region>辽宁沈阳</region><name>东北大学图书馆</name></outlet>\n'
+        '  <outlet><region>新疆乌鲁木齐</region><name>新疆测试网点</name></outlet>\n'
+        '  <outlet><region>新疆生产建设兵团</region><name>石河子大学图书馆</name></outlet>\n'
+        '</outlet-list>\n')
+    la, lb = fresh("render-list-a"), fresh("render-list-b")
+    r = run(["list", "-q", "--no-date", "--year", "2024", "-o", la, doc])
+    check(r.returncode == 0, f"list: exit {r.returncode}: {r.stderr}")
+    r2 = run(["render", "-q", "--no-date", "-o", lb, doc])
+    check(r2.returncode == 0, f"render: exit {r2.returncode}: {r2.stderr}")
+    check(r.stderr == r2.stderr, f"the same messages: list {r.stderr!r}, render {r2.stderr!r}")
+    got = [os.path.join(lb, f) for f in os.listdir(lb) if f.endswith(".pdf")]
+    check(len(got) == 1, f"render wrote {os.listdir(lb)}")
+    check(os.path.exists(os.path.join(la, "outlet-list-2024.pdf")), f"list wrote {os.listdir(la)}")
+    if got and os.path.exists(os.path.join(la, "outlet-list-2024.pdf")):
+        same = open(got[0], "rb").read() == open(os.path.join(la, "outlet-list-2024.pdf"), "rb").read()
+        check(same, "render and list give different PDFs for one list document")
+        text = [l.replace(" ", "") for l in "".join(pages(got[0])).split("\n") if l.strip()]
+        # (Long region names wrap in their column: the order is read from the names.)
+        in_order(text, ["北京市海淀区北京理工信息研究院", "辽宁省沈阳市东北大学图书馆", "湖北民族大学图书馆",
+                        "新疆测试网点", "石河子大学图书馆"], "render: groups in code order, the table's names")
+    # validate: the unknown region is the warning list gives.
+    bad = os.path.join(out, "unknown.xml")
+    open(bad, "w", encoding="utf-8").write(open(doc, encoding="utf-8").read().replace(
+        "辽宁沈阳", "火星基地"))
+    r = run(["validate", bad])
+    check(r.returncode == 0 and "warning LIST-REGION" in r.stderr and "火星基地" in r.stderr,
+          f"validate: exit {r.returncode}: {r.stderr}")
+    # A roll-up document rendered alone: regions from the roster's table.
+    rdoc = os.path.join(out, "rollup.xml")
+    open(rdoc, "w", encoding="utf-8").write(
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<rollup xmlns="urn:ipforms:data:1" form="rollup"><title>测试汇总表</title>\n'
+        '  <outlet><region>湖南长沙</region><name>长沙测试网点</name><report status="未报送"/></outlet>\n'
+        '  <outlet><region>北京</region><name>北京测试网点</name><report status="未报送"/></outlet>\n'
+        '</rollup>\n')
+    rb = fresh("render-rollup")
+    r = run(["render", "-q", "--no-date", "-o", rb, rdoc])
+    check(r.returncode == 0, f"render rollup: exit {r.returncode}: {r.stderr}")
+    got = [os.path.join(rb, f) for f in os.listdir(rb) if f.endswith(".pdf")]
+    if got:
+        text = [l.replace(" ", "") for l in "".join(pages(got[0])).split("\n") if l.strip()]
+        in_order(text, ["北京测试网点", "湖南省长沙市"], "render rollup: looked up and ordered")
+
 else:
     print("unknown case", CASE, file=sys.stderr)
     sys.exit(2)
