@@ -995,17 +995,239 @@ ipf_status ipf_collect_csv(const ipf_form *form, xmlDocPtr data, ipf_csv_writer 
 
 /* ------------------------------------------------------------ output */
 
+/* Records through a pipe, between worker processes and the parent: u32
+ * integers and strings (u32 length, UINT32_MAX for NULL), in host order. */
+
+typedef struct wbuf {
+    char *p;
+    size_t n, cap;
+    int oom;
+} wbuf;
+
+static void wb_put(wbuf *b, const void *data, size_t n)
+{
+    if (b->oom)
+        return;
+    if (b->n + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->n + n)
+            cap *= 2;
+        char *np = realloc(b->p, cap);
+        if (!np) {
+            b->oom = 1;
+            return;
+        }
+        b->p = np;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->n, data, n);
+    b->n += n;
+}
+
+static void wb_u32(wbuf *b, uint32_t v)
+{
+    wb_put(b, &v, sizeof v);
+}
+
+static void wb_str(wbuf *b, const char *s) /* NULL is kept apart from "" */
+{
+    uint32_t n = s ? (uint32_t)strlen(s) : UINT32_MAX;
+    wb_u32(b, n);
+    if (s)
+        wb_put(b, s, n);
+}
+
+typedef struct rbuf {
+    const char *p, *end;
+    int bad;
+} rbuf;
+
+static uint32_t rb_u32(rbuf *r)
+{
+    uint32_t v = 0;
+    if (r->bad || (size_t)(r->end - r->p) < sizeof v) {
+        r->bad = 1;
+        return 0;
+    }
+    memcpy(&v, r->p, sizeof v);
+    r->p += sizeof v;
+    return v;
+}
+
+/* A new string, NULL for a NULL written; *ok 0 when truncated or no memory. */
+static char *rb_str(rbuf *r, int *ok)
+{
+    uint32_t n = rb_u32(r);
+    if (r->bad || n == UINT32_MAX)
+        return NULL;
+    if ((size_t)(r->end - r->p) < n) {
+        r->bad = 1;
+        return NULL;
+    }
+    char *s = malloc((size_t)n + 1);
+    if (!s) {
+        *ok = 0;
+        return NULL;
+    }
+    memcpy(s, r->p, n);
+    s[n] = '\0';
+    r->p += n;
+    return s;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static ipf_status csv_of(const ipf_form *form, xmlDocPtr doc, const ipf_list_options *o,
+                         ipf_diags *d, ipf_csv_writer **w)
+{
+    ipf_status st = ipf_csv_writer_new(
+        o->csv_charset == IPF_CSV_GB18030 ? IPF_CSV_GB18030 : IPF_CSV_UTF8_BOM, w);
+    if (st == IPF_OK)
+        st = ipf_collect_csv(form, doc, *w, d);
+    return st;
+}
+
+/* The CSV made beside the PDF, with -j other than 1: a child process makes
+ * it while the parent lays out and writes the PDF, and writes it only when
+ * the parent says the PDF was written (as the serial order does), then
+ * sends back its status and diagnostics.  -1: no child (the caller makes
+ * the CSV itself). */
+static int csv_child(const ipf_form *form, xmlDocPtr doc, const ipf_list_options *o, int *go_fd,
+                     int *back_fd, pid_t *pid)
+{
+    int go[2], back[2];
+    if (pipe(go) < 0)
+        return -1;
+    if (pipe(back) < 0) {
+        close(go[0]);
+        close(go[1]);
+        return -1;
+    }
+    fflush(NULL);
+    pid_t c = fork();
+    if (c < 0) {
+        close(go[0]);
+        close(go[1]);
+        close(back[0]);
+        close(back[1]);
+        return -1;
+    }
+    if (c == 0) {
+        close(go[1]);
+        close(back[0]);
+        ipf_diags *cd = ipf_diags_new();
+        ipf_csv_writer *w = NULL;
+        ipf_status st = cd ? csv_of(form, doc, o, cd, &w) : IPF_ERR_NOMEM;
+        char say = 0;
+        while (read(go[0], &say, 1) < 0 && errno == EINTR)
+            ;
+        if (say == 'w' && st == IPF_OK)
+            st = ipf_csv_write_file(w, o->csv_path, cd);
+        if (cd && ipf_diags_oom(cd))
+            st = IPF_ERR_NOMEM;
+        wbuf b = {0};
+        wb_u32(&b, (uint32_t)st);
+        size_t nd = cd ? ipf_diags_count(cd) : 0;
+        wb_u32(&b, (uint32_t)nd);
+        for (size_t k = 0; k < nd; k++) {
+            const ipf_diag *g = ipf_diags_get(cd, k);
+            wb_str(&b, g->file);
+            wb_u32(&b, (uint32_t)(g->line < 0 ? 0 : g->line));
+            wb_u32(&b, (uint32_t)g->severity);
+            wb_str(&b, g->code);
+            wb_str(&b, g->message);
+        }
+        _exit(b.oom || write_all(back[1], b.p, b.n) < 0 ? 3 : 0);
+    }
+    close(go[0]);
+    close(back[1]);
+    *go_fd = go[1];
+    *back_fd = back[0];
+    *pid = c;
+    return 0;
+}
+
+/* The child's answer after the PDF: its diagnostics added to d only when
+ * the PDF was written (pdf_ok), as the serial order would have made them. */
+static ipf_status csv_child_done(int go_fd, int back_fd, pid_t pid, int pdf_ok, ipf_diags *d)
+{
+    char say = pdf_ok ? 'w' : 'n';
+    /* A child that died must not take the parent with it (SIGPIPE). */
+    struct sigaction ign, old;
+    memset(&ign, 0, sizeof ign);
+    ign.sa_handler = SIG_IGN;
+    sigemptyset(&ign.sa_mask);
+    sigaction(SIGPIPE, &ign, &old);
+    (void)!write(go_fd, &say, 1);
+    sigaction(SIGPIPE, &old, NULL);
+    close(go_fd);
+    wbuf in = {0};
+    char chunk[4096];
+    for (;;) {
+        ssize_t got = read(back_fd, chunk, sizeof chunk);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            break;
+        wb_put(&in, chunk, (size_t)got);
+    }
+    close(back_fd);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    rbuf r = {in.p, in.p + in.n, in.oom || !WIFEXITED(status) || WEXITSTATUS(status) != 0};
+    ipf_status st = (ipf_status)rb_u32(&r);
+    uint32_t nd = rb_u32(&r);
+    int ok = 1;
+    for (uint32_t k = 0; k < nd && !r.bad; k++) {
+        char *file = rb_str(&r, &ok);
+        long line = (long)rb_u32(&r);
+        ipf_severity sev = (ipf_severity)rb_u32(&r);
+        char *code = rb_str(&r, &ok), *msg = rb_str(&r, &ok);
+        if (pdf_ok && file && code && msg)
+            ipf_diag_add(d, file, line, sev, code, "%s", msg);
+        free(file);
+        free(code);
+        free(msg);
+    }
+    free(in.p);
+    if (!ok)
+        return IPF_ERR_NOMEM;
+    return r.bad ? IPF_ERR_INTERNAL : st;
+}
+
 static ipf_status write_outputs(ipf_engine *e, const ipf_form *form, xmlDocPtr doc,
                                 const char *name, const ipf_list_options *o, ipf_diags *d)
 {
+    int go_fd = -1, back_fd = -1;
+    pid_t pid = 0;
+    int child = o->csv_path && o->pdf_path && o->jobs != 1
+                    ? csv_child(form, doc, o, &go_fd, &back_fd, &pid)
+                    : -1;
     ipf_status st = ipf_engine_render_doc(e, doc, name, o->pdf_path, d);
+    if (child == 0) {
+        ipf_status cs = csv_child_done(go_fd, back_fd, pid, st == IPF_OK, d);
+        if (cs == IPF_ERR_INTERNAL)
+            ipf_diag_add(d, o->csv_path, 0, IPF_SEV_ERROR, "CSV-WORKER",
+                         "生成 CSV 的进程意外退出，CSV 可能没有写出；请用 -j1 重试");
+        return st != IPF_OK ? st : cs;
+    }
     if (st != IPF_OK || !o->csv_path)
         return st;
-    ipf_csv_writer *w;
-    st = ipf_csv_writer_new(o->csv_charset == IPF_CSV_GB18030 ? IPF_CSV_GB18030 : IPF_CSV_UTF8_BOM,
-                            &w);
-    if (st == IPF_OK)
-        st = ipf_collect_csv(form, doc, w, d);
+    ipf_csv_writer *w = NULL;
+    st = csv_of(form, doc, o, d, &w);
     if (st == IPF_OK)
         st = ipf_csv_write_file(w, o->csv_path, d);
     ipf_csv_writer_free(w);
@@ -1174,83 +1396,6 @@ static ipf_status read_summary(ipf_engine *e, const xmlNode *spec, const char *p
  * of -j1, byte for byte.  A summary whose record is missing (its worker
  * died) is an error naming the file. */
 
-typedef struct wbuf {
-    char *p;
-    size_t n, cap;
-    int oom;
-} wbuf;
-
-static void wb_put(wbuf *b, const void *data, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->n + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->n + n)
-            cap *= 2;
-        char *np = realloc(b->p, cap);
-        if (!np) {
-            b->oom = 1;
-            return;
-        }
-        b->p = np;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, data, n);
-    b->n += n;
-}
-
-static void wb_u32(wbuf *b, uint32_t v)
-{
-    wb_put(b, &v, sizeof v);
-}
-
-static void wb_str(wbuf *b, const char *s) /* NULL is kept apart from "" */
-{
-    uint32_t n = s ? (uint32_t)strlen(s) : UINT32_MAX;
-    wb_u32(b, n);
-    if (s)
-        wb_put(b, s, n);
-}
-
-typedef struct rbuf {
-    const char *p, *end;
-    int bad;
-} rbuf;
-
-static uint32_t rb_u32(rbuf *r)
-{
-    uint32_t v = 0;
-    if (r->bad || (size_t)(r->end - r->p) < sizeof v) {
-        r->bad = 1;
-        return 0;
-    }
-    memcpy(&v, r->p, sizeof v);
-    r->p += sizeof v;
-    return v;
-}
-
-/* A new string, NULL for a NULL written; *ok 0 when truncated or no memory. */
-static char *rb_str(rbuf *r, int *ok)
-{
-    uint32_t n = rb_u32(r);
-    if (r->bad || n == UINT32_MAX)
-        return NULL;
-    if ((size_t)(r->end - r->p) < n) {
-        r->bad = 1;
-        return NULL;
-    }
-    char *s = malloc((size_t)n + 1);
-    if (!s) {
-        *ok = 0;
-        return NULL;
-    }
-    memcpy(s, r->p, n);
-    s[n] = '\0';
-    r->p += n;
-    return s;
-}
-
 static void put_summary(wbuf *b, uint32_t i, ipf_status st, const ipf_diags *d,
                         const summary_info *si)
 {
@@ -1280,20 +1425,6 @@ static void put_summary(wbuf *b, uint32_t i, ipf_status st, const ipf_diags *d,
         wb_str(b, v ? (const char *)v : "");
         xmlFree(v);
     }
-}
-
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
 }
 
 /* The worker's life: never returns. */

@@ -480,6 +480,16 @@ elif CASE == "rollup-jobs":
         other = rollup(jobs, bad, "bad")
         check(other == one, f"-j{jobs} with errors differs from -j1:\n{other[2]}")
 
+    # list: the CSV is made in a child while the PDF is written.
+    def listing(jobs, inputs):
+        out = fresh(f"list-jobs-j{jobs}")
+        r = run(["list", "-q", "-j", str(jobs), "--year", "2024", "--no-date", "-o", out, *inputs])
+        return r.returncode, r.stdout, r.stderr, {
+            n: open(os.path.join(out, n), "rb").read() for n in sorted(os.listdir(out))}
+    ins = [os.path.join(DATA, "roster-utf8.csv"), os.path.join(DATA, "roster-gb18030.csv")]
+    one = listing(1, ins)
+    check(one[0] == 0 and len(one[3]) == 2, f"list -j1: exit {one[0]}, {list(one[3])}: {one[2]}")
+    check(listing(2, ins) == one, "list -j2 differs from -j1")
 
 elif CASE == "render-list":
     # ipforms render of a list document looks its regions up as ipforms list
