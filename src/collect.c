@@ -194,6 +194,20 @@ static size_t prefix_len(const char *text, const char *name)
     return n && strncmp(text, name, n) == 0 ? n : 0;
 }
 
+/* The longest of the short forms "A|B|…" that text starts with. */
+static size_t short_len(const char *text, const char *shorts)
+{
+    size_t best = 0;
+    for (const char *p = shorts; p && *p;) {
+        const char *bar = strchr(p, '|');
+        size_t n = bar ? (size_t)(bar - p) : strlen(p);
+        if (n > best && strncmp(text, p, n) == 0)
+            best = n;
+        p = bar ? bar + 1 : NULL;
+    }
+    return best;
+}
+
 /* A prefecture's name with its trailing 市 left off. */
 static size_t stem_len(const char *text, const char *name)
 {
@@ -215,7 +229,7 @@ static int region_match(const regions *g, const char *text, int *pref)
         if (g->r[i].parent >= 0)
             continue;
         size_t l = prefix_len(text, g->r[i].name);
-        size_t s = prefix_len(text, g->r[i].shortname);
+        size_t s = short_len(text, g->r[i].shortname);
         if (s > l)
             l = s;
         if (l > bl) {
@@ -231,7 +245,7 @@ static int region_match(const regions *g, const char *text, int *pref)
     size_t pl = 0;
     for (size_t i = (size_t)best + 1; i < g->n && g->r[i].parent == best; i++) {
         size_t l = prefix_len(rest, g->r[i].name);
-        size_t s = prefix_len(rest, g->r[i].shortname), t = stem_len(rest, g->r[i].name);
+        size_t s = short_len(rest, g->r[i].shortname), t = stem_len(rest, g->r[i].name);
         l = l > s ? l : s;
         l = l > t ? l : t;
         if (l > pl) {

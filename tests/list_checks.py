@@ -506,6 +506,7 @@ elif CASE == "render-list":
         '  <outlet><region>北京海淀区</region><name>北京理工信息研究院</name></outlet>\n'
         '  <outlet><region>辽宁沈阳</region><name>东北大学图书馆</name></outlet>\n'
         '  <outlet><region>新疆乌鲁木齐</region><name>新疆测试网点</name></outlet>\n'
+        '  <outlet><region>新疆兵团第八师</region><name>兵团第八师测试网点</name></outlet>\n'
         '  <outlet><region>新疆生产建设兵团</region><name>石河子大学图书馆</name></outlet>\n'
         '</outlet-list>\n')
     la, lb = fresh("render-list-a"), fresh("render-list-b")
@@ -523,7 +524,8 @@ elif CASE == "render-list":
         text = [l.replace(" ", "") for l in "".join(pages(got[0])).split("\n") if l.strip()]
         # (Long region names wrap in their column: the order is read from the names.)
         in_order(text, ["北京市海淀区北京理工信息研究院", "辽宁省沈阳市东北大学图书馆", "湖北民族大学图书馆",
-                        "新疆测试网点", "石河子大学图书馆"], "render: groups in code order, the table's names")
+                        "新疆测试网点", "兵团第八师测试网点", "石河子大学图书馆"],
+                 "render: groups in code order (新疆兵团 is 66, after 新疆), the table's names")
     # validate: the unknown region is the warning list gives.
     bad = os.path.join(out, "unknown.xml")
     open(bad, "w", encoding="utf-8").write(open(doc, encoding="utf-8").read().replace(
