@@ -417,6 +417,138 @@ elif CASE == "rollup":
           f"roster code named with its line: {r.returncode} {r.stderr}")
     check(os.listdir(out3) == [], f"nothing written: {os.listdir(out3)}")
 
+elif CASE == "rollup-jobs":
+    # rollup -j N reads the summaries in N worker processes: the PDF, the
+    # CSV, the diagnostics (their order too) and the exit code are those of
+    # -j1, with warnings (duplicate, unknown, another year) and, in a second
+    # run, errors (a bad credit code, a summary that is not XML) among them.
+    tpl = fresh("rollup-jobs-templates")
+    shutil.rmtree(tpl)
+    shutil.copytree(os.path.join(REPO, "templates"), tpl)
+    shutil.copytree(os.path.join(DATA, "templates", "test-summary"),
+                    os.path.join(tpl, "test-summary"))
+    work = fresh("rollup-jobs")
+    rd = os.path.join(DATA, "rollup")
+    with open(os.path.join(rd, "shenyang.xml"), encoding="utf-8") as f:
+        proto = f.read()
+    roster = os.path.join(work, "roster.csv")
+    lines = [open(os.path.join(rd, "roster.csv"), encoding="utf-8").read().rstrip("\n")]
+    sums = [os.path.join(rd, n) for n in ("shenyang.xml", "dalian.xml", "changchun.xml",
+                                          "unknown.xml", "shenyang-again.xml", "xiamen-2023.xml")]
+    for i in range(40):
+        name = f"第{i}号测试网点"
+        if i % 7 != 3:  # every seventh is not on the roster (38 twice: both unknown)
+            lines.append(f"辽宁省{['沈阳市', '大连市', '鞍山市'][i % 3]},{name},,024-0000{i:04d}")
+        p = os.path.join(work, f"s{i:02d}.xml")
+        body = proto.replace("沈阳工业大学图书馆", name).replace("2025-01-20",
+                                                             f"2025-0{1 + i % 2}-{10 + i % 19}")
+        if i % 11 == 5:  # a second summary for the same outlet
+            sums.append(os.path.join(work, f"s{i:02d}-again.xml"))
+            open(sums[-1], "w", encoding="utf-8").write(body)
+        open(p, "w", encoding="utf-8").write(body.replace("<consultations>120",
+                                                          f"<consultations>{i * 3}"))
+        sums.append(p)
+    open(roster, "w", encoding="utf-8").write("\n".join(lines) + "\n")
+
+    def rollup(jobs, inputs, tag):
+        out = fresh(f"rollup-jobs-{tag}-j{jobs}")
+        r = run(["rollup", "-q", "-j", str(jobs), "--templates", tpl, "-o", out, "--year", "2024",
+                 "--no-date", "--roster", roster, *inputs])
+        files = {n: open(os.path.join(out, n), "rb").read() for n in sorted(os.listdir(out))}
+        return r.returncode, r.stdout, r.stderr, files
+
+    one = rollup(1, sums, "ok")
+    check(one[0] == 0 and len(one[3]) == 2, f"-j1: exit {one[0]}, files {list(one[3])}: {one[2]}")
+    check(one[2].count("ROLLUP-DUPLICATE") == 4 and one[2].count("ROLLUP-UNKNOWN") == 8,
+          f"-j1 warnings: {one[2]}")
+    for jobs in (2, 3, 8):
+        other = rollup(jobs, sums, "ok")
+        check(other[:3] == one[:3], f"-j{jobs}: exit and messages differ from -j1:\n{other[2]}")
+        check(other[3] == one[3], f"-j{jobs}: PDF or CSV differ from -j1")
+
+    bad = list(sums)
+    with open(os.path.join(rd, "changchun.xml"), encoding="utf-8") as f:
+        open(os.path.join(work, "bad-code.xml"), "w", encoding="utf-8").write(
+            f.read().replace("91350100M000100Y43", "91350100M000100Y44"))
+    open(os.path.join(work, "broken.xml"), "w", encoding="utf-8").write("<summary><date>")
+    bad[10:10] = [os.path.join(work, "bad-code.xml")]
+    bad[30:30] = [os.path.join(work, "broken.xml")]
+    one = rollup(1, bad, "bad")
+    check(one[0] != 0 and "ROLLUP-CREDIT-CODE" in one[2] and "broken.xml" in one[2]
+          and one[3] == {}, f"-j1 with errors: exit {one[0]}: {one[2]}")
+    for jobs in (2, 4):
+        other = rollup(jobs, bad, "bad")
+        check(other == one, f"-j{jobs} with errors differs from -j1:\n{other[2]}")
+
+    # list: the CSV is made in a child while the PDF is written.
+    def listing(jobs, inputs):
+        out = fresh(f"list-jobs-j{jobs}")
+        r = run(["list", "-q", "-j", str(jobs), "--year", "2024", "--no-date", "-o", out, *inputs])
+        return r.returncode, r.stdout, r.stderr, {
+            n: open(os.path.join(out, n), "rb").read() for n in sorted(os.listdir(out))}
+    ins = [os.path.join(DATA, "roster-utf8.csv"), os.path.join(DATA, "roster-gb18030.csv")]
+    one = listing(1, ins)
+    check(one[0] == 0 and len(one[3]) == 2, f"list -j1: exit {one[0]}, {list(one[3])}: {one[2]}")
+    check(listing(2, ins) == one, "list -j2 differs from -j1")
+
+elif CASE == "render-list":
+    # ipforms render of a list document looks its regions up as ipforms list
+    # does: the same PDF, byte for byte (groups in GB/T 2260 order, the
+    # table's names); validate warns about a region the table does not know,
+    # as list does.  A roll-up document rendered alone is looked up alike.
+    out = fresh("render-list")
+    doc = os.path.join(out, "list.xml")
+    open(doc, "w", encoding="utf-8").write(
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<outlet-list xmlns="urn:ipforms:data:1" form="outlet-list">\n'
+        '  <title>2024年度测试网点名单</title><issuer>测试局</issuer><date>2024-12-20</date>\n'
+        '  <outlet><region>湖北恩施州</region><name>湖北民族大学图书馆</name></outlet>\n'
+        '  <outlet><region>北京海淀区</region><name>北京理工信息研究院</name></outlet>\n'
+        '  <outlet><region>辽宁沈阳</region><name>东北大学图书馆</name></outlet>\n'
+        '  <outlet><region>新疆乌鲁木齐</region><name>新疆测试网点</name></outlet>\n'
+        '  <outlet><region>新疆兵团第八师</region><name>兵团第八师测试网点</name></outlet>\n'
+        '  <outlet><region>新疆生产建设兵团</region><name>石河子大学图书馆</name></outlet>\n'
+        '</outlet-list>\n')
+    la, lb = fresh("render-list-a"), fresh("render-list-b")
+    r = run(["list", "-q", "--no-date", "--year", "2024", "-o", la, doc])
+    check(r.returncode == 0, f"list: exit {r.returncode}: {r.stderr}")
+    r2 = run(["render", "-q", "--no-date", "-o", lb, doc])
+    check(r2.returncode == 0, f"render: exit {r2.returncode}: {r2.stderr}")
+    check(r.stderr == r2.stderr, f"the same messages: list {r.stderr!r}, render {r2.stderr!r}")
+    got = [os.path.join(lb, f) for f in os.listdir(lb) if f.endswith(".pdf")]
+    check(len(got) == 1, f"render wrote {os.listdir(lb)}")
+    check(os.path.exists(os.path.join(la, "outlet-list-2024.pdf")), f"list wrote {os.listdir(la)}")
+    if got and os.path.exists(os.path.join(la, "outlet-list-2024.pdf")):
+        same = open(got[0], "rb").read() == open(os.path.join(la, "outlet-list-2024.pdf"), "rb").read()
+        check(same, "render and list give different PDFs for one list document")
+        text = [l.replace(" ", "") for l in "".join(pages(got[0])).split("\n") if l.strip()]
+        # (Long region names wrap in their column: the order is read from the names.)
+        in_order(text, ["北京市海淀区北京理工信息研究院", "辽宁省沈阳市东北大学图书馆", "湖北民族大学图书馆",
+                        "新疆测试网点", "兵团第八师测试网点", "石河子大学图书馆"],
+                 "render: groups in code order (新疆兵团 is 66, after 新疆), the table's names")
+    # validate: the unknown region is the warning list gives.
+    bad = os.path.join(out, "unknown.xml")
+    open(bad, "w", encoding="utf-8").write(open(doc, encoding="utf-8").read().replace(
+        "辽宁沈阳", "火星基地"))
+    r = run(["validate", bad])
+    check(r.returncode == 0 and "warning LIST-REGION" in r.stderr and "火星基地" in r.stderr,
+          f"validate: exit {r.returncode}: {r.stderr}")
+    # A roll-up document rendered alone: regions from the roster's table.
+    rdoc = os.path.join(out, "rollup.xml")
+    open(rdoc, "w", encoding="utf-8").write(
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<rollup xmlns="urn:ipforms:data:1" form="rollup"><title>测试汇总表</title>\n'
+        '  <outlet><region>湖南长沙</region><name>长沙测试网点</name><report status="未报送"/></outlet>\n'
+        '  <outlet><region>北京</region><name>北京测试网点</name><report status="未报送"/></outlet>\n'
+        '</rollup>\n')
+    rb = fresh("render-rollup")
+    r = run(["render", "-q", "--no-date", "-o", rb, rdoc])
+    check(r.returncode == 0, f"render rollup: exit {r.returncode}: {r.stderr}")
+    got = [os.path.join(rb, f) for f in os.listdir(rb) if f.endswith(".pdf")]
+    if got:
+        text = [l.replace(" ", "") for l in "".join(pages(got[0])).split("\n") if l.strip()]
+        in_order(text, ["北京测试网点", "湖南省长沙市"], "render rollup: looked up and ordered")
+
 else:
     print("unknown case", CASE, file=sys.stderr)
     sys.exit(2)

@@ -44,14 +44,17 @@ provinces = root.findall("province")
 codes = [p.get("code") for p in provinces]
 check(codes == PROVINCES, f"provinces in code order, all 34 and 兵团: {codes}")
 check(len({p.get("name") for p in provinces}) == len(provinces), "province names unique")
-check(len({p.get("short") for p in provinces}) == len(provinces), "province shorts unique")
+pshorts = [x for p in provinces for x in p.get("short", "").split("|")]
+check(len(set(pshorts)) == len(pshorts), "province shorts unique")
 
 seen = set()
 kinds = {"市": 0, "地区": 0, "自治州": 0, "盟": 0}
 for p in provinces:
     pc, pname = p.get("code"), p.get("name")
-    # 兵团 is how offices write 新疆生产建设兵团; every other short form begins the name.
-    check(pname.startswith(p.get("short", "")) or pc == "66", f"{pname}: short {p.get('short')!r}")
+    # 兵团 and 新疆兵团 are how offices write 新疆生产建设兵团; every other
+    # short form begins the name.
+    shorts_p = p.get("short", "").split("|")
+    check(all(pname.startswith(x) for x in shorts_p) or pc == "66", f"{pname}: short {shorts_p}")
     prefs = p.findall("prefecture")
     check(len(prefs) == len(list(p)), f"{pname}: only <prefecture> children")
     names, shorts, last = set(), set(), ""
@@ -92,7 +95,7 @@ for p in provinces:
     # A prefecture called like a province is matched only after its own
     # province (青海省海南州); the one such name is 青海's 海南藏族自治州.
     for n in (names | shorts) - ({"海南"} if pc == "63" else set()):
-        check(n not in {x.get("name") for x in provinces} | {x.get("short") for x in provinces},
+        check(n not in {x.get("name") for x in provinces} | set(pshorts),
               f"{pname}: prefecture {n} is also a province name")
 
 check(kinds == {"市": 293, "地区": 7, "自治州": 30, "盟": 3},
