@@ -745,7 +745,52 @@ def case_required_attribute(ipf, repo, tmp):
         fail(f"required-attribute: expected {want!r} in\n{r.stderr}")
 
 
+def case_required_element(ipf, repo, tmp):
+    """Where the schema says an element must have content (a type with
+    xs:minLength 1: the outlet list's 网点名称, common.xsd's d:FilledText), a
+    value of only U+3000, NBSP, U+2003 or U+200B prints blank and is not
+    filled: SCHEMA-MISSING at its line, naming the field in Chinese, the
+    blank characters shown; an empty one is "未填写" too, not a length."""
+    src = open(os.path.join(repo, "samples/outlet-list/liaoning-2024.xml"), encoding="utf-8").read()
+    names = re.findall(r"<name>([^<]*)</name>", src)
+    values = ["\u3000\u3000", "\u00a0", "\u2003", "\u200b", ""]
+    if len(names) < len(values):
+        fail(f"the outlet-list sample has only {len(names)} names")
+    want = []
+    shown = {"\u3000\u3000": "[全角空格][全角空格]", "\u00a0": "[不换行空格]", "\u2003": "[U+2003]",
+             "\u200b": "[零宽空格]"}
+    for old, new in zip(names, values):
+        src = src.replace(f"<name>{old}</name>", f"<name>{new}</name>", 1)
+        line = line_of(src, f"<name>{new}</name>")
+        msg = f"网点名称未填写（只有空白字符“{shown[new]}”）" if new else "网点名称未填写"
+        want.append(f"list.xml:{line}: error SCHEMA-MISSING {msg}")
+    open(os.path.join(tmp, "list.xml"), "w", encoding="utf-8").write(src)
+    r = run([ipf, "validate", "list.xml"], cwd=tmp)
+    expect_rc(r, 1, "validate list.xml")
+    expect_exact(r.stderr, want, "required-element (outlet list)")
+    # A form's own schema asking for content through common.xsd's type.
+    tpl = copy_templates(repo, tmp)
+    edit(os.path.join(tpl, "schema/filing.xsd"), '<xs:element name="name" type="d:Text" minOccurs="0">',
+         '<xs:element name="name" type="d:FilledText" minOccurs="0">')
+    for k, blank in enumerate(values[:4]):
+        text = open(os.path.join(repo, SAMPLE), encoding="utf-8").read()
+        text, n = re.subn(r"(<institution>\s*<name>)[^<]*(</name>)", lambda m: m.group(1) + blank + m.group(2),
+                          text, count=1)
+        if n != 1:
+            fail("the sample has no institution name")
+        open(os.path.join(tmp, f"f{k}.xml"), "w", encoding="utf-8").write(text)
+        line = line_of(text, f"<name>{blank}</name>")
+        r = run([ipf, "validate", "--templates", "tpl", f"f{k}.xml"], cwd=tmp)
+        expect_rc(r, 1, f"validate f{k}.xml")
+        mine = [l for l in r.stderr.splitlines() if "SCHEMA-" in l]
+        expect_exact("\n".join(mine) + "\n", [f"f{k}.xml:{line}: error SCHEMA-MISSING "
+                                              f"机构名称未填写（只有空白字符“{shown[blank]}”）"],
+                     f"required-element (FilledText, {shown[blank]})")
+    print("blank-looking required elements: SCHEMA-MISSING for U+3000, NBSP, U+2003, U+200B and empty")
+
+
 CASES = {
+    "required-element": case_required_element,
     "required-attribute": case_required_attribute,
     "template-typesetting": case_template_typesetting,
     "template-font-no-cjk": case_template_font_no_cjk,
