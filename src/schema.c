@@ -1535,7 +1535,21 @@ static void required_filled(vstate *v, const xmlNode *n)
     for (; n; n = n->next) {
         if (n->type != XML_ELEMENT_NODE)
             continue;
-        const field *ef = field_of(v->s, n);
+        /* Only a simple value that is blank but not empty needs its field
+         * looked up (a path and a hash look-up, for a few elements only). */
+        int blank_value = 0, simple = 1;
+        for (const xmlNode *c = n->children; c && simple; c = c->next) {
+            if (c->type == XML_ELEMENT_NODE)
+                simple = 0;
+            else if ((c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) &&
+                     c->content && *c->content) {
+                if (ipf_utf8_is_filled((const char *)c->content))
+                    simple = 0;
+                else
+                    blank_value = 1;
+            }
+        }
+        const field *ef = simple && blank_value ? field_of(v->s, n) : NULL;
         if (ef && ef->required) {
             int oom = 0;
             char *text = element_text(n, &oom);
