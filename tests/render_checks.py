@@ -3,7 +3,13 @@
 writes, and what poppler's tools read back from that PDF.
 
 Usage: render_checks.py CHECK IPFORMS REPO_ROOT [ARGS]
-Each check prints what it found and exits non-zero on the first failure."""
+Each check prints what it found and exits non-zero on the first failure.
+
+The one manifest format of the render tests is samples/<form>/MANIFEST, one
+per form (its samples and its blank form), read by manifest() below, which
+lists the keys; tests/cmake/render.cmake makes a render test of every sample
+beside a MANIFEST and a blank test of its form, and manifest.every-form
+fails for a catalogue form without one or a sample it does not name."""
 import os
 import re
 import shutil
@@ -149,6 +155,10 @@ def render(ipf, args, outdir, env=None):
     return r
 
 
+LIST_KEYS = ("contains", "sample-contains", "blank-contains", "absent", "sample-absent",
+             "blank-absent")
+
+
 def manifest(repo, form):
     """samples/<form>/MANIFEST: what a clerk would check on this form's PDFs.
     Lines "key value…" (# starts a comment):
@@ -159,10 +169,17 @@ def manifest(repo, form):
       contains TEXT            every PDF of the form shows it (blank included)
       sample-contains TEXT     every sample's PDF shows it
       blank-contains TEXT      the blank form shows it
+      absent TEXT              no PDF of the form shows it (another form's
+                               issuer or wording, an unresolved {$…})
+      sample-absent TEXT       no sample's PDF shows it
+      blank-absent TEXT        the blank form does not show it
+    TEXT is compared with all white space removed (pdftotext breaks lines).
     Page counts were read off the PNG pages once and fixed here: a layout
     change that moves a page break fails and is looked at again."""
     path = os.path.join(repo, "samples", form, "MANIFEST")
-    m = {"pages": {}, "contains": [], "sample-contains": [], "blank-contains": []}
+    m = {"pages": {}}
+    for k in LIST_KEYS:
+        m[k] = []
     if not os.path.exists(path):
         fail(f"{path} missing: every form needs a manifest beside its samples")
     with open(path, encoding="utf-8") as fh:
@@ -179,7 +196,9 @@ def manifest(repo, form):
                 m[key] = rest
             elif key == "blank-pages":
                 m[key] = int(rest)
-            elif key in ("contains", "sample-contains", "blank-contains"):
+            elif key in LIST_KEYS:
+                if not rest:
+                    fail(f"{path}:{no}: {key} with no text")
                 m[key].append(squash(rest))
             else:
                 fail(f"{path}:{no}: unknown key {key}")
@@ -264,6 +283,9 @@ def check_render(ipf, repo, sample):
         for must in m["contains"] + m["sample-contains"]:
             if must not in text:
                 fail(f"PDF lacks {must}")
+        for never in m["absent"] + m["sample-absent"]:
+            if never in text:
+                fail(f"PDF shows {never}, which the manifest says it must not")
         check_line_starts(pdftotext(pdf))
         leftovers = [f for f in os.listdir(tmp) if f != os.path.basename(pdf)]
         if leftovers:
@@ -291,6 +313,9 @@ def check_blank(ipf, repo, form):
         for must in m["contains"] + m["blank-contains"]:
             if must not in text:
                 fail(f"blank form lacks {must}")
+        for never in m["absent"] + m["blank-absent"]:
+            if never in text:
+                fail(f"blank form shows {never}, which the manifest says it must not")
 
 
 COLLECTION_KINDS = {"list", "rollup"}

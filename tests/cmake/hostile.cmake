@@ -17,7 +17,7 @@ foreach(c long-url digit-run tall-cell staff-500 empty-fields tenfold missing-gl
   list(APPEND IPF_HOSTILE_CASES "layout ${c}")
 endforeach()
 foreach(c malformed unknown-element bad-xpath unknown-setting column-widths span-beyond
-          missing-font missing-schema undeclared-prefix)
+          missing-font missing-schema undeclared-prefix loop-variable-outside)
   list(APPEND IPF_HOSTILE_CASES "template ${c}")
 endforeach()
 foreach(c missing-dir dir-is-file unwritable-dir read-only-fs disk-full file-size-limit
@@ -40,7 +40,8 @@ set(IPF_HOSTILE_ROBUST ${CMAKE_SOURCE_DIR}/tests/hostile_robust.py)
 foreach(case covering-font blank-looking libxml2-silent every-text-printed mixed-content
              big-lines cr-only many-unexpected glyph-flood fifo attribute-too-long
              template-budget rules-budget page-limit truncated-font visible-difference
-             no-forms zero-fr template-typesetting template-font-no-cjk required-attribute)
+             no-forms zero-fr template-typesetting template-font-no-cjk required-attribute
+             required-element)
   add_test(NAME hostile.robust.${case}
            COMMAND ${IPF_HOSTILE_ROBUST} ${case} $<TARGET_FILE:ipforms> ${CMAKE_SOURCE_DIR})
   set_tests_properties(hostile.robust.${case} PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
