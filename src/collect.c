@@ -1516,7 +1516,15 @@ static int take_summary(rbuf *r, summary_info *sum, size_t n, ipf_diags **dd, ip
     if (!si->file || (si->name && !si->key))
         *ok = 0;
     sts[i] = st;
-    return r->bad ? -1 : 0;
+    if (r->bad) {
+        /* Cut off (its worker died): as if missing, reported by the caller. */
+        summary_free(si);
+        memset(si, 0, sizeof *si);
+        ipf_diags_free(dd[i]);
+        dd[i] = NULL;
+        return -1;
+    }
+    return 0;
 }
 
 /* Reads summaries [0, n) with jobs workers into sum[], their diagnostics
