@@ -48,6 +48,28 @@ typedef struct strvec {
     int oom;
 } strvec;
 
+/* An allocation that failed deep inside often leaves no word of its own
+ * (most sites return IPF_ERR_NOMEM without needing memory to say so): the
+ * file's result then says it, so that running out of memory is never a
+ * silent exit 2 (tests/oom_checks.py). */
+static ipf_status say_nomem(ipf_status st, const char *input, ipf_diags *d)
+{
+    /* A diagnostic that could not be recorded may have been the one error
+     * of an invalid file: the file's result cannot be trusted. */
+    if (d && ipf_diags_oom(d) && (st == IPF_OK || st == IPF_INVALID))
+        st = IPF_ERR_NOMEM;
+    if (st != IPF_ERR_NOMEM)
+        return st;
+    for (size_t i = 0; i < ipf_diags_count(d); i++) {
+        const ipf_diag *g = ipf_diags_get(d, i);
+        if (g && g->message && strstr(g->message, "内存不足"))
+            return st;
+    }
+    if (!ipf_diags_oom(d)) /* else printing d says so */
+        ipf_diag_add(d, input, 0, IPF_SEV_ERROR, "NOMEM",
+                     "内存不足，这份文件未能处理完；请关闭其他程序后重试");
+    return st;
+}
 static void push(strvec *s, const char *p, size_t len)
 {
     if (s->oom)
@@ -373,6 +395,7 @@ static void worker_main(ipf_engine *e, const ipf_batch_options *o, char *const *
         } else {
             st = ipf_engine_validate(e, input, d);
         }
+        st = say_nomem(st, input, d);
         send_done(res_fd, index, st, written, d);
         free(written);
     }
@@ -1031,6 +1054,10 @@ static void sequential(run *r)
         char *written = NULL;
         if (!d) {
             st = IPF_ERR_NOMEM;
+            char *p = ipf_printable(r->inputs[i]); /* no sink to say it through */
+            fprintf(r->o->err, "%s: error NOMEM 内存不足，这份文件未能处理；请关闭其他程序后重试\n",
+                    p ? p : "ipforms");
+            free(p);
         } else if (r->o->render) {
             ipf_render_request rq;
             memset(&rq, 0, sizeof rq);
@@ -1046,6 +1073,7 @@ static void sequential(run *r)
         } else {
             st = ipf_engine_validate(r->e, r->inputs[i], d);
         }
+        st = say_nomem(st, r->inputs[i], d);
         finish_item(r, i, st, written, d);
         r->next = i + 1;
         emit_ready(r);

@@ -355,6 +355,7 @@ static int repeated(const ipf_diags *d, size_t i)
 
 void ipf_diags_print(const ipf_diags *d, FILE *out)
 {
+    size_t lost = 0; /* lines that could not be formatted (no memory) */
     for (size_t i = 0; d && i < d->n; i++) {
         if (repeated(d, i))
             continue;
@@ -363,8 +364,14 @@ void ipf_diags_print(const ipf_diags *d, FILE *out)
             fputs(s, out);
             fputc('\n', out);
             free(s);
+        } else {
+            lost++;
         }
     }
+    if (lost)
+        fprintf(out,
+                "ipforms: error NOMEM 内存不足，%zu 条诊断信息未能显示；请关闭其他程序后重试\n",
+                lost);
     if (d && d->oom)
         fputs("ipforms: error NOMEM 内存不足，部分诊断信息未能记录\n", out);
 }

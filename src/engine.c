@@ -77,6 +77,8 @@ typedef struct catalogue {
     size_t nslots;
     int scanned; /* every directory has been looked at */
     int empty;   /* ... and none holds a form (said once): the setup is wrong */
+    int nomem;   /* a template could not be read for lack of memory (said where it
+                    failed): the catalogue is incomplete, so nothing is looked up */
     /* Directories whose template.xml failed to load (already reported):
      * data naming such a form is a template problem, not bad data. */
     char **broken;
@@ -271,6 +273,8 @@ static ipf_status no_forms(catalogue *c, ipf_diags *d)
 
 static ipf_status scan_all(catalogue *c, ipf_diags *d)
 {
+    if (c->nomem)
+        return IPF_ERR_NOMEM;
     if (c->scanned)
         return c->empty ? no_forms(c, d) : IPF_OK;
     c->scanned = 1;
@@ -310,6 +314,8 @@ static ipf_status scan_all(catalogue *c, ipf_diags *d)
         free(names[i]);
     }
     free(names);
+    if (st == IPF_ERR_NOMEM)
+        c->nomem = 1;
     if (st != IPF_OK)
         return st;
     if (c->nslots == 0 && c->nbroken == 0) /* not the data's fault: no form at all */
@@ -429,9 +435,12 @@ static form_slot *find_slot(ipf_engine *e, const char *id, const char *edition, 
 {
     catalogue *c = &e->cat;
     form_slot *s = loaded_slot(c, id, edition);
-    if (s || c->scanned)
+    if (s || c->scanned || c->nomem)
         return s;
-    if (load_dir(c, id, d) != IPF_OK)
+    ipf_status st = load_dir(c, id, d);
+    if (st == IPF_ERR_NOMEM)
+        c->nomem = 1;
+    if (st != IPF_OK)
         return NULL;
     s = loaded_slot(c, id, edition);
     /* A namesake in another directory makes both unusable: the full scan

@@ -121,6 +121,27 @@ static int cmd_forms(const cli *c, ipf_engine *e, ipf_diags *d)
     return st != IPF_OK || ipf_diags_errors(d) > 0 ? 2 : 0;
 }
 
+/* Out of memory is said, never a silent exit 2: here for what fails before
+ * or around the files (each file's own result says it for that file). */
+static void nomem_line(void)
+{
+    fputs("ipforms: error NOMEM 内存不足；请关闭其他程序后重试\n", stderr);
+}
+
+static void say_nomem(ipf_status st, ipf_diags *d)
+{
+    if (st != IPF_ERR_NOMEM)
+        return;
+    for (size_t i = 0; i < ipf_diags_count(d); i++)
+        if (strstr(ipf_diags_get(d, i)->message, "内存不足"))
+            return;
+    if (ipf_diags_oom(d))
+        return; /* printing d says so */
+    ipf_diag_add(d, "ipforms", 0, IPF_SEV_ERROR, "NOMEM", "内存不足；请关闭其他程序后重试");
+    if (ipf_diags_count(d) == 0)
+        nomem_line();
+}
+
 static int cmd_check(const cli *c, ipf_engine *e, ipf_diags *d)
 {
     int render = strcmp(c->cmd, "render") == 0;
@@ -136,6 +157,7 @@ static int cmd_check(const cli *c, ipf_engine *e, ipf_diags *d)
     size_t n = 0;
     ipf_status st = ipf_batch_inputs(c->args, c->nargs, c->files_from, &inputs, &n, d);
     if (st != IPF_OK) {
+        say_nomem(st, d);
         ipf_batch_inputs_free(inputs);
         return 2;
     }
@@ -163,6 +185,7 @@ static int cmd_check(const cli *c, ipf_engine *e, ipf_diags *d)
     ipf_diags_clear(d);
     st = ipf_batch_run(e, &o, inputs, n, &res);
     ipf_batch_inputs_free(inputs);
+    say_nomem(st, d);
     return worst(res.exit_code, st);
 }
 
@@ -280,8 +303,10 @@ static int run(const cli *c)
         return 2;
     }
     ipf_diags *d = ipf_diags_new();
-    if (!d)
+    if (!d) {
+        nomem_line();
         return 2;
+    }
     ipf_engine_options opt = {0};
     opt.templates_dir = c->templates;
     opt.fonts = c->fonts;
@@ -291,8 +316,11 @@ static int run(const cli *c)
     opt.force = c->force;
     ipf_engine *e = NULL;
     int rc = 2;
-    if (ipf_engine_new(&opt, d, &e) == IPF_OK)
+    ipf_status est = ipf_engine_new(&opt, d, &e);
+    if (est == IPF_OK)
         rc = cmd->run(c, e, d);
+    else
+        say_nomem(est, d);
     ipf_diags_sort(d);
     ipf_diags_print(d, stderr);
     ipf_engine_free(e);
@@ -445,6 +473,7 @@ int main(int argc, char **argv)
     if (!c.args || !c.rosters) {
         free(c.args);
         free(c.rosters);
+        nomem_line();
         return 2;
     }
     int rc = parse(argc, argv, &c);

@@ -258,6 +258,7 @@ typedef struct evalstate {
     evalset *es;
     char err[400]; /* the first XPath error of the current evaluation */
     int over;      /* the XPath budget ran out */
+    int nomem;     /* an allocation failed (XPATH_MEMORY_ERROR) */
 } evalstate;
 
 /* ipf:matches' patterns, compiled once per evaluation set. */
@@ -292,6 +293,8 @@ static void on_xpath_error(void *data, xmlErrorPtr e)
     evalstate *st = data;
     if (st && e && e->code == XML_XPATH_EXPRESSION_OK + XPATH_OP_LIMIT_EXCEEDED)
         st->over = 1;
+    if (st && e && e->code == XML_XPATH_EXPRESSION_OK + XPATH_MEMORY_ERROR)
+        st->nomem = 1;
     if (!st || !e || st->err[0])
         return;
     snprintf(st->err, sizeof st->err, "%s", e->message ? e->message : "XPath error");
@@ -442,8 +445,8 @@ static void report_eval_error(const ipf_ruleset *rs, const rule *r, int ei, eval
                               ipf_diags *d, const char *what)
 {
     const expr *x = &rs->exprs[ei];
-    if (st->over)
-        return; /* ipf_ruleset_check says the budget ran out */
+    if (st->over || st->nomem)
+        return; /* ipf_ruleset_check says the budget or the memory ran out */
     ipf_diag_add(d, x->file, x->line, IPF_SEV_ERROR, "RULES-EVAL",
                  "规则 %s 的表达式无法计算（%s）：%s", r->code,
                  st->env.fnerr[0] ? st->env.fnerr
@@ -599,18 +602,24 @@ static int is_rules_el(const xmlNode *n, const char *name)
            (!name || strcmp((const char *)n->name, name) == 0);
 }
 
-static char *get_attr(const xmlNode *n, const char *name)
+/* An attribute's value, or NULL when it is absent; a copy that could not be
+ * made sets L->oom (the attribute is there, memory is not). */
+static char *get_attr(loadctx *L, const xmlNode *n, const char *name)
 {
     xmlChar *v = xmlGetNoNsProp(n, (const xmlChar *)name);
     char *r = dupstr((const char *)v);
+    if (v && !r)
+        L->oom = 1;
     xmlFree(v);
     return r;
 }
 
-static char *text_of(const xmlNode *n)
+static char *text_of(loadctx *L, const xmlNode *n)
 {
     xmlChar *v = xmlNodeGetContent(n);
     char *r = dupstr(v ? (const char *)v : "");
+    if (!r)
+        L->oom = 1;
     xmlFree(v);
     return r;
 }
@@ -727,7 +736,7 @@ static int check_names(loadctx *L, const char *src, long line)
 
 static int add_checked_expr(loadctx *L, const xmlNode *el, const char *what)
 {
-    char *src = text_of(el);
+    char *src = text_of(L, el);
     long line = ipf_xml_line(el);
     if (!src) {
         L->oom = 1;
@@ -818,7 +827,7 @@ static int add_literal(loadctx *L, rule *r, const char *s, size_t n)
 /* Splits a message into text and {expression} parts. */
 static int parse_message(loadctx *L, rule *r, const xmlNode *el)
 {
-    char *m = text_of(el);
+    char *m = text_of(L, el);
     long line = ipf_xml_line(el);
     if (!m) {
         L->oom = 1;
@@ -887,8 +896,8 @@ static void parse_rule(loadctx *L, const xmlNode *el, const char *clause_format)
     r->line = ipf_xml_line(el);
     r->file = L->path;
     r->context = r->assert_ = r->locate = -1;
-    r->code = get_attr(el, "code");
-    char *sev = get_attr(el, "severity");
+    r->code = get_attr(L, el, "code");
+    char *sev = get_attr(L, el, "severity");
     if (!r->code || !*r->code) {
         free(r->code);
         r->code = dupstr("?");
@@ -933,8 +942,8 @@ static void parse_rule(loadctx *L, const xmlNode *el, const char *clause_format)
         }
         const char *k = (const char *)c->name;
         if (!strcmp(k, "clause")) {
-            char *text = text_of(c);
-            char *src = get_attr(c, "source");
+            char *text = text_of(L, c);
+            char *src = get_attr(L, c, "source");
             const char *title = src ? source_title(rs, src) : "";
             if (!title) {
                 ipf_diag_add(L->d, L->path, ipf_xml_line(c), IPF_SEV_ERROR, "RULES-FILE",
@@ -1146,7 +1155,9 @@ static void trial_run(loadctx *L, evalset *es)
     for (size_t i = 0; i < rs->nexprs; i++) {
         prepare(ctx, &st, root, 1, 1);
         xmlXPathObjectPtr o = xmlXPathCompiledEval(es->comp[i], ctx);
-        if (!o || st.err[0] || st.env.fnerr[0]) {
+        if (st.nomem) {
+            L->oom = 1;
+        } else if (!o || st.err[0] || st.env.fnerr[0]) {
             ipf_diag_add(L->d, rs->exprs[i].file, rs->exprs[i].line, IPF_SEV_ERROR, "RULES-XPATH",
                          "XPath 表达式无法计算（%s）：%s",
                          st.env.fnerr[0] ? st.env.fnerr
@@ -1240,7 +1251,7 @@ static void load_file(loadctx *L, const char *path, int depth, const char *from,
  * the including file's settings then override them. */
 static void load_include(loadctx *L, const xmlNode *c, int depth)
 {
-    char *href = get_attr(c, "href");
+    char *href = get_attr(L, c, "href");
     long line = ipf_xml_line(c);
     if (!href || !*href) {
         ipf_diag_add(L->d, L->path, line, IPF_SEV_ERROR, "RULES-INCLUDE",
@@ -1316,7 +1327,7 @@ static void load_file(loadctx *L, const char *path, int depth, const char *from,
     ipf_diags *d = L->d;
     const xmlNode *root = xmlDocGetRootElement(doc);
     if (me == 0 && L->want_form) {
-        char *form = get_attr(root, "form");
+        char *form = get_attr(L, root, "form");
         if (!form || strcmp(form, L->want_form) != 0) {
             ipf_diag_add(d, path, ipf_xml_line(root), IPF_SEV_ERROR, "RULES-FORM",
                          form ? "规则文件写明 form=\"%s\"，但使用它的模板是“%s”（复制的规则文件"
@@ -1327,7 +1338,7 @@ static void load_file(loadctx *L, const char *path, int depth, const char *from,
         }
         free(form);
     }
-    char *clause_format = get_attr(root, "clause-format");
+    char *clause_format = get_attr(L, root, "clause-format");
 
     for (const xmlNode *c = root->children; c && !L->oom; c = c->next)
         if (is_rules_el(c, "include")) {
@@ -1343,8 +1354,8 @@ static void load_file(loadctx *L, const char *path, int depth, const char *from,
                 L->oom = 1;
                 break;
             }
-            rs->ns[rs->nns].prefix = get_attr(c, "prefix");
-            rs->ns[rs->nns].uri = get_attr(c, "uri");
+            rs->ns[rs->nns].prefix = get_attr(L, c, "prefix");
+            rs->ns[rs->nns].uri = get_attr(L, c, "uri");
             if (!rs->ns[rs->nns].prefix || !rs->ns[rs->nns].uri) {
                 free(rs->ns[rs->nns].prefix);
                 free(rs->ns[rs->nns].uri);
@@ -1355,8 +1366,8 @@ static void load_file(loadctx *L, const char *path, int depth, const char *from,
             }
             rs->nns++;
         } else if (is_rules_el(c, "setting")) {
-            char *name = get_attr(c, "name"), *value = get_attr(c, "value");
-            char *type = get_attr(c, "type");
+            char *name = get_attr(L, c, "name"), *value = get_attr(L, c, "value");
+            char *type = get_attr(L, c, "type");
             if (!name || !value) {
                 ipf_diag_add(d, path, ipf_xml_line(c), IPF_SEV_ERROR, "RULES-FILE",
                              "<setting> 应有 name 和 value 属性");
@@ -1409,7 +1420,7 @@ static void load_file(loadctx *L, const char *path, int depth, const char *from,
             s->file = copy;
             s->line = ipf_xml_line(c);
         } else if (is_rules_el(c, "source")) {
-            char *id = get_attr(c, "id"), *title = get_attr(c, "title");
+            char *id = get_attr(L, c, "id"), *title = get_attr(L, c, "title");
             size_t at = rs->nsources;
             for (size_t i = 0; id && i < rs->nsources; i++)
                 if (strcmp(rs->sources[i].id, id) == 0)
@@ -1446,7 +1457,7 @@ static void load_file(loadctx *L, const char *path, int depth, const char *from,
     for (const xmlNode *c = root->children; c && !L->oom; c = c->next) {
         if (!is_rules_el(c, "remove"))
             continue;
-        char *code = get_attr(c, "code");
+        char *code = get_attr(L, c, "code");
         size_t i = 0;
         while (code && i < rs->nrules && strcmp(rs->rules[i].code, code) != 0)
             i++;
@@ -1492,8 +1503,12 @@ ipf_status ipf_ruleset_load_for(const char *path, const char *form, ipf_diags *d
         return IPF_ERR_NOMEM;
     }
     rs->path = dupstr(path);
-    loadctx L = {.rs = rs, .d = d, .path = path, .want_form = form};
-    if (!rs->path)
+    /* The loader's complaints are kept aside: when an allocation fails half
+     * way, what it then finds missing is not the file's fault, and one line
+     * saying memory ran out replaces them (tests/oom_checks.py). */
+    ipf_diags *ld = ipf_diags_new();
+    loadctx L = {.rs = rs, .d = ld, .path = path, .want_form = form};
+    if (!rs->path || !ld)
         L.oom = 1;
     else
         load_file(&L, path, 0, NULL, 0);
@@ -1501,7 +1516,7 @@ ipf_status ipf_ruleset_load_for(const char *path, const char *form, ipf_diags *d
         L.oom = 1;
 
     if (!L.oom && !L.bad) {
-        evalset *es = compile_all(rs, d);
+        evalset *es = compile_all(rs, ld);
         if (!es)
             L.bad = 1;
         else {
@@ -1515,6 +1530,16 @@ ipf_status ipf_ruleset_load_for(const char *path, const char *form, ipf_diags *d
             rs->pool = es;
         }
     }
+    if (ld && ipf_diags_oom(ld))
+        L.oom = 1;
+    if (L.oom)
+        ipf_diag_add(d, path, 0, IPF_SEV_ERROR, "NOMEM",
+                     "读取规则文件时内存不足，未能读完；请关闭其他程序后重试");
+    for (size_t i = 0; !L.oom && i < ipf_diags_count(ld); i++) {
+        const ipf_diag *g = ipf_diags_get(ld, i);
+        ipf_diag_add(d, g->file, g->line, g->severity, g->code, "%s", g->message);
+    }
+    ipf_diags_free(ld);
     if (L.oom || L.bad) {
         ipf_ruleset_free(rs);
         return L.oom ? IPF_ERR_NOMEM : IPF_ERR_TEMPLATE;

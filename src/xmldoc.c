@@ -727,8 +727,28 @@ static void too_large(ipf_diags *d, const char *name, unsigned long long size, s
                  human_size(max, human, sizeof human));
 }
 
+static ipf_status read_memory(const char *buf, size_t len, const char *name,
+                              const ipf_xml_limits *limits, ipf_diags *d, xmlDocPtr *out);
+
+/* Running out of memory is said where the file is named, so that it never
+ * reads as a broken file (XML-MALFORMED, TEMPLATE-BROKEN) or passes in
+ * silence (tests/oom_checks.py). */
+static ipf_status nomem(ipf_status st, const char *name, ipf_diags *d)
+{
+    if (st == IPF_ERR_NOMEM)
+        ipf_diag_add(d, name, 0, IPF_SEV_ERROR, "NOMEM",
+                     "读取这个文件时内存不足，未能读完；请关闭其他程序后重试");
+    return st;
+}
+
 ipf_status ipf_xml_read_memory(const char *buf, size_t len, const char *name,
                                const ipf_xml_limits *limits, ipf_diags *d, xmlDocPtr *out)
+{
+    return nomem(read_memory(buf, len, name, limits, d, out), name, d);
+}
+
+static ipf_status read_memory(const char *buf, size_t len, const char *name,
+                              const ipf_xml_limits *limits, ipf_diags *d, xmlDocPtr *out)
 {
     *out = NULL;
     ipf_xml_limits lim = effective(limits);
@@ -760,7 +780,7 @@ ipf_status ipf_xml_read_memory(const char *buf, size_t len, const char *name,
             break;
     }
     if (lf) {
-        ipf_status st = ipf_xml_read_memory(lf, len, name, limits, d, out);
+        ipf_status st = read_memory(lf, len, name, limits, d, out);
         free(lf);
         return st;
     }
@@ -835,8 +855,17 @@ ipf_status ipf_xml_read_memory(const char *buf, size_t len, const char *name,
     return IPF_OK;
 }
 
+static ipf_status read_file(const char *path, const ipf_xml_limits *limits, ipf_diags *d,
+                            xmlDocPtr *out);
+
 ipf_status ipf_xml_read_file(const char *path, const ipf_xml_limits *limits, ipf_diags *d,
                              xmlDocPtr *out)
+{
+    return nomem(read_file(path, limits, d, out), path, d);
+}
+
+static ipf_status read_file(const char *path, const ipf_xml_limits *limits, ipf_diags *d,
+                            xmlDocPtr *out)
 {
     *out = NULL;
     ipf_xml_limits lim = effective(limits);
@@ -934,7 +963,7 @@ ipf_status ipf_xml_read_file(const char *path, const ipf_xml_limits *limits, ipf
         status = IPF_INVALID;
     }
     if (status == IPF_OK)
-        status = ipf_xml_read_memory(buf, len, path, limits, d, out);
+        status = read_memory(buf, len, path, limits, d, out);
     free(buf);
     return status;
 }

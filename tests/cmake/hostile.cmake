@@ -53,3 +53,18 @@ add_executable(test_robust ${CMAKE_SOURCE_DIR}/tests/test_robust.c)
 target_link_libraries(test_robust PRIVATE ipforms_core)
 add_test(NAME hostile.robust.validate-oom COMMAND test_robust ${CMAKE_SOURCE_DIR})
 set_tests_properties(hostile.robust.validate-oom PROPERTIES FAIL_REGULAR_EXPRESSION "error :|memory error")
+
+# Out of memory anywhere (issue 11): ipforms built again with every
+# allocation of its own code, libxml2 and ICU going through a hook that fails
+# the k-th one (tests/oom_hook.c); tests/oom_checks.py renders a sample with
+# k running over a bounded spread of the allocations and asserts a clear
+# diagnostic and exit 2, no crash, no leak, no partial or temporary file.
+add_executable(ipforms_oom ${CMAKE_SOURCE_DIR}/src/main.c ${CMAKE_SOURCE_DIR}/tests/oom_hook.c)
+target_link_libraries(ipforms_oom PRIVATE ipforms_core)
+target_compile_definitions(ipforms_oom PRIVATE _POSIX_C_SOURCE=200809L)
+target_link_options(ipforms_oom PRIVATE
+  "LINKER:--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=strndup" -rdynamic)
+add_test(NAME hostile.robust.oom-everywhere
+         COMMAND /usr/bin/python3 ${CMAKE_SOURCE_DIR}/tests/oom_checks.py
+                 $<TARGET_FILE:ipforms_oom> ${CMAKE_SOURCE_DIR})
+set_tests_properties(hostile.robust.oom-everywhere PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 600)
