@@ -13,6 +13,7 @@
 
 #include <libxml/xmlreader.h>
 
+#include "collect.h"
 #include "drawing.h"
 #include "fontset.h"
 #include "hpdf_memcpy.h"
@@ -796,6 +797,10 @@ static ipf_status read_and_check(ipf_engine *e, const char *path, ipf_diags *d, 
     if (st != IPF_OK)
         return st;
     form_slot *s = *slot;
+    /* A list document is looked up as ipforms list would (collect.h). */
+    st = ipf_collect_annotate(e, s->form, *doc, path, d);
+    if (st != IPF_OK)
+        return st;
     return ipf_validate_document(s->form, s->schema, s->rules, slot_fonts(s), *doc, path, d);
 }
 

@@ -448,6 +448,10 @@ int ipf_fontset_ink(const ipf_fontset *fs, size_t i, uint32_t cp, double *left, 
 {
     if (!fs || i >= fs->n)
         return 0;
+    /* Called for every character typeset: most are no mark at all, and the
+     * marks lie in three short ranges (quotes, CJK marks, full-width forms). */
+    if (cp < 0x2018 || (cp > 0x201D && cp < 0x3001) || (cp > 0x3017 && cp < 0xFF01) || cp > 0xFF5D)
+        return 0;
     for (size_t k = 0; k < sizeof ink_cps / sizeof *ink_cps; k++)
         if (ink_cps[k] == cp && fs->fonts[i].ink_l[k] < fs->fonts[i].ink_r[k]) {
             *left = fs->fonts[i].ink_l[k] / 1000.0;

@@ -65,6 +65,7 @@ typedef struct cell {
     int col, span, rowspan, is_label, keep;
     int valign;
     int valign_auto; /* top by default: a single line is centred like its label */
+    int frameless;   /* border="none": no rules (a title block above the table) */
     double min_h;
     uint32_t l0, l1; /* content lines */
     uint32_t c0, c1; /* continued-label lines (labels only) */
@@ -1305,6 +1306,8 @@ static void measure_cell(ipf_layout *lay, const xmlNode *tn, cell *c, const tabl
     c->is_label = label;
     const char *kt = ipf_tpl_attr(tn, "keep-together");
     c->keep = kt && strcmp(kt, "true") == 0;
+    const char *bd = ipf_tpl_attr(tn, "border");
+    c->frameless = bd && strcmp(bd, "none") == 0;
     double mh = 0;
     if (ipf_tpl_attr(tn, "min-height"))
         parse_len(ipf_tpl_attr(tn, "min-height"), s.size, 0, &mh);
@@ -1601,6 +1604,10 @@ typedef struct frag {
 
 static void draw_cell_box(ipf_layout *lay, const table_ctx *tc, const cell *c, double top, double h)
 {
+    /* Each cell draws its own four sides, so a frameless one leaves its
+     * neighbours' rules whole. */
+    if (c->frameless)
+        return;
     double x = tc->colx[c->col], w = tc->colx[c->col + c->span] - x;
     if (ipf_drawing_rect(lay->dr, x, lay->pg.height - top - h, w, h, lay->rule_w) < 0)
         lay->oom = 1;

@@ -86,7 +86,13 @@ struct ipf_line_breaker {
      * when its line needs squeezing (at most MID_CUT of an em each). */
     double *mpre;
     unsigned char *code; /* 1: i is inside a long code (a soft break before it) */
+    /* classify() of each BMP code point met so far, with CLS_KNOWN set: its
+     * ICU look-ups were a fifth of the breaker's time.  NULL until the first
+     * paragraph (and where it could not be had: then classify() each time). */
+    uint32_t *cls;
 };
+
+#define CLS_KNOWN (1u << 31)
 
 enum { PAIR_NONE = 0, PAIR_FIRST, PAIR_SECOND };
 
@@ -202,6 +208,7 @@ void ipf_line_breaker_free(ipf_line_breaker *lb)
     if (lb->bi)
         ubrk_close(lb->bi);
     free_buffers(lb);
+    free(lb->cls);
     free(lb);
 }
 
@@ -1065,8 +1072,18 @@ ipf_status ipf_line_breaker_break_opts(ipf_line_breaker *lb, const uint32_t *cps
         ipf_broken_free(out);
         return IPF_ERR_NOMEM;
     }
-    for (size_t i = 0; i < n; i++)
-        lb->fl[i] = classify(cps[i]);
+    if (!lb->cls)
+        lb->cls = calloc(0x10000, sizeof *lb->cls);
+    for (size_t i = 0; i < n; i++) {
+        uint32_t c = cps[i];
+        if (c < 0x10000 && lb->cls) {
+            if (!(lb->cls[c] & CLS_KNOWN))
+                lb->cls[c] = classify(c) | CLS_KNOWN;
+            lb->fl[i] = lb->cls[c] & ~CLS_KNOWN;
+        } else {
+            lb->fl[i] = classify(c);
+        }
+    }
     /* The ASCII solidus is a 分隔号 when it stands next to Chinese; inside a
      * URL or "and/or" it stays Latin and UAX #14 handles it. */
     for (size_t i = 0; i < n; i++)

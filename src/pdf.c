@@ -53,6 +53,8 @@
 #include "pdf_util.h"
 #include "version.h"
 
+_Static_assert(IPF_PDF_MAX_PAGES == HPDF_LIMIT_MAX_ARRAY, "pdf.h: libharu's page limit");
+
 #define SRGB_PATH "/usr/share/color/icc/sRGB.icc"
 /* Check boxes are the glyphs □ (U+25A1, the form's own character) and ☑
  * (U+2611) from the first font that has both; FandolFang has only □, so

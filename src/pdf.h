@@ -16,6 +16,12 @@
 #include "drawing.h"
 #include "fontset.h"
 
+/* The most pages one PDF can have: libharu keeps every page in one /Kids
+ * array of at most HPDF_LIMIT_MAX_ARRAY entries (pdf.c asserts the two
+ * agree).  Validation counts pages against it for documents that could come
+ * near (validate.c). */
+#define IPF_PDF_MAX_PAGES 32767
+
 typedef struct ipf_pdf_options {
     /* Seconds since the epoch for CreationDate/ModDate; -1 writes no dates,
      * which with the rest of the writer gives byte-identical output for

@@ -153,7 +153,10 @@ static int is_blank(const char *s)
 typedef struct field {
     char *label;  /* Chinese name, or NULL */
     char *expect; /* how the value is written, or NULL */
-    int required; /* an attribute declared use="required" */
+    /* An attribute declared use="required", or an element whose type asks
+     * for content (xs:minLength or xs:length of at least 1): either is
+     * "filled" only with a visible character (required_filled). */
+    int required;
 } field;
 
 typedef struct origin {
@@ -528,6 +531,32 @@ static char *describe_simple(model *m, const xmlNode *st, int depth)
     return NULL;
 }
 
+/* 1 when the simple type st (or a base it restricts) asks for at least one
+ * character: xs:minLength or xs:length of 1 or more. */
+static int asks_content(model *m, const xmlNode *st, int depth)
+{
+    if (!st || depth > 16)
+        return 0;
+    for (const xmlNode *c = st->children; c; c = c->next) {
+        if (!ipf_xs_is(c, "restriction"))
+            continue;
+        for (const xmlNode *f = c->children; f; f = f->next) {
+            const char *v = (ipf_xs_is(f, "minLength") || ipf_xs_is(f, "length"))
+                                ? ipf_xs_attr(f, "value")
+                                : NULL;
+            if (v && atol(v) >= 1)
+                return 1;
+            if (ipf_xs_is(f, "simpleType") && asks_content(m, f, depth + 1))
+                return 1;
+        }
+        const char *base = ipf_xs_attr(c, "base");
+        if (base && !ipf_xs_builtin(c, base) &&
+            asks_content(m, ipf_xs_global(m->root, "simpleType", base), depth + 1))
+            return 1;
+    }
+    return 0;
+}
+
 static char *subst_parent(const char *label, const char *parent)
 {
     sbuf b = {0};
@@ -662,18 +691,23 @@ static void expand_element(model *m, const char *path, const xmlNode *decl, cons
     const char *type = ipf_xs_attr(eff, "type");
     const xmlNode *ctype = NULL;
     char *expect = NULL;
+    int content = 0; /* the type asks for at least one character */
     if (type && !ipf_xs_builtin(eff, type)) {
         ctype = ipf_xs_global(m->root, "complexType", type);
-        if (!ctype)
+        if (!ctype) {
             expect = describe_qname(m, eff, type, 0);
+            content = asks_content(m, ipf_xs_global(m->root, "simpleType", type), 0);
+        }
     } else if (type) {
         expect = describe_qname(m, eff, type, 0);
     } else {
         for (const xmlNode *c = eff->children; c; c = c->next) {
             if (ipf_xs_is(c, "complexType"))
                 ctype = c;
-            else if (ipf_xs_is(c, "simpleType"))
+            else if (ipf_xs_is(c, "simpleType")) {
                 expect = describe_simple(m, c, 0);
+                content = asks_content(m, c, 0);
+            }
         }
     }
     /* Simple content (xs:simpleContent/xs:extension base="d:Text"). */
@@ -686,8 +720,13 @@ static void expand_element(model *m, const char *path, const xmlNode *decl, cons
                     expect = describe_qname(m, x, ipf_xs_attr(x, "base"), 0);
     const char *mine = label ? label : plabel;
     char *keep = dupstr(mine); /* put_field takes label */
-    if (put_field(m, path, label, expect) && ctype)
-        expand_type(m, path, ctype, keep, depth);
+    if (put_field(m, path, label, expect)) {
+        field *f = xmlHashLookup(m->s->fields, (const xmlChar *)path);
+        if (f && content)
+            f->required = 1;
+        if (ctype)
+            expand_type(m, path, ctype, keep, depth);
+    }
     free(keep);
 }
 
@@ -1352,6 +1391,13 @@ static void on_valid_error(void *ctx, xmlErrorPtr e)
             }
             p = q + 1;
         }
+        if (e->code != XML_SCHEMAV_CVC_MAXLENGTH_VALID &&
+            (!*value || strstr(msg, "has a length of '0'"))) {
+            /* An empty value of a type that asks for content. */
+            code = "SCHEMA-MISSING";
+            sb_addf(&b, "%s未填写", is_attr ? flabel : label);
+            break;
+        }
         sb_addf(&b, "%s的长度%s %s 个字符，现为“", flabel, how, num);
         sb_add_value(&b, value);
         sb_add(&b, "”");
@@ -1454,15 +1500,71 @@ static void remove_listed(xmlNodePtr orig, xmlNodePtr copy, xmlNodePtr *rem, siz
     }
 }
 
-/* A required attribute that holds only characters that print as nothing
- * (U+3000, NBSP, zero-width) passes XSD's string types but leaves the form
+/* The text of element n (its text and CDATA children), or NULL when it has
+ * element children too (not a simple value) or no memory. */
+static char *element_text(const xmlNode *n, int *oom)
+{
+    sbuf b = {0};
+    for (const xmlNode *c = n->children; c; c = c->next) {
+        if (c->type == XML_ELEMENT_NODE) {
+            free(b.s);
+            return NULL;
+        }
+        if ((c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) && c->content)
+            sb_add(&b, (const char *)c->content);
+    }
+    if (b.oom) {
+        *oom = 1;
+        free(b.s);
+        return NULL;
+    }
+    return b.s ? b.s : dupstr("");
+}
+
+/* A required attribute, or an element whose type asks for content, that
+ * holds only characters that print as nothing (U+3000, NBSP, U+2003,
+ * zero-width) passes XSD's length and string checks but leaves the form
  * blank: it is not filled (utf8.h, one notion of white space for the whole
- * program).  An empty value is left to the rules: some files mean it. */
+ * program).  An empty attribute is left to the rules (some files mean it);
+ * an empty element of such a type is already refused by its xs:minLength. */
 static void required_filled(vstate *v, const xmlNode *n)
 {
     for (; n; n = n->next) {
         if (n->type != XML_ELEMENT_NODE)
             continue;
+        /* Only a simple value that is blank but not empty needs its field
+         * looked up (a path and a hash look-up, for a few elements only). */
+        int blank_value = 0, simple = 1;
+        for (const xmlNode *c = n->children; c && simple; c = c->next) {
+            if (c->type == XML_ELEMENT_NODE)
+                simple = 0;
+            else if ((c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) &&
+                     c->content && *c->content) {
+                if (ipf_utf8_is_filled((const char *)c->content))
+                    simple = 0;
+                else
+                    blank_value = 1;
+            }
+        }
+        const field *ef = simple && blank_value ? field_of(v->s, n) : NULL;
+        if (ef && ef->required) {
+            int oom = 0;
+            char *text = element_text(n, &oom);
+            if (oom)
+                v->oom = 1;
+            if (text && *text && !ipf_utf8_is_filled(text)) {
+                sbuf b = {0};
+                sb_addf(&b, "%s未填写（只有空白字符“", label_or_name(v->s, n));
+                sb_add_value_visible(&b, text);
+                sb_add(&b, "”）");
+                if (b.oom)
+                    v->oom = 1;
+                else
+                    emit(v, ipf_xml_line(n), IPF_SEV_ERROR, "SCHEMA-MISSING", sb_str(&b));
+                free(b.s);
+            }
+            free(text);
+        }
         for (xmlAttrPtr a = n->properties; a; a = a->next) {
             const char *val =
                 a->children && a->children->content ? (const char *)a->children->content : "";

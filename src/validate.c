@@ -4,6 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "drawing.h"
+#include "layout.h"
+#include "pdf.h"
 #include "utf8.h"
 #include "xmldoc.h"
 
@@ -207,6 +210,83 @@ static void check_mixed(const ipf_schema *schema, const xmlNode *n, const char *
     }
 }
 
+/* ---------- the page limit ----------
+ *
+ * A document past IPF_PDF_MAX_PAGES pages validates but cannot be printed:
+ * found only after layout it would cost a render to learn.  Counting pages
+ * needs a layout, far dearer than validation, so only a document that could
+ * come near the limit is laid out: every page the typesetter starts takes at
+ * least one character or one element of the data onwards, so a document
+ * with fewer than IPF_PDF_MAX_PAGES / 2 characters and elements (twice the
+ * margin, for the form's own pages and repeated headings) stays below it.
+ * Ordinary filings hold 3,000 to 8,000. */
+typedef struct volume {
+    size_t units;          /* characters (code points) of text and attributes, and elements */
+    const xmlNode *widest; /* the element with the most text of its own */
+    size_t widest_chars;
+} volume;
+
+static size_t count_chars(const char *s)
+{
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)s; p && *p; p++)
+        n += (*p & 0xC0) != 0x80;
+    return n;
+}
+
+static void measure(volume *v, const xmlNode *n)
+{
+    for (; n; n = n->next) {
+        if (n->type != XML_ELEMENT_NODE)
+            continue;
+        size_t own = 0;
+        for (const xmlAttr *a = n->properties; a; a = a->next)
+            if (a->children)
+                own += count_chars((const char *)a->children->content);
+        for (const xmlNode *c = n->children; c; c = c->next)
+            if (c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE)
+                own += count_chars((const char *)c->content);
+        v->units += 1 + own;
+        if (own > v->widest_chars) {
+            v->widest_chars = own;
+            v->widest = n;
+        }
+        measure(v, n->children);
+    }
+}
+
+static ipf_status check_pages(const ipf_form *form, const ipf_schema *schema,
+                              const ipf_fontset *fonts, xmlDocPtr doc, const char *file,
+                              ipf_diags *d)
+{
+    volume v = {0, NULL, 0};
+    measure(&v, xmlDocGetRootElement(doc));
+    if (v.units < IPF_PDF_MAX_PAGES / 2)
+        return IPF_OK;
+    ipf_layout *lay = NULL;
+    ipf_drawing *dr = ipf_drawing_new();
+    ipf_diags *scratch = ipf_diags_new(); /* the layout's own remarks are render's to make */
+    ipf_status st = dr && scratch ? ipf_layout_new(&lay) : IPF_ERR_NOMEM;
+    if (st == IPF_OK)
+        st = ipf_layout_document(lay, form, fonts, doc, file, dr, scratch);
+    size_t pages = st == IPF_OK ? ipf_drawing_page_count(dr) : 0;
+    ipf_layout_free(lay);
+    ipf_drawing_free(dr);
+    ipf_diags_free(scratch);
+    if (st == IPF_ERR_TEMPLATE)
+        return IPF_OK; /* the template's problem: render reports it where it stands */
+    if (st != IPF_OK)
+        return st;
+    if (pages <= IPF_PDF_MAX_PAGES)
+        return IPF_OK;
+    const xmlNode *at = v.widest ? v.widest : xmlDocGetRootElement(doc);
+    ipf_diag_add(d, file, ipf_xml_line(at), IPF_SEV_ERROR, "PDF-TOO-MANY-PAGES",
+                 "排版结果共 %zu 页，超过 PDF 生成库每份文件 %d 页的上限，无法生成 PDF；"
+                 "内容最多的是“%s”（%zu 字）；请精简内容，或把数据分成几份分别生成",
+                 pages, IPF_PDF_MAX_PAGES, field_label(schema, at), v.widest_chars);
+    return IPF_INVALID;
+}
+
 /* A check that could not run (out of memory, a library failure) leaves the
  * document unchecked: that must never read as "valid", so its status wins
  * over the diagnostics count, and the clerk is told the check is incomplete. */
@@ -243,6 +323,12 @@ ipf_status ipf_validate_document(const ipf_form *form, const ipf_schema *schema,
     if (fonts && failed == IPF_OK) {
         ipf_status st =
             incomplete(ipf_validate_glyphs(schema, fonts, doc, file, d), "字体检查", file, d);
+        if (st != IPF_OK && st != IPF_INVALID)
+            failed = st;
+    }
+    if (fonts && failed == IPF_OK) {
+        ipf_status st =
+            incomplete(check_pages(form, schema, fonts, doc, file, d), "页数检查", file, d);
         if (st != IPF_OK && st != IPF_INVALID)
             failed = st;
     }

@@ -546,10 +546,13 @@ def case_rules_budget(ipf, repo, tmp):
 # ------------------------------------------------ 7 library limits as codes
 
 def case_page_limit(ipf, repo, tmp):
-    """A valid filing whose layout needs more pages than libharu can hold
-    (32,767: one /Kids array): refused before the PDF is built, in Chinese,
-    naming the count and the limit; nothing written (was: "libharu 报告错误
-    0x1001")."""
+    """A filing that passes every other check but whose layout needs more
+    pages than libharu can hold (32,767: one /Kids array) is reported by
+    validate itself, at the line of the field with the most text, naming it
+    and the page count (issue 11: limits that data can reach are reported by
+    validate); render refuses it the same way and writes nothing, and
+    render --force stops before building the PDF (was: "libharu 报告错误
+    0x1001").  A long document well under the limit is laid out and passes."""
     import copy
     t = sample_tree(repo)
     cases = t.getroot().find(q("cases"))
@@ -560,17 +563,38 @@ def case_page_limit(ipf, repo, tmp):
     for _ in range(14):
         cases.append(copy.deepcopy(first))
     save(t, tmp, "pages.xml")
-    r = run([ipf, "validate", "pages.xml"], cwd=tmp, timeout=120)
-    expect_rc(r, 0, "validate")
+    src = open(os.path.join(tmp, "pages.xml"), encoding="utf-8").read()
+    line = line_of(src, "二二二二")
+    want = re.compile(r"pages.xml:%d: error PDF-TOO-MANY-PAGES 排版结果共 (\d+) 页，超过 PDF 生成库每份"
+                      r"文件 32767 页的上限，无法生成 PDF；内容最多的是“实施时间”（349000 字）；请精简内容，"
+                      r"或把数据分成几份分别生成\n" % line)
+    r = run([ipf, "validate", "pages.xml"], cwd=tmp, timeout=280)
+    expect_rc(r, 1, "validate")
+    m = want.fullmatch(r.stderr)
+    if not m or int(m.group(1)) <= 32767:
+        fail(f"page-limit (validate): {r.stderr[:2000]}")
+    pages = m.group(1)
     os.makedirs(os.path.join(tmp, "out"))
     r = run([ipf, "render", "-o", "out", "pages.xml"], cwd=tmp, timeout=280)
-    expect_rc(r, 2, "render")
-    m = re.fullmatch(r"out/pages.pdf: error PDF-TOO-MANY-PAGES 排版结果共 (\d+) 页，超过 PDF 生成库每份文件 "
-                     r"32767 页的上限，未生成 PDF；请精简内容，或把数据分成几份分别生成\n", r.stderr)
-    if not m or int(m.group(1)) <= 32767:
-        fail(f"page-limit: {r.stderr[:2000]}")
+    expect_rc(r, 1, "render")
+    if not want.fullmatch(r.stderr.split("\n", 1)[0] + "\n"):
+        fail(f"page-limit (render): {r.stderr[:2000]}")
     expect_unchanged(os.path.join(tmp, "out"), {}, "render")
-    print(f"{m.group(1)} pages refused before writing")
+    r = run([ipf, "render", "--force", "-o", "out", "pages.xml"], cwd=tmp, timeout=280)
+    expect_rc(r, 2, "render --force")
+    tail = re.compile(r"out/pages.pdf: error PDF-TOO-MANY-PAGES 排版结果共 %s 页，超过 PDF 生成库每份文件 "
+                      r"32767 页的上限，未生成 PDF；请精简内容，或把数据分成几份分别生成" % pages)
+    if not any(tail.fullmatch(l) for l in r.stderr.splitlines()):
+        fail(f"page-limit (render --force): {r.stderr[:2000]}")
+    expect_unchanged(os.path.join(tmp, "out"), {}, "render --force")
+    # Long but printable: past the threshold that asks for a page count
+    # (16,383 characters and elements), a few hundred pages: valid.
+    t = sample_tree(repo)
+    t.getroot().find(q("cases")).findall(q("case"))[0].find(q("period")).text = "二" * 20000
+    save(t, tmp, "long.xml")
+    r = run([ipf, "validate", "long.xml"], cwd=tmp, timeout=280)
+    expect_rc(r, 0, "validate long.xml")
+    print(f"{pages} pages: reported by validate at line {line}, refused by render before writing")
 
 
 def case_truncated_font(ipf, repo, tmp):
@@ -745,7 +769,52 @@ def case_required_attribute(ipf, repo, tmp):
         fail(f"required-attribute: expected {want!r} in\n{r.stderr}")
 
 
+def case_required_element(ipf, repo, tmp):
+    """Where the schema says an element must have content (a type with
+    xs:minLength 1: the outlet list's 网点名称, common.xsd's d:FilledText), a
+    value of only U+3000, NBSP, U+2003 or U+200B prints blank and is not
+    filled: SCHEMA-MISSING at its line, naming the field in Chinese, the
+    blank characters shown; an empty one is "未填写" too, not a length."""
+    src = open(os.path.join(repo, "samples/outlet-list/liaoning-2024.xml"), encoding="utf-8").read()
+    names = re.findall(r"<name>([^<]*)</name>", src)
+    values = ["\u3000\u3000", "\u00a0", "\u2003", "\u200b", ""]
+    if len(names) < len(values):
+        fail(f"the outlet-list sample has only {len(names)} names")
+    want = []
+    shown = {"\u3000\u3000": "[全角空格][全角空格]", "\u00a0": "[不换行空格]", "\u2003": "[U+2003]",
+             "\u200b": "[零宽空格]"}
+    for old, new in zip(names, values):
+        src = src.replace(f"<name>{old}</name>", f"<name>{new}</name>", 1)
+        line = line_of(src, f"<name>{new}</name>")
+        msg = f"网点名称未填写（只有空白字符“{shown[new]}”）" if new else "网点名称未填写"
+        want.append(f"list.xml:{line}: error SCHEMA-MISSING {msg}")
+    open(os.path.join(tmp, "list.xml"), "w", encoding="utf-8").write(src)
+    r = run([ipf, "validate", "list.xml"], cwd=tmp)
+    expect_rc(r, 1, "validate list.xml")
+    expect_exact(r.stderr, want, "required-element (outlet list)")
+    # A form's own schema asking for content through common.xsd's type.
+    tpl = copy_templates(repo, tmp)
+    edit(os.path.join(tpl, "schema/filing.xsd"), '<xs:element name="name" type="d:Text" minOccurs="0">',
+         '<xs:element name="name" type="d:FilledText" minOccurs="0">')
+    for k, blank in enumerate(values[:4]):
+        text = open(os.path.join(repo, SAMPLE), encoding="utf-8").read()
+        text, n = re.subn(r"(<institution>\s*<name>)[^<]*(</name>)", lambda m: m.group(1) + blank + m.group(2),
+                          text, count=1)
+        if n != 1:
+            fail("the sample has no institution name")
+        open(os.path.join(tmp, f"f{k}.xml"), "w", encoding="utf-8").write(text)
+        line = line_of(text, f"<name>{blank}</name>")
+        r = run([ipf, "validate", "--templates", "tpl", f"f{k}.xml"], cwd=tmp)
+        expect_rc(r, 1, f"validate f{k}.xml")
+        mine = [l for l in r.stderr.splitlines() if "SCHEMA-" in l]
+        expect_exact("\n".join(mine) + "\n", [f"f{k}.xml:{line}: error SCHEMA-MISSING "
+                                              f"机构名称未填写（只有空白字符“{shown[blank]}”）"],
+                     f"required-element (FilledText, {shown[blank]})")
+    print("blank-looking required elements: SCHEMA-MISSING for U+3000, NBSP, U+2003, U+200B and empty")
+
+
 CASES = {
+    "required-element": case_required_element,
     "required-attribute": case_required_attribute,
     "template-typesetting": case_template_typesetting,
     "template-font-no-cjk": case_template_font_no_cjk,

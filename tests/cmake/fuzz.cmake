@@ -12,11 +12,12 @@ set(IPF_FUZZ_TARGETS xml template linebreak layout csv)
 set(IPF_FUZZ_DIR ${CMAKE_SOURCE_DIR}/tests/fuzz)
 
 # Seeds that live elsewhere in the repository, replayed as they are now (a
-# copy in the corpus would go stale): every sample and skeleton for the data
-# reader, every shipped template for the template loader.  tests/fuzz/run.sh
-# seeds its working corpora from the same files.
+# copy in the corpus would go stale): every sample for the data reader, every
+# shipped template for the template loader.  The skeletons of `ipforms init`
+# are generated, not stored: fuzz.replay.xml-skeletons generates every form's
+# and replays them.  tests/fuzz/run.sh seeds its working corpora the same way.
 file(GLOB IPF_FUZZ_SEEDS_xml CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/samples/*/*.xml
-     ${CMAKE_SOURCE_DIR}/samples/invalid/*/*.xml ${CMAKE_SOURCE_DIR}/templates/*/skeleton.xml)
+     ${CMAKE_SOURCE_DIR}/samples/invalid/*/*.xml)
 file(GLOB IPF_FUZZ_SEEDS_template CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/templates/*/template.xml)
 
 foreach(t ${IPF_FUZZ_TARGETS})
@@ -29,6 +30,10 @@ foreach(t ${IPF_FUZZ_TARGETS})
                    ${IPF_FUZZ_SEEDS_${t}})
   set_tests_properties(fuzz.replay.${t} PROPERTIES TIMEOUT 600)
 endforeach()
+add_test(NAME fuzz.replay.xml-skeletons
+         COMMAND sh ${IPF_FUZZ_DIR}/skeletons.sh $<TARGET_FILE:ipforms>
+                 $<TARGET_FILE:fuzz_replay_xml>)
+set_tests_properties(fuzz.replay.xml-skeletons PROPERTIES TIMEOUT 600)
 
 if(IPF_FUZZ)
   if(NOT CMAKE_C_COMPILER_ID MATCHES "Clang")

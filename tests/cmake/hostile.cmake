@@ -40,7 +40,8 @@ set(IPF_HOSTILE_ROBUST ${CMAKE_SOURCE_DIR}/tests/hostile_robust.py)
 foreach(case covering-font blank-looking libxml2-silent every-text-printed mixed-content
              big-lines cr-only many-unexpected glyph-flood fifo attribute-too-long
              template-budget rules-budget page-limit truncated-font visible-difference
-             no-forms zero-fr template-typesetting template-font-no-cjk required-attribute)
+             no-forms zero-fr template-typesetting template-font-no-cjk required-attribute
+             required-element)
   add_test(NAME hostile.robust.${case}
            COMMAND ${IPF_HOSTILE_ROBUST} ${case} $<TARGET_FILE:ipforms> ${CMAKE_SOURCE_DIR})
   set_tests_properties(hostile.robust.${case} PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)

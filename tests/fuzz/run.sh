@@ -10,8 +10,9 @@
 #
 # Each target starts from a copy, in a temporary directory, of its checked-in
 # corpus (tests/fuzz/corpus/<target>), its regressions and the repository
-# files it is seeded from (samples and skeletons for xml, shipped templates
-# for template); nothing is written into the source tree.  Exit 0 when no
+# files it is seeded from (samples and the skeletons `ipforms init` makes of
+# every form for xml, shipped templates for template); nothing is written
+# into the source tree.  Exit 0 when no
 # target found anything; 1 when one crashed, leaked, hung, ran out of memory
 # or broke an invariant (the input is kept under FUZZ_BUILD/findings/ and
 # printed); 2 when the targets cannot be built.
@@ -50,6 +51,9 @@ echo "== building fuzz targets in $build =="
 bin=""
 for t in $targets; do
     bin="$bin fuzz_$t"
+    # The xml target is seeded with every form's skeleton, which only
+    # `ipforms init` makes (there are no skeleton files to copy).
+    [ "$t" != xml ] || bin="$bin ipforms"
 done
 work=$(mktemp -d "${TMPDIR:-/tmp}/ipf-fuzz.XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -84,7 +88,13 @@ for t in $targets; do
     mkdir -p "$dir/corpus" "$dir/findings"
     seed "$dir/corpus" tests/fuzz/corpus/"$t"/* tests/fuzz/regressions/"$t"/*
     case $t in
-    xml) seed "$dir/corpus" samples/*/*.xml samples/invalid/*/*.xml templates/*/skeleton.xml ;;
+    xml)
+        seed "$dir/corpus" samples/*/*.xml samples/invalid/*/*.xml
+        if ! FUZZ_SKELETONS="$dir/corpus" sh tests/fuzz/skeletons.sh "$build/ipforms" >/dev/null; then
+            echo "run.sh: generating the skeletons (ipforms init) failed" >&2
+            exit 2
+        fi
+        ;;
     template) seed "$dir/corpus" templates/*/template.xml ;;
     esac
     nseeds=$(find "$dir/corpus" -type f | wc -l)
