@@ -2,7 +2,8 @@
  *
  * Protocol (pipes, one pair per worker; integers big-endian):
  *   parent → worker  TASK  u8 'T', u32 index
- *                    REPLY u8 'R', u8 granted, str earlier-input
+ *                    REPLY u8 'R', u8 answer (0 taken, 1 granted, 2 the parent
+ *                          ran out of memory), str earlier-input
  *   worker → parent  CLAIM u8 'C', u32 index, str path
  *                    DONE  u8 'D', u32 index, u32 status, str written,
  *                          u32 count, count × (u8 severity, u32 line,
@@ -244,7 +245,9 @@ static int read_str(int fd, char **s)
     if (read_u32(fd, &n) != 0 || n > (16u << 20))
         return -1;
     char *p = malloc((size_t)n + 1);
-    if (!p || read_all(fd, p, n) != 0) {
+    if (!p)
+        return -2; /* the message is left half read */
+    if (read_all(fd, p, n) != 0) {
         free(p);
         return -1;
     }
@@ -261,6 +264,35 @@ static void put_str(ipf_buf *b, const char *s)
 }
 
 /* ------------------------------------------------------------ worker */
+
+/* A worker that runs out of memory where it cannot say so exits with this
+ * status, and the parent says it. */
+#define WORKER_EXIT_NOMEM 4
+
+/* The answer to a claim (the byte after 'R'). */
+enum { CLAIM_TAKEN = 0, CLAIM_GRANTED = 1, CLAIM_NOMEM = 2 };
+
+/* What input says when its claim on path is not granted; other: the
+ * earlier input that holds the name. */
+static void say_claim(ipf_diags *d, const char *input, int answer, const char *path,
+                      const char *other)
+{
+    if (answer == CLAIM_GRANTED)
+        return;
+    if (answer == CLAIM_NOMEM) {
+        ipf_diag_add(
+            d, input, 0, IPF_SEV_ERROR, "NOMEM",
+            "内存不足，未能核对输出文件名是否与同批文件重复，这份未生成；请关闭其他程序后重试");
+        return;
+    }
+    char *pp = ipf_printable(path), *po = ipf_printable(other);
+    ipf_diag_add(d, input, 0, IPF_SEV_ERROR, "OUTPUT-COLLISION",
+                 "输出文件“%s”已属于同一批中先列出的“%s”，为免覆盖，这份未生成（可用 "
+                 "--name 按数据命名，或分别指定输出目录）",
+                 pp ? pp : "?", po ? po : "?");
+    free(pp);
+    free(po);
+}
 
 typedef struct worker_ctx {
     int task_fd, res_fd;
@@ -281,17 +313,9 @@ static int worker_claim(void *vc, const char *path, ipf_diags *d)
     char *other = NULL;
     if (bad || read_all(c->task_fd, hdr, 2) != 0 || hdr[0] != 'R' || read_str(c->task_fd, &other))
         _exit(3); /* the parent is gone */
-    if (!hdr[1]) {
-        char *pp = ipf_printable(path), *po = ipf_printable(other);
-        ipf_diag_add(d, c->input, 0, IPF_SEV_ERROR, "OUTPUT-COLLISION",
-                     "输出文件“%s”已属于同一批中先列出的“%s”，为免覆盖，这份未生成（可用 "
-                     "--name 按数据命名，或分别指定输出目录）",
-                     pp ? pp : "?", po ? po : "?");
-        free(pp);
-        free(po);
-    }
+    say_claim(d, c->input, hdr[1], path, other);
     free(other);
-    return hdr[1] ? 0 : -1;
+    return hdr[1] == CLAIM_GRANTED ? 0 : -1;
 }
 
 /* Test hooks: IPFORMS_TEST_CRASH_ON / IPFORMS_TEST_HANG_ON name a data file
@@ -339,7 +363,9 @@ static void send_done(int fd, uint32_t index, ipf_status st, const char *written
         put_str(&b, "NOMEM");
         put_str(&b, "内存不足，部分诊断信息未能记录");
     }
-    if (b.oom || write_all(fd, b.p, b.len) != 0)
+    if (b.oom)
+        _exit(WORKER_EXIT_NOMEM);
+    if (write_all(fd, b.p, b.len) != 0)
         _exit(3);
     ipf_buf_free(&b);
 }
@@ -366,7 +392,7 @@ static void worker_main(ipf_engine *e, const ipf_batch_options *o, char *const *
     signal(SIGPIPE, SIG_DFL);
     ipf_diags *d = ipf_diags_new();
     if (!d)
-        _exit(3);
+        _exit(WORKER_EXIT_NOMEM);
     worker_ctx c = {task_fd, res_fd, 0, NULL};
     for (;;) {
         unsigned char t;
@@ -629,6 +655,17 @@ static void emit_ready(run *r)
     while (r->emitted < r->n && r->items[r->emitted].state == ITEM_DONE) {
         size_t i = r->emitted;
         item *it = &r->items[i];
+        if (!it->diags && !it->not_done) {
+            /* Only a failed allocation leaves a worked-on input without
+             * diagnostics: what it found is lost, so it counts as failed. */
+            char *p = ipf_printable(r->inputs[i]);
+            clear_progress(r);
+            fprintf(r->o->err,
+                    "%s: error NOMEM 内存不足，这份文件的结果未能记录；请关闭其他程序后重试\n",
+                    p ? p : "ipforms");
+            free(p);
+            it->st = IPF_ERR_NOMEM;
+        }
         if (ipf_diags_count(it->diags) > 0 || ipf_diags_oom(it->diags)) {
             clear_progress(r);
             ipf_diags_sort(it->diags);
@@ -790,6 +827,26 @@ static double timeout_of(const run *r)
     return r->o->timeout > 0 ? r->o->timeout : DEFAULT_TIMEOUT;
 }
 
+/* Settles input i's output name: CLAIM_GRANTED (the table now owns the
+ * name), CLAIM_TAKEN (*earlier holds it) or CLAIM_NOMEM.  Once memory has
+ * run out the table may lack names, so nothing more is granted. */
+static int settle_claim(run *r, size_t i, const char *path, size_t *earlier)
+{
+    *earlier = (size_t)-1;
+    char *key = r->oom ? NULL : claim_key(path);
+    if (!key) {
+        r->oom = 1;
+        return CLAIM_NOMEM;
+    }
+    *earlier = claim_add(&r->cl, key, i, &r->oom);
+    if (*earlier == (size_t)-1 && !r->oom) {
+        r->items[i].claim_key = NULL;
+        return CLAIM_GRANTED;
+    }
+    free(key); /* not added */
+    return *earlier != (size_t)-1 ? CLAIM_TAKEN : CLAIM_NOMEM;
+}
+
 /* Answers the claims every earlier input has made way for. */
 static void answer_claims(run *r)
 {
@@ -801,18 +858,11 @@ static void answer_claims(run *r)
             if (!w->pid || !w->claiming || (size_t)w->current > r->resolved)
                 continue;
             size_t i = (size_t)w->current;
-            char *key = claim_key(w->claim_path);
-            size_t earlier = (size_t)-1;
-            if (key)
-                earlier = claim_add(&r->cl, key, i, &r->oom);
-            int granted = key && earlier == (size_t)-1 && !r->oom;
-            if (granted)
-                r->items[i].claim_key = NULL; /* owned by the table */
-            else
-                free(key);
+            size_t earlier;
+            int answer = settle_claim(r, i, w->claim_path, &earlier);
             ipf_buf b = {0};
             ipf_buf_byte(&b, 'R');
-            ipf_buf_byte(&b, (unsigned char)granted);
+            ipf_buf_byte(&b, (unsigned char)answer);
             put_str(&b, earlier != (size_t)-1 ? r->inputs[earlier] : "");
             if (!b.oom)
                 write_all(w->task_fd, b.p, b.len);
@@ -837,8 +887,9 @@ static int on_message(run *r, worker *w)
         (long)index != w->current)
         return -1;
     if (t == 'C') {
-        if (read_str(w->res_fd, &w->claim_path) != 0)
-            return -1;
+        int rs = read_str(w->res_fd, &w->claim_path);
+        if (rs != 0)
+            return rs;
         w->claiming = 1;
         return 0;
     }
@@ -846,10 +897,11 @@ static int on_message(run *r, worker *w)
         return -1;
     uint32_t st, count;
     char *written = NULL;
-    if (read_u32(w->res_fd, &st) != 0 || read_str(w->res_fd, &written) != 0 ||
+    int rs = 0;
+    if (read_u32(w->res_fd, &st) != 0 || (rs = read_str(w->res_fd, &written)) != 0 ||
         read_u32(w->res_fd, &count) != 0) {
         free(written);
-        return -1;
+        return rs ? rs : -1;
     }
     ipf_diags *d = ipf_diags_new();
     for (uint32_t k = 0; k < count; k++) {
@@ -857,8 +909,8 @@ static int on_message(run *r, worker *w)
         uint32_t line;
         char *file = NULL, *code = NULL, *msg = NULL;
         int bad = read_all(w->res_fd, &sev, 1) != 0 || read_u32(w->res_fd, &line) != 0 ||
-                  read_str(w->res_fd, &file) != 0 || read_str(w->res_fd, &code) != 0 ||
-                  read_str(w->res_fd, &msg) != 0;
+                  (rs = read_str(w->res_fd, &file)) != 0 ||
+                  (rs = read_str(w->res_fd, &code)) != 0 || (rs = read_str(w->res_fd, &msg)) != 0;
         if (!bad)
             ipf_diag_add(d, file, (long)line,
                          sev == IPF_SEV_ERROR ? IPF_SEV_ERROR : IPF_SEV_WARNING, code, "%s", msg);
@@ -868,7 +920,7 @@ static int on_message(run *r, worker *w)
         if (bad) {
             ipf_diags_free(d);
             free(written);
-            return -1;
+            return rs ? rs : -1;
         }
     }
     if (!*written) {
@@ -880,10 +932,13 @@ static int on_message(run *r, worker *w)
     return 0;
 }
 
-static void lost_worker(run *r, worker *w, int timed_out)
+enum { LOST_EXITED, LOST_TIMED_OUT, LOST_PARENT_NOMEM };
+
+static void lost_worker(run *r, worker *w, int why)
 {
     long i = w->current;
-    if (timed_out)
+    int timed_out = why == LOST_TIMED_OUT;
+    if (why != LOST_EXITED)
         kill(w->pid, SIGKILL);
     int status = 0;
     reap(w, &status);
@@ -899,6 +954,15 @@ static void lost_worker(run *r, worker *w, int timed_out)
         if (stop_signals >= 2) {
             r->items[i].not_done = 1;
             finish_item(r, (size_t)i, IPF_ERR_INTERNAL, NULL, NULL);
+        } else if (why == LOST_EXITED && WIFEXITED(status) &&
+                   WEXITSTATUS(status) == WORKER_EXIT_NOMEM) {
+            r->oom = 1;
+            fail_item(r, (size_t)i, "NOMEM",
+                      "工作进程内存不足，这份文件的结果未能传回%s；请关闭其他程序后重试", "");
+        } else if (why == LOST_PARENT_NOMEM) {
+            r->oom = 1;
+            fail_item(r, (size_t)i, "NOMEM",
+                      "内存不足，未能收取这份文件的结果%s；请关闭其他程序后重试", "");
         } else if (timed_out)
             fail_item(r, (size_t)i, "WORKER-TIMEOUT",
                       "处理超过 %s 秒仍未完成，已停止这份文件（其余文件照常处理）", detail);
@@ -927,16 +991,14 @@ static void dispatch(run *r, worker *w)
     w->deadline = now_s() + timeout_of(r);
     r->items[i].state = ITEM_RUNNING;
     if (write_all(w->task_fd, msg, sizeof msg) != 0)
-        lost_worker(r, w, 0);
+        lost_worker(r, w, LOST_EXITED);
 }
 
 static void parallel(run *r)
 {
     struct pollfd *pf = calloc(r->nw, sizeof *pf);
-    if (!pf) {
-        r->oom = 1;
-        return;
-    }
+    if (!pf)
+        return; /* the inputs are done in this process, as when fork fails */
     while (r->emitted < r->n) {
         int stopping = stop_signals > 0;
         if (stop_signals >= 2)
@@ -994,15 +1056,16 @@ static void parallel(run *r)
             if (!w->pid)
                 continue;
             short rev = pf[np++].revents;
-            if (pr > 0 && (rev & (POLLIN | POLLHUP | POLLERR)) && on_message(r, w) != 0)
-                lost_worker(r, w, 0);
+            int got = pr > 0 && (rev & (POLLIN | POLLHUP | POLLERR)) ? on_message(r, w) : 0;
+            if (got != 0)
+                lost_worker(r, w, got == -2 ? LOST_PARENT_NOMEM : LOST_EXITED);
         }
         answer_claims(r);
         t = now_s();
         for (size_t k = 0; k < r->nw; k++) {
             worker *w = &r->w[k];
             if (w->pid && w->current >= 0 && !w->claiming && t > w->deadline)
-                lost_worker(r, w, 1);
+                lost_worker(r, w, LOST_TIMED_OUT);
         }
         answer_claims(r);
         emit_ready(r);
@@ -1022,22 +1085,11 @@ typedef struct local_claim {
 static int in_process_claim(void *ctx, const char *path, ipf_diags *d)
 {
     local_claim *c = ctx;
-    char *key = claim_key(path);
-    if (!key)
-        return -1;
-    size_t earlier = claim_add(&c->r->cl, key, c->index, &c->r->oom);
-    if (earlier == (size_t)-1 && !c->r->oom)
-        return 0;
-    free(key);
-    char *pp = ipf_printable(path);
-    char *po = ipf_printable(earlier != (size_t)-1 ? c->r->inputs[earlier] : "?");
-    ipf_diag_add(d, c->r->inputs[c->index], 0, IPF_SEV_ERROR, "OUTPUT-COLLISION",
-                 "输出文件“%s”已属于同一批中先列出的“%s”，为免覆盖，这份未生成（可用 "
-                 "--name 按数据命名，或分别指定输出目录）",
-                 pp ? pp : "?", po ? po : "?");
-    free(pp);
-    free(po);
-    return -1;
+    size_t earlier;
+    int answer = settle_claim(c->r, c->index, path, &earlier);
+    say_claim(d, c->r->inputs[c->index], answer, path,
+              earlier != (size_t)-1 ? c->r->inputs[earlier] : "");
+    return answer == CLAIM_GRANTED ? 0 : -1;
 }
 
 /* The rest, one by one in this process (one input, or no fork possible). */

@@ -7,8 +7,9 @@ IPFORMS_OOM is the ipforms command built with tests/oom_hook.c: with
 IPF_OOM_AT=k the k-th allocation of the program's own code fails, once.  A
 `render --force` of the realistic sample with one rule broken (so that a
 diagnostic is recorded and a PDF written) is counted once, then repeated
-with k running over every one of the first and last allocations and an even
-spread of the rest (bounded: OOM_RUNS, default 300 runs, some 10 s in the
+with k running over the first and last allocations and, for each part of
+the program (found from one traced run: IPF_OOM_TRACE), an even share of
+its allocations (bounded: OOM_RUNS, default 300 runs, some 10 s in the
 Release build), so that reading the templates, schemas, rules and data,
 validating, laying out, writing the PDF and recording diagnostics are each
 reached.  Every run must either give exactly the result without failures
@@ -75,25 +76,31 @@ def main():
         shutil.copy(os.path.join(repo, INVALID), os.path.join(tmp, "bad.xml"))
         count = os.path.join(tmp, "count")
         os.makedirs(os.path.join(tmp, "out"))
+        trace = os.path.join(tmp, "trace")
         r = subprocess.run([ipf, *CMD], cwd=tmp,
-                           env=dict(os.environ, IPF_OOM_COUNT=count), capture_output=True,
-                           text=True, timeout=120)
+                           env=dict(os.environ, IPF_OOM_COUNT=count, IPF_OOM_TRACE=trace),
+                           capture_output=True, text=True, timeout=120)
         if r.returncode != 1 or os.listdir(os.path.join(tmp, "out")) != ["bad.pdf"]:
             fail(f"the render without failures exits {r.returncode}:\n{r.stderr}")
         baseline = r.stderr
-        total = int(open(count).read())
-        first = min(total, runs // 4)
-        ks = list(range(1, first + 1))
-        # The last allocations too: recording and printing the diagnostics
-        # comes at the end, and is only a few allocations.
-        ks += [k for k in range(max(first + 1, total - 24), total + 1)]
-        rest = runs - len(ks)
-        # The rest spread evenly over the remaining allocations (the phases
-        # come one after another, so every phase gets its share).
-        for i in range(max(0, rest)):
-            k = first + 1 + (total - first - 1) * i // max(1, rest - 1)
-            if k not in ks and k <= total:
-                ks.append(k)
+        total = max(int(l) for l in open(count).read().split())  # one line a process
+        # Which part of the program makes each allocation (a worker forked
+        # for the input counts on from its parent's count, so a k can be
+        # in both processes).
+        by_class = {}
+        for chunk in open(trace, errors="replace").read().split("@")[1:]:
+            k, _, stack = chunk.partition("\n")
+            by_class.setdefault(site_class(stack), set()).add(int(k))
+        # The first and the last allocations (set-up; recording and printing
+        # the diagnostics at the end), then an even share of the runs for
+        # every part, spread over that part's allocations.
+        ks = set(range(1, min(total, 25) + 1)) | set(range(max(1, total - 24), total + 1))
+        share = max(1, (runs - len(ks)) // max(1, len(by_class)))
+        for cls in sorted(by_class):
+            mine = sorted(by_class[cls])
+            step = max(1, len(mine) / share)
+            ks |= {mine[int(i * step)] for i in range(min(share, len(mine)))}
+        ks = sorted(ks)
         failed = []
         nomem = ok = 0
         reached = {}

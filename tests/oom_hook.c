@@ -10,6 +10,8 @@
  * others succeed; with IPF_OOM_COUNT=FILE the number made is written to FILE
  * at exit, so that a driver knows how many there are, and with
  * IPF_OOM_WHERE=FILE the failing allocation's stack is written to FILE.
+ * A forked worker counts on from its parent's count and fails at the same
+ * k if it gets there, as a process would when the machine runs out.
  *
  * The libraries' own allocations are not failed: libxml2 2.9.14 itself
  * crashes when an allocation fails inside its parser or XPath evaluator
@@ -64,9 +66,30 @@ __attribute__((noinline)) void oom_hook_failed(void)
     __asm__ volatile("");
 }
 
+static const char *trace; /* IPF_OOM_TRACE: a file for every allocation's stack */
+
+/* With IPF_OOM_TRACE=FILE each allocation appends "k" and its stack, so that
+ * a driver can choose failures in every part of the program without trying
+ * each k.  (libc's own allocations, backtrace's included, are not wrapped.) */
+static void write_trace(void)
+{
+    void *frames[32];
+    int n = backtrace(frames, 32);
+    FILE *f = fopen(trace, "a");
+    if (f) {
+        fprintf(f, "@%ld\n", made);
+        fflush(f);
+        backtrace_symbols_fd(frames, n, fileno(f));
+        fclose(f);
+    }
+}
+
 static int refuse(void)
 {
-    if (++made != fail_at)
+    ++made;
+    if (trace && *trace)
+        write_trace();
+    if (made != fail_at)
         return 0;
     oom_hook_failed();
     if (where && *where)
@@ -101,13 +124,26 @@ char *__wrap_strndup(const char *s, size_t n)
 
 static const char *count_file;
 
+/* Every process appends its count: a worker forked by the batch goes on
+ * counting from its parent's count at the fork, so the largest line is the
+ * number of allocations the farthest-reaching process made. */
 static void write_count(void)
 {
-    FILE *f = fopen(count_file, "w");
+    FILE *f = fopen(count_file, "a");
     if (f) {
         fprintf(f, "%ld\n", made);
         fclose(f);
     }
+}
+
+/* A worker ends with _exit, which skips atexit. */
+void __real__exit(int status) __attribute__((noreturn));
+void __wrap__exit(int status) __attribute__((noreturn));
+void __wrap__exit(int status)
+{
+    if (count_file && *count_file)
+        write_count();
+    __real__exit(status);
 }
 
 __attribute__((constructor)) static void oom_hook_init(void)
@@ -116,6 +152,7 @@ __attribute__((constructor)) static void oom_hook_init(void)
     if (at && *at)
         fail_at = strtol(at, NULL, 10);
     where = getenv("IPF_OOM_WHERE");
+    trace = getenv("IPF_OOM_TRACE");
     count_file = getenv("IPF_OOM_COUNT");
     if (count_file && *count_file)
         atexit(write_count);
