@@ -1,7 +1,7 @@
 #!/bin/sh
 # Benchmarks for issue 9 (README "Speed and size"): an outlet list of N rows
 # (CSV roster in, PDF and CSV out) and a roll-up of N annual summaries
-# against a roster of N outlets.  Build first (tools/setup.sh).  Brief: one
+# against a roster of N outlets, at -j1 and -j2.  Build first (tools/setup.sh).  Brief: one
 # run of each, N=10000 by default; the data is generated into a temporary
 # directory and removed.
 set -eu
@@ -39,6 +39,13 @@ echo "== ipforms list: $N rows from a CSV roster → PDF + CSV =="
 t ./build/ipforms list -q --no-date --year 2024 -o "$tmp" "$tmp/roster.csv"
 ls -l "$tmp"/outlet-list-2024.pdf "$tmp"/outlet-list-2024.csv | awk '{print $5, "bytes", $9}'
 pdfinfo "$tmp/outlet-list-2024.pdf" 2>/dev/null | grep Pages || true
-echo "== ipforms rollup: $N summaries against a roster of $N =="
-t ./build/ipforms rollup -q --no-date --year 2024 --templates "$tmp/templates" -o "$tmp" \
-    --roster "$tmp/roster.csv" "$tmp"/sums/*.xml
+# The summaries are read by -j worker processes (docs/lists.md); -j1 and -j2
+# must give the same PDF and CSV.
+for j in 1 2; do
+    echo "== ipforms rollup -j$j: $N summaries against a roster of $N =="
+    mkdir -p "$tmp/j$j"
+    t ./build/ipforms rollup -q -j$j --no-date --year 2024 --templates "$tmp/templates" \
+        -o "$tmp/j$j" --roster "$tmp/roster.csv" "$tmp"/sums/*.xml
+done
+cmp "$tmp/j1/rollup-2024.pdf" "$tmp/j2/rollup-2024.pdf" && cmp "$tmp/j1/rollup-2024.csv" \
+    "$tmp/j2/rollup-2024.csv" && echo "-j1 and -j2: the same PDF and CSV"

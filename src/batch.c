@@ -27,6 +27,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -345,10 +348,21 @@ static void worker_main(ipf_engine *e, const ipf_batch_options *o, char *const *
                         int task_fd, int res_fd)
 {
     /* The parent decides when to stop: a Ctrl-C reaches the whole process
-     * group, and a worker must finish (or be killed by) the parent. */
-    signal(SIGINT, SIG_IGN);
-    signal(SIGTERM, SIG_IGN);
-    signal(SIGHUP, SIG_IGN);
+     * group, and a worker must finish (or be killed by) the parent.  The
+     * worker of a single input (there only to hold the time limit) keeps
+     * the default actions, as that input would in the parent, and goes
+     * when the parent does. */
+    if (n > 1) {
+        signal(SIGINT, SIG_IGN);
+        signal(SIGTERM, SIG_IGN);
+        signal(SIGHUP, SIG_IGN);
+    } else {
+#ifdef __linux__
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+#endif
+        if (getppid() == 1)
+            _exit(3);
+    }
     signal(SIGPIPE, SIG_DFL);
     ipf_diags *d = ipf_diags_new();
     if (!d)
@@ -375,7 +389,7 @@ static void worker_main(ipf_engine *e, const ipf_batch_options *o, char *const *
             rq.name_pattern = o->name_pattern;
             rq.claim = worker_claim;
             rq.claim_ctx = &c;
-            rq.no_sync = 1;
+            rq.no_sync = n > 1; /* a batch syncs once, at its end */
             st = ipf_engine_render_request(e, &rq, d);
             written = rq.written;
         } else {
@@ -1142,8 +1156,10 @@ ipf_status ipf_batch_run(ipf_engine *e, const ipf_batch_options *o, char *const 
         ipf_engine_prepare(e, inputs[0], d);
         ipf_diags_print(d, o->err);
         ipf_diags_free(d);
-        parallel(&r);
     }
+    /* Even one input goes to a worker process: the time limit can only
+     * stop a worker.  The input is done here when no worker can start. */
+    parallel(&r);
     sequential(&r);
     if (r.progress) {
         /* The last state stays on the screen, above the summary. */

@@ -2,12 +2,17 @@
 #include "collect.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <math.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <libxml/xpath.h>
 #include <libxml/xpathInternals.h>
@@ -189,6 +194,20 @@ static size_t prefix_len(const char *text, const char *name)
     return n && strncmp(text, name, n) == 0 ? n : 0;
 }
 
+/* The longest of the short forms "A|B|…" that text starts with. */
+static size_t short_len(const char *text, const char *shorts)
+{
+    size_t best = 0;
+    for (const char *p = shorts; p && *p;) {
+        const char *bar = strchr(p, '|');
+        size_t n = bar ? (size_t)(bar - p) : strlen(p);
+        if (n > best && strncmp(text, p, n) == 0)
+            best = n;
+        p = bar ? bar + 1 : NULL;
+    }
+    return best;
+}
+
 /* A prefecture's name with its trailing 市 left off. */
 static size_t stem_len(const char *text, const char *name)
 {
@@ -199,7 +218,8 @@ static size_t stem_len(const char *text, const char *name)
 }
 
 /* The province (and prefecture, or -1) a region text names at its start;
- * the longest province name wins (a name that starts another loses). */
+ * the longest province name (full or short) wins (a name that starts another
+ * loses). */
 static int region_match(const regions *g, const char *text, int *pref)
 {
     *pref = -1;
@@ -209,7 +229,7 @@ static int region_match(const regions *g, const char *text, int *pref)
         if (g->r[i].parent >= 0)
             continue;
         size_t l = prefix_len(text, g->r[i].name);
-        size_t s = prefix_len(text, g->r[i].shortname);
+        size_t s = short_len(text, g->r[i].shortname);
         if (s > l)
             l = s;
         if (l > bl) {
@@ -219,11 +239,18 @@ static int region_match(const regions *g, const char *text, int *pref)
     }
     if (best < 0)
         return -1;
+    /* Within the province, the longest of name, short and stem wins too, so
+     * that one name beginning another cannot take its rows. */
     const char *rest = text + bl;
+    size_t pl = 0;
     for (size_t i = (size_t)best + 1; i < g->n && g->r[i].parent == best; i++) {
-        if (prefix_len(rest, g->r[i].name) || stem_len(rest, g->r[i].name)) {
+        size_t l = prefix_len(rest, g->r[i].name);
+        size_t s = short_len(rest, g->r[i].shortname), t = stem_len(rest, g->r[i].name);
+        l = l > s ? l : s;
+        l = l > t ? l : t;
+        if (l > pl) {
+            pl = l;
             *pref = (int)i;
-            break;
         }
     }
     return best;
@@ -314,6 +341,8 @@ static ipf_status sources_load(const char *path, ipf_diags *d, sources *s)
 static ipf_status sources_for(ipf_engine *e, const char *form_id, ipf_diags *d, sources *s,
                               const ipf_form **form)
 {
+    /* Freed by the caller whatever happens here: cleared before any return. */
+    memset(s, 0, sizeof *s);
     *form = ipf_engine_find_form(e, form_id, d);
     if (!*form) {
         ipf_diag_add(d, form_id, 0, IPF_SEV_ERROR, "FORM-UNKNOWN",
@@ -680,6 +709,55 @@ static void builder_head(builder *b, const ipf_list_options *o)
     free(title);
 }
 
+/* ------------------------------------------------------------ rendered alone */
+
+ipf_status ipf_collect_annotate(ipf_engine *e, const ipf_form *form, xmlDocPtr doc,
+                                const char *path, ipf_diags *d)
+{
+    char *sp = dir_join(ipf_form_path(form), "sources.xml");
+    if (!sp)
+        return IPF_ERR_NOMEM;
+    sources own, roster;
+    const ipf_form *f = NULL;
+    memset(&own, 0, sizeof own);
+    memset(&roster, 0, sizeof roster);
+    /* No sources.xml: not a document made from many. */
+    ipf_status st = access(sp, R_OK) == 0 ? sources_load(sp, d, &own) : IPF_OK;
+    free(sp);
+    if (!own.root) {
+        sources_free(&own);
+        return st;
+    }
+    /* A roll-up's rows are its roster's: their fields and region table. */
+    const char *rf_id = st == IPF_OK ? xattr(own.root, "roster") : NULL;
+    if (rf_id)
+        st = sources_for(e, rf_id, d, &roster, &f);
+    sources *src = rf_id ? &roster : &own;
+    xmlNodePtr root = xmlDocGetRootElement(doc);
+    /* (Only a document of the kind the mapping makes.) */
+    int kind =
+        st == IPF_OK && root && strcmp(xattr(own.root, "root"), (const char *)root->name) == 0;
+    const char *rowname = kind ? xattr(src->root, "row") : NULL;
+    const field_map *rf = NULL;
+    for (size_t i = 0; rowname && i < src->nf; i++)
+        if (src->f[i].region)
+            rf = &src->f[i];
+    builder b;
+    memset(&b, 0, sizeof b);
+    b.src = src;
+    b.d = d;
+    for (xmlNodePtr n = rf && root ? root->children : NULL; n; n = n->next) {
+        if (!is_el(n, rowname))
+            continue;
+        for (xmlNodePtr c = n->children; c; c = c->next)
+            if (is_el(c, rf->name) && !xmlHasProp(c, (const xmlChar *)"province-code"))
+                annotate_region(&b, c, rf->matched_only, path, ipf_xml_line(n));
+    }
+    sources_free(&roster);
+    sources_free(&own);
+    return st;
+}
+
 /* ------------------------------------------------------------ CSV of a table */
 
 typedef struct textbuf {
@@ -931,17 +1009,239 @@ ipf_status ipf_collect_csv(const ipf_form *form, xmlDocPtr data, ipf_csv_writer 
 
 /* ------------------------------------------------------------ output */
 
+/* Records through a pipe, between worker processes and the parent: u32
+ * integers and strings (u32 length, UINT32_MAX for NULL), in host order. */
+
+typedef struct wbuf {
+    char *p;
+    size_t n, cap;
+    int oom;
+} wbuf;
+
+static void wb_put(wbuf *b, const void *data, size_t n)
+{
+    if (b->oom)
+        return;
+    if (b->n + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->n + n)
+            cap *= 2;
+        char *np = realloc(b->p, cap);
+        if (!np) {
+            b->oom = 1;
+            return;
+        }
+        b->p = np;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->n, data, n);
+    b->n += n;
+}
+
+static void wb_u32(wbuf *b, uint32_t v)
+{
+    wb_put(b, &v, sizeof v);
+}
+
+static void wb_str(wbuf *b, const char *s) /* NULL is kept apart from "" */
+{
+    uint32_t n = s ? (uint32_t)strlen(s) : UINT32_MAX;
+    wb_u32(b, n);
+    if (s)
+        wb_put(b, s, n);
+}
+
+typedef struct rbuf {
+    const char *p, *end;
+    int bad;
+} rbuf;
+
+static uint32_t rb_u32(rbuf *r)
+{
+    uint32_t v = 0;
+    if (r->bad || (size_t)(r->end - r->p) < sizeof v) {
+        r->bad = 1;
+        return 0;
+    }
+    memcpy(&v, r->p, sizeof v);
+    r->p += sizeof v;
+    return v;
+}
+
+/* A new string, NULL for a NULL written; *ok 0 when truncated or no memory. */
+static char *rb_str(rbuf *r, int *ok)
+{
+    uint32_t n = rb_u32(r);
+    if (r->bad || n == UINT32_MAX)
+        return NULL;
+    if ((size_t)(r->end - r->p) < n) {
+        r->bad = 1;
+        return NULL;
+    }
+    char *s = malloc((size_t)n + 1);
+    if (!s) {
+        *ok = 0;
+        return NULL;
+    }
+    memcpy(s, r->p, n);
+    s[n] = '\0';
+    r->p += n;
+    return s;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static ipf_status csv_of(const ipf_form *form, xmlDocPtr doc, const ipf_list_options *o,
+                         ipf_diags *d, ipf_csv_writer **w)
+{
+    ipf_status st = ipf_csv_writer_new(
+        o->csv_charset == IPF_CSV_GB18030 ? IPF_CSV_GB18030 : IPF_CSV_UTF8_BOM, w);
+    if (st == IPF_OK)
+        st = ipf_collect_csv(form, doc, *w, d);
+    return st;
+}
+
+/* The CSV made beside the PDF, with -j other than 1: a child process makes
+ * it while the parent lays out and writes the PDF, and writes it only when
+ * the parent says the PDF was written (as the serial order does), then
+ * sends back its status and diagnostics.  -1: no child (the caller makes
+ * the CSV itself). */
+static int csv_child(const ipf_form *form, xmlDocPtr doc, const ipf_list_options *o, int *go_fd,
+                     int *back_fd, pid_t *pid)
+{
+    int go[2], back[2];
+    if (pipe(go) < 0)
+        return -1;
+    if (pipe(back) < 0) {
+        close(go[0]);
+        close(go[1]);
+        return -1;
+    }
+    fflush(NULL);
+    pid_t c = fork();
+    if (c < 0) {
+        close(go[0]);
+        close(go[1]);
+        close(back[0]);
+        close(back[1]);
+        return -1;
+    }
+    if (c == 0) {
+        close(go[1]);
+        close(back[0]);
+        ipf_diags *cd = ipf_diags_new();
+        ipf_csv_writer *w = NULL;
+        ipf_status st = cd ? csv_of(form, doc, o, cd, &w) : IPF_ERR_NOMEM;
+        char say = 0;
+        while (read(go[0], &say, 1) < 0 && errno == EINTR)
+            ;
+        if (say == 'w' && st == IPF_OK)
+            st = ipf_csv_write_file(w, o->csv_path, cd);
+        if (cd && ipf_diags_oom(cd))
+            st = IPF_ERR_NOMEM;
+        wbuf b = {0};
+        wb_u32(&b, (uint32_t)st);
+        size_t nd = cd ? ipf_diags_count(cd) : 0;
+        wb_u32(&b, (uint32_t)nd);
+        for (size_t k = 0; k < nd; k++) {
+            const ipf_diag *g = ipf_diags_get(cd, k);
+            wb_str(&b, g->file);
+            wb_u32(&b, (uint32_t)(g->line < 0 ? 0 : g->line));
+            wb_u32(&b, (uint32_t)g->severity);
+            wb_str(&b, g->code);
+            wb_str(&b, g->message);
+        }
+        _exit(b.oom || write_all(back[1], b.p, b.n) < 0 ? 3 : 0);
+    }
+    close(go[0]);
+    close(back[1]);
+    *go_fd = go[1];
+    *back_fd = back[0];
+    *pid = c;
+    return 0;
+}
+
+/* The child's answer after the PDF: its diagnostics added to d only when
+ * the PDF was written (pdf_ok), as the serial order would have made them. */
+static ipf_status csv_child_done(int go_fd, int back_fd, pid_t pid, int pdf_ok, ipf_diags *d)
+{
+    char say = pdf_ok ? 'w' : 'n';
+    /* A child that died must not take the parent with it (SIGPIPE). */
+    struct sigaction ign, old;
+    memset(&ign, 0, sizeof ign);
+    ign.sa_handler = SIG_IGN;
+    sigemptyset(&ign.sa_mask);
+    sigaction(SIGPIPE, &ign, &old);
+    (void)!write(go_fd, &say, 1);
+    sigaction(SIGPIPE, &old, NULL);
+    close(go_fd);
+    wbuf in = {0};
+    char chunk[4096];
+    for (;;) {
+        ssize_t got = read(back_fd, chunk, sizeof chunk);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            break;
+        wb_put(&in, chunk, (size_t)got);
+    }
+    close(back_fd);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    rbuf r = {in.p, in.p + in.n, in.oom || !WIFEXITED(status) || WEXITSTATUS(status) != 0};
+    ipf_status st = (ipf_status)rb_u32(&r);
+    uint32_t nd = rb_u32(&r);
+    int ok = 1;
+    for (uint32_t k = 0; k < nd && !r.bad; k++) {
+        char *file = rb_str(&r, &ok);
+        long line = (long)rb_u32(&r);
+        ipf_severity sev = (ipf_severity)rb_u32(&r);
+        char *code = rb_str(&r, &ok), *msg = rb_str(&r, &ok);
+        if (pdf_ok && file && code && msg)
+            ipf_diag_add(d, file, line, sev, code, "%s", msg);
+        free(file);
+        free(code);
+        free(msg);
+    }
+    free(in.p);
+    if (!ok)
+        return IPF_ERR_NOMEM;
+    return r.bad ? IPF_ERR_INTERNAL : st;
+}
+
 static ipf_status write_outputs(ipf_engine *e, const ipf_form *form, xmlDocPtr doc,
                                 const char *name, const ipf_list_options *o, ipf_diags *d)
 {
+    int go_fd = -1, back_fd = -1;
+    pid_t pid = 0;
+    int child = o->csv_path && o->pdf_path && o->jobs != 1
+                    ? csv_child(form, doc, o, &go_fd, &back_fd, &pid)
+                    : -1;
     ipf_status st = ipf_engine_render_doc(e, doc, name, o->pdf_path, d);
+    if (child == 0) {
+        ipf_status cs = csv_child_done(go_fd, back_fd, pid, st == IPF_OK, d);
+        if (cs == IPF_ERR_INTERNAL)
+            ipf_diag_add(d, o->csv_path, 0, IPF_SEV_ERROR, "CSV-WORKER",
+                         "生成 CSV 的进程意外退出，CSV 可能没有写出；请用 -j1 重试");
+        return st != IPF_OK ? st : cs;
+    }
     if (st != IPF_OK || !o->csv_path)
         return st;
-    ipf_csv_writer *w;
-    st = ipf_csv_writer_new(o->csv_charset == IPF_CSV_GB18030 ? IPF_CSV_GB18030 : IPF_CSV_UTF8_BOM,
-                            &w);
-    if (st == IPF_OK)
-        st = ipf_collect_csv(form, doc, w, d);
+    ipf_csv_writer *w = NULL;
+    st = csv_of(form, doc, o, d, &w);
     if (st == IPF_OK)
         st = ipf_csv_write_file(w, o->csv_path, d);
     ipf_csv_writer_free(w);
@@ -1099,6 +1399,259 @@ static ipf_status read_summary(ipf_engine *e, const xmlNode *spec, const char *p
     return st;
 }
 
+/* ------------------------------------------------------------ summaries in parallel */
+
+/* With -j N, the summaries are read and checked by N worker processes forked
+ * after the catalogue is loaded (they share it copy-on-write, as batch.h's
+ * workers do).  Worker w takes summaries w, w + N, w + 2N … and writes, per
+ * summary, its status, its diagnostics and what read_summary found, to a pipe.
+ * The parent reads every pipe as it fills and then takes the records in
+ * input order, adding the diagnostics in that order: the output is the one
+ * of -j1, byte for byte.  A summary whose record is missing (its worker
+ * died) is an error naming the file. */
+
+static void put_summary(wbuf *b, uint32_t i, ipf_status st, const ipf_diags *d,
+                        const summary_info *si)
+{
+    wb_u32(b, i);
+    wb_u32(b, (uint32_t)st);
+    wb_u32(b, (uint32_t)ipf_diags_count(d));
+    for (size_t k = 0; k < ipf_diags_count(d); k++) {
+        const ipf_diag *g = ipf_diags_get(d, k);
+        wb_str(b, g->file);
+        wb_u32(b, (uint32_t)(g->line < 0 ? 0 : g->line));
+        wb_u32(b, (uint32_t)g->severity);
+        wb_str(b, g->code);
+        wb_str(b, g->message);
+    }
+    wb_str(b, si->name);
+    wb_str(b, si->code);
+    wb_str(b, si->date);
+    wb_str(b, si->year);
+    wb_str(b, si->form);
+    uint32_t ns = 0;
+    for (xmlNodePtr k = si->stats ? si->stats->children : NULL; k; k = k->next)
+        ns++;
+    wb_u32(b, si->stats ? ns : UINT32_MAX);
+    for (xmlNodePtr k = si->stats ? si->stats->children : NULL; k; k = k->next) {
+        xmlChar *v = xmlNodeGetContent(k);
+        wb_str(b, (const char *)k->name);
+        wb_str(b, v ? (const char *)v : "");
+        xmlFree(v);
+    }
+}
+
+/* The worker's life: never returns. */
+static void summary_worker(ipf_engine *e, const xmlNode *spec, const ipf_list_options *o, size_t w,
+                           size_t jobs, xmlDocPtr out, int fd)
+{
+    wbuf b = {0};
+    for (size_t i = w; i < o->nsummaries && !b.oom; i += jobs) {
+        ipf_diags *d = ipf_diags_new();
+        summary_info si;
+        ipf_status st = d ? read_summary(e, spec, o->summaries[i], 0, d, &si, out) : IPF_ERR_NOMEM;
+        if (d && ipf_diags_oom(d))
+            st = IPF_ERR_NOMEM;
+        if (d)
+            put_summary(&b, (uint32_t)i, st, d, &si);
+        if (d)
+            summary_free(&si);
+        ipf_diags_free(d);
+        if (!d)
+            break;
+        /* Flushed as it grows, so the pipe never holds more than a chunk. */
+        if (b.n >= 1 << 16) {
+            if (write_all(fd, b.p, b.n) < 0)
+                _exit(3);
+            b.n = 0;
+        }
+    }
+    int rc = b.oom || write_all(fd, b.p, b.n) < 0 ? 3 : 0;
+    _exit(rc);
+}
+
+/* Takes one record into sum[] (diagnostics into dd[i]); -1 when malformed. */
+static int take_summary(rbuf *r, summary_info *sum, size_t n, ipf_diags **dd, ipf_status *sts,
+                        xmlDocPtr out, const ipf_list_options *o, int *ok)
+{
+    uint32_t i = rb_u32(r);
+    ipf_status st = (ipf_status)rb_u32(r);
+    uint32_t nd = rb_u32(r);
+    if (r->bad || i >= n || dd[i])
+        return -1;
+    dd[i] = ipf_diags_new();
+    if (!dd[i]) {
+        *ok = 0;
+        return -1;
+    }
+    for (uint32_t k = 0; k < nd && !r->bad; k++) {
+        char *file = rb_str(r, ok);
+        long line = (long)rb_u32(r);
+        ipf_severity sev = (ipf_severity)rb_u32(r);
+        char *code = rb_str(r, ok), *msg = rb_str(r, ok);
+        if (file && code && msg)
+            ipf_diag_add(dd[i], file, line, sev, code, "%s", msg);
+        free(file);
+        free(code);
+        free(msg);
+    }
+    summary_info *si = &sum[i];
+    si->file = strdup(o->summaries[i]);
+    si->name = rb_str(r, ok);
+    si->code = rb_str(r, ok);
+    si->date = rb_str(r, ok);
+    si->year = rb_str(r, ok);
+    si->form = rb_str(r, ok);
+    si->key = si->name ? ipf_outlet_name_key(si->name) : NULL;
+    uint32_t ns = rb_u32(r);
+    if (ns != UINT32_MAX && !r->bad)
+        si->stats = xmlNewDocNode(out, NULL, (const xmlChar *)"stats", NULL);
+    for (uint32_t k = 0; ns != UINT32_MAX && k < ns && !r->bad; k++) {
+        char *name = rb_str(r, ok), *v = rb_str(r, ok);
+        if (si->stats && name && v)
+            xmlNewTextChild(si->stats, NULL, (const xmlChar *)name, (const xmlChar *)v);
+        free(name);
+        free(v);
+    }
+    if (!si->file || (si->name && !si->key))
+        *ok = 0;
+    sts[i] = st;
+    if (r->bad) {
+        /* Cut off (its worker died): as if missing, reported by the caller. */
+        summary_free(si);
+        memset(si, 0, sizeof *si);
+        ipf_diags_free(dd[i]);
+        dd[i] = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+/* Reads summaries [0, n) with jobs workers into sum[], their diagnostics
+ * added to d in input order and each one's status in sts[].  -1 when the
+ * workers could not be started (the caller reads them itself). */
+static int read_summaries_parallel(ipf_engine *e, const xmlNode *spec, const ipf_list_options *o,
+                                   size_t jobs, xmlDocPtr out, summary_info *sum, ipf_status *sts,
+                                   ipf_diags *d)
+{
+    size_t n = o->nsummaries;
+    pid_t *pid = calloc(jobs, sizeof *pid);
+    int *fd = calloc(jobs, sizeof *fd);
+    wbuf *in = calloc(jobs, sizeof *in);
+    ipf_diags **dd = calloc(n, sizeof *dd);
+    if (!pid || !fd || !in || !dd) {
+        free(pid);
+        free(fd);
+        free(in);
+        free(dd);
+        return -1;
+    }
+    /* Anything buffered would be written once more by every child. */
+    fflush(NULL);
+    size_t started = 0;
+    for (; started < jobs; started++) {
+        int p[2];
+        if (pipe(p) < 0)
+            break;
+        pid_t c = fork();
+        if (c < 0) {
+            close(p[0]);
+            close(p[1]);
+            break;
+        }
+        if (c == 0) {
+            close(p[0]);
+            for (size_t k = 0; k < started; k++)
+                close(fd[k]);
+            summary_worker(e, spec, o, started, jobs, out, p[1]);
+        }
+        close(p[1]);
+        pid[started] = c;
+        fd[started] = p[0];
+    }
+    int rc = 0;
+    if (started < jobs) {
+        /* Not all started: stop those that were, read everything here. */
+        for (size_t k = 0; k < started; k++) {
+            kill(pid[k], SIGKILL);
+            close(fd[k]);
+            waitpid(pid[k], NULL, 0);
+        }
+        rc = -1;
+    } else {
+        struct pollfd *pf = calloc(jobs, sizeof *pf);
+        size_t open_n = jobs;
+        if (!pf)
+            open_n = 0, rc = -2;
+        for (size_t k = 0; pf && k < jobs; k++)
+            pf[k] = (struct pollfd){.fd = fd[k], .events = POLLIN};
+        char chunk[1 << 16];
+        while (open_n > 0) {
+            if (poll(pf, (nfds_t)jobs, -1) < 0) {
+                if (errno == EINTR)
+                    continue;
+                rc = -2;
+                break;
+            }
+            for (size_t k = 0; k < jobs; k++) {
+                if (pf[k].fd < 0 || !(pf[k].revents & (POLLIN | POLLHUP | POLLERR)))
+                    continue;
+                ssize_t got = read(pf[k].fd, chunk, sizeof chunk);
+                if (got < 0 && errno == EINTR)
+                    continue;
+                if (got > 0) {
+                    wb_put(&in[k], chunk, (size_t)got);
+                    continue;
+                }
+                pf[k].fd = -1;
+                open_n--;
+            }
+        }
+        free(pf);
+        for (size_t k = 0; k < jobs; k++) {
+            int status = 0;
+            close(fd[k]);
+            while (waitpid(pid[k], &status, 0) < 0 && errno == EINTR)
+                ;
+        }
+        int ok = 1;
+        for (size_t k = 0; k < jobs; k++) {
+            rbuf r = {in[k].p, in[k].p + in[k].n, in[k].oom};
+            while (r.p < r.end && !r.bad)
+                if (take_summary(&r, sum, n, dd, sts, out, o, &ok) < 0)
+                    break;
+        }
+        for (size_t i = 0; i < n; i++) {
+            if (dd[i]) {
+                for (size_t k = 0; k < ipf_diags_count(dd[i]); k++) {
+                    const ipf_diag *g = ipf_diags_get(dd[i], k);
+                    ipf_diag_add(d, g->file, g->line, g->severity, g->code, "%s", g->message);
+                }
+                if (ipf_diags_oom(dd[i]))
+                    ok = 0;
+            } else {
+                if (!sum[i].file)
+                    sum[i].file = strdup(o->summaries[i]);
+                ipf_diag_add(d, o->summaries[i], 0, IPF_SEV_ERROR, "ROLLUP-WORKER",
+                             "检查这份年度工作总结的工作进程意外退出，未计入汇总；"
+                             "请单独用 ipforms validate 检查此文件");
+                sts[i] = IPF_ERR_INTERNAL;
+            }
+        }
+        if (!ok)
+            rc = -2;
+    }
+    for (size_t i = 0; i < n; i++)
+        ipf_diags_free(dd[i]);
+    for (size_t k = 0; k < jobs; k++)
+        free(in[k].p);
+    free(dd);
+    free(in);
+    free(fd);
+    free(pid);
+    return rc;
+}
+
 /* Summaries by name key [0] and by credit code [1]: chains of indices. */
 typedef struct summary_index {
     size_t *head[2], *next[2];
@@ -1149,6 +1702,23 @@ static int index_summaries(summary_index *x, const summary_info *sum, size_t n)
     return 0;
 }
 
+/* Worker processes for the summaries: -j, 0 meaning the cores; one for a
+ * handful of summaries, where forking costs more than it saves. */
+static size_t rollup_jobs(const ipf_list_options *o)
+{
+    long j = o->jobs;
+    if (j <= 0) {
+        j = sysconf(_SC_NPROCESSORS_ONLN);
+        if (j < 1)
+            j = 1;
+    }
+    if (j > 64)
+        j = 64;
+    if ((size_t)j > o->nsummaries / 2)
+        j = (long)(o->nsummaries / 2);
+    return j < 1 ? 1 : (size_t)j;
+}
+
 ipf_status ipf_engine_rollup(ipf_engine *e, const ipf_list_options *o, ipf_diags *d)
 {
     const char *id = o->form_id ? o->form_id : "rollup";
@@ -1181,8 +1751,14 @@ ipf_status ipf_engine_rollup(ipf_engine *e, const ipf_list_options *o, ipf_diags
         st = IPF_ERR_NOMEM;
     size_t nsum = 0;
     ipf_status worst = st;
+    size_t jobs = rollup_jobs(o);
+    ipf_status *sts = st == IPF_OK && jobs > 1 ? calloc(o->nsummaries, sizeof *sts) : NULL;
+    int par = sts ? read_summaries_parallel(e, spec, o, jobs, b.out, sum, sts, d) : -1;
+    if (par == -2)
+        st = IPF_ERR_NOMEM;
     for (size_t i = 0; st == IPF_OK && i < o->nsummaries; i++) {
-        ipf_status one = read_summary(e, spec, o->summaries[i], 0, d, &sum[nsum], b.out);
+        ipf_status one =
+            par == 0 ? sts[i] : read_summary(e, spec, o->summaries[i], 0, d, &sum[nsum], b.out);
         nsum++;
         if (one == IPF_ERR_NOMEM)
             st = one;
@@ -1192,6 +1768,9 @@ ipf_status ipf_engine_rollup(ipf_engine *e, const ipf_list_options *o, ipf_diags
                 worst = one;
         }
     }
+    if (par != -1)
+        nsum = o->nsummaries; /* every record taken is freed below */
+    free(sts);
     if (st == IPF_OK && worst != IPF_OK && !(worst == IPF_INVALID && o->pdf_path == NULL))
         st = worst;
     /* Rename the roster's document into a roll-up: same rows, with status. */

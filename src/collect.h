@@ -22,6 +22,15 @@
 #include "csv.h"
 #include "diag.h"
 #include "form.h"
+#include "ipforms.h"
+
+/* A list or roll-up document rendered or validated on its own (ipforms
+ * render, validate): the regions of its rows that carry no province-code are
+ * looked up in the region table as ipforms list looks them up (codes, printed
+ * names, LIST-REGION for an unknown one), so that render gives the PDF list
+ * gives.  A form without a sources.xml beside its template is left alone. */
+ipf_status ipf_collect_annotate(ipf_engine *e, const ipf_form *form, xmlDocPtr doc,
+                                const char *path, ipf_diags *d);
 
 /* Appends the CSV records of form's table for data to w. */
 ipf_status ipf_collect_csv(const ipf_form *form, xmlDocPtr data, ipf_csv_writer *w, ipf_diags *d);

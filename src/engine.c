@@ -13,6 +13,7 @@
 
 #include <libxml/xmlreader.h>
 
+#include "collect.h"
 #include "drawing.h"
 #include "fontset.h"
 #include "hpdf_memcpy.h"
@@ -662,6 +663,29 @@ static ipf_status load_slot(ipf_engine *e, form_slot *s, ipf_diags *d)
     return st;
 }
 
+/* The form="" and edition="" of a data document's root (each NULL when
+ * absent, or when doc has no root): the one place they are read.  Returns
+ * the root; the caller xmlFree()s both strings. */
+static xmlNodePtr root_names(xmlDocPtr doc, xmlChar **form, xmlChar **edition)
+{
+    xmlNodePtr root = doc ? xmlDocGetRootElement(doc) : NULL;
+    *form = root ? xmlGetNoNsProp(root, (const xmlChar *)"form") : NULL;
+    *edition = root ? xmlGetNoNsProp(root, (const xmlChar *)"edition") : NULL;
+    return root;
+}
+
+/* The slot of exactly the form and edition doc's root names, when the
+ * catalogue has it (no scan, no diagnostics about the data). */
+static form_slot *named_slot(ipf_engine *e, xmlDocPtr doc, ipf_diags *d)
+{
+    xmlChar *id, *ed;
+    root_names(doc, &id, &ed);
+    form_slot *s = id ? find_slot(e, (const char *)id, (const char *)ed, d) : NULL;
+    xmlFree(id);
+    xmlFree(ed);
+    return s;
+}
+
 /* Which form a data file is for: its root's form="" and edition=""
  * attributes.  Data names the edition of the printed form it was written
  * for; without one, the form must be held in one edition only, so that a
@@ -669,15 +693,15 @@ static ipf_status load_slot(ipf_engine *e, form_slot *s, ipf_diags *d)
 static ipf_status form_of(ipf_engine *e, xmlDocPtr doc, const char *path, ipf_diags *d,
                           form_slot **out)
 {
-    xmlNodePtr root = xmlDocGetRootElement(doc);
-    xmlChar *id = xmlGetNoNsProp(root, (const xmlChar *)"form");
+    xmlChar *id, *ed;
+    xmlNodePtr root = root_names(doc, &id, &ed);
     if (!id) {
         ipf_diag_add(d, path, ipf_xml_line(root), IPF_SEV_ERROR, "DATA-FORM",
                      "根元素 <%s> 缺少 form 属性，无法确定表单种类（可用 ipforms forms 查看）",
                      (const char *)root->name);
+        xmlFree(ed);
         return IPF_INVALID;
     }
-    xmlChar *ed = xmlGetNoNsProp(root, (const xmlChar *)"edition");
     catalogue *c = &e->cat;
     form_slot *match = ed ? find_slot(e, (const char *)id, (const char *)ed, d) : NULL;
     ipf_status st = IPF_OK;
@@ -759,14 +783,8 @@ static ipf_status read_and_check(ipf_engine *e, const char *path, ipf_diags *d, 
         ipf_diags *scratch = ipf_diags_new();
         xmlDocPtr peek = NULL;
         form_slot *s = NULL;
-        if (scratch && ipf_xml_read_file(path, &lim, scratch, &peek) == IPF_OK) {
-            xmlNodePtr root = xmlDocGetRootElement(peek);
-            xmlChar *id = xmlGetNoNsProp(root, (const xmlChar *)"form");
-            xmlChar *ed = xmlGetNoNsProp(root, (const xmlChar *)"edition");
-            s = id ? find_slot(e, (const char *)id, (const char *)ed, d) : NULL;
-            xmlFree(id);
-            xmlFree(ed);
-        }
+        if (scratch && ipf_xml_read_file(path, &lim, scratch, &peek) == IPF_OK)
+            s = named_slot(e, peek, d);
         xmlFreeDoc(peek);
         ipf_diags_free(scratch);
         size_t own = s ? ipf_engine_max_nodes(s->form) : 0;
@@ -788,6 +806,10 @@ static ipf_status read_and_check(ipf_engine *e, const char *path, ipf_diags *d, 
     if (st != IPF_OK)
         return st;
     form_slot *s = *slot;
+    /* A list document is looked up as ipforms list would (collect.h). */
+    st = ipf_collect_annotate(e, s->form, *doc, path, d);
+    if (st != IPF_OK)
+        return st;
     return ipf_validate_document(s->form, s->schema, s->rules, slot_fonts(s), *doc, path, d);
 }
 
@@ -808,12 +830,7 @@ ipf_status ipf_engine_prepare(ipf_engine *e, const char *path, ipf_diags *d)
     xmlDocPtr doc = NULL;
     ipf_status st = quiet ? ipf_xml_read_file(path, NULL, quiet, &doc) : IPF_ERR_NOMEM;
     ipf_diags_free(quiet);
-    xmlNodePtr root = st == IPF_OK ? xmlDocGetRootElement(doc) : NULL;
-    xmlChar *id = root ? xmlGetNoNsProp(root, (const xmlChar *)"form") : NULL;
-    xmlChar *ed = root ? xmlGetNoNsProp(root, (const xmlChar *)"edition") : NULL;
-    form_slot *s = id ? find_slot(e, (const char *)id, (const char *)ed, d) : NULL;
-    xmlFree(id);
-    xmlFree(ed);
+    form_slot *s = st == IPF_OK ? named_slot(e, doc, d) : NULL;
     xmlFreeDoc(doc);
     return s ? load_slot(e, s, d) : st;
 }

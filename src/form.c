@@ -20,7 +20,7 @@
 #define MAX_NS          8
 #define MAX_EXTENDS     8 /* a base may extend another: at most this deep */
 #define DEFAULT_DATA_NS "urn:ipforms:data:1"
-#define MAX_LOOPVARS    32
+#define MAX_LOOP_DEPTH  32 /* nested loops checked; deeper ones are not a form */
 #define MAX_PAGES       8
 
 /* A file of the extends chain: the template itself first, then its bases. */
@@ -78,8 +78,6 @@ struct ipf_form {
     const char *page_names[MAX_PAGES];
     size_t npages;
     const ipf_ruleset *rules; /* bound after load, not owned */
-    const char *loopvars[MAX_LOOPVARS];
-    size_t nloopvars;
 };
 
 /* These two run for every template node at every layout: xmlStrEqual
@@ -341,67 +339,41 @@ static int compile_text(ipf_form *f, xmlXPathContextPtr xc, const xmlNode *where
         return -1;
     t->attr = attr;
     *out = t;
-    size_t len = strlen(s);
-    char *lit = malloc(len + 1);
-    if (!lit)
-        return -1;
-    size_t nl = 0;
-    for (const char *p = s; *p;) {
-        if ((p[0] == '{' && p[1] == '{') || (p[0] == '}' && p[1] == '}')) {
-            lit[nl++] = *p;
-            p += 2;
-        } else if (*p == '}') {
-            ipf_diag_add(d, node_file(f, where), ipf_xml_line(where), IPF_SEV_ERROR,
-                         "TEMPLATE-TEXT", "%s中有多余的“}”（花括号本身请写作 }}）：%s", what, s);
-            free(lit);
+    const char *file = node_file(f, where);
+    long line = ipf_xml_line(where);
+    ipf_interp_piece pc;
+    for (const char *p = s; ipf_interp_next(&p, &pc) != IPF_INTERP_END;) {
+        switch (pc.kind) {
+        case IPF_INTERP_STRAY_CLOSE:
+            ipf_diag_add(d, file, line, IPF_SEV_ERROR, "TEMPLATE-TEXT",
+                         "%s中有多余的“}”（花括号本身请写作 }}）：%s", what, s);
             return 1;
-        } else if (*p == '{') {
-            const char *e = p + 1;
-            char quote = 0;
-            while (*e && (quote || *e != '}')) {
-                if (quote && *e == quote)
-                    quote = 0;
-                else if (!quote && (*e == '\'' || *e == '"'))
-                    quote = *e;
-                e++;
-            }
-            if (!*e) {
-                ipf_diag_add(d, node_file(f, where), ipf_xml_line(where), IPF_SEV_ERROR,
-                             "TEMPLATE-TEXT", "%s中“{”没有对应的“}”（花括号本身请写作 {{）：%s",
-                             what, s);
-                free(lit);
-                return 1;
-            }
-            if (nl > 0) {
-                lit[nl] = '\0';
-                char *l = strdup(lit);
-                if (!l || add_part(t, l, NULL, NULL) != 0) {
-                    free(lit);
-                    return -1;
-                }
-                nl = 0;
-            }
-            char *src = strndup(p + 1, (size_t)(e - p - 1));
-            if (!src) {
-                free(lit);
+        case IPF_INTERP_UNCLOSED:
+            ipf_diag_add(d, file, line, IPF_SEV_ERROR, "TEMPLATE-TEXT",
+                         "%s中“{”没有对应的“}”（花括号本身请写作 {{）：%s", what, s);
+            return 1;
+        case IPF_INTERP_EMPTY:
+            ipf_diag_add(d, file, line, IPF_SEV_ERROR, "TEMPLATE-TEXT", "%s中有空的 {}：%s", what,
+                         s);
+            return 1;
+        case IPF_INTERP_LITERAL: {
+            char *lit = malloc(pc.len + 1);
+            if (!lit)
                 return -1;
-            }
+            ipf_interp_unescape(pc.text, pc.len, lit);
+            if (add_part(t, lit, NULL, NULL) != 0)
+                return -1;
+            break;
+        }
+        default: {
+            char *src = strndup(pc.text, pc.len);
+            if (!src)
+                return -1;
             const char *x = alias_of(attr, src);
             int bad = 0;
-            xmlXPathCompExprPtr c = NULL;
-            const char *q = x;
-            while (*q == ' ')
-                q++;
-            if (!*q) {
-                ipf_diag_add(d, node_file(f, where), ipf_xml_line(where), IPF_SEV_ERROR,
-                             "TEMPLATE-TEXT", "%s中有空的 {}：%s", what, s);
-                bad = 1;
-            } else {
-                c = compile_one(f, xc, where, what, x, d, &bad);
-            }
+            xmlXPathCompExprPtr c = compile_one(f, xc, where, what, x, d, &bad);
             if (bad) {
                 free(src);
-                free(lit);
                 return 1;
             }
             if (x != src) { /* {page}: what is evaluated is $page */
@@ -411,27 +383,15 @@ static int compile_text(ipf_form *f, xmlXPathContextPtr xc, const xmlNode *where
                 if (!src) {
                     if (c)
                         xmlXPathFreeCompExpr(c);
-                    free(lit);
                     return -1;
                 }
             }
-            if (add_part(t, NULL, src, c) != 0) {
-                free(lit);
+            if (add_part(t, NULL, src, c) != 0)
                 return -1;
-            }
-            p = e + 1;
-        } else {
-            lit[nl++] = *p++;
+        }
         }
     }
-    int rc = 0;
-    if (nl > 0) {
-        lit[nl] = '\0';
-        char *l = strdup(lit);
-        rc = !l || add_part(t, l, NULL, NULL) != 0 ? -1 : 0;
-    }
-    free(lit);
-    return rc;
+    return 0;
 }
 
 /* Attributes that may hold {xpath} (docs/templates.md, "Settings and text"). */
@@ -1477,33 +1437,120 @@ int ipf_form_setup_xpath(const ipf_form *f, xmlXPathContextPtr ctx)
     return ipf_xpathfn_register(ctx);
 }
 
-/* In the trial every loop variable and page number is 1. */
-static xmlXPathObjectPtr trial_variable(void *data, const xmlChar *name, const xmlChar *ns)
-{
-    const ipf_form *f = data;
-    if (ns)
-        return NULL;
-    const char *v = ipf_form_variable(f, (const char *)name);
-    if (v)
-        return xmlXPathNewString((const xmlChar *)v);
-    if (!strcmp((const char *)name, "n") || !strcmp((const char *)name, "page") ||
-        !strcmp((const char *)name, "pages"))
-        return xmlXPathNewFloat(1);
-    if (!strcmp((const char *)name, "group")) /* a group's nodes (docs/lists.md) */
-        return xmlXPathNewNodeSet(NULL);
-    for (size_t i = 0; i < f->nloopvars; i++)
-        if (strcmp(f->loopvars[i], (const char *)name) == 0)
-            return xmlXPathNewFloat(1);
-    return NULL;
-}
-
+/* The trial: every expression evaluated once against an empty document.
+ * scope holds the loop variables in force where it stands ("n" and var=
+ * names), as layout.c binds them: inside a <repeat>, <each> or <list>, not
+ * in its own select= and when= (evaluated before the loop begins). */
 typedef struct trial {
     ipf_form *f;
     xmlXPathContextPtr ctx;
     xmlNodePtr root;
     ipf_diags *d;
     int bad, oom;
+    const char *scope[2 * MAX_LOOP_DEPTH];
+    int nscope;
 } trial;
+
+static int is_loop(const xmlNode *n)
+{
+    return ipf_tpl_is(n, "repeat") || ipf_tpl_is(n, "each") || ipf_tpl_is(n, "list");
+}
+
+/* In the trial every loop variable and page number is 1. */
+static xmlXPathObjectPtr trial_variable(void *data, const xmlChar *name, const xmlChar *ns)
+{
+    trial *t = data;
+    if (ns)
+        return NULL;
+    const char *v = ipf_form_variable(t->f, (const char *)name);
+    if (v)
+        return xmlXPathNewString((const xmlChar *)v);
+    if (!strcmp((const char *)name, "page") || !strcmp((const char *)name, "pages"))
+        return xmlXPathNewFloat(1);
+    if (!strcmp((const char *)name, "group")) /* a group's nodes (docs/lists.md) */
+        return xmlXPathNewNodeSet(NULL);
+    for (int i = 0; i < t->nscope; i++)
+        if (strcmp(t->scope[i], (const char *)name) == 0)
+            return xmlXPathNewFloat(1);
+    return NULL;
+}
+
+/* The loop (below n) that binds var="name", or NULL. */
+static const xmlNode *loop_of(const xmlNode *n, const char *name, size_t len)
+{
+    for (; n; n = n->next) {
+        if (n->type != XML_ELEMENT_NODE)
+            continue;
+        const char *v = is_loop(n) ? ipf_tpl_attr(n, "var") : NULL;
+        if (v && strlen(v) == len && strncmp(v, name, len) == 0)
+            return n;
+        const xmlNode *in = loop_of(n->children, name, len);
+        if (in)
+            return in;
+    }
+    return NULL;
+}
+
+/* A scan of an expression's $variables for the first that is some loop's
+ * var= but not in scope where the expression stands: that loop and the
+ * variable's name. */
+typedef struct stray_var {
+    const trial *t;
+    const xmlNode *at; /* the template element the expression is on */
+    const xmlNode *loop;
+    const char *name;
+    size_t len;
+    int n_outside; /* $n where no loop is */
+} stray_var;
+
+static int stray_has_variable(void *ud, const char *name, size_t len)
+{
+    stray_var *s = ud;
+    for (int i = 0; i < s->t->nscope; i++)
+        if (strlen(s->t->scope[i]) == len && strncmp(s->t->scope[i], name, len) == 0)
+            return 1;
+    char own[128];
+    if (len < sizeof own) { /* a setting of that name is no stray */
+        memcpy(own, name, len);
+        own[len] = '\0';
+        if (ipf_form_variable(s->t->f, own))
+            return 1;
+    }
+    if (len == 1 && name[0] == 'n') {
+        s->n_outside = 1; /* (no loop in scope, or the loop above had returned) */
+        return 1;
+    }
+    const char *own_var = is_loop(s->at) ? ipf_tpl_attr(s->at, "var") : NULL;
+    const xmlNode *loop = s->loop ? NULL
+                          : own_var && strlen(own_var) == len && !strncmp(own_var, name, len)
+                              ? s->at /* in the loop's own select= or when= */
+                              : loop_of(s->t->f->root, name, len);
+    if (loop) {
+        s->loop = loop;
+        s->name = name;
+        s->len = len;
+    }
+    return 1; /* others are the ordinary check's */
+}
+
+static const char *stray_ns(void *ud, const char *prefix, size_t len)
+{
+    (void)ud;
+    (void)prefix;
+    (void)len;
+    return "";
+}
+
+static void stray_report(void *ud, ipf_names_problem what, const char *a, size_t alen,
+                         const char *b, size_t blen)
+{
+    (void)ud;
+    (void)what;
+    (void)a;
+    (void)alen;
+    (void)b;
+    (void)blen;
+}
 
 static void trial_eval(trial *t, const xmlNode *n, xmlXPathCompExprPtr c, const char *what,
                        const char *src)
@@ -1521,6 +1568,27 @@ static void trial_eval(trial *t, const xmlNode *n, xmlXPathCompExprPtr c, const 
                      "%s=\"%s\" 中的元素名 %s 缺少命名空间前缀：数据在命名空间中，XPath 1.0 "
                      "里不带前缀的名称什么也选不到，应写作 d:%s 之类",
                      what, src, nc.unprefixed, nc.unprefixed);
+        return;
+    }
+    /* Then the loop variables, from the text (an expression's predicates
+     * are not evaluated on the empty document): a var= of a loop used
+     * outside it, or $n outside every loop, would fail only at layout. */
+    stray_var sv = {.t = t, .at = n};
+    ipf_xpath_names scan = {stray_ns, stray_has_variable, stray_report, &sv};
+    ipf_xpath_check_names(src, &scan);
+    if (sv.loop || sv.n_outside) {
+        t->bad = 1;
+        if (sv.loop)
+            ipf_diag_add(t->d, node_file(t->f, n), ipf_xml_line(n), IPF_SEV_ERROR, "TEMPLATE-XPATH",
+                         "%s=\"%s\" 在循环之外用了 $%.*s：它由第 %ld 行的 var=\"%.*s\" 定义，"
+                         "只在那个循环之内有值",
+                         what, src, (int)sv.len, sv.name, ipf_xml_line(sv.loop), (int)sv.len,
+                         sv.name);
+        else
+            ipf_diag_add(t->d, node_file(t->f, n), ipf_xml_line(n), IPF_SEV_ERROR, "TEMPLATE-XPATH",
+                         "%s=\"%s\" 用了 $n，但这里不在任何循环（<repeat>、<each>、<list>）"
+                         "之内：$n 只在循环之内，是当前一项的序号",
+                         what, src);
         return;
     }
     t->ctx->node = t->root;
@@ -1562,32 +1630,27 @@ static void trial_walk(trial *t, const xmlNode *n)
         if (r) {
             trial_eval(t, n, r->comp, "select", ipf_tpl_attr(n, "select"));
             trial_eval(t, n, r->when, "when", ipf_tpl_attr(n, "when"));
-            trial_texts(t, n, r);
         }
+        int mark = t->nscope;
+        if (is_loop(n) && t->nscope + 2 <= (int)(sizeof t->scope / sizeof t->scope[0])) {
+            t->scope[t->nscope++] = "n";
+            const char *v = ipf_tpl_attr(n, "var");
+            if (v)
+                t->scope[t->nscope++] = v;
+        }
+        if (r)
+            trial_texts(t, n, r);
         for (const xmlNode *c = n->children; c; c = c->next)
             if (c->type != XML_ELEMENT_NODE && c->_private)
                 trial_texts(t, n, c->_private);
         trial_walk(t, n->children);
-    }
-}
-
-static void collect_loopvars(ipf_form *f, const xmlNode *n)
-{
-    for (; n; n = n->next) {
-        if (n->type != XML_ELEMENT_NODE)
-            continue;
-        const char *v = ipf_tpl_attr(n, "var");
-        if (v && f->nloopvars < MAX_LOOPVARS)
-            f->loopvars[f->nloopvars++] = v;
-        collect_loopvars(f, n->children);
+        t->nscope = mark;
     }
 }
 
 ipf_status ipf_form_bind_rules(ipf_form *f, const ipf_ruleset *rs, ipf_diags *d)
 {
     f->rules = rs;
-    f->nloopvars = 0;
-    collect_loopvars(f, f->root);
     xmlDocPtr doc = xmlNewDoc((const xmlChar *)"1.0");
     xmlNodePtr root =
         doc ? xmlNewDocNode(doc, NULL, (const xmlChar *)(f->data_root ? f->data_root : "document"),
@@ -1607,8 +1670,8 @@ ipf_status ipf_form_bind_rules(ipf_form *f, const ipf_ruleset *rs, ipf_diags *d)
         return IPF_ERR_NOMEM;
     }
     ctx->error = quiet_xpath_error;
-    xmlXPathRegisterVariableLookup(ctx, trial_variable, f);
-    trial t = {f, ctx, root, d, 0, 0};
+    trial t = {.f = f, .ctx = ctx, .root = root, .d = d};
+    xmlXPathRegisterVariableLookup(ctx, trial_variable, &t);
     trial_walk(&t, f->root);
     xmlXPathFreeContext(ctx);
     xmlFreeDoc(doc);

@@ -135,6 +135,7 @@ typedef struct ipf_list_options {
     const char *year;                /* 2024: the title's year, the roll-up's year */
     const char *date;                /* publication date YYYY-MM-DD; NULL: none */
     const char *issuer;              /* NULL: sources.xml's */
+    int jobs;                        /* rollup: processes reading the summaries; 0 the cores */
 } ipf_list_options;
 
 /* ipforms list: the outlet list (网点名单) as PDF and CSV. */

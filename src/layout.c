@@ -65,6 +65,7 @@ typedef struct cell {
     int col, span, rowspan, is_label, keep;
     int valign;
     int valign_auto; /* top by default: a single line is centred like its label */
+    int frameless;   /* border="none": no rules (a title block above the table) */
     double min_h;
     uint32_t l0, l1; /* content lines */
     uint32_t c0, c1; /* continued-label lines (labels only) */
@@ -77,6 +78,7 @@ typedef struct row {
     uint32_t cell0, ncells;
     double h;
     int keep;
+    int keep_next;       /* keep-with-next="true": on the page where the next row starts */
     const char *outline; /* section title for the outline, in lay->strs */
     uint32_t sect;       /* index of the section row this row belongs to (UINT32_MAX none) */
 } row;
@@ -1304,6 +1306,8 @@ static void measure_cell(ipf_layout *lay, const xmlNode *tn, cell *c, const tabl
     c->is_label = label;
     const char *kt = ipf_tpl_attr(tn, "keep-together");
     c->keep = kt && strcmp(kt, "true") == 0;
+    const char *bd = ipf_tpl_attr(tn, "border");
+    c->frameless = bd && strcmp(bd, "none") == 0;
     double mh = 0;
     if (ipf_tpl_attr(tn, "min-height"))
         parse_len(ipf_tpl_attr(tn, "min-height"), s.size, 0, &mh);
@@ -1430,6 +1434,8 @@ static void table_row(ipf_layout *lay, const xmlNode *rn, const table_ctx *tc, x
     uint32_t ri = (uint32_t)(lay->nrows - 1);
     const char *hd = ipf_tpl_attr(rn, "header");
     r->is_header = hd && strcmp(hd, "true") == 0;
+    const char *kn = ipf_tpl_attr(rn, "keep-with-next");
+    r->keep_next = kn && strcmp(kn, "true") == 0;
     int col = 0;
     for (const xmlNode *cn = rn->children; cn && !lay->oom; cn = cn->next) {
         if (cn->type != XML_ELEMENT_NODE)
@@ -1598,6 +1604,10 @@ typedef struct frag {
 
 static void draw_cell_box(ipf_layout *lay, const table_ctx *tc, const cell *c, double top, double h)
 {
+    /* Each cell draws its own four sides, so a frameless one leaves its
+     * neighbours' rules whole. */
+    if (c->frameless)
+        return;
     double x = tc->colx[c->col], w = tc->colx[c->col + c->span] - x;
     if (ipf_drawing_rect(lay->dr, x, lay->pg.height - top - h, w, h, lay->rule_w) < 0)
         lay->oom = 1;
@@ -1932,6 +1942,35 @@ static double rows_height(const ipf_layout *lay, uint32_t a, uint32_t b)
     return h;
 }
 
+/* The height that must stand on this page with the block [b0, b1) when a
+ * row of it says keep-with-next: the blocks tied on, and the start of the
+ * first untied one (all of it when it will move whole, as place_block moves
+ * a block that fits a page; else three lines).  0: nothing is tied, or the
+ * whole would not fit one page (then the rows break as they would anyway). */
+static double tied_height(const ipf_layout *lay, uint32_t b0, uint32_t b1, uint32_t r1, double body)
+{
+    double h = rows_height(lay, b0, b1);
+    int tied = 0;
+    for (;;) {
+        int next = 0;
+        for (uint32_t q = b0; q < b1; q++)
+            next |= lay->rows[q].keep_next;
+        if (!next || b1 >= r1 || lay->rows[b1].is_section || lay->rows[b1].is_header)
+            break;
+        tied = 1;
+        b0 = b1;
+        b1 = block_end(lay, b0, r1);
+        double nh = rows_height(lay, b0, b1);
+        int more = 0;
+        for (uint32_t q = b0; q < b1; q++)
+            more |= lay->rows[q].keep_next;
+        if (!more && nh > body * 0.9)
+            nh = lay->base.size * lay->base.line_height * 3 + 2 * lay->pad;
+        h += nh;
+    }
+    return tied && h <= body ? h : 0;
+}
+
 static void place_table(ipf_layout *lay, const table_ctx *tc, uint32_t r0, uint32_t r1)
 {
     uint32_t sect = UINT32_MAX;
@@ -1987,7 +2026,10 @@ static void place_table(ipf_layout *lay, const table_ctx *tc, uint32_t r0, uint3
         uint32_t end = block_end(lay, ri, r1);
         double bh = rows_height(lay, ri, end);
         double body = body_bottom(lay) - lay->pg.top;
-        if (end - ri > 1 && lay->y + bh > body_bottom(lay) && bh < body * 0.6 && !lay->fresh)
+        double tied = tied_height(lay, ri, end, r1, body);
+        if (tied > 0 && lay->y + tied > body_bottom(lay) + 0.01 && !lay->fresh)
+            table_new_page(lay, tc, sect);
+        else if (end - ri > 1 && lay->y + bh > body_bottom(lay) && bh < body * 0.6 && !lay->fresh)
             table_new_page(lay, tc, sect);
         place_block(lay, tc, ri, end, sect);
         ri = end;
@@ -2034,8 +2076,8 @@ static int fields_all_empty(ipf_layout *lay, const xmlNode *tn, const char *attr
         if (ipf_tpl_text_literal(t, i))
             continue;
         fields++;
-        xmlXPathObjectPtr o = eval_comp(lay, tn, ipf_tpl_text_expr(t, i), attr,
-                                        ipf_tpl_text_source(t, i), ctx);
+        xmlXPathObjectPtr o =
+            eval_comp(lay, tn, ipf_tpl_text_expr(t, i), attr, ipf_tpl_text_source(t, i), ctx);
         xmlChar *v = o ? xmlXPathCastToString(o) : NULL;
         xmlXPathFreeObject(o);
         if (v && normalized(lay, (const char *)v)[0])

@@ -236,6 +236,7 @@ static int cmd_collect(const cli *c, ipf_engine *e, ipf_diags *d)
     o.issuer = c->issuer;
     o.form_id = c->form_id;
     o.csv_charset = c->csv_charset;
+    o.jobs = c->jobs;
     o.inputs = rollup ? (const char *const *)c->rosters : (const char *const *)c->args;
     o.ninputs = rollup ? c->nrosters : c->nargs;
     o.summaries = rollup ? (const char *const *)c->args : NULL;

@@ -937,7 +937,15 @@ typedef struct gstate {
     int font;
     double size, cs, lw;
     int mode; /* text rendering mode: 0 fill, 2 fill then stroke */
+    /* the text line matrix's origin in 1/1000 pt: each run is placed by a
+     * Td relative to the one before (shorter than a whole Tm) */
+    long long tx, ty;
 } gstate;
+
+static long long milli(double v)
+{
+    return !isfinite(v) || fabs(v) > 1e9 ? 0 : llround(v * 1000.0);
+}
 
 static void end_text(ipf_buf *b, gstate *g)
 {
@@ -963,6 +971,7 @@ static void text_start(ipf_buf *b, gstate *g, const font_use *u, int font, doubl
     if (!g->in_text) {
         ipf_buf_str(b, "BT\n");
         g->in_text = 1;
+        g->tx = g->ty = 0; /* BT: the identity matrix */
     }
     if (g->font != font || g->size != size) {
         ipf_buf_byte(b, '/');
@@ -985,12 +994,13 @@ static void text_start(ipf_buf *b, gstate *g, const font_use *u, int font, doubl
         ipf_buf_str(b, mode ? "2 Tr\n" : "0 Tr\n");
         g->mode = mode;
     }
-    double m[6] = {1, 0, 0, 1, x, y};
-    for (int i = 0; i < 6; i++) {
-        put_num(b, m[i]);
-        ipf_buf_byte(b, ' ');
-    }
-    ipf_buf_str(b, "Tm ");
+    long long mx = milli(x), my = milli(y);
+    put_num(b, (double)(mx - g->tx) / 1000.0);
+    ipf_buf_byte(b, ' ');
+    put_num(b, (double)(my - g->ty) / 1000.0);
+    ipf_buf_str(b, " Td ");
+    g->tx = mx;
+    g->ty = my;
 }
 
 static void text_item(doc_ctx *c, ipf_buf *b, gstate *g, const ipf_draw_item *it)
@@ -1029,7 +1039,7 @@ static void checkbox_glyph(doc_ctx *c, ipf_buf *b, gstate *g, const ipf_draw_ite
 
 static void page_content(doc_ctx *c, const ipf_draw_item *it, size_t n, ipf_buf *b)
 {
-    gstate g = {0, -1, -1, 0, 1, 0}; /* PDF defaults: Tc 0, w 1, Tr 0 */
+    gstate g = {0, -1, -1, 0, 1, 0, 0, 0}; /* PDF defaults: Tc 0, w 1, Tr 0 */
     int furniture = 0;
     b->len = 0;
     for (size_t i = 0; i < n; i++) {

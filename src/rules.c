@@ -810,12 +810,7 @@ static int add_literal(loadctx *L, rule *r, const char *s, size_t n)
         L->oom = 1;
         return -1;
     }
-    size_t w = 0;
-    for (size_t i = 0; i < n; i++) {
-        raw[w++] = s[i];
-        if ((s[i] == '{' || s[i] == '}') && i + 1 < n && s[i + 1] == s[i])
-            i++;
-    }
+    size_t w = ipf_interp_unescape(s, n, raw);
     char *t = tidy_literal(raw, w);
     free(raw);
     if (!t) {
@@ -839,61 +834,42 @@ static int parse_message(loadctx *L, rule *r, const xmlNode *el)
         return -1;
     }
     int bad = 0;
-    const char *lit = m;
-    const char *p = m;
-    while (*p && !L->oom && !bad) {
-        if ((p[0] == '{' && p[1] == '{') || (p[0] == '}' && p[1] == '}')) {
-            p += 2;
-        } else if (*p == '}') {
+    ipf_interp_piece pc;
+    for (const char *p = m; !L->oom && !bad && ipf_interp_next(&p, &pc) != IPF_INTERP_END;) {
+        switch (pc.kind) {
+        case IPF_INTERP_STRAY_CLOSE:
             ipf_diag_add(L->d, L->path, line, IPF_SEV_ERROR, "RULES-MESSAGE",
                          "规则 %s 的提示信息中有多余的“}”（花括号本身请写作 }}）", r->code);
             bad = 1;
-        } else if (*p == '{') {
-            const char *e = p + 1;
-            char quote = 0;
-            while (*e && (quote || *e != '}')) {
-                if (quote && *e == quote)
-                    quote = 0;
-                else if (!quote && (*e == '\'' || *e == '"'))
-                    quote = *e;
-                e++;
-            }
-            if (!*e) {
-                ipf_diag_add(L->d, L->path, line, IPF_SEV_ERROR, "RULES-MESSAGE",
-                             "规则 %s 的提示信息中“{”没有对应的“}”（花括号本身请写作 {{）",
-                             r->code);
-                bad = 1;
-                break;
-            }
-            if (add_literal(L, r, lit, (size_t)(p - lit)) != 0)
-                break;
-            char *x = dupn(p + 1, (size_t)(e - p - 1));
+            break;
+        case IPF_INTERP_UNCLOSED:
+            ipf_diag_add(L->d, L->path, line, IPF_SEV_ERROR, "RULES-MESSAGE",
+                         "规则 %s 的提示信息中“{”没有对应的“}”（花括号本身请写作 {{）", r->code);
+            bad = 1;
+            break;
+        case IPF_INTERP_EMPTY:
+            ipf_diag_add(L->d, L->path, line, IPF_SEV_ERROR, "RULES-MESSAGE",
+                         "规则 %s 的提示信息中有空的 {}", r->code);
+            bad = 1;
+            break;
+        case IPF_INTERP_LITERAL:
+            add_literal(L, r, pc.text, pc.len);
+            break;
+        default: {
+            char *x = dupn(pc.text, pc.len);
             if (!x) {
                 L->oom = 1;
                 break;
             }
-            const char *t = x;
-            while (*t == ' ' || *t == '\t' || *t == '\n' || *t == '\r')
-                t++;
-            if (!*t) {
-                ipf_diag_add(L->d, L->path, line, IPF_SEV_ERROR, "RULES-MESSAGE",
-                             "规则 %s 的提示信息中有空的 {}", r->code);
+            if (check_names(L, x, line))
                 bad = 1;
-            } else {
-                if (check_names(L, x, line))
-                    bad = 1;
-                int i = add_expr(L, x, line);
-                if (i >= 0)
-                    add_part(L, r, NULL, i);
-            }
+            int i = add_expr(L, x, line);
+            if (i >= 0)
+                add_part(L, r, NULL, i);
             free(x);
-            p = lit = e + 1;
-        } else {
-            p++;
+        }
         }
     }
-    if (!bad && !L->oom)
-        add_literal(L, r, lit, strlen(lit));
     free(m);
     if (bad)
         L->bad = 1;

@@ -35,7 +35,6 @@
 #include "utf8.h"
 #include "xmldoc.h"
 
-#define XS_NS            "http://www.w3.org/2001/XMLSchema"
 #define LABEL_NS         "urn:ipforms:schema-label"
 #define MAX_DECL_DEPTH   48 /* deeper than any data the reader accepts (64 with the root) */
 #define MAX_TYPE_STACK   64
@@ -202,30 +201,28 @@ void ipf_schema_free(ipf_schema *s)
 
 /* ---------- small DOM helpers ---------- */
 
-static int is_xs(const xmlNode *n, const char *name)
+int ipf_xs_is(const xmlNode *n, const char *name)
 {
     return n && n->type == XML_ELEMENT_NODE && n->ns && n->ns->href &&
-           strcmp((const char *)n->ns->href, XS_NS) == 0 &&
+           strcmp((const char *)n->ns->href, IPF_XS_NS) == 0 &&
            (!name || strcmp((const char *)n->name, name) == 0);
 }
 
-/* An attribute's value (owned by the tree, or NULL). */
-static const char *attr(const xmlNode *n, const char *name)
+const char *ipf_xs_attr(const xmlNode *n, const char *name)
 {
-    for (xmlAttrPtr a = n->properties; a; a = a->next)
+    for (xmlAttrPtr a = n ? n->properties : NULL; a; a = a->next)
         if (!a->ns && strcmp((const char *)a->name, name) == 0)
             return a->children && a->children->content ? (const char *)a->children->content : "";
     return NULL;
 }
 
-static const char *local_part(const char *qname)
+const char *ipf_xs_local(const char *qname)
 {
     const char *c = qname ? strchr(qname, ':') : NULL;
     return c ? c + 1 : qname;
 }
 
-/* Whether a QName used in node names an XSD built-in type. */
-static int is_builtin(const xmlNode *node, const char *qname)
+int ipf_xs_builtin(const xmlNode *node, const char *qname)
 {
     if (!qname)
         return 0;
@@ -239,30 +236,27 @@ static int is_builtin(const xmlNode *node, const char *qname)
         prefix[n] = '\0';
     }
     xmlNsPtr ns = xmlSearchNs(node->doc, (xmlNodePtr)node, c ? (const xmlChar *)prefix : NULL);
-    return ns && ns->href && strcmp((const char *)ns->href, XS_NS) == 0;
+    return ns && ns->href && strcmp((const char *)ns->href, IPF_XS_NS) == 0;
 }
 
-static const xmlNode *find_global(const xmlNode *root, const char *kind, const char *qname)
+const xmlNode *ipf_xs_global(const xmlNode *schema, const char *kind, const char *qname)
 {
-    const char *local = local_part(qname);
-    if (!local)
-        return NULL;
-    for (const xmlNode *c = root->children; c; c = c->next) {
-        const char *name;
-        if (is_xs(c, kind) && (name = attr(c, "name")) && strcmp(name, local) == 0)
+    const char *local = ipf_xs_local(qname);
+    for (const xmlNode *c = schema && local ? schema->children : NULL; c; c = c->next) {
+        const char *name = ipf_xs_is(c, kind) ? ipf_xs_attr(c, "name") : NULL;
+        if (name && strcmp(name, local) == 0)
             return c;
     }
     return NULL;
 }
 
-/* The text of xs:annotation/xs:appinfo/ipf:<what>, trimmed; caller frees. */
-static char *appinfo(const xmlNode *decl, const char *what)
+char *ipf_xs_appinfo(const xmlNode *decl, const char *what)
 {
     for (const xmlNode *an = decl ? decl->children : NULL; an; an = an->next) {
-        if (!is_xs(an, "annotation"))
+        if (!ipf_xs_is(an, "annotation"))
             continue;
         for (const xmlNode *ai = an->children; ai; ai = ai->next) {
-            if (!is_xs(ai, "appinfo"))
+            if (!ipf_xs_is(ai, "appinfo"))
                 continue;
             for (const xmlNode *l = ai->children; l; l = l->next) {
                 if (l->type != XML_ELEMENT_NODE || !l->ns ||
@@ -322,7 +316,7 @@ static void include_into(loader *L, const xmlNode *root, const char *path, int n
 /* Copies the top-level definitions of an included schema into the main one. */
 static void include_file(loader *L, const xmlNode *inc, const char *from, int nest)
 {
-    const char *loc = attr(inc, "schemaLocation");
+    const char *loc = ipf_xs_attr(inc, "schemaLocation");
     long line = ipf_xml_line(inc);
     if (!loc || !*loc || strchr(loc, '/') || strchr(loc, '\\') || strchr(loc, ':') ||
         strcmp(loc, ".") == 0 || strcmp(loc, "..") == 0) {
@@ -368,9 +362,9 @@ static void include_file(loader *L, const xmlNode *inc, const char *from, int ne
         return;
     }
     const xmlNode *iroot = xmlDocGetRootElement(doc);
-    const char *itns = is_xs(iroot, "schema") ? attr(iroot, "targetNamespace") : NULL;
-    const char *mtns = attr(xmlDocGetRootElement(L->main), "targetNamespace");
-    if (!is_xs(iroot, "schema")) {
+    const char *itns = ipf_xs_is(iroot, "schema") ? ipf_xs_attr(iroot, "targetNamespace") : NULL;
+    const char *mtns = ipf_xs_attr(xmlDocGetRootElement(L->main), "targetNamespace");
+    if (!ipf_xs_is(iroot, "schema")) {
         ipf_diag_add(L->d, path, ipf_xml_line(iroot), IPF_SEV_ERROR, "SCHEMA-FILE",
                      "被引入的文件不是 XML Schema（根元素应为 xs:schema）");
         L->bad = 1;
@@ -383,8 +377,8 @@ static void include_file(loader *L, const xmlNode *inc, const char *from, int ne
         include_into(L, iroot, path, nest + 1);
         xmlNodePtr mroot = xmlDocGetRootElement(L->main);
         for (const xmlNode *c = iroot->children; c; c = c->next) {
-            if (c->type != XML_ELEMENT_NODE || is_xs(c, "include") || is_xs(c, "import") ||
-                is_xs(c, "redefine") || is_xs(c, "override"))
+            if (c->type != XML_ELEMENT_NODE || ipf_xs_is(c, "include") || ipf_xs_is(c, "import") ||
+                ipf_xs_is(c, "redefine") || ipf_xs_is(c, "override"))
                 continue;
             xmlNodePtr copy = xmlDocCopyNode((xmlNodePtr)c, L->main, 1);
             if (!copy) {
@@ -412,13 +406,13 @@ static void include_file(loader *L, const xmlNode *inc, const char *from, int ne
 static void include_into(loader *L, const xmlNode *root, const char *path, int nest)
 {
     for (const xmlNode *c = root->children; c; c = c->next) {
-        if (is_xs(c, "import") || is_xs(c, "redefine") || is_xs(c, "override")) {
+        if (ipf_xs_is(c, "import") || ipf_xs_is(c, "redefine") || ipf_xs_is(c, "override")) {
             ipf_diag_add(
                 L->d, path, ipf_xml_line(c), IPF_SEV_ERROR, "SCHEMA-FILE",
                 "不支持 xs:%s：结构定义只能用 xs:include 引入同一目录下、同一命名空间的文件",
                 (const char *)c->name);
             L->bad = 1;
-        } else if (is_xs(c, "include")) {
+        } else if (ipf_xs_is(c, "include")) {
             include_file(L, c, path, nest);
         }
     }
@@ -430,7 +424,7 @@ static void resolve_includes(loader *L)
     include_into(L, root, L->main_path, 0);
     for (xmlNodePtr c = root->children, next; c; c = next) {
         next = c->next;
-        if (is_xs(c, "include")) {
+        if (ipf_xs_is(c, "include")) {
             xmlUnlinkNode(c);
             xmlFreeNode(c);
         }
@@ -514,24 +508,24 @@ static char *describe_qname(model *m, const xmlNode *ctx, const char *qname, int
 {
     if (!qname || depth > 16)
         return NULL;
-    if (is_builtin(ctx, qname))
-        return dupstr(builtin_description(local_part(qname)));
-    const xmlNode *st = find_global(m->root, "simpleType", qname);
+    if (ipf_xs_builtin(ctx, qname))
+        return dupstr(builtin_description(ipf_xs_local(qname)));
+    const xmlNode *st = ipf_xs_global(m->root, "simpleType", qname);
     return st ? describe_simple(m, st, depth + 1) : NULL;
 }
 
 static char *describe_simple(model *m, const xmlNode *st, int depth)
 {
-    char *e = appinfo(st, "expect");
+    char *e = ipf_xs_appinfo(st, "expect");
     if (e || depth > 16)
         return e;
     for (const xmlNode *c = st->children; c; c = c->next)
-        if (is_xs(c, "restriction")) {
-            const char *base = attr(c, "base");
+        if (ipf_xs_is(c, "restriction")) {
+            const char *base = ipf_xs_attr(c, "base");
             if (base)
                 return describe_qname(m, c, base, depth + 1);
             for (const xmlNode *cc = c->children; cc; cc = cc->next)
-                if (is_xs(cc, "simpleType"))
+                if (ipf_xs_is(cc, "simpleType"))
                     return describe_simple(m, cc, depth + 1);
         }
     return NULL;
@@ -544,18 +538,20 @@ static int asks_content(model *m, const xmlNode *st, int depth)
     if (!st || depth > 16)
         return 0;
     for (const xmlNode *c = st->children; c; c = c->next) {
-        if (!is_xs(c, "restriction"))
+        if (!ipf_xs_is(c, "restriction"))
             continue;
         for (const xmlNode *f = c->children; f; f = f->next) {
-            const char *v = (is_xs(f, "minLength") || is_xs(f, "length")) ? attr(f, "value") : NULL;
+            const char *v = (ipf_xs_is(f, "minLength") || ipf_xs_is(f, "length"))
+                                ? ipf_xs_attr(f, "value")
+                                : NULL;
             if (v && atol(v) >= 1)
                 return 1;
-            if (is_xs(f, "simpleType") && asks_content(m, f, depth + 1))
+            if (ipf_xs_is(f, "simpleType") && asks_content(m, f, depth + 1))
                 return 1;
         }
-        const char *base = attr(c, "base");
-        if (base && !is_builtin(c, base) &&
-            asks_content(m, find_global(m->root, "simpleType", base), depth + 1))
+        const char *base = ipf_xs_attr(c, "base");
+        if (base && !ipf_xs_builtin(c, base) &&
+            asks_content(m, ipf_xs_global(m->root, "simpleType", base), depth + 1))
             return 1;
     }
     return 0;
@@ -638,11 +634,11 @@ static void expand_type(model *m, const char *path, const xmlNode *type, const c
 static void add_attribute(model *m, const char *path, const xmlNode *decl, const char *plabel)
 {
     const xmlNode *eff = decl;
-    const char *name = attr(decl, "name");
-    const char *ref = attr(decl, "ref");
+    const char *name = ipf_xs_attr(decl, "name");
+    const char *ref = ipf_xs_attr(decl, "ref");
     if (!name && ref) {
-        eff = find_global(m->root, "attribute", ref);
-        name = local_part(ref);
+        eff = ipf_xs_global(m->root, "attribute", ref);
+        name = ipf_xs_local(ref);
     }
     if (!name)
         return;
@@ -651,22 +647,22 @@ static void add_attribute(model *m, const char *path, const xmlNode *decl, const
         m->oom = 1;
         return;
     }
-    char *raw = appinfo(decl, "label");
+    char *raw = ipf_xs_appinfo(decl, "label");
     if (!raw && eff && eff != decl)
-        raw = appinfo(eff, "label");
+        raw = ipf_xs_appinfo(eff, "label");
     char *label = raw ? subst_parent(raw, plabel) : NULL;
     free(raw);
     char *expect = NULL;
-    const char *type = eff ? attr(eff, "type") : NULL;
+    const char *type = eff ? ipf_xs_attr(eff, "type") : NULL;
     if (type) {
         expect = describe_qname(m, eff, type, 0);
     } else if (eff) {
         for (const xmlNode *c = eff->children; c; c = c->next)
-            if (is_xs(c, "simpleType"))
+            if (ipf_xs_is(c, "simpleType"))
                 expect = describe_simple(m, c, 0);
     }
     if (put_field(m, key, label, expect)) {
-        const char *use = attr(decl, "use");
+        const char *use = ipf_xs_attr(decl, "use");
         field *f = xmlHashLookup(m->s->fields, (const xmlChar *)key);
         if (f && use && strcmp(use, "required") == 0)
             f->required = 1;
@@ -680,35 +676,35 @@ static void expand_element(model *m, const char *path, const xmlNode *decl, cons
     if (depth > MAX_DECL_DEPTH)
         return;
     const xmlNode *eff = decl;
-    const char *ref = attr(decl, "ref");
-    if (ref && !attr(decl, "name"))
-        eff = find_global(m->root, "element", ref);
-    char *raw = appinfo(decl, "label");
+    const char *ref = ipf_xs_attr(decl, "ref");
+    if (ref && !ipf_xs_attr(decl, "name"))
+        eff = ipf_xs_global(m->root, "element", ref);
+    char *raw = ipf_xs_appinfo(decl, "label");
     if (!raw && eff && eff != decl)
-        raw = appinfo(eff, "label");
+        raw = ipf_xs_appinfo(eff, "label");
     char *label = raw ? subst_parent(raw, plabel) : NULL;
     free(raw);
     if (!eff) {
         put_field(m, path, label, NULL);
         return;
     }
-    const char *type = attr(eff, "type");
+    const char *type = ipf_xs_attr(eff, "type");
     const xmlNode *ctype = NULL;
     char *expect = NULL;
     int content = 0; /* the type asks for at least one character */
-    if (type && !is_builtin(eff, type)) {
-        ctype = find_global(m->root, "complexType", type);
+    if (type && !ipf_xs_builtin(eff, type)) {
+        ctype = ipf_xs_global(m->root, "complexType", type);
         if (!ctype) {
             expect = describe_qname(m, eff, type, 0);
-            content = asks_content(m, find_global(m->root, "simpleType", type), 0);
+            content = asks_content(m, ipf_xs_global(m->root, "simpleType", type), 0);
         }
     } else if (type) {
         expect = describe_qname(m, eff, type, 0);
     } else {
         for (const xmlNode *c = eff->children; c; c = c->next) {
-            if (is_xs(c, "complexType"))
+            if (ipf_xs_is(c, "complexType"))
                 ctype = c;
-            else if (is_xs(c, "simpleType")) {
+            else if (ipf_xs_is(c, "simpleType")) {
                 expect = describe_simple(m, c, 0);
                 content = asks_content(m, c, 0);
             }
@@ -716,11 +712,12 @@ static void expand_element(model *m, const char *path, const xmlNode *decl, cons
     }
     /* Simple content (xs:simpleContent/xs:extension base="d:Text"). */
     for (const xmlNode *c = ctype ? ctype->children : NULL; c && !expect; c = c->next)
-        if (is_xs(c, "simpleContent"))
+        if (ipf_xs_is(c, "simpleContent"))
             for (const xmlNode *x = c->children; x; x = x->next)
-                if ((is_xs(x, "extension") || is_xs(x, "restriction")) && attr(x, "base") &&
-                    !find_global(m->root, "complexType", attr(x, "base")))
-                    expect = describe_qname(m, x, attr(x, "base"), 0);
+                if ((ipf_xs_is(x, "extension") || ipf_xs_is(x, "restriction")) &&
+                    ipf_xs_attr(x, "base") &&
+                    !ipf_xs_global(m->root, "complexType", ipf_xs_attr(x, "base")))
+                    expect = describe_qname(m, x, ipf_xs_attr(x, "base"), 0);
     const char *mine = label ? label : plabel;
     char *keep = dupstr(mine); /* put_field takes label */
     if (put_field(m, path, label, expect)) {
@@ -737,7 +734,7 @@ static void walk_content(model *m, const char *path, const xmlNode *node, const 
                          int depth)
 {
     for (const xmlNode *c = node->children; c && !m->oom; c = c->next) {
-        if (c->type != XML_ELEMENT_NODE || !is_xs(c, NULL))
+        if (c->type != XML_ELEMENT_NODE || !ipf_xs_is(c, NULL))
             continue;
         const char *k = (const char *)c->name;
         if (!strcmp(k, "sequence") || !strcmp(k, "choice") || !strcmp(k, "all") ||
@@ -745,9 +742,9 @@ static void walk_content(model *m, const char *path, const xmlNode *node, const 
             !strcmp(k, "restriction")) {
             walk_content(m, path, c, plabel, depth);
         } else if (!strcmp(k, "element")) {
-            const char *name = attr(c, "name");
+            const char *name = ipf_xs_attr(c, "name");
             if (!name)
-                name = local_part(attr(c, "ref"));
+                name = ipf_xs_local(ipf_xs_attr(c, "ref"));
             if (!name)
                 continue;
             char *sub = join_path(path, "/", name);
@@ -758,8 +755,8 @@ static void walk_content(model *m, const char *path, const xmlNode *node, const 
             expand_element(m, sub, c, plabel, depth + 1);
             free(sub);
         } else if (!strcmp(k, "group") || !strcmp(k, "attributeGroup")) {
-            const char *ref = attr(c, "ref");
-            const xmlNode *g = ref ? find_global(m->root, k, ref) : NULL;
+            const char *ref = ipf_xs_attr(c, "ref");
+            const xmlNode *g = ref ? ipf_xs_global(m->root, k, ref) : NULL;
             if (g && push_type(m, g)) {
                 walk_content(m, path, g, plabel, depth);
                 m->depth--;
@@ -767,8 +764,8 @@ static void walk_content(model *m, const char *path, const xmlNode *node, const 
         } else if (!strcmp(k, "attribute")) {
             add_attribute(m, path, c, plabel);
         } else if (!strcmp(k, "extension")) {
-            const char *base = attr(c, "base");
-            const xmlNode *bt = base ? find_global(m->root, "complexType", base) : NULL;
+            const char *base = ipf_xs_attr(c, "base");
+            const xmlNode *bt = base ? ipf_xs_global(m->root, "complexType", base) : NULL;
             if (bt)
                 expand_type(m, path, bt, plabel, depth);
             walk_content(m, path, c, plabel, depth);
@@ -781,7 +778,7 @@ static int build_model(ipf_schema *s, const xmlNode *root)
     model m = {.s = s, .root = root};
     sbuf roots = {0};
     for (const xmlNode *c = root->children; c && !m.oom; c = c->next) {
-        const char *name = is_xs(c, "element") ? attr(c, "name") : NULL;
+        const char *name = ipf_xs_is(c, "element") ? ipf_xs_attr(c, "name") : NULL;
         if (!name)
             continue;
         char *path = join_path("/", "", name);
@@ -902,9 +899,9 @@ ipf_status ipf_schema_load(const char *xsd_path, ipf_diags *d, ipf_schema **out)
     if (st != IPF_OK)
         return st == IPF_ERR_NOMEM ? st : IPF_ERR_TEMPLATE;
     xmlNodePtr root = xmlDocGetRootElement(doc);
-    if (!is_xs(root, "schema")) {
+    if (!ipf_xs_is(root, "schema")) {
         ipf_diag_add(d, xsd_path, ipf_xml_line(root), IPF_SEV_ERROR, "SCHEMA-FILE",
-                     "这不是 XML Schema 结构定义（根元素应为 xs:schema，命名空间 %s）", XS_NS);
+                     "这不是 XML Schema 结构定义（根元素应为 xs:schema，命名空间 %s）", IPF_XS_NS);
         xmlFreeDoc(doc);
         return IPF_ERR_TEMPLATE;
     }
@@ -918,7 +915,7 @@ ipf_status ipf_schema_load(const char *xsd_path, ipf_diags *d, ipf_schema **out)
     }
     s->xsd = doc;
     s->path = dupstr(xsd_path);
-    s->target_ns = dupstr(attr(root, "targetNamespace"));
+    s->target_ns = dupstr(ipf_xs_attr(root, "targetNamespace"));
     s->fields = xmlHashCreate(64);
     L->main_path = xsd_path;
     L->d = d;

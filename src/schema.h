@@ -36,4 +36,25 @@ const xmlDoc *ipf_schema_document(const ipf_schema *s);
 const char *ipf_schema_label_at(const ipf_schema *s, const char *path);
 const char *ipf_schema_expect_at(const ipf_schema *s, const char *path);
 
+/* Reading XSD declarations, for schema.c itself and for walks of
+ * ipf_schema_document() (skeleton.c).  Strings are owned by the tree. */
+#define IPF_XS_NS "http://www.w3.org/2001/XMLSchema"
+
+/* Whether n is an xs: element named name (any xs: element when NULL). */
+int ipf_xs_is(const xmlNode *n, const char *name);
+/* An unqualified attribute's value ("" when empty), NULL when absent or n is NULL. */
+const char *ipf_xs_attr(const xmlNode *n, const char *name);
+/* The local part of a QName ("xs:string" -> "string"). */
+const char *ipf_xs_local(const char *qname);
+/* Whether a QName used in node (its prefixes in scope there) names an XSD
+ * built-in type. */
+int ipf_xs_builtin(const xmlNode *node, const char *qname);
+/* The top-level declaration xs:<kind> of schema (an xs:schema element) named
+ * by qname's local part, or NULL. */
+const xmlNode *ipf_xs_global(const xmlNode *schema, const char *kind, const char *qname);
+/* The text of decl's xs:annotation/xs:appinfo/<what> in the label namespace
+ * (urn:ipforms:schema-label: label, expect, skeleton), trimmed; NULL when
+ * absent or empty.  Caller frees. */
+char *ipf_xs_appinfo(const xmlNode *decl, const char *what);
+
 #endif

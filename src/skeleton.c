@@ -7,12 +7,11 @@
  * written in one go, so a failure leaves nothing half-written on stdout. */
 #include "skeleton.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include <libxml/tree.h>
 
-#define XS_NS       "http://www.w3.org/2001/XMLSchema"
-#define LABEL_NS    "urn:ipforms:schema-label"
 #define MAX_DEPTH   24 /* element nesting written; deeper data is not a form */
 #define MAX_TYPES   32 /* recursive types are written once */
 #define MAX_MEMBERS 128
@@ -39,54 +38,6 @@ typedef struct members {
 
 /* ---------- reading the schema ---------- */
 
-static int is_xs(const xmlNode *n, const char *name)
-{
-    return n && n->type == XML_ELEMENT_NODE && n->ns && n->ns->href &&
-           strcmp((const char *)n->ns->href, XS_NS) == 0 &&
-           (!name || strcmp((const char *)n->name, name) == 0);
-}
-
-static const char *attr(const xmlNode *n, const char *name)
-{
-    for (xmlAttrPtr a = n ? n->properties : NULL; a; a = a->next)
-        if (!a->ns && strcmp((const char *)a->name, name) == 0)
-            return a->children && a->children->content ? (const char *)a->children->content : "";
-    return NULL;
-}
-
-static const char *local_part(const char *qname)
-{
-    const char *c = qname ? strchr(qname, ':') : NULL;
-    return c ? c + 1 : qname;
-}
-
-static int is_builtin(const xmlNode *node, const char *qname)
-{
-    const char *c = qname ? strchr(qname, ':') : NULL;
-    char prefix[64] = "";
-    if (c) {
-        size_t n = (size_t)(c - qname);
-        if (n >= sizeof prefix)
-            return 0;
-        memcpy(prefix, qname, n);
-        prefix[n] = '\0';
-    }
-    xmlNsPtr ns =
-        qname ? xmlSearchNs(node->doc, (xmlNodePtr)node, c ? (const xmlChar *)prefix : NULL) : NULL;
-    return ns && ns->href && strcmp((const char *)ns->href, XS_NS) == 0;
-}
-
-static const xmlNode *find_global(const walker *w, const char *kind, const char *qname)
-{
-    const char *local = local_part(qname);
-    for (const xmlNode *c = w->root->children; local && c; c = c->next) {
-        const char *name = is_xs(c, kind) ? attr(c, "name") : NULL;
-        if (name && strcmp(name, local) == 0)
-            return c;
-    }
-    return NULL;
-}
-
 static int push_type(walker *w, const xmlNode *t)
 {
     for (int i = 0; i < w->ntypes; i++)
@@ -103,10 +54,11 @@ static void collect(walker *w, const xmlNode *node, members *m, int depth)
 {
     if (depth > 16)
         return;
-    if (is_xs(node, "complexType") && attr(node, "mixed") && !strcmp(attr(node, "mixed"), "true"))
+    if (ipf_xs_is(node, "complexType") && ipf_xs_attr(node, "mixed") &&
+        !strcmp(ipf_xs_attr(node, "mixed"), "true"))
         m->text = 1;
     for (const xmlNode *c = node->children; c; c = c->next) {
-        if (!is_xs(c, NULL))
+        if (!ipf_xs_is(c, NULL))
             continue;
         const char *k = (const char *)c->name;
         if (!strcmp(k, "sequence") || !strcmp(k, "choice") || !strcmp(k, "all") ||
@@ -116,9 +68,10 @@ static void collect(walker *w, const xmlNode *node, members *m, int depth)
             m->text = 1;
             collect(w, c, m, depth + 1);
         } else if (!strcmp(k, "extension") || !strcmp(k, "restriction")) {
-            const char *base = attr(c, "base");
-            const xmlNode *bt =
-                base && !is_builtin(c, base) ? find_global(w, "complexType", base) : NULL;
+            const char *base = ipf_xs_attr(c, "base");
+            const xmlNode *bt = base && !ipf_xs_builtin(c, base)
+                                    ? ipf_xs_global(w->root, "complexType", base)
+                                    : NULL;
             if (bt && push_type(w, bt)) {
                 collect(w, bt, m, depth + 1);
                 w->ntypes--;
@@ -128,7 +81,8 @@ static void collect(walker *w, const xmlNode *node, members *m, int depth)
             if (!strcmp(k, "extension"))
                 collect(w, c, m, depth + 1);
         } else if (!strcmp(k, "group") || !strcmp(k, "attributeGroup")) {
-            const xmlNode *g = attr(c, "ref") ? find_global(w, k, attr(c, "ref")) : NULL;
+            const xmlNode *g =
+                ipf_xs_attr(c, "ref") ? ipf_xs_global(w->root, k, ipf_xs_attr(c, "ref")) : NULL;
             if (g && push_type(w, g)) {
                 collect(w, g, m, depth + 1);
                 w->ntypes--;
@@ -138,7 +92,7 @@ static void collect(walker *w, const xmlNode *node, members *m, int depth)
                 m->elems[m->nelems++] = c;
         } else if (!strcmp(k, "attribute")) {
             if (m->nattrs < MAX_MEMBERS &&
-                !(attr(c, "use") && !strcmp(attr(c, "use"), "prohibited")))
+                !(ipf_xs_attr(c, "use") && !strcmp(ipf_xs_attr(c, "use"), "prohibited")))
                 m->attrs[m->nattrs++] = c;
         }
     }
@@ -237,10 +191,10 @@ static void put_comment_text(walker *w, const char *t)
 static xmlChar *documentation(const xmlNode *decl)
 {
     for (const xmlNode *an = decl ? decl->children : NULL; an; an = an->next) {
-        if (!is_xs(an, "annotation"))
+        if (!ipf_xs_is(an, "annotation"))
             continue;
         for (const xmlNode *dn = an->children; dn; dn = dn->next)
-            if (is_xs(dn, "documentation"))
+            if (ipf_xs_is(dn, "documentation"))
                 return xmlNodeGetContent(dn);
     }
     return NULL;
@@ -250,24 +204,10 @@ static xmlChar *documentation(const xmlNode *decl)
  * others fill in (an office's opinion) or that is signed by hand. */
 static int omitted(const xmlNode *decl)
 {
-    for (const xmlNode *an = decl ? decl->children : NULL; an; an = an->next) {
-        if (!is_xs(an, "annotation"))
-            continue;
-        for (const xmlNode *ai = an->children; ai; ai = ai->next) {
-            if (!is_xs(ai, "appinfo"))
-                continue;
-            for (const xmlNode *l = ai->children; l; l = l->next)
-                if (l->type == XML_ELEMENT_NODE && l->ns &&
-                    !strcmp((const char *)l->ns->href, LABEL_NS) &&
-                    !strcmp((const char *)l->name, "skeleton")) {
-                    xmlChar *t = xmlNodeGetContent(l);
-                    int yes = t && strstr((const char *)t, "omit");
-                    xmlFree(t);
-                    return yes;
-                }
-        }
-    }
-    return 0;
+    char *how = ipf_xs_appinfo(decl, "skeleton");
+    int yes = how && strstr(how, "omit");
+    free(how);
+    return yes;
 }
 
 /* The choices of a simple type (its enumerations, through unions and
@@ -277,23 +217,23 @@ static void add_choices(walker *w, const xmlNode *ctx, const char *qname, const 
 {
     if (depth > 8)
         return;
-    if (!st && qname && !is_builtin(ctx, qname))
-        st = find_global(w, "simpleType", qname);
+    if (!st && qname && !ipf_xs_builtin(ctx, qname))
+        st = ipf_xs_global(w->root, "simpleType", qname);
     for (const xmlNode *c = st ? st->children : NULL; c; c = c->next) {
-        if (is_xs(c, "restriction")) {
+        if (ipf_xs_is(c, "restriction")) {
             int any = 0;
             for (const xmlNode *e = c->children; e; e = e->next)
-                if (is_xs(e, "enumeration") && attr(e, "value")) {
+                if (ipf_xs_is(e, "enumeration") && ipf_xs_attr(e, "value")) {
                     if (xmlBufferLength(buf))
                         xmlBufferCat(buf, (const xmlChar *)"、");
-                    xmlBufferCat(buf, (const xmlChar *)attr(e, "value"));
+                    xmlBufferCat(buf, (const xmlChar *)ipf_xs_attr(e, "value"));
                     any = 1;
                 }
-            if (!any && attr(c, "base"))
-                add_choices(w, c, attr(c, "base"), NULL, buf, depth + 1);
-        } else if (is_xs(c, "union")) {
+            if (!any && ipf_xs_attr(c, "base"))
+                add_choices(w, c, ipf_xs_attr(c, "base"), NULL, buf, depth + 1);
+        } else if (ipf_xs_is(c, "union")) {
             for (const xmlNode *m = c->children; m; m = m->next)
-                if (is_xs(m, "simpleType"))
+                if (ipf_xs_is(m, "simpleType"))
                     add_choices(w, m, NULL, m, buf, depth + 1);
         }
     }
@@ -306,17 +246,18 @@ static const xmlNode *type_of(walker *w, const xmlNode *decl, const char **simpl
 {
     *simple_name = NULL;
     *simple_node = NULL;
-    const char *type = attr(decl, "type");
+    const char *type = ipf_xs_attr(decl, "type");
     if (type) {
-        const xmlNode *ct = is_builtin(decl, type) ? NULL : find_global(w, "complexType", type);
+        const xmlNode *ct =
+            ipf_xs_builtin(decl, type) ? NULL : ipf_xs_global(w->root, "complexType", type);
         if (!ct)
             *simple_name = type;
         return ct;
     }
     for (const xmlNode *c = decl->children; c; c = c->next) {
-        if (is_xs(c, "complexType"))
+        if (ipf_xs_is(c, "complexType"))
             return c;
-        if (is_xs(c, "simpleType"))
+        if (ipf_xs_is(c, "simpleType"))
             *simple_node = c;
     }
     return NULL;
@@ -325,10 +266,10 @@ static const xmlNode *type_of(walker *w, const xmlNode *decl, const char **simpl
 static void comment_attribute(walker *w, const char *path, const xmlNode *decl, int level)
 {
     const xmlNode *eff = decl;
-    const char *name = attr(decl, "name");
-    if (!name && attr(decl, "ref")) {
-        eff = find_global(w, "attribute", attr(decl, "ref"));
-        name = local_part(attr(decl, "ref"));
+    const char *name = ipf_xs_attr(decl, "name");
+    if (!name && ipf_xs_attr(decl, "ref")) {
+        eff = ipf_xs_global(w->root, "attribute", ipf_xs_attr(decl, "ref"));
+        name = ipf_xs_local(ipf_xs_attr(decl, "ref"));
     }
     if (!name || !eff)
         return;
@@ -386,10 +327,10 @@ static void write_element(walker *w, const char *ppath, const xmlNode *decl, int
     if (level > MAX_DEPTH || w->oom)
         return;
     const xmlNode *eff = decl;
-    const char *name = attr(decl, "name");
-    if (!name && attr(decl, "ref")) {
-        eff = find_global(w, "element", attr(decl, "ref"));
-        name = local_part(attr(decl, "ref"));
+    const char *name = ipf_xs_attr(decl, "name");
+    if (!name && ipf_xs_attr(decl, "ref")) {
+        eff = ipf_xs_global(w->root, "element", ipf_xs_attr(decl, "ref"));
+        name = ipf_xs_local(ipf_xs_attr(decl, "ref"));
     }
     if (!name || !eff)
         return;
@@ -466,9 +407,9 @@ static void write_element(walker *w, const char *ppath, const xmlNode *decl, int
         put(w, "\"");
     }
     for (int i = 0; i < m.nattrs; i++) {
-        const char *an = attr(m.attrs[i], "name");
+        const char *an = ipf_xs_attr(m.attrs[i], "name");
         if (!an)
-            an = local_part(attr(m.attrs[i], "ref"));
+            an = ipf_xs_local(ipf_xs_attr(m.attrs[i], "ref"));
         if (!an)
             continue;
         const char *v = "";
@@ -508,7 +449,7 @@ ipf_status ipf_skeleton_write(const ipf_schema *s, const ipf_ruleset *rules,
     const xmlDoc *xsd = ipf_schema_document(s);
     walker w = {.s = s, .rules = rules, .form = form};
     w.root = xsd ? xmlDocGetRootElement((xmlDocPtr)xsd) : NULL;
-    const xmlNode *decl = w.root ? find_global(&w, "element", form->root) : NULL;
+    const xmlNode *decl = w.root ? ipf_xs_global(w.root, "element", form->root) : NULL;
     if (!decl) {
         ipf_diag_add(d, form->id, 0, IPF_SEV_ERROR, "TEMPLATE-ROOT",
                      "表单“%s”的结构定义中没有根元素 <%s>，无法生成填写模板", form->id,

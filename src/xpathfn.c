@@ -603,3 +603,57 @@ int ipf_xpath_check_names(const char *src, const ipf_xpath_names *L)
     }
     return problems;
 }
+
+static int doubled(const char *p)
+{
+    return (p[0] == '{' || p[0] == '}') && p[1] == p[0];
+}
+
+ipf_interp_kind ipf_interp_next(const char **pos, ipf_interp_piece *piece)
+{
+    const char *p = *pos;
+    piece->text = p;
+    piece->len = 0;
+    if (!*p)
+        return piece->kind = IPF_INTERP_END;
+    if (*p == '}' && !doubled(p))
+        return piece->kind = IPF_INTERP_STRAY_CLOSE;
+    if (*p == '{' && !doubled(p)) {
+        const char *e = p + 1;
+        char quote = 0;
+        while (*e && (quote || *e != '}')) {
+            if (quote && *e == quote)
+                quote = 0;
+            else if (!quote && (*e == '\'' || *e == '"'))
+                quote = *e;
+            e++;
+        }
+        if (!*e)
+            return piece->kind = IPF_INTERP_UNCLOSED;
+        piece->text = p + 1;
+        piece->len = (size_t)(e - p - 1);
+        *pos = e + 1;
+        piece->kind = IPF_INTERP_EMPTY;
+        for (const char *c = p + 1; c < e; c++)
+            if (*c != ' ' && *c != '\t' && *c != '\n' && *c != '\r')
+                piece->kind = IPF_INTERP_EXPR;
+        return piece->kind;
+    }
+    while (*p && ((*p != '{' && *p != '}') || doubled(p)))
+        p += doubled(p) ? 2 : 1;
+    piece->len = (size_t)(p - piece->text);
+    *pos = p;
+    return piece->kind = IPF_INTERP_LITERAL;
+}
+
+size_t ipf_interp_unescape(const char *s, size_t n, char *out)
+{
+    size_t w = 0;
+    for (size_t i = 0; i < n; i++) {
+        out[w++] = s[i];
+        if (i + 1 < n && doubled(s + i))
+            i++;
+    }
+    out[w] = '\0';
+    return w;
+}

@@ -77,6 +77,32 @@ typedef struct ipf_xpath_names {
 
 int ipf_xpath_check_names(const char *src, const ipf_xpath_names *names);
 
+/* Text with {expression} parts: a template's text and attributes, a rule's
+ * message.  {{ and }} stand for one brace; within the braces a brace may be
+ * quoted ('}' or "}").  ipf_interp_next() returns the piece that begins at
+ * *pos and moves *pos past it; what the expression means is the caller's.
+ * A stray "}" or an unclosed "{" ends the scan (*pos is left at it). */
+typedef enum ipf_interp_kind {
+    IPF_INTERP_END,         /* no more text */
+    IPF_INTERP_LITERAL,     /* text up to the next {expression} (braces still doubled) */
+    IPF_INTERP_EXPR,        /* the expression between the braces */
+    IPF_INTERP_EMPTY,       /* {} or a brace pair holding only white space */
+    IPF_INTERP_STRAY_CLOSE, /* a "}" that closes nothing */
+    IPF_INTERP_UNCLOSED     /* a "{" with no "}" */
+} ipf_interp_kind;
+
+typedef struct ipf_interp_piece {
+    ipf_interp_kind kind;
+    const char *text; /* LITERAL: the raw text; EXPR: the expression */
+    size_t len;
+} ipf_interp_piece;
+
+ipf_interp_kind ipf_interp_next(const char **pos, ipf_interp_piece *piece);
+
+/* A literal piece's n bytes at s into out (n + 1 bytes), {{ and }} as one
+ * brace, NUL-terminated; returns the length written. */
+size_t ipf_interp_unescape(const char *s, size_t n, char *out);
+
 /* YYYY-MM-DD with a real month and day (white space around allowed):
  * 0 and the date as yyyymmdd, or -1. */
 int ipf_date_parse(const char *s, long *ymd);

@@ -37,7 +37,7 @@ def run(args, env=None, **kw):
     e.pop("IPFORMS_TEST_CRASH_ON", None)
     e.pop("IPFORMS_TEST_HANG_ON", None)
     e.update(env or {})
-    return subprocess.run(args, capture_output=True, text=True, env=e, timeout=300, **kw)
+    return subprocess.run(args, capture_output=True, text=True, env=e, timeout=kw.pop("timeout", 300), **kw)
 
 
 def leftovers(*dirs):
@@ -404,6 +404,32 @@ def case_timeout():
         if leftovers(tmp):
             fail(f"left behind: {leftovers(tmp)}")
         print("a stuck file stopped after 1 s and named; the others rendered")
+
+        # One file, and -j1: the same limit and the same report, not a hang
+        # (before, only a batch with workers had a limit).
+        for label, files, jobs in (("one file", ["b"], []), ("-j1", ["a", "b"], ["-j1"])):
+            d = os.path.join(tmp, label.replace(" ", "-"))
+            os.mkdir(d)
+            for f in files:
+                shutil.copy(SAMPLE, os.path.join(d, f + ".xml"))
+            rep = os.path.join(d, "r.jsonl")
+            started = time.monotonic()
+            r = run([IPF, "render", *jobs, "--timeout", "1", "--no-date", "--report", rep, "-o", d,
+                     *[os.path.join(d, f + ".xml") for f in files]],
+                    env={"IPFORMS_TEST_HANG_ON": "b.xml"}, timeout=60)
+            took = time.monotonic() - started
+            lines = report(rep)
+            st = [x["status"] for x in lines]
+            want = ["rendered"] * (len(files) - 1) + ["failed"]
+            if r.returncode != 2 or st != want or "WORKER-TIMEOUT" not in codes(lines[-1]):
+                fail(f"{label}: exit {r.returncode}, {st}, {lines}\n{r.stderr}")
+            if "b.xml" not in r.stderr or "WORKER-TIMEOUT" not in r.stderr:
+                fail(f"{label}: the stuck file not reported on stderr: {r.stderr}")
+            if took > 30:
+                fail(f"{label}: stopped only after {took:.1f} s")
+            if os.path.exists(os.path.join(d, "b.pdf")) or leftovers(d):
+                fail(f"{label}: left behind: {os.listdir(d)}")
+        print("one stuck file, and -j1: stopped after 1 s and named, as in a batch")
 
 
 def case_combine():

@@ -176,7 +176,8 @@ elif CASE == "sources":
     raw, rows = csv_rows(csvp)
     check(len(rows) == 3, f"{len(rows) - 1} rows, want 2")
     check(rows[1][1:3] == ["辽宁", "大连海事网点"], f"list document row {rows[1]}")
-    check(rows[2][1] == "重庆市", f"filing region from its address: {rows[2][1]}")
+    # A municipality's level below is its 区 (GB/T 2260 500106).
+    check(rows[2][1] == "重庆市沙坪坝区", f"filing region from its address: {rows[2][1]}")
     check(rows[2][2] == "重庆嘉陵科技大学图书馆", f"filing name {rows[2]}")
     check("专利、商标、地理标志信息查询检索" in rows[2][6] and "；" in rows[2][6],
           "filing services joined with ；")
@@ -207,6 +208,102 @@ elif CASE == "grouped":
                                         "大连海事大学图书馆", "鞍山科技学院图书馆"],
           f"CSV: the rows without group rows: {rows}")
     check(rows[-1] == ["总计5家", "", ""], f"CSV total row {rows[-1]}")
+
+elif CASE == "grouped-hubei":
+    # Prefecture level in a province other than 辽宁, 内蒙古 and 新疆: 地级市
+    # (written with or without 市), an 自治州 by its short name (恩施州), a
+    # 省直辖县级 unit (仙桃市 429004) after the four-digit codes; the headings
+    # and the 地区 are the table's names.
+    tpl = fresh("grouped-hubei-templates")
+    shutil.rmtree(tpl)
+    shutil.copytree(os.path.join(REPO, "templates"), tpl)
+    shutil.copytree(os.path.join(DATA, "templates", "grouped-test"),
+                    os.path.join(tpl, "grouped-test"))
+    out = fresh("grouped-hubei")
+    r = run(["list", "--templates", tpl, "--form", "grouped-test", "-o", out, "--no-date",
+             os.path.join(DATA, "grouped-hubei.xml")])
+    check(r.returncode == 0 and "LIST-REGION" not in r.stderr,
+          f"exit {r.returncode}: {r.stderr}")
+    lines = [l.replace(" ", "") for l in "".join(pages(os.path.join(out, "grouped-test.pdf"))).split("\n")
+             if l.strip()]
+    want = ["序号网点名称机构类别", "【武汉市】", "1华中科技大学图书馆高校", "2武汉大学图书馆高校",
+            "小计2家，其中高校2家", "【宜昌市】", "3三峡大学图书馆高校", "小计1家，其中高校1家",
+            "【襄阳市】", "4湖北文理学院图书馆高校", "小计1家，其中高校1家",
+            "【恩施土家族苗族自治州】", "5恩施州知识产权服务中心公共服务机构", "6湖北民族大学图书馆高校",
+            "小计2家，其中高校1家", "【仙桃市】", "7仙桃市科技信息中心公共服务机构",
+            "小计1家，其中高校0家"]
+    check(lines[:len(want)] == want, f"grouped rows: {lines}")
+    check(lines[-1] == "总计7家", f"total last: {lines[-1:]}")
+
+elif CASE == "title-block":
+    # The title block of the list and of the roll-up stands above the table
+    # unruled (<cell border="none">), as a published 名单's does: on page 1 the
+    # topmost long horizontal rule is below the title's ink, and the title is
+    # centred on the table.  Read from the rendered page, as a clerk sees it.
+    if not shutil.which("pdftoppm"):
+        sys.exit(77)
+
+    def first_page(pdf):
+        raw = subprocess.run(["pdftoppm", "-r", "50", "-gray", "-f", "1", "-l", "1", pdf],
+                             capture_output=True, check=True).stdout
+        # PGM (P5): magic, width height, maxval, then one byte per pixel.
+        parts = raw.split(maxsplit=4)
+        w, h = int(parts[1]), int(parts[2])
+        px = parts[4][-w * h:]
+        return w, h, [px[y * w:(y + 1) * w] for y in range(h)]
+
+    def title_and_frame(pdf, what):
+        w, h, rows = first_page(pdf)
+        dark = [[v < 128 for v in r] for r in rows]
+        rule = next((y for y in range(h) if sum(dark[y]) > 0.6 * w), None)
+        check(rule is not None, f"{what}: no table rule on page 1")
+        if rule is None:
+            return
+        xs = [x for x in range(w) if dark[rule][x]]
+        left, right = xs[0], xs[-1]
+        ink = [(x, y) for y in range(rule) for x in range(w) if dark[y][x]]
+        check(ink, f"{what}: nothing above the table's top rule: the title is inside a frame")
+        if not ink:
+            return
+        check(not any(dark[y][left] or dark[y][right] for y in range(min(y for _, y in ink), rule)),
+              f"{what}: the table's side rules reach up beside the title")
+        x0, x1 = min(x for x, _ in ink), max(x for x, _ in ink)
+        check(abs((x0 + x1) / 2 - (left + right) / 2) <= 3,
+              f"{what}: title centred at {(x0 + x1) / 2}, table at {(left + right) / 2}")
+
+    out = fresh("title-block")
+    r, pdf, csvp = list_of([os.path.join(DATA, "roster-utf8.csv")], out)
+    check(r.returncode == 0, f"list: exit {r.returncode}: {r.stderr}")
+    title_and_frame(pdf, "list")
+    roster = os.path.join(out, "roster.csv")
+    open(roster, "w", encoding="utf-8-sig", newline="").write(
+        "所在地区,单位名称\r\n重庆市,重庆嘉陵科技大学图书馆\r\n")
+    r = run(["rollup", "-o", out, "--year", "2024", "--no-date", "--roster", roster,
+             os.path.join(REPO, "samples", "national-summary", "cqu-library-2024.xml")])
+    check(r.returncode == 0, f"rollup: exit {r.returncode}: {r.stderr}")
+    if r.returncode == 0:
+        title_and_frame(os.path.join(out, "rollup-2024.pdf"), "rollup")
+
+    # A border the language does not have is refused when the template is
+    # loaded, with its file and line, and nothing is written.
+    tpl = fresh("title-block-templates")
+    shutil.rmtree(tpl)
+    shutil.copytree(os.path.join(REPO, "templates"), tpl)
+    tp = os.path.join(tpl, "outlet-list", "template.xml")
+    text = open(tp, encoding="utf-8").read()
+    line = text[:text.index('border="none"')].count("\n") + 1
+    open(tp, "w", encoding="utf-8").write(text.replace('border="none"', 'border="dotted"', 1))
+    bad = fresh("title-block-bad")
+    r = run(["list", "--templates", tpl, "-o", bad, "--year", "2024", "--no-date",
+             os.path.join(DATA, "roster-utf8.csv")])
+    check(r.returncode != 0 and f"template.xml:{line}: error TEMPLATE-STRUCTURE" in r.stderr
+          and "border" in r.stderr, f"border=\"dotted\": exit {r.returncode}: {r.stderr}")
+    check(os.listdir(bad) == [], f"nothing written: {os.listdir(bad)}")
+    # (A form that cannot be found is a diagnostic, not a crash.)
+    for cmd in (["list", "--form", "nonesuch"], ["rollup", "--form", "nonesuch", "--year", "2024",
+                                                 "--roster", os.path.join(DATA, "roster-utf8.csv")]):
+        r = run([*cmd, "-o", bad, os.path.join(DATA, "roster-utf8.csv")])
+        check(r.returncode == 2 and "FORM-UNKNOWN" in r.stderr, f"{cmd}: exit {r.returncode}: {r.stderr}")
 
 elif CASE == "rollup-samples":
     # The shipped summaries of five jurisdictions, each against its own due
@@ -319,6 +416,138 @@ elif CASE == "rollup":
     check(r.returncode == 1 and "roster-badcode.csv:2: error ROLLUP-CREDIT-CODE" in r.stderr,
           f"roster code named with its line: {r.returncode} {r.stderr}")
     check(os.listdir(out3) == [], f"nothing written: {os.listdir(out3)}")
+
+elif CASE == "rollup-jobs":
+    # rollup -j N reads the summaries in N worker processes: the PDF, the
+    # CSV, the diagnostics (their order too) and the exit code are those of
+    # -j1, with warnings (duplicate, unknown, another year) and, in a second
+    # run, errors (a bad credit code, a summary that is not XML) among them.
+    tpl = fresh("rollup-jobs-templates")
+    shutil.rmtree(tpl)
+    shutil.copytree(os.path.join(REPO, "templates"), tpl)
+    shutil.copytree(os.path.join(DATA, "templates", "test-summary"),
+                    os.path.join(tpl, "test-summary"))
+    work = fresh("rollup-jobs")
+    rd = os.path.join(DATA, "rollup")
+    with open(os.path.join(rd, "shenyang.xml"), encoding="utf-8") as f:
+        proto = f.read()
+    roster = os.path.join(work, "roster.csv")
+    lines = [open(os.path.join(rd, "roster.csv"), encoding="utf-8").read().rstrip("\n")]
+    sums = [os.path.join(rd, n) for n in ("shenyang.xml", "dalian.xml", "changchun.xml",
+                                          "unknown.xml", "shenyang-again.xml", "xiamen-2023.xml")]
+    for i in range(40):
+        name = f"第{i}号测试网点"
+        if i % 7 != 3:  # every seventh is not on the roster (38 twice: both unknown)
+            lines.append(f"辽宁省{['沈阳市', '大连市', '鞍山市'][i % 3]},{name},,024-0000{i:04d}")
+        p = os.path.join(work, f"s{i:02d}.xml")
+        body = proto.replace("沈阳工业大学图书馆", name).replace("2025-01-20",
+                                                             f"2025-0{1 + i % 2}-{10 + i % 19}")
+        if i % 11 == 5:  # a second summary for the same outlet
+            sums.append(os.path.join(work, f"s{i:02d}-again.xml"))
+            open(sums[-1], "w", encoding="utf-8").write(body)
+        open(p, "w", encoding="utf-8").write(body.replace("<consultations>120",
+                                                          f"<consultations>{i * 3}"))
+        sums.append(p)
+    open(roster, "w", encoding="utf-8").write("\n".join(lines) + "\n")
+
+    def rollup(jobs, inputs, tag):
+        out = fresh(f"rollup-jobs-{tag}-j{jobs}")
+        r = run(["rollup", "-q", "-j", str(jobs), "--templates", tpl, "-o", out, "--year", "2024",
+                 "--no-date", "--roster", roster, *inputs])
+        files = {n: open(os.path.join(out, n), "rb").read() for n in sorted(os.listdir(out))}
+        return r.returncode, r.stdout, r.stderr, files
+
+    one = rollup(1, sums, "ok")
+    check(one[0] == 0 and len(one[3]) == 2, f"-j1: exit {one[0]}, files {list(one[3])}: {one[2]}")
+    check(one[2].count("ROLLUP-DUPLICATE") == 4 and one[2].count("ROLLUP-UNKNOWN") == 8,
+          f"-j1 warnings: {one[2]}")
+    for jobs in (2, 3, 8):
+        other = rollup(jobs, sums, "ok")
+        check(other[:3] == one[:3], f"-j{jobs}: exit and messages differ from -j1:\n{other[2]}")
+        check(other[3] == one[3], f"-j{jobs}: PDF or CSV differ from -j1")
+
+    bad = list(sums)
+    with open(os.path.join(rd, "changchun.xml"), encoding="utf-8") as f:
+        open(os.path.join(work, "bad-code.xml"), "w", encoding="utf-8").write(
+            f.read().replace("91350100M000100Y43", "91350100M000100Y44"))
+    open(os.path.join(work, "broken.xml"), "w", encoding="utf-8").write("<summary><date>")
+    bad[10:10] = [os.path.join(work, "bad-code.xml")]
+    bad[30:30] = [os.path.join(work, "broken.xml")]
+    one = rollup(1, bad, "bad")
+    check(one[0] != 0 and "ROLLUP-CREDIT-CODE" in one[2] and "broken.xml" in one[2]
+          and one[3] == {}, f"-j1 with errors: exit {one[0]}: {one[2]}")
+    for jobs in (2, 4):
+        other = rollup(jobs, bad, "bad")
+        check(other == one, f"-j{jobs} with errors differs from -j1:\n{other[2]}")
+
+    # list: the CSV is made in a child while the PDF is written.
+    def listing(jobs, inputs):
+        out = fresh(f"list-jobs-j{jobs}")
+        r = run(["list", "-q", "-j", str(jobs), "--year", "2024", "--no-date", "-o", out, *inputs])
+        return r.returncode, r.stdout, r.stderr, {
+            n: open(os.path.join(out, n), "rb").read() for n in sorted(os.listdir(out))}
+    ins = [os.path.join(DATA, "roster-utf8.csv"), os.path.join(DATA, "roster-gb18030.csv")]
+    one = listing(1, ins)
+    check(one[0] == 0 and len(one[3]) == 2, f"list -j1: exit {one[0]}, {list(one[3])}: {one[2]}")
+    check(listing(2, ins) == one, "list -j2 differs from -j1")
+
+elif CASE == "render-list":
+    # ipforms render of a list document looks its regions up as ipforms list
+    # does: the same PDF, byte for byte (groups in GB/T 2260 order, the
+    # table's names); validate warns about a region the table does not know,
+    # as list does.  A roll-up document rendered alone is looked up alike.
+    out = fresh("render-list")
+    doc = os.path.join(out, "list.xml")
+    open(doc, "w", encoding="utf-8").write(
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<outlet-list xmlns="urn:ipforms:data:1" form="outlet-list">\n'
+        '  <title>2024年度测试网点名单</title><issuer>测试局</issuer><date>2024-12-20</date>\n'
+        '  <outlet><region>湖北恩施州</region><name>湖北民族大学图书馆</name></outlet>\n'
+        '  <outlet><region>北京海淀区</region><name>北京理工信息研究院</name></outlet>\n'
+        '  <outlet><region>辽宁沈阳</region><name>东北大学图书馆</name></outlet>\n'
+        '  <outlet><region>新疆乌鲁木齐</region><name>新疆测试网点</name></outlet>\n'
+        '  <outlet><region>新疆兵团第八师</region><name>兵团第八师测试网点</name></outlet>\n'
+        '  <outlet><region>新疆生产建设兵团</region><name>石河子大学图书馆</name></outlet>\n'
+        '</outlet-list>\n')
+    la, lb = fresh("render-list-a"), fresh("render-list-b")
+    r = run(["list", "-q", "--no-date", "--year", "2024", "-o", la, doc])
+    check(r.returncode == 0, f"list: exit {r.returncode}: {r.stderr}")
+    r2 = run(["render", "-q", "--no-date", "-o", lb, doc])
+    check(r2.returncode == 0, f"render: exit {r2.returncode}: {r2.stderr}")
+    check(r.stderr == r2.stderr, f"the same messages: list {r.stderr!r}, render {r2.stderr!r}")
+    got = [os.path.join(lb, f) for f in os.listdir(lb) if f.endswith(".pdf")]
+    check(len(got) == 1, f"render wrote {os.listdir(lb)}")
+    check(os.path.exists(os.path.join(la, "outlet-list-2024.pdf")), f"list wrote {os.listdir(la)}")
+    if got and os.path.exists(os.path.join(la, "outlet-list-2024.pdf")):
+        same = open(got[0], "rb").read() == open(os.path.join(la, "outlet-list-2024.pdf"), "rb").read()
+        check(same, "render and list give different PDFs for one list document")
+        text = [l.replace(" ", "") for l in "".join(pages(got[0])).split("\n") if l.strip()]
+        # (Long region names wrap in their column: the order is read from the names.)
+        in_order(text, ["北京市海淀区北京理工信息研究院", "辽宁省沈阳市东北大学图书馆", "湖北民族大学图书馆",
+                        "新疆测试网点", "兵团第八师测试网点", "石河子大学图书馆"],
+                 "render: groups in code order (新疆兵团 is 66, after 新疆), the table's names")
+    # validate: the unknown region is the warning list gives.
+    bad = os.path.join(out, "unknown.xml")
+    open(bad, "w", encoding="utf-8").write(open(doc, encoding="utf-8").read().replace(
+        "辽宁沈阳", "火星基地"))
+    r = run(["validate", bad])
+    check(r.returncode == 0 and "warning LIST-REGION" in r.stderr and "火星基地" in r.stderr,
+          f"validate: exit {r.returncode}: {r.stderr}")
+    # A roll-up document rendered alone: regions from the roster's table.
+    rdoc = os.path.join(out, "rollup.xml")
+    open(rdoc, "w", encoding="utf-8").write(
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<rollup xmlns="urn:ipforms:data:1" form="rollup"><title>测试汇总表</title>\n'
+        '  <outlet><region>湖南长沙</region><name>长沙测试网点</name><report status="未报送"/></outlet>\n'
+        '  <outlet><region>北京</region><name>北京测试网点</name><report status="未报送"/></outlet>\n'
+        '</rollup>\n')
+    rb = fresh("render-rollup")
+    r = run(["render", "-q", "--no-date", "-o", rb, rdoc])
+    check(r.returncode == 0, f"render rollup: exit {r.returncode}: {r.stderr}")
+    got = [os.path.join(rb, f) for f in os.listdir(rb) if f.endswith(".pdf")]
+    if got:
+        text = [l.replace(" ", "") for l in "".join(pages(got[0])).split("\n") if l.strip()]
+        in_order(text, ["北京测试网点", "湖南省长沙市"], "render rollup: looked up and ordered")
 
 else:
     print("unknown case", CASE, file=sys.stderr)

@@ -629,8 +629,12 @@ def stream_runs(pdf, page):
         if op == "Tf":
             font = "/" + args[0].group(3).decode()
             size = float(args[1].group(4))
+        elif op == "BT":
+            x = y = 0.0
         elif op == "Tm":
             x, y = float(args[4].group(4)), float(args[5].group(4))
+        elif op == "Td":  # relative to the line before, in this BT
+            x, y = x + float(args[0].group(4)), y + float(args[1].group(4))
         elif op == "Tj":
             h = re.sub(rb"\s", b"", args[-1].group(2)).decode()
             cids = [int(h[k:k + 4], 16) for k in range(0, len(h), 4)]

@@ -3,7 +3,13 @@
 writes, and what poppler's tools read back from that PDF.
 
 Usage: render_checks.py CHECK IPFORMS REPO_ROOT [ARGS]
-Each check prints what it found and exits non-zero on the first failure."""
+Each check prints what it found and exits non-zero on the first failure.
+
+The one manifest format of the render tests is samples/<form>/MANIFEST, one
+per form (its samples and its blank form), read by manifest() below, which
+lists the keys; tests/cmake/render.cmake makes a render test of every sample
+beside a MANIFEST and a blank test of its form, and manifest.every-form
+fails for a catalogue form without one or a sample it does not name."""
 import os
 import re
 import shutil
@@ -149,6 +155,10 @@ def render(ipf, args, outdir, env=None):
     return r
 
 
+LIST_KEYS = ("contains", "sample-contains", "blank-contains", "absent", "sample-absent",
+             "blank-absent")
+
+
 def manifest(repo, form):
     """samples/<form>/MANIFEST: what a clerk would check on this form's PDFs.
     Lines "key value…" (# starts a comment):
@@ -159,10 +169,17 @@ def manifest(repo, form):
       contains TEXT            every PDF of the form shows it (blank included)
       sample-contains TEXT     every sample's PDF shows it
       blank-contains TEXT      the blank form shows it
+      absent TEXT              no PDF of the form shows it (another form's
+                               issuer or wording, an unresolved {$…})
+      sample-absent TEXT       no sample's PDF shows it
+      blank-absent TEXT        the blank form does not show it
+    TEXT is compared with all white space removed (pdftotext breaks lines).
     Page counts were read off the PNG pages once and fixed here: a layout
     change that moves a page break fails and is looked at again."""
     path = os.path.join(repo, "samples", form, "MANIFEST")
-    m = {"pages": {}, "contains": [], "sample-contains": [], "blank-contains": []}
+    m = {"pages": {}}
+    for k in LIST_KEYS:
+        m[k] = []
     if not os.path.exists(path):
         fail(f"{path} missing: every form needs a manifest beside its samples")
     with open(path, encoding="utf-8") as fh:
@@ -179,7 +196,9 @@ def manifest(repo, form):
                 m[key] = rest
             elif key == "blank-pages":
                 m[key] = int(rest)
-            elif key in ("contains", "sample-contains", "blank-contains"):
+            elif key in LIST_KEYS:
+                if not rest:
+                    fail(f"{path}:{no}: {key} with no text")
                 m[key].append(squash(rest))
             else:
                 fail(f"{path}:{no}: unknown key {key}")
@@ -264,6 +283,9 @@ def check_render(ipf, repo, sample):
         for must in m["contains"] + m["sample-contains"]:
             if must not in text:
                 fail(f"PDF lacks {must}")
+        for never in m["absent"] + m["sample-absent"]:
+            if never in text:
+                fail(f"PDF shows {never}, which the manifest says it must not")
         check_line_starts(pdftotext(pdf))
         leftovers = [f for f in os.listdir(tmp) if f != os.path.basename(pdf)]
         if leftovers:
@@ -291,6 +313,9 @@ def check_blank(ipf, repo, form):
         for must in m["contains"] + m["blank-contains"]:
             if must not in text:
                 fail(f"blank form lacks {must}")
+        for never in m["absent"] + m["blank-absent"]:
+            if never in text:
+                fail(f"blank form shows {never}, which the manifest says it must not")
 
 
 COLLECTION_KINDS = {"list", "rollup"}
@@ -906,6 +931,66 @@ def check_limits_follow_settings(ipf, repo):
     print(f"{checked} printed settings follow rules.xml")
 
 
+def team_splits(ipf, templates, doc, tmp):
+    """The team members of a Beijing application whose details row and 简介
+    row start on different pages, read page by page with pdftotext: the
+    details row's page is the first (from the team section on) showing the
+    member's name outside the 简介, the 简介's the first showing its start."""
+    r = run([ipf, "render", "--templates", templates, "-o", tmp, doc])
+    if r.returncode != 0:
+        fail(f"render exited {r.returncode}: {r.stderr}")
+    pdf = os.path.join(tmp, os.path.basename(doc)[:-4] + ".pdf")
+    pg = [squash(p) for p in pdftotext(pdf).split("\f")]
+    os.remove(pdf)
+    team = [i for i, t in enumerate(pg) if "三、服务团队人员情况" in t]
+    if not team:
+        fail("no team section in the PDF")
+    root = ET.parse(doc).getroot()
+    members = root.findall("d:team/d:member", NS)
+    if len(members) < 2:
+        fail(f"{doc}: fewer than two team members")
+    split = []
+    for m in members:
+        name = m.find("d:name", NS).text.strip()
+        start = squash("".join(m.find("d:profile", NS).itertext()))[:12]
+        row = [i for i in range(team[0], len(pg)) if name in pg[i].replace(start, "")]
+        intro = [i for i in range(team[0], len(pg)) if start in pg[i]]
+        if not row or not intro:
+            fail(f"{name}: details row or 简介 not found (pages {row}, {intro})")
+        if row[0] != intro[0]:
+            split.append(f"{name} (details on page {row[0] + 1}, 简介 from page {intro[0] + 1})")
+    return split, len(members)
+
+
+def check_keep_with_next(ipf, repo, *docs):
+    """keep-with-next="true" on the Beijing application's details row: each
+    team member's details and 简介 rows begin on the same page.  Each
+    document is first rendered with the attribute taken out of a copy of the
+    templates, where some member must split (else the document no longer
+    tests anything), then with the real templates, where none may."""
+    tpl = "beijing-application/template.xml"
+    with tempfile.TemporaryDirectory() as tmp:
+        plain = os.path.join(tmp, "templates")
+        shutil.copytree(os.path.join(repo, "templates"), plain)
+        path = os.path.join(plain, tpl)
+        src = open(path, encoding="utf-8").read()
+        if ' keep-with-next="true"' not in src:
+            fail(f"templates/{tpl} no longer says keep-with-next")
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write(src.replace(' keep-with-next="true"', ""))
+        out = os.path.join(tmp, "out")
+        os.mkdir(out)
+        for doc in docs:
+            split, _ = team_splits(ipf, plain, doc, out)
+            if not split:
+                fail(f"{doc}: no member splits even without keep-with-next; the test needs one")
+            print(f"without keep-with-next: {'; '.join(split)}")
+            split, n = team_splits(ipf, os.path.join(repo, "templates"), doc, out)
+            if split:
+                fail(f"{doc}: split despite keep-with-next: {'; '.join(split)}")
+            print(f"{os.path.basename(doc)}: all {n} members' details and 简介 on one page")
+
+
 if __name__ == "__main__":
     check, ipf, repo = sys.argv[1:4]
     args = sys.argv[4:]
@@ -921,5 +1006,6 @@ if __name__ == "__main__":
         "cli": lambda: check_cli(ipf, repo),
         "font": lambda: check_font_option(ipf, repo, *args),
         "header-rows": lambda: check_header_rows(ipf, repo, *args),
+        "keep-with-next": lambda: check_keep_with_next(ipf, repo, *args),
         "editions": lambda: check_editions(ipf, repo, *args),
     }[check]()

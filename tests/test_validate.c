@@ -461,6 +461,15 @@ static void test_deadline(void)
                         "name=\"submission-deadline\" type=\"date\" value=\"2024/08/30\"");
     free(text);
 
+    /* the national rules include ../common/contact-patterns.xml */
+    char *common = make_dirs("deadline/common");
+    char *patterns = path_in(common, "contact-patterns.xml");
+    char *shared = sample("templates/common/contact-patterns.xml");
+    spill(patterns, shared);
+    remember(patterns);
+    free(shared);
+    free(common);
+
     ipf_diags *d = ipf_diags_new();
     ipf_status st;
     ipf_ruleset *rs = load_rules_text("deadline/national-filing", good, d, &st);

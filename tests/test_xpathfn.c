@@ -1,7 +1,7 @@
 /* test_xpathfn.c: the shared XPath functions and the scan of names
  * (src/xpathfn.c), from the case tables in tests/data/xpathfn.
  *
- * Usage: test_xpathfn DIR values.txt|names.txt */
+ * Usage: test_xpathfn DIR values.txt|names.txt|interp.txt */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,6 +109,36 @@ static void names_case(const char *expr, const char *want, int line)
     EXPECT(strcmp(shown, want) == 0, "line %d: %s gives [%s], want [%s]", line, expr, shown, want);
 }
 
+/* The pieces ipf_interp_next() finds, as "lit:TEXT" (unescaped), "expr:X",
+ * "empty", "stray" or "unclosed", separated by " | ". */
+static void interp_case(const char *text, const char *want, int line)
+{
+    char got[1024] = "";
+    size_t n = 0;
+    ipf_interp_piece pc;
+    const char *p = text;
+    for (ipf_interp_kind k; (k = ipf_interp_next(&p, &pc)) != IPF_INTERP_END && n < 900;) {
+        char lit[512];
+        const char *sep = n ? " | " : "";
+        if (k == IPF_INTERP_LITERAL && pc.len < sizeof lit) {
+            ipf_interp_unescape(pc.text, pc.len, lit);
+            n += (size_t)snprintf(got + n, sizeof got - n, "%slit:%s", sep, lit);
+        } else if (k == IPF_INTERP_EXPR) {
+            n +=
+                (size_t)snprintf(got + n, sizeof got - n, "%sexpr:%.*s", sep, (int)pc.len, pc.text);
+        } else {
+            const char *name = k == IPF_INTERP_EMPTY         ? "empty"
+                               : k == IPF_INTERP_STRAY_CLOSE ? "stray"
+                               : k == IPF_INTERP_UNCLOSED    ? "unclosed"
+                                                             : "?";
+            n += (size_t)snprintf(got + n, sizeof got - n, "%s%s", sep, name);
+            if (k != IPF_INTERP_EMPTY)
+                break; /* the scan ends there */
+        }
+    }
+    EXPECT(strcmp(got, want) == 0, "line %d: %s gives [%s], want [%s]", line, text, got, want);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 3) {
@@ -121,8 +151,9 @@ int main(int argc, char **argv)
     doc = xmlReadMemory("<r xmlns='urn:test'/>", 21, "empty.xml", NULL, XML_PARSE_NONET);
     if (!doc)
         return 2;
-    int rc = strcmp(argv[2], "names.txt") == 0 ? run_table(path, names_case)
-                                               : run_table(path, value_case);
+    int rc = strcmp(argv[2], "names.txt") == 0    ? run_table(path, names_case)
+             : strcmp(argv[2], "interp.txt") == 0 ? run_table(path, interp_case)
+                                                  : run_table(path, value_case);
     xmlFreeDoc(doc);
     return rc;
 }

@@ -17,7 +17,7 @@ foreach(c long-url digit-run tall-cell staff-500 empty-fields tenfold missing-gl
   list(APPEND IPF_HOSTILE_CASES "layout ${c}")
 endforeach()
 foreach(c malformed unknown-element bad-xpath unknown-setting column-widths span-beyond
-          missing-font missing-schema undeclared-prefix)
+          missing-font missing-schema undeclared-prefix loop-variable-outside)
   list(APPEND IPF_HOSTILE_CASES "template ${c}")
 endforeach()
 foreach(c missing-dir dir-is-file unwritable-dir read-only-fs disk-full file-size-limit

@@ -9,10 +9,14 @@ foreach(case read write collate keys)
                    ${PROJECT_SOURCE_DIR}/tests/data/lists)
 endforeach()
 
-foreach(case pdf csv rosters sources grouped rollup rollup-samples)
+foreach(case pdf csv rosters sources grouped grouped-hubei title-block rollup rollup-jobs rollup-samples render-list)
   add_test(NAME lists.cmd.${case}
            COMMAND /usr/bin/python3 ${PROJECT_SOURCE_DIR}/tests/list_checks.py ${case}
                    $<TARGET_FILE:ipforms> ${PROJECT_SOURCE_DIR}
                    ${CMAKE_CURRENT_BINARY_DIR}/lists-work)
   set_tests_properties(lists.cmd.${case} PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120)
 endforeach()
+
+# The region table is complete and well-formed (tests/regions_checks.py).
+add_test(NAME lists.regions
+         COMMAND /usr/bin/python3 ${PROJECT_SOURCE_DIR}/tests/regions_checks.py ${PROJECT_SOURCE_DIR})

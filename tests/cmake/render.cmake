@@ -65,3 +65,10 @@ set_tests_properties(cli.font-option PROPERTIES SKIP_RETURN_CODE 77)
 add_test(NAME layout.header-rows-repeat
          COMMAND ${IPF_CHECKS} header-rows $<TARGET_FILE:ipforms> ${IPF_REPO}
                  ${CMAKE_SOURCE_DIR}/tests/data/templates)
+# keep-with-next: a Beijing team member's details row and 简介 row on one
+# page, in the sample and in a document built to split them without it.
+add_test(NAME layout.keep-with-next
+         COMMAND ${IPF_CHECKS} keep-with-next $<TARGET_FILE:ipforms> ${IPF_REPO}
+                 ${CMAKE_SOURCE_DIR}/samples/beijing-application/yongding-information-institute.xml
+                 ${CMAKE_SOURCE_DIR}/tests/data/keep-with-next/beijing-team.xml)
+set_tests_properties(layout.keep-with-next PROPERTIES SKIP_RETURN_CODE 77)
