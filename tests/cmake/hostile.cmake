@@ -46,6 +46,9 @@ foreach(case covering-font blank-looking libxml2-silent every-text-printed mixed
            COMMAND ${IPF_HOSTILE_ROBUST} ${case} $<TARGET_FILE:ipforms> ${CMAKE_SOURCE_DIR})
   set_tests_properties(hostile.robust.${case} PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
 endforeach()
+# Four layouts of 33,795 pages (validate, render, render --force twice):
+# some 200 s under the sanitizers.
+set_tests_properties(hostile.robust.page-limit PROPERTIES TIMEOUT 900)
 
 # Out of memory during the schema or rule checks never lets a document pass
 # (libxml2's allocators replaced by failing ones, tests/test_robust.c).
