@@ -1209,12 +1209,9 @@ ipf_status ipf_batch_run(ipf_engine *e, const ipf_batch_options *o, char *const 
         ipf_diags_print(d, o->err);
         ipf_diags_free(d);
     }
-    /* One input goes to a worker process too when --timeout is given: the
-     * time limit can only stop a worker.  Without it, one input has no
-     * limit (the default is for batches: a slow file alone is better
-     * finished than stopped).  Done here when no worker can start. */
-    if (n > 1 || o->timeout > 0)
-        parallel(&r);
+    /* Even one input goes to a worker process: the time limit can only
+     * stop a worker.  The input is done here when no worker can start. */
+    parallel(&r);
     sequential(&r);
     if (r.progress) {
         /* The last state stays on the screen, above the summary. */

@@ -42,7 +42,7 @@ static void usage(FILE *o)
           "docs/batch.md）\n"
           "  --report FILE             每份输入一行 JSON 的处理报告\n"
           "  --combine FILE.pdf        另生成一份包含全部文件的打印用 PDF\n"
-          "  --timeout SECONDS         每份文件的处理时限（多份时默认 120 秒；单份文件仅在给出时）\n"
+          "  --timeout SECONDS         每份文件的处理时限（默认 120 秒）\n"
           "  --progress, --no-progress 是否显示进度行（默认仅在终端上显示）\n"
           "  --force                   数据有错误时仍然排版（供查看草稿）\n"
           "  --pdfa                    生成 PDF/A-1b 归档格式\n"
