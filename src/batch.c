@@ -48,6 +48,10 @@ typedef struct strvec {
     int oom;
 } strvec;
 
+/* A worker's exit status when it ran out of memory (3: the parent is gone
+ * or the pipe broke), so that the parent says so rather than "crashed". */
+#define WORKER_NOMEM 4
+
 /* An allocation that failed deep inside often leaves no word of its own
  * (most sites return IPF_ERR_NOMEM without needing memory to say so): the
  * file's result then says it, so that running out of memory is never a
@@ -244,7 +248,9 @@ static int read_str(int fd, char **s)
     if (read_u32(fd, &n) != 0 || n > (16u << 20))
         return -1;
     char *p = malloc((size_t)n + 1);
-    if (!p || read_all(fd, p, n) != 0) {
+    if (!p)
+        return -2; /* no memory: not the worker's fault */
+    if (read_all(fd, p, n) != 0) {
         free(p);
         return -1;
     }
@@ -275,12 +281,16 @@ static int worker_claim(void *vc, const char *path, ipf_diags *d)
     ipf_buf_byte(&b, 'C');
     ipf_buf_u32(&b, c->index);
     put_str(&b, path);
-    int bad = b.oom || write_all(c->res_fd, b.p, b.len) != 0;
+    if (b.oom)
+        _exit(WORKER_NOMEM);
+    int bad = write_all(c->res_fd, b.p, b.len) != 0;
     ipf_buf_free(&b);
     unsigned char hdr[2];
     char *other = NULL;
-    if (bad || read_all(c->task_fd, hdr, 2) != 0 || hdr[0] != 'R' || read_str(c->task_fd, &other))
-        _exit(3); /* the parent is gone */
+    int rs = 0;
+    if (bad || read_all(c->task_fd, hdr, 2) != 0 || hdr[0] != 'R' ||
+        (rs = read_str(c->task_fd, &other)) != 0)
+        _exit(rs == -2 ? WORKER_NOMEM : 3); /* else the parent is gone */
     if (!hdr[1]) {
         char *pp = ipf_printable(path), *po = ipf_printable(other);
         ipf_diag_add(d, c->input, 0, IPF_SEV_ERROR, "OUTPUT-COLLISION",
@@ -339,7 +349,9 @@ static void send_done(int fd, uint32_t index, ipf_status st, const char *written
         put_str(&b, "NOMEM");
         put_str(&b, "内存不足，部分诊断信息未能记录");
     }
-    if (b.oom || write_all(fd, b.p, b.len) != 0)
+    if (b.oom)
+        _exit(WORKER_NOMEM);
+    if (write_all(fd, b.p, b.len) != 0)
         _exit(3);
     ipf_buf_free(&b);
 }
@@ -366,7 +378,7 @@ static void worker_main(ipf_engine *e, const ipf_batch_options *o, char *const *
     signal(SIGPIPE, SIG_DFL);
     ipf_diags *d = ipf_diags_new();
     if (!d)
-        _exit(3);
+        _exit(WORKER_NOMEM);
     worker_ctx c = {task_fd, res_fd, 0, NULL};
     for (;;) {
         unsigned char t;
@@ -790,6 +802,8 @@ static double timeout_of(const run *r)
     return r->o->timeout > 0 ? r->o->timeout : DEFAULT_TIMEOUT;
 }
 
+static void lost_worker(run *r, worker *w, int timed_out, int nomem);
+
 /* Answers the claims every earlier input has made way for. */
 static void answer_claims(run *r)
 {
@@ -803,9 +817,23 @@ static void answer_claims(run *r)
             size_t i = (size_t)w->current;
             char *key = claim_key(w->claim_path);
             size_t earlier = (size_t)-1;
+            int was_oom = r->oom;
             if (key)
                 earlier = claim_add(&r->cl, key, i, &r->oom);
-            int granted = key && earlier == (size_t)-1 && !r->oom;
+            if (!key || (r->oom && !was_oom)) {
+                /* No memory to decide: refusing would name no earlier
+                 * file, so the file is failed for what it is. */
+                free(key);
+                w->claiming = 0;
+                free(w->claim_path);
+                w->claim_path = NULL;
+                r->items[i].resolved = 1;
+                advance_resolved(r);
+                again = 1;
+                lost_worker(r, w, 0, 1);
+                continue;
+            }
+            int granted = earlier == (size_t)-1 && !r->oom;
             if (granted)
                 r->items[i].claim_key = NULL; /* owned by the table */
             else
@@ -814,8 +842,8 @@ static void answer_claims(run *r)
             ipf_buf_byte(&b, 'R');
             ipf_buf_byte(&b, (unsigned char)granted);
             put_str(&b, earlier != (size_t)-1 ? r->inputs[earlier] : "");
-            if (!b.oom)
-                write_all(w->task_fd, b.p, b.len);
+            int no_memory = b.oom;
+            int sent = !no_memory && write_all(w->task_fd, b.p, b.len) == 0;
             ipf_buf_free(&b);
             w->claiming = 0;
             free(w->claim_path);
@@ -824,6 +852,9 @@ static void answer_claims(run *r)
             r->items[i].resolved = 1;
             advance_resolved(r);
             again = 1;
+            /* Unanswered, the worker would wait for its time limit. */
+            if (!sent)
+                lost_worker(r, w, 0, no_memory);
         }
     }
 }
@@ -837,8 +868,9 @@ static int on_message(run *r, worker *w)
         (long)index != w->current)
         return -1;
     if (t == 'C') {
-        if (read_str(w->res_fd, &w->claim_path) != 0)
-            return -1;
+        int rs = read_str(w->res_fd, &w->claim_path);
+        if (rs != 0)
+            return rs;
         w->claiming = 1;
         return 0;
     }
@@ -846,19 +878,24 @@ static int on_message(run *r, worker *w)
         return -1;
     uint32_t st, count;
     char *written = NULL;
-    if (read_u32(w->res_fd, &st) != 0 || read_str(w->res_fd, &written) != 0 ||
+    int rs = 0;
+    if (read_u32(w->res_fd, &st) != 0 || (rs = read_str(w->res_fd, &written)) != 0 ||
         read_u32(w->res_fd, &count) != 0) {
         free(written);
-        return -1;
+        return rs == -2 ? -2 : -1;
     }
     ipf_diags *d = ipf_diags_new();
+    if (!d) {
+        free(written);
+        return -2;
+    }
     for (uint32_t k = 0; k < count; k++) {
         unsigned char sev;
         uint32_t line;
         char *file = NULL, *code = NULL, *msg = NULL;
         int bad = read_all(w->res_fd, &sev, 1) != 0 || read_u32(w->res_fd, &line) != 0 ||
-                  read_str(w->res_fd, &file) != 0 || read_str(w->res_fd, &code) != 0 ||
-                  read_str(w->res_fd, &msg) != 0;
+                  (rs = read_str(w->res_fd, &file)) != 0 ||
+                  (rs = read_str(w->res_fd, &code)) != 0 || (rs = read_str(w->res_fd, &msg)) != 0;
         if (!bad)
             ipf_diag_add(d, file, (long)line,
                          sev == IPF_SEV_ERROR ? IPF_SEV_ERROR : IPF_SEV_WARNING, code, "%s", msg);
@@ -868,7 +905,7 @@ static int on_message(run *r, worker *w)
         if (bad) {
             ipf_diags_free(d);
             free(written);
-            return -1;
+            return rs == -2 ? -2 : -1;
         }
     }
     if (!*written) {
@@ -880,10 +917,13 @@ static int on_message(run *r, worker *w)
     return 0;
 }
 
-static void lost_worker(run *r, worker *w, int timed_out)
+/* timed_out: past the time limit; nomem: its result could not be taken in
+ * for lack of memory here (the rest of its message is then unread, so the
+ * worker is stopped like a late one). */
+static void lost_worker(run *r, worker *w, int timed_out, int nomem)
 {
     long i = w->current;
-    if (timed_out)
+    if (timed_out || nomem)
         kill(w->pid, SIGKILL);
     int status = 0;
     reap(w, &status);
@@ -899,7 +939,13 @@ static void lost_worker(run *r, worker *w, int timed_out)
         if (stop_signals >= 2) {
             r->items[i].not_done = 1;
             finish_item(r, (size_t)i, IPF_ERR_INTERNAL, NULL, NULL);
-        } else if (timed_out)
+        } else if (nomem)
+            fail_item(r, (size_t)i, "NOMEM",
+                      "内存不足，未能收到这份文件的处理结果%s；请关闭其他程序后重试", "");
+        else if (WIFEXITED(status) && WEXITSTATUS(status) == WORKER_NOMEM)
+            fail_item(r, (size_t)i, "NOMEM", "内存不足，这份文件未能处理完%s；请关闭其他程序后重试",
+                      "");
+        else if (timed_out)
             fail_item(r, (size_t)i, "WORKER-TIMEOUT",
                       "处理超过 %s 秒仍未完成，已停止这份文件（其余文件照常处理）", detail);
         else
@@ -927,14 +973,15 @@ static void dispatch(run *r, worker *w)
     w->deadline = now_s() + timeout_of(r);
     r->items[i].state = ITEM_RUNNING;
     if (write_all(w->task_fd, msg, sizeof msg) != 0)
-        lost_worker(r, w, 0);
+        lost_worker(r, w, 0, 0);
 }
 
 static void parallel(run *r)
 {
     struct pollfd *pf = calloc(r->nw, sizeof *pf);
     if (!pf) {
-        r->oom = 1;
+        /* No worker then: sequential() does the inputs here (r->oom would
+         * refuse every output claim there, naming no earlier file). */
         return;
     }
     while (r->emitted < r->n) {
@@ -953,8 +1000,12 @@ static void parallel(run *r)
         int alive = 0;
         for (size_t k = 0; k < r->nw; k++)
             alive |= r->w[k].pid > 0;
-        if (!alive && !stopping)
-            break; /* no worker could be started: the rest is done here */
+        if (!alive && !stopping) {
+            /* No worker (could be started, or one was lost and none is
+             * left): what finished is reported, the rest is done here. */
+            emit_ready(r);
+            break;
+        }
         if (stopping && !busy(r)) {
             for (size_t i = r->next; i < r->n; i++) {
                 r->items[i].not_done = 1;
@@ -994,15 +1045,16 @@ static void parallel(run *r)
             if (!w->pid)
                 continue;
             short rev = pf[np++].revents;
-            if (pr > 0 && (rev & (POLLIN | POLLHUP | POLLERR)) && on_message(r, w) != 0)
-                lost_worker(r, w, 0);
+            int m = pr > 0 && (rev & (POLLIN | POLLHUP | POLLERR)) ? on_message(r, w) : 0;
+            if (m != 0)
+                lost_worker(r, w, 0, m == -2);
         }
         answer_claims(r);
         t = now_s();
         for (size_t k = 0; k < r->nw; k++) {
             worker *w = &r->w[k];
             if (w->pid && w->current >= 0 && !w->claiming && t > w->deadline)
-                lost_worker(r, w, 1);
+                lost_worker(r, w, 1, 0);
         }
         answer_claims(r);
         emit_ready(r);

@@ -7,8 +7,11 @@
  * (reading files, the schema, the rules, layout, the PDF writer, the
  * diagnostics).  With IPF_OOM_AT=k in the environment the k-th of them
  * (counting from 1) fails, once, as it would when memory runs out, and the
- * others succeed; with IPF_OOM_COUNT=FILE the number made is written to FILE
- * at exit, so that a driver knows how many there are, and with
+ * others succeed; IPF_OOM_CHILD_AT=k does the same in the worker process
+ * the batch forks for a file (counting its own allocations); with
+ * IPF_OOM_COUNT=FILE the numbers made, by the main process and by the
+ * worker, are written to FILE at exit, so that a driver knows how many
+ * there are, and with
  * IPF_OOM_WHERE=FILE the failing allocation's stack is written to FILE.
  *
  * The libraries' own allocations are not failed: libxml2 2.9.14 itself
@@ -16,9 +19,11 @@
  * (xmlParseDocument, xmlXPathCompiledEval: found with this hook routed
  * through xmlMemSetup), and its hash tables are seeded at random, so that
  * the k-th of its allocations is not the same from run to run. */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE /* MAP_ANONYMOUS */
 
 #include <execinfo.h>
+#include <pthread.h>
+#include <sys/mman.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,8 +42,11 @@ void *__wrap_realloc(void *p, size_t n);
 char *__wrap_strdup(const char *s);
 char *__wrap_strndup(const char *s, size_t n);
 
-static long fail_at = -1; /* the allocation that fails; -1 none */
-static long made;         /* allocations so far */
+static long fail_at = -1;   /* the allocation that fails; -1 none */
+static long child_at = -1;  /* the same in a worker process (IPF_OOM_CHILD_AT) */
+static long made;           /* allocations so far, in this process */
+static int in_child;        /* a worker forked by the batch */
+static long *shared;        /* [0] unused, [1] a worker's allocations (a shared page) */
 static const char *where; /* IPF_OOM_WHERE: a file for the failing call's stack */
 
 /* The stack of the failing allocation, one frame a line (the program is
@@ -66,7 +74,10 @@ __attribute__((noinline)) void oom_hook_failed(void)
 
 static int refuse(void)
 {
-    if (++made != fail_at)
+    ++made;
+    if (in_child && shared)
+        shared[1] = made;
+    if (made != fail_at)
         return 0;
     oom_hook_failed();
     if (where && *where)
@@ -103,11 +114,22 @@ static const char *count_file;
 
 static void write_count(void)
 {
+    if (in_child)
+        return;
     FILE *f = fopen(count_file, "w");
     if (f) {
-        fprintf(f, "%ld\n", made);
+        fprintf(f, "%ld %ld\n", made, shared ? shared[1] : 0);
         fclose(f);
     }
+}
+
+/* A worker counts its own allocations from 1 and fails the
+ * IPF_OOM_CHILD_AT-th: the batch renders every file in a forked worker. */
+static void in_worker(void)
+{
+    in_child = 1;
+    made = 0;
+    fail_at = child_at;
 }
 
 __attribute__((constructor)) static void oom_hook_init(void)
@@ -115,6 +137,12 @@ __attribute__((constructor)) static void oom_hook_init(void)
     const char *at = getenv("IPF_OOM_AT");
     if (at && *at)
         fail_at = strtol(at, NULL, 10);
+    at = getenv("IPF_OOM_CHILD_AT");
+    if (at && *at)
+        child_at = strtol(at, NULL, 10);
+    void *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    shared = page == MAP_FAILED ? NULL : page;
+    pthread_atfork(NULL, NULL, in_worker);
     where = getenv("IPF_OOM_WHERE");
     count_file = getenv("IPF_OOM_COUNT");
     if (count_file && *count_file)
