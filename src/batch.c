@@ -641,6 +641,17 @@ static void emit_ready(run *r)
     while (r->emitted < r->n && r->items[r->emitted].state == ITEM_DONE) {
         size_t i = r->emitted;
         item *it = &r->items[i];
+        if (!it->diags && !it->not_done) {
+            /* Only a failed allocation leaves a worked-on input without
+             * diagnostics: what it found is lost, so it counts as failed. */
+            char *p = ipf_printable(r->inputs[i]);
+            clear_progress(r);
+            fprintf(r->o->err,
+                    "%s: error NOMEM 内存不足，这份文件的结果未能记录；请关闭其他程序后重试\n",
+                    p ? p : "ipforms");
+            free(p);
+            it->st = IPF_ERR_NOMEM;
+        }
         if (ipf_diags_count(it->diags) > 0 || ipf_diags_oom(it->diags)) {
             clear_progress(r);
             ipf_diags_sort(it->diags);
@@ -1074,13 +1085,23 @@ typedef struct local_claim {
 static int in_process_claim(void *ctx, const char *path, ipf_diags *d)
 {
     local_claim *c = ctx;
-    char *key = claim_key(path);
-    if (!key)
+    /* Once memory has run out the table may lack names: nothing more is
+     * granted (and a key claim_add would keep must not be freed here). */
+    char *key = c->r->oom ? NULL : claim_key(path);
+    size_t earlier = (size_t)-1;
+    if (key) {
+        earlier = claim_add(&c->r->cl, key, c->index, &c->r->oom);
+        if (earlier == (size_t)-1 && !c->r->oom)
+            return 0; /* the table owns key */
+        free(key);    /* not added */
+    }
+    if (earlier == (size_t)-1) {
+        c->r->oom = 1;
+        ipf_diag_add(
+            d, c->r->inputs[c->index], 0, IPF_SEV_ERROR, "NOMEM",
+            "内存不足，未能核对输出文件名是否与同批文件重复，这份未生成；请关闭其他程序后重试");
         return -1;
-    size_t earlier = claim_add(&c->r->cl, key, c->index, &c->r->oom);
-    if (earlier == (size_t)-1 && !c->r->oom)
-        return 0;
-    free(key);
+    }
     char *pp = ipf_printable(path);
     char *po = ipf_printable(earlier != (size_t)-1 ? c->r->inputs[earlier] : "?");
     ipf_diag_add(d, c->r->inputs[c->index], 0, IPF_SEV_ERROR, "OUTPUT-COLLISION",

@@ -1516,8 +1516,11 @@ ipf_status ipf_ruleset_load_for(const char *path, const char *form, ipf_diags *d
         L.oom = 1;
 
     if (!L.oom && !L.bad) {
+        size_t said = ipf_diags_count(ld);
         evalset *es = compile_all(rs, ld);
-        if (!es)
+        if (!es && ipf_diags_count(ld) == said)
+            L.oom = 1; /* a syntax error is always said: this was memory */
+        else if (!es)
             L.bad = 1;
         else {
             trial_run(&L, es);

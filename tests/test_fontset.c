@@ -14,17 +14,7 @@
 #include "diag.h"
 #include "fontset.h"
 
-static int failures;
-
-#define CHECK(cond, ...)                                                                           \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: FAIL %s: ", __FILE__, __LINE__, #cond);                        \
-            fprintf(stderr, __VA_ARGS__);                                                          \
-            fputc('\n', stderr);                                                                   \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
+#include "check.h"
 
 static char font_path[4096];
 static const char *otf_path =
@@ -123,16 +113,16 @@ static void expect_rejected(const char *path, const char *hint)
     ipf_diags *d = ipf_diags_new();
     ipf_status st;
     ipf_fontset *fs = open_fonts(&path, 1, d, &st);
-    CHECK(st == IPF_ERR_FONT, "%s: status %d", path, st);
-    CHECK(fs == NULL, "%s: a fontset came back despite the error", path);
-    CHECK(ipf_diags_count(d) == 1, "%s: %zu diagnostics", path, ipf_diags_count(d));
+    EXPECT(st == IPF_ERR_FONT, "%s: status %d", path, st);
+    EXPECT(fs == NULL, "%s: a fontset came back despite the error", path);
+    EXPECT(ipf_diags_count(d) == 1, "%s: %zu diagnostics", path, ipf_diags_count(d));
     if (ipf_diags_count(d) >= 1) {
         const ipf_diag *g = ipf_diags_get(d, 0);
-        CHECK(strcmp(g->code, "FONT-LOAD") == 0, "code %s", g->code);
-        CHECK(g->severity == IPF_SEV_ERROR, "severity %d", g->severity);
-        CHECK(strcmp(g->file, path) == 0, "file %s", g->file);
-        CHECK(strstr(g->message, path) != NULL, "message does not name the file: %s", g->message);
-        CHECK(strstr(g->message, hint) != NULL, "message lacks \"%s\": %s", hint, g->message);
+        EXPECT(strcmp(g->code, "FONT-LOAD") == 0, "code %s", g->code);
+        EXPECT(g->severity == IPF_SEV_ERROR, "severity %d", g->severity);
+        EXPECT(strcmp(g->file, path) == 0, "file %s", g->file);
+        EXPECT(strstr(g->message, path) != NULL, "message does not name the file: %s", g->message);
+        EXPECT(strstr(g->message, hint) != NULL, "message lacks \"%s\": %s", hint, g->message);
         printf("  %s -> %s\n", path, g->message);
     }
     ipf_fontset_free(fs);
@@ -142,9 +132,9 @@ static void expect_rejected(const char *path, const char *hint)
 static void test_coverage_and_widths(const ipf_fontset *fs)
 {
     /* 中 is the ordinary case: covered by the primary font, one em wide. */
-    CHECK(ipf_fontset_font_for(fs, 0x4E2D) == 0, "中 not covered");
-    CHECK(ipf_fontset_advance(fs, 0, 0x4E2D) == 1.0, "中 advance %g em",
-          ipf_fontset_advance(fs, 0, 0x4E2D));
+    EXPECT(ipf_fontset_font_for(fs, 0x4E2D) == 0, "中 not covered");
+    EXPECT(ipf_fontset_advance(fs, 0, 0x4E2D) == 1.0, "中 advance %g em",
+           ipf_fontset_advance(fs, 0, 0x4E2D));
 
     /* What the forms print: full-width punctuation and the check-box
      * squares.  ☑ (U+2611) and ✓ are missing from Fandol, so check marks are
@@ -154,39 +144,39 @@ static void test_coverage_and_widths(const ipf_fontset *fs)
                                       0x300F, 0x3010, 0x3011, 0x3014, 0x3015, 0x2014, 0x2026,
                                       0x00B7, 0x25A1, 0x25A0, 0x3000};
     for (size_t i = 0; i < sizeof needed / sizeof needed[0]; i++) {
-        CHECK(ipf_fontset_font_for(fs, needed[i]) == 0, "U+%04X not covered", needed[i]);
-        CHECK(ipf_fontset_advance(fs, 0, needed[i]) == 1.0, "U+%04X advance %g em", needed[i],
-              ipf_fontset_advance(fs, 0, needed[i]));
+        EXPECT(ipf_fontset_font_for(fs, needed[i]) == 0, "U+%04X not covered", needed[i]);
+        EXPECT(ipf_fontset_advance(fs, 0, needed[i]) == 1.0, "U+%04X advance %g em", needed[i],
+               ipf_fontset_advance(fs, 0, needed[i]));
     }
-    CHECK(ipf_fontset_font_for(fs, 'A') == 0, "A not covered");
-    CHECK(ipf_fontset_advance(fs, 0, 'A') > 0.3 && ipf_fontset_advance(fs, 0, 'A') < 1.0,
-          "A advance %g em", ipf_fontset_advance(fs, 0, 'A'));
+    EXPECT(ipf_fontset_font_for(fs, 'A') == 0, "A not covered");
+    EXPECT(ipf_fontset_advance(fs, 0, 'A') > 0.3 && ipf_fontset_advance(fs, 0, 'A') < 1.0,
+           "A advance %g em", ipf_fontset_advance(fs, 0, 'A'));
 
     /* Beyond the BMP libharu drops the character without a trace, so it is
      * never covered, even by a font that has it. */
-    CHECK(ipf_fontset_font_for(fs, 0x20000) == -1, "U+20000 covered");
-    CHECK(ipf_fontset_advance(fs, 0, 0x20000) == 0, "U+20000 has a width");
-    CHECK(ipf_fontset_font_for(fs, 0x110000) == -1, "U+110000 covered");
+    EXPECT(ipf_fontset_font_for(fs, 0x20000) == -1, "U+20000 covered");
+    EXPECT(ipf_fontset_advance(fs, 0, 0x20000) == 0, "U+20000 has a width");
+    EXPECT(ipf_fontset_font_for(fs, 0x110000) == -1, "U+110000 covered");
 
     /* Out-of-range font indexes answer 0 rather than crash. */
-    CHECK(ipf_fontset_advance(fs, 99, 0x4E2D) == 0, "advance of font 99");
-    CHECK(ipf_fontset_ascent(fs, 99) == 0, "ascent of font 99");
-    CHECK(ipf_fontset_path(fs, 99) == NULL, "path of font 99");
+    EXPECT(ipf_fontset_advance(fs, 99, 0x4E2D) == 0, "advance of font 99");
+    EXPECT(ipf_fontset_ascent(fs, 99) == 0, "ascent of font 99");
+    EXPECT(ipf_fontset_path(fs, 99) == NULL, "path of font 99");
 
     /* Line height: FandolFang's ascent 0.88 and descent -0.12 make one em. */
     double asc = ipf_fontset_ascent(fs, 0), desc = ipf_fontset_descent(fs, 0);
-    CHECK(asc > 0.7 && asc < 1.1, "ascent %g", asc);
-    CHECK(desc < 0 && desc > -0.4, "descent %g", desc);
+    EXPECT(asc > 0.7 && asc < 1.1, "ascent %g", asc);
+    EXPECT(desc < 0 && desc > -0.4, "descent %g", desc);
 
     /* Ink of the marks, which the line breaker trims only where blank:
      * ， sits in the left half, （ in the right, FandolFang's ？ in the
      * middle; a Han character is not a mark. */
     double l, r;
-    CHECK(ipf_fontset_ink(fs, 0, 0xFF0C, &l, &r) && r < 0.5 && l >= 0, "， ink %g..%g", l, r);
-    CHECK(ipf_fontset_ink(fs, 0, 0xFF08, &l, &r) && l > 0.5, "（ ink %g..%g", l, r);
-    CHECK(ipf_fontset_ink(fs, 0, 0xFF1F, &l, &r) && l < 0.5 && r > 0.5, "？ ink %g..%g", l, r);
-    CHECK(!ipf_fontset_ink(fs, 0, 0x4E2D, &l, &r), "中 has mark ink");
-    CHECK(!ipf_fontset_ink(fs, 99, 0xFF0C, &l, &r), "ink of font 99");
+    EXPECT(ipf_fontset_ink(fs, 0, 0xFF0C, &l, &r) && r < 0.5 && l >= 0, "， ink %g..%g", l, r);
+    EXPECT(ipf_fontset_ink(fs, 0, 0xFF08, &l, &r) && l > 0.5, "（ ink %g..%g", l, r);
+    EXPECT(ipf_fontset_ink(fs, 0, 0xFF1F, &l, &r) && l < 0.5 && r > 0.5, "？ ink %g..%g", l, r);
+    EXPECT(!ipf_fontset_ink(fs, 0, 0x4E2D, &l, &r), "中 has mark ink");
+    EXPECT(!ipf_fontset_ink(fs, 99, 0xFF0C, &l, &r), "ink of font 99");
 }
 
 /* The committed font's cmap, read as libharu reads it: few segments (libharu
@@ -197,23 +187,23 @@ static void test_cmap_layout(const ipf_fontset *fs)
 {
     size_t len = 0;
     unsigned char *ttf = slurp(font_path, &len);
-    CHECK(ttf != NULL, "cannot read %s", font_path);
+    EXPECT(ttf != NULL, "cannot read %s", font_path);
     if (!ttf)
         return;
     const unsigned char *sub = cmap4(ttf, len);
-    CHECK(sub != NULL, "no (3,1) format-4 cmap");
+    EXPECT(sub != NULL, "no (3,1) format-4 cmap");
     if (sub) {
         unsigned segs = u16(sub + 6) / 2;
-        CHECK(segs <= 64, "%u cmap segments: libharu would scan them 65,536 times per PDF", segs);
+        EXPECT(segs <= 64, "%u cmap segments: libharu would scan them 65,536 times per PDF", segs);
         int seg;
         /* 丂 U+4E02 lies between 一 and 丁 on one side and 七 on the other. */
         unsigned gid = libharu_glyph(sub, 0x4E02, &seg);
-        CHECK(seg >= 0, "U+4E02 is not inside a segment; pick another gap code point");
-        CHECK(gid == 0, "libharu maps U+4E02 to glyph %u", gid);
-        CHECK(ipf_fontset_font_for(fs, 0x4E02) == -1, "U+4E02 counted as covered");
-        CHECK(ipf_fontset_advance(fs, 0, 0x4E02) == 0, "U+4E02 has a width");
+        EXPECT(seg >= 0, "U+4E02 is not inside a segment; pick another gap code point");
+        EXPECT(gid == 0, "libharu maps U+4E02 to glyph %u", gid);
+        EXPECT(ipf_fontset_font_for(fs, 0x4E02) == -1, "U+4E02 counted as covered");
+        EXPECT(ipf_fontset_advance(fs, 0, 0x4E02) == 0, "U+4E02 has a width");
         gid = libharu_glyph(sub, 0x4E2D, &seg);
-        CHECK(gid != 0, "libharu maps 中 to glyph 0");
+        EXPECT(gid != 0, "libharu maps 中 to glyph 0");
 
         /* Every BMP code point: the fontset and libharu agree on coverage. */
         unsigned disagree = 0, first = 0;
@@ -222,7 +212,8 @@ static void test_cmap_layout(const ipf_fontset *fs)
             if (covered != (ipf_fontset_font_for(fs, cp) == 0) && disagree++ == 0)
                 first = cp;
         }
-        CHECK(disagree == 0, "%u code points disagree with libharu, first U+%04X", disagree, first);
+        EXPECT(disagree == 0, "%u code points disagree with libharu, first U+%04X", disagree,
+               first);
     }
     free(ttf);
 }
@@ -239,9 +230,9 @@ static HPDF_Font libharu_font(HPDF_Doc pdf, const char *path)
     HPDF_UseUTFEncodings(pdf);
     HPDF_SetCurrentEncoder(pdf, "UTF-8");
     const char *name = HPDF_LoadTTFontFromFile(pdf, path, HPDF_TRUE);
-    CHECK(name != NULL, "libharu cannot load %s", path);
+    EXPECT(name != NULL, "libharu cannot load %s", path);
     HPDF_Font font = name ? HPDF_GetFont(pdf, name, "UTF-8") : NULL;
-    CHECK(font != NULL, "HPDF_GetFont");
+    EXPECT(font != NULL, "HPDF_GetFont");
     return font;
 }
 
@@ -265,8 +256,8 @@ static void check_widths(const ipf_fontset *fs, size_t i)
             if (HPDF_Font_GetUnicodeWidth(font, (HPDF_UNICODE)cp) != ours && bad++ == 0)
                 first = cp;
         }
-        CHECK(bad == 0, "%s: %u of %u widths differ from libharu's, first U+%04X",
-              ipf_fontset_path(fs, i), bad, n, first);
+        EXPECT(bad == 0, "%s: %u of %u widths differ from libharu's, first U+%04X",
+               ipf_fontset_path(fs, i), bad, n, first);
     }
     HPDF_Free(pdf);
 }
@@ -283,9 +274,10 @@ static void test_libharu_agrees(const ipf_fontset *fs)
         HPDF_Page_SetFontAndSize(page, font, 14);
         HPDF_Page_TextOut(page, 50, 700, "中文，□■");
         HPDF_Page_EndText(page);
-        CHECK(HPDF_SaveToStream(pdf) == HPDF_OK, "HPDF_SaveToStream");
-        CHECK(HPDF_GetStreamSize(pdf) > 1000, "PDF of %u bytes", (unsigned)HPDF_GetStreamSize(pdf));
-        CHECK(HPDF_GetError(pdf) == HPDF_OK, "libharu error 0x%04X", (unsigned)HPDF_GetError(pdf));
+        EXPECT(HPDF_SaveToStream(pdf) == HPDF_OK, "HPDF_SaveToStream");
+        EXPECT(HPDF_GetStreamSize(pdf) > 1000, "PDF of %u bytes",
+               (unsigned)HPDF_GetStreamSize(pdf));
+        EXPECT(HPDF_GetError(pdf) == HPDF_OK, "libharu error 0x%04X", (unsigned)HPDF_GetError(pdf));
     }
     HPDF_Free(pdf);
 }
@@ -331,8 +323,8 @@ static void test_errors(const char *repo)
     const char *two[] = {"missing-a.ttf", font_path, "missing-b.ttf"};
     ipf_status st;
     ipf_fontset *fs = open_fonts(two, 3, d, &st);
-    CHECK(st == IPF_ERR_FONT && fs == NULL, "status %d", st);
-    CHECK(ipf_diags_errors(d) == 2, "%zu errors for two missing fonts", ipf_diags_errors(d));
+    EXPECT(st == IPF_ERR_FONT && fs == NULL, "status %d", st);
+    EXPECT(ipf_diags_errors(d) == 2, "%zu errors for two missing fonts", ipf_diags_errors(d));
     ipf_fontset_free(fs);
     ipf_diags_free(d);
 }
@@ -346,14 +338,14 @@ static void test_fallback(void)
         /* A Latin font first: it wins where it covers, Fandol fills in. */
         const char *paths[] = {dejavu, font_path};
         ipf_fontset *fs = open_fonts(paths, 2, d, &st);
-        CHECK(st == IPF_OK, "status %d", st);
+        EXPECT(st == IPF_OK, "status %d", st);
         if (fs) {
-            CHECK(ipf_fontset_count(fs) == 2, "count %zu", ipf_fontset_count(fs));
-            CHECK(strcmp(ipf_fontset_path(fs, 1), font_path) == 0, "path 1");
-            CHECK(ipf_fontset_font_for(fs, 'A') == 0, "A from %d", ipf_fontset_font_for(fs, 'A'));
-            CHECK(ipf_fontset_font_for(fs, 0x4E2D) == 1, "中 from %d",
-                  ipf_fontset_font_for(fs, 0x4E2D));
-            CHECK(ipf_fontset_advance(fs, 0, 0x4E2D) == 0, "DejaVu has a width for 中");
+            EXPECT(ipf_fontset_count(fs) == 2, "count %zu", ipf_fontset_count(fs));
+            EXPECT(strcmp(ipf_fontset_path(fs, 1), font_path) == 0, "path 1");
+            EXPECT(ipf_fontset_font_for(fs, 'A') == 0, "A from %d", ipf_fontset_font_for(fs, 'A'));
+            EXPECT(ipf_fontset_font_for(fs, 0x4E2D) == 1, "中 from %d",
+                   ipf_fontset_font_for(fs, 0x4E2D));
+            EXPECT(ipf_fontset_advance(fs, 0, 0x4E2D) == 0, "DejaVu has a width for 中");
             check_widths(fs, 0);
         }
         ipf_fontset_free(fs);
@@ -363,7 +355,7 @@ static void test_fallback(void)
     /* The same font twice: the first always wins. */
     const char *twice[] = {font_path, font_path};
     ipf_fontset *fs = open_fonts(twice, 2, d, &st);
-    CHECK(st == IPF_OK && fs && ipf_fontset_font_for(fs, 0x4E2D) == 0, "twice");
+    EXPECT(st == IPF_OK && fs && ipf_fontset_font_for(fs, 0x4E2D) == 0, "twice");
     ipf_fontset_free(fs);
     ipf_diags_free(d);
 }
@@ -380,13 +372,13 @@ int main(int argc, char **argv)
     ipf_status st;
     const char *paths[] = {font_path};
     ipf_fontset *fs = open_fonts(paths, 1, d, &st);
-    CHECK(st == IPF_OK, "opening %s: status %d", font_path, st);
-    CHECK(ipf_diags_count(d) == 0, "%zu diagnostics", ipf_diags_count(d));
+    EXPECT(st == IPF_OK, "opening %s: status %d", font_path, st);
+    EXPECT(ipf_diags_count(d) == 0, "%zu diagnostics", ipf_diags_count(d));
     if (ipf_diags_count(d))
         ipf_diags_print(d, stderr);
     if (fs) {
-        CHECK(ipf_fontset_count(fs) == 1, "count");
-        CHECK(strcmp(ipf_fontset_path(fs, 0), font_path) == 0, "path");
+        EXPECT(ipf_fontset_count(fs) == 1, "count");
+        EXPECT(strcmp(ipf_fontset_path(fs, 0), font_path) == 0, "path");
         test_coverage_and_widths(fs);
         test_cmap_layout(fs);
         test_libharu_agrees(fs);
@@ -397,8 +389,8 @@ int main(int argc, char **argv)
     test_errors(argv[1]);
     test_fallback();
 
-    if (failures) {
-        fprintf(stderr, "test_fontset: %d check(s) failed\n", failures);
+    if (expectations_failed) {
+        fprintf(stderr, "test_fontset: %d check(s) failed\n", expectations_failed);
         return 1;
     }
     printf("test_fontset: all checks passed\n");

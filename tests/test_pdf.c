@@ -109,6 +109,15 @@ static int have_tool(const char *name)
     return system(cmd) == 0;
 }
 
+/* Runs a tool on the file name of the temporary directory; fmt holds one %s,
+ * for its path.  The tool's stdout and stderr as run() returns them. */
+static int tool_on(const char *fmt, const char *name, char **out, char **err)
+{
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, fmt, path_in(name));
+    return run(cmd, out, err);
+}
+
 static size_t count_files(const char *dir)
 {
     DIR *d = opendir(dir);
@@ -261,8 +270,10 @@ static ipf_status write_pdf(env *e, const ipf_drawing *dr, long long date, int p
 
 /* ------------------------------------------------------------ cases */
 
-static int case_drawing(void)
+static int case_drawing(env *unused_env, ipf_drawing *unused)
 {
+    (void)unused_env;
+    (void)unused;
     ipf_drawing *dr = ipf_drawing_new();
     EXPECT(ipf_drawing_text(dr, 1, 2, 0, 14, 0, 0, "x", 1) < 0, "text before any page");
     EXPECT(ipf_drawing_outline(dr, 0, "x", 1) < 0, "outline before any page");
@@ -327,18 +338,11 @@ static int case_drawing(void)
     return 0;
 }
 
-static int case_text(void)
+static int case_text(env *e, ipf_drawing *dr)
 {
-    if (!have_tool("pdftotext"))
-        return SKIP;
-    env e;
-    if (env_open(&e, 0) < 0)
-        return 1;
-    ipf_drawing *dr = sample_drawing();
-    EXPECT(write_pdf(&e, dr, -1, 0, "text.pdf") == IPF_OK, "write");
-    char *out, *err, cmd[600];
-    snprintf(cmd, sizeof cmd, "pdftotext %s -", path_in("text.pdf"));
-    EXPECT(run(cmd, &out, &err) == 0, "pdftotext runs");
+    EXPECT(write_pdf(e, dr, -1, 0, "text.pdf") == IPF_OK, "write");
+    char *out, *err;
+    EXPECT(tool_on("pdftotext %s -", "text.pdf", &out, &err) == 0, "pdftotext runs");
     const char *want = "国家知识产权信息公共服务网点备案表|"
                        "机构名称：重庆大学图书馆（知识产权信息服务中心）|"
                        "联系电话：023-65102345，邮箱：ip@cqu.edu.cn|"
@@ -352,25 +356,16 @@ static int case_text(void)
     EXPECT(err && err[0] == '\0', "no warnings from pdftotext, got: %s", err ? err : "");
     free(out);
     free(err);
-    EXPECT(ipf_diags_count(e.d) == 0, "no diagnostics");
-    ipf_drawing_free(dr);
-    env_close(&e);
+    EXPECT(ipf_diags_count(e->d) == 0, "no diagnostics");
     return 0;
 }
 
-static int case_fonts(void)
+static int case_fonts(env *e, ipf_drawing *dr)
 {
-    if (!have_tool("pdffonts"))
-        return SKIP;
-    env e;
-    if (env_open(&e, 1) < 0)
-        return 1;
-    ipf_drawing *dr = sample_drawing();
     add_text(dr, 72, 700, 1, 0, "第二个字体：仿宋");
-    EXPECT(write_pdf(&e, dr, -1, 0, "fonts.pdf") == IPF_OK, "write");
-    char *out, *err, cmd[600];
-    snprintf(cmd, sizeof cmd, "pdffonts %s", path_in("fonts.pdf"));
-    EXPECT(run(cmd, &out, &err) == 0, "pdffonts runs");
+    EXPECT(write_pdf(e, dr, -1, 0, "fonts.pdf") == IPF_OK, "write");
+    char *out, *err;
+    EXPECT(tool_on("pdffonts %s", "fonts.pdf", &out, &err) == 0, "pdffonts runs");
     /* name type encoding emb sub uni, one line per font */
     int lines = 0;
     for (char *l = out ? strtok(out, "\n") : NULL; l; l = strtok(NULL, "\n")) {
@@ -391,32 +386,22 @@ static int case_fonts(void)
     EXPECT(lines == 2, "two fonts listed, got %d", lines);
     free(out);
     free(err);
-    snprintf(cmd, sizeof cmd, "pdftotext %s -", path_in("fonts.pdf"));
     if (have_tool("pdftotext")) {
-        EXPECT(run(cmd, &out, &err) == 0, "pdftotext");
+        EXPECT(tool_on("pdftotext %s -", "fonts.pdf", &out, &err) == 0, "pdftotext");
         EXPECT(out && strstr(out, "第二个字体：仿宋"), "second font's text: %s", out ? out : "");
         EXPECT(err && !*err, "no warnings: %s", err ? err : "");
         free(out);
         free(err);
     }
-    ipf_drawing_free(dr);
-    env_close(&e);
     return 0;
 }
 
-static int case_info(void)
+static int case_info(env *e, ipf_drawing *dr)
 {
-    if (!have_tool("pdfinfo"))
-        return SKIP;
-    env e;
-    if (env_open(&e, 0) < 0)
-        return 1;
-    ipf_drawing *dr = sample_drawing();
-    EXPECT(write_pdf(&e, dr, -1, 0, "nodate.pdf") == IPF_OK, "write");
-    EXPECT(write_pdf(&e, dr, 1700000000, 0, "date.pdf") == IPF_OK, "write with date");
-    char *out, *err, cmd[600];
-    snprintf(cmd, sizeof cmd, "TZ=UTC pdfinfo -isodates %s", path_in("nodate.pdf"));
-    EXPECT(run(cmd, &out, &err) == 0, "pdfinfo");
+    EXPECT(write_pdf(e, dr, -1, 0, "nodate.pdf") == IPF_OK, "write");
+    EXPECT(write_pdf(e, dr, 1700000000, 0, "date.pdf") == IPF_OK, "write with date");
+    char *out, *err;
+    EXPECT(tool_on("TZ=UTC pdfinfo -isodates %s", "nodate.pdf", &out, &err) == 0, "pdfinfo");
     EXPECT(out && strstr(out, "Title:           国家知识产权信息公共服务网点备案表\n"), "title: %s",
            out ? out : "");
     EXPECT(out && strstr(out, "Author:          重庆大学图书馆\n"), "author");
@@ -430,58 +415,48 @@ static int case_info(void)
     EXPECT(err && !*err, "no warnings: %s", err ? err : "");
     free(out);
     free(err);
-    snprintf(cmd, sizeof cmd, "TZ=UTC pdfinfo -isodates %s", path_in("date.pdf"));
-    EXPECT(run(cmd, &out, &err) == 0, "pdfinfo");
+    EXPECT(tool_on("TZ=UTC pdfinfo -isodates %s", "date.pdf", &out, &err) == 0, "pdfinfo");
     EXPECT(out && strstr(out, "CreationDate:    2023-11-14T22:13:20Z\n"), "creation date: %s",
            out ? out : "");
     EXPECT(out && strstr(out, "ModDate:         2023-11-14T22:13:20Z\n"), "mod date");
     EXPECT(out && strstr(out, "Metadata Stream: yes\n"), "XMP metadata in a plain PDF too");
     free(out);
     free(err);
-    ipf_drawing_free(dr);
 
     /* An empty value is left out; page labels follow the printed numbers:
      * an unnumbered first page is "i", the page printed 1 is "1". */
-    dr = sample_drawing();
-    ipf_drawing_set_info(dr, "Author", "");
-    ipf_drawing_page_number(dr, 1); /* the second (current) page says 1 */
-    EXPECT(write_pdf(&e, dr, -1, 0, "labels.pdf") == IPF_OK, "write");
-    snprintf(cmd, sizeof cmd, "pdfinfo %s", path_in("labels.pdf"));
-    EXPECT(run(cmd, &out, &err) == 0, "pdfinfo");
+    ipf_drawing *labelled = sample_drawing();
+    ipf_drawing_set_info(labelled, "Author", "");
+    ipf_drawing_page_number(labelled, 1); /* the second (current) page says 1 */
+    EXPECT(write_pdf(e, labelled, -1, 0, "labels.pdf") == IPF_OK, "write");
+    EXPECT(tool_on("pdfinfo %s", "labels.pdf", &out, &err) == 0, "pdfinfo");
     EXPECT(out && !strstr(out, "Author:"), "empty Author left out: %s", out ? out : "");
     free(out);
     free(err);
     if (have_tool("qpdf")) {
-        snprintf(cmd, sizeof cmd, "qpdf --json --json-key=pagelabels %s", path_in("labels.pdf"));
-        EXPECT(run(cmd, &out, &err) == 0, "qpdf --json");
+        EXPECT(tool_on("qpdf --json --json-key=pagelabels %s", "labels.pdf", &out, &err) == 0,
+               "qpdf --json");
         char *r = out ? strstr(out, "\"/r\"") : NULL, *dd = out ? strstr(out, "\"/D\"") : NULL;
         EXPECT(r && dd && r < dd, "labels: roman for page 1, decimal from page 2: %s",
                out ? out : "");
         free(out);
         free(err);
-        snprintf(cmd, sizeof cmd, "qpdf --show-object=1 %s", path_in("labels.pdf"));
-        EXPECT(run(cmd, &out, &err) == 0 && out && strstr(out, "/Lang (zh-CN)"),
+        EXPECT(tool_on("qpdf --show-object=1 %s", "labels.pdf", &out, &err) == 0 && out &&
+                   strstr(out, "/Lang (zh-CN)"),
                "catalog /Lang: %s", out ? out : "");
         free(out);
         free(err);
     }
-    ipf_drawing_free(dr);
-    env_close(&e);
+    ipf_drawing_free(labelled);
     return 0;
 }
 
-static int case_outlines(void)
+static int case_outlines(env *e, ipf_drawing *dr)
 {
-    if (!have_tool("qpdf"))
-        return SKIP;
-    env e;
-    if (env_open(&e, 0) < 0)
-        return 1;
-    ipf_drawing *dr = sample_drawing();
-    EXPECT(write_pdf(&e, dr, -1, 0, "outlines.pdf") == IPF_OK, "write");
-    char *out, *err, cmd[600];
-    snprintf(cmd, sizeof cmd, "qpdf --json=2 --json-key=outlines %s", path_in("outlines.pdf"));
-    EXPECT(run(cmd, &out, &err) == 0, "qpdf --json");
+    EXPECT(write_pdf(e, dr, -1, 0, "outlines.pdf") == IPF_OK, "write");
+    char *out, *err;
+    EXPECT(tool_on("qpdf --json=2 --json-key=outlines %s", "outlines.pdf", &out, &err) == 0,
+           "qpdf --json");
     const char *a = out ? strstr(out, "\"title\": \"一、机构基本情况\"") : NULL;
     const char *kid = out ? strstr(out, "\"title\": \"（一）联系方式\"") : NULL;
     const char *b = out ? strstr(out, "\"title\": \"二、工作基础和优势特点\"") : NULL;
@@ -494,59 +469,44 @@ static int case_outlines(void)
            out ? out : "");
     free(out);
     free(err);
-    ipf_drawing_free(dr);
-    env_close(&e);
     return 0;
 }
 
-static int case_check(void)
+static int case_check(env *e, ipf_drawing *dr)
 {
-    if (!have_tool("qpdf"))
-        return SKIP;
-    env e;
-    if (env_open(&e, 0) < 0)
-        return 1;
-    ipf_drawing *dr = sample_drawing();
-    EXPECT(write_pdf(&e, dr, 1700000000, 0, "check.pdf") == IPF_OK, "write");
-    EXPECT(write_pdf(&e, dr, 1700000000, 1, "checka.pdf") == IPF_OK, "write PDF/A");
+    EXPECT(write_pdf(e, dr, 1700000000, 0, "check.pdf") == IPF_OK, "write");
+    EXPECT(write_pdf(e, dr, 1700000000, 1, "checka.pdf") == IPF_OK, "write PDF/A");
     const char *files[] = {"check.pdf", "checka.pdf"};
     for (int i = 0; i < 2; i++) {
-        char *out, *err, cmd[600];
-        snprintf(cmd, sizeof cmd, "qpdf --check %s", path_in(files[i]));
-        EXPECT(run(cmd, &out, &err) == 0, "qpdf --check %s:\n%s%s", files[i], out ? out : "",
-               err ? err : "");
+        char *out, *err;
+        EXPECT(tool_on("qpdf --check %s", files[i], &out, &err) == 0, "qpdf --check %s:\n%s%s",
+               files[i], out ? out : "", err ? err : "");
         EXPECT(out && strstr(out, "No syntax or stream encoding errors"), "clean");
         EXPECT(err && !*err, "qpdf warnings: %s", err ? err : "");
         free(out);
         free(err);
     }
-    ipf_drawing_free(dr);
-    env_close(&e);
     return 0;
 }
 
-static int case_deterministic(void)
+static int case_deterministic(env *e, ipf_drawing *dr)
 {
-    env e;
-    if (env_open(&e, 0) < 0)
-        return 1;
-    ipf_drawing *dr = sample_drawing();
     for (int pdfa = 0; pdfa < 2; pdfa++) {
-        EXPECT(write_pdf(&e, dr, -1, pdfa, "d1.pdf") == IPF_OK, "write 1");
+        EXPECT(write_pdf(e, dr, -1, pdfa, "d1.pdf") == IPF_OK, "write 1");
         /* another document in between must leave nothing behind */
         ipf_drawing *other = ipf_drawing_new();
         ipf_drawing_add_page(other, 300, 400);
         add_text(other, 10, 10, 0, 0, "别的文档：生僻字与标点，。");
-        EXPECT(write_pdf(&e, other, 1, pdfa, "other.pdf") == IPF_OK, "write other");
+        EXPECT(write_pdf(e, other, 1, pdfa, "other.pdf") == IPF_OK, "write other");
         ipf_drawing_free(other);
-        EXPECT(write_pdf(&e, dr, -1, pdfa, "d2.pdf") == IPF_OK, "write 2");
+        EXPECT(write_pdf(e, dr, -1, pdfa, "d2.pdf") == IPF_OK, "write 2");
         size_t n1, n2, n3;
         char *a = read_all(path_in("d1.pdf"), &n1), *b = read_all(path_in("d2.pdf"), &n2);
         EXPECT(a && b && n1 == n2 && memcmp(a, b, n1) == 0, "byte-identical (pdfa %d)", pdfa);
         EXPECT(a && !contains(a, n1, "CreationDate") && !contains(a, n1, "ModDate"), "no dates");
         unsigned char *m;
         ipf_pdf_options o = {-1, pdfa};
-        EXPECT(ipf_pdf_write_memory(e.w, dr, &o, &m, &n3, e.d) == IPF_OK, "memory");
+        EXPECT(ipf_pdf_write_memory(e->w, dr, &o, &m, &n3, e->d) == IPF_OK, "memory");
         EXPECT(a && n3 == n1 && memcmp(m, a, n1) == 0, "memory equals file");
         free(m);
         if (pdfa)
@@ -555,7 +515,7 @@ static int case_deterministic(void)
         free(b);
     }
     /* a different date or text gives a different /ID */
-    EXPECT(write_pdf(&e, dr, 1700000000, 1, "d3.pdf") == IPF_OK, "dated");
+    EXPECT(write_pdf(e, dr, 1700000000, 1, "d3.pdf") == IPF_OK, "dated");
     size_t na, nb;
     char *a = read_all(path_in("d2.pdf"), &na), *b = read_all(path_in("d3.pdf"), &nb);
     const char *ia = find_bytes(a, na, "/ID ["), *ib = find_bytes(b, nb, "/ID [");
@@ -567,31 +527,19 @@ static int case_deterministic(void)
            "dates in UTC");
     free(a);
     free(b);
-    ipf_drawing_free(dr);
-    env_close(&e);
     return 0;
 }
 
-static int case_pdfa(void)
+static int case_pdfa(env *e, ipf_drawing *dr)
 {
     if (access("/usr/share/color/icc/sRGB.icc", R_OK) != 0) {
         fprintf(stderr, "no sRGB.icc (package icc-profiles-free): checking the diagnostic\n");
-        env e;
-        if (env_open(&e, 0) < 0)
-            return 1;
-        ipf_drawing *dr = sample_drawing();
-        EXPECT(write_pdf(&e, dr, -1, 1, "a.pdf") == IPF_ERR_IO, "fails");
-        EXPECT(has_diag(e.d, "PDFA-ICC", "icc-profiles-free"), "names the package");
+        EXPECT(write_pdf(e, dr, -1, 1, "a.pdf") == IPF_ERR_IO, "fails");
+        EXPECT(has_diag(e->d, "PDFA-ICC", "icc-profiles-free"), "names the package");
         EXPECT(access(path_in("a.pdf"), F_OK) != 0, "nothing written");
-        ipf_drawing_free(dr);
-        env_close(&e);
-        return case_failed;
+        return 0;
     }
-    env e;
-    if (env_open(&e, 0) < 0)
-        return 1;
-    ipf_drawing *dr = sample_drawing();
-    EXPECT(write_pdf(&e, dr, 1700000000, 1, "a.pdf") == IPF_OK, "write");
+    EXPECT(write_pdf(e, dr, 1700000000, 1, "a.pdf") == IPF_OK, "write");
     size_t n;
     char *a = read_all(path_in("a.pdf"), &n);
     EXPECT(a && strncmp(a, "%PDF-1.4\n%", 10) == 0 && (unsigned char)a[10] > 127, "header");
@@ -622,9 +570,8 @@ static int case_pdfa(void)
     EXPECT(a && !contains(a, n, "/Encrypt"), "no encryption");
     EXPECT(a && !contains(a, n, "/DestOutputProfile /"), "profile is a stream reference");
     if (have_tool("pdfinfo")) {
-        char *out, *err, cmd[600];
-        snprintf(cmd, sizeof cmd, "pdfinfo %s", path_in("a.pdf"));
-        EXPECT(run(cmd, &out, &err) == 0, "pdfinfo");
+        char *out, *err;
+        EXPECT(tool_on("pdfinfo %s", "a.pdf", &out, &err) == 0, "pdfinfo");
         EXPECT(out && strstr(out, "Metadata Stream: yes"), "metadata stream");
         EXPECT(out && strstr(out, "PDF version:     1.4"), "version 1.4");
         free(out);
@@ -647,17 +594,11 @@ static int case_pdfa(void)
         free(icc);
     }
     free(a);
-    ipf_drawing_free(dr);
-    env_close(&e);
     return 0;
 }
 
-static int case_atomic(void)
+static int case_atomic(env *e, ipf_drawing *dr)
 {
-    env e;
-    if (env_open(&e, 0) < 0)
-        return 1;
-    ipf_drawing *dr = sample_drawing();
     char dir[600];
     snprintf(dir, sizeof dir, "%s/atomic", tmpdir);
     mkdir(dir, 0777);
@@ -669,9 +610,9 @@ static int case_atomic(void)
     ipf_pdf_options o = {-1, 0};
 
     /* 1. the directory does not exist */
-    ipf_diags_clear(e.d);
-    EXPECT(ipf_pdf_write_file(e.w, dr, &o, missing, e.d) == IPF_ERR_IO, "missing dir: IO error");
-    EXPECT(has_diag(e.d, "PDF-WRITE", missing) && has_diag(e.d, "PDF-WRITE", "目录不存在"),
+    ipf_diags_clear(e->d);
+    EXPECT(ipf_pdf_write_file(e->w, dr, &o, missing, e->d) == IPF_ERR_IO, "missing dir: IO error");
+    EXPECT(has_diag(e->d, "PDF-WRITE", missing) && has_diag(e->d, "PDF-WRITE", "目录不存在"),
            "diagnostic names the path and the reason");
     EXPECT(count_files(dir) == 1, "nothing left behind");
 
@@ -681,12 +622,12 @@ static int case_atomic(void)
     struct rlimit lim = old_lim;
     lim.rlim_cur = 2000;
     signal(SIGXFSZ, SIG_IGN);
-    ipf_diags_clear(e.d);
+    ipf_diags_clear(e->d);
     if (setrlimit(RLIMIT_FSIZE, &lim) == 0) {
-        ipf_status st = ipf_pdf_write_file(e.w, dr, &o, keep, e.d);
+        ipf_status st = ipf_pdf_write_file(e->w, dr, &o, keep, e->d);
         setrlimit(RLIMIT_FSIZE, &old_lim);
         EXPECT(st == IPF_ERR_IO, "failed write: IO error, got %d", (int)st);
-        EXPECT(has_diag(e.d, "PDF-WRITE", keep), "diagnostic names the path");
+        EXPECT(has_diag(e->d, "PDF-WRITE", keep), "diagnostic names the path");
         size_t n;
         char *now = read_all(keep, &n);
         EXPECT(now && n == sizeof old - 1 && memcmp(now, old, n) == 0, "old file untouched");
@@ -701,9 +642,9 @@ static int case_atomic(void)
     char inner[800];
     snprintf(inner, sizeof inner, "%s/f", sub);
     write_bytes(inner, "x", 1);
-    ipf_diags_clear(e.d);
-    EXPECT(ipf_pdf_write_file(e.w, dr, &o, sub, e.d) == IPF_ERR_IO, "target is a directory");
-    EXPECT(has_diag(e.d, "PDF-WRITE", sub), "diagnostic");
+    ipf_diags_clear(e->d);
+    EXPECT(ipf_pdf_write_file(e->w, dr, &o, sub, e->d) == IPF_ERR_IO, "target is a directory");
+    EXPECT(has_diag(e->d, "PDF-WRITE", sub), "diagnostic");
     EXPECT(count_files(dir) == 2 && count_files(sub) == 1, "temporary file removed");
 
     /* 4. a directory without write permission (root ignores permissions) */
@@ -713,16 +654,16 @@ static int case_atomic(void)
         mkdir(ro, 0555);
         char target[800];
         snprintf(target, sizeof target, "%s/x.pdf", ro);
-        ipf_diags_clear(e.d);
-        EXPECT(ipf_pdf_write_file(e.w, dr, &o, target, e.d) == IPF_ERR_IO, "read-only dir");
-        EXPECT(has_diag(e.d, "PDF-WRITE", "没有写入权限"), "permission diagnostic");
+        ipf_diags_clear(e->d);
+        EXPECT(ipf_pdf_write_file(e->w, dr, &o, target, e->d) == IPF_ERR_IO, "read-only dir");
+        EXPECT(has_diag(e->d, "PDF-WRITE", "没有写入权限"), "permission diagnostic");
         EXPECT(count_files(ro) == 0, "nothing left");
         rmdir(ro);
     }
 
     /* 5. success replaces the old file, with no temporary left */
-    ipf_diags_clear(e.d);
-    EXPECT(ipf_pdf_write_file(e.w, dr, &o, keep, e.d) == IPF_OK, "replace");
+    ipf_diags_clear(e->d);
+    EXPECT(ipf_pdf_write_file(e->w, dr, &o, keep, e->d) == IPF_OK, "replace");
     size_t n;
     char *now = read_all(keep, &n);
     EXPECT(now && n > 1000 && strncmp(now, "%PDF-1.4", 8) == 0, "new PDF in place");
@@ -737,30 +678,26 @@ static int case_atomic(void)
     rmdir(sub);
     unlink(keep);
     rmdir(dir);
-    ipf_drawing_free(dr);
-    env_close(&e);
     return 0;
 }
 
-static int case_errors(void)
+static int case_errors(env *e, ipf_drawing *unused)
 {
-    env e;
-    if (env_open(&e, 0) < 0)
-        return 1;
+    (void)unused;
     ipf_pdf_options o = {-1, 0};
     unsigned char *m = (unsigned char *)"x";
     size_t n = 1;
     ipf_drawing *dr = ipf_drawing_new();
-    EXPECT(ipf_pdf_write_memory(e.w, dr, &o, &m, &n, e.d) == IPF_ERR_INTERNAL, "no pages");
+    EXPECT(ipf_pdf_write_memory(e->w, dr, &o, &m, &n, e->d) == IPF_ERR_INTERNAL, "no pages");
     EXPECT(m == NULL && n == 0, "no buffer");
     ipf_drawing_add_page(dr, 595, 842);
     add_text(dr, 10, 10, 5, 0, "字");
-    EXPECT(ipf_pdf_write_memory(e.w, dr, &o, &m, &n, e.d) == IPF_ERR_INTERNAL, "bad font index");
-    EXPECT(has_diag(e.d, "PDF-ERROR", NULL), "PDF-ERROR");
+    EXPECT(ipf_pdf_write_memory(e->w, dr, &o, &m, &n, e->d) == IPF_ERR_INTERNAL, "bad font index");
+    EXPECT(has_diag(e->d, "PDF-ERROR", NULL), "PDF-ERROR");
     ipf_drawing_free(dr);
     dr = ipf_drawing_new();
     ipf_drawing_add_page(dr, 0.5, 842);
-    EXPECT(ipf_pdf_write_file(e.w, dr, &o, path_in("bad.pdf"), e.d) == IPF_ERR_INTERNAL,
+    EXPECT(ipf_pdf_write_file(e->w, dr, &o, path_in("bad.pdf"), e->d) == IPF_ERR_INTERNAL,
            "bad page size");
     EXPECT(access(path_in("bad.pdf"), F_OK) != 0, "nothing written");
     ipf_drawing_free(dr);
@@ -769,14 +706,13 @@ static int case_errors(void)
     ipf_drawing_add_page(dr, 595, 842);
     add_text(dr, 72, 700, 0, 0, "☑已选");
     add_text(dr, 72, 680, 0, 0, "𠀀"); /* U+20000, beyond the BMP */
-    ipf_diags_clear(e.d);
-    EXPECT(write_pdf(&e, dr, -1, 0, "missing.pdf") == IPF_OK, "written");
-    EXPECT(has_diag(e.d, "PDF-GLYPH", "U+2611") && has_diag(e.d, "PDF-GLYPH", "2 个"),
+    ipf_diags_clear(e->d);
+    EXPECT(write_pdf(e, dr, -1, 0, "missing.pdf") == IPF_OK, "written");
+    EXPECT(has_diag(e->d, "PDF-GLYPH", "U+2611") && has_diag(e->d, "PDF-GLYPH", "2 个"),
            "warning names the first missing character and the count");
     if (have_tool("pdftotext")) {
-        char *out, *err, cmd[600];
-        snprintf(cmd, sizeof cmd, "pdftotext %s -", path_in("missing.pdf"));
-        EXPECT(run(cmd, &out, &err) == 0, "pdftotext");
+        char *out, *err;
+        EXPECT(tool_on("pdftotext %s -", "missing.pdf", &out, &err) == 0, "pdftotext");
         char *got = text_lines(out);
         EXPECT(got && strcmp(got, "☑已选|𠀀#") == 0, "extracted: %s", got ? got : "");
         free(got);
@@ -785,14 +721,15 @@ static int case_errors(void)
         free(err);
     }
     ipf_drawing_free(dr);
-    env_close(&e);
     return 0;
 }
 
 /* The embedded subset, read back: FreeType must load it and every glyph
  * must have the original's outline. */
-static int case_subset(void)
+static int case_subset(env *unused_env, ipf_drawing *unused)
 {
+    (void)unused_env;
+    (void)unused;
     ipf_diags *d = ipf_diags_new();
     ipf_ttf *tt;
     if (ipf_ttf_open(font_path(), d, &tt) != IPF_OK) {
@@ -925,17 +862,13 @@ static int case_subset(void)
 }
 
 /* Glyphs actually render: the text area of page 1 has ink. */
-static int case_render(void)
+static int case_render(env *e, ipf_drawing *unused)
 {
-    if (!have_tool("pdftoppm"))
-        return SKIP;
-    env e;
-    if (env_open(&e, 0) < 0)
-        return 1;
+    (void)unused;
     ipf_drawing *dr = ipf_drawing_new();
     ipf_drawing_add_page(dr, 200, 100);
     add_text(dr, 10, 50, 0, 0, "国家知识产权");
-    EXPECT(write_pdf(&e, dr, -1, 0, "render.pdf") == IPF_OK, "write");
+    EXPECT(write_pdf(e, dr, -1, 0, "render.pdf") == IPF_OK, "write");
     char cmd[700];
     /* 144 dpi: 2 px per point, a 14 pt glyph is a 28 px cell */
     snprintf(cmd, sizeof cmd, "pdftoppm -r 144 -gray %s %s/render", path_in("render.pdf"), tmpdir);
@@ -972,31 +905,54 @@ static int case_render(void)
     }
     free(pgm);
     ipf_drawing_free(dr);
-    env_close(&e);
     return 0;
 }
 
 /* ------------------------------------------------------------ main */
 
+/* What a case is given: nothing, a writer over the test font (one or two
+ * font indexes), or that and the sample form, which the runner frees. */
+enum setup { BARE, WRITER, SAMPLE, SAMPLE_TWO_FONTS };
+
 typedef struct tcase {
     const char *name;
-    int (*fn)(void);
+    const char *tool; /* the case is skipped when this is not installed */
+    enum setup setup;
+    int (*fn)(env *e, ipf_drawing *sample);
 } tcase;
 
 static const tcase cases[] = {
-    {"drawing", case_drawing},
-    {"text", case_text},
-    {"fonts", case_fonts},
-    {"info", case_info},
-    {"outlines", case_outlines},
-    {"check", case_check},
-    {"deterministic", case_deterministic},
-    {"pdfa", case_pdfa},
-    {"atomic", case_atomic},
-    {"errors", case_errors},
-    {"subset", case_subset},
-    {"render", case_render},
+    {"drawing", NULL, BARE, case_drawing},
+    {"text", "pdftotext", SAMPLE, case_text},
+    {"fonts", "pdffonts", SAMPLE_TWO_FONTS, case_fonts},
+    {"info", "pdfinfo", SAMPLE, case_info},
+    {"outlines", "qpdf", SAMPLE, case_outlines},
+    {"check", "qpdf", SAMPLE, case_check},
+    {"deterministic", NULL, SAMPLE, case_deterministic},
+    {"pdfa", NULL, SAMPLE, case_pdfa},
+    {"atomic", NULL, SAMPLE, case_atomic},
+    {"errors", NULL, WRITER, case_errors},
+    {"subset", NULL, BARE, case_subset},
+    {"render", "pdftoppm", WRITER, case_render},
 };
+
+static int run_case(const tcase *c)
+{
+    if (c->tool && !have_tool(c->tool))
+        return SKIP;
+    if (c->setup == BARE)
+        return c->fn(NULL, NULL);
+    env e;
+    if (env_open(&e, c->setup == SAMPLE_TWO_FONTS) < 0) {
+        env_close(&e);
+        return 1;
+    }
+    ipf_drawing *dr = c->setup == WRITER ? NULL : sample_drawing();
+    int rc = c->fn(&e, dr);
+    ipf_drawing_free(dr);
+    env_close(&e);
+    return rc;
+}
 
 static void remove_tree(const char *dir)
 {
@@ -1032,7 +988,7 @@ int main(int argc, char **argv)
             continue;
         found = 1;
         case_failed = 0;
-        int rc = cases[i].fn();
+        int rc = run_case(&cases[i]);
         if (rc == SKIP) {
             printf("skip %s (tool missing)\n", cases[i].name);
             skipped++;

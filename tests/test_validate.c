@@ -26,17 +26,7 @@
 #include "validate.h"
 #include "xmldoc.h"
 
-static int failures;
-
-#define CHECK(cond, ...)                                                                           \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: FAIL %s: ", __FILE__, __LINE__, #cond);                        \
-            fprintf(stderr, __VA_ARGS__);                                                          \
-            fputc('\n', stderr);                                                                   \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
+#include "check.h"
 
 #define MEM_NAME "mem.xml"
 
@@ -109,7 +99,7 @@ static char *sample(const char *rel)
 static char *replace(char *s, const char *old, const char *new)
 {
     char *at = strstr(s, old);
-    CHECK(at != NULL, "sample text not found: %s", old);
+    EXPECT(at != NULL, "sample text not found: %s", old);
     if (!at)
         return s;
     size_t n = strlen(s) - strlen(old) + strlen(new) + 1;
@@ -179,18 +169,18 @@ static const ipf_diag *find(const ipf_diags *d, const char *code, int n)
 static void expect(const ipf_diags *d, const char *code, ipf_severity sev, long line, ...)
 {
     const ipf_diag *g = find(d, code, 0);
-    CHECK(g != NULL, "no %s diagnostic", code);
+    EXPECT(g != NULL, "no %s diagnostic", code);
     if (!g) {
         dump(d);
         return;
     }
-    CHECK(g->severity == sev, "%s: severity %d, expected %d", code, (int)g->severity, (int)sev);
-    CHECK(g->line == line, "%s: line %ld, expected %ld (%s)", code, g->line, line, g->message);
-    CHECK(strcmp(g->file, MEM_NAME) == 0, "%s: file %s", code, g->file);
+    EXPECT(g->severity == sev, "%s: severity %d, expected %d", code, (int)g->severity, (int)sev);
+    EXPECT(g->line == line, "%s: line %ld, expected %ld (%s)", code, g->line, line, g->message);
+    EXPECT(strcmp(g->file, MEM_NAME) == 0, "%s: file %s", code, g->file);
     va_list ap;
     va_start(ap, line);
     for (const char *w; (w = va_arg(ap, const char *)) != NULL;)
-        CHECK(strstr(g->message, w) != NULL, "%s: message lacks “%s”: %s", code, w, g->message);
+        EXPECT(strstr(g->message, w) != NULL, "%s: message lacks “%s”: %s", code, w, g->message);
     va_end(ap);
 }
 
@@ -205,8 +195,8 @@ static void test_valid_samples(void)
         char *xml = sample(names[i]);
         ipf_diags *d = ipf_diags_new();
         ipf_status st = check(xml, d);
-        CHECK(st == IPF_OK, "%s: status %s", names[i], ipf_status_str(st));
-        CHECK(ipf_diags_count(d) == 0, "%s: %zu diagnostics", names[i], ipf_diags_count(d));
+        EXPECT(st == IPF_OK, "%s: status %s", names[i], ipf_status_str(st));
+        EXPECT(ipf_diags_count(d) == 0, "%s: %zu diagnostics", names[i], ipf_diags_count(d));
         if (ipf_diags_count(d))
             dump(d);
         ipf_diags_free(d);
@@ -238,7 +228,7 @@ static void test_all_problems_at_once(void)
 
     ipf_diags *d = ipf_diags_new();
     ipf_status st = check(x, d);
-    CHECK(st == IPF_INVALID, "status %s", ipf_status_str(st));
+    EXPECT(st == IPF_INVALID, "status %s", ipf_status_str(st));
 
     expect(d, "NAT-REQ-APPLICANT", IPF_SEV_ERROR, line_of(x, "<applicant></applicant>"), "备案机构",
            "封面", NULL);
@@ -263,12 +253,12 @@ static void test_all_problems_at_once(void)
            "顾问", "专职", NULL);
 
     /* nothing else, and in line order (as printed) */
-    CHECK(ipf_diags_count(d) == 10, "%zu diagnostics, expected 10", ipf_diags_count(d));
-    CHECK(ipf_diags_errors(d) == 9, "%zu errors, expected 9", ipf_diags_errors(d));
-    CHECK(ipf_diags_warnings(d) == 1, "%zu warnings, expected 1", ipf_diags_warnings(d));
+    EXPECT(ipf_diags_count(d) == 10, "%zu diagnostics, expected 10", ipf_diags_count(d));
+    EXPECT(ipf_diags_errors(d) == 9, "%zu errors, expected 9", ipf_diags_errors(d));
+    EXPECT(ipf_diags_warnings(d) == 1, "%zu warnings, expected 1", ipf_diags_warnings(d));
     for (size_t i = 1; i < ipf_diags_count(d); i++)
-        CHECK(ipf_diags_get(d, i - 1)->line <= ipf_diags_get(d, i)->line, "not in line order");
-    if (failures)
+        EXPECT(ipf_diags_get(d, i - 1)->line <= ipf_diags_get(d, i)->line, "not in line order");
+    if (expectations_failed)
         dump(d);
     ipf_diags_free(d);
     free(x);
@@ -288,7 +278,7 @@ static void test_lines_in_repeats(void)
     /* the 2nd case is the one whose <case> opens before 某茶区… */
     long case2 = line_of(x, "<name>某茶区地理标志证明商标申请和使用管理指导</name>") - 1;
     expect(d, "NAT-REQ-CASE-PERIOD", IPF_SEV_ERROR, case2, "第2个典型案例", "实施时间", NULL);
-    CHECK(ipf_diags_count(d) == 2, "%zu diagnostics, expected 2", ipf_diags_count(d));
+    EXPECT(ipf_diags_count(d) == 2, "%zu diagnostics, expected 2", ipf_diags_count(d));
     ipf_diags_free(d);
     free(x);
 }
@@ -301,9 +291,9 @@ static void test_warnings_only(void)
     x = replace(x, "<ip-type>专利</ip-type>", "<ip-type>植物新品种</ip-type>");
     ipf_diags *d = ipf_diags_new();
     ipf_status st = check(x, d);
-    CHECK(st == IPF_OK, "warnings only: status %s", ipf_status_str(st));
-    CHECK(ipf_diags_errors(d) == 0, "%zu errors", ipf_diags_errors(d));
-    CHECK(ipf_diags_warnings(d) == 2, "%zu warnings, expected 2", ipf_diags_warnings(d));
+    EXPECT(st == IPF_OK, "warnings only: status %s", ipf_status_str(st));
+    EXPECT(ipf_diags_errors(d) == 0, "%zu errors", ipf_diags_errors(d));
+    EXPECT(ipf_diags_warnings(d) == 2, "%zu warnings, expected 2", ipf_diags_warnings(d));
     expect(d, "NAT-CATEGORY", IPF_SEV_WARNING, line_of(x, "<category>"), "学会", "第二条", NULL);
     expect(d, "NAT-IP-TYPE-OTHER", IPF_SEV_WARNING, line_of(x, "植物新品种"), "植物新品种", NULL);
     ipf_diags_free(d);
@@ -402,7 +392,7 @@ static void test_chars(void)
     ipf_diags *d = ipf_diags_new();
     ipf_status st;
     ipf_ruleset *rs = load_rules_text("chars", rule_file, d, &st);
-    CHECK(st == IPF_OK && rs, "test rule file: %s", ipf_status_str(st));
+    EXPECT(st == IPF_OK && rs, "test rule file: %s", ipf_status_str(st));
     if (!rs) {
         dump(d);
         ipf_diags_free(d);
@@ -422,24 +412,25 @@ static void test_chars(void)
     ipf_diags_clear(d);
     xmlDocPtr doc = NULL;
     st = ipf_xml_read_memory(data, strlen(data), MEM_NAME, NULL, d, &doc);
-    CHECK(st == IPF_OK, "chars data: %s", ipf_status_str(st));
+    EXPECT(st == IPF_OK, "chars data: %s", ipf_status_str(st));
     if (doc) {
         st = ipf_ruleset_check(rs, doc, MEM_NAME, d);
-        CHECK(st == IPF_OK, "a warning only: %s", ipf_status_str(st));
+        EXPECT(st == IPF_OK, "a warning only: %s", ipf_status_str(st));
         const ipf_diag *g = find(d, "T-CHARS", 0);
-        CHECK(g != NULL, "no T-CHARS diagnostic");
+        EXPECT(g != NULL, "no T-CHARS diagnostic");
         if (g)
-            CHECK(strcmp(g->message, "33|33|11|22|33|2|0") == 0,
-                  "ipf:chars counts %s, expected 33|33|11|22|33|2|0", g->message);
-        CHECK(g && g->line == 2, "T-CHARS at line %ld, expected 2 (<foundation>)", g ? g->line : 0);
+            EXPECT(strcmp(g->message, "33|33|11|22|33|2|0") == 0,
+                   "ipf:chars counts %s, expected 33|33|11|22|33|2|0", g->message);
+        EXPECT(g && g->line == 2, "T-CHARS at line %ld, expected 2 (<foundation>)",
+               g ? g->line : 0);
         /* ipf:quote: nothing for no text, white space collapsed, long text cut
          * inside the marks */
         g = find(d, "T-QUOTE", 0);
         static const char want_quote[] = "[][“a b”][“中文，ABC def x y”]"
                                          "[“一二三四五六七八九十一二三四五六七八九十一二三四五六七"
                                          "八九十一二三四五六七八九十……”]";
-        CHECK(g && strcmp(g->message, want_quote) == 0, "ipf:quote gives %s",
-              g ? g->message : "nothing");
+        EXPECT(g && strcmp(g->message, want_quote) == 0, "ipf:quote gives %s",
+               g ? g->message : "nothing");
         xmlFreeDoc(doc);
     }
     ipf_ruleset_free(rs);
@@ -454,7 +445,7 @@ static void test_deadline(void)
 {
     char *text = sample("templates/national-filing/rules.xml");
     static const char off[] = "name=\"submission-deadline\" type=\"date\" value=\"\"";
-    CHECK(strstr(text, off) != NULL, "rules.xml: submission-deadline is not empty by default");
+    EXPECT(strstr(text, off) != NULL, "rules.xml: submission-deadline is not empty by default");
     char *good = replace(strdup(text), off,
                          "name=\"submission-deadline\" type=\"date\" value=\"2024-08-30\"");
     char *bad = replace(strdup(text), off,
@@ -473,7 +464,7 @@ static void test_deadline(void)
     ipf_diags *d = ipf_diags_new();
     ipf_status st;
     ipf_ruleset *rs = load_rules_text("deadline/national-filing", good, d, &st);
-    CHECK(st == IPF_OK && rs, "rules with a deadline: %s", ipf_status_str(st));
+    EXPECT(st == IPF_OK && rs, "rules with a deadline: %s", ipf_status_str(st));
     char *x = sample("samples/national-filing/chongqing-university-library.xml");
     static const struct {
         const char *date;
@@ -485,10 +476,10 @@ static void test_deadline(void)
         char *xi = replace(strdup(x), "<date>2024-08-26</date>", want);
         ipf_diags_clear(d);
         st = check_with(rs, xi, d);
-        CHECK(st == IPF_OK, "%s: status %s (a late date is only a warning)", cases[i].date,
-              ipf_status_str(st));
-        CHECK(ipf_diags_count(d) == (size_t)cases[i].late, "%s: %zu diagnostics", cases[i].date,
-              ipf_diags_count(d));
+        EXPECT(st == IPF_OK, "%s: status %s (a late date is only a warning)", cases[i].date,
+               ipf_status_str(st));
+        EXPECT(ipf_diags_count(d) == (size_t)cases[i].late, "%s: %zu diagnostics", cases[i].date,
+               ipf_diags_count(d));
         if (cases[i].late)
             expect(d, "NAT-DEADLINE", IPF_SEV_WARNING, line_of(xi, "<date>"), cases[i].date,
                    "2024-08-30", "二（二）", NULL);
@@ -499,12 +490,12 @@ static void test_deadline(void)
 
     ipf_diags_clear(d);
     rs = load_rules_text("bad-deadline/national-filing", bad, d, &st);
-    CHECK(st == IPF_ERR_TEMPLATE && !rs, "a malformed deadline should refuse the rule file: %s",
-          ipf_status_str(st));
+    EXPECT(st == IPF_ERR_TEMPLATE && !rs, "a malformed deadline should refuse the rule file: %s",
+           ipf_status_str(st));
     const ipf_diag *g = find(d, "RULES-SETTING", 0);
-    CHECK(g && strstr(g->message, "submission-deadline") && strstr(g->message, "2024/08/30") &&
-              line_of(bad, "name=\"submission-deadline\"") == g->line,
-          "RULES-SETTING naming the setting and its line");
+    EXPECT(g && strstr(g->message, "submission-deadline") && strstr(g->message, "2024/08/30") &&
+               line_of(bad, "name=\"submission-deadline\"") == g->line,
+           "RULES-SETTING naming the setting and its line");
     if (!g)
         dump(d);
     ipf_ruleset_free(rs);
@@ -533,7 +524,7 @@ static void load_national(void)
         ipf_diags_print(d, stderr);
         exit(2);
     }
-    CHECK(ipf_ruleset_count(rules) >= 40, "only %zu national rules", ipf_ruleset_count(rules));
+    EXPECT(ipf_ruleset_count(rules) >= 40, "only %zu national rules", ipf_ruleset_count(rules));
     free(tpl);
     free(font);
     ipf_diags_free(d);
@@ -568,8 +559,8 @@ int main(int argc, char **argv)
     ipf_schema_free(schema);
     ipf_form_free(form);
     clean_scratch();
-    if (failures) {
-        fprintf(stderr, "%d failure(s)\n", failures);
+    if (expectations_failed) {
+        fprintf(stderr, "%d failure(s)\n", expectations_failed);
         return 1;
     }
     printf("validate: all checks passed\n");
