@@ -319,19 +319,18 @@ def check_rules_include(ipf, repo):
             fail(f"own rule with the overridden setting missing:\n{r.stderr}")
         print("ok: settings overridden, a rule removed, an own rule added")
 
-        # An override keeps the included setting's type.
-        t.write("incl-form/rules.xml", incl_rules(
-            '  <include href="../national-filing/rules.xml"/>\n'
-            '  <setting name="full-time-min" value="三"/>'))
-        r = t.ipforms("validate", "inc.xml")
-        expect_diag(r, "incl-form/rules.xml", 4, "RULES-SETTING", "override of a number setting")
-        # Overriding twice in one file is a duplicate, as in any one file.
-        t.write("incl-form/rules.xml", incl_rules(
-            '  <include href="../national-filing/rules.xml"/>\n'
-            '  <setting name="full-time-min" value="3"/>\n'
-            '  <setting name="full-time-min" value="4"/>'))
-        r = t.ipforms("validate", "inc.xml")
-        expect_diag(r, "incl-form/rules.xml", 5, "RULES-FILE", "an override given twice")
+        for settings, line, code, what in [
+            # An override keeps the included setting's type.
+            ('  <setting name="full-time-min" value="三"/>',
+             4, "RULES-SETTING", "override of a number setting"),
+            # Overriding twice in one file is a duplicate, as in any one file.
+            ('  <setting name="full-time-min" value="3"/>\n'
+             '  <setting name="full-time-min" value="4"/>',
+             5, "RULES-FILE", "an override given twice"),
+        ]:
+            t.write("incl-form/rules.xml", incl_rules(
+                '  <include href="../national-filing/rules.xml"/>\n' + settings))
+            expect_diag(t.ipforms("validate", "inc.xml"), "incl-form/rules.xml", line, code, what)
         # A problem in the included file names the included file and line.
         t.write("incl-form/common.xml", incl_rules(
             '  <namespace prefix="d" uri="urn:ipforms:data:1"/>\n'
