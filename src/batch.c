@@ -2,8 +2,7 @@
  *
  * Protocol (pipes, one pair per worker; integers big-endian):
  *   parent → worker  TASK  u8 'T', u32 index
- *                    REPLY u8 'R', u8 answer (0 taken, 1 granted, 2 the parent
- *                          ran out of memory), str earlier-input
+ *                    REPLY u8 'R', u8 granted, str earlier-input
  *   worker → parent  CLAIM u8 'C', u32 index, str path
  *                    DONE  u8 'D', u32 index, u32 status, str written,
  *                          u32 count, count × (u8 severity, u32 line,
@@ -48,6 +47,10 @@ typedef struct strvec {
     size_t n, cap;
     int oom;
 } strvec;
+
+/* A worker's exit status when it ran out of memory (3: the parent is gone
+ * or the pipe broke), so that the parent says so rather than "crashed". */
+#define WORKER_NOMEM 4
 
 /* An allocation that failed deep inside often leaves no word of its own
  * (most sites return IPF_ERR_NOMEM without needing memory to say so): the
@@ -246,7 +249,7 @@ static int read_str(int fd, char **s)
         return -1;
     char *p = malloc((size_t)n + 1);
     if (!p)
-        return -2; /* the message is left half read */
+        return -2; /* no memory: not the worker's fault */
     if (read_all(fd, p, n) != 0) {
         free(p);
         return -1;
@@ -265,35 +268,6 @@ static void put_str(ipf_buf *b, const char *s)
 
 /* ------------------------------------------------------------ worker */
 
-/* A worker that runs out of memory where it cannot say so exits with this
- * status, and the parent says it. */
-#define WORKER_EXIT_NOMEM 4
-
-/* The answer to a claim (the byte after 'R'). */
-enum { CLAIM_TAKEN = 0, CLAIM_GRANTED = 1, CLAIM_NOMEM = 2 };
-
-/* What input says when its claim on path is not granted; other: the
- * earlier input that holds the name. */
-static void say_claim(ipf_diags *d, const char *input, int answer, const char *path,
-                      const char *other)
-{
-    if (answer == CLAIM_GRANTED)
-        return;
-    if (answer == CLAIM_NOMEM) {
-        ipf_diag_add(
-            d, input, 0, IPF_SEV_ERROR, "NOMEM",
-            "内存不足，未能核对输出文件名是否与同批文件重复，这份未生成；请关闭其他程序后重试");
-        return;
-    }
-    char *pp = ipf_printable(path), *po = ipf_printable(other);
-    ipf_diag_add(d, input, 0, IPF_SEV_ERROR, "OUTPUT-COLLISION",
-                 "输出文件“%s”已属于同一批中先列出的“%s”，为免覆盖，这份未生成（可用 "
-                 "--name 按数据命名，或分别指定输出目录）",
-                 pp ? pp : "?", po ? po : "?");
-    free(pp);
-    free(po);
-}
-
 typedef struct worker_ctx {
     int task_fd, res_fd;
     uint32_t index;
@@ -307,15 +281,27 @@ static int worker_claim(void *vc, const char *path, ipf_diags *d)
     ipf_buf_byte(&b, 'C');
     ipf_buf_u32(&b, c->index);
     put_str(&b, path);
-    int bad = b.oom || write_all(c->res_fd, b.p, b.len) != 0;
+    if (b.oom)
+        _exit(WORKER_NOMEM);
+    int bad = write_all(c->res_fd, b.p, b.len) != 0;
     ipf_buf_free(&b);
     unsigned char hdr[2];
     char *other = NULL;
-    if (bad || read_all(c->task_fd, hdr, 2) != 0 || hdr[0] != 'R' || read_str(c->task_fd, &other))
-        _exit(3); /* the parent is gone */
-    say_claim(d, c->input, hdr[1], path, other);
+    int rs = 0;
+    if (bad || read_all(c->task_fd, hdr, 2) != 0 || hdr[0] != 'R' ||
+        (rs = read_str(c->task_fd, &other)) != 0)
+        _exit(rs == -2 ? WORKER_NOMEM : 3); /* else the parent is gone */
+    if (!hdr[1]) {
+        char *pp = ipf_printable(path), *po = ipf_printable(other);
+        ipf_diag_add(d, c->input, 0, IPF_SEV_ERROR, "OUTPUT-COLLISION",
+                     "输出文件“%s”已属于同一批中先列出的“%s”，为免覆盖，这份未生成（可用 "
+                     "--name 按数据命名，或分别指定输出目录）",
+                     pp ? pp : "?", po ? po : "?");
+        free(pp);
+        free(po);
+    }
     free(other);
-    return hdr[1] == CLAIM_GRANTED ? 0 : -1;
+    return hdr[1] ? 0 : -1;
 }
 
 /* Test hooks: IPFORMS_TEST_CRASH_ON / IPFORMS_TEST_HANG_ON name a data file
@@ -364,7 +350,7 @@ static void send_done(int fd, uint32_t index, ipf_status st, const char *written
         put_str(&b, "内存不足，部分诊断信息未能记录");
     }
     if (b.oom)
-        _exit(WORKER_EXIT_NOMEM);
+        _exit(WORKER_NOMEM);
     if (write_all(fd, b.p, b.len) != 0)
         _exit(3);
     ipf_buf_free(&b);
@@ -392,7 +378,7 @@ static void worker_main(ipf_engine *e, const ipf_batch_options *o, char *const *
     signal(SIGPIPE, SIG_DFL);
     ipf_diags *d = ipf_diags_new();
     if (!d)
-        _exit(WORKER_EXIT_NOMEM);
+        _exit(WORKER_NOMEM);
     worker_ctx c = {task_fd, res_fd, 0, NULL};
     for (;;) {
         unsigned char t;
@@ -827,25 +813,7 @@ static double timeout_of(const run *r)
     return r->o->timeout > 0 ? r->o->timeout : DEFAULT_TIMEOUT;
 }
 
-/* Settles input i's output name: CLAIM_GRANTED (the table now owns the
- * name), CLAIM_TAKEN (*earlier holds it) or CLAIM_NOMEM.  Once memory has
- * run out the table may lack names, so nothing more is granted. */
-static int settle_claim(run *r, size_t i, const char *path, size_t *earlier)
-{
-    *earlier = (size_t)-1;
-    char *key = r->oom ? NULL : claim_key(path);
-    if (!key) {
-        r->oom = 1;
-        return CLAIM_NOMEM;
-    }
-    *earlier = claim_add(&r->cl, key, i, &r->oom);
-    if (*earlier == (size_t)-1 && !r->oom) {
-        r->items[i].claim_key = NULL;
-        return CLAIM_GRANTED;
-    }
-    free(key); /* not added */
-    return *earlier != (size_t)-1 ? CLAIM_TAKEN : CLAIM_NOMEM;
-}
+static void lost_worker(run *r, worker *w, int timed_out, int nomem);
 
 /* Answers the claims every earlier input has made way for. */
 static void answer_claims(run *r)
@@ -858,14 +826,35 @@ static void answer_claims(run *r)
             if (!w->pid || !w->claiming || (size_t)w->current > r->resolved)
                 continue;
             size_t i = (size_t)w->current;
-            size_t earlier;
-            int answer = settle_claim(r, i, w->claim_path, &earlier);
+            char *key = claim_key(w->claim_path);
+            size_t earlier = (size_t)-1;
+            int was_oom = r->oom;
+            if (key)
+                earlier = claim_add(&r->cl, key, i, &r->oom);
+            if (!key || (r->oom && !was_oom)) {
+                /* No memory to decide: refusing would name no earlier
+                 * file, so the file is failed for what it is. */
+                free(key);
+                w->claiming = 0;
+                free(w->claim_path);
+                w->claim_path = NULL;
+                r->items[i].resolved = 1;
+                advance_resolved(r);
+                again = 1;
+                lost_worker(r, w, 0, 1);
+                continue;
+            }
+            int granted = earlier == (size_t)-1 && !r->oom;
+            if (granted)
+                r->items[i].claim_key = NULL; /* owned by the table */
+            else
+                free(key);
             ipf_buf b = {0};
             ipf_buf_byte(&b, 'R');
-            ipf_buf_byte(&b, (unsigned char)answer);
+            ipf_buf_byte(&b, (unsigned char)granted);
             put_str(&b, earlier != (size_t)-1 ? r->inputs[earlier] : "");
-            if (!b.oom)
-                write_all(w->task_fd, b.p, b.len);
+            int no_memory = b.oom;
+            int sent = !no_memory && write_all(w->task_fd, b.p, b.len) == 0;
             ipf_buf_free(&b);
             w->claiming = 0;
             free(w->claim_path);
@@ -874,6 +863,9 @@ static void answer_claims(run *r)
             r->items[i].resolved = 1;
             advance_resolved(r);
             again = 1;
+            /* Unanswered, the worker would wait for its time limit. */
+            if (!sent)
+                lost_worker(r, w, 0, no_memory);
         }
     }
 }
@@ -901,9 +893,13 @@ static int on_message(run *r, worker *w)
     if (read_u32(w->res_fd, &st) != 0 || (rs = read_str(w->res_fd, &written)) != 0 ||
         read_u32(w->res_fd, &count) != 0) {
         free(written);
-        return rs ? rs : -1;
+        return rs == -2 ? -2 : -1;
     }
     ipf_diags *d = ipf_diags_new();
+    if (!d) {
+        free(written);
+        return -2;
+    }
     for (uint32_t k = 0; k < count; k++) {
         unsigned char sev;
         uint32_t line;
@@ -920,7 +916,7 @@ static int on_message(run *r, worker *w)
         if (bad) {
             ipf_diags_free(d);
             free(written);
-            return rs ? rs : -1;
+            return rs == -2 ? -2 : -1;
         }
     }
     if (!*written) {
@@ -932,13 +928,13 @@ static int on_message(run *r, worker *w)
     return 0;
 }
 
-enum { LOST_EXITED, LOST_TIMED_OUT, LOST_PARENT_NOMEM };
-
-static void lost_worker(run *r, worker *w, int why)
+/* timed_out: past the time limit; nomem: its result could not be taken in
+ * for lack of memory here (the rest of its message is then unread, so the
+ * worker is stopped like a late one). */
+static void lost_worker(run *r, worker *w, int timed_out, int nomem)
 {
     long i = w->current;
-    int timed_out = why == LOST_TIMED_OUT;
-    if (why != LOST_EXITED)
+    if (timed_out || nomem)
         kill(w->pid, SIGKILL);
     int status = 0;
     reap(w, &status);
@@ -954,16 +950,13 @@ static void lost_worker(run *r, worker *w, int why)
         if (stop_signals >= 2) {
             r->items[i].not_done = 1;
             finish_item(r, (size_t)i, IPF_ERR_INTERNAL, NULL, NULL);
-        } else if (why == LOST_EXITED && WIFEXITED(status) &&
-                   WEXITSTATUS(status) == WORKER_EXIT_NOMEM) {
-            r->oom = 1;
+        } else if (nomem)
             fail_item(r, (size_t)i, "NOMEM",
-                      "工作进程内存不足，这份文件的结果未能传回%s；请关闭其他程序后重试", "");
-        } else if (why == LOST_PARENT_NOMEM) {
-            r->oom = 1;
-            fail_item(r, (size_t)i, "NOMEM",
-                      "内存不足，未能收取这份文件的结果%s；请关闭其他程序后重试", "");
-        } else if (timed_out)
+                      "内存不足，未能收到这份文件的处理结果%s；请关闭其他程序后重试", "");
+        else if (WIFEXITED(status) && WEXITSTATUS(status) == WORKER_NOMEM)
+            fail_item(r, (size_t)i, "NOMEM", "内存不足，这份文件未能处理完%s；请关闭其他程序后重试",
+                      "");
+        else if (timed_out)
             fail_item(r, (size_t)i, "WORKER-TIMEOUT",
                       "处理超过 %s 秒仍未完成，已停止这份文件（其余文件照常处理）", detail);
         else
@@ -991,14 +984,17 @@ static void dispatch(run *r, worker *w)
     w->deadline = now_s() + timeout_of(r);
     r->items[i].state = ITEM_RUNNING;
     if (write_all(w->task_fd, msg, sizeof msg) != 0)
-        lost_worker(r, w, LOST_EXITED);
+        lost_worker(r, w, 0, 0);
 }
 
 static void parallel(run *r)
 {
     struct pollfd *pf = calloc(r->nw, sizeof *pf);
-    if (!pf)
-        return; /* the inputs are done in this process, as when fork fails */
+    if (!pf) {
+        /* No worker then: sequential() does the inputs here (r->oom would
+         * refuse every output claim there, naming no earlier file). */
+        return;
+    }
     while (r->emitted < r->n) {
         int stopping = stop_signals > 0;
         if (stop_signals >= 2)
@@ -1015,8 +1011,12 @@ static void parallel(run *r)
         int alive = 0;
         for (size_t k = 0; k < r->nw; k++)
             alive |= r->w[k].pid > 0;
-        if (!alive && !stopping)
-            break; /* no worker could be started: the rest is done here */
+        if (!alive && !stopping) {
+            /* No worker (could be started, or one was lost and none is
+             * left): what finished is reported, the rest is done here. */
+            emit_ready(r);
+            break;
+        }
         if (stopping && !busy(r)) {
             for (size_t i = r->next; i < r->n; i++) {
                 r->items[i].not_done = 1;
@@ -1056,16 +1056,16 @@ static void parallel(run *r)
             if (!w->pid)
                 continue;
             short rev = pf[np++].revents;
-            int got = pr > 0 && (rev & (POLLIN | POLLHUP | POLLERR)) ? on_message(r, w) : 0;
-            if (got != 0)
-                lost_worker(r, w, got == -2 ? LOST_PARENT_NOMEM : LOST_EXITED);
+            int m = pr > 0 && (rev & (POLLIN | POLLHUP | POLLERR)) ? on_message(r, w) : 0;
+            if (m != 0)
+                lost_worker(r, w, 0, m == -2);
         }
         answer_claims(r);
         t = now_s();
         for (size_t k = 0; k < r->nw; k++) {
             worker *w = &r->w[k];
             if (w->pid && w->current >= 0 && !w->claiming && t > w->deadline)
-                lost_worker(r, w, LOST_TIMED_OUT);
+                lost_worker(r, w, 1, 0);
         }
         answer_claims(r);
         emit_ready(r);
@@ -1085,11 +1085,32 @@ typedef struct local_claim {
 static int in_process_claim(void *ctx, const char *path, ipf_diags *d)
 {
     local_claim *c = ctx;
-    size_t earlier;
-    int answer = settle_claim(c->r, c->index, path, &earlier);
-    say_claim(d, c->r->inputs[c->index], answer, path,
-              earlier != (size_t)-1 ? c->r->inputs[earlier] : "");
-    return answer == CLAIM_GRANTED ? 0 : -1;
+    /* Once memory has run out the table may lack names: nothing more is
+     * granted (and a key claim_add would keep must not be freed here). */
+    char *key = c->r->oom ? NULL : claim_key(path);
+    size_t earlier = (size_t)-1;
+    if (key) {
+        earlier = claim_add(&c->r->cl, key, c->index, &c->r->oom);
+        if (earlier == (size_t)-1 && !c->r->oom)
+            return 0; /* the table owns key */
+        free(key);    /* not added */
+    }
+    if (earlier == (size_t)-1) {
+        c->r->oom = 1;
+        ipf_diag_add(
+            d, c->r->inputs[c->index], 0, IPF_SEV_ERROR, "NOMEM",
+            "内存不足，未能核对输出文件名是否与同批文件重复，这份未生成；请关闭其他程序后重试");
+        return -1;
+    }
+    char *pp = ipf_printable(path);
+    char *po = ipf_printable(earlier != (size_t)-1 ? c->r->inputs[earlier] : "?");
+    ipf_diag_add(d, c->r->inputs[c->index], 0, IPF_SEV_ERROR, "OUTPUT-COLLISION",
+                 "输出文件“%s”已属于同一批中先列出的“%s”，为免覆盖，这份未生成（可用 "
+                 "--name 按数据命名，或分别指定输出目录）",
+                 pp ? pp : "?", po ? po : "?");
+    free(pp);
+    free(po);
+    return -1;
 }
 
 /* The rest, one by one in this process (one input, or no fork possible). */

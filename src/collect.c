@@ -1443,9 +1443,13 @@ static void put_summary(wbuf *b, uint32_t i, ipf_status st, const ipf_diags *d,
 
 /* The worker's life: never returns. */
 static void summary_worker(ipf_engine *e, const xmlNode *spec, const ipf_list_options *o, size_t w,
-                           size_t jobs, xmlDocPtr out, int fd)
+                           size_t jobs, int fd)
 {
     wbuf b = {0};
+    /* The statistics nodes are only read back into the record. */
+    xmlDocPtr out = xmlNewDoc((const xmlChar *)"1.0");
+    if (!out)
+        _exit(3);
     for (size_t i = w; i < o->nsummaries && !b.oom; i += jobs) {
         ipf_diags *d = ipf_diags_new();
         summary_info si;
@@ -1527,23 +1531,24 @@ static int take_summary(rbuf *r, summary_info *sum, size_t n, ipf_diags **dd, ip
     return 0;
 }
 
-/* Reads summaries [0, n) with jobs workers into sum[], their diagnostics
- * added to d in input order and each one's status in sts[].  -1 when the
- * workers could not be started (the caller reads them itself). */
-static int read_summaries_parallel(ipf_engine *e, const xmlNode *spec, const ipf_list_options *o,
-                                   size_t jobs, xmlDocPtr out, summary_info *sum, ipf_status *sts,
-                                   ipf_diags *d)
+typedef struct summary_workers {
+    size_t jobs;
+    pid_t *pid;
+    int *fd; /* read ends of their pipes */
+} summary_workers;
+
+/* Forks the workers, which start on the summaries at once (the parent goes
+ * on with the roster meanwhile).  -1 when they could not all be started:
+ * none is left running, and the caller reads the summaries itself. */
+static int summary_workers_start(ipf_engine *e, const xmlNode *spec, const ipf_list_options *o,
+                                 size_t jobs, summary_workers *w)
 {
-    size_t n = o->nsummaries;
-    pid_t *pid = calloc(jobs, sizeof *pid);
-    int *fd = calloc(jobs, sizeof *fd);
-    wbuf *in = calloc(jobs, sizeof *in);
-    ipf_diags **dd = calloc(n, sizeof *dd);
-    if (!pid || !fd || !in || !dd) {
-        free(pid);
-        free(fd);
-        free(in);
-        free(dd);
+    w->jobs = jobs;
+    w->pid = calloc(jobs, sizeof *w->pid);
+    w->fd = calloc(jobs, sizeof *w->fd);
+    if (!w->pid || !w->fd) {
+        free(w->pid);
+        free(w->fd);
         return -1;
     }
     /* Anything buffered would be written once more by every child. */
@@ -1562,93 +1567,107 @@ static int read_summaries_parallel(ipf_engine *e, const xmlNode *spec, const ipf
         if (c == 0) {
             close(p[0]);
             for (size_t k = 0; k < started; k++)
-                close(fd[k]);
-            summary_worker(e, spec, o, started, jobs, out, p[1]);
+                close(w->fd[k]);
+            summary_worker(e, spec, o, started, jobs, p[1]);
         }
         close(p[1]);
-        pid[started] = c;
-        fd[started] = p[0];
+        w->pid[started] = c;
+        w->fd[started] = p[0];
     }
-    int rc = 0;
-    if (started < jobs) {
-        /* Not all started: stop those that were, read everything here. */
-        for (size_t k = 0; k < started; k++) {
-            kill(pid[k], SIGKILL);
-            close(fd[k]);
-            waitpid(pid[k], NULL, 0);
-        }
-        rc = -1;
-    } else {
-        struct pollfd *pf = calloc(jobs, sizeof *pf);
-        size_t open_n = jobs;
-        if (!pf)
-            open_n = 0, rc = -2;
-        for (size_t k = 0; pf && k < jobs; k++)
-            pf[k] = (struct pollfd){.fd = fd[k], .events = POLLIN};
-        char chunk[1 << 16];
-        while (open_n > 0) {
-            if (poll(pf, (nfds_t)jobs, -1) < 0) {
-                if (errno == EINTR)
-                    continue;
-                rc = -2;
-                break;
-            }
-            for (size_t k = 0; k < jobs; k++) {
-                if (pf[k].fd < 0 || !(pf[k].revents & (POLLIN | POLLHUP | POLLERR)))
-                    continue;
-                ssize_t got = read(pf[k].fd, chunk, sizeof chunk);
-                if (got < 0 && errno == EINTR)
-                    continue;
-                if (got > 0) {
-                    wb_put(&in[k], chunk, (size_t)got);
-                    continue;
-                }
-                pf[k].fd = -1;
-                open_n--;
-            }
-        }
-        free(pf);
-        for (size_t k = 0; k < jobs; k++) {
-            int status = 0;
-            close(fd[k]);
-            while (waitpid(pid[k], &status, 0) < 0 && errno == EINTR)
-                ;
-        }
-        int ok = 1;
-        for (size_t k = 0; k < jobs; k++) {
-            rbuf r = {in[k].p, in[k].p + in[k].n, in[k].oom};
-            while (r.p < r.end && !r.bad)
-                if (take_summary(&r, sum, n, dd, sts, out, o, &ok) < 0)
-                    break;
-        }
-        for (size_t i = 0; i < n; i++) {
-            if (dd[i]) {
-                for (size_t k = 0; k < ipf_diags_count(dd[i]); k++) {
-                    const ipf_diag *g = ipf_diags_get(dd[i], k);
-                    ipf_diag_add(d, g->file, g->line, g->severity, g->code, "%s", g->message);
-                }
-                if (ipf_diags_oom(dd[i]))
-                    ok = 0;
-            } else {
-                if (!sum[i].file)
-                    sum[i].file = strdup(o->summaries[i]);
-                ipf_diag_add(d, o->summaries[i], 0, IPF_SEV_ERROR, "ROLLUP-WORKER",
-                             "检查这份年度工作总结的工作进程意外退出，未计入汇总；"
-                             "请单独用 ipforms validate 检查此文件");
-                sts[i] = IPF_ERR_INTERNAL;
-            }
-        }
-        if (!ok)
+    if (started == jobs)
+        return 0;
+    for (size_t k = 0; k < started; k++) {
+        kill(w->pid[k], SIGKILL);
+        close(w->fd[k]);
+        waitpid(w->pid[k], NULL, 0);
+    }
+    free(w->pid);
+    free(w->fd);
+    return -1;
+}
+
+/* With keep, takes the workers' records into sum[] (statistics made in
+ * out), adds their diagnostics to d in input order and each summary's
+ * status to sts[]: 0, or -2 when out of memory.  Without keep (the roster
+ * failed, so the serial order would not have read them) the workers are
+ * stopped and nothing is taken: -1. */
+static int summary_workers_finish(summary_workers *w, int keep, const ipf_list_options *o,
+                                  xmlDocPtr out, summary_info *sum, ipf_status *sts, ipf_diags *d)
+{
+    size_t n = o->nsummaries, jobs = w->jobs;
+    int rc = keep ? 0 : -1;
+    wbuf *in = keep ? calloc(jobs, sizeof *in) : NULL;
+    ipf_diags **dd = keep ? calloc(n, sizeof *dd) : NULL;
+    struct pollfd *pf = keep ? calloc(jobs, sizeof *pf) : NULL;
+    if (keep && (!in || !dd || !pf))
+        rc = -2;
+    for (size_t k = 0; rc != 0 && k < jobs; k++)
+        kill(w->pid[k], SIGKILL);
+    size_t open_n = rc == 0 ? jobs : 0;
+    for (size_t k = 0; pf && k < jobs; k++)
+        pf[k] = (struct pollfd){.fd = w->fd[k], .events = POLLIN};
+    char chunk[1 << 16];
+    while (open_n > 0) {
+        if (poll(pf, (nfds_t)jobs, -1) < 0) {
+            if (errno == EINTR)
+                continue;
             rc = -2;
+            break;
+        }
+        for (size_t k = 0; k < jobs; k++) {
+            if (pf[k].fd < 0 || !(pf[k].revents & (POLLIN | POLLHUP | POLLERR)))
+                continue;
+            ssize_t got = read(pf[k].fd, chunk, sizeof chunk);
+            if (got < 0 && errno == EINTR)
+                continue;
+            if (got > 0) {
+                wb_put(&in[k], chunk, (size_t)got);
+                continue;
+            }
+            pf[k].fd = -1;
+            open_n--;
+        }
     }
-    for (size_t i = 0; i < n; i++)
+    free(pf);
+    for (size_t k = 0; k < jobs; k++) {
+        close(w->fd[k]);
+        while (waitpid(w->pid[k], NULL, 0) < 0 && errno == EINTR)
+            ;
+    }
+    int ok = 1;
+    for (size_t k = 0; rc == 0 && k < jobs; k++) {
+        rbuf r = {in[k].p, in[k].p + in[k].n, in[k].oom};
+        while (r.p < r.end && !r.bad)
+            if (take_summary(&r, sum, n, dd, sts, out, o, &ok) < 0)
+                break;
+    }
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        if (dd[i]) {
+            for (size_t k = 0; k < ipf_diags_count(dd[i]); k++) {
+                const ipf_diag *g = ipf_diags_get(dd[i], k);
+                ipf_diag_add(d, g->file, g->line, g->severity, g->code, "%s", g->message);
+            }
+            if (ipf_diags_oom(dd[i]))
+                ok = 0;
+        } else {
+            if (!sum[i].file)
+                sum[i].file = strdup(o->summaries[i]);
+            ipf_diag_add(d, o->summaries[i], 0, IPF_SEV_ERROR, "ROLLUP-WORKER",
+                         "检查这份年度工作总结的工作进程意外退出，未计入汇总；"
+                         "请单独用 ipforms validate 检查此文件");
+            sts[i] = IPF_ERR_INTERNAL;
+        }
+    }
+    if (rc == 0 && !ok)
+        rc = -2;
+    for (size_t i = 0; dd && i < n; i++)
         ipf_diags_free(dd[i]);
-    for (size_t k = 0; k < jobs; k++)
+    for (size_t k = 0; in && k < jobs; k++)
         free(in[k].p);
     free(dd);
     free(in);
-    free(fd);
-    free(pid);
+    free(w->fd);
+    free(w->pid);
     return rc;
 }
 
@@ -1740,20 +1759,25 @@ ipf_status ipf_engine_rollup(ipf_engine *e, const ipf_list_options *o, ipf_diags
         sources_free(&rs);
         return IPF_ERR_TEMPLATE;
     }
+    /* With -j, the workers read the summaries while the roster is built
+     * (forked before it, they share less memory to copy on write). */
+    size_t jobs = rollup_jobs(o);
+    summary_info *sum = calloc(o->nsummaries ? o->nsummaries : 1, sizeof *sum);
+    ipf_status *sts = sum && jobs > 1 ? calloc(o->nsummaries, sizeof *sts) : NULL;
+    summary_workers workers;
+    int par = sts ? summary_workers_start(e, spec, o, jobs, &workers) : -1;
     /* The roster, as the list would have it. */
     sources s;
     builder b;
     memset(&b, 0, sizeof b);
     const ipf_form *lform = NULL;
     st = build_roster(e, roster_form, o, d, &s, &b, &lform);
-    summary_info *sum = calloc(o->nsummaries ? o->nsummaries : 1, sizeof *sum);
     if (!sum)
         st = IPF_ERR_NOMEM;
+    if (par == 0)
+        par = summary_workers_finish(&workers, st == IPF_OK, o, b.out, sum, sts, d);
     size_t nsum = 0;
     ipf_status worst = st;
-    size_t jobs = rollup_jobs(o);
-    ipf_status *sts = st == IPF_OK && jobs > 1 ? calloc(o->nsummaries, sizeof *sts) : NULL;
-    int par = sts ? read_summaries_parallel(e, spec, o, jobs, b.out, sum, sts, d) : -1;
     if (par == -2)
         st = IPF_ERR_NOMEM;
     for (size_t i = 0; st == IPF_OK && i < o->nsummaries; i++) {

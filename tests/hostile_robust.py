@@ -570,19 +570,19 @@ def case_page_limit(ipf, repo, tmp):
     want = re.compile(r"pages.xml:%d: error PDF-TOO-MANY-PAGES 排版结果共 (\d+) 页，超过 PDF 生成库每份"
                       r"文件 32767 页的上限，无法生成 PDF；内容最多的是“实施时间”（349000 字）；请精简内容，"
                       r"或把数据分成几份分别生成\n" % line)
-    r = run([ipf, "validate", "--timeout", "600", "pages.xml"], cwd=tmp, timeout=280)
+    r = run([ipf, "validate", "--timeout", "600", "pages.xml"], cwd=tmp, timeout=400)
     expect_rc(r, 1, "validate")
     m = want.fullmatch(r.stderr)
     if not m or int(m.group(1)) <= 32767:
         fail(f"page-limit (validate): {r.stderr[:2000]}")
     pages = m.group(1)
     os.makedirs(os.path.join(tmp, "out"))
-    r = run([ipf, "render", "--timeout", "600", "-o", "out", "pages.xml"], cwd=tmp, timeout=280)
+    r = run([ipf, "render", "--timeout", "600", "-o", "out", "pages.xml"], cwd=tmp, timeout=400)
     expect_rc(r, 1, "render")
     if not want.fullmatch(r.stderr.split("\n", 1)[0] + "\n"):
         fail(f"page-limit (render): {r.stderr[:2000]}")
     expect_unchanged(os.path.join(tmp, "out"), {}, "render")
-    r = run([ipf, "render", "--timeout", "600", "--force", "-o", "out", "pages.xml"], cwd=tmp, timeout=280)
+    r = run([ipf, "render", "--timeout", "600", "--force", "-o", "out", "pages.xml"], cwd=tmp, timeout=400)
     expect_rc(r, 2, "render --force")
     tail = re.compile(r"out/pages.pdf: error PDF-TOO-MANY-PAGES 排版结果共 %s 页，超过 PDF 生成库每份文件 "
                       r"32767 页的上限，未生成 PDF；请精简内容，或把数据分成几份分别生成" % pages)
@@ -594,7 +594,7 @@ def case_page_limit(ipf, repo, tmp):
     t = sample_tree(repo)
     t.getroot().find(q("cases")).findall(q("case"))[0].find(q("period")).text = "二" * 20000
     save(t, tmp, "long.xml")
-    r = run([ipf, "validate", "--timeout", "600", "long.xml"], cwd=tmp, timeout=280)
+    r = run([ipf, "validate", "--timeout", "600", "long.xml"], cwd=tmp, timeout=400)
     expect_rc(r, 0, "validate long.xml")
     print(f"{pages} pages: reported by validate at line {line}, refused by render before writing")
 

@@ -480,6 +480,16 @@ elif CASE == "rollup-jobs":
         other = rollup(jobs, bad, "bad")
         check(other == one, f"-j{jobs} with errors differs from -j1:\n{other[2]}")
 
+    # A roster with an error: the workers already reading are stopped and
+    # only the roster's error is reported, as with -j1.
+    good_roster = open(roster, encoding="utf-8").read()
+    open(roster, "w", encoding="utf-8").write(good_roster + "辽宁省沈阳市,\"坏行\n")
+    one = rollup(1, sums, "badroster")
+    check(one[0] != 0 and "CSV-" in one[2] and "ROLLUP" not in one[2] and one[3] == {},
+          f"-j1 with a broken roster: exit {one[0]}: {one[2]}")
+    check(rollup(2, sums, "badroster") == one, "-j2 with a broken roster differs from -j1")
+    open(roster, "w", encoding="utf-8").write(good_roster)
+
     # list: the CSV is made in a child while the PDF is written.
     def listing(jobs, inputs):
         out = fresh(f"list-jobs-j{jobs}")

@@ -7,9 +7,9 @@ IPFORMS_OOM is the ipforms command built with tests/oom_hook.c: with
 IPF_OOM_AT=k the k-th allocation of the program's own code fails, once.  A
 `render --force` of the realistic sample with one rule broken (so that a
 diagnostic is recorded and a PDF written) is counted once, then repeated
-with k running over the first and last allocations and, for each part of
-the program (found from one traced run: IPF_OOM_TRACE), an even share of
-its allocations (bounded: OOM_RUNS, default 300 runs, some 10 s in the
+with k running over every allocation of the main process and, in the worker
+process the batch forks for the file, its first and last allocations and an
+even spread of the rest (bounded: OOM_RUNS, default 300 runs, some 10 s in the
 Release build), so that reading the templates, schemas, rules and data,
 validating, laying out, writing the PDF and recording diagnostics are each
 reached.  Every run must either give exactly the result without failures
@@ -54,14 +54,15 @@ def site_class(stack):
     return "other (" + names[0] + ")" if names else "other"
 
 
-def run(ipf, tmp, k):
+def run(ipf, tmp, k, child):
     out = os.path.join(tmp, "out")
     shutil.rmtree(out, ignore_errors=True)
     os.makedirs(out)
     where = os.path.join(tmp, "where")
     if os.path.exists(where):
         os.remove(where)
-    env = dict(os.environ, IPF_OOM_AT=str(k), IPF_OOM_WHERE=where, LC_ALL="C.UTF-8")
+    env = dict(os.environ, IPF_OOM_WHERE=where, LC_ALL="C.UTF-8")
+    env["IPF_OOM_CHILD_AT" if child else "IPF_OOM_AT"] = str(k)
     env.pop("IPF_OOM_COUNT", None)
     r = subprocess.run([ipf, *CMD], cwd=tmp, env=env,
                        capture_output=True, text=True, timeout=120)
@@ -76,38 +77,38 @@ def main():
         shutil.copy(os.path.join(repo, INVALID), os.path.join(tmp, "bad.xml"))
         count = os.path.join(tmp, "count")
         os.makedirs(os.path.join(tmp, "out"))
-        trace = os.path.join(tmp, "trace")
         r = subprocess.run([ipf, *CMD], cwd=tmp,
-                           env=dict(os.environ, IPF_OOM_COUNT=count, IPF_OOM_TRACE=trace),
-                           capture_output=True, text=True, timeout=120)
+                           env=dict(os.environ, IPF_OOM_COUNT=count), capture_output=True,
+                           text=True, timeout=120)
         if r.returncode != 1 or os.listdir(os.path.join(tmp, "out")) != ["bad.pdf"]:
             fail(f"the render without failures exits {r.returncode}:\n{r.stderr}")
         baseline = r.stderr
-        total = max(int(l) for l in open(count).read().split())  # one line a process
-        # Which part of the program makes each allocation (a worker forked
-        # for the input counts on from its parent's count, so a k can be
-        # in both processes).
-        by_class = {}
-        for chunk in open(trace, errors="replace").read().split("@")[1:]:
-            k, _, stack = chunk.partition("\n")
-            by_class.setdefault(site_class(stack), set()).add(int(k))
-        # The first and the last allocations (set-up; recording and printing
-        # the diagnostics at the end), then an even share of the runs for
-        # every part, spread over that part's allocations.
-        ks = set(range(1, min(total, 25) + 1)) | set(range(max(1, total - 24), total + 1))
-        share = max(1, (runs - len(ks)) // max(1, len(by_class)))
-        for cls in sorted(by_class):
-            mine = sorted(by_class[cls])
-            step = max(1, len(mine) / share)
-            ks |= {mine[int(i * step)] for i in range(min(share, len(mine)))}
-        ks = sorted(ks)
+        main_total, total = (int(x) for x in open(count).read().split())
+        # The main process (the batch: reading the list of files, the
+        # catalogue, taking in the worker's result) is short: all of it.
+        plan = [(k, False) for k in range(1, main_total + 1)]
+        # The worker renders the file: its first and last allocations and a
+        # spread of the rest.
+        first = min(total, runs // 4)
+        ks = list(range(1, first + 1))
+        # The last allocations too: recording and printing the diagnostics
+        # comes at the end, and is only a few allocations.
+        ks += [k for k in range(max(first + 1, total - 24), total + 1)]
+        rest = runs - len(ks)
+        # The rest spread evenly over the remaining allocations (the phases
+        # come one after another, so every phase gets its share).
+        for i in range(max(0, rest)):
+            k = first + 1 + (total - first - 1) * i // max(1, rest - 1)
+            if k not in ks and k <= total:
+                ks.append(k)
         failed = []
         nomem = ok = 0
         reached = {}
-        for k in ks:
-            r, files, cls = run(ipf, tmp, k)
+        plan += [(k, True) for k in ks]
+        for k, child in plan:
+            r, files, cls = run(ipf, tmp, k, child)
             reached[cls] = reached.get(cls, 0) + 1
-            what = f"k={k} ({cls}): exit {r.returncode}"
+            what = f"{'worker ' if child else ''}k={k} ({cls}): exit {r.returncode}"
             lines = [l for l in r.stderr.splitlines() if l not in PROGRESS]
             bad = [l for l in lines if not DIAG.match(l)]
             if r.returncode == 1:
@@ -133,12 +134,13 @@ def main():
         for f in failed:
             print(f)
         if failed:
-            fail(f"{len(failed)} of {len(ks)} runs out of {total} allocations")
+            fail(f"{len(failed)} of {len(plan)} runs out of {main_total} + {total} allocations")
         missing = [name for _, name in CLASSES if name not in reached]
         print("failures injected in: " + ", ".join(f"{c} {n}" for c, n in sorted(reached.items())))
         if missing:
             fail(f"no allocation failed in: {', '.join(missing)} (give OOM_RUNS more runs)")
-        print(f"{len(ks)} runs over {total} allocations: {nomem} said 内存不足 and exited 2, "
+        print(f"{len(plan)} runs over {main_total} + {total} allocations (main process + worker): "
+              f"{nomem} said 内存不足 and exited 2, "
               f"{ok} absorbed the failure and gave the same result as without it")
 
 

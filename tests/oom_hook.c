@@ -7,20 +7,23 @@
  * (reading files, the schema, the rules, layout, the PDF writer, the
  * diagnostics).  With IPF_OOM_AT=k in the environment the k-th of them
  * (counting from 1) fails, once, as it would when memory runs out, and the
- * others succeed; with IPF_OOM_COUNT=FILE the number made is written to FILE
- * at exit, so that a driver knows how many there are, and with
+ * others succeed; IPF_OOM_CHILD_AT=k does the same in the worker process
+ * the batch forks for a file (counting its own allocations); with
+ * IPF_OOM_COUNT=FILE the numbers made, by the main process and by the
+ * worker, are written to FILE at exit, so that a driver knows how many
+ * there are, and with
  * IPF_OOM_WHERE=FILE the failing allocation's stack is written to FILE.
- * A forked worker counts on from its parent's count and fails at the same
- * k if it gets there, as a process would when the machine runs out.
  *
  * The libraries' own allocations are not failed: libxml2 2.9.14 itself
  * crashes when an allocation fails inside its parser or XPath evaluator
  * (xmlParseDocument, xmlXPathCompiledEval: found with this hook routed
  * through xmlMemSetup), and its hash tables are seeded at random, so that
  * the k-th of its allocations is not the same from run to run. */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE /* MAP_ANONYMOUS */
 
 #include <execinfo.h>
+#include <pthread.h>
+#include <sys/mman.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,8 +42,11 @@ void *__wrap_realloc(void *p, size_t n);
 char *__wrap_strdup(const char *s);
 char *__wrap_strndup(const char *s, size_t n);
 
-static long fail_at = -1; /* the allocation that fails; -1 none */
-static long made;         /* allocations so far */
+static long fail_at = -1;   /* the allocation that fails; -1 none */
+static long child_at = -1;  /* the same in a worker process (IPF_OOM_CHILD_AT) */
+static long made;           /* allocations so far, in this process */
+static int in_child;        /* a worker forked by the batch */
+static long *shared;        /* [0] unused, [1] a worker's allocations (a shared page) */
 static const char *where; /* IPF_OOM_WHERE: a file for the failing call's stack */
 
 /* The stack of the failing allocation, one frame a line (the program is
@@ -66,29 +72,11 @@ __attribute__((noinline)) void oom_hook_failed(void)
     __asm__ volatile("");
 }
 
-static const char *trace; /* IPF_OOM_TRACE: a file for every allocation's stack */
-
-/* With IPF_OOM_TRACE=FILE each allocation appends "k" and its stack, so that
- * a driver can choose failures in every part of the program without trying
- * each k.  (libc's own allocations, backtrace's included, are not wrapped.) */
-static void write_trace(void)
-{
-    void *frames[32];
-    int n = backtrace(frames, 32);
-    FILE *f = fopen(trace, "a");
-    if (f) {
-        fprintf(f, "@%ld\n", made);
-        fflush(f);
-        backtrace_symbols_fd(frames, n, fileno(f));
-        fclose(f);
-    }
-}
-
 static int refuse(void)
 {
     ++made;
-    if (trace && *trace)
-        write_trace();
+    if (in_child && shared)
+        shared[1] = made;
     if (made != fail_at)
         return 0;
     oom_hook_failed();
@@ -124,26 +112,24 @@ char *__wrap_strndup(const char *s, size_t n)
 
 static const char *count_file;
 
-/* Every process appends its count: a worker forked by the batch goes on
- * counting from its parent's count at the fork, so the largest line is the
- * number of allocations the farthest-reaching process made. */
 static void write_count(void)
 {
-    FILE *f = fopen(count_file, "a");
+    if (in_child)
+        return;
+    FILE *f = fopen(count_file, "w");
     if (f) {
-        fprintf(f, "%ld\n", made);
+        fprintf(f, "%ld %ld\n", made, shared ? shared[1] : 0);
         fclose(f);
     }
 }
 
-/* A worker ends with _exit, which skips atexit. */
-void __real__exit(int status) __attribute__((noreturn));
-void __wrap__exit(int status) __attribute__((noreturn));
-void __wrap__exit(int status)
+/* A worker counts its own allocations from 1 and fails the
+ * IPF_OOM_CHILD_AT-th: the batch renders every file in a forked worker. */
+static void in_worker(void)
 {
-    if (count_file && *count_file)
-        write_count();
-    __real__exit(status);
+    in_child = 1;
+    made = 0;
+    fail_at = child_at;
 }
 
 __attribute__((constructor)) static void oom_hook_init(void)
@@ -151,8 +137,13 @@ __attribute__((constructor)) static void oom_hook_init(void)
     const char *at = getenv("IPF_OOM_AT");
     if (at && *at)
         fail_at = strtol(at, NULL, 10);
+    at = getenv("IPF_OOM_CHILD_AT");
+    if (at && *at)
+        child_at = strtol(at, NULL, 10);
+    void *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    shared = page == MAP_FAILED ? NULL : page;
+    pthread_atfork(NULL, NULL, in_worker);
     where = getenv("IPF_OOM_WHERE");
-    trace = getenv("IPF_OOM_TRACE");
     count_file = getenv("IPF_OOM_COUNT");
     if (count_file && *count_file)
         atexit(write_count);

@@ -601,6 +601,14 @@ def tounicode(cmap):
         for a, b in re.findall(rb"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>", blk):
             out[int(a, 16)] = u16(b.decode())
     for blk in re.findall(rb"beginbfrange(.*?)endbfrange", cmap, re.S):
+        # <lo> <hi> [<dst> ...]: one destination per code
+        for a, b, arr in re.findall(rb"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>\s*\[([^\]]*)\]", blk):
+            dst = re.findall(rb"<([0-9A-Fa-f]+)>", arr)
+            if len(dst) != int(b, 16) - int(a, 16) + 1:
+                raise ValueError(f"bfrange <{a.decode()}> <{b.decode()}>: {len(dst)} destinations")
+            for k, d in enumerate(dst):
+                out[int(a, 16) + k] = u16(d.decode())
+        blk = re.sub(rb"<[0-9A-Fa-f]+>\s*<[0-9A-Fa-f]+>\s*\[[^\]]*\]", b"", blk)
         for a, b, c in re.findall(rb"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>", blk):
             lo, hi, first = int(a, 16), int(b, 16), u16(c.decode())
             for k in range(hi - lo + 1):
