@@ -146,6 +146,7 @@ static ipf_draw_item *new_item(ipf_drawing *dr, ipf_draw_kind kind)
 {
     if (dr->broken || dr->npages == 0)
         return NULL;
+    ipf_draw_item *it;
     if (dr->current + 1 < dr->npages) {
         if (grow((void **)&dr->late, &dr->caplate, dr->nlate + 1, sizeof(ipf_draw_item)) < 0 ||
             grow((void **)&dr->late_page, &dr->caplatepage, dr->nlate + 1, sizeof(size_t)) < 0) {
@@ -153,21 +154,18 @@ static ipf_draw_item *new_item(ipf_drawing *dr, ipf_draw_kind kind)
             return NULL;
         }
         dr->late_page[dr->nlate] = dr->current;
-        ipf_draw_item *it = &dr->late[dr->nlate++];
-        memset(it, 0, sizeof *it);
-        it->kind = kind;
-        it->artifact = dr->artifact;
-        return it;
+        it = &dr->late[dr->nlate++];
+    } else {
+        if (grow((void **)&dr->items, &dr->capitems, dr->nitems + 1, sizeof(ipf_draw_item)) < 0) {
+            dr->broken = 1;
+            return NULL;
+        }
+        it = &dr->items[dr->nitems++];
+        dr->pages[dr->npages - 1].count++;
     }
-    if (grow((void **)&dr->items, &dr->capitems, dr->nitems + 1, sizeof(ipf_draw_item)) < 0) {
-        dr->broken = 1;
-        return NULL;
-    }
-    ipf_draw_item *it = &dr->items[dr->nitems++];
     memset(it, 0, sizeof *it);
     it->kind = kind;
     it->artifact = dr->artifact;
-    dr->pages[dr->npages - 1].count++;
     return it;
 }
 
@@ -193,30 +191,30 @@ int ipf_drawing_text(ipf_drawing *dr, double x, double y, int font, double size,
     return 0;
 }
 
-int ipf_drawing_line(ipf_drawing *dr, double x1, double y1, double x2, double y2, double width)
+/* Lines and rectangles carry the same numbers: a line from (x, y) to
+ * (x2, y2), a rectangle at (x, y) x2 wide and y2 high. */
+static int add_stroke(ipf_drawing *dr, ipf_draw_kind kind, double x, double y, double x2, double y2,
+                      double width)
 {
-    ipf_draw_item *it = new_item(dr, IPF_DRAW_LINE);
+    ipf_draw_item *it = new_item(dr, kind);
     if (!it)
         return -1;
-    it->x = x1;
-    it->y = y1;
+    it->x = x;
+    it->y = y;
     it->x2 = x2;
     it->y2 = y2;
     it->line_width = width;
     return 0;
 }
 
+int ipf_drawing_line(ipf_drawing *dr, double x1, double y1, double x2, double y2, double width)
+{
+    return add_stroke(dr, IPF_DRAW_LINE, x1, y1, x2, y2, width);
+}
+
 int ipf_drawing_rect(ipf_drawing *dr, double x, double y, double w, double h, double width)
 {
-    ipf_draw_item *it = new_item(dr, IPF_DRAW_RECT);
-    if (!it)
-        return -1;
-    it->x = x;
-    it->y = y;
-    it->x2 = w;
-    it->y2 = h;
-    it->line_width = width;
-    return 0;
+    return add_stroke(dr, IPF_DRAW_RECT, x, y, w, h, width);
 }
 
 int ipf_drawing_checkbox(ipf_drawing *dr, double x, double baseline, double width, double size,

@@ -148,32 +148,29 @@ def check_extends_diagnostics(ipf, repo):
     table_line = line_of(base, '<table columns="30mm 28mm 24mm 24mm 25mm 1fr">')
     t = Tree(ipf, repo)
     try:
-        # 1. The extending form narrows the page: the base's table no longer
-        #    fits, and the error points into the base file.
-        t.write("narrow/template.xml", derived(
-            '  <page size="A4" margin-top="25mm" margin-bottom="25mm" margin-left="40mm"'
-            ' margin-right="40mm"/>', form_id="narrow"))
-        r = t.ipforms("forms")
-        expect_diag(r, BASE, table_line, "TEMPLATE-COLUMNS", "inherited table, narrowed page")
-        # 2. A name the base does not have: the extending file's line.
-        t.write("narrow/template.xml", derived('  <remove name="sec-99"/>', form_id="narrow"))
-        r = t.ipforms("forms")
-        expect_diag(r, "narrow/template.xml", 3, "TEMPLATE-EXTENDS", "unknown part name")
-        # 3. A bad select in inserted content: the extending file's line.
-        t.write("narrow/template.xml", derived(
-            '  <insert after="sec-1">\n'
-            '    <row><label>x</label><value span="5" select="d:x["/></row>\n'
-            '  </insert>', form_id="narrow"))
-        r = t.ipforms("forms")
-        expect_diag(r, "narrow/template.xml", 4, "TEMPLATE-XPATH", "bad select in inserted row")
-        # 4. Structure checked in the built tree: a <row> inserted on the cover
-        #    is refused at the extending file's line.
-        t.write("narrow/template.xml", derived(
-            '  <insert after="cover-number">\n'
-            '    <row><label>x</label></row>\n'
-            '  </insert>', form_id="narrow"))
-        r = t.ipforms("forms")
-        expect_diag(r, "narrow/template.xml", 4, "TEMPLATE-STRUCTURE", "row inserted on the cover")
+        for body, where, line, code, what in [
+            # 1. The extending form narrows the page: the base's table no
+            #    longer fits, and the error points into the base file.
+            ('  <page size="A4" margin-top="25mm" margin-bottom="25mm" margin-left="40mm"'
+             ' margin-right="40mm"/>',
+             BASE, table_line, "TEMPLATE-COLUMNS", "inherited table, narrowed page"),
+            # 2. A name the base does not have: the extending file's line.
+            ('  <remove name="sec-99"/>',
+             "narrow/template.xml", 3, "TEMPLATE-EXTENDS", "unknown part name"),
+            # 3. A bad select in inserted content: the extending file's line.
+            ('  <insert after="sec-1">\n'
+             '    <row><label>x</label><value span="5" select="d:x["/></row>\n'
+             '  </insert>',
+             "narrow/template.xml", 4, "TEMPLATE-XPATH", "bad select in inserted row"),
+            # 4. Structure checked in the built tree: a <row> inserted on the
+            #    cover is refused at the extending file's line.
+            ('  <insert after="cover-number">\n'
+             '    <row><label>x</label></row>\n'
+             '  </insert>',
+             "narrow/template.xml", 4, "TEMPLATE-STRUCTURE", "row inserted on the cover"),
+        ]:
+            t.write("narrow/template.xml", derived(body, form_id="narrow"))
+            expect_diag(t.ipforms("forms"), where, line, code, what)
         # 5. A name used twice: the second place, naming the first.
         t.write("narrow/template.xml", derived(
             '  <insert after="sec-1">\n'
@@ -322,19 +319,18 @@ def check_rules_include(ipf, repo):
             fail(f"own rule with the overridden setting missing:\n{r.stderr}")
         print("ok: settings overridden, a rule removed, an own rule added")
 
-        # An override keeps the included setting's type.
-        t.write("incl-form/rules.xml", incl_rules(
-            '  <include href="../national-filing/rules.xml"/>\n'
-            '  <setting name="full-time-min" value="三"/>'))
-        r = t.ipforms("validate", "inc.xml")
-        expect_diag(r, "incl-form/rules.xml", 4, "RULES-SETTING", "override of a number setting")
-        # Overriding twice in one file is a duplicate, as in any one file.
-        t.write("incl-form/rules.xml", incl_rules(
-            '  <include href="../national-filing/rules.xml"/>\n'
-            '  <setting name="full-time-min" value="3"/>\n'
-            '  <setting name="full-time-min" value="4"/>'))
-        r = t.ipforms("validate", "inc.xml")
-        expect_diag(r, "incl-form/rules.xml", 5, "RULES-FILE", "an override given twice")
+        for settings, line, code, what in [
+            # An override keeps the included setting's type.
+            ('  <setting name="full-time-min" value="三"/>',
+             4, "RULES-SETTING", "override of a number setting"),
+            # Overriding twice in one file is a duplicate, as in any one file.
+            ('  <setting name="full-time-min" value="3"/>\n'
+             '  <setting name="full-time-min" value="4"/>',
+             5, "RULES-FILE", "an override given twice"),
+        ]:
+            t.write("incl-form/rules.xml", incl_rules(
+                '  <include href="../national-filing/rules.xml"/>\n' + settings))
+            expect_diag(t.ipforms("validate", "inc.xml"), "incl-form/rules.xml", line, code, what)
         # A problem in the included file names the included file and line.
         t.write("incl-form/common.xml", incl_rules(
             '  <namespace prefix="d" uri="urn:ipforms:data:1"/>\n'

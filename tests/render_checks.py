@@ -279,17 +279,24 @@ def check_render(ipf, repo, sample):
         labels, values = form_words(repo, form, sample)
         assert_words(pdf, labels, "labels")
         assert_words(pdf, values, "data values")
-        text = squash(pdftotext(pdf))  # page numbers included: a manifest may ask for them
-        for must in m["contains"] + m["sample-contains"]:
-            if must not in text:
-                fail(f"PDF lacks {must}")
-        for never in m["absent"] + m["sample-absent"]:
-            if never in text:
-                fail(f"PDF shows {never}, which the manifest says it must not")
+        assert_shown(pdf, m["contains"] + m["sample-contains"], m["absent"] + m["sample-absent"],
+                     "PDF")
         check_line_starts(pdftotext(pdf))
         leftovers = [f for f in os.listdir(tmp) if f != os.path.basename(pdf)]
         if leftovers:
             fail(f"temporary files left behind: {leftovers}")
+
+
+def assert_shown(pdf, must, never, what):
+    """The manifest's words: every one of must is in the PDF's text, none of
+    never is (page numbers included: a manifest may ask for them)."""
+    text = squash(pdftotext(pdf))
+    for w in must:
+        if w not in text:
+            fail(f"{what} lacks {w}")
+    for w in never:
+        if w in text:
+            fail(f"{what} shows {w}, which the manifest says it must not")
 
 
 def check_blank(ipf, repo, form):
@@ -309,13 +316,8 @@ def check_blank(ipf, repo, form):
         check_fonts(pdf)
         labels, _ = form_words(repo, form)
         assert_words(pdf, labels, "labels")
-        text = squash(pdftotext(pdf))
-        for must in m["contains"] + m["blank-contains"]:
-            if must not in text:
-                fail(f"blank form lacks {must}")
-        for never in m["absent"] + m["blank-absent"]:
-            if never in text:
-                fail(f"blank form shows {never}, which the manifest says it must not")
+        assert_shown(pdf, m["contains"] + m["blank-contains"], m["absent"] + m["blank-absent"],
+                     "blank form")
 
 
 COLLECTION_KINDS = {"list", "rollup"}

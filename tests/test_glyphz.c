@@ -38,10 +38,38 @@ static void fill_glyph(unsigned char *p, size_t n, unsigned seed)
         p[i] = (unsigned char)((i % 7 == 0) ? 0x31 : (seed * 31 + i * (seed % 5 + 1)) % 97);
 }
 
+enum { NG = 300, GMAX = 700 };
+
+/* A document: a prefix of up to 3,000 bytes (counting up when plain, else
+ * random), then 100 glyphs (glyph k in place k when in_order, else random
+ * ones), some uncached, some empty, with stray bytes between them.  The
+ * segments go to segs and their count to *ns; returns the length. */
+static size_t make_document(unsigned char *raw, ipf_glyphz_seg *segs, size_t *ns, int plain,
+                            int in_order, unsigned char glyph[][GMAX], const size_t *glen)
+{
+    size_t len = 0, pre = rnd() % 3000;
+    *ns = 0;
+    for (size_t i = 0; i < pre; i++)
+        raw[len++] = (unsigned char)(plain ? i : rnd());
+    for (int k = 0; k < 100; k++) {
+        int g = in_order ? k : (int)(rnd() % NG);
+        int uncached = rnd() % 10 == 0;
+        size_t n = rnd() % 17 == 0 ? 0 : glen[g];
+        segs[*ns].off = len;
+        segs[*ns].len = n;
+        segs[*ns].key = uncached ? -1 : g;
+        memcpy(raw + len, glyph[g], n);
+        len += n;
+        ++*ns;
+        if (rnd() % 5 == 0) /* bytes between glyphs */
+            raw[len++] = (unsigned char)rnd();
+    }
+    return len;
+}
+
 int main(void)
 {
-    enum { NG = 300 };
-    static unsigned char glyph[NG][700];
+    static unsigned char glyph[NG][GMAX];
     size_t glen[NG];
     const unsigned char *sample[NG];
     for (int g = 0; g < NG; g++) {
@@ -60,23 +88,8 @@ int main(void)
     for (int doc = 0; doc < 40; doc++) {
         unsigned char *raw = malloc(200000);
         ipf_glyphz_seg segs[120];
-        size_t len = 0, ns = 0;
-        size_t pre = rnd() % 3000;
-        for (size_t i = 0; i < pre; i++)
-            raw[len++] = (unsigned char)(doc == 0 ? i : rnd());
-        for (int k = 0; k < 100; k++) {
-            int g = doc == 0 || doc == 39 ? k : (int)(rnd() % NG);
-            int uncached = rnd() % 10 == 0;
-            size_t n = rnd() % 17 == 0 ? 0 : glen[g];
-            segs[ns].off = len;
-            segs[ns].len = n;
-            segs[ns].key = uncached ? -1 : g;
-            memcpy(raw + len, glyph[g], n);
-            len += n;
-            ns++;
-            if (rnd() % 5 == 0) /* bytes between glyphs */
-                raw[len++] = (unsigned char)rnd();
-        }
+        size_t ns;
+        size_t len = make_document(raw, segs, &ns, doc == 0, doc == 0 || doc == 39, glyph, glen);
         ipf_buf out = {0};
         EXPECT(ipf_glyphz_deflate(z, raw, len, segs, ns, &out) == 0, "document %d compressed", doc);
         EXPECT(inflates_to(&out, raw, len), "document %d inflates to its input", doc);
@@ -101,7 +114,7 @@ int main(void)
     ipf_glyphz *z2 = ipf_glyphz_new(sample, glen, 64, NG);
     {
         /* history: other glyphs, and the first ones, cached already */
-        static unsigned char warm[NG * 700];
+        static unsigned char warm[NG * GMAX];
         ipf_glyphz_seg ws[NG];
         size_t wl = 0;
         for (int g = NG - 1; g >= 0; g--) {
@@ -123,23 +136,8 @@ int main(void)
     {
         unsigned char *raw = malloc(200000);
         ipf_glyphz_seg segs[120];
-        size_t len = 0, ns = 0;
-        size_t pre = rnd() % 3000;
-        for (size_t i = 0; i < pre; i++)
-            raw[len++] = (unsigned char)i;
-        for (int k = 0; k < 100; k++) {
-            int g = k;
-            int uncached = rnd() % 10 == 0;
-            size_t n = rnd() % 17 == 0 ? 0 : glen[g];
-            segs[ns].off = len;
-            segs[ns].len = n;
-            segs[ns].key = uncached ? -1 : g;
-            memcpy(raw + len, glyph[g], n);
-            len += n;
-            ns++;
-            if (rnd() % 5 == 0)
-                raw[len++] = (unsigned char)rnd();
-        }
+        size_t ns;
+        size_t len = make_document(raw, segs, &ns, 1, 1, glyph, glen);
         ipf_buf out = {0};
         EXPECT(z2 && ipf_glyphz_deflate(z2, raw, len, segs, ns, &out) == 0, "compressed again");
         EXPECT(out.len == first.len && memcmp(out.p, first.p, out.len) == 0,
