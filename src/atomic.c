@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fdio.h"
+
 #define STALE_SECONDS 3600
 #define TMP_EXTRA     32 /* ".", ".ipf", pid, "-", 6 random, ".tmp" */
 
@@ -38,23 +40,6 @@ static void io_error(ipf_diags *d, const char *path, const char *what, int e)
     else
         ipf_diag_add(d, path, 0, IPF_SEV_ERROR, "PDF-WRITE", "无法写入 PDF 文件“%s”：%s（%s）",
                      path, strerror(e), what);
-}
-
-static int write_all(int fd, const unsigned char *p, size_t n)
-{
-    while (n) {
-        ssize_t r = write(fd, p, n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0) {
-            if (r == 0)
-                errno = EIO;
-            return -1;
-        }
-        p += r;
-        n -= (size_t)r;
-    }
-    return 0;
 }
 
 /* The longest name one directory entry may have there. */
@@ -148,7 +133,7 @@ ipf_status ipf_atomic_write(const char *path, const ipf_chunk *chunks, size_t n,
     const char *what = "写入";
     int failed = 0, e = 0;
     for (size_t i = 0; i < n && !failed; i++)
-        if (chunks[i].len && write_all(fd, chunks[i].data, chunks[i].len) < 0) {
+        if (chunks[i].len && ipf_write_all(fd, chunks[i].data, chunks[i].len) < 0) {
             failed = 1;
             e = errno;
         }

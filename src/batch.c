@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "atomic.h"
+#include "fdio.h"
 #include "pdf_util.h"
 
 #define DEFAULT_TIMEOUT 120.0
@@ -200,41 +201,10 @@ void ipf_batch_inputs_free(char **list)
 
 /* ------------------------------------------------------------ pipes */
 
-static int write_all(int fd, const void *buf, size_t n)
-{
-    const unsigned char *p = buf;
-    while (n) {
-        ssize_t r = write(fd, p, n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return -1;
-        p += r;
-        n -= (size_t)r;
-    }
-    return 0;
-}
-
-/* 0, or -1 at end of file or on error. */
-static int read_all(int fd, void *buf, size_t n)
-{
-    unsigned char *p = buf;
-    while (n) {
-        ssize_t r = read(fd, p, n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return -1;
-        p += r;
-        n -= (size_t)r;
-    }
-    return 0;
-}
-
 static int read_u32(int fd, uint32_t *v)
 {
     unsigned char b[4];
-    if (read_all(fd, b, 4) != 0)
+    if (ipf_read_all(fd, b, 4) != 0)
         return -1;
     *v = ipf_rd32(b);
     return 0;
@@ -250,7 +220,7 @@ static int read_str(int fd, char **s)
     char *p = malloc((size_t)n + 1);
     if (!p)
         return -2; /* no memory: not the worker's fault */
-    if (read_all(fd, p, n) != 0) {
+    if (ipf_read_all(fd, p, n) != 0) {
         free(p);
         return -1;
     }
@@ -283,12 +253,12 @@ static int worker_claim(void *vc, const char *path, ipf_diags *d)
     put_str(&b, path);
     if (b.oom)
         _exit(WORKER_NOMEM);
-    int bad = write_all(c->res_fd, b.p, b.len) != 0;
+    int bad = ipf_write_all(c->res_fd, b.p, b.len) != 0;
     ipf_buf_free(&b);
     unsigned char hdr[2];
     char *other = NULL;
     int rs = 0;
-    if (bad || read_all(c->task_fd, hdr, 2) != 0 || hdr[0] != 'R' ||
+    if (bad || ipf_read_all(c->task_fd, hdr, 2) != 0 || hdr[0] != 'R' ||
         (rs = read_str(c->task_fd, &other)) != 0)
         _exit(rs == -2 ? WORKER_NOMEM : 3); /* else the parent is gone */
     if (!hdr[1]) {
@@ -351,7 +321,7 @@ static void send_done(int fd, uint32_t index, ipf_status st, const char *written
     }
     if (b.oom)
         _exit(WORKER_NOMEM);
-    if (write_all(fd, b.p, b.len) != 0)
+    if (ipf_write_all(fd, b.p, b.len) != 0)
         _exit(3);
     ipf_buf_free(&b);
 }
@@ -383,7 +353,7 @@ static void worker_main(ipf_engine *e, const ipf_batch_options *o, char *const *
     for (;;) {
         unsigned char t;
         uint32_t index;
-        if (read_all(task_fd, &t, 1) != 0 || t != 'T' || read_u32(task_fd, &index) != 0 ||
+        if (ipf_read_all(task_fd, &t, 1) != 0 || t != 'T' || read_u32(task_fd, &index) != 0 ||
             index >= n)
             break;
         c.index = index;
@@ -854,7 +824,7 @@ static void answer_claims(run *r)
             ipf_buf_byte(&b, (unsigned char)granted);
             put_str(&b, earlier != (size_t)-1 ? r->inputs[earlier] : "");
             int no_memory = b.oom;
-            int sent = !no_memory && write_all(w->task_fd, b.p, b.len) == 0;
+            int sent = !no_memory && ipf_write_all(w->task_fd, b.p, b.len) == 0;
             ipf_buf_free(&b);
             w->claiming = 0;
             free(w->claim_path);
@@ -875,7 +845,7 @@ static int on_message(run *r, worker *w)
 {
     unsigned char t;
     uint32_t index;
-    if (read_all(w->res_fd, &t, 1) != 0 || read_u32(w->res_fd, &index) != 0 ||
+    if (ipf_read_all(w->res_fd, &t, 1) != 0 || read_u32(w->res_fd, &index) != 0 ||
         (long)index != w->current)
         return -1;
     if (t == 'C') {
@@ -904,7 +874,7 @@ static int on_message(run *r, worker *w)
         unsigned char sev;
         uint32_t line;
         char *file = NULL, *code = NULL, *msg = NULL;
-        int bad = read_all(w->res_fd, &sev, 1) != 0 || read_u32(w->res_fd, &line) != 0 ||
+        int bad = ipf_read_all(w->res_fd, &sev, 1) != 0 || read_u32(w->res_fd, &line) != 0 ||
                   (rs = read_str(w->res_fd, &file)) != 0 ||
                   (rs = read_str(w->res_fd, &code)) != 0 || (rs = read_str(w->res_fd, &msg)) != 0;
         if (!bad)
@@ -983,7 +953,7 @@ static void dispatch(run *r, worker *w)
     w->current = (long)i;
     w->deadline = now_s() + timeout_of(r);
     r->items[i].state = ITEM_RUNNING;
-    if (write_all(w->task_fd, msg, sizeof msg) != 0)
+    if (ipf_write_all(w->task_fd, msg, sizeof msg) != 0)
         lost_worker(r, w, 0, 0);
 }
 

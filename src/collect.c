@@ -19,6 +19,7 @@
 
 #include "collate.h"
 #include "csv.h"
+#include "fdio.h"
 #include "ipforms.h"
 #include "layout.h"
 #include "utf8.h"
@@ -1089,20 +1090,6 @@ static char *rb_str(rbuf *r, int *ok)
     return s;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 static ipf_status csv_of(const ipf_form *form, xmlDocPtr doc, const ipf_list_options *o,
                          ipf_diags *d, ipf_csv_writer **w)
 {
@@ -1163,7 +1150,7 @@ static int csv_child(const ipf_form *form, xmlDocPtr doc, const ipf_list_options
             wb_str(&b, g->code);
             wb_str(&b, g->message);
         }
-        _exit(b.oom || write_all(back[1], b.p, b.n) < 0 ? 3 : 0);
+        _exit(b.oom || ipf_write_all(back[1], b.p, b.n) < 0 ? 3 : 0);
     }
     close(go[0]);
     close(back[1]);
@@ -1465,12 +1452,12 @@ static void summary_worker(ipf_engine *e, const xmlNode *spec, const ipf_list_op
             break;
         /* Flushed as it grows, so the pipe never holds more than a chunk. */
         if (b.n >= 1 << 16) {
-            if (write_all(fd, b.p, b.n) < 0)
+            if (ipf_write_all(fd, b.p, b.n) < 0)
                 _exit(3);
             b.n = 0;
         }
     }
-    int rc = b.oom || write_all(fd, b.p, b.n) < 0 ? 3 : 0;
+    int rc = b.oom || ipf_write_all(fd, b.p, b.n) < 0 ? 3 : 0;
     _exit(rc);
 }
 
