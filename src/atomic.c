@@ -34,12 +34,17 @@ static void io_error(ipf_diags *d, const char *path, const char *what, int e)
                       : e == EIO          ? "磁盘读写出错"
                       : e == ENAMETOOLONG ? "文件名过长"
                                           : NULL;
-    if (why)
-        ipf_diag_add(d, path, 0, IPF_SEV_ERROR, "PDF-WRITE", "无法写入 PDF 文件“%s”：%s（%s）",
-                     path, why, what);
-    else
-        ipf_diag_add(d, path, 0, IPF_SEV_ERROR, "PDF-WRITE", "无法写入 PDF 文件“%s”：%s（%s）",
-                     path, strerror(e), what);
+    /* The kind of file, from its name: every output of ours ends in its
+     * kind (a directory being synced counts as the PDFs in it). */
+    const char *slash = strrchr(path, '/');
+    const char *dot = strrchr(slash ? slash : path, '.');
+    const char *ext = dot ? dot : "";
+    int csv = strcmp(ext, ".csv") == 0;
+    int other = !csv && *ext && strcmp(ext, ".pdf") != 0;
+    const char *code = csv ? "CSV-WRITE" : other ? "FILE-WRITE" : "PDF-WRITE";
+    const char *noun = csv ? " CSV 文件" : other ? "文件" : " PDF 文件";
+    ipf_diag_add(d, path, 0, IPF_SEV_ERROR, code, "无法写入%s“%s”：%s（%s）", noun, path,
+                 why ? why : strerror(e), what);
 }
 
 /* The longest name one directory entry may have there. */

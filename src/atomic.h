@@ -28,7 +28,9 @@ typedef struct ipf_chunk {
 } ipf_chunk;
 
 /* Writes the chunks, in order, to path atomically.  sync: fsync the file
- * before the rename.  Problems are reported against path (PDF-WRITE). */
+ * before the rename.  Problems are reported against path, as PDF-WRITE,
+ * CSV-WRITE for a name ending in .csv, or FILE-WRITE for another extension
+ * (a report). */
 ipf_status ipf_atomic_write(const char *path, const ipf_chunk *chunks, size_t n, int sync,
                             ipf_diags *d);
 

@@ -2,17 +2,16 @@
 #include "csv.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <unicode/ucnv.h>
 
+#include "atomic.h"
 #include "utf8.h"
 
 #define CSV_MAX_BYTES  (64u * 1024u * 1024u)
@@ -564,55 +563,6 @@ ipf_status ipf_csv_write_file(ipf_csv_writer *w, const char *path, ipf_diags *d)
     ipf_status st = ipf_csv_bytes(w, &b, &n);
     if (st != IPF_OK)
         return st;
-    size_t cap = strlen(path) + 32;
-    char *tmp = malloc(cap);
-    if (!tmp)
-        return IPF_ERR_NOMEM;
-    const char *slash = strrchr(path, '/');
-    int dl = slash ? (int)(slash - path) + 1 : 0;
-    int fd = -1;
-    for (int attempt = 0; attempt < 100 && fd < 0; attempt++) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        snprintf(tmp, cap, "%.*s.%s.%lx%d.tmp", dl, path, slash ? slash + 1 : path,
-                 (unsigned long)ts.tv_nsec ^ (unsigned long)getpid(), attempt);
-        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (fd < 0 && errno != EEXIST)
-            break;
-    }
-    const char *what = "创建临时文件";
-    int e = 0;
-    if (fd >= 0) {
-        what = "写入";
-        size_t off = 0;
-        while (off < n) {
-            ssize_t r = write(fd, b + off, n - off);
-            if (r < 0 && errno == EINTR)
-                continue;
-            if (r <= 0) {
-                e = r < 0 ? errno : EIO;
-                break;
-            }
-            off += (size_t)r;
-        }
-        if (!e && fsync(fd) != 0)
-            e = errno;
-        if (close(fd) != 0 && !e)
-            e = errno;
-        if (!e && rename(tmp, path) != 0) {
-            e = errno;
-            what = "替换为新文件";
-        }
-        if (e)
-            unlink(tmp);
-    } else {
-        e = errno;
-    }
-    free(tmp);
-    if (e) {
-        ipf_diag_add(d, path, 0, IPF_SEV_ERROR, "CSV-WRITE", "无法写入 CSV 文件：%s（%s）", what,
-                     strerror(e));
-        return IPF_ERR_IO;
-    }
-    return IPF_OK;
+    ipf_chunk c = {b, n};
+    return ipf_atomic_write(path, &c, 1, 1, d);
 }
