@@ -13,6 +13,7 @@
 #include <unicode/ucol.h>
 #include <unicode/ustring.h>
 
+#include "path.h"
 #include "xmldoc.h"
 
 #define TAILORING_MAX (256u * 1024u)
@@ -457,17 +458,9 @@ static const char *attr(const xmlNode *n, const char *name)
 /* The tailoring path resolved against the file the <repeat> stands in. */
 static char *resolve(const xmlNode *n, const char *rel)
 {
-    if (rel[0] == '/' || !n->doc || !n->doc->URL)
+    if (!n->doc || !n->doc->URL)
         return strdup(rel);
-    const char *url = (const char *)n->doc->URL;
-    const char *slash = strrchr(url, '/');
-    size_t dl = slash ? (size_t)(slash - url) + 1 : 0;
-    char *p = malloc(dl + strlen(rel) + 1);
-    if (p) {
-        memcpy(p, url, dl);
-        strcpy(p + dl, rel);
-    }
-    return p;
+    return ipf_path_beside((const char *)n->doc->URL, rel);
 }
 
 typedef struct key {

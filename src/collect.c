@@ -22,6 +22,7 @@
 #include "fdio.h"
 #include "ipforms.h"
 #include "layout.h"
+#include "path.h"
 #include "utf8.h"
 #include "xmldoc.h"
 
@@ -37,20 +38,6 @@ static const char *xattr(const xmlNode *n, const char *name)
 static int is_el(const xmlNode *n, const char *name)
 {
     return n && n->type == XML_ELEMENT_NODE && strcmp((const char *)n->name, name) == 0;
-}
-
-static char *dir_join(const char *file, const char *rel)
-{
-    if (rel[0] == '/')
-        return strdup(rel);
-    const char *slash = strrchr(file, '/');
-    size_t dl = slash ? (size_t)(slash - file) + 1 : 0;
-    char *p = malloc(dl + strlen(rel) + 1);
-    if (p) {
-        memcpy(p, file, dl);
-        strcpy(p + dl, rel);
-    }
-    return p;
 }
 
 /* Text with white space trimmed at both ends (ASCII and U+3000). */
@@ -331,7 +318,7 @@ static ipf_status sources_load(const char *path, ipf_diags *d, sources *s)
     }
     xmlXPathFreeContext(xc);
     if (st == IPF_OK && xattr(s->root, "regions")) {
-        char *rp = dir_join(path, xattr(s->root, "regions"));
+        char *rp = ipf_path_beside(path, xattr(s->root, "regions"));
         st = rp ? regions_load(rp, d, &s->reg) : IPF_ERR_NOMEM;
         free(rp);
     }
@@ -350,7 +337,7 @@ static ipf_status sources_for(ipf_engine *e, const char *form_id, ipf_diags *d, 
                      "没有名为“%s”的表单（可用 ipforms forms 查看）", form_id);
         return IPF_ERR_USAGE;
     }
-    char *p = dir_join(ipf_form_path(*form), "sources.xml");
+    char *p = ipf_path_beside(ipf_form_path(*form), "sources.xml");
     if (!p)
         return IPF_ERR_NOMEM;
     ipf_status st = sources_load(p, d, s);
@@ -715,7 +702,7 @@ static void builder_head(builder *b, const ipf_list_options *o)
 ipf_status ipf_collect_annotate(ipf_engine *e, const ipf_form *form, xmlDocPtr doc,
                                 const char *path, ipf_diags *d)
 {
-    char *sp = dir_join(ipf_form_path(form), "sources.xml");
+    char *sp = ipf_path_beside(ipf_form_path(form), "sources.xml");
     if (!sp)
         return IPF_ERR_NOMEM;
     sources own, roster;

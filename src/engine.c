@@ -19,6 +19,7 @@
 #include "hpdf_memcpy.h"
 #include "layout.h"
 #include "naming.h"
+#include "path.h"
 #include "pdf.h"
 #include "rules.h"
 #include "schema.h"
@@ -1045,16 +1046,6 @@ static int append_drawing(ipf_drawing *dst, const ipf_drawing *src, const char *
     return 0;
 }
 
-static char *title_of(const char *path)
-{
-    const char *base = strrchr(path, '/');
-    base = base ? base + 1 : path;
-    size_t n = strlen(base);
-    if (n > 4 && strcmp(base + n - 4, ".pdf") == 0)
-        n -= 4;
-    return strndup(base, n);
-}
-
 ipf_status ipf_engine_combine(ipf_engine *e, const char *const *inputs, const char *const *titles,
                               size_t n, const char *out_path, ipf_diags *d)
 {
@@ -1084,7 +1075,7 @@ ipf_status ipf_engine_combine(ipf_engine *e, const char *const *inputs, const ch
                 "这份文件的表单所用字体与前面的文件不同，未放入合并文件（请按表单分批合并）");
         } else {
             fonts = s->fonts;
-            char *t = title_of(titles[i] ? titles[i] : inputs[i]);
+            char *t = ipf_path_stem(titles[i] ? titles[i] : inputs[i], ".pdf");
             if (!t || append_drawing(all, dr, t) != 0)
                 st = IPF_ERR_NOMEM;
             free(t);

@@ -10,18 +10,8 @@
 #include <libxml/xpath.h>
 #include <libxml/xpathInternals.h>
 
+#include "path.h"
 #include "utf8.h"
-
-/* The data file's name without directory and .xml. */
-static char *input_stem(const char *input)
-{
-    const char *base = strrchr(input, '/');
-    base = base ? base + 1 : input;
-    size_t n = strlen(base);
-    if (n > 4 && strcmp(base + n - 4, ".xml") == 0)
-        n -= 4;
-    return strndup(base, n);
-}
 
 static int windows_device(const char *s)
 {
@@ -203,7 +193,7 @@ ipf_status ipf_output_name(const ipf_form *form, xmlDocPtr doc, const char *inpu
                            const char *pattern, char **out, ipf_diags *d)
 {
     *out = NULL;
-    char *stem = input_stem(input);
+    char *stem = ipf_path_stem(input, ".xml");
     char *owned_dir = NULL;
     if (!dir) {
         const char *slash = strrchr(input, '/');
