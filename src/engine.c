@@ -466,17 +466,14 @@ static char *resolve_font(const ipf_engine *e, const char *tp, const char *name)
 {
     if (name[0] == '/')
         return strdup(name);
-    const char *slash = strrchr(tp, '/');
-    char *tdir = slash ? strndup(tp, (size_t)(slash - tp)) : strdup(".");
     char *cands[4] = {0};
-    cands[0] = tdir ? path_join(tdir, name) : NULL;
+    cands[0] = ipf_path_beside(tp, name);
     char *up = path_join(e->cat.templates_dir, "../fonts");
     cands[1] = up ? path_join(up, name) : NULL;
     free(up);
     const char *env = getenv("IPFORMS_FONTS");
     cands[2] = env && *env ? path_join(env, name) : NULL;
     cands[3] = path_join(IPF_FONTS_DIR, name);
-    free(tdir);
     char *found = NULL;
     for (int i = 0; i < 4; i++) {
         if (!found && cands[i] && access(cands[i], R_OK) == 0)

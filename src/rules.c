@@ -31,6 +31,7 @@
 #include <libxml/xpath.h>
 #include <libxml/xpathInternals.h>
 
+#include "path.h"
 #include "schema.h"
 #include "utf8.h"
 #include "xmldoc.h"
@@ -1112,14 +1113,9 @@ static int check_setting(loadctx *L, const xmlNode *el, const char *name, const 
 
 static char *rules_xsd_path(const char *rules_path)
 {
-    const char *slash = strrchr(rules_path, '/');
-    size_t dl = slash ? (size_t)(slash - rules_path) : 1;
-    const char *dir = slash ? rules_path : ".";
-    size_t n = dl + strlen("/../schema/rules.xsd") + 1;
-    char *p = malloc(n);
+    char *p = ipf_path_beside(rules_path, "../schema/rules.xsd");
     if (!p)
         return NULL;
-    snprintf(p, n, "%.*s/../schema/rules.xsd", (int)dl, dir);
     if (access(p, R_OK) == 0)
         return p;
     free(p);
