@@ -31,6 +31,11 @@ cost.  Each choice below is there to cut that cost (numbers: docs/fonts.md):
     national sample's PDF 297 -> 284 KB).  Outlines move by at most
     1/400 em (approximation) plus 1/800 em (rounding): 0.018 mm at 14 pt,
     below half a dot at 600 dpi.
+  * An on-curve point between two off-curve points is left out when it lies
+    within half a unit, in x and in y, of their midpoint, where TrueType
+    implies an on-curve point anyway (IMPLIED_LIMIT).  The outline moves at
+    that join by no more than rounding to the grid moves a point; 5.6 % fewer
+    points, 5.8 KB less in the national sample's PDF (docs/fonts.md).
   * Glyphs sorted by advance and left side bearing: libharu 2.3.0 copies the
     whole hmtx into every PDF, and sorted it deflates from 11 KB to 1 KB.
   * No hinting tables (the CFF hints do not carry over; PDF viewers render
@@ -45,6 +50,7 @@ when the versions differ.
 """
 
 import argparse
+import array
 import hashlib
 import os
 import struct
@@ -59,6 +65,7 @@ try:
     from fontTools.pens.ttGlyphPen import TTGlyphPen
     from fontTools.ttLib import TTFont, newTable
     from fontTools.ttLib.tables.DefaultTable import DefaultTable
+    from fontTools.ttLib.tables._g_l_y_f import GlyphCoordinates
 except ImportError:
     sys.stderr.write(
         "make-font.py: 找不到 fontTools。Debian/Ubuntu: apt-get install python3-fonttools，"
@@ -72,6 +79,9 @@ SOURCE_SHA256 = "d838ad32ce2244d8144f408c37fe71065aba6fbbc80759a4d2aa2033948d5bc
 
 UNITS_PER_EM = 400
 MAX_ERR = 1.0  # in output units: 1/400 em
+# An on-curve point this close (in output units, per axis) to the midpoint of
+# its two off-curve neighbours is dropped: the implied point takes its place.
+IMPLIED_LIMIT = 0.5
 # Runs of covered code points at most this many code points apart share one
 # format-4 segment (the gap maps to glyph 0).  Larger gaps end the segment.
 # 64 gives 25 segments; a larger gap saves neither bytes nor measurable time.
@@ -97,8 +107,43 @@ def convert_outline(glyph_set, name, scale):
                        (scale, 0, 0, scale, 0, 0))
     glyph_set[name].draw(pen)
     glyph = tt_pen.glyph()
+    drop_implied_on_curves(glyph, IMPLIED_LIMIT)
     glyph.recalcBounds(None)
     return glyph
+
+
+def drop_implied_on_curves(glyph, limit):
+    """Leaves out on-curve points that TrueType's implied midpoint can stand for.
+
+    cu2qu ends every converted cubic with an explicit on-curve point, even
+    where the join is smooth and the point sits (after rounding) at the
+    midpoint of the off-curve points around it.  Between two quadratic
+    segments, moving the join by d moves no point of the curve by more than
+    d, so a point within `limit` per axis of the midpoint can go.  A
+    contour's first point stays, so that every contour still starts on the
+    curve as the rasterisers of old printers expect."""
+    if glyph.numberOfContours <= 0:
+        return
+    coords, flags = glyph.coordinates, glyph.flags
+    kept_coords, kept_flags, ends = [], array.array("B"), []
+    start = 0
+    for end in glyph.endPtsOfContours:
+        n = end - start + 1
+        for i in range(n):
+            j = start + i
+            before, after = start + (i - 1) % n, start + (i + 1) % n
+            if i > 0 and flags[j] & 1 and not flags[before] & 1 and not flags[after] & 1:
+                mid_x = (coords[before][0] + coords[after][0]) / 2
+                mid_y = (coords[before][1] + coords[after][1]) / 2
+                if abs(coords[j][0] - mid_x) <= limit and abs(coords[j][1] - mid_y) <= limit:
+                    continue
+            kept_coords.append(coords[j])
+            kept_flags.append(flags[j])
+        ends.append(len(kept_coords) - 1)
+        start = end + 1
+    glyph.coordinates = GlyphCoordinates(kept_coords)
+    glyph.flags = kept_flags
+    glyph.endPtsOfContours = ends
 
 
 def outline_key(glyph):
