@@ -5,6 +5,7 @@ archive's PDF/A validator (veraPDF, Acrobat Preflight) looks at first.
 Usage: pdf_checks.py pdfa IPFORMS REPO_ROOT SAMPLE [LATIN_FONT]
        pdf_checks.py preflight IPFORMS REPO_ROOT
        pdf_checks.py readers IPFORMS REPO_ROOT
+       pdf_checks.py size IPFORMS REPO_ROOT
 Renders SAMPLE with and without --pdfa (and with --pdfa --no-date), then
 checks every PDF/A-1b part the writer is responsible for, and that a plain
 PDF has the same XMP metadata but no pdfaid and no output intent.  With LATIN_FONT (a TrueType font with composite
@@ -26,7 +27,13 @@ ToUnicode map): the same characters, no word break inside a drawn run, check
 boxes with what they tick, labels spanning rows before their rows, and the
 stream's order for the readers that follow it; and, per PDF, page labels
 equal to the printed numbers, page furniture marked as artifacts, the
-metadata."""
+metadata.
+
+size renders the same PDFs, plain and with --pdfa, and holds each to the
+size budget: at most 280,000 bytes (280 KB in the stricter, decimal
+reading), what an office can mail or upload as one filing.  The budget is
+what the font work of docs/pdf-output.md bought; a change that costs bytes
+fails here instead of going unnoticed."""
 import base64
 import datetime
 import glob
@@ -587,6 +594,27 @@ def check_preflight(ipf, repo):
         print(f"Preflight: all {len(pdfs)} PDF/A files valid PDF/A-1b")
 
 
+# ------------------------------------------------------------ size
+
+SIZE_BUDGET = 280_000
+
+
+def check_size(ipf, repo):
+    with tempfile.TemporaryDirectory() as tmp:
+        plain = render_all(ipf, repo, os.path.join(tmp, "plain"), ["--no-date"])
+        pdfa = render_all(ipf, repo, os.path.join(tmp, "pdfa"), ["--pdfa"],
+                          {"SOURCE_DATE_EPOCH": "1700000000"})
+        sized = [(os.path.getsize(p), f"{label}{' --pdfa' if kind else ''}")
+                 for kind, pdfs in enumerate((plain, pdfa)) for label, p in pdfs]
+        over = [(n, label) for n, label in sized if n > SIZE_BUDGET]
+        for n, label in sorted(sized, reverse=True)[:5]:
+            print(f"  {label}: {n:,} bytes")
+        if over:
+            fail("over the size budget of %s bytes: %s" % (
+                f"{SIZE_BUDGET:,}", ", ".join(f"{label} ({n:,} bytes)" for n, label in over)))
+        print(f"size: all {len(sized)} PDFs within {SIZE_BUDGET:,} bytes")
+
+
 # ------------------------------------------------------------ readers
 
 TOKEN = re.compile(rb"\s*(?:(<<|>>|\[|\])|<([0-9A-Fa-f\s]*)>|\((?:[^()\\]|\\.)*\)|"
@@ -981,6 +1009,10 @@ def main():
         return
     if len(sys.argv) >= 5 and sys.argv[1] == "pdfa":
         check_pdfa_command(*sys.argv[2:6])
+        print("ok")
+        return
+    if len(sys.argv) == 4 and sys.argv[1] == "size":
+        check_size(sys.argv[2], sys.argv[3])
         print("ok")
         return
     if len(sys.argv) == 4 and sys.argv[1] == "preflight":

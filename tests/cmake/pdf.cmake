@@ -30,6 +30,13 @@ add_test(NAME pdf.preflight
                  ${CMAKE_SOURCE_DIR})
 set_tests_properties(pdf.preflight PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
 
+# Every form's PDFs (each sample and the blank form, plain and --pdfa) within
+# the size budget of 280,000 bytes (issue 8).
+add_test(NAME pdf.size-budget
+         COMMAND ${CMAKE_SOURCE_DIR}/tests/pdf_checks.py size $<TARGET_FILE:ipforms>
+                 ${CMAKE_SOURCE_DIR})
+set_tests_properties(pdf.size-budget PROPERTIES TIMEOUT 300)
+
 # Every form's PDFs (each sample and the blank form) read back by four
 # readers nobody here wrote -- pdftotext, mutool, pdfminer, pdf.js -- against
 # the text the content streams show: same characters on every page, and (for
