@@ -1035,13 +1035,10 @@ static ipf_status load_chain(ipf_form *f, const char *path, const char *from, lo
         }
     }
     xmlDocPtr doc = NULL;
-    ipf_status st = ipf_xml_read_file(path, NULL, d, &doc);
-    if (st != IPF_OK) {
-        if (from && st != IPF_ERR_NOMEM)
-            ipf_diag_add(d, from, from_line, IPF_SEV_ERROR, "TEMPLATE-EXTENDS",
-                         "无法读取 extends 指定的基础模板 %s", path);
-        return st == IPF_ERR_NOMEM ? st : IPF_ERR_TEMPLATE;
-    }
+    ipf_status st = ipf_xml_read_definition(path, from, from_line, "TEMPLATE-EXTENDS",
+                                            "extends 指定的基础模板", d, &doc);
+    if (st != IPF_OK)
+        return st;
     xmlNode *root = xmlDocGetRootElement(doc);
     if (!ipf_tpl_is(root, "form")) {
         ipf_diag_add(d, path, ipf_xml_line(root), IPF_SEV_ERROR, "TEMPLATE-ROOT",

@@ -20,6 +20,7 @@
 #include "rules.h"
 
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -680,48 +681,58 @@ static int names_var(void *ud, const char *name, size_t len)
     return 0;
 }
 
+/* Every problem the scan finds is a RULES-XPATH error at the expression's line. */
+static void names_error(const names_ctx *n, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+static void names_error(const names_ctx *n, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    ipf_diag_vadd(n->L->d, n->L->path, n->line, IPF_SEV_ERROR, "RULES-XPATH", fmt, ap);
+    va_end(ap);
+}
+
 static void names_report(void *ud, ipf_names_problem what, const char *a, size_t alen,
                          const char *b, size_t blen)
 {
     names_ctx *n = ud;
-    loadctx *L = n->L;
     int al = (int)alen, bl = (int)blen;
     switch (what) {
     case IPF_NAMES_VAR_PREFIXED:
-        ipf_diag_add(L->d, L->path, n->line, IPF_SEV_ERROR, "RULES-XPATH",
-                     "变量不能带命名空间前缀：$%.*s…（设置用 $名称 引用）", al, a);
+        names_error(n, "变量不能带命名空间前缀：$%.*s…（设置用 $名称 引用）", al, a);
         break;
     case IPF_NAMES_VAR_UNKNOWN:
-        ipf_diag_add(L->d, L->path, n->line, IPF_SEV_ERROR, "RULES-XPATH",
-                     "未定义的变量 $%.*s：规则文件中没有 <setting name=\"%.*s\">"
-                     "（注意：$名称 后面紧跟的“-”会被当作名称的一部分，减号前后请加空格）",
-                     al, a, al, a);
+        names_error(n,
+                    "未定义的变量 $%.*s：规则文件中没有 <setting name=\"%.*s\">"
+                    "（注意：$名称 后面紧跟的“-”会被当作名称的一部分，减号前后请加空格）",
+                    al, a, al, a);
         break;
     case IPF_NAMES_FUNCTION_UNKNOWN:
-        ipf_diag_add(L->d, L->path, n->line, IPF_SEV_ERROR, "RULES-XPATH",
-                     "未知的函数 %.*s()：XPath 1.0 没有这个函数（扩展函数要写 "
-                     "ipf: 前缀，如 ipf:chars()）",
-                     al, a);
+        names_error(n,
+                    "未知的函数 %.*s()：XPath 1.0 没有这个函数（扩展函数要写 "
+                    "ipf: 前缀，如 ipf:chars()）",
+                    al, a);
         break;
     case IPF_NAMES_FUNCTION_PREFIX:
-        ipf_diag_add(L->d, L->path, n->line, IPF_SEV_ERROR, "RULES-XPATH",
-                     "未声明的命名空间前缀 %.*s（函数 %.*s:%.*s()）", al, a, al, a, bl, b);
+        names_error(n, "未声明的命名空间前缀 %.*s（函数 %.*s:%.*s()）", al, a, al, a, bl, b);
         break;
     case IPF_NAMES_EXTENSION_UNKNOWN:
-        ipf_diag_add(L->d, L->path, n->line, IPF_SEV_ERROR, "RULES-XPATH",
-                     "未知的函数 %.*s:%.*s()：扩展函数只有 %s", al, a, bl, b, ipf_xpathfn_list());
+        names_error(n, "未知的函数 %.*s:%.*s()：扩展函数只有 %s", al, a, bl, b, ipf_xpathfn_list());
         break;
     case IPF_NAMES_PREFIX_UNDECLARED:
-        ipf_diag_add(L->d, L->path, n->line, IPF_SEV_ERROR, "RULES-XPATH",
-                     "未声明的命名空间前缀 %.*s：请在规则文件中加 <namespace prefix=\"%.*s\" "
-                     "uri=\"…\"/>",
-                     al, a, al, a);
+        names_error(n,
+                    "未声明的命名空间前缀 %.*s：请在规则文件中加 <namespace prefix=\"%.*s\" "
+                    "uri=\"…\"/>",
+                    al, a, al, a);
         break;
     case IPF_NAMES_ELEMENT_UNPREFIXED:
-        ipf_diag_add(L->d, L->path, n->line, IPF_SEV_ERROR, "RULES-XPATH",
-                     "元素名 %.*s 缺少命名空间前缀：数据在命名空间中，XPath 1.0 "
-                     "里不带前缀的名称什么也选不到，应写作 d:%.*s 之类",
-                     al, a, al, a);
+        names_error(n,
+                    "元素名 %.*s 缺少命名空间前缀：数据在命名空间中，XPath 1.0 "
+                    "里不带前缀的名称什么也选不到，应写作 d:%.*s 之类",
+                    al, a, al, a);
         break;
     }
 }
@@ -1188,13 +1199,10 @@ static ipf_status read_rule_file(const char *path, const char *from, long from_l
 {
     *out = NULL;
     xmlDocPtr doc = NULL;
-    ipf_status st = ipf_xml_read_file(path, NULL, d, &doc);
-    if (st != IPF_OK) {
-        if (from && st != IPF_ERR_NOMEM)
-            ipf_diag_add(d, from, from_line, IPF_SEV_ERROR, "RULES-INCLUDE",
-                         "无法读取 <include> 指定的规则文件 %s", path);
-        return st == IPF_ERR_NOMEM ? st : IPF_ERR_TEMPLATE;
-    }
+    ipf_status st = ipf_xml_read_definition(path, from, from_line, "RULES-INCLUDE",
+                                            "<include> 指定的规则文件", d, &doc);
+    if (st != IPF_OK)
+        return st;
     /* The rule file's structure first. */
     char *xsd = rules_xsd_path(path);
     if (xsd) {

@@ -895,9 +895,9 @@ ipf_status ipf_schema_load(const char *xsd_path, ipf_diags *d, ipf_schema **out)
 {
     *out = NULL;
     xmlDocPtr doc = NULL;
-    ipf_status st = ipf_xml_read_file(xsd_path, NULL, d, &doc);
+    ipf_status st = ipf_xml_read_definition(xsd_path, NULL, 0, NULL, NULL, d, &doc);
     if (st != IPF_OK)
-        return st == IPF_ERR_NOMEM ? st : IPF_ERR_TEMPLATE;
+        return st;
     xmlNodePtr root = xmlDocGetRootElement(doc);
     if (!ipf_xs_is(root, "schema")) {
         ipf_diag_add(d, xsd_path, ipf_xml_line(root), IPF_SEV_ERROR, "SCHEMA-FILE",

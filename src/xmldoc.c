@@ -864,6 +864,17 @@ ipf_status ipf_xml_read_file(const char *path, const ipf_xml_limits *limits, ipf
     return nomem(read_file(path, limits, d, out), path, d);
 }
 
+ipf_status ipf_xml_read_definition(const char *path, const char *from, long from_line,
+                                   const char *code, const char *what, ipf_diags *d, xmlDocPtr *out)
+{
+    ipf_status st = ipf_xml_read_file(path, NULL, d, out);
+    if (st == IPF_OK || st == IPF_ERR_NOMEM)
+        return st;
+    if (from)
+        ipf_diag_add(d, from, from_line, IPF_SEV_ERROR, code, "无法读取 %s %s", what, path);
+    return IPF_ERR_TEMPLATE;
+}
+
 static ipf_status read_file(const char *path, const ipf_xml_limits *limits, ipf_diags *d,
                             xmlDocPtr *out)
 {

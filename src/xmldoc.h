@@ -33,6 +33,16 @@ typedef struct ipf_xml_limits {
 ipf_status ipf_xml_read_file(const char *path, const ipf_xml_limits *limits, ipf_diags *d,
                              xmlDocPtr *out);
 
+/* Reads a definition of ours (a template, a rule file, a schema) at path,
+ * named by the file from at from_line (from NULL: one given directly).  On
+ * failure the reader's diagnostics stand, a named file's also an error code
+ * at the naming line, "无法读取 <what> <path>" (not when out of memory), and
+ * the status is IPF_ERR_NOMEM or IPF_ERR_TEMPLATE: the definitions are
+ * broken, not the data. */
+ipf_status ipf_xml_read_definition(const char *path, const char *from, long from_line,
+                                   const char *code, const char *what, ipf_diags *d,
+                                   xmlDocPtr *out);
+
 /* The same for bytes in memory; name is used in diagnostics. */
 ipf_status ipf_xml_read_memory(const char *buf, size_t len, const char *name,
                                const ipf_xml_limits *limits, ipf_diags *d, xmlDocPtr *out);
