@@ -118,16 +118,25 @@ const char *ipf_utf8_space_name(uint32_t c)
     }
 }
 
-char *ipf_utf8_excerpt(const char *v, size_t max_chars)
+/* The two excerpts share their walk: the characters of v (malformed bytes
+ * skipped) until max_chars are shown, then "……".  Plain, a run of white
+ * space is not shown but becomes one space before the next character;
+ * visible, each white-space character is shown by name, except one plain
+ * space between two visible characters. */
+static char *excerpt(const char *v, size_t max_chars, int visible)
 {
     const char *p = v ? v : "";
-    /* Each shown character takes at most 4 bytes plus a space before it. */
-    size_t cap = strlen(p) < max_chars * 5 ? strlen(p) : max_chars * 5;
+    /* A shown character takes at most 4 bytes plus a space before it, or,
+     * visible, 23 bytes ("[零宽不换行空格]"). */
+    size_t len = strlen(p);
+    size_t cap = visible ? (len < max_chars ? len : max_chars) * 24
+                         : (len < max_chars * 5 ? len : max_chars * 5);
     char *out = malloc(cap + sizeof "……"), *o = out;
     if (!out)
         return NULL;
     size_t shown = 0;
-    int space = 0;
+    int space = 0;        /* plain: white space since the last shown character */
+    int prev_visible = 0; /* visible: the last character was not white space */
     while (*p) {
         const char *start = p;
         uint32_t c;
@@ -135,7 +144,7 @@ char *ipf_utf8_excerpt(const char *v, size_t max_chars)
             p++;
             continue;
         }
-        if (ipf_utf8_is_space(c)) {
+        if (!visible && ipf_utf8_is_space(c)) {
             space = shown > 0;
             continue;
         }
@@ -144,9 +153,23 @@ char *ipf_utf8_excerpt(const char *v, size_t max_chars)
             o += strlen("……");
             break;
         }
-        if (space)
+        if (visible) {
+            /* One plain space between two visible characters reads as itself. */
+            const char *after = p;
+            uint32_t n = 0;
+            int inner = c == ' ' && prev_visible && *after && ipf_utf8_next(&after, &n) == 0 &&
+                        !ipf_utf8_is_space(n);
+            prev_visible = !ipf_utf8_is_space(c);
+            if (ipf_utf8_is_space(c) && !inner) {
+                const char *name = ipf_utf8_space_name(c);
+                o += name ? sprintf(o, "[%s]", name) : sprintf(o, "[U+%04X]", (unsigned)c);
+                shown++;
+                continue;
+            }
+        } else if (space) {
             *o++ = ' ';
-        space = 0;
+            space = 0;
+        }
         memcpy(o, start, (size_t)(p - start));
         o += p - start;
         shown++;
@@ -155,43 +178,12 @@ char *ipf_utf8_excerpt(const char *v, size_t max_chars)
     return out;
 }
 
+char *ipf_utf8_excerpt(const char *v, size_t max_chars)
+{
+    return excerpt(v, max_chars, 0);
+}
+
 char *ipf_utf8_excerpt_visible(const char *v, size_t max_chars)
 {
-    const char *p = v ? v : "";
-    /* A shown character takes at most 23 bytes ("[零宽不换行空格]"). */
-    size_t cap = (strlen(p) < max_chars ? strlen(p) : max_chars) * 24;
-    char *out = malloc(cap + sizeof "……"), *o = out;
-    if (!out)
-        return NULL;
-    size_t shown = 0;
-    int prev_visible = 0;
-    while (*p) {
-        const char *start = p;
-        uint32_t c;
-        if (ipf_utf8_next(&p, &c) < 0) {
-            p++;
-            continue;
-        }
-        if (shown >= max_chars) {
-            memcpy(o, "……", strlen("……"));
-            o += strlen("……");
-            break;
-        }
-        /* One plain space between two visible characters reads as itself. */
-        const char *after = p;
-        uint32_t n = 0;
-        int inner = c == ' ' && prev_visible && *after && ipf_utf8_next(&after, &n) == 0 &&
-                    !ipf_utf8_is_space(n);
-        prev_visible = !ipf_utf8_is_space(c);
-        if (ipf_utf8_is_space(c) && !inner) {
-            const char *name = ipf_utf8_space_name(c);
-            o += name ? sprintf(o, "[%s]", name) : sprintf(o, "[U+%04X]", (unsigned)c);
-        } else {
-            memcpy(o, start, (size_t)(p - start));
-            o += p - start;
-        }
-        shown++;
-    }
-    *o = '\0';
-    return out;
+    return excerpt(v, max_chars, 1);
 }
