@@ -122,27 +122,6 @@ struct ipf_ruleset {
     evalset *pool;
 };
 
-static char *dupstr(const char *s)
-{
-    if (!s)
-        return NULL;
-    size_t n = strlen(s) + 1;
-    char *d = malloc(n);
-    if (d)
-        memcpy(d, s, n);
-    return d;
-}
-
-static char *dupn(const char *s, size_t n)
-{
-    char *d = malloc(n + 1);
-    if (d) {
-        memcpy(d, s, n);
-        d[n] = '\0';
-    }
-    return d;
-}
-
 static void free_evalset(evalset *es, size_t nexprs)
 {
     if (!es)
@@ -276,7 +255,7 @@ static xmlRegexpPtr regex_for(void *ud, const char *pattern, int *owned)
     if (!re)
         return NULL;
     if (es && es->nregex < REGEX_CACHE) {
-        char *p = dupstr(pattern);
+        char *p = strdup(pattern);
         if (p) {
             es->regex[es->nregex].pattern = p;
             es->regex[es->nregex].re = re;
@@ -609,7 +588,7 @@ static int is_rules_el(const xmlNode *n, const char *name)
 static char *get_attr(loadctx *L, const xmlNode *n, const char *name)
 {
     xmlChar *v = xmlGetNoNsProp(n, (const xmlChar *)name);
-    char *r = dupstr((const char *)v);
+    char *r = v ? strdup((const char *)v) : NULL;
     if (v && !r)
         L->oom = 1;
     xmlFree(v);
@@ -619,7 +598,7 @@ static char *get_attr(loadctx *L, const xmlNode *n, const char *name)
 static char *text_of(loadctx *L, const xmlNode *n)
 {
     xmlChar *v = xmlNodeGetContent(n);
-    char *r = dupstr(v ? (const char *)v : "");
+    char *r = strdup(v ? (const char *)v : "");
     if (!r)
         L->oom = 1;
     xmlFree(v);
@@ -648,7 +627,7 @@ static int add_expr(loadctx *L, const char *src, long line)
         L->oom = 1;
         return -1;
     }
-    rs->exprs[rs->nexprs].src = dupstr(src);
+    rs->exprs[rs->nexprs].src = strdup(src);
     rs->exprs[rs->nexprs].file = L->path;
     rs->exprs[rs->nexprs].line = line;
     if (!rs->exprs[rs->nexprs].src) {
@@ -868,7 +847,7 @@ static int parse_message(loadctx *L, rule *r, const xmlNode *el)
             add_literal(L, r, pc.text, pc.len);
             break;
         default: {
-            char *x = dupn(pc.text, pc.len);
+            char *x = strndup(pc.text, pc.len);
             if (!x) {
                 L->oom = 1;
                 break;
@@ -912,7 +891,7 @@ static void parse_rule(loadctx *L, const xmlNode *el, const char *clause_format)
     char *sev = get_attr(L, el, "severity");
     if (!r->code || !*r->code) {
         free(r->code);
-        r->code = dupstr("?");
+        r->code = strdup("?");
         ipf_diag_add(L->d, L->path, r->line, IPF_SEV_ERROR, "RULES-FILE", "规则缺少 code 属性");
         L->bad = 1;
     }
@@ -1029,7 +1008,7 @@ static void parse_rule(loadctx *L, const xmlNode *el, const char *clause_format)
     }
     free(clauses);
     r->suffix = suffix;
-    r->clause_format = dupstr(clause_format);
+    r->clause_format = strdup(clause_format);
     if (!r->clause_format)
         oom = 1;
     if (oom)
@@ -1132,7 +1111,7 @@ static char *rules_xsd_path(const char *rules_path)
     free(p);
 #ifdef IPF_TEMPLATES_DIR
     if (access(IPF_TEMPLATES_DIR "/schema/rules.xsd", R_OK) == 0)
-        return dupstr(IPF_TEMPLATES_DIR "/schema/rules.xsd");
+        return strdup(IPF_TEMPLATES_DIR "/schema/rules.xsd");
 #endif
     return NULL;
 }
@@ -1266,7 +1245,7 @@ static void load_include(loadctx *L, const xmlNode *c, int depth)
     }
     char *target = NULL;
     if (href[0] == '/') {
-        target = dupstr(href);
+        target = strdup(href);
     } else {
         const char *slash = strrchr(L->path, '/');
         size_t dl = slash ? (size_t)(slash - L->path) : 1;
@@ -1319,7 +1298,7 @@ static void load_file(loadctx *L, const char *path, int depth, const char *from,
         L->bad = 1;
         return;
     }
-    char *copy = dupstr(path);
+    char *copy = strdup(path);
     if (!copy) {
         xmlFreeDoc(doc);
         L->oom = 1;
@@ -1392,7 +1371,7 @@ static void load_file(loadctx *L, const char *path, int depth, const char *from,
                 continue;
             }
             /* An override keeps the included setting's type unless it says. */
-            if (!type && old && old->type && !(type = dupstr(old->type))) {
+            if (!type && old && old->type && !(type = strdup(old->type))) {
                 free(name);
                 free(value);
                 L->oom = 1;
@@ -1506,7 +1485,7 @@ ipf_status ipf_ruleset_load_for(const char *path, const char *form, ipf_diags *d
         free(rs);
         return IPF_ERR_NOMEM;
     }
-    rs->path = dupstr(path);
+    rs->path = strdup(path);
     /* The loader's complaints are kept aside: when an allocation fails half
      * way, what it then finds missing is not the file's fault, and one line
      * saying memory ran out replaces them (tests/oom_checks.py). */

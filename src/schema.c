@@ -32,6 +32,7 @@
 #include <libxml/xmlschemas.h>
 
 #include "liberr.h"
+#include "path.h"
 #include "utf8.h"
 #include "xmldoc.h"
 
@@ -299,18 +300,6 @@ typedef struct loader {
     int bad;
 } loader;
 
-static char *dir_of(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    size_t n = slash ? (size_t)(slash - path) : 1;
-    char *d = malloc(n + 1);
-    if (d) {
-        memcpy(d, slash ? path : ".", n);
-        d[n] = '\0';
-    }
-    return d;
-}
-
 static void include_into(loader *L, const xmlNode *root, const char *path, int nest);
 
 /* Copies the top-level definitions of an included schema into the main one. */
@@ -333,16 +322,11 @@ static void include_file(loader *L, const xmlNode *inc, const char *from, int ne
         L->bad = 1;
         return;
     }
-    char *dir = dir_of(from);
-    size_t n = dir ? strlen(dir) + strlen(loc) + 2 : 0;
-    char *path = n ? malloc(n) : NULL;
+    char *path = ipf_path_beside(from, loc);
     if (!path) {
-        free(dir);
         L->bad = 1;
         return;
     }
-    snprintf(path, n, "%s/%s", dir, loc);
-    free(dir);
     for (int i = 0; i < L->nseen; i++)
         if (strcmp(L->seen[i], path) == 0) {
             free(path); /* included already: once is enough */
@@ -490,17 +474,6 @@ static const char *builtin_description(const char *local)
     return NULL;
 }
 
-static char *dupstr(const char *s)
-{
-    if (!s)
-        return NULL;
-    size_t n = strlen(s) + 1;
-    char *d = malloc(n);
-    if (d)
-        memcpy(d, s, n);
-    return d;
-}
-
 /* How a simple type's value is written: its ipf:expect, else its base's. */
 static char *describe_simple(model *m, const xmlNode *st, int depth);
 
@@ -508,8 +481,10 @@ static char *describe_qname(model *m, const xmlNode *ctx, const char *qname, int
 {
     if (!qname || depth > 16)
         return NULL;
-    if (ipf_xs_builtin(ctx, qname))
-        return dupstr(builtin_description(ipf_xs_local(qname)));
+    if (ipf_xs_builtin(ctx, qname)) {
+        const char *text = builtin_description(ipf_xs_local(qname));
+        return text ? strdup(text) : NULL;
+    }
     const xmlNode *st = ipf_xs_global(m->root, "simpleType", qname);
     return st ? describe_simple(m, st, depth + 1) : NULL;
 }
@@ -574,7 +549,7 @@ static char *subst_parent(const char *label, const char *parent)
         free(b.s);
         return NULL;
     }
-    return b.s ? b.s : dupstr("");
+    return b.s ? b.s : strdup("");
 }
 
 static char *join_path(const char *a, const char *sep, const char *b)
@@ -719,7 +694,7 @@ static void expand_element(model *m, const char *path, const xmlNode *decl, cons
                     !ipf_xs_global(m->root, "complexType", ipf_xs_attr(x, "base")))
                     expect = describe_qname(m, x, ipf_xs_attr(x, "base"), 0);
     const char *mine = label ? label : plabel;
-    char *keep = dupstr(mine); /* put_field takes label */
+    char *keep = mine ? strdup(mine) : NULL; /* put_field takes label */
     if (put_field(m, path, label, expect)) {
         field *f = xmlHashLookup(m->s->fields, (const xmlChar *)path);
         if (f && content)
@@ -914,8 +889,9 @@ ipf_status ipf_schema_load(const char *xsd_path, ipf_diags *d, ipf_schema **out)
         return IPF_ERR_NOMEM;
     }
     s->xsd = doc;
-    s->path = dupstr(xsd_path);
-    s->target_ns = dupstr(ipf_xs_attr(root, "targetNamespace"));
+    s->path = strdup(xsd_path);
+    const char *tns = ipf_xs_attr(root, "targetNamespace");
+    s->target_ns = tns ? strdup(tns) : NULL;
     s->fields = xmlHashCreate(64);
     L->main_path = xsd_path;
     L->d = d;
@@ -1518,7 +1494,7 @@ static char *element_text(const xmlNode *n, int *oom)
         free(b.s);
         return NULL;
     }
-    return b.s ? b.s : dupstr("");
+    return b.s ? b.s : strdup("");
 }
 
 /* A required attribute, or an element whose type asks for content, that
