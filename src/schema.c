@@ -223,6 +223,18 @@ const char *ipf_xs_local(const char *qname)
     return c ? c + 1 : qname;
 }
 
+const char *ipf_xs_decl(const xmlNode *schema, const char *kind, const xmlNode *decl,
+                        const xmlNode **eff)
+{
+    const char *name = ipf_xs_attr(decl, "name");
+    const char *ref = ipf_xs_attr(decl, "ref");
+    *eff = decl;
+    if (name || !ref)
+        return name;
+    *eff = ipf_xs_global(schema, kind, ref);
+    return ipf_xs_local(ref);
+}
+
 int ipf_xs_builtin(const xmlNode *node, const char *qname)
 {
     if (!qname)
@@ -608,13 +620,8 @@ static void expand_type(model *m, const char *path, const xmlNode *type, const c
 
 static void add_attribute(model *m, const char *path, const xmlNode *decl, const char *plabel)
 {
-    const xmlNode *eff = decl;
-    const char *name = ipf_xs_attr(decl, "name");
-    const char *ref = ipf_xs_attr(decl, "ref");
-    if (!name && ref) {
-        eff = ipf_xs_global(m->root, "attribute", ref);
-        name = ipf_xs_local(ref);
-    }
+    const xmlNode *eff;
+    const char *name = ipf_xs_decl(m->root, "attribute", decl, &eff);
     if (!name)
         return;
     char *key = join_path(path, "/@", name);
@@ -650,10 +657,8 @@ static void expand_element(model *m, const char *path, const xmlNode *decl, cons
 {
     if (depth > MAX_DECL_DEPTH)
         return;
-    const xmlNode *eff = decl;
-    const char *ref = ipf_xs_attr(decl, "ref");
-    if (ref && !ipf_xs_attr(decl, "name"))
-        eff = ipf_xs_global(m->root, "element", ref);
+    const xmlNode *eff;
+    ipf_xs_decl(m->root, "element", decl, &eff);
     char *raw = ipf_xs_appinfo(decl, "label");
     if (!raw && eff && eff != decl)
         raw = ipf_xs_appinfo(eff, "label");
@@ -717,9 +722,8 @@ static void walk_content(model *m, const char *path, const xmlNode *node, const 
             !strcmp(k, "restriction")) {
             walk_content(m, path, c, plabel, depth);
         } else if (!strcmp(k, "element")) {
-            const char *name = ipf_xs_attr(c, "name");
-            if (!name)
-                name = ipf_xs_local(ipf_xs_attr(c, "ref"));
+            const xmlNode *eff;
+            const char *name = ipf_xs_decl(m->root, "element", c, &eff);
             if (!name)
                 continue;
             char *sub = join_path(path, "/", name);

@@ -52,6 +52,12 @@ int ipf_xs_builtin(const xmlNode *node, const char *qname);
 /* The top-level declaration xs:<kind> of schema (an xs:schema element) named
  * by qname's local part, or NULL. */
 const xmlNode *ipf_xs_global(const xmlNode *schema, const char *kind, const char *qname);
+/* The name a declaration (xs:element, xs:attribute) gives: its name=, else
+ * the local part of its ref=; NULL when it has neither.  *eff: the
+ * declaration that defines it, decl itself or the top-level xs:<kind> of
+ * schema that ref= names (NULL when there is none). */
+const char *ipf_xs_decl(const xmlNode *schema, const char *kind, const xmlNode *decl,
+                        const xmlNode **eff);
 /* The text of decl's xs:annotation/xs:appinfo/<what> in the label namespace
  * (urn:ipforms:schema-label: label, expect, skeleton), trimmed; NULL when
  * absent or empty.  Caller frees. */

@@ -265,12 +265,8 @@ static const xmlNode *type_of(walker *w, const xmlNode *decl, const char **simpl
 
 static void comment_attribute(walker *w, const char *path, const xmlNode *decl, int level)
 {
-    const xmlNode *eff = decl;
-    const char *name = ipf_xs_attr(decl, "name");
-    if (!name && ipf_xs_attr(decl, "ref")) {
-        eff = ipf_xs_global(w->root, "attribute", ipf_xs_attr(decl, "ref"));
-        name = ipf_xs_local(ipf_xs_attr(decl, "ref"));
-    }
+    const xmlNode *eff;
+    const char *name = ipf_xs_decl(w->root, "attribute", decl, &eff);
     if (!name || !eff)
         return;
     char key[1024];
@@ -326,12 +322,8 @@ static void write_element(walker *w, const char *ppath, const xmlNode *decl, int
 {
     if (level > MAX_DEPTH || w->oom)
         return;
-    const xmlNode *eff = decl;
-    const char *name = ipf_xs_attr(decl, "name");
-    if (!name && ipf_xs_attr(decl, "ref")) {
-        eff = ipf_xs_global(w->root, "element", ipf_xs_attr(decl, "ref"));
-        name = ipf_xs_local(ipf_xs_attr(decl, "ref"));
-    }
+    const xmlNode *eff;
+    const char *name = ipf_xs_decl(w->root, "element", decl, &eff);
     if (!name || !eff)
         return;
     char path[1024];
@@ -407,9 +399,8 @@ static void write_element(walker *w, const char *ppath, const xmlNode *decl, int
         put(w, "\"");
     }
     for (int i = 0; i < m.nattrs; i++) {
-        const char *an = ipf_xs_attr(m.attrs[i], "name");
-        if (!an)
-            an = ipf_xs_local(ipf_xs_attr(m.attrs[i], "ref"));
+        const xmlNode *eff;
+        const char *an = ipf_xs_decl(w->root, "attribute", m.attrs[i], &eff);
         if (!an)
             continue;
         const char *v = "";
