@@ -20,7 +20,7 @@
 #define STALE_SECONDS 3600
 #define TMP_EXTRA     32 /* ".", ".ipf", pid, "-", 6 random, ".tmp" */
 
-static void io_error(ipf_diags *d, const char *path, const char *what, int e)
+static void io_error(ipf_diags *d, const char *path, ipf_file_kind kind, const char *what, int e)
 {
     const char *why = e == ENOENT    ? "目录不存在"
                       : e == EACCES  ? "没有写入权限"
@@ -34,15 +34,12 @@ static void io_error(ipf_diags *d, const char *path, const char *what, int e)
                       : e == EIO          ? "磁盘读写出错"
                       : e == ENAMETOOLONG ? "文件名过长"
                                           : NULL;
-    /* The kind of file, from its name: every output of ours ends in its
-     * kind (a directory being synced counts as the PDFs in it). */
-    const char *slash = strrchr(path, '/');
-    const char *dot = strrchr(slash ? slash : path, '.');
-    const char *ext = dot ? dot : "";
-    int csv = strcmp(ext, ".csv") == 0;
-    int other = !csv && *ext && strcmp(ext, ".pdf") != 0;
-    const char *code = csv ? "CSV-WRITE" : other ? "FILE-WRITE" : "PDF-WRITE";
-    const char *noun = csv ? " CSV 文件" : other ? "文件" : " PDF 文件";
+    const char *code = kind == IPF_FILE_CSV     ? "CSV-WRITE"
+                       : kind == IPF_FILE_OTHER ? "FILE-WRITE"
+                                                : "PDF-WRITE";
+    const char *noun = kind == IPF_FILE_CSV     ? " CSV 文件"
+                       : kind == IPF_FILE_OTHER ? "文件"
+                                                : " PDF 文件";
     ipf_diag_add(d, path, 0, IPF_SEV_ERROR, code, "无法写入%s“%s”：%s（%s）", noun, path,
                  why ? why : strerror(e), what);
 }
@@ -118,6 +115,12 @@ static int make_temp(const char *path, char **tmp_out)
 ipf_status ipf_atomic_write(const char *path, const ipf_chunk *chunks, size_t n, int sync,
                             ipf_diags *d)
 {
+    return ipf_atomic_write_kind(path, IPF_FILE_PDF, chunks, n, sync, d);
+}
+
+ipf_status ipf_atomic_write_kind(const char *path, ipf_file_kind kind, const ipf_chunk *chunks,
+                                 size_t n, int sync, ipf_diags *d)
+{
     /* From the temporary file's creation to its rename or removal, the
      * signals that ask us to stop wait: the file is then either complete
      * under its name or gone. */
@@ -132,7 +135,7 @@ ipf_status ipf_atomic_write(const char *path, const ipf_chunk *chunks, size_t n,
     if (fd < 0) {
         int e = errno;
         sigprocmask(SIG_SETMASK, &old, NULL);
-        io_error(d, path, "创建临时文件", e);
+        io_error(d, path, kind, "创建临时文件", e);
         return e == ENOMEM ? IPF_ERR_NOMEM : IPF_ERR_IO;
     }
     const char *what = "写入";
@@ -162,7 +165,7 @@ ipf_status ipf_atomic_write(const char *path, const ipf_chunk *chunks, size_t n,
     sigprocmask(SIG_SETMASK, &old, NULL);
     free(tmp);
     if (failed) {
-        io_error(d, path, what, e);
+        io_error(d, path, kind, what, e);
         return IPF_ERR_IO;
     }
     return IPF_OK;
@@ -226,7 +229,7 @@ ipf_status ipf_sync_dirs(const char *const *dirs, size_t n, ipf_diags *d)
         if (fd < 0 || fstat(fd, &sb) != 0) {
             if (fd >= 0)
                 close(fd);
-            io_error(d, dirs[i], "同步到磁盘", errno);
+            io_error(d, dirs[i], IPF_FILE_PDF, "同步到磁盘", errno);
             st = IPF_ERR_IO;
             continue;
         }
@@ -235,7 +238,7 @@ ipf_status ipf_sync_dirs(const char *const *dirs, size_t n, ipf_diags *d)
             seen |= done[k] == sb.st_dev;
         if (!seen) {
             if (syncfs(fd) != 0) {
-                io_error(d, dirs[i], "同步到磁盘", errno);
+                io_error(d, dirs[i], IPF_FILE_PDF, "同步到磁盘", errno);
                 st = IPF_ERR_IO;
             }
             if (done)

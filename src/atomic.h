@@ -27,10 +27,17 @@ typedef struct ipf_chunk {
     size_t len;
 } ipf_chunk;
 
+/* What a file is, as a failure to write it names it: PDF-WRITE "PDF 文件",
+ * CSV-WRITE "CSV 文件", or FILE-WRITE "文件" (a --report). */
+typedef enum ipf_file_kind { IPF_FILE_PDF, IPF_FILE_CSV, IPF_FILE_OTHER } ipf_file_kind;
+
 /* Writes the chunks, in order, to path atomically.  sync: fsync the file
- * before the rename.  Problems are reported against path, as PDF-WRITE,
- * CSV-WRITE for a name ending in .csv, or FILE-WRITE for another extension
- * (a report). */
+ * before the rename.  Problems are reported against path, as the kind of
+ * file it is. */
+ipf_status ipf_atomic_write_kind(const char *path, ipf_file_kind kind, const ipf_chunk *chunks,
+                                 size_t n, int sync, ipf_diags *d);
+
+/* The same for a PDF. */
 ipf_status ipf_atomic_write(const char *path, const ipf_chunk *chunks, size_t n, int sync,
                             ipf_diags *d);
 
@@ -41,7 +48,8 @@ ipf_status ipf_atomic_write(const char *path, const ipf_chunk *chunks, size_t n,
 size_t ipf_atomic_sweep(const char *dir);
 
 /* Flushes the file systems holding these directories to disk (syncfs, one
- * call per distinct file system).  IPF_ERR_IO, reported, when one fails. */
+ * call per distinct file system).  IPF_ERR_IO, reported as PDF-WRITE (the
+ * directories hold a batch's PDFs), when one fails. */
 ipf_status ipf_sync_dirs(const char *const *dirs, size_t n, ipf_diags *d);
 
 #endif

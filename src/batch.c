@@ -1244,7 +1244,8 @@ ipf_status ipf_batch_run(ipf_engine *e, const ipf_batch_options *o, char *const 
     if (o->report_path) {
         ipf_diags *d = ipf_diags_new();
         ipf_chunk c = {r.report.p, r.report.len};
-        if (r.report.oom || ipf_atomic_write(o->report_path, &c, 1, 1, d) != IPF_OK)
+        if (r.report.oom ||
+            ipf_atomic_write_kind(o->report_path, IPF_FILE_OTHER, &c, 1, 1, d) != IPF_OK)
             st = IPF_ERR_IO;
         ipf_diags_print(d, o->err);
         ipf_diags_free(d);

@@ -564,5 +564,5 @@ ipf_status ipf_csv_write_file(ipf_csv_writer *w, const char *path, ipf_diags *d)
     if (st != IPF_OK)
         return st;
     ipf_chunk c = {b, n};
-    return ipf_atomic_write(path, &c, 1, 1, d);
+    return ipf_atomic_write_kind(path, IPF_FILE_CSV, &c, 1, 1, d);
 }
