@@ -20,16 +20,13 @@ import sys
 import tempfile
 import time
 
+from ipftest import fail, squash
+
 CASE, IPF, REPO = sys.argv[1], sys.argv[2], sys.argv[3]
 SAMPLE = os.path.join(REPO, "samples/national-filing/chongqing-university-library.xml")
 ANNOTATED = os.path.join(REPO, "samples/national-filing/annotated.xml")
 INVALID = os.path.join(REPO, "samples/invalid/national-filing/bad-email.xml")
 NAME = "重庆嘉陵科技大学图书馆"
-
-
-def fail(msg):
-    print("FAIL: " + msg)
-    sys.exit(1)
 
 
 def run(args, env=None, **kw):
@@ -56,10 +53,6 @@ def qpdf_ok(pdf):
 
 def text_of(pdf):
     return subprocess.run(["pdftotext", pdf, "-"], capture_output=True, text=True).stdout
-
-
-def squash(s):
-    return re.sub(r"\s+", "", s)
 
 
 def variant(src, dst, name):

@@ -29,10 +29,11 @@ import os
 import re
 import resource
 import shutil
-import subprocess
 import sys
 import tempfile
 import xml.etree.ElementTree as ET
+
+from ipftest import fail, run, squash  # noqa: F401 (hostile_robust.py takes them from here too)
 
 NS = "urn:ipforms:data:1"
 TNS = "urn:ipforms:template:1"
@@ -41,18 +42,9 @@ MM = 72 / 25.4
 REGEN = os.environ.get("HOSTILE_REGEN") == "1"
 
 
-def fail(msg):
-    print("FAIL:", msg)
-    sys.exit(1)
-
-
 def skip(msg):
     print("SKIP:", msg)
     sys.exit(77)
-
-
-def run(cmd, **kw):
-    return subprocess.run(cmd, capture_output=True, text=True, **kw)
 
 
 def q(tag):
@@ -146,10 +138,6 @@ def page_count(pdf):
     if r.returncode != 0 or not m:
         fail(f"pdfinfo {pdf}: {r.stderr}")
     return int(m.group(1))
-
-
-def squash(s):
-    return re.sub(r"\s+", "", s)
 
 
 def clean_text(text):

@@ -22,6 +22,8 @@ import xml.etree.ElementTree as ET
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import hostile_checks as H  # noqa: E402
 
+from ipftest import in_pages  # noqa: E402
+
 from hostile_checks import (fail, skip, run, q, expect_lines, expect_exact, expect_rc,  # noqa: E402
                             expect_unchanged, pdftotext, squash, sample_tree, SAMPLE, HEAD)
 
@@ -203,32 +205,6 @@ def template_names(repo):
                 src = open(os.path.join(root, n), encoding="utf-8").read()
                 names |= set(re.findall(r"\b[a-z]+:([A-Za-z][\w.-]*)", src))
     return names
-
-
-def longest_prefix_in(rest, page):
-    lo, hi = 0, len(rest)  # rest[:lo] is in page; find the largest such lo
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if rest[:mid] in page:
-            lo = mid
-        else:
-            hi = mid - 1
-    return lo
-
-
-def in_pages(t, pages):
-    """t is printed, possibly continued over following pages (where the
-    repeated headings, labels and page numbers come in between)."""
-    for k in range(len(pages)):
-        rest, j = t, k
-        while j < len(pages):
-            n = longest_prefix_in(rest, pages[j])
-            if n == len(rest):
-                return True
-            if n == 0:
-                break
-            rest, j = rest[n:], j + 1
-    return False
 
 
 def case_every_text_printed(ipf, repo, tmp):

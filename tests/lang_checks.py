@@ -10,25 +10,13 @@ what it found and exits non-zero on the first failure."""
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 
+from ipftest import fail, run, squash
+
 SAMPLE = "samples/national-filing/chongqing-university-library.xml"
 BASE = "national-filing/template.xml"
-
-
-def run(cmd, **kw):
-    return subprocess.run(cmd, capture_output=True, text=True, **kw)
-
-
-def fail(msg):
-    print("FAIL:", msg)
-    sys.exit(1)
-
-
-def squash(s):
-    return re.sub(r"\s+", "", s)
 
 
 def line_of(path, text):

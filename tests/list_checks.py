@@ -66,6 +66,30 @@ def in_order(seq, wanted, what):
     check(pos == sorted(pos), f"{what}: order {wanted} came out as positions {pos}")
 
 
+def templates_with(name, extra=None):
+    """A fresh copy of the shipped templates, with tests/data/lists/templates/EXTRA
+    beside them when given, as an office adds its own form."""
+    tpl = fresh(name)
+    shutil.rmtree(tpl)
+    shutil.copytree(os.path.join(REPO, "templates"), tpl)
+    if extra:
+        shutil.copytree(os.path.join(DATA, "templates", extra), os.path.join(tpl, extra))
+    return tpl
+
+
+def grouped_list(name, data):
+    """ipforms list of DATA/data with the grouped-test form: the run, the output
+    directory and the PDF's non-empty lines without spaces."""
+    tpl = templates_with(name + "-templates", "grouped-test")
+    out = fresh(name)
+    r = run(["list", "--templates", tpl, "--form", "grouped-test", "-o", out, "--no-date",
+             os.path.join(DATA, data)])
+    pdf = os.path.join(out, "grouped-test.pdf")
+    lines = [l.replace(" ", "") for l in "".join(pages(pdf)).split("\n")
+             if l.strip()] if os.path.exists(pdf) else []
+    return r, out, lines
+
+
 if CASE == "pdf":
     out = fresh("pdf")
     r, pdf, csvp = list_of([os.path.join(DATA, "roster-utf8.csv")], out)
@@ -187,17 +211,8 @@ elif CASE == "sources":
 elif CASE == "grouped":
     # group-by with a heading before and a subtotal ($group) after each group,
     # groups in GB/T 2260 prefecture order, 序号 running across groups.
-    tpl = fresh("grouped-templates")
-    shutil.rmtree(tpl)
-    shutil.copytree(os.path.join(REPO, "templates"), tpl)
-    shutil.copytree(os.path.join(DATA, "templates", "grouped-test"),
-                    os.path.join(tpl, "grouped-test"))
-    out = fresh("grouped")
-    r = run(["list", "--templates", tpl, "--form", "grouped-test", "-o", out, "--no-date",
-             os.path.join(DATA, "grouped.xml")])
+    r, out, lines = grouped_list("grouped", "grouped.xml")
     check(r.returncode == 0, f"exit {r.returncode}: {r.stderr}")
-    lines = [l.replace(" ", "") for l in "".join(pages(os.path.join(out, "grouped-test.pdf"))).split("\n")
-             if l.strip()]
     want = ["序号网点名称机构类别", "【沈阳市】", "1东北大学图书馆高校", "2沈阳工业大学图书馆高校",
             "3沈阳市知识产权服务中心公共服务机构", "小计3家，其中高校2家", "【大连市】",
             "4大连海事大学图书馆高校", "小计1家，其中高校1家", "【鞍山市】", "5鞍山科技学院图书馆高校",
@@ -214,18 +229,9 @@ elif CASE == "grouped-hubei":
     # (written with or without 市), an 自治州 by its short name (恩施州), a
     # 省直辖县级 unit (仙桃市 429004) after the four-digit codes; the headings
     # and the 地区 are the table's names.
-    tpl = fresh("grouped-hubei-templates")
-    shutil.rmtree(tpl)
-    shutil.copytree(os.path.join(REPO, "templates"), tpl)
-    shutil.copytree(os.path.join(DATA, "templates", "grouped-test"),
-                    os.path.join(tpl, "grouped-test"))
-    out = fresh("grouped-hubei")
-    r = run(["list", "--templates", tpl, "--form", "grouped-test", "-o", out, "--no-date",
-             os.path.join(DATA, "grouped-hubei.xml")])
+    r, out, lines = grouped_list("grouped-hubei", "grouped-hubei.xml")
     check(r.returncode == 0 and "LIST-REGION" not in r.stderr,
           f"exit {r.returncode}: {r.stderr}")
-    lines = [l.replace(" ", "") for l in "".join(pages(os.path.join(out, "grouped-test.pdf"))).split("\n")
-             if l.strip()]
     want = ["序号网点名称机构类别", "【武汉市】", "1华中科技大学图书馆高校", "2武汉大学图书馆高校",
             "小计2家，其中高校2家", "【宜昌市】", "3三峡大学图书馆高校", "小计1家，其中高校1家",
             "【襄阳市】", "4湖北文理学院图书馆高校", "小计1家，其中高校1家",
@@ -286,9 +292,7 @@ elif CASE == "title-block":
 
     # A border the language does not have is refused when the template is
     # loaded, with its file and line, and nothing is written.
-    tpl = fresh("title-block-templates")
-    shutil.rmtree(tpl)
-    shutil.copytree(os.path.join(REPO, "templates"), tpl)
+    tpl = templates_with("title-block-templates")
     tp = os.path.join(tpl, "outlet-list", "template.xml")
     text = open(tp, encoding="utf-8").read()
     line = text[:text.index('border="none"')].count("\n") + 1
@@ -352,11 +356,7 @@ elif CASE == "rollup-samples":
 elif CASE == "rollup":
     # A test summary form (its due date --01-31 in its rule file) beside the
     # shipped templates, as an office adds its own.
-    tpl = fresh("rollup-templates")
-    shutil.rmtree(tpl)
-    shutil.copytree(os.path.join(REPO, "templates"), tpl)
-    shutil.copytree(os.path.join(DATA, "templates", "test-summary"),
-                    os.path.join(tpl, "test-summary"))
+    tpl = templates_with("rollup-templates", "test-summary")
     out = fresh("rollup")
     rd = os.path.join(DATA, "rollup")
     sums = ["shenyang.xml", "dalian.xml", "changchun.xml", "unknown.xml", "shenyang-again.xml",
@@ -422,11 +422,7 @@ elif CASE == "rollup-jobs":
     # CSV, the diagnostics (their order too) and the exit code are those of
     # -j1, with warnings (duplicate, unknown, another year) and, in a second
     # run, errors (a bad credit code, a summary that is not XML) among them.
-    tpl = fresh("rollup-jobs-templates")
-    shutil.rmtree(tpl)
-    shutil.copytree(os.path.join(REPO, "templates"), tpl)
-    shutil.copytree(os.path.join(DATA, "templates", "test-summary"),
-                    os.path.join(tpl, "test-summary"))
+    tpl = templates_with("rollup-jobs-templates", "test-summary")
     work = fresh("rollup-jobs")
     rd = os.path.join(DATA, "rollup")
     with open(os.path.join(rd, "shenyang.xml"), encoding="utf-8") as f:

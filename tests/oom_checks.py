@@ -25,6 +25,8 @@ import subprocess
 import sys
 import tempfile
 
+from ipftest import fail
+
 INVALID = "samples/invalid/national-filing/bad-email.xml"
 DIAG = re.compile(r"^\S.*?(:\d+)?: (error|warning) [A-Z][A-Z0-9-]+ \S")
 # One document, so that it is rendered in this process (a batch forks): the
@@ -32,11 +34,6 @@ DIAG = re.compile(r"^\S.*?(:\d+)?: (error|warning) [A-Z][A-Z0-9-]+ \S")
 # recorded as well as a PDF written.
 PROGRESS = ("bad.xml → out/bad.pdf",)
 CMD = ["render", "-j1", "--force", "-o", "out", "bad.xml"]
-
-
-def fail(msg):
-    print(f"FAIL: {msg}")
-    sys.exit(1)
 
 
 # Which part of the program an allocation belongs to: the first function

@@ -48,6 +48,8 @@ import tempfile
 import unicodedata
 import xml.etree.ElementTree as ET
 
+from ipftest import fail, squash
+
 SRGB = "/usr/share/color/icc/sRGB.icc"
 NS = {
     "x": "adobe:ns:meta/",
@@ -58,11 +60,6 @@ NS = {
     "pdf": "http://ns.adobe.com/pdf/1.3/",
 }
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
-
-
-def fail(msg):
-    print("FAIL:", msg)
-    sys.exit(1)
 
 
 def run(cmd, **kw):
@@ -754,10 +751,6 @@ def stream_lines(runs):
             lines.append(t)
         last = r
     return lines
-
-
-def squash(s):
-    return re.sub(r"\s+", "", s)
 
 
 def read_pdftotext(path, n):

@@ -15,6 +15,8 @@ import subprocess
 import sys
 import tempfile
 
+from ipftest import fail
+
 SOURCE = "nm-filing"
 NEW_ID = "dongting-filing"
 OLD_ISSUER = "内蒙古自治区市场监督管理局（知识产权局）"
@@ -23,11 +25,6 @@ OLD_REGION = "内蒙古自治区"
 NEW_REGION = "洞庭省"
 NEW_TITLE = "洞庭省知识产权信息公共服务网点备案表"
 SAMPLE = "samples/nm-filing/imust-library.xml"
-
-
-def fail(msg):
-    print("FAIL: " + msg)
-    sys.exit(1)
 
 
 def run(args, cwd):

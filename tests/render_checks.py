@@ -13,24 +13,16 @@ fails for a catalogue form without one or a sample it does not name."""
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import xml.etree.ElementTree as ET
+
+from ipftest import fail, in_pages, run, squash
 
 NS = {"d": "urn:ipforms:data:1"}
 # Marks that must never start a line (clreq / GB/T 15834): 点号 and closing marks.
 NO_START = "，。、；：？！）」』》〉】〕’”"
 NO_END = "（「『《〈【〔‘“"
-
-
-def run(cmd, **kw):
-    return subprocess.run(cmd, capture_output=True, text=True, **kw)
-
-
-def fail(msg):
-    print("FAIL:", msg)
-    sys.exit(1)
 
 
 def pdftotext(pdf, layout=False):
@@ -41,10 +33,6 @@ def pdftotext(pdf, layout=False):
     if r.stderr.strip():
         fail(f"pdftotext printed warnings: {r.stderr.strip()[:300]}")
     return r.stdout
-
-
-def squash(s):
-    return re.sub(r"\s+", "", s)
 
 
 def clean_text(text):
@@ -210,27 +198,6 @@ def manifest(repo, form):
 
 def page_texts(pdf):
     return [clean_text(p) for p in pdftotext(pdf).split("\f")]
-
-
-def in_pages(item, pages):
-    """item is printed, possibly continued over the following pages (where
-    the repeated headings, column headings and page numbers come between)."""
-    for k in range(len(pages)):
-        rest, j = item, k
-        while j < len(pages) and rest:
-            lo, hi = 0, len(rest)
-            while lo < hi:
-                mid = (lo + hi + 1) // 2
-                if rest[:mid] in pages[j]:
-                    lo = mid
-                else:
-                    hi = mid - 1
-            if lo == len(rest):
-                return True
-            if lo == 0:
-                break
-            rest, j = rest[lo:], j + 1
-    return False
 
 
 def assert_words(pdf, items, what):

@@ -13,6 +13,8 @@ import sys
 import tempfile
 import xml.etree.ElementTree as ET
 
+from ipftest import fail
+
 TPL = "{urn:ipforms:template:1}"
 # What an untouched skeleton may be told: a field or an item not filled in
 # yet.  Anything else (a format error, a wrong choice, a limit) means the
@@ -28,11 +30,6 @@ SETTING_TEXTS = {
     "xj-summary": ["下一年度工作计划", "次年1月10日前"],
     "shenyang-summary": ["1000字左右", "1—3个，每个500字左右", "当年12月底前"],
 }
-
-
-def fail(msg):
-    print("FAIL: " + msg)
-    sys.exit(1)
 
 
 def run(args, cwd):

@@ -8,16 +8,9 @@
 #include "collate.h"
 #include "csv.h"
 #include "ipforms.h"
+#include "load.h"
 
 static const char *tdir, *ddir;
-
-static char *path(const char *dir, const char *name)
-{
-    size_t n = strlen(dir) + strlen(name) + 2;
-    char *p = malloc(n);
-    snprintf(p, n, "%s/%s", dir, name);
-    return p;
-}
 
 /* The diagnostics as one string: code and line of each. */
 static int has_diag(ipf_diags *d, const char *code, long line, const char *needle)
@@ -40,7 +33,7 @@ static void roster(const char *file, const char *encoding)
 {
     ipf_diags *d = ipf_diags_new();
     ipf_csv *c = NULL;
-    char *p = path(ddir, file);
+    char *p = path_in(ddir, file);
     ipf_status st = ipf_csv_read_file(p, d, &c);
     EXPECT(st == IPF_OK, "%s read: %s", file, ipf_status_str(st));
     if (c) {
@@ -68,7 +61,7 @@ static void broken(const char *file, const char *code, long line, const char *ne
 {
     ipf_diags *d = ipf_diags_new();
     ipf_csv *c = NULL;
-    char *p = path(ddir, file);
+    char *p = path_in(ddir, file);
     ipf_status st = ipf_csv_read_file(p, d, &c);
     EXPECT(st == IPF_INVALID && !c, "%s: status %s", file, ipf_status_str(st));
     EXPECT(has_diag(d, code, line, needle), "%s: no %s at line %ld with “%s”", file, code, line,
@@ -144,7 +137,7 @@ static void case_write(void)
 static void case_collate(void)
 {
     ipf_diags *d = ipf_diags_new();
-    char *t = path(tdir, "common/collation-zh-places.txt");
+    char *t = path_in(tdir, "common/collation-zh-places.txt");
     ipf_collator *c = NULL, *plain = NULL;
     EXPECT(ipf_collator_open("zh", t, d, &c) == IPF_OK, "tailored collator");
     EXPECT(ipf_collator_open("zh", NULL, d, &plain) == IPF_OK, "plain collator");
@@ -182,10 +175,11 @@ static void case_collate(void)
         fclose(of);
     ipf_collator *icu = NULL;
     EXPECT(ipf_collator_open("zh", full, d, &icu) == IPF_OK, "full ICU tailoring");
-    const char *names[] = {"长春", "长沙", "长子县", "成都", "常州", "大连", "厦门", "西安",
-                           "夏津", "仙桃", "蚌埠", "北京", "六安", "六盘水", "泸州", "乐清",
-                           "乐山", "岳阳", "番禺", "潘家园", "单县", "善化", "铅山", "盐城",
-                           "张家口", "重庆", "第2中心", "第11中心", "浚县", "荥阳", "涡阳"};
+    const char *names[] = {"长春", "长沙", "长子县", "成都",   "常州", "大连",    "厦门",
+                           "西安", "夏津", "仙桃",   "蚌埠",   "北京", "六安",    "六盘水",
+                           "泸州", "乐清", "乐山",   "岳阳",   "番禺", "潘家园",  "单县",
+                           "善化", "铅山", "盐城",   "张家口", "重庆", "第2中心", "第11中心",
+                           "浚县", "荥阳", "涡阳"};
     size_t nn = sizeof names / sizeof *names;
     for (size_t i = 0; c && icu && i < nn; i++)
         for (size_t j = 0; j < nn; j++) {

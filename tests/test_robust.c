@@ -22,6 +22,7 @@
 #include "diag.h"
 #include "form.h"
 #include "liberr.h"
+#include "load.h"
 #include "rules.h"
 #include "schema.h"
 #include "validate.h"
@@ -66,16 +67,6 @@ static int actionable(const char *t)
     return t && cjk && strstr(t, "；") != NULL;
 }
 
-static char *path_in(const char *repo, const char *rel)
-{
-    size_t n = strlen(repo) + strlen(rel) + 2;
-    char *p = malloc(n);
-    if (!p)
-        exit(2);
-    snprintf(p, n, "%s/%s", repo, rel);
-    return p;
-}
-
 /* Validates doc with allocations failing from the n-th on; returns the
  * status and sets *hit when an allocation was refused. */
 static ipf_status validate_failing(const ipf_form *form, const ipf_schema *schema,
@@ -113,11 +104,7 @@ int main(int argc, char **argv)
     ipf_schema *schema = NULL;
     ipf_ruleset *rules = NULL;
     xmlDocPtr doc = NULL;
-    ipf_status st = ipf_form_load(tpl, d, &form);
-    if (st == IPF_OK)
-        st = ipf_schema_load(ipf_form_schema_path(form), d, &schema);
-    if (st == IPF_OK)
-        st = ipf_ruleset_load(ipf_form_rules_path(form), d, &rules);
+    ipf_status st = load_form(tpl, d, &form, &schema, &rules);
     if (st == IPF_OK)
         st = ipf_xml_read_file(data, NULL, d, &doc);
     if (st != IPF_OK) {

@@ -27,6 +27,7 @@
 #include "xmldoc.h"
 
 #include "check.h"
+#include "load.h"
 
 #define MEM_NAME "mem.xml"
 
@@ -42,18 +43,6 @@ static ipf_ruleset *rules;
 static ipf_fontset *fonts;
 
 /* ---------- helpers ---------- */
-
-static char *path_in(const char *dir, const char *rel)
-{
-    size_t n = strlen(dir) + strlen(rel) + 2;
-    char *p = malloc(n);
-    if (!p) {
-        perror("malloc");
-        exit(2);
-    }
-    snprintf(p, n, "%s/%s", dir, rel);
-    return p;
-}
 
 /* The whole file as a NUL-terminated string; exits when it cannot be read
  * (the test cannot say anything useful without its inputs). */
@@ -512,11 +501,7 @@ static void load_national(void)
     char *tpl = path_in(repo, "templates/national-filing/template.xml");
     char *font = path_in(repo, "fonts/FandolFang-Regular.ttf");
     const char *fontv[1] = {font};
-    ipf_status st = ipf_form_load(tpl, d, &form);
-    if (st == IPF_OK)
-        st = ipf_schema_load(ipf_form_schema_path(form), d, &schema);
-    if (st == IPF_OK)
-        st = ipf_ruleset_load(ipf_form_rules_path(form), d, &rules);
+    ipf_status st = load_form(tpl, d, &form, &schema, &rules);
     if (st == IPF_OK)
         st = ipf_fontset_open(fontv, 1, d, &fonts);
     if (st != IPF_OK) {
