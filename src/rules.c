@@ -919,8 +919,6 @@ static void parse_rule(loadctx *L, const xmlNode *el, const char *clause_format)
             L->bad = 1;
             break;
         }
-    char *clauses = NULL;
-    size_t clen = 0, ccap = 0;
     int oom = 0, nclause = 0, have_message = 0;
     for (const xmlNode *c = el->children; c; c = c->next) {
         if (c->type != XML_ELEMENT_NODE)
@@ -935,18 +933,14 @@ static void parse_rule(loadctx *L, const xmlNode *el, const char *clause_format)
         if (!strcmp(k, "clause")) {
             char *text = text_of(L, c);
             char *src = get_attr(L, c, "source");
-            const char *title = src ? source_title(rs, src) : "";
-            if (!title) {
+            if (src && !source_title(rs, src)) {
                 ipf_diag_add(L->d, L->path, ipf_xml_line(c), IPF_SEV_ERROR, "RULES-FILE",
                              "规则 %s 引用了未定义的依据文件 source=\"%s\"（应先写 <source "
                              "id=\"%s\" title=\"…\"/>）",
                              r->code, src, src);
                 L->bad = 1;
-                title = "";
             }
-            if (nclause++)
-                append(&clauses, &clen, &ccap, "、", strlen("、"), &oom);
-            append(&clauses, &clen, &ccap, title, strlen(title), &oom);
+            nclause++;
             char *t = text;
             size_t n = 0;
             if (text) {
@@ -957,7 +951,6 @@ static void parse_rule(loadctx *L, const xmlNode *el, const char *clause_format)
                 while (n > 0 && (t[n - 1] == ' ' || t[n - 1] == '\n' || t[n - 1] == '\t' ||
                                  t[n - 1] == '\r'))
                     n--;
-                append(&clauses, &clen, &ccap, t, n, &oom);
             }
             if (grow((void **)&r->cite_src, r->ncites, sizeof *r->cite_src) != 0 ||
                 grow((void **)&r->cite_text, r->ncites, sizeof *r->cite_text) != 0) {
@@ -992,22 +985,7 @@ static void parse_rule(loadctx *L, const xmlNode *el, const char *clause_format)
                          "规则 %s 应有 <clause>、<context>、<assert> 和 <message>", r->code);
         L->bad = 1;
     }
-    /* the suffix: clause_format with {clause} replaced */
-    char *suffix = NULL;
-    size_t slen = 0, scap = 0;
-    append(&suffix, &slen, &scap, "", 0, &oom);
-    for (const char *p = clause_format; *p;) {
-        const char *hit = strstr(p, "{clause}");
-        if (!hit) {
-            append(&suffix, &slen, &scap, p, strlen(p), &oom);
-            break;
-        }
-        append(&suffix, &slen, &scap, p, (size_t)(hit - p), &oom);
-        append(&suffix, &slen, &scap, clauses ? clauses : "", clauses ? clen : 0, &oom);
-        p = hit + strlen("{clause}");
-    }
-    free(clauses);
-    r->suffix = suffix;
+    /* the suffix is made once every file is read (recite) */
     r->clause_format = strdup(clause_format);
     if (!r->clause_format)
         oom = 1;
@@ -1015,9 +993,10 @@ static void parse_rule(loadctx *L, const xmlNode *el, const char *clause_format)
         L->oom = 1;
 }
 
-/* Formats every rule's suffix again with the sources as they finally are:
- * an including file's <source> of the same id retitles what the included
- * rules cite.  Returns -1 when out of memory. */
+/* Formats every rule's suffix, its clause_format with {clause} replaced by
+ * what it cites, with the sources as they finally are: an including file's
+ * <source> of the same id retitles what the included rules cite.  Returns
+ * -1 when out of memory. */
 static int recite(ipf_ruleset *rs)
 {
     for (size_t i = 0; i < rs->nrules; i++) {
