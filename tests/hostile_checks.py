@@ -621,6 +621,18 @@ def copy_national_templates(repo, dst):
     shutil.copytree(src, dst, ignore=lambda d, names: [n for n in names if d == src and n not in keep])
 
 
+def break_template(repo, tmp, f, old, new, hint=""):
+    """The national templates copied to tmp/tpl, with the one old in f
+    replaced by new; returns the line old stood on."""
+    copy_national_templates(repo, os.path.join(tmp, "tpl"))
+    path = os.path.join(tmp, "tpl", f)
+    src = open(path, encoding="utf-8").read()
+    if src.count(old) != 1:
+        fail(f"{f} no longer holds exactly one {old!r}{hint}")
+    open(path, "w", encoding="utf-8").write(src.replace(old, new))
+    return src[:src.index(old)].count("\n") + 1
+
+
 def check_undeclared_prefix(ipf, repo):
     """A select with a prefix the template never declared compiles, and only
     fails when laid out: render and blank say so with the template's line
@@ -628,13 +640,7 @@ def check_undeclared_prefix(ipf, repo):
     f = "national-filing/template.xml"
     old = '<value span="5" select="d:institution/d:address"/>'
     with tempfile.TemporaryDirectory() as tmp:
-        copy_national_templates(repo, os.path.join(tmp, "tpl"))
-        path = os.path.join(tmp, "tpl", f)
-        src = open(path, encoding="utf-8").read()
-        if src.count(old) != 1:
-            fail(f"{f} no longer holds exactly one {old!r}")
-        open(path, "w", encoding="utf-8").write(src.replace(old, old.replace("d:inst", "x:inst")))
-        line = src[:src.index(old)].count("\n") + 1
+        line = break_template(repo, tmp, f, old, old.replace("d:inst", "x:inst"))
         want = [f'tpl/{f}:{line}: error TEMPLATE-XPATH select="x:institution/d:address" '
                 "无法求值（名称空间前缀未声明或函数不存在），此处内容无法填写"]
         shutil.copy(os.path.join(repo, SAMPLE), os.path.join(tmp, "filing.xml"))
@@ -655,13 +661,7 @@ def check_template(ipf, repo, case):
     f, old, new = BREAKS[case]
     exp = os.path.join(repo, f"tests/hostile/expected/template-{case}.expected")
     with tempfile.TemporaryDirectory() as tmp:
-        copy_national_templates(repo, os.path.join(tmp, "tpl"))
-        path = os.path.join(tmp, "tpl", f)
-        src = open(path, encoding="utf-8").read()
-        if src.count(old) != 1:
-            fail(f"{f} no longer holds exactly one {old!r}: update BREAKS")
-        open(path, "w", encoding="utf-8").write(src.replace(old, new))
-        line = src[:src.index(old)].count("\n") + 1
+        line = break_template(repo, tmp, f, old, new, ": update BREAKS")
         shutil.copy(os.path.join(repo, SAMPLE), os.path.join(tmp, "filing.xml"))
         refused_both_ways(ipf, tmp, "filing.xml",
                           lambda err, what: expect_lines(err, exp, f"{case} {what}", line), 2,

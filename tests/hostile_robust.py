@@ -302,18 +302,14 @@ def case_big_lines(ipf, repo, tmp):
             fail(f"big-lines: {g}")
     print(f"problems at lines {line_of(src, '<name></name>')} and {line_of(src, '<colour>')} reported there")
     # Well-formedness and character errors past the line too.
-    bad = src.replace("<address>", "<address>&#x1b;", 1)
-    open(os.path.join(tmp, "ref.xml"), "w", encoding="utf-8").write(bad)
-    r = run([ipf, "validate", "ref.xml"], cwd=tmp)
-    expect_rc(r, 1, "control-char ref")
-    if not r.stderr.startswith(f"ref.xml:{line_of(bad, '&#x1b;')}: error XML-CONTROL-CHAR"):
-        fail(f"big-lines ref: {r.stderr}")
-    bad = src.replace("<address>", "<address><", 1)
-    open(os.path.join(tmp, "mal.xml"), "w", encoding="utf-8").write(bad)
-    r = run([ipf, "validate", "mal.xml"], cwd=tmp)
-    expect_rc(r, 1, "malformed")
-    if not r.stderr.startswith(f"mal.xml:{line_of(bad, '<address><')}: error XML-"):
-        fail(f"big-lines malformed: {r.stderr}")
+    for name, edit, code, what in (("ref.xml", "<address>&#x1b;", "XML-CONTROL-CHAR", "control-char ref"),
+                                   ("mal.xml", "<address><", "XML-", "malformed")):
+        bad = src.replace("<address>", edit, 1)
+        open(os.path.join(tmp, name), "w", encoding="utf-8").write(bad)
+        r = run([ipf, "validate", name], cwd=tmp)
+        expect_rc(r, 1, what)
+        if not r.stderr.startswith(f"{name}:{line_of(bad, edit)}: error {code}"):
+            fail(f"big-lines {what}: {r.stderr}")
     print("parse errors past line 65,535 at their lines")
 
 

@@ -66,6 +66,11 @@ def in_order(seq, wanted, what):
     check(pos == sorted(pos), f"{what}: order {wanted} came out as positions {pos}")
 
 
+def lines_of(pdf):
+    """The PDF's non-empty text lines, spaces taken out."""
+    return [l.replace(" ", "") for l in "".join(pages(pdf)).split("\n") if l.strip()]
+
+
 def templates_with(name, extra=None):
     """A fresh copy of the shipped templates, with tests/data/lists/templates/EXTRA
     beside them when given, as an office adds its own form."""
@@ -79,14 +84,13 @@ def templates_with(name, extra=None):
 
 def grouped_list(name, data):
     """ipforms list of DATA/data with the grouped-test form: the run, the output
-    directory and the PDF's non-empty lines without spaces."""
+    directory and the PDF's lines (lines_of)."""
     tpl = templates_with(name + "-templates", "grouped-test")
     out = fresh(name)
     r = run(["list", "--templates", tpl, "--form", "grouped-test", "-o", out, "--no-date",
              os.path.join(DATA, data)])
     pdf = os.path.join(out, "grouped-test.pdf")
-    lines = [l.replace(" ", "") for l in "".join(pages(pdf)).split("\n")
-             if l.strip()] if os.path.exists(pdf) else []
+    lines = lines_of(pdf) if os.path.exists(pdf) else []
     return r, out, lines
 
 
@@ -527,7 +531,7 @@ elif CASE == "render-list":
     if got and os.path.exists(os.path.join(la, "outlet-list-2024.pdf")):
         same = open(got[0], "rb").read() == open(os.path.join(la, "outlet-list-2024.pdf"), "rb").read()
         check(same, "render and list give different PDFs for one list document")
-        text = [l.replace(" ", "") for l in "".join(pages(got[0])).split("\n") if l.strip()]
+        text = lines_of(got[0])
         # (Long region names wrap in their column: the order is read from the names.)
         in_order(text, ["北京市海淀区北京理工信息研究院", "辽宁省沈阳市东北大学图书馆", "湖北民族大学图书馆",
                         "新疆测试网点", "兵团第八师测试网点", "石河子大学图书馆"],
@@ -552,7 +556,7 @@ elif CASE == "render-list":
     check(r.returncode == 0, f"render rollup: exit {r.returncode}: {r.stderr}")
     got = [os.path.join(rb, f) for f in os.listdir(rb) if f.endswith(".pdf")]
     if got:
-        text = [l.replace(" ", "") for l in "".join(pages(got[0])).split("\n") if l.strip()]
+        text = lines_of(got[0])
         in_order(text, ["北京测试网点", "湖南省长沙市"], "render rollup: looked up and ordered")
 
 else:
