@@ -14,6 +14,7 @@
 #include <unicode/ustring.h>
 
 #include "path.h"
+#include "strbuf.h"
 #include "xmldoc.h"
 
 #define TAILORING_MAX (256u * 1024u)
@@ -121,9 +122,9 @@ static void free_rewrites(ipf_collator *c)
 /* s with every tailored string replaced by its anchor form (malloc'd). */
 static char *rewritten(const ipf_collator *c, const char *s)
 {
-    size_t cap = strlen(s) * 3 + 16, n = 0;
-    char *out = malloc(cap);
-    for (const char *p = s; out && *p;) {
+    ipf_strbuf out = {0};
+    ipf_strbuf_add(&out, "", 0);
+    for (const char *p = s; !out.oom && *p;) {
         const rewrite *best = NULL;
         size_t bl = 0;
         for (size_t i = 0; i < c->nrw; i++) {
@@ -135,24 +136,17 @@ static char *rewritten(const ipf_collator *c, const char *s)
                 bl = l;
             }
         }
-        const char *piece = best ? best->to : p;
-        size_t pl = best ? strlen(best->to) : 1;
-        if (n + pl + 1 > cap) {
-            cap = (n + pl + 1) * 2;
-            char *o2 = realloc(out, cap);
-            if (!o2) {
-                free(out);
-                return NULL;
-            }
-            out = o2;
-        }
-        memcpy(out + n, piece, pl);
-        n += pl;
+        if (best)
+            ipf_strbuf_adds(&out, best->to);
+        else
+            ipf_strbuf_add(&out, p, 1);
         p += best ? bl : 1;
     }
-    if (out)
-        out[n] = '\0';
-    return out;
+    if (out.oom) {
+        free(out.s);
+        return NULL;
+    }
+    return out.s;
 }
 
 static UChar *to_utf16(const char *s, int32_t *len)

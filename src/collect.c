@@ -23,6 +23,7 @@
 #include "ipforms.h"
 #include "layout.h"
 #include "path.h"
+#include "strbuf.h"
 #include "utf8.h"
 #include "xmldoc.h"
 
@@ -748,30 +749,7 @@ ipf_status ipf_collect_annotate(ipf_engine *e, const ipf_form *form, xmlDocPtr d
 
 /* ------------------------------------------------------------ CSV of a table */
 
-typedef struct textbuf {
-    char *s;
-    size_t n, cap;
-    int oom;
-} textbuf;
-
-static void tb_put(textbuf *t, const char *s)
-{
-    size_t l = strlen(s);
-    if (t->n + l + 1 > t->cap) {
-        size_t c = (t->n + l + 1) * 2;
-        char *p = realloc(t->s, c);
-        if (!p) {
-            t->oom = 1;
-            return;
-        }
-        t->s = p;
-        t->cap = c;
-    }
-    memcpy(t->s + t->n, s, l + 1);
-    t->n += l;
-}
-
-static void tb_put_normalized(textbuf *t, const char *raw)
+static void tb_put_normalized(ipf_strbuf *t, const char *raw)
 {
     char *tmp = malloc(strlen(raw) + 1);
     if (!tmp) {
@@ -779,7 +757,7 @@ static void tb_put_normalized(textbuf *t, const char *raw)
         return;
     }
     ipf_text_normalize(raw, tmp);
-    tb_put(t, tmp);
+    ipf_strbuf_adds(t, tmp);
     free(tmp);
 }
 
@@ -839,7 +817,7 @@ static int when_true(csv_ctx *c, const xmlNode *tn, xmlNodePtr ctx)
     return r;
 }
 
-static void cell_text(csv_ctx *c, const xmlNode *tn, xmlNodePtr ctx, textbuf *t)
+static void cell_text(csv_ctx *c, const xmlNode *tn, xmlNodePtr ctx, ipf_strbuf *t)
 {
     if (!when_true(c, tn, ctx))
         return;
@@ -879,7 +857,7 @@ static void cell_text(csv_ctx *c, const xmlNode *tn, xmlNodePtr ctx, textbuf *t)
             if (v && fmt && strcmp(fmt, "date-zh") == 0 &&
                 sscanf(v, "%d-%d-%d", &y, &m, &dd) == 3) {
                 snprintf(buf, sizeof buf, "%d年%d月%d日", y, m, dd);
-                tb_put(t, buf);
+                ipf_strbuf_adds(t, buf);
             } else if (v) {
                 tb_put_normalized(t, v);
             }
@@ -890,13 +868,13 @@ static void cell_text(csv_ctx *c, const xmlNode *tn, xmlNodePtr ctx, textbuf *t)
             if (comp) {
                 c->xp->node = ctx;
                 xmlXPathObjectPtr o = xmlXPathCompiledEval(comp, c->xp);
-                tb_put(t, o && xmlXPathCastToBoolean(o) ? "☑" : "□");
+                ipf_strbuf_adds(t, o && xmlXPathCastToBoolean(o) ? "☑" : "□");
                 xmlXPathFreeObject(o);
             }
             free(v);
         } else if (k->type == XML_ELEMENT_NODE) {
-            if (t->n && (ipf_tpl_is(k, "p") || ipf_tpl_is(k, "paragraphs")))
-                tb_put(t, "\n");
+            if (t->len && (ipf_tpl_is(k, "p") || ipf_tpl_is(k, "paragraphs")))
+                ipf_strbuf_adds(t, "\n");
             cell_text(c, k, ctx, t);
         }
     }
@@ -910,8 +888,8 @@ static ipf_status row_record(csv_ctx *c, const xmlNode *row, xmlNodePtr ctx, ipf
     for (const xmlNode *cell = row->children; cell && st == IPF_OK; cell = cell->next) {
         if (cell->type != XML_ELEMENT_NODE)
             continue;
-        textbuf t = {0};
-        tb_put(&t, "");
+        ipf_strbuf t = {0};
+        ipf_strbuf_adds(&t, "");
         cell_text(c, cell, ctx, &t);
         st = t.oom ? IPF_ERR_NOMEM : ipf_csv_put(w, t.s);
         free(t.s);

@@ -12,6 +12,7 @@
 #include <unicode/ucnv.h>
 
 #include "atomic.h"
+#include "strbuf.h"
 #include "utf8.h"
 
 #define CSV_MAX_BYTES  (64u * 1024u * 1024u)
@@ -441,9 +442,8 @@ const char *ipf_csv_encoding(const ipf_csv *c)
 
 struct ipf_csv_writer {
     ipf_csv_charset cs;
-    char *buf; /* UTF-8, BOM first */
-    size_t len, cap;
-    int infield; /* fields in the current record so far */
+    ipf_strbuf out; /* UTF-8, BOM first */
+    int infield;    /* fields in the current record so far */
     unsigned char *conv;
     size_t convlen;
 };
@@ -459,17 +459,7 @@ int ipf_csv_charset_parse(const char *name)
 
 static int put(ipf_csv_writer *w, const char *s, size_t n)
 {
-    if (w->len + n + 1 > w->cap) {
-        size_t nc = (w->len + n + 1) * 2;
-        char *b = realloc(w->buf, nc);
-        if (!b)
-            return -1;
-        w->buf = b;
-        w->cap = nc;
-    }
-    memcpy(w->buf + w->len, s, n);
-    w->len += n;
-    return 0;
+    return ipf_strbuf_add(&w->out, s, n);
 }
 
 ipf_status ipf_csv_writer_new(ipf_csv_charset cs, ipf_csv_writer **out)
@@ -491,7 +481,7 @@ void ipf_csv_writer_free(ipf_csv_writer *w)
 {
     if (!w)
         return;
-    free(w->buf);
+    free(w->out.s);
     free(w->conv);
     free(w);
 }
@@ -509,7 +499,7 @@ ipf_status ipf_csv_put(ipf_csv_writer *w, const char *s)
     /* In GB18030 a file may begin with the bytes EF BB BF (0xEFBB, 0xBF..),
      * which every reader, ours included, takes for a UTF-8 BOM: a file's
      * first field that begins beyond ASCII is quoted, so it begins with ". */
-    int first_gb = w->cs != IPF_CSV_UTF8_BOM && w->len == 0 && (unsigned char)s[0] >= 0x80;
+    int first_gb = w->cs != IPF_CSV_UTF8_BOM && w->out.len == 0 && (unsigned char)s[0] >= 0x80;
     int quote = neutralise || first_gb || strpbrk(s, ",\"\r\n") != NULL;
     if (quote)
         e |= put(w, "\"", 1);
@@ -535,19 +525,19 @@ ipf_status ipf_csv_end_record(ipf_csv_writer *w)
 ipf_status ipf_csv_bytes(ipf_csv_writer *w, const unsigned char **buf, size_t *len)
 {
     if (w->cs == IPF_CSV_UTF8_BOM) {
-        *buf = (const unsigned char *)w->buf;
-        *len = w->len;
+        *buf = (const unsigned char *)w->out.s;
+        *len = w->out.len;
         return IPF_OK;
     }
     UErrorCode ec = U_ZERO_ERROR;
     free(w->conv);
     w->conv = NULL;
-    size_t cap = w->len * 2 + 16;
+    size_t cap = w->out.len * 2 + 16;
     w->conv = malloc(cap);
     if (!w->conv)
         return IPF_ERR_NOMEM;
-    int32_t n = ucnv_convert("GB18030", "UTF-8", (char *)w->conv, (int32_t)cap, w->buf,
-                             (int32_t)w->len, &ec);
+    int32_t n = ucnv_convert("GB18030", "UTF-8", (char *)w->conv, (int32_t)cap, w->out.s,
+                             (int32_t)w->out.len, &ec);
     if (U_FAILURE(ec))
         return ec == U_MEMORY_ALLOCATION_ERROR ? IPF_ERR_NOMEM : IPF_ERR_INTERNAL;
     w->convlen = (size_t)n;

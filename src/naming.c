@@ -11,6 +11,7 @@
 #include <libxml/xpathInternals.h>
 
 #include "path.h"
+#include "strbuf.h"
 #include "utf8.h"
 
 static int windows_device(const char *s)
@@ -151,32 +152,14 @@ ipf_status ipf_name_pattern_check(const char *pattern, ipf_diags *d)
 
 typedef struct eval_ctx {
     xmlXPathContextPtr xp;
-    char *buf;
-    size_t len, cap;
-    int failed;
+    ipf_strbuf out;
 } eval_ctx;
-
-static int append(eval_ctx *c, const char *s, size_t n)
-{
-    if (c->len + n + 1 > c->cap) {
-        size_t cap = (c->len + n + 1) * 2;
-        char *b = realloc(c->buf, cap);
-        if (!b)
-            return -1;
-        c->buf = b;
-        c->cap = cap;
-    }
-    memcpy(c->buf + c->len, s, n);
-    c->len += n;
-    c->buf[c->len] = '\0';
-    return 0;
-}
 
 static int eval_part(void *vc, int is_expr, const char *s, size_t n)
 {
     eval_ctx *c = vc;
     if (!is_expr)
-        return append(c, s, n);
+        return ipf_strbuf_add(&c->out, s, n);
     char *expr = strndup(s, n);
     if (!expr)
         return -1;
@@ -184,7 +167,7 @@ static int eval_part(void *vc, int is_expr, const char *s, size_t n)
     free(expr);
     xmlChar *v = r ? xmlXPathCastToString(r) : NULL;
     xmlXPathFreeObject(r);
-    int rc = v ? append(c, (const char *)v, strlen((const char *)v)) : 0;
+    int rc = v ? ipf_strbuf_adds(&c->out, (const char *)v) : 0;
     xmlFree(v);
     return rc;
 }
@@ -216,14 +199,14 @@ ipf_status ipf_output_name(const ipf_form *form, xmlDocPtr doc, const char *inpu
             int r = walk(pattern, eval_part, &c);
             xmlSetStructuredErrorFunc(NULL, NULL);
             xmlXPathFreeContext(c.xp);
-            if (r == -2 || (r != 0 && c.buf)) {
+            if (r == -2 || (r != 0 && c.out.s)) {
                 st = ipf_name_pattern_check(pattern, d);
                 if (st == IPF_OK)
                     st = IPF_ERR_NOMEM;
             } else if (r != 0) {
                 st = IPF_ERR_NOMEM;
             } else {
-                name = ipf_name_safe(c.buf ? c.buf : "");
+                name = ipf_name_safe(c.out.s ? c.out.s : "");
                 if (!name)
                     st = IPF_ERR_NOMEM;
                 else if (!*name) {
@@ -233,7 +216,7 @@ ipf_status ipf_output_name(const ipf_form *form, xmlDocPtr doc, const char *inpu
                     name = NULL;
                 }
             }
-            free(c.buf);
+            free(c.out.s);
         }
     }
     if (st == IPF_OK) {

@@ -34,6 +34,7 @@
 
 #include "path.h"
 #include "schema.h"
+#include "strbuf.h"
 #include "utf8.h"
 #include "xmldoc.h"
 #include "xpathfn.h"
@@ -379,37 +380,14 @@ static void give_back(ipf_ruleset *rs, evalset *es)
 /* A value in a message: one line, at most VALUE_SHOWN characters, with
  * invisible characters shown ([全角空格]) so that a value differing from
  * an allowed one only in white space shows the difference. */
-static void append_value(char **buf, size_t *len, size_t *cap, const char *v, int *oom);
-
-static void append(char **buf, size_t *len, size_t *cap, const char *s, size_t n, int *oom)
-{
-    if (*oom)
-        return;
-    if (*len + n + 1 > *cap) {
-        size_t c = *cap ? *cap : 128;
-        while (c < *len + n + 1)
-            c *= 2;
-        char *nb = realloc(*buf, c);
-        if (!nb) {
-            *oom = 1;
-            return;
-        }
-        *buf = nb;
-        *cap = c;
-    }
-    memcpy(*buf + *len, s, n);
-    *len += n;
-    (*buf)[*len] = '\0';
-}
-
-static void append_value(char **buf, size_t *len, size_t *cap, const char *v, int *oom)
+static void append_value(ipf_strbuf *b, const char *v)
 {
     char *x = ipf_utf8_excerpt_visible(v, VALUE_SHOWN);
     if (!x) {
-        *oom = 1;
+        b->oom = 1;
         return;
     }
-    append(buf, len, cap, x, strlen(x), oom);
+    ipf_strbuf_adds(b, x);
     free(x);
 }
 
@@ -493,13 +471,11 @@ static int check_rule(const ipf_ruleset *rs, const rule *r, evalset *es, xmlXPat
             }
             xmlXPathFreeObject(at);
         }
-        char *msg = NULL;
-        size_t len = 0, cap = 0;
-        int oom = 0;
+        ipf_strbuf msg = {0};
         for (size_t k = 0; k < r->nparts && status == 0; k++) {
             const part *p = &r->parts[k];
             if (p->text) {
-                append(&msg, &len, &cap, p->text, strlen(p->text), &oom);
+                ipf_strbuf_adds(&msg, p->text);
                 continue;
             }
             prepare(ctx, st, node, n, i + 1);
@@ -511,17 +487,17 @@ static int check_rule(const ipf_ruleset *rs, const rule *r, evalset *es, xmlXPat
                 break;
             }
             xmlChar *s = xmlXPathCastToString(v);
-            append_value(&msg, &len, &cap, (const char *)s, &oom);
+            append_value(&msg, (const char *)s);
             xmlFree(s);
             xmlXPathFreeObject(v);
         }
         if (status == 0) {
-            if (oom)
+            if (msg.oom)
                 status = -2;
             else
-                ipf_diag_add(d, file, line, r->sev, r->code, "%s%s", msg ? msg : "", r->suffix);
+                ipf_diag_add(d, file, line, r->sev, r->code, "%s%s", msg.s ? msg.s : "", r->suffix);
         }
-        free(msg);
+        free(msg.s);
     }
     xmlXPathFreeObject(set);
     return status;
@@ -1003,35 +979,34 @@ static int recite(ipf_ruleset *rs)
         rule *r = &rs->rules[i];
         if (!r->clause_format)
             continue;
-        char *clauses = NULL, *suffix = NULL;
-        size_t clen = 0, ccap = 0, slen = 0, scap = 0;
-        int oom = 0;
-        append(&clauses, &clen, &ccap, "", 0, &oom);
+        ipf_strbuf clauses = {0}, suffix = {0};
+        ipf_strbuf_add(&clauses, "", 0);
         for (size_t k = 0; k < r->ncites; k++) {
             const char *title = r->cite_src[k] ? source_title(rs, r->cite_src[k]) : "";
             if (k)
-                append(&clauses, &clen, &ccap, "、", strlen("、"), &oom);
-            append(&clauses, &clen, &ccap, title ? title : "", title ? strlen(title) : 0, &oom);
-            append(&clauses, &clen, &ccap, r->cite_text[k], strlen(r->cite_text[k]), &oom);
+                ipf_strbuf_adds(&clauses, "、");
+            ipf_strbuf_adds(&clauses, title ? title : "");
+            ipf_strbuf_adds(&clauses, r->cite_text[k]);
         }
-        append(&suffix, &slen, &scap, "", 0, &oom);
+        ipf_strbuf_add(&suffix, "", 0);
         for (const char *p = r->clause_format; *p;) {
             const char *hit = strstr(p, "{clause}");
             if (!hit) {
-                append(&suffix, &slen, &scap, p, strlen(p), &oom);
+                ipf_strbuf_adds(&suffix, p);
                 break;
             }
-            append(&suffix, &slen, &scap, p, (size_t)(hit - p), &oom);
-            append(&suffix, &slen, &scap, clauses ? clauses : "", clauses ? clen : 0, &oom);
+            ipf_strbuf_add(&suffix, p, (size_t)(hit - p));
+            ipf_strbuf_add(&suffix, clauses.s ? clauses.s : "", clauses.len);
             p = hit + strlen("{clause}");
         }
-        free(clauses);
+        int oom = clauses.oom || suffix.oom;
+        free(clauses.s);
         if (oom) {
-            free(suffix);
+            free(suffix.s);
             return -1;
         }
         free(r->suffix);
-        r->suffix = suffix;
+        r->suffix = suffix.s;
     }
     return 0;
 }

@@ -33,6 +33,7 @@
 
 #include "liberr.h"
 #include "path.h"
+#include "strbuf.h"
 #include "utf8.h"
 #include "xmldoc.h"
 
@@ -48,84 +49,22 @@
 #define MAX_EXPECTED     6  /* names listed in "此处应为……" before "等" */
 #define VALUE_SHOWN      40 /* characters of a value quoted in a message */
 
-/* ---------- a growing string ---------- */
+/* ---------- a growing string (strbuf.h) ---------- */
 
-typedef struct sbuf {
-    char *s;
-    size_t len, cap;
-    int oom;
-} sbuf;
-
-static void sb_addn(sbuf *b, const char *s, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 64;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *ns = realloc(b->s, cap);
-        if (!ns) {
-            b->oom = 1;
-            return;
-        }
-        b->s = ns;
-        b->cap = cap;
-    }
-    memcpy(b->s + b->len, s, n);
-    b->len += n;
-    b->s[b->len] = '\0';
-}
-
-static void sb_add(sbuf *b, const char *s)
-{
-    sb_addn(b, s, strlen(s));
-}
-
-static void sb_addf(sbuf *b, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-static void sb_addf(sbuf *b, const char *fmt, ...)
-{
-    char small[256];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(small, sizeof small, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return;
-    if ((size_t)n < sizeof small) {
-        sb_addn(b, small, (size_t)n);
-        return;
-    }
-    char *big = malloc((size_t)n + 1);
-    if (!big) {
-        b->oom = 1;
-        return;
-    }
-    va_start(ap, fmt);
-    vsnprintf(big, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    sb_addn(b, big, (size_t)n);
-    free(big);
-}
-
-static const char *sb_str(const sbuf *b)
+static const char *sb_str(const ipf_strbuf *b)
 {
     return b->s ? b->s : "";
 }
 
 /* A value as quoted in a message: one line, at most VALUE_SHOWN characters. */
-static void sb_add_value(sbuf *b, const char *v)
+static void sb_add_value(ipf_strbuf *b, const char *v)
 {
     char *x = ipf_utf8_excerpt(v, VALUE_SHOWN);
     if (!x) {
         b->oom = 1;
         return;
     }
-    sb_add(b, x);
+    ipf_strbuf_adds(b, x);
     free(x);
 }
 
@@ -133,14 +72,14 @@ static void sb_add_value(sbuf *b, const char *v)
  * zero-width characters included). */
 /* A value that may differ from an allowed one only in white space: every
  * invisible character but a plain inner space is shown ([全角空格]). */
-static void sb_add_value_visible(sbuf *b, const char *v)
+static void sb_add_value_visible(ipf_strbuf *b, const char *v)
 {
     char *x = ipf_utf8_excerpt_visible(v, VALUE_SHOWN);
     if (!x) {
         b->oom = 1;
         return;
     }
-    sb_add(b, x);
+    ipf_strbuf_adds(b, x);
     free(x);
 }
 
@@ -546,15 +485,15 @@ static int asks_content(model *m, const xmlNode *st, int depth)
 
 static char *subst_parent(const char *label, const char *parent)
 {
-    sbuf b = {0};
+    ipf_strbuf b = {0};
     for (const char *p = label; *p;) {
         const char *hit = strstr(p, "{parent}");
         if (!hit) {
-            sb_add(&b, p);
+            ipf_strbuf_adds(&b, p);
             break;
         }
-        sb_addn(&b, p, (size_t)(hit - p));
-        sb_add(&b, parent ? parent : "");
+        ipf_strbuf_add(&b, p, (size_t)(hit - p));
+        ipf_strbuf_adds(&b, parent ? parent : "");
         p = hit + strlen("{parent}");
     }
     if (b.oom) {
@@ -755,7 +694,7 @@ static void walk_content(model *m, const char *path, const xmlNode *node, const 
 static int build_model(ipf_schema *s, const xmlNode *root)
 {
     model m = {.s = s, .root = root};
-    sbuf roots = {0};
+    ipf_strbuf roots = {0};
     for (const xmlNode *c = root->children; c && !m.oom; c = c->next) {
         const char *name = ipf_xs_is(c, "element") ? ipf_xs_attr(c, "name") : NULL;
         if (!name)
@@ -765,7 +704,7 @@ static int build_model(ipf_schema *s, const xmlNode *root)
             return -1;
         expand_element(&m, path, c, NULL, 0);
         free(path);
-        sb_addf(&roots, "%s<%s>", roots.len ? "、" : "", name);
+        ipf_strbuf_addf(&roots, "%s<%s>", roots.len ? "、" : "", name);
     }
     s->roots = roots.s;
     return m.oom || roots.oom ? -1 : 0;
@@ -788,14 +727,14 @@ static char *path_of(const xmlNode *node)
             return NULL;
         chain[n++] = p;
     }
-    sbuf b = {0};
+    ipf_strbuf b = {0};
     for (int i = n - 1; i >= 0; i--) {
-        sb_add(&b, "/");
-        sb_add(&b, (const char *)chain[i]->name);
+        ipf_strbuf_adds(&b, "/");
+        ipf_strbuf_adds(&b, (const char *)chain[i]->name);
     }
     if (attr_node) {
-        sb_add(&b, "/@");
-        sb_add(&b, (const char *)attr_node->name);
+        ipf_strbuf_adds(&b, "/@");
+        ipf_strbuf_adds(&b, (const char *)attr_node->name);
     }
     if (b.oom) {
         free(b.s);
@@ -1032,19 +971,19 @@ static int error_attribute(const char *msg, char *out, size_t cap)
 }
 
 /* The label of child `name` of the element at parent_path, for lists. */
-static void add_child_name(vstate *v, sbuf *b, const char *parent_path, const char *name)
+static void add_child_name(vstate *v, ipf_strbuf *b, const char *parent_path, const char *name)
 {
     char *p = parent_path ? join_path(parent_path, "/", name) : NULL;
     const field *f = field_at(v->s, p);
     free(p);
     if (f && f->label && *f->label)
-        sb_addf(b, "“%s”（<%s>）", f->label, name);
+        ipf_strbuf_addf(b, "“%s”（<%s>）", f->label, name);
     else
-        sb_addf(b, "<%s>", name);
+        ipf_strbuf_addf(b, "<%s>", name);
 }
 
 /* "Expected is ( {ns}a, {ns}b )" -> “A”（<a>）、“B”（<b>）; returns how many. */
-static int add_expected(vstate *v, sbuf *b, const char *msg, const char *parent_path)
+static int add_expected(vstate *v, ipf_strbuf *b, const char *msg, const char *parent_path)
 {
     const char *p = msg ? strstr(msg, "Expected is ") : NULL;
     if (!p || !(p = strchr(p, '(')))
@@ -1073,11 +1012,11 @@ static int add_expected(vstate *v, sbuf *b, const char *msg, const char *parent_
             memcpy(buf, name, len);
             buf[len] = '\0';
             if (n == MAX_EXPECTED) {
-                sb_add(b, "等");
+                ipf_strbuf_adds(b, "等");
                 return n + 1;
             }
             if (n)
-                sb_add(b, "、");
+                ipf_strbuf_adds(b, "、");
             add_child_name(v, b, parent_path, buf);
             n++;
         }
@@ -1092,7 +1031,7 @@ static const char *label_or_name(const ipf_schema *s, const xmlNode *n)
 }
 
 /* The label of attribute `name` of element `el`, or the bare name. */
-static const char *attr_label(vstate *v, const xmlNode *el, const char *name, sbuf *tmp)
+static const char *attr_label(vstate *v, const xmlNode *el, const char *name, ipf_strbuf *tmp)
 {
     char *p = path_of(el);
     char *key = p ? join_path(p, "/@", name) : NULL;
@@ -1102,7 +1041,7 @@ static const char *attr_label(vstate *v, const xmlNode *el, const char *name, sb
     if (f && f->label && *f->label)
         return f->label;
     tmp->len = 0;
-    sb_addf(tmp, "%s 属性", name);
+    ipf_strbuf_addf(tmp, "%s 属性", name);
     return sb_str(tmp);
 }
 
@@ -1134,7 +1073,7 @@ static const char *expect_from_message(const char *msg)
 }
 
 /* 'a', 'b' -> “a”、“b” */
-static void add_enum_set(sbuf *b, const char *set)
+static void add_enum_set(ipf_strbuf *b, const char *set)
 {
     int first = 1;
     for (const char *p = set; p && *p;) {
@@ -1144,15 +1083,15 @@ static void add_enum_set(sbuf *b, const char *set)
         const char *e = strchr(q + 1, '\'');
         if (!e)
             break;
-        sb_add(b, first ? "“" : "、“");
-        sb_addn(b, q + 1, (size_t)(e - q - 1));
-        sb_add(b, "”");
+        ipf_strbuf_adds(b, first ? "“" : "、“");
+        ipf_strbuf_add(b, q + 1, (size_t)(e - q - 1));
+        ipf_strbuf_adds(b, "”");
         first = 0;
         p = e + 1;
     }
 }
 
-static void english_detail(sbuf *b, const char *msg)
+static void english_detail(ipf_strbuf *b, const char *msg)
 {
     char buf[500];
     snprintf(buf, sizeof buf, "%s", msg ? msg : "");
@@ -1162,7 +1101,7 @@ static void english_detail(sbuf *b, const char *msg)
             buf[i] = ' ';
     while (n > 0 && buf[n - 1] == ' ')
         buf[--n] = '\0';
-    sb_add(b, buf);
+    ipf_strbuf_adds(b, buf);
 }
 
 static void on_valid_error(void *ctx, xmlErrorPtr e)
@@ -1178,7 +1117,7 @@ static void on_valid_error(void *ctx, xmlErrorPtr e)
     const char *msg = e->message ? e->message : "";
     char aname[128] = "";
     int is_attr = error_attribute(msg, aname, sizeof aname);
-    sbuf b = {0}, tmp = {0};
+    ipf_strbuf b = {0}, tmp = {0};
     const char *code = "SCHEMA-OTHER";
     const char *value = e->str1 ? e->str1 : "";
     const char *label = node ? label_or_name(v->s, node) : "";
@@ -1191,12 +1130,12 @@ static void on_valid_error(void *ctx, xmlErrorPtr e)
         if (node && strstr(msg, "Missing child")) {
             char *pp = path_of(node);
             code = "SCHEMA-MISSING";
-            sbuf list = {0};
+            ipf_strbuf list = {0};
             int n = add_expected(v, &list, msg, pp);
             if (n > 1)
-                sb_addf(&b, "“%s”中缺少以下元素之一：%s", label, sb_str(&list));
+                ipf_strbuf_addf(&b, "“%s”中缺少以下元素之一：%s", label, sb_str(&list));
             else
-                sb_addf(&b, "“%s”中缺少%s", label, n ? sb_str(&list) : "必需的子元素");
+                ipf_strbuf_addf(&b, "“%s”中缺少%s", label, n ? sb_str(&list) : "必需的子元素");
             free(list.s);
             free(pp);
         } else if (node && strstr(msg, "not expected")) {
@@ -1211,33 +1150,36 @@ static void on_valid_error(void *ctx, xmlErrorPtr e)
             if (tns && (!ens || strcmp(ens, tns) != 0))
                 /* The name may be right: the namespace is not (a prefix
                  * copied from another file, or xmlns="" on the way). */
-                sb_addf(&b,
-                        "元素 <%s> 属于%s%s%s，不属于本表单的命名空间“%s”（位于“%s”中）；"
-                        "请去掉其前缀或 xmlns 声明",
-                        (const char *)node->name, ens ? "命名空间“" : "空命名空间", ens ? ens : "",
-                        ens ? "”" : "", tns, plabel);
+                ipf_strbuf_addf(&b,
+                                "元素 <%s> 属于%s%s%s，不属于本表单的命名空间“%s”（位于“%s”中）；"
+                                "请去掉其前缀或 xmlns 声明",
+                                (const char *)node->name, ens ? "命名空间“" : "空命名空间",
+                                ens ? ens : "", ens ? "”" : "", tns, plabel);
             else if (own && own->label && *own->label)
-                sb_addf(&b, "“%s”（<%s>）不应出现在此处（位于“%s”中），可能是顺序不对或重复填写",
-                        own->label, (const char *)node->name, plabel);
+                ipf_strbuf_addf(
+                    &b, "“%s”（<%s>）不应出现在此处（位于“%s”中），可能是顺序不对或重复填写",
+                    own->label, (const char *)node->name, plabel);
             else if (own)
-                sb_addf(&b, "元素 <%s> 不应出现在此处（位于“%s”中），可能是顺序不对或重复填写",
-                        (const char *)node->name, plabel);
+                ipf_strbuf_addf(&b,
+                                "元素 <%s> 不应出现在此处（位于“%s”中），可能是顺序不对或重复填写",
+                                (const char *)node->name, plabel);
             else if (parent)
-                sb_addf(&b, "不应出现的元素 <%s>（位于“%s”中）", (const char *)node->name, plabel);
+                ipf_strbuf_addf(&b, "不应出现的元素 <%s>（位于“%s”中）", (const char *)node->name,
+                                plabel);
             else
-                sb_addf(&b, "不应出现的元素 <%s>", (const char *)node->name);
-            sbuf list = {0};
+                ipf_strbuf_addf(&b, "不应出现的元素 <%s>", (const char *)node->name);
+            ipf_strbuf list = {0};
             int n = add_expected(v, &list, msg, pp);
             if (n > 1)
-                sb_addf(&b, "；此处应为以下之一：%s", sb_str(&list));
+                ipf_strbuf_addf(&b, "；此处应为以下之一：%s", sb_str(&list));
             else if (n == 1)
-                sb_addf(&b, "；此处应为%s", sb_str(&list));
+                ipf_strbuf_addf(&b, "；此处应为%s", sb_str(&list));
             free(list.s);
             free(pp);
             remember_removal(v, node);
             namesakes = own ? NULL : node;
         } else {
-            sb_addf(&b, "“%s”的内容不符合数据结构要求：", label);
+            ipf_strbuf_addf(&b, "“%s”的内容不符合数据结构要求：", label);
             english_detail(&b, msg);
         }
         break;
@@ -1250,7 +1192,7 @@ static void on_valid_error(void *ctx, xmlErrorPtr e)
             goto out; /* the facet error already said it */
         if (e->code == XML_SCHEMAV_CVC_TYPE_3_1_1) {
             code = "SCHEMA-UNEXPECTED";
-            sb_addf(&b, "“%s”不应有属性：", label);
+            ipf_strbuf_addf(&b, "“%s”不应有属性：", label);
             english_detail(&b, msg);
             break;
         }
@@ -1262,11 +1204,11 @@ static void on_valid_error(void *ctx, xmlErrorPtr e)
         if (!expect)
             expect = "有效的值";
         if (is_blank(value))
-            sb_addf(&b, "%s未填写，应为%s", flabel, expect);
+            ipf_strbuf_addf(&b, "%s未填写，应为%s", flabel, expect);
         else {
-            sb_addf(&b, "%s应为%s，现为“", flabel, expect);
+            ipf_strbuf_addf(&b, "%s应为%s，现为“", flabel, expect);
             sb_add_value_visible(&b, value);
-            sb_add(&b, "”");
+            ipf_strbuf_adds(&b, "”");
         }
         break;
     }
@@ -1279,11 +1221,12 @@ static void on_valid_error(void *ctx, xmlErrorPtr e)
             if (c->type == XML_ELEMENT_NODE)
                 child = c;
         if (e->code == XML_SCHEMAV_CVC_COMPLEX_TYPE_2_1)
-            sb_addf(&b, "“%s”应为空元素，不能有内容", label);
+            ipf_strbuf_addf(&b, "“%s”应为空元素，不能有内容", label);
         else if (child)
-            sb_addf(&b, "“%s”只能填写文字，不能包含元素 <%s>", label, (const char *)child->name);
+            ipf_strbuf_addf(&b, "“%s”只能填写文字，不能包含元素 <%s>", label,
+                            (const char *)child->name);
         else
-            sb_addf(&b, "“%s”只能填写文字，不能包含子元素", label);
+            ipf_strbuf_addf(&b, "“%s”只能填写文字，不能包含子元素", label);
         break;
     }
     case XML_SCHEMAV_CVC_COMPLEX_TYPE_2_3: {
@@ -1298,42 +1241,42 @@ static void on_valid_error(void *ctx, xmlErrorPtr e)
         int has_p = field_at(v->s, pk) != NULL;
         free(pp);
         free(pk);
-        sb_addf(&b, "“%s”中", label);
+        ipf_strbuf_addf(&b, "“%s”中", label);
         if (has_p) {
-            sb_add(&b, "的文字“");
+            ipf_strbuf_adds(&b, "的文字“");
             sb_add_value(&b, text);
-            sb_add(&b, "”应分段写在 <p> 元素中");
+            ipf_strbuf_adds(&b, "”应分段写在 <p> 元素中");
         } else {
-            sb_add(&b, "不能直接写文字（“");
+            ipf_strbuf_adds(&b, "不能直接写文字（“");
             sb_add_value(&b, text);
-            sb_add(&b, "”），只能包含子元素");
+            ipf_strbuf_adds(&b, "”），只能包含子元素");
         }
         break;
     }
     case XML_SCHEMAV_CVC_ENUMERATION_VALID:
         code = "SCHEMA-ENUM";
         if (is_blank(value))
-            sb_addf(&b, "%s未填写，应为", flabel);
+            ipf_strbuf_addf(&b, "%s未填写，应为", flabel);
         else
-            sb_addf(&b, "%s应为", flabel);
+            ipf_strbuf_addf(&b, "%s应为", flabel);
         add_enum_set(&b, e->str2);
-        sb_add(&b, "之一");
+        ipf_strbuf_adds(&b, "之一");
         if (!is_blank(value)) {
-            sb_add(&b, "，现为“");
+            ipf_strbuf_adds(&b, "，现为“");
             sb_add_value_visible(&b, value);
-            sb_add(&b, "”");
+            ipf_strbuf_adds(&b, "”");
         }
         break;
     case XML_SCHEMAV_CVC_PATTERN_VALID: {
         code = "SCHEMA-PATTERN";
         const field *f = node && !is_attr ? field_of(v->s, node) : NULL;
         const char *expect = is_attr ? attr_expect(v, node, aname) : f ? f->expect : NULL;
-        sb_addf(&b, "%s的格式不正确", flabel);
+        ipf_strbuf_addf(&b, "%s的格式不正确", flabel);
         if (expect)
-            sb_addf(&b, "，应为%s", expect);
-        sb_add(&b, "，现为“");
+            ipf_strbuf_addf(&b, "，应为%s", expect);
+        ipf_strbuf_adds(&b, "，现为“");
         sb_add_value_visible(&b, value);
-        sb_add(&b, "”");
+        ipf_strbuf_adds(&b, "”");
         break;
     }
     case XML_SCHEMAV_CVC_MININCLUSIVE_VALID:
@@ -1345,9 +1288,9 @@ static void on_valid_error(void *ctx, xmlErrorPtr e)
                           : e->code == XML_SCHEMAV_CVC_MAXINCLUSIVE_VALID ? "不大于"
                           : e->code == XML_SCHEMAV_CVC_MINEXCLUSIVE_VALID ? "大于"
                                                                           : "小于";
-        sb_addf(&b, "%s应%s %s，现为“", flabel, how, e->str2 ? e->str2 : "?");
+        ipf_strbuf_addf(&b, "%s应%s %s，现为“", flabel, how, e->str2 ? e->str2 : "?");
         sb_add_value_visible(&b, value);
-        sb_add(&b, "”");
+        ipf_strbuf_adds(&b, "”");
         break;
     }
     case XML_SCHEMAV_CVC_LENGTH_VALID:
@@ -1375,45 +1318,46 @@ static void on_valid_error(void *ctx, xmlErrorPtr e)
             (!*value || strstr(msg, "has a length of '0'"))) {
             /* An empty value of a type that asks for content. */
             code = "SCHEMA-MISSING";
-            sb_addf(&b, "%s未填写", is_attr ? flabel : label);
+            ipf_strbuf_addf(&b, "%s未填写", is_attr ? flabel : label);
             break;
         }
-        sb_addf(&b, "%s的长度%s %s 个字符，现为“", flabel, how, num);
+        ipf_strbuf_addf(&b, "%s的长度%s %s 个字符，现为“", flabel, how, num);
         sb_add_value(&b, value);
-        sb_add(&b, "”");
+        ipf_strbuf_adds(&b, "”");
         break;
     }
     case XML_SCHEMAV_CVC_COMPLEX_TYPE_3_2_1:
     case XML_SCHEMAV_CVC_COMPLEX_TYPE_3_2_2:
         code = "SCHEMA-UNEXPECTED";
-        sb_addf(&b, "“%s”不应有属性 %s", label, e->str1 ? e->str1 : aname);
+        ipf_strbuf_addf(&b, "“%s”不应有属性 %s", label, e->str1 ? e->str1 : aname);
         break;
     case XML_SCHEMAV_CVC_COMPLEX_TYPE_4: {
         code = "SCHEMA-MISSING";
         const char *an = e->str1 ? e->str1 : aname;
         const char *al = node ? attr_label(v, node, an, &tmp) : an;
         if (strcmp(al, an) != 0 && strstr(al, " 属性") == NULL)
-            sb_addf(&b, "“%s”缺少属性 %s（%s）", label, an, al);
+            ipf_strbuf_addf(&b, "“%s”缺少属性 %s（%s）", label, an, al);
         else
-            sb_addf(&b, "“%s”缺少属性 %s", label, an);
+            ipf_strbuf_addf(&b, "“%s”缺少属性 %s", label, an);
         break;
     }
     case XML_SCHEMAV_CVC_ELT_1:
         code = "SCHEMA-ROOT";
-        sb_addf(&b, "根元素 <%s>%s%s%s不是本表单的数据，应为 %s（命名空间 %s）",
-                node ? (const char *)node->name : "?", node && node->ns ? "（命名空间 " : "",
-                node && node->ns ? (const char *)node->ns->href : "", node && node->ns ? "）" : "",
-                v->s->roots ? v->s->roots : "?", v->s->target_ns ? v->s->target_ns : "（无）");
+        ipf_strbuf_addf(
+            &b, "根元素 <%s>%s%s%s不是本表单的数据，应为 %s（命名空间 %s）",
+            node ? (const char *)node->name : "?", node && node->ns ? "（命名空间 " : "",
+            node && node->ns ? (const char *)node->ns->href : "", node && node->ns ? "）" : "",
+            v->s->roots ? v->s->roots : "?", v->s->target_ns ? v->s->target_ns : "（无）");
         break;
     default:
         if (e->code >= XML_SCHEMAV_CVC_FACET_VALID &&
             e->code <= XML_SCHEMAV_CVC_FRACTIONDIGITS_VALID) {
             code = "SCHEMA-TYPE";
-            sb_addf(&b, "%s的值“", flabel);
+            ipf_strbuf_addf(&b, "%s的值“", flabel);
             sb_add_value_visible(&b, value);
-            sb_add(&b, "”不符合要求：");
+            ipf_strbuf_adds(&b, "”不符合要求：");
         } else {
-            sb_addf(&b, "“%s”不符合数据结构要求：", flabel);
+            ipf_strbuf_addf(&b, "“%s”不符合数据结构要求：", flabel);
         }
         english_detail(&b, msg);
         break;
@@ -1484,14 +1428,14 @@ static void remove_listed(xmlNodePtr orig, xmlNodePtr copy, xmlNodePtr *rem, siz
  * element children too (not a simple value) or no memory. */
 static char *element_text(const xmlNode *n, int *oom)
 {
-    sbuf b = {0};
+    ipf_strbuf b = {0};
     for (const xmlNode *c = n->children; c; c = c->next) {
         if (c->type == XML_ELEMENT_NODE) {
             free(b.s);
             return NULL;
         }
         if ((c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) && c->content)
-            sb_add(&b, (const char *)c->content);
+            ipf_strbuf_adds(&b, (const char *)c->content);
     }
     if (b.oom) {
         *oom = 1;
@@ -1533,10 +1477,10 @@ static void required_filled(vstate *v, const xmlNode *n)
             if (oom)
                 v->oom = 1;
             if (text && *text && !ipf_utf8_is_filled(text)) {
-                sbuf b = {0};
-                sb_addf(&b, "%s未填写（只有空白字符“", label_or_name(v->s, n));
+                ipf_strbuf b = {0};
+                ipf_strbuf_addf(&b, "%s未填写（只有空白字符“", label_or_name(v->s, n));
                 sb_add_value_visible(&b, text);
-                sb_add(&b, "”）");
+                ipf_strbuf_adds(&b, "”）");
                 if (b.oom)
                     v->oom = 1;
                 else
@@ -1553,8 +1497,9 @@ static void required_filled(vstate *v, const xmlNode *n)
             const field *f = field_of(v->s, (const xmlNode *)a);
             if (!f || !f->required || f->expect)
                 continue; /* a typed value (a count, a date) has its own message */
-            sbuf b = {0}, tmp = {0};
-            sb_addf(&b, "%s未填写（只有空白字符）", attr_label(v, n, (const char *)a->name, &tmp));
+            ipf_strbuf b = {0}, tmp = {0};
+            ipf_strbuf_addf(&b, "%s未填写（只有空白字符）",
+                            attr_label(v, n, (const char *)a->name, &tmp));
             if (b.oom || tmp.oom)
                 v->oom = 1;
             else
