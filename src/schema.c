@@ -68,8 +68,6 @@ static void sb_add_value(ipf_strbuf *b, const char *v)
     free(x);
 }
 
-/* Prints as nothing: utf8.h's one notion of white space (U+3000, NBSP and
- * zero-width characters included). */
 /* A value that may differ from an allowed one only in white space: every
  * invisible character but a plain inner space is shown ([全角空格]). */
 static void sb_add_value_visible(ipf_strbuf *b, const char *v)
@@ -83,6 +81,8 @@ static void sb_add_value_visible(ipf_strbuf *b, const char *v)
     free(x);
 }
 
+/* Prints as nothing: utf8.h's one notion of white space (U+3000, NBSP and
+ * zero-width characters included). */
 static int is_blank(const char *s)
 {
     return !ipf_utf8_is_filled(s);
