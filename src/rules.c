@@ -377,20 +377,6 @@ static void give_back(ipf_ruleset *rs, evalset *es)
 
 /* ---------- checking a document ---------- */
 
-/* A value in a message: one line, at most VALUE_SHOWN characters, with
- * invisible characters shown ([全角空格]) so that a value differing from
- * an allowed one only in white space shows the difference. */
-static void append_value(ipf_strbuf *b, const char *v)
-{
-    char *x = ipf_utf8_excerpt_visible(v, VALUE_SHOWN);
-    if (!x) {
-        b->oom = 1;
-        return;
-    }
-    ipf_strbuf_adds(b, x);
-    free(x);
-}
-
 static long node_line(const xmlNode *n)
 {
     if (!n || n->type == XML_NAMESPACE_DECL)
@@ -423,17 +409,29 @@ static void prepare(xmlXPathContextPtr ctx, evalstate *st, xmlNodePtr node, int 
     st->env.fnerr[0] = '\0';
 }
 
+/* Expression e of rule r evaluated at node (position pos of size), or NULL
+ * when it failed, which is reported. */
+static xmlXPathObjectPtr eval_at(const ipf_ruleset *rs, const rule *r, int e, evalset *es,
+                                 xmlXPathContextPtr ctx, evalstate *st, xmlNodePtr node, int size,
+                                 int pos, ipf_diags *d)
+{
+    prepare(ctx, st, node, size, pos);
+    xmlXPathObjectPtr o = xmlXPathCompiledEval(es->comp[e], ctx);
+    if (!o || st->err[0] || st->env.fnerr[0]) {
+        xmlXPathFreeObject(o);
+        report_eval_error(rs, r, e, st, d, "计算失败");
+        return NULL;
+    }
+    return o;
+}
+
 /* Checks one rule; returns -1 when an expression could not be evaluated. */
 static int check_rule(const ipf_ruleset *rs, const rule *r, evalset *es, xmlXPathContextPtr ctx,
                       evalstate *st, xmlDocPtr doc, const char *file, ipf_diags *d)
 {
-    prepare(ctx, st, (xmlNodePtr)doc, 1, 1);
-    xmlXPathObjectPtr set = xmlXPathCompiledEval(es->comp[r->context], ctx);
-    if (!set || st->err[0] || st->env.fnerr[0]) {
-        xmlXPathFreeObject(set);
-        report_eval_error(rs, r, r->context, st, d, "计算失败");
+    xmlXPathObjectPtr set = eval_at(rs, r, r->context, es, ctx, st, (xmlNodePtr)doc, 1, 1, d);
+    if (!set)
         return -1;
-    }
     if (set->type != XPATH_NODESET) {
         xmlXPathFreeObject(set);
         st->err[0] = '\0';
@@ -456,11 +454,8 @@ static int check_rule(const ipf_ruleset *rs, const rule *r, evalset *es, xmlXPat
             continue;
         long line = node_line(node);
         if (r->locate >= 0) {
-            prepare(ctx, st, node, n, i + 1);
-            xmlXPathObjectPtr at = xmlXPathCompiledEval(es->comp[r->locate], ctx);
-            if (!at || st->err[0] || st->env.fnerr[0]) {
-                xmlXPathFreeObject(at);
-                report_eval_error(rs, r, r->locate, st, d, "计算失败");
+            xmlXPathObjectPtr at = eval_at(rs, r, r->locate, es, ctx, st, node, n, i + 1, d);
+            if (!at) {
                 status = -1;
                 break;
             }
@@ -478,16 +473,16 @@ static int check_rule(const ipf_ruleset *rs, const rule *r, evalset *es, xmlXPat
                 ipf_strbuf_adds(&msg, p->text);
                 continue;
             }
-            prepare(ctx, st, node, n, i + 1);
-            xmlXPathObjectPtr v = xmlXPathCompiledEval(es->comp[p->expr], ctx);
-            if (!v || st->err[0] || st->env.fnerr[0]) {
-                xmlXPathFreeObject(v);
-                report_eval_error(rs, r, p->expr, st, d, "计算失败");
+            xmlXPathObjectPtr v = eval_at(rs, r, p->expr, es, ctx, st, node, n, i + 1, d);
+            if (!v) {
                 status = -1;
                 break;
             }
             xmlChar *s = xmlXPathCastToString(v);
-            append_value(&msg, (const char *)s);
+            /* one line, at most VALUE_SHOWN characters, invisible ones shown
+             * ([全角空格]): a value differing from an allowed one only in
+             * white space shows the difference */
+            ipf_strbuf_add_excerpt_visible(&msg, (const char *)s, VALUE_SHOWN);
             xmlFree(s);
             xmlXPathFreeObject(v);
         }

@@ -56,31 +56,6 @@ static const char *sb_str(const ipf_strbuf *b)
     return b->s ? b->s : "";
 }
 
-/* A value as quoted in a message: one line, at most VALUE_SHOWN characters. */
-static void sb_add_value(ipf_strbuf *b, const char *v)
-{
-    char *x = ipf_utf8_excerpt(v, VALUE_SHOWN);
-    if (!x) {
-        b->oom = 1;
-        return;
-    }
-    ipf_strbuf_adds(b, x);
-    free(x);
-}
-
-/* A value that may differ from an allowed one only in white space: every
- * invisible character but a plain inner space is shown ([全角空格]). */
-static void sb_add_value_visible(ipf_strbuf *b, const char *v)
-{
-    char *x = ipf_utf8_excerpt_visible(v, VALUE_SHOWN);
-    if (!x) {
-        b->oom = 1;
-        return;
-    }
-    ipf_strbuf_adds(b, x);
-    free(x);
-}
-
 /* Prints as nothing: utf8.h's one notion of white space (U+3000, NBSP and
  * zero-width characters included). */
 static int is_blank(const char *s)
@@ -1207,7 +1182,7 @@ static void on_valid_error(void *ctx, xmlErrorPtr e)
             ipf_strbuf_addf(&b, "%s未填写，应为%s", flabel, expect);
         else {
             ipf_strbuf_addf(&b, "%s应为%s，现为“", flabel, expect);
-            sb_add_value_visible(&b, value);
+            ipf_strbuf_add_excerpt_visible(&b, value, VALUE_SHOWN);
             ipf_strbuf_adds(&b, "”");
         }
         break;
@@ -1244,11 +1219,11 @@ static void on_valid_error(void *ctx, xmlErrorPtr e)
         ipf_strbuf_addf(&b, "“%s”中", label);
         if (has_p) {
             ipf_strbuf_adds(&b, "的文字“");
-            sb_add_value(&b, text);
+            ipf_strbuf_add_excerpt(&b, text, VALUE_SHOWN);
             ipf_strbuf_adds(&b, "”应分段写在 <p> 元素中");
         } else {
             ipf_strbuf_adds(&b, "不能直接写文字（“");
-            sb_add_value(&b, text);
+            ipf_strbuf_add_excerpt(&b, text, VALUE_SHOWN);
             ipf_strbuf_adds(&b, "”），只能包含子元素");
         }
         break;
@@ -1263,7 +1238,7 @@ static void on_valid_error(void *ctx, xmlErrorPtr e)
         ipf_strbuf_adds(&b, "之一");
         if (!is_blank(value)) {
             ipf_strbuf_adds(&b, "，现为“");
-            sb_add_value_visible(&b, value);
+            ipf_strbuf_add_excerpt_visible(&b, value, VALUE_SHOWN);
             ipf_strbuf_adds(&b, "”");
         }
         break;
@@ -1275,7 +1250,7 @@ static void on_valid_error(void *ctx, xmlErrorPtr e)
         if (expect)
             ipf_strbuf_addf(&b, "，应为%s", expect);
         ipf_strbuf_adds(&b, "，现为“");
-        sb_add_value_visible(&b, value);
+        ipf_strbuf_add_excerpt_visible(&b, value, VALUE_SHOWN);
         ipf_strbuf_adds(&b, "”");
         break;
     }
@@ -1289,7 +1264,7 @@ static void on_valid_error(void *ctx, xmlErrorPtr e)
                           : e->code == XML_SCHEMAV_CVC_MINEXCLUSIVE_VALID ? "大于"
                                                                           : "小于";
         ipf_strbuf_addf(&b, "%s应%s %s，现为“", flabel, how, e->str2 ? e->str2 : "?");
-        sb_add_value_visible(&b, value);
+        ipf_strbuf_add_excerpt_visible(&b, value, VALUE_SHOWN);
         ipf_strbuf_adds(&b, "”");
         break;
     }
@@ -1322,7 +1297,7 @@ static void on_valid_error(void *ctx, xmlErrorPtr e)
             break;
         }
         ipf_strbuf_addf(&b, "%s的长度%s %s 个字符，现为“", flabel, how, num);
-        sb_add_value(&b, value);
+        ipf_strbuf_add_excerpt(&b, value, VALUE_SHOWN);
         ipf_strbuf_adds(&b, "”");
         break;
     }
@@ -1354,7 +1329,7 @@ static void on_valid_error(void *ctx, xmlErrorPtr e)
             e->code <= XML_SCHEMAV_CVC_FRACTIONDIGITS_VALID) {
             code = "SCHEMA-TYPE";
             ipf_strbuf_addf(&b, "%s的值“", flabel);
-            sb_add_value_visible(&b, value);
+            ipf_strbuf_add_excerpt_visible(&b, value, VALUE_SHOWN);
             ipf_strbuf_adds(&b, "”不符合要求：");
         } else {
             ipf_strbuf_addf(&b, "“%s”不符合数据结构要求：", flabel);
@@ -1479,7 +1454,7 @@ static void required_filled(vstate *v, const xmlNode *n)
             if (text && *text && !ipf_utf8_is_filled(text)) {
                 ipf_strbuf b = {0};
                 ipf_strbuf_addf(&b, "%s未填写（只有空白字符“", label_or_name(v->s, n));
-                sb_add_value_visible(&b, text);
+                ipf_strbuf_add_excerpt_visible(&b, text, VALUE_SHOWN);
                 ipf_strbuf_adds(&b, "”）");
                 if (b.oom)
                     v->oom = 1;

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "utf8.h"
+
 int ipf_strbuf_add(ipf_strbuf *b, const char *s, size_t n)
 {
     if (b->oom)
@@ -36,6 +38,28 @@ int ipf_strbuf_add(ipf_strbuf *b, const char *s, size_t n)
 int ipf_strbuf_adds(ipf_strbuf *b, const char *s)
 {
     return ipf_strbuf_add(b, s, strlen(s));
+}
+
+/* x, an excerpt made for b (NULL when memory ran out), appended and freed. */
+static int add_owned(ipf_strbuf *b, char *x)
+{
+    if (!x) {
+        b->oom = 1;
+        return -1;
+    }
+    int r = ipf_strbuf_adds(b, x);
+    free(x);
+    return r;
+}
+
+int ipf_strbuf_add_excerpt(ipf_strbuf *b, const char *v, size_t max_chars)
+{
+    return add_owned(b, ipf_utf8_excerpt(v, max_chars));
+}
+
+int ipf_strbuf_add_excerpt_visible(ipf_strbuf *b, const char *v, size_t max_chars)
+{
+    return add_owned(b, ipf_utf8_excerpt_visible(v, max_chars));
 }
 
 int ipf_strbuf_addf(ipf_strbuf *b, const char *fmt, ...)

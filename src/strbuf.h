@@ -20,6 +20,11 @@ typedef struct ipf_strbuf {
 int ipf_strbuf_add(ipf_strbuf *b, const char *s, size_t n);
 /* Appends the string s. */
 int ipf_strbuf_adds(ipf_strbuf *b, const char *s);
+/* Appends v as a message quotes it, ipf_utf8_excerpt(v, max_chars): one
+ * line, "……" past max_chars.  The _visible one where the value may differ
+ * from an allowed one only in white space (ipf_utf8_excerpt_visible). */
+int ipf_strbuf_add_excerpt(ipf_strbuf *b, const char *v, size_t max_chars);
+int ipf_strbuf_add_excerpt_visible(ipf_strbuf *b, const char *v, size_t max_chars);
 /* Appends printf-style. */
 int ipf_strbuf_addf(ipf_strbuf *b, const char *fmt, ...)
 #if defined(__GNUC__)
