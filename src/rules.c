@@ -152,6 +152,16 @@ static void free_cites(rule *r)
     r->clause_format = NULL;
 }
 
+static void free_rule(rule *r)
+{
+    free_cites(r);
+    free(r->code);
+    free(r->suffix);
+    for (size_t k = 0; k < r->nparts; k++)
+        free(r->parts[k].text);
+    free(r->parts);
+}
+
 void ipf_ruleset_free(ipf_ruleset *rs)
 {
     if (!rs)
@@ -174,15 +184,8 @@ void ipf_ruleset_free(ipf_ruleset *rs)
         free(rs->sources[i].id);
         free(rs->sources[i].title);
     }
-    for (size_t i = 0; i < rs->nrules; i++) {
-        rule *r = &rs->rules[i];
-        free_cites(r);
-        free(r->code);
-        free(r->suffix);
-        for (size_t k = 0; k < r->nparts; k++)
-            free(r->parts[k].text);
-        free(r->parts);
-    }
+    for (size_t i = 0; i < rs->nrules; i++)
+        free_rule(&rs->rules[i]);
     for (size_t i = 0; i < rs->nexprs; i++)
         free(rs->exprs[i].src);
     free(rs->ns);
@@ -1165,16 +1168,6 @@ static setting *find_setting(ipf_ruleset *rs, const char *name)
         if (strcmp(rs->settings[i].name, name) == 0)
             return &rs->settings[i];
     return NULL;
-}
-
-static void free_rule(rule *r)
-{
-    free_cites(r);
-    free(r->code);
-    free(r->suffix);
-    for (size_t k = 0; k < r->nparts; k++)
-        free(r->parts[k].text);
-    free(r->parts);
 }
 
 static void load_file(loadctx *L, const char *path, int depth, const char *from, long from_line);
