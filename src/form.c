@@ -345,16 +345,10 @@ static int compile_text(ipf_form *f, xmlXPathContextPtr xc, const xmlNode *where
     for (const char *p = s; ipf_interp_next(&p, &pc) != IPF_INTERP_END;) {
         switch (pc.kind) {
         case IPF_INTERP_STRAY_CLOSE:
-            ipf_diag_add(d, file, line, IPF_SEV_ERROR, "TEMPLATE-TEXT",
-                         "%s中有多余的“}”（花括号本身请写作 }}）：%s", what, s);
-            return 1;
         case IPF_INTERP_UNCLOSED:
-            ipf_diag_add(d, file, line, IPF_SEV_ERROR, "TEMPLATE-TEXT",
-                         "%s中“{”没有对应的“}”（花括号本身请写作 {{）：%s", what, s);
-            return 1;
         case IPF_INTERP_EMPTY:
-            ipf_diag_add(d, file, line, IPF_SEV_ERROR, "TEMPLATE-TEXT", "%s中有空的 {}：%s", what,
-                         s);
+            ipf_diag_add(d, file, line, IPF_SEV_ERROR, "TEMPLATE-TEXT", "%s中%s：%s", what,
+                         ipf_interp_problem(pc.kind), s);
             return 1;
         case IPF_INTERP_LITERAL: {
             char *lit = malloc(pc.len + 1);

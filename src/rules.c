@@ -803,18 +803,10 @@ static int parse_message(loadctx *L, rule *r, const xmlNode *el)
     for (const char *p = m; !L->oom && !bad && ipf_interp_next(&p, &pc) != IPF_INTERP_END;) {
         switch (pc.kind) {
         case IPF_INTERP_STRAY_CLOSE:
-            ipf_diag_add(L->d, L->path, line, IPF_SEV_ERROR, "RULES-MESSAGE",
-                         "规则 %s 的提示信息中有多余的“}”（花括号本身请写作 }}）", r->code);
-            bad = 1;
-            break;
         case IPF_INTERP_UNCLOSED:
-            ipf_diag_add(L->d, L->path, line, IPF_SEV_ERROR, "RULES-MESSAGE",
-                         "规则 %s 的提示信息中“{”没有对应的“}”（花括号本身请写作 {{）", r->code);
-            bad = 1;
-            break;
         case IPF_INTERP_EMPTY:
             ipf_diag_add(L->d, L->path, line, IPF_SEV_ERROR, "RULES-MESSAGE",
-                         "规则 %s 的提示信息中有空的 {}", r->code);
+                         "规则 %s 的提示信息中%s", r->code, ipf_interp_problem(pc.kind));
             bad = 1;
             break;
         case IPF_INTERP_LITERAL:

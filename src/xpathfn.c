@@ -609,6 +609,20 @@ static int doubled(const char *p)
     return (p[0] == '{' || p[0] == '}') && p[1] == p[0];
 }
 
+const char *ipf_interp_problem(ipf_interp_kind kind)
+{
+    switch (kind) {
+    case IPF_INTERP_STRAY_CLOSE:
+        return "有多余的“}”（花括号本身请写作 }}）";
+    case IPF_INTERP_UNCLOSED:
+        return "“{”没有对应的“}”（花括号本身请写作 {{）";
+    case IPF_INTERP_EMPTY:
+        return "有空的 {}";
+    default:
+        return NULL;
+    }
+}
+
 ipf_interp_kind ipf_interp_next(const char **pos, ipf_interp_piece *piece)
 {
     const char *p = *pos;

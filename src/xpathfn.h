@@ -99,6 +99,11 @@ typedef struct ipf_interp_piece {
 
 ipf_interp_kind ipf_interp_next(const char **pos, ipf_interp_piece *piece);
 
+/* What is wrong with a piece of kind EMPTY, STRAY_CLOSE or UNCLOSED, as the
+ * rest of a sentence "…中<this>" naming the text (with how to write a brace
+ * itself); NULL for the other kinds. */
+const char *ipf_interp_problem(ipf_interp_kind kind);
+
 /* A literal piece's n bytes at s into out (n + 1 bytes), {{ and }} as one
  * brace, NUL-terminated; returns the length written. */
 size_t ipf_interp_unescape(const char *s, size_t n, char *out);
