@@ -37,6 +37,7 @@
 
 #include "atomic.h"
 #include "fdio.h"
+#include "buf.h"
 #include "pdf_util.h"
 
 #define DEFAULT_TIMEOUT 120.0

@@ -14,7 +14,7 @@
 #include <unicode/ustring.h>
 
 #include "path.h"
-#include "strbuf.h"
+#include "buf.h"
 #include "xmldoc.h"
 
 #define TAILORING_MAX (256u * 1024u)
@@ -122,8 +122,7 @@ static void free_rewrites(ipf_collator *c)
 /* s with every tailored string replaced by its anchor form (malloc'd). */
 static char *rewritten(const ipf_collator *c, const char *s)
 {
-    ipf_strbuf out = {0};
-    ipf_strbuf_add(&out, "", 0);
+    ipf_buf out = {0};
     for (const char *p = s; !out.oom && *p;) {
         const rewrite *best = NULL;
         size_t bl = 0;
@@ -137,16 +136,12 @@ static char *rewritten(const ipf_collator *c, const char *s)
             }
         }
         if (best)
-            ipf_strbuf_adds(&out, best->to);
+            ipf_buf_str(&out, best->to);
         else
-            ipf_strbuf_add(&out, p, 1);
+            ipf_buf_put(&out, p, 1);
         p += best ? bl : 1;
     }
-    if (out.oom) {
-        free(out.s);
-        return NULL;
-    }
-    return out.s;
+    return ipf_buf_take(&out);
 }
 
 static UChar *to_utf16(const char *s, int32_t *len)

@@ -23,7 +23,7 @@
 #include "ipforms.h"
 #include "layout.h"
 #include "path.h"
-#include "strbuf.h"
+#include "buf.h"
 #include "utf8.h"
 #include "xmldoc.h"
 
@@ -749,7 +749,7 @@ ipf_status ipf_collect_annotate(ipf_engine *e, const ipf_form *form, xmlDocPtr d
 
 /* ------------------------------------------------------------ CSV of a table */
 
-static void tb_put_normalized(ipf_strbuf *t, const char *raw)
+static void tb_put_normalized(ipf_buf *t, const char *raw)
 {
     char *tmp = malloc(strlen(raw) + 1);
     if (!tmp) {
@@ -757,7 +757,7 @@ static void tb_put_normalized(ipf_strbuf *t, const char *raw)
         return;
     }
     ipf_text_normalize(raw, tmp);
-    ipf_strbuf_adds(t, tmp);
+    ipf_buf_str(t, tmp);
     free(tmp);
 }
 
@@ -817,7 +817,7 @@ static int when_true(csv_ctx *c, const xmlNode *tn, xmlNodePtr ctx)
     return r;
 }
 
-static void cell_text(csv_ctx *c, const xmlNode *tn, xmlNodePtr ctx, ipf_strbuf *t)
+static void cell_text(csv_ctx *c, const xmlNode *tn, xmlNodePtr ctx, ipf_buf *t)
 {
     if (!when_true(c, tn, ctx))
         return;
@@ -857,7 +857,7 @@ static void cell_text(csv_ctx *c, const xmlNode *tn, xmlNodePtr ctx, ipf_strbuf 
             if (v && fmt && strcmp(fmt, "date-zh") == 0 &&
                 sscanf(v, "%d-%d-%d", &y, &m, &dd) == 3) {
                 snprintf(buf, sizeof buf, "%d年%d月%d日", y, m, dd);
-                ipf_strbuf_adds(t, buf);
+                ipf_buf_str(t, buf);
             } else if (v) {
                 tb_put_normalized(t, v);
             }
@@ -868,13 +868,13 @@ static void cell_text(csv_ctx *c, const xmlNode *tn, xmlNodePtr ctx, ipf_strbuf 
             if (comp) {
                 c->xp->node = ctx;
                 xmlXPathObjectPtr o = xmlXPathCompiledEval(comp, c->xp);
-                ipf_strbuf_adds(t, o && xmlXPathCastToBoolean(o) ? "☑" : "□");
+                ipf_buf_str(t, o && xmlXPathCastToBoolean(o) ? "☑" : "□");
                 xmlXPathFreeObject(o);
             }
             free(v);
         } else if (k->type == XML_ELEMENT_NODE) {
             if (t->len && (ipf_tpl_is(k, "p") || ipf_tpl_is(k, "paragraphs")))
-                ipf_strbuf_adds(t, "\n");
+                ipf_buf_str(t, "\n");
             cell_text(c, k, ctx, t);
         }
     }
@@ -888,8 +888,8 @@ static ipf_status row_record(csv_ctx *c, const xmlNode *row, xmlNodePtr ctx, ipf
     for (const xmlNode *cell = row->children; cell && st == IPF_OK; cell = cell->next) {
         if (cell->type != XML_ELEMENT_NODE)
             continue;
-        ipf_strbuf t = {0};
-        ipf_strbuf_adds(&t, "");
+        ipf_buf t = {0};
+        ipf_buf_str(&t, "");
         cell_text(c, cell, ctx, &t);
         st = t.oom ? IPF_ERR_NOMEM : ipf_csv_put(w, t.s);
         free(t.s);
@@ -978,43 +978,17 @@ ipf_status ipf_collect_csv(const ipf_form *form, xmlDocPtr data, ipf_csv_writer 
 /* Records through a pipe, between worker processes and the parent: u32
  * integers and strings (u32 length, UINT32_MAX for NULL), in host order. */
 
-typedef struct wbuf {
-    char *p;
-    size_t n, cap;
-    int oom;
-} wbuf;
-
-static void wb_put(wbuf *b, const void *data, size_t n)
+static void wb_u32(ipf_buf *b, uint32_t v)
 {
-    if (b->oom)
-        return;
-    if (b->n + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->n + n)
-            cap *= 2;
-        char *np = realloc(b->p, cap);
-        if (!np) {
-            b->oom = 1;
-            return;
-        }
-        b->p = np;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, data, n);
-    b->n += n;
+    ipf_buf_put(b, &v, sizeof v);
 }
 
-static void wb_u32(wbuf *b, uint32_t v)
-{
-    wb_put(b, &v, sizeof v);
-}
-
-static void wb_str(wbuf *b, const char *s) /* NULL is kept apart from "" */
+static void wb_str(ipf_buf *b, const char *s) /* NULL is kept apart from "" */
 {
     uint32_t n = s ? (uint32_t)strlen(s) : UINT32_MAX;
     wb_u32(b, n);
     if (s)
-        wb_put(b, s, n);
+        ipf_buf_put(b, s, n);
 }
 
 typedef struct rbuf {
@@ -1103,7 +1077,7 @@ static int csv_child(const ipf_form *form, xmlDocPtr doc, const ipf_list_options
             st = ipf_csv_write_file(w, o->csv_path, cd);
         if (cd && ipf_diags_oom(cd))
             st = IPF_ERR_NOMEM;
-        wbuf b = {0};
+        ipf_buf b = {0};
         wb_u32(&b, (uint32_t)st);
         size_t nd = cd ? ipf_diags_count(cd) : 0;
         wb_u32(&b, (uint32_t)nd);
@@ -1115,7 +1089,7 @@ static int csv_child(const ipf_form *form, xmlDocPtr doc, const ipf_list_options
             wb_str(&b, g->code);
             wb_str(&b, g->message);
         }
-        _exit(b.oom || ipf_write_all(back[1], b.p, b.n) < 0 ? 3 : 0);
+        _exit(b.oom || ipf_write_all(back[1], b.p, b.len) < 0 ? 3 : 0);
     }
     close(go[0]);
     close(back[1]);
@@ -1139,7 +1113,7 @@ static ipf_status csv_child_done(int go_fd, int back_fd, pid_t pid, int pdf_ok, 
     (void)!write(go_fd, &say, 1);
     sigaction(SIGPIPE, &old, NULL);
     close(go_fd);
-    wbuf in = {0};
+    ipf_buf in = {0};
     char chunk[4096];
     for (;;) {
         ssize_t got = read(back_fd, chunk, sizeof chunk);
@@ -1147,13 +1121,13 @@ static ipf_status csv_child_done(int go_fd, int back_fd, pid_t pid, int pdf_ok, 
             continue;
         if (got <= 0)
             break;
-        wb_put(&in, chunk, (size_t)got);
+        ipf_buf_put(&in, chunk, (size_t)got);
     }
     close(back_fd);
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
-    rbuf r = {in.p, in.p + in.n, in.oom || !WIFEXITED(status) || WEXITSTATUS(status) != 0};
+    rbuf r = {in.s, in.s + in.len, in.oom || !WIFEXITED(status) || WEXITSTATUS(status) != 0};
     ipf_status st = (ipf_status)rb_u32(&r);
     uint32_t nd = rb_u32(&r);
     int ok = 1;
@@ -1362,7 +1336,7 @@ static ipf_status read_summary(ipf_engine *e, const xmlNode *spec, const char *p
  * of -j1, byte for byte.  A summary whose record is missing (its worker
  * died) is an error naming the file. */
 
-static void put_summary(wbuf *b, uint32_t i, ipf_status st, const ipf_diags *d,
+static void put_summary(ipf_buf *b, uint32_t i, ipf_status st, const ipf_diags *d,
                         const summary_info *si)
 {
     wb_u32(b, i);
@@ -1397,7 +1371,7 @@ static void put_summary(wbuf *b, uint32_t i, ipf_status st, const ipf_diags *d,
 static void summary_worker(ipf_engine *e, const xmlNode *spec, const ipf_list_options *o, size_t w,
                            size_t jobs, int fd)
 {
-    wbuf b = {0};
+    ipf_buf b = {0};
     /* The statistics nodes are only read back into the record. */
     xmlDocPtr out = xmlNewDoc((const xmlChar *)"1.0");
     if (!out)
@@ -1416,13 +1390,13 @@ static void summary_worker(ipf_engine *e, const xmlNode *spec, const ipf_list_op
         if (!d)
             break;
         /* Flushed as it grows, so the pipe never holds more than a chunk. */
-        if (b.n >= 1 << 16) {
-            if (ipf_write_all(fd, b.p, b.n) < 0)
+        if (b.len >= 1 << 16) {
+            if (ipf_write_all(fd, b.p, b.len) < 0)
                 _exit(3);
-            b.n = 0;
+            b.len = 0;
         }
     }
-    int rc = b.oom || ipf_write_all(fd, b.p, b.n) < 0 ? 3 : 0;
+    int rc = b.oom || ipf_write_all(fd, b.p, b.len) < 0 ? 3 : 0;
     _exit(rc);
 }
 
@@ -1548,7 +1522,7 @@ static int summary_workers_finish(summary_workers *w, int keep, const ipf_list_o
 {
     size_t n = o->nsummaries, jobs = w->jobs;
     int rc = keep ? 0 : -1;
-    wbuf *in = keep ? calloc(jobs, sizeof *in) : NULL;
+    ipf_buf *in = keep ? calloc(jobs, sizeof *in) : NULL;
     ipf_diags **dd = keep ? calloc(n, sizeof *dd) : NULL;
     struct pollfd *pf = keep ? calloc(jobs, sizeof *pf) : NULL;
     if (keep && (!in || !dd || !pf))
@@ -1573,7 +1547,7 @@ static int summary_workers_finish(summary_workers *w, int keep, const ipf_list_o
             if (got < 0 && errno == EINTR)
                 continue;
             if (got > 0) {
-                wb_put(&in[k], chunk, (size_t)got);
+                ipf_buf_put(&in[k], chunk, (size_t)got);
                 continue;
             }
             pf[k].fd = -1;
@@ -1588,7 +1562,7 @@ static int summary_workers_finish(summary_workers *w, int keep, const ipf_list_o
     }
     int ok = 1;
     for (size_t k = 0; rc == 0 && k < jobs; k++) {
-        rbuf r = {in[k].p, in[k].p + in[k].n, in[k].oom};
+        rbuf r = {in[k].s, in[k].s + in[k].len, in[k].oom};
         while (r.p < r.end && !r.bad)
             if (take_summary(&r, sum, n, dd, sts, out, o, &ok) < 0)
                 break;

@@ -12,7 +12,7 @@
 #include <unicode/ucnv.h>
 
 #include "atomic.h"
-#include "strbuf.h"
+#include "buf.h"
 #include "utf8.h"
 
 #define CSV_MAX_BYTES  (64u * 1024u * 1024u)
@@ -442,7 +442,7 @@ const char *ipf_csv_encoding(const ipf_csv *c)
 
 struct ipf_csv_writer {
     ipf_csv_charset cs;
-    ipf_strbuf out; /* UTF-8, BOM first */
+    ipf_buf out; /* UTF-8, BOM first */
     int infield;    /* fields in the current record so far */
     unsigned char *conv;
     size_t convlen;
@@ -459,7 +459,7 @@ int ipf_csv_charset_parse(const char *name)
 
 static int put(ipf_csv_writer *w, const char *s, size_t n)
 {
-    return ipf_strbuf_add(&w->out, s, n);
+    return ipf_buf_put(&w->out, s, n);
 }
 
 ipf_status ipf_csv_writer_new(ipf_csv_charset cs, ipf_csv_writer **out)

@@ -11,7 +11,7 @@
 #include <libxml/xpathInternals.h>
 
 #include "path.h"
-#include "strbuf.h"
+#include "buf.h"
 #include "utf8.h"
 
 static int windows_device(const char *s)
@@ -152,14 +152,14 @@ ipf_status ipf_name_pattern_check(const char *pattern, ipf_diags *d)
 
 typedef struct eval_ctx {
     xmlXPathContextPtr xp;
-    ipf_strbuf out;
+    ipf_buf out;
 } eval_ctx;
 
 static int eval_part(void *vc, int is_expr, const char *s, size_t n)
 {
     eval_ctx *c = vc;
     if (!is_expr)
-        return ipf_strbuf_add(&c->out, s, n);
+        return ipf_buf_put(&c->out, s, n);
     char *expr = strndup(s, n);
     if (!expr)
         return -1;
@@ -167,7 +167,7 @@ static int eval_part(void *vc, int is_expr, const char *s, size_t n)
     free(expr);
     xmlChar *v = r ? xmlXPathCastToString(r) : NULL;
     xmlXPathFreeObject(r);
-    int rc = v ? ipf_strbuf_adds(&c->out, (const char *)v) : 0;
+    int rc = v ? ipf_buf_str(&c->out, (const char *)v) : 0;
     xmlFree(v);
     return rc;
 }

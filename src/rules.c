@@ -34,7 +34,7 @@
 
 #include "path.h"
 #include "schema.h"
-#include "strbuf.h"
+#include "buf.h"
 #include "utf8.h"
 #include "xmldoc.h"
 #include "xpathfn.h"
@@ -469,11 +469,11 @@ static int check_rule(const ipf_ruleset *rs, const rule *r, evalset *es, xmlXPat
             }
             xmlXPathFreeObject(at);
         }
-        ipf_strbuf msg = {0};
+        ipf_buf msg = {0};
         for (size_t k = 0; k < r->nparts && status == 0; k++) {
             const part *p = &r->parts[k];
             if (p->text) {
-                ipf_strbuf_adds(&msg, p->text);
+                ipf_buf_str(&msg, p->text);
                 continue;
             }
             xmlXPathObjectPtr v = eval_at(rs, r, p->expr, es, ctx, st, node, n, i + 1, d);
@@ -485,7 +485,7 @@ static int check_rule(const ipf_ruleset *rs, const rule *r, evalset *es, xmlXPat
             /* one line, at most VALUE_SHOWN characters, invisible ones shown
              * ([全角空格]): a value differing from an allowed one only in
              * white space shows the difference */
-            ipf_strbuf_add_excerpt_visible(&msg, (const char *)s, VALUE_SHOWN);
+            ipf_buf_excerpt_visible(&msg, (const char *)s, VALUE_SHOWN);
             xmlFree(s);
             xmlXPathFreeObject(v);
         }
@@ -969,24 +969,24 @@ static int recite(ipf_ruleset *rs)
         rule *r = &rs->rules[i];
         if (!r->clause_format)
             continue;
-        ipf_strbuf clauses = {0}, suffix = {0};
-        ipf_strbuf_add(&clauses, "", 0);
+        ipf_buf clauses = {0}, suffix = {0};
+        ipf_buf_put(&clauses, "", 0);
         for (size_t k = 0; k < r->ncites; k++) {
             const char *title = r->cite_src[k] ? source_title(rs, r->cite_src[k]) : "";
             if (k)
-                ipf_strbuf_adds(&clauses, "、");
-            ipf_strbuf_adds(&clauses, title ? title : "");
-            ipf_strbuf_adds(&clauses, r->cite_text[k]);
+                ipf_buf_str(&clauses, "、");
+            ipf_buf_str(&clauses, title ? title : "");
+            ipf_buf_str(&clauses, r->cite_text[k]);
         }
-        ipf_strbuf_add(&suffix, "", 0);
+        ipf_buf_put(&suffix, "", 0);
         for (const char *p = r->clause_format; *p;) {
             const char *hit = strstr(p, "{clause}");
             if (!hit) {
-                ipf_strbuf_adds(&suffix, p);
+                ipf_buf_str(&suffix, p);
                 break;
             }
-            ipf_strbuf_add(&suffix, p, (size_t)(hit - p));
-            ipf_strbuf_add(&suffix, clauses.s ? clauses.s : "", clauses.len);
+            ipf_buf_put(&suffix, p, (size_t)(hit - p));
+            ipf_buf_put(&suffix, clauses.s ? clauses.s : "", clauses.len);
             p = hit + strlen("{clause}");
         }
         int oom = clauses.oom || suffix.oom;

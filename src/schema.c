@@ -33,7 +33,7 @@
 
 #include "liberr.h"
 #include "path.h"
-#include "strbuf.h"
+#include "buf.h"
 #include "utf8.h"
 #include "xmldoc.h"
 
@@ -49,9 +49,9 @@
 #define MAX_EXPECTED     6  /* names listed in "此处应为……" before "等" */
 #define VALUE_SHOWN      40 /* characters of a value quoted in a message */
 
-/* ---------- a growing string (strbuf.h) ---------- */
+/* ---------- building messages (buf.h) ---------- */
 
-static const char *sb_str(const ipf_strbuf *b)
+static const char *sb_str(const ipf_buf *b)
 {
     return b->s ? b->s : "";
 }
@@ -460,22 +460,18 @@ static int asks_content(model *m, const xmlNode *st, int depth)
 
 static char *subst_parent(const char *label, const char *parent)
 {
-    ipf_strbuf b = {0};
+    ipf_buf b = {0};
     for (const char *p = label; *p;) {
         const char *hit = strstr(p, "{parent}");
         if (!hit) {
-            ipf_strbuf_adds(&b, p);
+            ipf_buf_str(&b, p);
             break;
         }
-        ipf_strbuf_add(&b, p, (size_t)(hit - p));
-        ipf_strbuf_adds(&b, parent ? parent : "");
+        ipf_buf_put(&b, p, (size_t)(hit - p));
+        ipf_buf_str(&b, parent ? parent : "");
         p = hit + strlen("{parent}");
     }
-    if (b.oom) {
-        free(b.s);
-        return NULL;
-    }
-    return b.s ? b.s : strdup("");
+    return ipf_buf_take(&b);
 }
 
 static char *join_path(const char *a, const char *sep, const char *b)
@@ -669,7 +665,7 @@ static void walk_content(model *m, const char *path, const xmlNode *node, const 
 static int build_model(ipf_schema *s, const xmlNode *root)
 {
     model m = {.s = s, .root = root};
-    ipf_strbuf roots = {0};
+    ipf_buf roots = {0};
     for (const xmlNode *c = root->children; c && !m.oom; c = c->next) {
         const char *name = ipf_xs_is(c, "element") ? ipf_xs_attr(c, "name") : NULL;
         if (!name)
@@ -679,7 +675,7 @@ static int build_model(ipf_schema *s, const xmlNode *root)
             return -1;
         expand_element(&m, path, c, NULL, 0);
         free(path);
-        ipf_strbuf_addf(&roots, "%s<%s>", roots.len ? "、" : "", name);
+        ipf_buf_printf(&roots, "%s<%s>", roots.len ? "、" : "", name);
     }
     s->roots = roots.s;
     return m.oom || roots.oom ? -1 : 0;
@@ -702,14 +698,14 @@ static char *path_of(const xmlNode *node)
             return NULL;
         chain[n++] = p;
     }
-    ipf_strbuf b = {0};
+    ipf_buf b = {0};
     for (int i = n - 1; i >= 0; i--) {
-        ipf_strbuf_adds(&b, "/");
-        ipf_strbuf_adds(&b, (const char *)chain[i]->name);
+        ipf_buf_str(&b, "/");
+        ipf_buf_str(&b, (const char *)chain[i]->name);
     }
     if (attr_node) {
-        ipf_strbuf_adds(&b, "/@");
-        ipf_strbuf_adds(&b, (const char *)attr_node->name);
+        ipf_buf_str(&b, "/@");
+        ipf_buf_str(&b, (const char *)attr_node->name);
     }
     if (b.oom) {
         free(b.s);
@@ -946,19 +942,19 @@ static int error_attribute(const char *msg, char *out, size_t cap)
 }
 
 /* The label of child `name` of the element at parent_path, for lists. */
-static void add_child_name(vstate *v, ipf_strbuf *b, const char *parent_path, const char *name)
+static void add_child_name(vstate *v, ipf_buf *b, const char *parent_path, const char *name)
 {
     char *p = parent_path ? join_path(parent_path, "/", name) : NULL;
     const field *f = field_at(v->s, p);
     free(p);
     if (f && f->label && *f->label)
-        ipf_strbuf_addf(b, "“%s”（<%s>）", f->label, name);
+        ipf_buf_printf(b, "“%s”（<%s>）", f->label, name);
     else
-        ipf_strbuf_addf(b, "<%s>", name);
+        ipf_buf_printf(b, "<%s>", name);
 }
 
 /* "Expected is ( {ns}a, {ns}b )" -> “A”（<a>）、“B”（<b>）; returns how many. */
-static int add_expected(vstate *v, ipf_strbuf *b, const char *msg, const char *parent_path)
+static int add_expected(vstate *v, ipf_buf *b, const char *msg, const char *parent_path)
 {
     const char *p = msg ? strstr(msg, "Expected is ") : NULL;
     if (!p || !(p = strchr(p, '(')))
@@ -987,11 +983,11 @@ static int add_expected(vstate *v, ipf_strbuf *b, const char *msg, const char *p
             memcpy(buf, name, len);
             buf[len] = '\0';
             if (n == MAX_EXPECTED) {
-                ipf_strbuf_adds(b, "等");
+                ipf_buf_str(b, "等");
                 return n + 1;
             }
             if (n)
-                ipf_strbuf_adds(b, "、");
+                ipf_buf_str(b, "、");
             add_child_name(v, b, parent_path, buf);
             n++;
         }
@@ -1006,7 +1002,7 @@ static const char *label_or_name(const ipf_schema *s, const xmlNode *n)
 }
 
 /* The label of attribute `name` of element `el`, or the bare name. */
-static const char *attr_label(vstate *v, const xmlNode *el, const char *name, ipf_strbuf *tmp)
+static const char *attr_label(vstate *v, const xmlNode *el, const char *name, ipf_buf *tmp)
 {
     char *p = path_of(el);
     char *key = p ? join_path(p, "/@", name) : NULL;
@@ -1016,7 +1012,7 @@ static const char *attr_label(vstate *v, const xmlNode *el, const char *name, ip
     if (f && f->label && *f->label)
         return f->label;
     tmp->len = 0;
-    ipf_strbuf_addf(tmp, "%s 属性", name);
+    ipf_buf_printf(tmp, "%s 属性", name);
     return sb_str(tmp);
 }
 
@@ -1048,7 +1044,7 @@ static const char *expect_from_message(const char *msg)
 }
 
 /* 'a', 'b' -> “a”、“b” */
-static void add_enum_set(ipf_strbuf *b, const char *set)
+static void add_enum_set(ipf_buf *b, const char *set)
 {
     int first = 1;
     for (const char *p = set; p && *p;) {
@@ -1058,15 +1054,15 @@ static void add_enum_set(ipf_strbuf *b, const char *set)
         const char *e = strchr(q + 1, '\'');
         if (!e)
             break;
-        ipf_strbuf_adds(b, first ? "“" : "、“");
-        ipf_strbuf_add(b, q + 1, (size_t)(e - q - 1));
-        ipf_strbuf_adds(b, "”");
+        ipf_buf_str(b, first ? "“" : "、“");
+        ipf_buf_put(b, q + 1, (size_t)(e - q - 1));
+        ipf_buf_str(b, "”");
         first = 0;
         p = e + 1;
     }
 }
 
-static void english_detail(ipf_strbuf *b, const char *msg)
+static void english_detail(ipf_buf *b, const char *msg)
 {
     char buf[500];
     snprintf(buf, sizeof buf, "%s", msg ? msg : "");
@@ -1076,7 +1072,7 @@ static void english_detail(ipf_strbuf *b, const char *msg)
             buf[i] = ' ';
     while (n > 0 && buf[n - 1] == ' ')
         buf[--n] = '\0';
-    ipf_strbuf_adds(b, buf);
+    ipf_buf_str(b, buf);
 }
 
 static void on_valid_error(void *ctx, xmlErrorPtr e)
@@ -1092,7 +1088,7 @@ static void on_valid_error(void *ctx, xmlErrorPtr e)
     const char *msg = e->message ? e->message : "";
     char aname[128] = "";
     int is_attr = error_attribute(msg, aname, sizeof aname);
-    ipf_strbuf b = {0}, tmp = {0};
+    ipf_buf b = {0}, tmp = {0};
     const char *code = "SCHEMA-OTHER";
     const char *value = e->str1 ? e->str1 : "";
     const char *label = node ? label_or_name(v->s, node) : "";
@@ -1105,12 +1101,12 @@ static void on_valid_error(void *ctx, xmlErrorPtr e)
         if (node && strstr(msg, "Missing child")) {
             char *pp = path_of(node);
             code = "SCHEMA-MISSING";
-            ipf_strbuf list = {0};
+            ipf_buf list = {0};
             int n = add_expected(v, &list, msg, pp);
             if (n > 1)
-                ipf_strbuf_addf(&b, "“%s”中缺少以下元素之一：%s", label, sb_str(&list));
+                ipf_buf_printf(&b, "“%s”中缺少以下元素之一：%s", label, sb_str(&list));
             else
-                ipf_strbuf_addf(&b, "“%s”中缺少%s", label, n ? sb_str(&list) : "必需的子元素");
+                ipf_buf_printf(&b, "“%s”中缺少%s", label, n ? sb_str(&list) : "必需的子元素");
             free(list.s);
             free(pp);
         } else if (node && strstr(msg, "not expected")) {
@@ -1125,36 +1121,36 @@ static void on_valid_error(void *ctx, xmlErrorPtr e)
             if (tns && (!ens || strcmp(ens, tns) != 0))
                 /* The name may be right: the namespace is not (a prefix
                  * copied from another file, or xmlns="" on the way). */
-                ipf_strbuf_addf(&b,
-                                "元素 <%s> 属于%s%s%s，不属于本表单的命名空间“%s”（位于“%s”中）；"
-                                "请去掉其前缀或 xmlns 声明",
-                                (const char *)node->name, ens ? "命名空间“" : "空命名空间",
-                                ens ? ens : "", ens ? "”" : "", tns, plabel);
+                ipf_buf_printf(&b,
+                               "元素 <%s> 属于%s%s%s，不属于本表单的命名空间“%s”（位于“%s”中）；"
+                               "请去掉其前缀或 xmlns 声明",
+                               (const char *)node->name, ens ? "命名空间“" : "空命名空间",
+                               ens ? ens : "", ens ? "”" : "", tns, plabel);
             else if (own && own->label && *own->label)
-                ipf_strbuf_addf(
-                    &b, "“%s”（<%s>）不应出现在此处（位于“%s”中），可能是顺序不对或重复填写",
-                    own->label, (const char *)node->name, plabel);
+                ipf_buf_printf(&b,
+                               "“%s”（<%s>）不应出现在此处（位于“%s”中），可能是顺序不对或重复填写",
+                               own->label, (const char *)node->name, plabel);
             else if (own)
-                ipf_strbuf_addf(&b,
-                                "元素 <%s> 不应出现在此处（位于“%s”中），可能是顺序不对或重复填写",
-                                (const char *)node->name, plabel);
+                ipf_buf_printf(&b,
+                               "元素 <%s> 不应出现在此处（位于“%s”中），可能是顺序不对或重复填写",
+                               (const char *)node->name, plabel);
             else if (parent)
-                ipf_strbuf_addf(&b, "不应出现的元素 <%s>（位于“%s”中）", (const char *)node->name,
-                                plabel);
+                ipf_buf_printf(&b, "不应出现的元素 <%s>（位于“%s”中）", (const char *)node->name,
+                               plabel);
             else
-                ipf_strbuf_addf(&b, "不应出现的元素 <%s>", (const char *)node->name);
-            ipf_strbuf list = {0};
+                ipf_buf_printf(&b, "不应出现的元素 <%s>", (const char *)node->name);
+            ipf_buf list = {0};
             int n = add_expected(v, &list, msg, pp);
             if (n > 1)
-                ipf_strbuf_addf(&b, "；此处应为以下之一：%s", sb_str(&list));
+                ipf_buf_printf(&b, "；此处应为以下之一：%s", sb_str(&list));
             else if (n == 1)
-                ipf_strbuf_addf(&b, "；此处应为%s", sb_str(&list));
+                ipf_buf_printf(&b, "；此处应为%s", sb_str(&list));
             free(list.s);
             free(pp);
             remember_removal(v, node);
             namesakes = own ? NULL : node;
         } else {
-            ipf_strbuf_addf(&b, "“%s”的内容不符合数据结构要求：", label);
+            ipf_buf_printf(&b, "“%s”的内容不符合数据结构要求：", label);
             english_detail(&b, msg);
         }
         break;
@@ -1167,7 +1163,7 @@ static void on_valid_error(void *ctx, xmlErrorPtr e)
             goto out; /* the facet error already said it */
         if (e->code == XML_SCHEMAV_CVC_TYPE_3_1_1) {
             code = "SCHEMA-UNEXPECTED";
-            ipf_strbuf_addf(&b, "“%s”不应有属性：", label);
+            ipf_buf_printf(&b, "“%s”不应有属性：", label);
             english_detail(&b, msg);
             break;
         }
@@ -1179,11 +1175,11 @@ static void on_valid_error(void *ctx, xmlErrorPtr e)
         if (!expect)
             expect = "有效的值";
         if (is_blank(value))
-            ipf_strbuf_addf(&b, "%s未填写，应为%s", flabel, expect);
+            ipf_buf_printf(&b, "%s未填写，应为%s", flabel, expect);
         else {
-            ipf_strbuf_addf(&b, "%s应为%s，现为“", flabel, expect);
-            ipf_strbuf_add_excerpt_visible(&b, value, VALUE_SHOWN);
-            ipf_strbuf_adds(&b, "”");
+            ipf_buf_printf(&b, "%s应为%s，现为“", flabel, expect);
+            ipf_buf_excerpt_visible(&b, value, VALUE_SHOWN);
+            ipf_buf_str(&b, "”");
         }
         break;
     }
@@ -1196,12 +1192,12 @@ static void on_valid_error(void *ctx, xmlErrorPtr e)
             if (c->type == XML_ELEMENT_NODE)
                 child = c;
         if (e->code == XML_SCHEMAV_CVC_COMPLEX_TYPE_2_1)
-            ipf_strbuf_addf(&b, "“%s”应为空元素，不能有内容", label);
+            ipf_buf_printf(&b, "“%s”应为空元素，不能有内容", label);
         else if (child)
-            ipf_strbuf_addf(&b, "“%s”只能填写文字，不能包含元素 <%s>", label,
-                            (const char *)child->name);
+            ipf_buf_printf(&b, "“%s”只能填写文字，不能包含元素 <%s>", label,
+                           (const char *)child->name);
         else
-            ipf_strbuf_addf(&b, "“%s”只能填写文字，不能包含子元素", label);
+            ipf_buf_printf(&b, "“%s”只能填写文字，不能包含子元素", label);
         break;
     }
     case XML_SCHEMAV_CVC_COMPLEX_TYPE_2_3: {
@@ -1216,42 +1212,42 @@ static void on_valid_error(void *ctx, xmlErrorPtr e)
         int has_p = field_at(v->s, pk) != NULL;
         free(pp);
         free(pk);
-        ipf_strbuf_addf(&b, "“%s”中", label);
+        ipf_buf_printf(&b, "“%s”中", label);
         if (has_p) {
-            ipf_strbuf_adds(&b, "的文字“");
-            ipf_strbuf_add_excerpt(&b, text, VALUE_SHOWN);
-            ipf_strbuf_adds(&b, "”应分段写在 <p> 元素中");
+            ipf_buf_str(&b, "的文字“");
+            ipf_buf_excerpt(&b, text, VALUE_SHOWN);
+            ipf_buf_str(&b, "”应分段写在 <p> 元素中");
         } else {
-            ipf_strbuf_adds(&b, "不能直接写文字（“");
-            ipf_strbuf_add_excerpt(&b, text, VALUE_SHOWN);
-            ipf_strbuf_adds(&b, "”），只能包含子元素");
+            ipf_buf_str(&b, "不能直接写文字（“");
+            ipf_buf_excerpt(&b, text, VALUE_SHOWN);
+            ipf_buf_str(&b, "”），只能包含子元素");
         }
         break;
     }
     case XML_SCHEMAV_CVC_ENUMERATION_VALID:
         code = "SCHEMA-ENUM";
         if (is_blank(value))
-            ipf_strbuf_addf(&b, "%s未填写，应为", flabel);
+            ipf_buf_printf(&b, "%s未填写，应为", flabel);
         else
-            ipf_strbuf_addf(&b, "%s应为", flabel);
+            ipf_buf_printf(&b, "%s应为", flabel);
         add_enum_set(&b, e->str2);
-        ipf_strbuf_adds(&b, "之一");
+        ipf_buf_str(&b, "之一");
         if (!is_blank(value)) {
-            ipf_strbuf_adds(&b, "，现为“");
-            ipf_strbuf_add_excerpt_visible(&b, value, VALUE_SHOWN);
-            ipf_strbuf_adds(&b, "”");
+            ipf_buf_str(&b, "，现为“");
+            ipf_buf_excerpt_visible(&b, value, VALUE_SHOWN);
+            ipf_buf_str(&b, "”");
         }
         break;
     case XML_SCHEMAV_CVC_PATTERN_VALID: {
         code = "SCHEMA-PATTERN";
         const field *f = node && !is_attr ? field_of(v->s, node) : NULL;
         const char *expect = is_attr ? attr_expect(v, node, aname) : f ? f->expect : NULL;
-        ipf_strbuf_addf(&b, "%s的格式不正确", flabel);
+        ipf_buf_printf(&b, "%s的格式不正确", flabel);
         if (expect)
-            ipf_strbuf_addf(&b, "，应为%s", expect);
-        ipf_strbuf_adds(&b, "，现为“");
-        ipf_strbuf_add_excerpt_visible(&b, value, VALUE_SHOWN);
-        ipf_strbuf_adds(&b, "”");
+            ipf_buf_printf(&b, "，应为%s", expect);
+        ipf_buf_str(&b, "，现为“");
+        ipf_buf_excerpt_visible(&b, value, VALUE_SHOWN);
+        ipf_buf_str(&b, "”");
         break;
     }
     case XML_SCHEMAV_CVC_MININCLUSIVE_VALID:
@@ -1263,9 +1259,9 @@ static void on_valid_error(void *ctx, xmlErrorPtr e)
                           : e->code == XML_SCHEMAV_CVC_MAXINCLUSIVE_VALID ? "不大于"
                           : e->code == XML_SCHEMAV_CVC_MINEXCLUSIVE_VALID ? "大于"
                                                                           : "小于";
-        ipf_strbuf_addf(&b, "%s应%s %s，现为“", flabel, how, e->str2 ? e->str2 : "?");
-        ipf_strbuf_add_excerpt_visible(&b, value, VALUE_SHOWN);
-        ipf_strbuf_adds(&b, "”");
+        ipf_buf_printf(&b, "%s应%s %s，现为“", flabel, how, e->str2 ? e->str2 : "?");
+        ipf_buf_excerpt_visible(&b, value, VALUE_SHOWN);
+        ipf_buf_str(&b, "”");
         break;
     }
     case XML_SCHEMAV_CVC_LENGTH_VALID:
@@ -1293,46 +1289,46 @@ static void on_valid_error(void *ctx, xmlErrorPtr e)
             (!*value || strstr(msg, "has a length of '0'"))) {
             /* An empty value of a type that asks for content. */
             code = "SCHEMA-MISSING";
-            ipf_strbuf_addf(&b, "%s未填写", is_attr ? flabel : label);
+            ipf_buf_printf(&b, "%s未填写", is_attr ? flabel : label);
             break;
         }
-        ipf_strbuf_addf(&b, "%s的长度%s %s 个字符，现为“", flabel, how, num);
-        ipf_strbuf_add_excerpt(&b, value, VALUE_SHOWN);
-        ipf_strbuf_adds(&b, "”");
+        ipf_buf_printf(&b, "%s的长度%s %s 个字符，现为“", flabel, how, num);
+        ipf_buf_excerpt(&b, value, VALUE_SHOWN);
+        ipf_buf_str(&b, "”");
         break;
     }
     case XML_SCHEMAV_CVC_COMPLEX_TYPE_3_2_1:
     case XML_SCHEMAV_CVC_COMPLEX_TYPE_3_2_2:
         code = "SCHEMA-UNEXPECTED";
-        ipf_strbuf_addf(&b, "“%s”不应有属性 %s", label, e->str1 ? e->str1 : aname);
+        ipf_buf_printf(&b, "“%s”不应有属性 %s", label, e->str1 ? e->str1 : aname);
         break;
     case XML_SCHEMAV_CVC_COMPLEX_TYPE_4: {
         code = "SCHEMA-MISSING";
         const char *an = e->str1 ? e->str1 : aname;
         const char *al = node ? attr_label(v, node, an, &tmp) : an;
         if (strcmp(al, an) != 0 && strstr(al, " 属性") == NULL)
-            ipf_strbuf_addf(&b, "“%s”缺少属性 %s（%s）", label, an, al);
+            ipf_buf_printf(&b, "“%s”缺少属性 %s（%s）", label, an, al);
         else
-            ipf_strbuf_addf(&b, "“%s”缺少属性 %s", label, an);
+            ipf_buf_printf(&b, "“%s”缺少属性 %s", label, an);
         break;
     }
     case XML_SCHEMAV_CVC_ELT_1:
         code = "SCHEMA-ROOT";
-        ipf_strbuf_addf(
-            &b, "根元素 <%s>%s%s%s不是本表单的数据，应为 %s（命名空间 %s）",
-            node ? (const char *)node->name : "?", node && node->ns ? "（命名空间 " : "",
-            node && node->ns ? (const char *)node->ns->href : "", node && node->ns ? "）" : "",
-            v->s->roots ? v->s->roots : "?", v->s->target_ns ? v->s->target_ns : "（无）");
+        ipf_buf_printf(&b, "根元素 <%s>%s%s%s不是本表单的数据，应为 %s（命名空间 %s）",
+                       node ? (const char *)node->name : "?", node && node->ns ? "（命名空间 " : "",
+                       node && node->ns ? (const char *)node->ns->href : "",
+                       node && node->ns ? "）" : "", v->s->roots ? v->s->roots : "?",
+                       v->s->target_ns ? v->s->target_ns : "（无）");
         break;
     default:
         if (e->code >= XML_SCHEMAV_CVC_FACET_VALID &&
             e->code <= XML_SCHEMAV_CVC_FRACTIONDIGITS_VALID) {
             code = "SCHEMA-TYPE";
-            ipf_strbuf_addf(&b, "%s的值“", flabel);
-            ipf_strbuf_add_excerpt_visible(&b, value, VALUE_SHOWN);
-            ipf_strbuf_adds(&b, "”不符合要求：");
+            ipf_buf_printf(&b, "%s的值“", flabel);
+            ipf_buf_excerpt_visible(&b, value, VALUE_SHOWN);
+            ipf_buf_str(&b, "”不符合要求：");
         } else {
-            ipf_strbuf_addf(&b, "“%s”不符合数据结构要求：", flabel);
+            ipf_buf_printf(&b, "“%s”不符合数据结构要求：", flabel);
         }
         english_detail(&b, msg);
         break;
@@ -1403,21 +1399,19 @@ static void remove_listed(xmlNodePtr orig, xmlNodePtr copy, xmlNodePtr *rem, siz
  * element children too (not a simple value) or no memory. */
 static char *element_text(const xmlNode *n, int *oom)
 {
-    ipf_strbuf b = {0};
+    ipf_buf b = {0};
     for (const xmlNode *c = n->children; c; c = c->next) {
         if (c->type == XML_ELEMENT_NODE) {
             free(b.s);
             return NULL;
         }
         if ((c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) && c->content)
-            ipf_strbuf_adds(&b, (const char *)c->content);
+            ipf_buf_str(&b, (const char *)c->content);
     }
-    if (b.oom) {
+    char *text = ipf_buf_take(&b);
+    if (!text)
         *oom = 1;
-        free(b.s);
-        return NULL;
-    }
-    return b.s ? b.s : strdup("");
+    return text;
 }
 
 /* A required attribute, or an element whose type asks for content, that
@@ -1452,10 +1446,10 @@ static void required_filled(vstate *v, const xmlNode *n)
             if (oom)
                 v->oom = 1;
             if (text && *text && !ipf_utf8_is_filled(text)) {
-                ipf_strbuf b = {0};
-                ipf_strbuf_addf(&b, "%s未填写（只有空白字符“", label_or_name(v->s, n));
-                ipf_strbuf_add_excerpt_visible(&b, text, VALUE_SHOWN);
-                ipf_strbuf_adds(&b, "”）");
+                ipf_buf b = {0};
+                ipf_buf_printf(&b, "%s未填写（只有空白字符“", label_or_name(v->s, n));
+                ipf_buf_excerpt_visible(&b, text, VALUE_SHOWN);
+                ipf_buf_str(&b, "”）");
                 if (b.oom)
                     v->oom = 1;
                 else
@@ -1472,9 +1466,9 @@ static void required_filled(vstate *v, const xmlNode *n)
             const field *f = field_of(v->s, (const xmlNode *)a);
             if (!f || !f->required || f->expect)
                 continue; /* a typed value (a count, a date) has its own message */
-            ipf_strbuf b = {0}, tmp = {0};
-            ipf_strbuf_addf(&b, "%s未填写（只有空白字符）",
-                            attr_label(v, n, (const char *)a->name, &tmp));
+            ipf_buf b = {0}, tmp = {0};
+            ipf_buf_printf(&b, "%s未填写（只有空白字符）",
+                           attr_label(v, n, (const char *)a->name, &tmp));
             if (b.oom || tmp.oom)
                 v->oom = 1;
             else
