@@ -80,15 +80,9 @@ static void push(strvec *s, const char *p, size_t len)
 {
     if (s->oom)
         return;
-    if (s->n + 2 > s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 64;
-        char **v = realloc(s->v, cap * sizeof *v);
-        if (!v) {
-            s->oom = 1;
-            return;
-        }
-        s->v = v;
-        s->cap = cap;
+    if (IPF_GROW(s->v, s->cap, s->n + 2) < 0) {
+        s->oom = 1;
+        return;
     }
     if (!(s->v[s->n] = strndup(p, len)))
         s->oom = 1;

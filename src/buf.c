@@ -48,6 +48,26 @@ int ipf_buf_printf(ipf_buf *b, const char *fmt, ...)
     return 0;
 }
 
+int ipf_grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return 0;
+    if (elem == 0) /* an array of empty records still needs a pointer */
+        elem = 1;
+    size_t c = *cap ? *cap : 16;
+    while (c < need) {
+        if (c > ((size_t)-1) / 2 / elem)
+            return -1;
+        c *= 2;
+    }
+    void *q = realloc(*p, c * elem);
+    if (!q)
+        return -1;
+    *p = q;
+    *cap = c;
+    return 0;
+}
+
 char *ipf_buf_take(ipf_buf *b)
 {
     if (b->oom || ipf_buf_reserve(b, 0) < 0) {

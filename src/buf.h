@@ -114,6 +114,13 @@ int ipf_buf_printf(ipf_buf *b, const char *fmt, ...)
 int ipf_buf_excerpt(ipf_buf *b, const char *v, size_t max_chars);
 int ipf_buf_excerpt_visible(ipf_buf *b, const char *v, size_t max_chars);
 
+/* Makes room in the array *p, of *cap elements of elem bytes, for need
+ * elements, doubling its capacity (16 at first): 0, or -1 when memory ran
+ * out or the size would overflow (the array and *cap untouched).  For
+ * arrays that grow side by side, each gets its own copy of the capacity. */
+int ipf_grow(void **p, size_t *cap, size_t need, size_t elem);
+#define IPF_GROW(arr, cap, need) ipf_grow((void **)&(arr), &(cap), (need), sizeof *(arr))
+
 /* The text built so far, handed to the caller (who frees it), and the
  * buffer emptied; NULL when memory ran out at any point (the text is then
  * freed).  An untouched buffer gives "". */

@@ -82,13 +82,8 @@ static int parse_simple(const char *rules, ipf_collator *c, int *numeric)
             if (p == y)
                 return -1;
             level++;
-            if (c->nrw == cap) {
-                cap = cap ? cap * 2 : 32;
-                rewrite *r = realloc(c->rw, cap * sizeof *r);
-                if (!r)
-                    return -1;
-                c->rw = r;
-            }
+            if (IPF_GROW(c->rw, cap, c->nrw + 1) < 0)
+                return -1;
             rewrite *r = &c->rw[c->nrw];
             r->from = strndup(y, (size_t)(p - y));
             r->to = malloc(alen + 3 * (size_t)level + 1);

@@ -151,13 +151,8 @@ static ipf_status regions_load(const char *path, ipf_diags *d, regions *out)
                              "地区表的这一项缺少 code 或 name");
                 return IPF_ERR_TEMPLATE;
             }
-            if (out->n == cap) {
-                cap *= 2;
-                region *nr = realloc(out->r, cap * sizeof *nr);
-                if (!nr)
-                    return IPF_ERR_NOMEM;
-                out->r = nr;
-            }
+            if (IPF_GROW(out->r, cap, out->n + 1) < 0)
+                return IPF_ERR_NOMEM;
             region *g = &out->r[out->n++];
             g->code = xattr(q, "code");
             g->name = xattr(q, "name");

@@ -239,18 +239,13 @@ static ipf_status parse(ipf_csv *c, const char *name, ipf_diags *d)
                 errors++;
             }
             if (!errors) {
-                if (c->nrec == c->cap) {
-                    size_t ncap = c->cap ? c->cap * 2 : 64;
-                    size_t *f = realloc(c->fields, ncap * c->nfields * sizeof *f);
-                    if (!f)
-                        return IPF_ERR_NOMEM;
-                    c->fields = f;
-                    long *l = realloc(c->lines, ncap * sizeof *l);
-                    if (!l)
-                        return IPF_ERR_NOMEM;
-                    c->lines = l;
-                    c->cap = ncap;
-                }
+                /* fields (nfields per record) and lines grow side by side */
+                size_t capf = c->cap, capl = c->cap;
+                if (ipf_grow((void **)&c->fields, &capf, c->nrec + 1,
+                             c->nfields * sizeof *c->fields) < 0 ||
+                    IPF_GROW(c->lines, capl, c->nrec + 1) < 0)
+                    return IPF_ERR_NOMEM;
+                c->cap = capf;
                 memcpy(c->fields + c->nrec * c->nfields, recfields, nf * sizeof *recfields);
                 c->lines[c->nrec++] = recline;
             }
@@ -443,7 +438,7 @@ const char *ipf_csv_encoding(const ipf_csv *c)
 struct ipf_csv_writer {
     ipf_csv_charset cs;
     ipf_buf out; /* UTF-8, BOM first */
-    int infield;    /* fields in the current record so far */
+    int infield; /* fields in the current record so far */
     unsigned char *conv;
     size_t convlen;
 };

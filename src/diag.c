@@ -1,5 +1,6 @@
 /* diag.c: the diagnostics sink. */
 #include "diag.h"
+#include "buf.h"
 #include "utf8.h"
 
 #include <stdarg.h>
@@ -160,15 +161,9 @@ static const char *intern_file(ipf_diags *d, const char *file, size_t *rank)
             *rank = k - 1;
             return d->files[k - 1];
         }
-    if (d->nfiles == d->capfiles) {
-        size_t cap = d->capfiles ? d->capfiles * 2 : 4;
-        char **f = realloc(d->files, cap * sizeof *f);
-        if (!f) {
-            free(copy);
-            return NULL;
-        }
-        d->files = f;
-        d->capfiles = cap;
+    if (IPF_GROW(d->files, d->capfiles, d->nfiles + 1) < 0) {
+        free(copy);
+        return NULL;
     }
     *rank = d->nfiles;
     d->files[d->nfiles++] = copy;
@@ -186,20 +181,13 @@ void ipf_diag_vadd(ipf_diags *d, const char *file, long line, ipf_severity sev, 
 {
     if (!d)
         return;
-    if (d->n == d->cap) {
-        size_t cap = d->cap ? d->cap * 2 : 16;
-        ipf_diag *items = realloc(d->items, cap * sizeof *items);
-        if (items)
-            d->items = items;
-        size_t *rank = items ? realloc(d->rank, cap * sizeof *rank) : NULL;
-        if (rank)
-            d->rank = rank;
-        if (!items || !rank) {
-            d->oom = 1;
-            return;
-        }
-        d->cap = cap;
+    /* items and rank grow side by side */
+    size_t capitems = d->cap, caprank = d->cap;
+    if (IPF_GROW(d->items, capitems, d->n + 1) < 0 || IPF_GROW(d->rank, caprank, d->n + 1) < 0) {
+        d->oom = 1;
+        return;
     }
+    d->cap = capitems;
     va_list ap2;
     va_copy(ap2, ap);
     int len = vsnprintf(NULL, 0, fmt, ap2);

@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
+
 #define CHUNK_MIN 65536u
 
 typedef struct chunk {
@@ -52,24 +54,6 @@ struct ipf_drawing {
 };
 
 static const char *const info_keys[4] = {"Title", "Author", "Subject", "Keywords"};
-
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap)
-        return 0;
-    size_t c = *cap ? *cap : 16;
-    while (c < need) {
-        if (c > ((size_t)-1) / 2 / elem)
-            return -1;
-        c *= 2;
-    }
-    void *q = realloc(*p, c * elem);
-    if (!q)
-        return -1;
-    *p = q;
-    *cap = c;
-    return 0;
-}
 
 /* Copies len bytes into the arena, NUL-terminated; NULL on no memory. */
 static const char *arena_copy(ipf_drawing *dr, const char *s, size_t len)
@@ -127,7 +111,7 @@ int ipf_drawing_add_page(ipf_drawing *dr, double width, double height)
 {
     if (dr->broken)
         return -1;
-    if (grow((void **)&dr->pages, &dr->cappages, dr->npages + 1, sizeof(page)) < 0)
+    if (ipf_grow((void **)&dr->pages, &dr->cappages, dr->npages + 1, sizeof(page)) < 0)
         return fail(dr);
     page *p = &dr->pages[dr->npages];
     p->width = width;
@@ -148,15 +132,17 @@ static ipf_draw_item *new_item(ipf_drawing *dr, ipf_draw_kind kind)
         return NULL;
     ipf_draw_item *it;
     if (dr->current + 1 < dr->npages) {
-        if (grow((void **)&dr->late, &dr->caplate, dr->nlate + 1, sizeof(ipf_draw_item)) < 0 ||
-            grow((void **)&dr->late_page, &dr->caplatepage, dr->nlate + 1, sizeof(size_t)) < 0) {
+        if (ipf_grow((void **)&dr->late, &dr->caplate, dr->nlate + 1, sizeof(ipf_draw_item)) < 0 ||
+            ipf_grow((void **)&dr->late_page, &dr->caplatepage, dr->nlate + 1, sizeof(size_t)) <
+                0) {
             dr->broken = 1;
             return NULL;
         }
         dr->late_page[dr->nlate] = dr->current;
         it = &dr->late[dr->nlate++];
     } else {
-        if (grow((void **)&dr->items, &dr->capitems, dr->nitems + 1, sizeof(ipf_draw_item)) < 0) {
+        if (ipf_grow((void **)&dr->items, &dr->capitems, dr->nitems + 1, sizeof(ipf_draw_item)) <
+            0) {
             dr->broken = 1;
             return NULL;
         }
@@ -316,8 +302,8 @@ int ipf_drawing_outline(ipf_drawing *dr, int level, const char *title, double y)
     if (dr->broken || dr->npages == 0 || level < 0 || !title)
         return -1; /* misuse: the drawing stays usable */
     const char *t = arena_copy(dr, title, strlen(title));
-    if (!t || grow((void **)&dr->outlines, &dr->capoutlines, dr->noutlines + 1,
-                   sizeof(ipf_outline_entry)) < 0)
+    if (!t || ipf_grow((void **)&dr->outlines, &dr->capoutlines, dr->noutlines + 1,
+                       sizeof(ipf_outline_entry)) < 0)
         return fail(dr);
     ipf_outline_entry *o = &dr->outlines[dr->noutlines++];
     o->level = level;

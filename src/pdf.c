@@ -428,25 +428,13 @@ static int use_cp(doc_ctx *c, int font, uint32_t cp)
         for (size_t i = 0; i < u->nsup; i++)
             if (u->sup[i] == cp)
                 return 0;
-        if (u->nsup == u->capsup) {
-            size_t n = u->capsup ? u->capsup * 2 : 8;
-            uint32_t *q = realloc(u->sup, n * sizeof *q);
-            if (!q)
-                return -1;
-            u->sup = q;
-            u->capsup = n;
-        }
+        if (IPF_GROW(u->sup, u->capsup, u->nsup + 1) < 0)
+            return -1;
         u->sup[u->nsup++] = cp;
         note_missing(c, font, cp);
     }
-    if (u->ncps == u->capcps) {
-        size_t n = u->capcps ? u->capcps * 2 : 1024;
-        uint32_t *q = realloc(u->cps, n * sizeof *q);
-        if (!q)
-            return -1;
-        u->cps = q;
-        u->capcps = n;
-    }
+    if (IPF_GROW(u->cps, u->capcps, u->ncps + 1) < 0)
+        return -1;
     u->cps[u->ncps++] = cp;
     return 0;
 }
@@ -501,14 +489,8 @@ static unsigned widen_units(const ipf_pdf_writer *w, const ipf_draw_item *it)
 static int use_wide(doc_ctx *c, int font, uint32_t cp, unsigned extra)
 {
     font_use *u = &c->w->use[font];
-    if (u->nvar == u->capvar) {
-        size_t n = u->capvar ? u->capvar * 2 : 256;
-        uint64_t *q = realloc(u->var, n * sizeof *q);
-        if (!q)
-            return -1;
-        u->var = q;
-        u->capvar = n;
-    }
+    if (IPF_GROW(u->var, u->capvar, u->nvar + 1) < 0)
+        return -1;
     u->var[u->nvar++] = (uint64_t)cp << 16 | extra;
     return 0;
 }
@@ -584,23 +566,12 @@ static ipf_status collect(doc_ctx *c, const ipf_drawing *dr)
             return IPF_ERR_PDF;
         }
         for (size_t i = 0; i < u->nvar; i++) {
-            if (u->ncps == u->capcps) {
-                size_t n = u->capcps ? u->capcps * 2 : 1024;
-                uint32_t *q = realloc(u->cps, n * sizeof *q);
-                if (!q)
-                    return IPF_ERR_NOMEM;
-                u->cps = q;
-                u->capcps = n;
-            }
+            if (IPF_GROW(u->cps, u->capcps, u->ncps + 1) < 0)
+                return IPF_ERR_NOMEM;
             u->cps[u->ncps++] = (uint32_t)(u->var[i] >> 16);
         }
-        if (u->ncps > u->capextra) {
-            uint16_t *q = realloc(u->extra, u->ncps * sizeof *q);
-            if (!q)
-                return IPF_ERR_NOMEM;
-            u->extra = q;
-            u->capextra = u->ncps;
-        }
+        if (IPF_GROW(u->extra, u->capextra, u->ncps) < 0)
+            return IPF_ERR_NOMEM;
         for (size_t i = 0; i < u->ncps; i++)
             u->extra[i] = i < u->nplain ? 0 : (uint16_t)(u->var[i - u->nplain] & 0xFFFF);
     }
@@ -764,14 +735,9 @@ static void build_font(doc_ctx *c, size_t fi)
     HPDF_MD5Update(&c->md5, (const HPDF_BYTE *)base, (HPDF_UINT32)strlen(base));
 
     /* glyphs and widths */
-    if (n > w->capgids) {
-        uint16_t *g = realloc(w->gids, n * sizeof *g);
-        if (!g) {
-            c->oom = 1;
-            return;
-        }
-        w->gids = g;
-        w->capgids = n;
+    if (IPF_GROW(w->gids, w->capgids, n) < 0) {
+        c->oom = 1;
+        return;
     }
     for (size_t i = 0; i < n; i++)
         w->gids[i] = (uint16_t)ipf_ttf_glyph(tt, u->cps[i]);

@@ -406,14 +406,8 @@ static long add_glyph(ipf_ttf *f, unsigned g)
         return f->newid[g];
     if (f->nlist >= 0xFFFF)
         return -1;
-    if (f->nlist == f->caplist) {
-        size_t c = f->caplist ? f->caplist * 2 : 1024;
-        uint16_t *q = realloc(f->list, c * sizeof *q);
-        if (!q)
-            return -1;
-        f->list = q;
-        f->caplist = c;
-    }
+    if (IPF_GROW(f->list, f->caplist, f->nlist + 1) < 0)
+        return -1;
     f->gen[g] = f->cur_gen;
     f->newid[g] = (uint16_t)f->nlist;
     f->list[f->nlist] = (uint16_t)g;
@@ -511,13 +505,8 @@ static int glyph_segments(ipf_ttf *f, const uint16_t *extra, size_t n, size_t ng
 {
     if (!glyph_compressor(f))
         return -1;
-    if (ng > f->capsegs) {
-        ipf_glyphz_seg *s = realloc(f->segs, ng * sizeof *s);
-        if (!s)
-            return -1;
-        f->segs = s;
-        f->capsegs = ng;
-    }
+    if (IPF_GROW(f->segs, f->capsegs, ng) < 0)
+        return -1;
     const unsigned char *r = f->raw.p;
     for (size_t i = 0; i < ng; i++) {
         uint32_t a = ipf_rd32(r + loca_at + 4 * i), b = ipf_rd32(r + loca_at + 4 * i + 4);
@@ -559,14 +548,8 @@ int ipf_ttf_subset(ipf_ttf *f, const uint16_t *gids, const uint16_t *extra, size
             if (add_glyph(f, g) < 0)
                 return -1;
         } else {
-            if (f->nlist == f->caplist) {
-                size_t c = f->caplist * 2;
-                uint16_t *q = realloc(f->list, c * sizeof *q);
-                if (!q)
-                    return -1;
-                f->list = q;
-                f->caplist = c;
-            }
+            if (IPF_GROW(f->list, f->caplist, f->nlist + 1) < 0)
+                return -1;
             f->list[f->nlist++] = (uint16_t)g;
         }
     }

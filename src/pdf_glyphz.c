@@ -383,23 +383,12 @@ static void set_costs(ipf_glyphz *z)
 
 static int reserve_parse(ipf_glyphz *z, size_t n)
 {
-    if (n + 1 <= z->cap)
-        return 0;
-    size_t c = z->cap ? z->cap : 4096;
-    while (c < n + 1)
-        c *= 2;
-    uint32_t *cost = realloc(z->cost, c * sizeof *cost);
-    if (cost)
-        z->cost = cost;
-    uint16_t *sl = realloc(z->step_len, c * sizeof *sl);
-    if (sl)
-        z->step_len = sl;
-    uint16_t *sd = realloc(z->step_dist, c * sizeof *sd);
-    if (sd)
-        z->step_dist = sd;
-    if (!cost || !sl || !sd)
+    /* three arrays side by side, one entry per input position */
+    size_t cc = z->cap, cl = z->cap, cd = z->cap;
+    if (IPF_GROW(z->cost, cc, n + 1) < 0 || IPF_GROW(z->step_len, cl, n + 1) < 0 ||
+        IPF_GROW(z->step_dist, cd, n + 1) < 0)
         return -1;
-    z->cap = c;
+    z->cap = cc;
     return 0;
 }
 

@@ -76,7 +76,7 @@ typedef struct rule {
     /* What the suffix is made of, kept so that a <source> retitled by an
      * including file also retitles the clauses of the included rules. */
     char **cite_src, **cite_text; /* per <clause>: source id (or NULL), text */
-    size_t ncites;
+    size_t ncites, capsrc, captext;
     char *clause_format;
     int context, assert_, locate; /* expression indices; locate -1 when absent */
     part *parts;
@@ -110,15 +110,15 @@ struct ipf_ruleset {
     char *files[MAX_RULE_FILES]; /* files[0] is path's copy; then the included */
     int nfiles;
     nsdecl *ns;
-    size_t nns;
+    size_t nns, capns;
     setting *settings;
-    size_t nsettings;
+    size_t nsettings, capsettings;
     source *sources;
-    size_t nsources;
+    size_t nsources, capsources;
     rule *rules;
-    size_t nrules;
+    size_t nrules, caprules;
     expr *exprs;
-    size_t nexprs;
+    size_t nexprs, capexprs;
     pthread_mutex_t lock;
     evalset *pool;
 };
@@ -148,7 +148,7 @@ static void free_cites(rule *r)
     free(r->cite_text);
     free(r->clause_format);
     r->cite_src = r->cite_text = NULL;
-    r->ncites = 0;
+    r->ncites = r->capsrc = r->captext = 0;
     r->clause_format = NULL;
 }
 
@@ -579,25 +579,10 @@ static char *text_of(loadctx *L, const xmlNode *n)
     return r;
 }
 
-static int grow(void **arr, size_t n, size_t size)
-{
-    /* capacity is the next power of two at or above n+1 */
-    size_t cap = 1;
-    while (cap < n + 1)
-        cap *= 2;
-    if (n != 0 && (n & (n - 1)) != 0)
-        return 0; /* not at a power of two: room is left */
-    void *na = realloc(*arr, cap * size);
-    if (!na)
-        return -1;
-    *arr = na;
-    return 0;
-}
-
 static int add_expr(loadctx *L, const char *src, long line)
 {
     ipf_ruleset *rs = L->rs;
-    if (grow((void **)&rs->exprs, rs->nexprs, sizeof *rs->exprs) != 0) {
+    if (IPF_GROW(rs->exprs, rs->capexprs, rs->nexprs + 1) != 0) {
         L->oom = 1;
         return -1;
     }
@@ -844,7 +829,7 @@ static const char *source_title(const ipf_ruleset *rs, const char *id)
 static void parse_rule(loadctx *L, const xmlNode *el, const char *clause_format)
 {
     ipf_ruleset *rs = L->rs;
-    if (grow((void **)&rs->rules, rs->nrules, sizeof *rs->rules) != 0) {
+    if (IPF_GROW(rs->rules, rs->caprules, rs->nrules + 1) != 0) {
         L->oom = 1;
         return;
     }
@@ -918,8 +903,8 @@ static void parse_rule(loadctx *L, const xmlNode *el, const char *clause_format)
                                  t[n - 1] == '\r'))
                     n--;
             }
-            if (grow((void **)&r->cite_src, r->ncites, sizeof *r->cite_src) != 0 ||
-                grow((void **)&r->cite_text, r->ncites, sizeof *r->cite_text) != 0) {
+            if (IPF_GROW(r->cite_src, r->capsrc, r->ncites + 1) != 0 ||
+                IPF_GROW(r->cite_text, r->captext, r->ncites + 1) != 0) {
                 oom = 1;
             } else {
                 r->cite_src[r->ncites] = src;
@@ -1267,7 +1252,7 @@ static void load_file(loadctx *L, const char *path, int depth, const char *from,
     size_t first_own_source = rs->nsources;
     for (const xmlNode *c = root->children; c && !L->oom; c = c->next) {
         if (is_rules_el(c, "namespace")) {
-            if (grow((void **)&rs->ns, rs->nns, sizeof *rs->ns) != 0) {
+            if (IPF_GROW(rs->ns, rs->capns, rs->nns + 1) != 0) {
                 L->oom = 1;
                 break;
             }
@@ -1323,7 +1308,7 @@ static void load_file(loadctx *L, const char *path, int depth, const char *from,
                 old->line = ipf_xml_line(c);
                 continue;
             }
-            if (grow((void **)&rs->settings, rs->nsettings, sizeof *rs->settings) != 0) {
+            if (IPF_GROW(rs->settings, rs->capsettings, rs->nsettings + 1) != 0) {
                 free(name);
                 free(value);
                 free(type);
@@ -1360,7 +1345,7 @@ static void load_file(loadctx *L, const char *path, int depth, const char *from,
                 free(id);
                 continue;
             }
-            if (grow((void **)&rs->sources, rs->nsources, sizeof *rs->sources) != 0) {
+            if (IPF_GROW(rs->sources, rs->capsources, rs->nsources + 1) != 0) {
                 free(id);
                 free(title);
                 L->oom = 1;

@@ -913,15 +913,9 @@ static void emit_always(vstate *v, long line, ipf_severity sev, const char *code
 
 static void remember_removal(vstate *v, xmlNodePtr n)
 {
-    if (v->nrem == v->caprem) {
-        size_t cap = v->caprem ? v->caprem * 2 : 8;
-        xmlNodePtr *r = realloc(v->removals, cap * sizeof *r);
-        if (!r) {
-            v->oom = 1;
-            return;
-        }
-        v->removals = r;
-        v->caprem = cap;
+    if (IPF_GROW(v->removals, v->caprem, v->nrem + 1) < 0) {
+        v->oom = 1;
+        return;
     }
     v->removals[v->nrem++] = n;
 }

@@ -1,5 +1,6 @@
 /* validate.c: the checks before printing, in the order a clerk reads them. */
 #include "validate.h"
+#include "buf.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -87,15 +88,9 @@ static void check_text(glyph_scan *g, const xmlNode *owner, const char *text)
             }
             continue;
         }
-        if (g->n == g->cap) {
-            size_t cap = g->cap ? g->cap * 2 : 32;
-            glyph_miss *nm = realloc(g->miss, cap * sizeof *nm);
-            if (!nm) {
-                g->oom = 1;
-                return;
-            }
-            g->miss = nm;
-            g->cap = cap;
+        if (IPF_GROW(g->miss, g->cap, g->n + 1) < 0) {
+            g->oom = 1;
+            return;
         }
         if (g->n == 64 && !g->index) {
             g->index = malloc(UNICODE_SIZE * sizeof *g->index);
