@@ -24,6 +24,7 @@
 #include "linebreak.h"
 #include "utf8.h"
 #include "xmldoc.h"
+#include "xpathfn.h"
 
 /* Placeholders the breaker sees as ordinary characters. */
 #define PH_BOX     0xE000u /* check box, unticked */
@@ -155,6 +156,7 @@ struct ipf_layout {
     size_t nrows, caprows;
     int budget_spent; /* the XPath budget ran out (reported once) */
     /* paragraph scratch */
+    ipf_broken broken; /* the lines of the paragraph being set */
     uint32_t *cps;
     double *adv;
     int16_t *fnt;
@@ -178,7 +180,9 @@ void ipf_layout_free(ipf_layout *lay)
 {
     if (!lay)
         return;
+    xmlXPathFreeContext(lay->xp);
     ipf_line_breaker_free(lay->lb);
+    ipf_broken_free(&lay->broken);
     ipf_sorter_free(lay->sorter);
     free(lay->ops);
     free(lay->lines);
@@ -304,6 +308,140 @@ static void quiet_xpath_error(void *data, xmlErrorPtr e)
     (void)e;
 }
 
+/* A path of child steps (d:institution/d:name), perhaps ending in an
+ * attribute (d:institution/d:staff/@total), is walked here instead of by
+ * libxml2, whose evaluator allocates a parser context, a value stack and a
+ * node set per step: those were half the allocations of a form's layout.
+ * The walk gives the same nodes in the same (document) order and charges
+ * the XPath budget one operation per node it looks at; anything else
+ * (predicates, axes, functions, variables, a prefix not declared) goes to
+ * libxml2 as before. */
+#define SIMPLE_STEPS 8
+
+typedef struct simple_step {
+    const xmlChar *uri; /* NULL: no namespace */
+    const char *name;
+    size_t len;
+} simple_step;
+
+static int name_start(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_' || c >= 0x80;
+}
+
+static int name_char(unsigned char c)
+{
+    return name_start(c) || (c >= '0' && c <= '9') || c == '-' || c == '.';
+}
+
+/* The steps of src, or -1: not such a path.  *attr: the last is @name. */
+static int simple_parse(ipf_layout *lay, const char *src, simple_step *st, int *attr)
+{
+    int n = 0;
+    *attr = 0;
+    for (const char *p = src;;) {
+        if (n == SIMPLE_STEPS || *attr)
+            return -1;
+        if (*p == '@') {
+            *attr = 1;
+            p++;
+        }
+        const char *a = p;
+        if (!name_start((unsigned char)*p))
+            return -1;
+        while (name_char((unsigned char)*p))
+            p++;
+        st[n].uri = NULL;
+        st[n].name = a;
+        if (*p == ':') {
+            char prefix[64];
+            if ((size_t)(p - a) >= sizeof prefix)
+                return -1;
+            memcpy(prefix, a, (size_t)(p - a));
+            prefix[p - a] = '\0';
+            st[n].uri = xmlXPathNsLookup(lay->xp, (const xmlChar *)prefix);
+            if (!st[n].uri)
+                return -1;
+            a = ++p;
+            if (!name_start((unsigned char)*p))
+                return -1;
+            while (name_char((unsigned char)*p))
+                p++;
+            st[n].name = a;
+        }
+        st[n].len = (size_t)(p - a);
+        n++;
+        if (*p == '\0')
+            return n;
+        if (*p != '/')
+            return -1;
+        p++;
+    }
+}
+
+static int simple_match(const xmlChar *name, const xmlNs *ns, const simple_step *s)
+{
+    if (strncmp((const char *)name, s->name, s->len) != 0 || name[s->len] != '\0')
+        return 0;
+    return s->uri ? ns && xmlStrEqual(ns->href, s->uri) : !ns;
+}
+
+/* Adds the nodes that steps k.. reach from n to set: 0, -1 out of memory,
+ * -2 over the budget. */
+static int simple_walk(ipf_layout *lay, xmlNodePtr n, const simple_step *st, int k, int nsteps,
+                       int attr, xmlNodeSetPtr set)
+{
+    xmlXPathContextPtr xp = lay->xp;
+    if (attr && k == nsteps - 1) {
+        if (n->type != XML_ELEMENT_NODE)
+            return 0;
+        for (xmlAttrPtr a = n->properties; a; a = a->next) {
+            if (xp->opLimit && ++xp->opCount >= xp->opLimit)
+                return -2;
+            if (simple_match(a->name, a->ns, &st[k]) &&
+                xmlXPathNodeSetAddUnique(set, (xmlNodePtr)a) < 0)
+                return -1;
+        }
+        return 0;
+    }
+    for (xmlNodePtr c = n->children; c; c = c->next) {
+        if (xp->opLimit && ++xp->opCount >= xp->opLimit)
+            return -2;
+        if (c->type != XML_ELEMENT_NODE || !simple_match(c->name, c->ns, &st[k]))
+            continue;
+        int rc = k + 1 == nsteps ? xmlXPathNodeSetAddUnique(set, c) < 0 ? -1 : 0
+                                 : simple_walk(lay, c, st, k + 1, nsteps, attr, set);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* 1: src was such a path, *out its node set (NULL: out of memory or over
+ * the budget); 0: libxml2 must evaluate it. */
+static int simple_eval(ipf_layout *lay, const char *src, xmlNodePtr ctx, xmlXPathObjectPtr *out)
+{
+    simple_step st[SIMPLE_STEPS];
+    int attr, n;
+    *out = NULL;
+    if (!src || !ctx || (ctx->type != XML_ELEMENT_NODE && ctx->type != XML_DOCUMENT_NODE) ||
+        (n = simple_parse(lay, src, st, &attr)) < 0)
+        return 0;
+    if (lay->xp->opLimit && ++lay->xp->opCount >= lay->xp->opLimit)
+        return 1;
+    xmlXPathObjectPtr o = xmlXPathNewNodeSet(NULL);
+    if (!o || !o->nodesetval) {
+        xmlXPathFreeObject(o);
+        return 1;
+    }
+    if (simple_walk(lay, ctx, st, 0, n, attr, o->nodesetval) < 0) {
+        xmlXPathFreeObject(o);
+        return 1;
+    }
+    *out = o;
+    return 1;
+}
+
 /* An expression that compiled but cannot be evaluated (an undeclared prefix,
  * an unknown function) would leave its field blank without a word: that is
  * a template error, reported once per template element with its line.  The
@@ -315,10 +453,14 @@ static xmlXPathObjectPtr eval_comp(ipf_layout *lay, const xmlNode *tn, xmlXPathC
         return NULL;
     lay->xp->node = ctx;
     xmlResetError(&lay->xp->lastError);
-    xmlXPathObjectPtr o = xmlXPathCompiledEval(c, lay->xp);
+    xmlXPathObjectPtr o;
+    int simple = simple_eval(lay, src, ctx, &o);
+    if (!simple)
+        o = xmlXPathCompiledEval(c, lay->xp);
     if (o)
         return o;
-    if (lay->xp->lastError.code == XML_ERR_NO_MEMORY) {
+    if (lay->xp->lastError.code == XML_ERR_NO_MEMORY ||
+        (simple && !ipf_xml_xpath_exhausted(lay->xp))) {
         lay->oom = 1;
         return NULL;
     }
@@ -711,7 +853,7 @@ static void para_finish(ipf_layout *lay, const style *s, double width)
     if (lay->ncps == 0) {
         add_line(lay, lh, LN_TEXT);
     } else {
-        ipf_broken b = {0};
+        ipf_broken *b = &lay->broken;
         /* Every paragraph avoids a lone last character (孤字); a label also
          * balances its lines and breaks where its template says. */
         ipf_lb_opts o = {0};
@@ -720,14 +862,14 @@ static void para_finish(ipf_layout *lay, const style *s, double width)
         o.balance = o.marked_breaks = lay->in_label;
         o.blank_l = lay->bl;
         o.blank_r = lay->br;
-        if (ipf_line_breaker_break_opts(lay->lb, lay->cps, lay->adv, lay->ncps, width, &o, &b) !=
+        if (ipf_line_breaker_break_into(lay->lb, lay->cps, lay->adv, lay->ncps, width, &o, b) !=
             IPF_OK) {
             lay->oom = 1;
             return;
         }
         uint32_t first = (uint32_t)lay->nlines;
-        for (size_t li = 0; li < b.nlines; li++) {
-            double w = b.lines[li].width;
+        for (size_t li = 0; li < b->nlines; li++) {
+            double w = b->lines[li].width;
             if (s->letter_spacing > 0 && w > s->letter_spacing)
                 w -= s->letter_spacing; /* no spacing after the last glyph */
             double shift = s->align == AL_CENTER  ? (width - w) / 2
@@ -738,15 +880,14 @@ static void para_finish(ipf_layout *lay, const style *s, double width)
             uint32_t idx = add_line(lay, lh, LN_TEXT);
             if (lay->oom)
                 break;
-            emit_line(lay, s, &b, li, shift, idx, lh);
+            emit_line(lay, s, b, li, shift, idx, lh);
         }
-        if (b.nlines == 0)
+        if (b->nlines == 0)
             add_line(lay, lh, LN_TEXT);
         if (!lay->oom && lay->nlines > first) {
             lay->lines[first].para |= PF_FIRST;
             lay->lines[lay->nlines - 1].para |= PF_LAST;
         }
-        ipf_broken_free(&b);
     }
     if (s->space_after > 0)
         add_line(lay, s->space_after, LN_SPACE);
@@ -2110,16 +2251,22 @@ static void set_info(ipf_layout *lay, const xmlNode *info, xmlNodePtr ctx)
         lay->oom = 1;
 }
 
-static void reset(ipf_layout *lay)
+static void free_strs(ipf_layout *lay)
 {
     for (size_t i = 0; i < lay->nstrs; i++)
         free(lay->strs[i]);
     lay->nstrs = 0;
+}
+
+static void reset(ipf_layout *lay)
+{
+    free_strs(lay);
     lay->nvars = 0;
     lay->nlate = 0;
     lay->nops = lay->nlines = lay->ntext = lay->ncells = lay->nrows = lay->ncps = 0;
     lay->oom = 0;
     lay->nbad = lay->template_errors = 0;
+    lay->budget_spent = 0;
     lay->pages = 0;
     lay->page_open = 0;
 }
@@ -2165,20 +2312,33 @@ ipf_status ipf_layout_document(ipf_layout *lay, const ipf_form *form, const ipf_
         data = empty;
     }
     lay->data = data;
-    lay->xp = xmlXPathNewContext(data);
+    /* One XPath context for every document: its functions are registered
+     * once and libxml2's cache of result objects stays warm (a fresh
+     * context per document cost a third of the allocations of a small
+     * form).  The namespaces are the form's, registered again each time. */
     if (!lay->xp) {
-        xmlFreeDoc(empty);
-        return IPF_ERR_NOMEM;
+        lay->xp = xmlXPathNewContext(data);
+        if (!lay->xp || ipf_xpathfn_register(lay->xp) != 0) {
+            xmlXPathFreeContext(lay->xp);
+            lay->xp = NULL;
+            xmlFreeDoc(empty);
+            return IPF_ERR_NOMEM;
+        }
+        lay->xp->error = quiet_xpath_error;
+        xmlXPathRegisterVariableLookup(lay->xp, lookup_variable, lay);
     }
-    lay->xp->error = quiet_xpath_error;
+    lay->xp->doc = data;
+    lay->xp->node = NULL;
     ipf_xml_bound_xpath(lay->xp); /* a select as broad as //node() in a loop ends */
-    if (ipf_form_setup_xpath(form, lay->xp) != 0) {
-        xmlXPathFreeContext(lay->xp);
-        lay->xp = NULL;
+    xmlXPathRegisteredNsCleanup(lay->xp);
+    ipf_form_register_namespaces(form, lay->xp);
+    if (xmlXPathRegisterNs(lay->xp, (const xmlChar *)"ipf", (const xmlChar *)IPF_FUNCTIONS_NS) !=
+        0) {
+        xmlXPathRegisteredNsCleanup(lay->xp);
+        lay->xp->doc = NULL;
         xmlFreeDoc(empty);
         return IPF_ERR_NOMEM;
     }
-    xmlXPathRegisterVariableLookup(lay->xp, lookup_variable, lay);
     xmlNodePtr ctx = xmlDocGetRootElement(data);
 
     /* Defaults, then the template's typography. */
@@ -2230,8 +2390,14 @@ ipf_status ipf_layout_document(ipf_layout *lay, const ipf_form *form, const ipf_
             lay->oom = 1;
         lay->pg = last;
     }
-    xmlXPathFreeContext(lay->xp);
-    lay->xp = NULL;
+    /* What was made for this document goes with it, so that laying out
+     * document after document allocates as much as it frees (libFuzzer
+     * checks for a leak whenever a run does not). */
+    xmlXPathRegisteredNsCleanup(lay->xp);
+    lay->xp->doc = NULL; /* the caller frees the document */
+    lay->xp->node = NULL;
+    lay->data = NULL;
+    free_strs(lay);
     xmlFreeDoc(empty);
     (void)file;
     if (lay->oom)
