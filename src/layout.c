@@ -140,8 +140,11 @@ struct ipf_layout {
     const xmlNode *bad[16];
     size_t nbad, template_errors;
     const xmlNode *numbering;
-    ipf_sorter *sorter;  /* collators for sort="…", opened on first use */
-    xmlNodeSetPtr group; /* $group: the nodes of the group being laid out */
+    ipf_sorter *sorter;         /* collators for sort="…", opened on first use */
+    xmlNodeSetPtr group;        /* $group: the nodes of the group being laid out */
+    xmlXPathObjectPtr pool[32]; /* node sets for reuse (new_set, release) */
+    int npool;
+    xmlBufferPtr textbuf; /* the string of eval_string() and node_text() */
 
     /* growing buffers, kept across documents */
     op *ops;
@@ -181,6 +184,9 @@ void ipf_layout_free(ipf_layout *lay)
     if (!lay)
         return;
     xmlXPathFreeContext(lay->xp);
+    for (int i = 0; i < lay->npool; i++)
+        xmlXPathFreeObject(lay->pool[i]);
+    xmlBufferFree(lay->textbuf);
     ipf_line_breaker_free(lay->lb);
     ipf_broken_free(&lay->broken);
     ipf_sorter_free(lay->sorter);
@@ -386,10 +392,20 @@ static int simple_match(const xmlChar *name, const xmlNs *ns, const simple_step 
     return s->uri ? ns && xmlStrEqual(ns->href, s->uri) : !ns;
 }
 
-/* Adds the nodes that steps k.. reach from n to set: 0, -1 out of memory,
- * -2 over the budget. */
+/* Adds the nodes that steps k.. reach from n to set, or with set NULL
+ * finds the first of them (*first): 0, 1 found the first, -1 out of
+ * memory, -2 over the budget. */
+static int add_found(xmlNodeSetPtr set, xmlNodePtr n, xmlNodePtr *first)
+{
+    if (!set) {
+        *first = n;
+        return 1;
+    }
+    return xmlXPathNodeSetAddUnique(set, n) < 0 ? -1 : 0;
+}
+
 static int simple_walk(ipf_layout *lay, xmlNodePtr n, const simple_step *st, int k, int nsteps,
-                       int attr, xmlNodeSetPtr set)
+                       int attr, xmlNodeSetPtr set, xmlNodePtr *first)
 {
     xmlXPathContextPtr xp = lay->xp;
     if (attr && k == nsteps - 1) {
@@ -398,9 +414,11 @@ static int simple_walk(ipf_layout *lay, xmlNodePtr n, const simple_step *st, int
         for (xmlAttrPtr a = n->properties; a; a = a->next) {
             if (xp->opLimit && ++xp->opCount >= xp->opLimit)
                 return -2;
-            if (simple_match(a->name, a->ns, &st[k]) &&
-                xmlXPathNodeSetAddUnique(set, (xmlNodePtr)a) < 0)
-                return -1;
+            if (simple_match(a->name, a->ns, &st[k])) {
+                int rc = add_found(set, (xmlNodePtr)a, first);
+                if (rc != 0)
+                    return rc;
+            }
         }
         return 0;
     }
@@ -409,34 +427,80 @@ static int simple_walk(ipf_layout *lay, xmlNodePtr n, const simple_step *st, int
             return -2;
         if (c->type != XML_ELEMENT_NODE || !simple_match(c->name, c->ns, &st[k]))
             continue;
-        int rc = k + 1 == nsteps ? xmlXPathNodeSetAddUnique(set, c) < 0 ? -1 : 0
-                                 : simple_walk(lay, c, st, k + 1, nsteps, attr, set);
-        if (rc < 0)
+        int rc = k + 1 == nsteps ? add_found(set, c, first)
+                                 : simple_walk(lay, c, st, k + 1, nsteps, attr, set, first);
+        if (rc != 0)
             return rc;
     }
     return 0;
 }
 
+/* A node-set result for another evaluation: libxml2's own cache is not
+ * reachable from outside, and a fresh object costs three allocations. */
+#define POOLED_SETS ((int)(sizeof lay->pool / sizeof lay->pool[0]))
+
+static xmlXPathObjectPtr new_set(ipf_layout *lay)
+{
+    if (lay->npool > 0)
+        return lay->pool[--lay->npool];
+    xmlXPathObjectPtr o = xmlXPathNewNodeSet(NULL);
+    if (o && !o->nodesetval) {
+        xmlXPathFreeObject(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* Frees o (an evaluation's result, or NULL), or keeps a plain node set for
+ * new_set(). */
+static void release(ipf_layout *lay, xmlXPathObjectPtr o)
+{
+    if (!o)
+        return;
+    xmlNodeSetPtr ns = o->nodesetval;
+    int keep = o->type == XPATH_NODESET && ns && !o->boolval && lay->npool < POOLED_SETS &&
+               ns->nodeMax <= 256;
+    for (int i = 0; keep && i < ns->nodeNr; i++)
+        keep = ns->nodeTab[i]->type != XML_NAMESPACE_DECL; /* copies, freed with the set */
+    if (!keep) {
+        xmlXPathFreeObject(o);
+        return;
+    }
+    ns->nodeNr = 0;
+    memset(o, 0, sizeof *o);
+    o->type = XPATH_NODESET;
+    o->nodesetval = ns;
+    lay->pool[lay->npool++] = o;
+}
+
 /* 1: src was such a path, *out its node set (NULL: out of memory or over
- * the budget); 0: libxml2 must evaluate it. */
-static int simple_eval(ipf_layout *lay, const char *src, xmlNodePtr ctx, xmlXPathObjectPtr *out)
+ * the budget), or with out NULL its first node in *first (NULL: none);
+ * 0: libxml2 must evaluate it; -1 out of memory, -2 over the budget. */
+static int simple_eval(ipf_layout *lay, const char *src, xmlNodePtr ctx, xmlXPathObjectPtr *out,
+                       xmlNodePtr *first)
 {
     simple_step st[SIMPLE_STEPS];
     int attr, n;
-    *out = NULL;
+    if (out)
+        *out = NULL;
+    else
+        *first = NULL;
     if (!src || !ctx || (ctx->type != XML_ELEMENT_NODE && ctx->type != XML_DOCUMENT_NODE) ||
         (n = simple_parse(lay, src, st, &attr)) < 0)
         return 0;
     if (lay->xp->opLimit && ++lay->xp->opCount >= lay->xp->opLimit)
-        return 1;
-    xmlXPathObjectPtr o = xmlXPathNewNodeSet(NULL);
-    if (!o || !o->nodesetval) {
-        xmlXPathFreeObject(o);
-        return 1;
+        return -2;
+    if (!out) {
+        int rc = simple_walk(lay, ctx, st, 0, n, attr, NULL, first);
+        return rc < 0 ? rc : 1;
     }
-    if (simple_walk(lay, ctx, st, 0, n, attr, o->nodesetval) < 0) {
-        xmlXPathFreeObject(o);
-        return 1;
+    xmlXPathObjectPtr o = new_set(lay);
+    if (!o)
+        return -1;
+    int rc = simple_walk(lay, ctx, st, 0, n, attr, o->nodesetval, NULL);
+    if (rc < 0) {
+        release(lay, o);
+        return rc;
     }
     *out = o;
     return 1;
@@ -446,23 +510,79 @@ static int simple_eval(ipf_layout *lay, const char *src, xmlNodePtr ctx, xmlXPat
  * an unknown function) would leave its field blank without a word: that is
  * a template error, reported once per template element with its line.  The
  * check at load (ipf_form_bind_rules) finds most of them before any data. */
+static void eval_failed(ipf_layout *lay, const xmlNode *tn, const char *what, const char *src,
+                        int simple);
+
 static xmlXPathObjectPtr eval_comp(ipf_layout *lay, const xmlNode *tn, xmlXPathCompExprPtr c,
                                    const char *what, const char *src, xmlNodePtr ctx)
 {
     if (!c)
         return NULL;
-    lay->xp->node = ctx;
-    xmlResetError(&lay->xp->lastError);
     xmlXPathObjectPtr o;
-    int simple = simple_eval(lay, src, ctx, &o);
-    if (!simple)
+    int simple = simple_eval(lay, src, ctx, &o, NULL);
+    if (simple == 0) {
+        lay->xp->node = ctx;
+        xmlResetError(&lay->xp->lastError);
         o = xmlXPathCompiledEval(c, lay->xp);
+    }
     if (o)
         return o;
-    if (lay->xp->lastError.code == XML_ERR_NO_MEMORY ||
-        (simple && !ipf_xml_xpath_exhausted(lay->xp))) {
+    eval_failed(lay, tn, what, src, simple);
+    return NULL;
+}
+
+/* The string value of the expression at ctx, in a buffer of lay's that the
+ * next call reuses; NULL when it has none (cannot be evaluated, or out of
+ * memory).  A path of child steps is not made into a node set at all. */
+static const char *node_text(ipf_layout *lay, xmlNodePtr n);
+
+static const char *eval_string(ipf_layout *lay, const xmlNode *tn, xmlXPathCompExprPtr c,
+                               const char *what, const char *src, xmlNodePtr ctx)
+{
+    if (!c)
+        return NULL;
+    xmlNodePtr first;
+    int simple = simple_eval(lay, src, ctx, NULL, &first);
+    if (simple > 0)
+        return node_text(lay, first);
+    if (simple < 0) {
+        eval_failed(lay, tn, what, src, simple);
+        return NULL;
+    }
+    xmlXPathObjectPtr o = eval_comp(lay, tn, c, what, src, ctx);
+    xmlChar *v = o ? xmlXPathCastToString(o) : NULL;
+    release(lay, o);
+    if (!v)
+        return NULL;
+    xmlBufferEmpty(lay->textbuf);
+    int rc = xmlBufferCat(lay->textbuf, v);
+    xmlFree(v);
+    if (rc != 0) {
         lay->oom = 1;
         return NULL;
+    }
+    return (const char *)xmlBufferContent(lay->textbuf);
+}
+
+/* The string value of n (XPath's: an element's text, an attribute's
+ * value; "" for none) in lay's buffer, which the next call reuses. */
+static const char *node_text(ipf_layout *lay, xmlNodePtr n)
+{
+    xmlBufferEmpty(lay->textbuf);
+    if (n && xmlNodeBufGetContent(lay->textbuf, n) != 0) {
+        lay->oom = 1;
+        return NULL;
+    }
+    return (const char *)xmlBufferContent(lay->textbuf);
+}
+
+/* Says why an evaluation gave nothing: simple is simple_eval()'s answer. */
+static void eval_failed(ipf_layout *lay, const xmlNode *tn, const char *what, const char *src,
+                        int simple)
+{
+    if ((simple == 0 && lay->xp->lastError.code == XML_ERR_NO_MEMORY) || simple == -1) {
+        lay->oom = 1;
+        return;
     }
     if (ipf_xml_xpath_exhausted(lay->xp)) {
         if (!lay->budget_spent++) {
@@ -473,11 +593,11 @@ static xmlXPathObjectPtr eval_comp(ipf_layout *lay, const xmlNode *tn, xmlXPathC
                          "循环中），已停止排版；请把 select 写得具体些",
                          (unsigned long)IPF_XPATH_BUDGET);
         }
-        return NULL;
+        return;
     }
     for (size_t i = 0; i < lay->nbad; i++)
         if (lay->bad[i] == tn)
-            return NULL;
+            return;
     if (lay->nbad < sizeof lay->bad / sizeof lay->bad[0])
         lay->bad[lay->nbad++] = tn;
     lay->template_errors++;
@@ -485,7 +605,6 @@ static xmlXPathObjectPtr eval_comp(ipf_layout *lay, const xmlNode *tn, xmlXPathC
                  "TEMPLATE-XPATH",
                  "%s=\"%s\" 无法求值（名称空间前缀未声明或函数不存在），此处内容无法填写", what,
                  src ? src : "");
-    return NULL;
 }
 
 static xmlXPathObjectPtr eval(ipf_layout *lay, const xmlNode *tn, xmlNodePtr ctx)
@@ -501,7 +620,7 @@ static int when_ok(ipf_layout *lay, const xmlNode *tn, xmlNodePtr ctx)
         return 1;
     xmlXPathObjectPtr o = eval_comp(lay, tn, c, "when", ipf_tpl_attr(tn, "when"), ctx);
     int ok = o ? xmlXPathCastToBoolean(o) : 0;
-    xmlXPathFreeObject(o);
+    release(lay, o);
     return ok;
 }
 
@@ -566,13 +685,11 @@ static char *text_value(ipf_layout *lay, const xmlNode *tn, const ipf_tpl_text *
     out[0] = '\0';
     for (size_t i = 0; i < ipf_tpl_text_count(t); i++) {
         const char *lit = ipf_tpl_text_literal(t, i);
-        xmlChar *val = NULL;
         if (!lit) {
-            xmlXPathObjectPtr o =
-                eval_comp(lay, tn, ipf_tpl_text_expr(t, i), "{…}", ipf_tpl_text_source(t, i), ctx);
-            val = o ? xmlXPathCastToString(o) : NULL;
-            xmlXPathFreeObject(o);
-            lit = val ? (const char *)val : "";
+            lit = eval_string(lay, tn, ipf_tpl_text_expr(t, i), "{…}", ipf_tpl_text_source(t, i),
+                              ctx);
+            if (!lit)
+                lit = "";
         }
         size_t len = strlen(lit);
         if (n + len + 1 > cap) {
@@ -581,14 +698,12 @@ static char *text_value(ipf_layout *lay, const xmlNode *tn, const ipf_tpl_text *
             char *o2 = realloc(out, cap);
             if (!o2) {
                 free(out);
-                xmlFree(val);
                 return NULL;
             }
             out = o2;
         }
         memcpy(out + n, lit, len + 1);
         n += len;
-        xmlFree(val);
     }
     return out;
 }
@@ -922,13 +1037,12 @@ static void format_value(const char *fmt, const char *in, char *out, size_t cap)
 /* The natural width of a field's text, formatted as it will be set. */
 static double field_width(ipf_layout *lay, const xmlNode *f, const style *s, xmlNodePtr ctx)
 {
-    xmlXPathObjectPtr o = eval(lay, f, ctx);
-    xmlChar *v = o ? xmlXPathCastToString(o) : NULL;
-    xmlXPathFreeObject(o);
+    const char *v =
+        eval_string(lay, f, ipf_form_xpath(f), "select", ipf_tpl_attr(f, "select"), ctx);
     double w = 0;
     if (v && *v) {
         size_t from = lay->ncps;
-        const char *t = normalized(lay, (const char *)v);
+        const char *t = normalized(lay, v);
         char fmt[256];
         if (strlen(t) < 64) {
             format_value(ipf_tpl_attr(f, "format"), t, fmt, sizeof fmt);
@@ -939,7 +1053,6 @@ static double field_width(ipf_layout *lay, const xmlNode *f, const style *s, xml
             w += lay->adv[i];
         lay->ncps = from;
     }
-    xmlFree(v);
     return w;
 }
 
@@ -1004,11 +1117,10 @@ static void inline_content(ipf_layout *lay, const xmlNode *n, const style *s, xm
             size_t from = lay->ncps;
             int ul =
                 ipf_tpl_attr(c, "underline") && strcmp(ipf_tpl_attr(c, "underline"), "true") == 0;
-            xmlXPathObjectPtr o = eval(lay, c, ctx);
-            xmlChar *v = o ? xmlXPathCastToString(o) : NULL;
-            xmlXPathFreeObject(o);
+            const char *v =
+                eval_string(lay, c, ipf_form_xpath(c), "select", ipf_tpl_attr(c, "select"), ctx);
             if (v && *v) {
-                const char *t = normalized(lay, (const char *)v);
+                const char *t = normalized(lay, v);
                 char fmt[256];
                 if (strlen(t) < 64) {
                     format_value(ipf_tpl_attr(c, "format"), t, fmt, sizeof fmt);
@@ -1018,7 +1130,6 @@ static void inline_content(ipf_layout *lay, const xmlNode *n, const style *s, xm
                     para_text(lay, s, t, ul);
                 }
             }
-            xmlFree(v);
             double mw = 0;
             if (ipf_tpl_attr(c, "min-width"))
                 parse_len(ipf_tpl_attr(c, "min-width"), s->size, 0, &mw);
@@ -1031,7 +1142,7 @@ static void inline_content(ipf_layout *lay, const xmlNode *n, const style *s, xm
             if (!lay->blank) {
                 xmlXPathObjectPtr o = eval(lay, c, ctx);
                 on = o ? xmlXPathCastToBoolean(o) : 0;
-                xmlXPathFreeObject(o);
+                release(lay, o);
             }
             if (para_push(lay, on ? PH_BOX_ON : PH_BOX, s->size * 1.05, 0, 0) < 0)
                 lay->oom = 1;
@@ -1054,23 +1165,21 @@ static void data_paragraphs(ipf_layout *lay, xmlNodePtr node, const style *s, do
     for (xmlNodePtr c = node->children; c; c = c->next)
         if (c->type == XML_ELEMENT_NODE && strcmp((const char *)c->name, "p") == 0) {
             has_p = 1;
-            xmlChar *t = xmlNodeGetContent(c);
+            const char *t = node_text(lay, c);
             begin_indent(lay, s);
-            para_text(lay, s, normalized(lay, t ? (const char *)t : ""), 0);
-            xmlFree(t);
+            para_text(lay, s, normalized(lay, t ? t : ""), 0);
             para_finish(lay, s, width);
             (*count)++;
         }
     if (!has_p) {
-        xmlChar *t = xmlNodeGetContent(node);
-        const char *txt = normalized(lay, t ? (const char *)t : "");
+        const char *t = node_text(lay, node);
+        const char *txt = normalized(lay, t ? t : "");
         if (*txt) {
             begin_indent(lay, s);
             para_text(lay, s, txt, 0);
             para_finish(lay, s, width);
             (*count)++;
         }
-        xmlFree(t);
     }
 }
 
@@ -1090,7 +1199,7 @@ static void select_paragraphs(ipf_layout *lay, const xmlNode *tn, const style *s
         }
         xmlFree(v);
     }
-    xmlXPathFreeObject(o);
+    release(lay, o);
 }
 
 static void blocks(ipf_layout *lay, const xmlNode *parent, const style *inherit, double width,
@@ -1130,14 +1239,13 @@ static void block(ipf_layout *lay, const xmlNode *c, const style *inherit, doubl
                 if (m)
                     para_text(lay, &s, normalized(lay, m), 0);
                 free(m);
-                xmlChar *t = xmlNodeGetContent(o->nodesetval->nodeTab[i]);
-                para_text(lay, &s, normalized(lay, t ? (const char *)t : ""), 0);
-                xmlFree(t);
+                const char *t = node_text(lay, o->nodesetval->nodeTab[i]);
+                para_text(lay, &s, normalized(lay, t ? t : ""), 0);
                 para_finish(lay, &s, width);
             }
             pop_loop(lay, mark);
         }
-        xmlXPathFreeObject(o);
+        release(lay, o);
     } else if (ipf_tpl_is(c, "each")) {
         xmlXPathObjectPtr o = lay->blank ? NULL : eval(lay, c, ctx);
         if (o && o->type == XPATH_NODESET && o->nodesetval) {
@@ -1148,7 +1256,7 @@ static void block(ipf_layout *lay, const xmlNode *c, const style *inherit, doubl
             }
             pop_loop(lay, mark);
         }
-        xmlXPathFreeObject(o);
+        release(lay, o);
     } else if (ipf_tpl_is(c, "vspace")) {
         double h;
         if (parse_len(ipf_tpl_attr(c, "height"), inherit->size, 0, &h) == 0 && h > 0)
@@ -1689,7 +1797,7 @@ static void table_items(ipf_layout *lay, const xmlNode *parent, const table_ctx 
                 lay->blank = was_blank;
             }
             pop_loop(lay, mark);
-            xmlXPathFreeObject(o);
+            release(lay, o);
         }
     }
 }
@@ -2217,13 +2325,10 @@ static int fields_all_empty(ipf_layout *lay, const xmlNode *tn, const char *attr
         if (ipf_tpl_text_literal(t, i))
             continue;
         fields++;
-        xmlXPathObjectPtr o =
-            eval_comp(lay, tn, ipf_tpl_text_expr(t, i), attr, ipf_tpl_text_source(t, i), ctx);
-        xmlChar *v = o ? xmlXPathCastToString(o) : NULL;
-        xmlXPathFreeObject(o);
-        if (v && normalized(lay, (const char *)v)[0])
+        const char *v =
+            eval_string(lay, tn, ipf_tpl_text_expr(t, i), attr, ipf_tpl_text_source(t, i), ctx);
+        if (v && normalized(lay, v)[0])
             empty = 0;
-        xmlFree(v);
     }
     return fields > 0 && empty;
 }
@@ -2312,6 +2417,10 @@ ipf_status ipf_layout_document(ipf_layout *lay, const ipf_form *form, const ipf_
         data = empty;
     }
     lay->data = data;
+    if (!lay->textbuf && !(lay->textbuf = xmlBufferCreate())) {
+        xmlFreeDoc(empty);
+        return IPF_ERR_NOMEM;
+    }
     /* One XPath context for every document: its functions are registered
      * once and libxml2's cache of result objects stays warm (a fresh
      * context per document cost a third of the allocations of a small

@@ -72,6 +72,229 @@ static char *from_env(const char *var, const char *rel)
     return fuzz_repo_path(rel);
 }
 
+/* The pieces of one input as legal XML character data, one after the
+ * other, each NUL-terminated: the text nodes of the fields point into it
+ * (reserved whole at the start, so that it never moves during an input). */
+static char *texts;
+static size_t ntexts, captexts;
+static uint32_t *cps;
+static size_t capcps;
+
+static void reserve_texts(size_t size)
+{
+    /* A stray byte becomes U+FFFD, three bytes: the most a byte can give. */
+    size_t need = 3 * size + NFIELDS + 2;
+    if (need > captexts) {
+        free(texts);
+        texts = malloc(need);
+        captexts = need;
+    }
+    if (size + 1 > capcps) {
+        free(cps);
+        cps = malloc((size + 1) * sizeof *cps);
+        capcps = size + 1;
+    }
+    if (!texts || !cps)
+        abort();
+    ntexts = 0;
+}
+
+/* The piece as legal XML character data, in texts. */
+static const char *xml_text(const uint8_t *s, size_t len)
+{
+    char *out = texts + ntexts;
+    size_t n = fuzz_decode_lenient(s, len, cps), o = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t c = cps[i];
+        if (c == 9 || c == 10 || c == 13 || (c >= 0x20 && c <= 0xD7FF) ||
+            (c >= 0xE000 && c <= 0xFFFD) || (c >= 0x10000 && c <= 0x10FFFF))
+            o += ipf_utf8_encode(c, out + o);
+    }
+    out[o] = '\0';
+    ntexts += o + 1;
+    return out;
+}
+
+/* The base document is changed in place for each input and put back after
+ * (copying it cost a sixth of the target's allocations, and every
+ * allocation is dear under ASan): a node whose text an input replaced keeps
+ * its own children aside here until restore_base(), and so does an emptied
+ * team.  The text that replaces them is a text node of text_nodes[], made
+ * once, whose content points into texts. */
+static struct saved {
+    xmlNodePtr n, children, last;
+} saved[NFIELDS + 1];
+static size_t nsaved;
+static xmlNodePtr text_nodes[NFIELDS + 1];
+
+/* n without its children (an element's content or an attribute's value),
+ * set aside in saved[]; 1 when they already were. */
+static int detach_children(xmlNodePtr n)
+{
+    for (size_t i = 0; i < nsaved; i++)
+        if (saved[i].n == n)
+            return 1;
+    if (nsaved == sizeof saved / sizeof *saved)
+        abort();
+    saved[nsaved++] = (struct saved){n, n->children, n->last};
+    n->children = n->last = NULL;
+    return 0;
+}
+
+static void restore_base(void)
+{
+    while (nsaved > 0) {
+        struct saved *v = &saved[--nsaved];
+        if (v->n->children) { /* our text node */
+            v->n->children->parent = NULL;
+            v->n->children->content = NULL;
+        }
+        v->n->children = v->children;
+        v->n->last = v->last;
+    }
+}
+
+/* The element's content, or the attribute's value, becomes the text. */
+static void set_text(xmlNodePtr n, const char *text)
+{
+    if (detach_children(n)) {
+        if (n->children)
+            n->children->content = (xmlChar *)text;
+        return;
+    }
+    xmlNodePtr t = text_nodes[nsaved - 1];
+    t->content = (xmlChar *)text;
+    t->parent = n;
+    n->children = n->last = t;
+}
+
+/* The first node, in document order, that the path (steps "d:name" for
+ * data elements, a last "@name" for an attribute) reaches from n.  A walk
+ * rather than XPath: evaluating the paths cost a sixth of the target's
+ * allocations, and every allocation is dear under ASan. */
+static xmlNodePtr find_path(xmlNodePtr n, const char *path)
+{
+    if (*path == '@') {
+        xmlAttrPtr a = xmlHasProp(n, (const xmlChar *)path + 1);
+        return a ? (xmlNodePtr)a : NULL;
+    }
+    if (strncmp(path, "d:", 2) == 0)
+        path += 2;
+    const char *slash = strchr(path, '/');
+    size_t len = slash ? (size_t)(slash - path) : strlen(path);
+    for (xmlNodePtr c = n->children; c; c = c->next) {
+        if (c->type != XML_ELEMENT_NODE || !c->ns ||
+            !xmlStrEqual(c->ns->href, (const xmlChar *)"urn:ipforms:data:1") ||
+            strncmp((const char *)c->name, path, len) != 0 || c->name[len] != '\0')
+            continue;
+        if (!slash)
+            return c;
+        xmlNodePtr r = find_path(c, slash + 1);
+        if (r)
+            return r;
+    }
+    return NULL;
+}
+
+static void set_field(xmlNodePtr root, size_t f, const char *text)
+{
+    xmlNodePtr n = find_path(root, fields[f]);
+    if (n)
+        set_text(n, text);
+}
+
+/* The team emptied (its members, and the blanks between them, set aside by
+ * detach_children), or 3 or 8 copies of its first member, made once,
+ * appended until undo_team(). */
+static xmlNodePtr member_copies[8];
+static int team_copies;
+
+static xmlNodePtr first_member(xmlNodePtr root, xmlNodePtr *team)
+{
+    xmlNodePtr t = find_path(root, "d:team");
+    xmlNodePtr m = t ? t->children : NULL;
+    while (m && !(m->type == XML_ELEMENT_NODE && xmlStrEqual(m->name, (const xmlChar *)"member")))
+        m = m->next;
+    *team = t;
+    return m;
+}
+
+static void team(xmlNodePtr root, int how)
+{
+    xmlNodePtr t, m = first_member(root, &t);
+    if (!m)
+        return;
+    if (how == 3) {
+        detach_children(t);
+        return;
+    }
+    team_copies = how == 1 ? 3 : 8;
+    for (int i = 0; i < team_copies; i++)
+        xmlAddChild(t, member_copies[i]);
+}
+
+static void undo_team(void)
+{
+    for (int i = team_copies; i-- > 0;)
+        xmlUnlinkNode(member_copies[i]);
+    team_copies = 0;
+}
+
+static void check_drawing(const ipf_drawing *dr)
+{
+    const ipf_page_geom *g = ipf_form_page(form);
+    size_t np = ipf_drawing_page_count(dr);
+    if (np == 0)
+        fuzz_fail("no page");
+    for (size_t p = 0; p < np; p++) {
+        double pw, ph;
+        ipf_drawing_page_size(dr, p, &pw, &ph);
+        size_t n;
+        const ipf_draw_item *it = ipf_drawing_items(dr, p, &n);
+        for (size_t i = 0; i < n; i++) {
+            const ipf_draw_item *d = &it[i];
+            if (!isfinite(d->x) || !isfinite(d->y) || !isfinite(d->x2) || !isfinite(d->y2) ||
+                !isfinite(d->size) || !isfinite(d->char_space) || !isfinite(d->line_width))
+                fuzz_fail("page %zu item %zu (kind %d): non-finite value", p + 1, i, (int)d->kind);
+            const double tol = 0.5;
+            if (d->kind == IPF_DRAW_TEXT) {
+                if (d->font < 0 || (size_t)d->font >= ipf_fontset_count(fonts))
+                    fuzz_fail("page %zu item %zu: font %d", p + 1, i, d->font);
+                double w = 0;
+                size_t count = 0;
+                for (const char *s = d->text; s < d->text + d->len;) {
+                    uint32_t c;
+                    if (ipf_utf8_next(&s, &c) < 0)
+                        fuzz_fail("page %zu item %zu: text is not valid UTF-8", p + 1, i);
+                    w += ipf_fontset_advance(fonts, (size_t)d->font, c) * d->size;
+                    count++;
+                }
+                if (count > 1)
+                    w += d->char_space * (double)(count - 1);
+                double slack = d->size / 2 + tol;
+                if (d->x < g->left - slack || d->x + w > pw - g->right + slack)
+                    fuzz_fail("page %zu: text \"%.*s\" spans x %.2f to %.2f, the body is %.2f "
+                              "to %.2f",
+                              p + 1, (int)(d->len > 120 ? 120 : d->len), d->text, d->x, d->x + w,
+                              g->left, pw - g->right);
+                if (d->y < 0 || d->y > ph)
+                    fuzz_fail("page %zu: text baseline y %.2f is off the page", p + 1, d->y);
+            } else if (d->kind == IPF_DRAW_LINE) {
+                if (fmin(d->x, d->x2) < -tol || fmax(d->x, d->x2) > pw + tol ||
+                    fmin(d->y, d->y2) < -tol || fmax(d->y, d->y2) > ph + tol)
+                    fuzz_fail("page %zu: line (%.2f,%.2f)-(%.2f,%.2f) leaves the page", p + 1, d->x,
+                              d->y, d->x2, d->y2);
+            } else {
+                double w = d->kind == IPF_DRAW_RECT ? d->x2 : d->size;
+                double h = d->kind == IPF_DRAW_RECT ? d->y2 : d->size;
+                if (d->x < -tol || d->y < -tol || d->x + w > pw + tol || d->y + h > ph + tol)
+                    fuzz_fail("page %zu: box at (%.2f,%.2f) %.2f x %.2f leaves the page", p + 1,
+                              d->x, d->y, w, h);
+            }
+        }
+    }
+}
+
 /* What the engine builds up once and keeps (libxml2's XPath object cache,
  * ICU's dictionaries for Thai, Lao, Khmer and Burmese, the PDF writer's
  * compressed glyphs, the buffers of layout and drawing) is built before the
@@ -142,203 +365,18 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     free(sample);
     drawing = ipf_drawing_new();
     fuzz_setup_check(drawing != NULL, "a drawing", NULL);
+    for (size_t i = 0; i < sizeof text_nodes / sizeof *text_nodes; i++) {
+        text_nodes[i] = xmlNewDocText(base, NULL);
+        fuzz_setup_check(text_nodes[i] != NULL, "a text node", NULL);
+    }
+    xmlNodePtr t, m = first_member(xmlDocGetRootElement(base), &t);
+    for (size_t i = 0; m && i < sizeof member_copies / sizeof *member_copies; i++) {
+        member_copies[i] = xmlDocCopyNode(m, base, 1);
+        fuzz_setup_check(member_copies[i] != NULL, "a team member", NULL);
+    }
     warm_up(d);
     ipf_diags_free(d);
     return 0;
-}
-
-/* The piece as legal XML character data, NUL-terminated. */
-static char *xml_text(const uint8_t *s, size_t len)
-{
-    uint32_t *cps = malloc((len ? len : 1) * sizeof *cps);
-    char *out = malloc(len * 4 + 1);
-    if (!cps || !out)
-        abort();
-    size_t n = fuzz_decode_lenient(s, len, cps), o = 0;
-    for (size_t i = 0; i < n; i++) {
-        uint32_t c = cps[i];
-        if (c == 9 || c == 10 || c == 13 || (c >= 0x20 && c <= 0xD7FF) ||
-            (c >= 0xE000 && c <= 0xFFFD) || (c >= 0x10000 && c <= 0x10FFFF))
-            o += ipf_utf8_encode(c, out + o);
-    }
-    out[o] = '\0';
-    free(cps);
-    return out;
-}
-
-/* The base document is changed in place for each input and put back after
- * (copying it cost a sixth of the target's allocations, and every
- * allocation is dear under ASan): a node whose text an input replaced keeps
- * its own children aside here until restore_base(), and so does an emptied
- * team. */
-static struct saved {
-    xmlNodePtr n, children, last;
-} saved[NFIELDS + 1];
-static size_t nsaved;
-
-/* n without its children (an element's content or an attribute's value);
- * the first time, they are set aside in saved[]. */
-static void detach_children(xmlNodePtr n)
-{
-    size_t i = 0;
-    while (i < nsaved && saved[i].n != n)
-        i++;
-    if (i < nsaved) {
-        xmlFreeNodeList(n->children);
-    } else {
-        if (nsaved == sizeof saved / sizeof *saved)
-            abort();
-        saved[nsaved++] = (struct saved){n, n->children, n->last};
-    }
-    n->children = n->last = NULL;
-}
-
-static void restore_base(void)
-{
-    while (nsaved > 0) {
-        struct saved *v = &saved[--nsaved];
-        xmlFreeNodeList(v->n->children);
-        v->n->children = v->children;
-        v->n->last = v->last;
-    }
-}
-
-/* The element's content, or the attribute's value, becomes the text. */
-static void set_text(xmlNodePtr n, const char *text)
-{
-    detach_children(n);
-    xmlNodePtr t = xmlNewDocText(n->doc, (const xmlChar *)text);
-    if (t) {
-        t->parent = n;
-        n->children = n->last = t;
-    }
-}
-
-/* The first node, in document order, that the path (steps "d:name" for
- * data elements, a last "@name" for an attribute) reaches from n.  A walk
- * rather than XPath: evaluating the paths cost a sixth of the target's
- * allocations, and every allocation is dear under ASan. */
-static xmlNodePtr find_path(xmlNodePtr n, const char *path)
-{
-    if (*path == '@') {
-        xmlAttrPtr a = xmlHasProp(n, (const xmlChar *)path + 1);
-        return a ? (xmlNodePtr)a : NULL;
-    }
-    if (strncmp(path, "d:", 2) == 0)
-        path += 2;
-    const char *slash = strchr(path, '/');
-    size_t len = slash ? (size_t)(slash - path) : strlen(path);
-    for (xmlNodePtr c = n->children; c; c = c->next) {
-        if (c->type != XML_ELEMENT_NODE || !c->ns ||
-            !xmlStrEqual(c->ns->href, (const xmlChar *)"urn:ipforms:data:1") ||
-            strncmp((const char *)c->name, path, len) != 0 || c->name[len] != '\0')
-            continue;
-        if (!slash)
-            return c;
-        xmlNodePtr r = find_path(c, slash + 1);
-        if (r)
-            return r;
-    }
-    return NULL;
-}
-
-static void set_field(xmlNodePtr root, size_t f, const char *text)
-{
-    xmlNodePtr n = find_path(root, fields[f]);
-    if (n)
-        set_text(n, text);
-}
-
-/* The team emptied (its members, and the blanks between them, set aside by
- * detach_children), or its first member appended 3 or 8 times: the copies
- * are the team's last children, after team_last, until undo_team(). */
-static xmlNodePtr team_node, team_last;
-
-static void team(xmlNodePtr root, int how)
-{
-    xmlNodePtr t = find_path(root, "d:team");
-    xmlNodePtr m = t ? t->children : NULL;
-    while (m && !(m->type == XML_ELEMENT_NODE && xmlStrEqual(m->name, (const xmlChar *)"member")))
-        m = m->next;
-    if (!m)
-        return;
-    if (how == 3) {
-        detach_children(t);
-        return;
-    }
-    team_node = t;
-    team_last = t->last;
-    int copies = how == 1 ? 3 : 8;
-    for (int i = 0; i < copies; i++) {
-        xmlNodePtr c = xmlDocCopyNode(m, m->doc, 1);
-        if (c)
-            xmlAddChild(t, c);
-    }
-}
-
-static void undo_team(void)
-{
-    while (team_node && team_node->last != team_last) {
-        xmlNodePtr c = team_node->last;
-        xmlUnlinkNode(c);
-        xmlFreeNode(c);
-    }
-    team_node = NULL;
-}
-
-static void check_drawing(const ipf_drawing *dr)
-{
-    const ipf_page_geom *g = ipf_form_page(form);
-    size_t np = ipf_drawing_page_count(dr);
-    if (np == 0)
-        fuzz_fail("no page");
-    for (size_t p = 0; p < np; p++) {
-        double pw, ph;
-        ipf_drawing_page_size(dr, p, &pw, &ph);
-        size_t n;
-        const ipf_draw_item *it = ipf_drawing_items(dr, p, &n);
-        for (size_t i = 0; i < n; i++) {
-            const ipf_draw_item *d = &it[i];
-            if (!isfinite(d->x) || !isfinite(d->y) || !isfinite(d->x2) || !isfinite(d->y2) ||
-                !isfinite(d->size) || !isfinite(d->char_space) || !isfinite(d->line_width))
-                fuzz_fail("page %zu item %zu (kind %d): non-finite value", p + 1, i, (int)d->kind);
-            const double tol = 0.5;
-            if (d->kind == IPF_DRAW_TEXT) {
-                if (d->font < 0 || (size_t)d->font >= ipf_fontset_count(fonts))
-                    fuzz_fail("page %zu item %zu: font %d", p + 1, i, d->font);
-                double w = 0;
-                size_t count = 0;
-                for (const char *s = d->text; s < d->text + d->len;) {
-                    uint32_t c;
-                    if (ipf_utf8_next(&s, &c) < 0)
-                        fuzz_fail("page %zu item %zu: text is not valid UTF-8", p + 1, i);
-                    w += ipf_fontset_advance(fonts, (size_t)d->font, c) * d->size;
-                    count++;
-                }
-                if (count > 1)
-                    w += d->char_space * (double)(count - 1);
-                double slack = d->size / 2 + tol;
-                if (d->x < g->left - slack || d->x + w > pw - g->right + slack)
-                    fuzz_fail("page %zu: text \"%.*s\" spans x %.2f to %.2f, the body is %.2f "
-                              "to %.2f",
-                              p + 1, (int)(d->len > 120 ? 120 : d->len), d->text, d->x, d->x + w,
-                              g->left, pw - g->right);
-                if (d->y < 0 || d->y > ph)
-                    fuzz_fail("page %zu: text baseline y %.2f is off the page", p + 1, d->y);
-            } else if (d->kind == IPF_DRAW_LINE) {
-                if (fmin(d->x, d->x2) < -tol || fmax(d->x, d->x2) > pw + tol ||
-                    fmin(d->y, d->y2) < -tol || fmax(d->y, d->y2) > ph + tol)
-                    fuzz_fail("page %zu: line (%.2f,%.2f)-(%.2f,%.2f) leaves the page", p + 1, d->x,
-                              d->y, d->x2, d->y2);
-            } else {
-                double w = d->kind == IPF_DRAW_RECT ? d->x2 : d->size;
-                double h = d->kind == IPF_DRAW_RECT ? d->y2 : d->size;
-                if (d->x < -tol || d->y < -tol || d->x + w > pw + tol || d->y + h > ph + tol)
-                    fuzz_fail("page %zu: box at (%.2f,%.2f) %.2f x %.2f leaves the page", p + 1,
-                              d->x, d->y, w, h);
-            }
-        }
-    }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -354,19 +392,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         xmlNodePtr root = xmlDocGetRootElement(doc);
         if (flags & 3)
             team(root, flags & 3);
+        reserve_texts(size);
         size_t k = 0, start = 0;
         for (size_t i = 0; i <= size; i++) {
             if (i < size && data[i] != 0xFF)
                 continue;
-            char *t = xml_text(data + start, i - start);
+            const char *t = xml_text(data + start, i - start);
             if (flags & 4) {
                 for (size_t f = 0; f < NFIELDS; f++)
                     set_field(root, f, t);
-                free(t);
                 break;
             }
             set_field(root, k % NFIELDS, t);
-            free(t);
             k++;
             start = i + 1;
         }
