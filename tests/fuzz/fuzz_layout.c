@@ -240,7 +240,8 @@ static void undo_team(void)
     team_copies = 0;
 }
 
-static void check_drawing(const ipf_drawing *dr)
+static void
+check_drawing(const ipf_drawing *dr)
 {
     const ipf_page_geom *g = ipf_form_page(form);
     size_t np = ipf_drawing_page_count(dr);
