@@ -101,6 +101,27 @@ void ipf_drawing_free(ipf_drawing *dr)
     free(dr);
 }
 
+void ipf_drawing_clear(ipf_drawing *dr)
+{
+    if (!dr)
+        return;
+    /* The oldest chunk stays: the first one made, of at least CHUNK_MIN. */
+    chunk *keep = dr->chunks;
+    while (keep && keep->next) {
+        chunk *n = keep->next;
+        free(keep);
+        keep = n;
+    }
+    if (keep)
+        keep->used = 0;
+    dr->chunks = keep;
+    dr->npages = dr->nitems = dr->noutlines = dr->nlate = 0;
+    for (int i = 0; i < 4; i++)
+        dr->info[i] = NULL;
+    dr->broken = dr->artifact = 0;
+    dr->current = 0;
+}
+
 static int fail(ipf_drawing *dr)
 {
     dr->broken = 1;

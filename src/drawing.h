@@ -36,6 +36,11 @@ typedef struct ipf_drawing ipf_drawing;
 
 ipf_drawing *ipf_drawing_new(void);
 void ipf_drawing_free(ipf_drawing *dr);
+/* Empties dr for another document but keeps its buffers (the item arrays
+ * and one string chunk), so that a caller drawing document after document
+ * allocates nothing once they are large enough.  Clears a failed
+ * allocation too. */
+void ipf_drawing_clear(ipf_drawing *dr);
 
 /* Adds a page and makes it current; returns its index or -1 on no memory. */
 int ipf_drawing_add_page(ipf_drawing *dr, double width, double height);

@@ -24,6 +24,7 @@
 #include "linebreak.h"
 #include "utf8.h"
 #include "xmldoc.h"
+#include "xpathfn.h"
 
 /* Placeholders the breaker sees as ordinary characters. */
 #define PH_BOX     0xE000u /* check box, unticked */
@@ -99,6 +100,15 @@ static int grow_array(void **p, size_t *cap, size_t elem, size_t need)
     return 0;
 }
 
+/* A character's font, advance and ink (glyph()); gen: the document it was
+ * asked in, for the fonts may differ in the next. */
+typedef struct glyph_info {
+    uint32_t cp, gen;
+    int font, ink;
+    double adv, il, ir;
+} glyph_info;
+#define GLYPH_CACHE 4096
+
 struct ipf_layout {
     /* per document */
     const ipf_form *form;
@@ -139,8 +149,14 @@ struct ipf_layout {
     const xmlNode *bad[16];
     size_t nbad, template_errors;
     const xmlNode *numbering;
-    ipf_sorter *sorter;  /* collators for sort="…", opened on first use */
-    xmlNodeSetPtr group; /* $group: the nodes of the group being laid out */
+    ipf_sorter *sorter;         /* collators for sort="…", opened on first use */
+    xmlNodeSetPtr group;        /* $group: the nodes of the group being laid out */
+    xmlXPathObjectPtr pool[32]; /* node sets for reuse (new_set, release) */
+    int npool;
+    xmlBufferPtr textbuf; /* the string of eval_string() and node_text() */
+    glyph_info *glyphs;   /* GLYPH_CACHE entries by code point, or NULL */
+    glyph_info glyph_scratch;
+    uint32_t gen; /* documents laid out, for glyphs[] */
 
     /* growing buffers, kept across documents */
     op *ops;
@@ -155,6 +171,7 @@ struct ipf_layout {
     size_t nrows, caprows;
     int budget_spent; /* the XPath budget ran out (reported once) */
     /* paragraph scratch */
+    ipf_broken broken; /* the lines of the paragraph being set */
     uint32_t *cps;
     double *adv;
     int16_t *fnt;
@@ -178,7 +195,13 @@ void ipf_layout_free(ipf_layout *lay)
 {
     if (!lay)
         return;
+    xmlXPathFreeContext(lay->xp);
+    for (int i = 0; i < lay->npool; i++)
+        xmlXPathFreeObject(lay->pool[i]);
+    xmlBufferFree(lay->textbuf);
+    free(lay->glyphs);
     ipf_line_breaker_free(lay->lb);
+    ipf_broken_free(&lay->broken);
     ipf_sorter_free(lay->sorter);
     free(lay->ops);
     free(lay->lines);
@@ -234,8 +257,10 @@ size_t ipf_text_normalize(const char *in, char *out)
         if (pending_space && !(is_cjk(prev) && is_cjk(c)))
             out[o++] = ' ';
         pending_space = 0;
-        memcpy(out + o, start, (size_t)(p - start));
-        o += (size_t)(p - start);
+        /* A loop, not memcpy: one to four bytes, and under ASan a memcpy
+         * call per character was a tenth of the normalisation. */
+        while (start < p)
+            out[o++] = *start++;
         prev = c;
     }
     out[o] = '\0';
@@ -304,23 +329,279 @@ static void quiet_xpath_error(void *data, xmlErrorPtr e)
     (void)e;
 }
 
+/* A path of child steps (d:institution/d:name), perhaps ending in an
+ * attribute (d:institution/d:staff/@total), is walked here instead of by
+ * libxml2, whose evaluator allocates a parser context, a value stack and a
+ * node set per step: those were half the allocations of a form's layout.
+ * The walk gives the same nodes in the same (document) order and charges
+ * the XPath budget one operation per node it looks at; anything else
+ * (predicates, axes, functions, variables, a prefix not declared) goes to
+ * libxml2 as before. */
+#define SIMPLE_STEPS 8
+
+typedef struct simple_step {
+    const xmlChar *uri; /* NULL: no namespace */
+    const char *name;
+    size_t len;
+} simple_step;
+
+static int name_start(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_' || c >= 0x80;
+}
+
+static int name_char(unsigned char c)
+{
+    return name_start(c) || (c >= '0' && c <= '9') || c == '-' || c == '.';
+}
+
+/* The steps of src, or -1: not such a path.  *attr: the last is @name. */
+static int simple_parse(ipf_layout *lay, const char *src, simple_step *st, int *attr)
+{
+    int n = 0;
+    *attr = 0;
+    for (const char *p = src;;) {
+        if (n == SIMPLE_STEPS || *attr)
+            return -1;
+        if (*p == '@') {
+            *attr = 1;
+            p++;
+        }
+        const char *a = p;
+        if (!name_start((unsigned char)*p))
+            return -1;
+        while (name_char((unsigned char)*p))
+            p++;
+        st[n].uri = NULL;
+        st[n].name = a;
+        if (*p == ':') {
+            char prefix[64];
+            if ((size_t)(p - a) >= sizeof prefix)
+                return -1;
+            memcpy(prefix, a, (size_t)(p - a));
+            prefix[p - a] = '\0';
+            st[n].uri = xmlXPathNsLookup(lay->xp, (const xmlChar *)prefix);
+            if (!st[n].uri)
+                return -1;
+            a = ++p;
+            if (!name_start((unsigned char)*p))
+                return -1;
+            while (name_char((unsigned char)*p))
+                p++;
+            st[n].name = a;
+        }
+        st[n].len = (size_t)(p - a);
+        n++;
+        if (*p == '\0')
+            return n;
+        if (*p != '/')
+            return -1;
+        p++;
+    }
+}
+
+static int simple_match(const xmlChar *name, const xmlNs *ns, const simple_step *s)
+{
+    /* A loop, not strncmp: libFuzzer hooks every strncmp call. */
+    size_t i = 0;
+    while (i < s->len && name[i] == (xmlChar)s->name[i])
+        i++;
+    if (i < s->len || name[i] != '\0')
+        return 0;
+    return s->uri ? ns && xmlStrEqual(ns->href, s->uri) : !ns;
+}
+
+/* Adds the nodes that steps k.. reach from n to set, or with set NULL
+ * finds the first of them (*first): 0, 1 found the first, -1 out of
+ * memory, -2 over the budget. */
+static int add_found(xmlNodeSetPtr set, xmlNodePtr n, xmlNodePtr *first)
+{
+    if (!set) {
+        *first = n;
+        return 1;
+    }
+    return xmlXPathNodeSetAddUnique(set, n) < 0 ? -1 : 0;
+}
+
+static int simple_walk(ipf_layout *lay, xmlNodePtr n, const simple_step *st, int k, int nsteps,
+                       int attr, xmlNodeSetPtr set, xmlNodePtr *first)
+{
+    xmlXPathContextPtr xp = lay->xp;
+    if (attr && k == nsteps - 1) {
+        if (n->type != XML_ELEMENT_NODE)
+            return 0;
+        for (xmlAttrPtr a = n->properties; a; a = a->next) {
+            if (xp->opLimit && ++xp->opCount >= xp->opLimit)
+                return -2;
+            if (simple_match(a->name, a->ns, &st[k])) {
+                int rc = add_found(set, (xmlNodePtr)a, first);
+                if (rc != 0)
+                    return rc;
+            }
+        }
+        return 0;
+    }
+    for (xmlNodePtr c = n->children; c; c = c->next) {
+        if (xp->opLimit && ++xp->opCount >= xp->opLimit)
+            return -2;
+        if (c->type != XML_ELEMENT_NODE || !simple_match(c->name, c->ns, &st[k]))
+            continue;
+        int rc = k + 1 == nsteps ? add_found(set, c, first)
+                                 : simple_walk(lay, c, st, k + 1, nsteps, attr, set, first);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* A node-set result for another evaluation: libxml2's own cache is not
+ * reachable from outside, and a fresh object costs three allocations. */
+#define POOLED_SETS ((int)(sizeof lay->pool / sizeof lay->pool[0]))
+
+static xmlXPathObjectPtr new_set(ipf_layout *lay)
+{
+    if (lay->npool > 0)
+        return lay->pool[--lay->npool];
+    xmlXPathObjectPtr o = xmlXPathNewNodeSet(NULL);
+    if (o && !o->nodesetval) {
+        xmlXPathFreeObject(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* Frees o (an evaluation's result, or NULL), or keeps a plain node set for
+ * new_set(). */
+static void release(ipf_layout *lay, xmlXPathObjectPtr o)
+{
+    if (!o)
+        return;
+    xmlNodeSetPtr ns = o->nodesetval;
+    int keep = o->type == XPATH_NODESET && ns && !o->boolval && lay->npool < POOLED_SETS &&
+               ns->nodeMax <= 256;
+    for (int i = 0; keep && i < ns->nodeNr; i++)
+        keep = ns->nodeTab[i]->type != XML_NAMESPACE_DECL; /* copies, freed with the set */
+    if (!keep) {
+        xmlXPathFreeObject(o);
+        return;
+    }
+    ns->nodeNr = 0;
+    memset(o, 0, sizeof *o);
+    o->type = XPATH_NODESET;
+    o->nodesetval = ns;
+    lay->pool[lay->npool++] = o;
+}
+
+/* 1: src was such a path, *out its node set (NULL: out of memory or over
+ * the budget), or with out NULL its first node in *first (NULL: none);
+ * 0: libxml2 must evaluate it; -1 out of memory, -2 over the budget. */
+static int simple_eval(ipf_layout *lay, const char *src, xmlNodePtr ctx, xmlXPathObjectPtr *out,
+                       xmlNodePtr *first)
+{
+    simple_step st[SIMPLE_STEPS];
+    int attr, n;
+    if (out)
+        *out = NULL;
+    else
+        *first = NULL;
+    if (!src || !ctx || (ctx->type != XML_ELEMENT_NODE && ctx->type != XML_DOCUMENT_NODE) ||
+        (n = simple_parse(lay, src, st, &attr)) < 0)
+        return 0;
+    if (lay->xp->opLimit && ++lay->xp->opCount >= lay->xp->opLimit)
+        return -2;
+    if (!out) {
+        int rc = simple_walk(lay, ctx, st, 0, n, attr, NULL, first);
+        return rc < 0 ? rc : 1;
+    }
+    xmlXPathObjectPtr o = new_set(lay);
+    if (!o)
+        return -1;
+    int rc = simple_walk(lay, ctx, st, 0, n, attr, o->nodesetval, NULL);
+    if (rc < 0) {
+        release(lay, o);
+        return rc;
+    }
+    *out = o;
+    return 1;
+}
+
 /* An expression that compiled but cannot be evaluated (an undeclared prefix,
  * an unknown function) would leave its field blank without a word: that is
  * a template error, reported once per template element with its line.  The
  * check at load (ipf_form_bind_rules) finds most of them before any data. */
+static void eval_failed(ipf_layout *lay, const xmlNode *tn, const char *what, const char *src,
+                        int simple);
+
 static xmlXPathObjectPtr eval_comp(ipf_layout *lay, const xmlNode *tn, xmlXPathCompExprPtr c,
                                    const char *what, const char *src, xmlNodePtr ctx)
 {
     if (!c)
         return NULL;
-    lay->xp->node = ctx;
-    xmlResetError(&lay->xp->lastError);
-    xmlXPathObjectPtr o = xmlXPathCompiledEval(c, lay->xp);
+    xmlXPathObjectPtr o;
+    int simple = simple_eval(lay, src, ctx, &o, NULL);
+    if (simple == 0) {
+        lay->xp->node = ctx;
+        xmlResetError(&lay->xp->lastError);
+        o = xmlXPathCompiledEval(c, lay->xp);
+    }
     if (o)
         return o;
-    if (lay->xp->lastError.code == XML_ERR_NO_MEMORY) {
+    eval_failed(lay, tn, what, src, simple);
+    return NULL;
+}
+
+/* The string value of the expression at ctx, in a buffer of lay's that the
+ * next call reuses; NULL when it has none (cannot be evaluated, or out of
+ * memory).  A path of child steps is not made into a node set at all. */
+static const char *node_text(ipf_layout *lay, xmlNodePtr n);
+
+static const char *eval_string(ipf_layout *lay, const xmlNode *tn, xmlXPathCompExprPtr c,
+                               const char *what, const char *src, xmlNodePtr ctx)
+{
+    if (!c)
+        return NULL;
+    xmlNodePtr first;
+    int simple = simple_eval(lay, src, ctx, NULL, &first);
+    if (simple > 0)
+        return node_text(lay, first);
+    if (simple < 0) {
+        eval_failed(lay, tn, what, src, simple);
+        return NULL;
+    }
+    xmlXPathObjectPtr o = eval_comp(lay, tn, c, what, src, ctx);
+    xmlChar *v = o ? xmlXPathCastToString(o) : NULL;
+    release(lay, o);
+    if (!v)
+        return NULL;
+    xmlBufferEmpty(lay->textbuf);
+    int rc = xmlBufferCat(lay->textbuf, v);
+    xmlFree(v);
+    if (rc != 0) {
         lay->oom = 1;
         return NULL;
+    }
+    return (const char *)xmlBufferContent(lay->textbuf);
+}
+
+/* The string value of n (XPath's: an element's text, an attribute's
+ * value; "" for none) in lay's buffer, which the next call reuses. */
+static const char *node_text(ipf_layout *lay, xmlNodePtr n)
+{
+    xmlBufferEmpty(lay->textbuf);
+    if (n && xmlNodeBufGetContent(lay->textbuf, n) != 0) {
+        lay->oom = 1;
+        return NULL;
+    }
+    return (const char *)xmlBufferContent(lay->textbuf);
+}
+
+/* Says why an evaluation gave nothing: simple is simple_eval()'s answer. */
+static void eval_failed(ipf_layout *lay, const xmlNode *tn, const char *what, const char *src,
+                        int simple)
+{
+    if ((simple == 0 && lay->xp->lastError.code == XML_ERR_NO_MEMORY) || simple == -1) {
+        lay->oom = 1;
+        return;
     }
     if (ipf_xml_xpath_exhausted(lay->xp)) {
         if (!lay->budget_spent++) {
@@ -331,11 +612,11 @@ static xmlXPathObjectPtr eval_comp(ipf_layout *lay, const xmlNode *tn, xmlXPathC
                          "循环中），已停止排版；请把 select 写得具体些",
                          (unsigned long)IPF_XPATH_BUDGET);
         }
-        return NULL;
+        return;
     }
     for (size_t i = 0; i < lay->nbad; i++)
         if (lay->bad[i] == tn)
-            return NULL;
+            return;
     if (lay->nbad < sizeof lay->bad / sizeof lay->bad[0])
         lay->bad[lay->nbad++] = tn;
     lay->template_errors++;
@@ -343,7 +624,6 @@ static xmlXPathObjectPtr eval_comp(ipf_layout *lay, const xmlNode *tn, xmlXPathC
                  "TEMPLATE-XPATH",
                  "%s=\"%s\" 无法求值（名称空间前缀未声明或函数不存在），此处内容无法填写", what,
                  src ? src : "");
-    return NULL;
 }
 
 static xmlXPathObjectPtr eval(ipf_layout *lay, const xmlNode *tn, xmlNodePtr ctx)
@@ -359,7 +639,7 @@ static int when_ok(ipf_layout *lay, const xmlNode *tn, xmlNodePtr ctx)
         return 1;
     xmlXPathObjectPtr o = eval_comp(lay, tn, c, "when", ipf_tpl_attr(tn, "when"), ctx);
     int ok = o ? xmlXPathCastToBoolean(o) : 0;
-    xmlXPathFreeObject(o);
+    release(lay, o);
     return ok;
 }
 
@@ -424,13 +704,11 @@ static char *text_value(ipf_layout *lay, const xmlNode *tn, const ipf_tpl_text *
     out[0] = '\0';
     for (size_t i = 0; i < ipf_tpl_text_count(t); i++) {
         const char *lit = ipf_tpl_text_literal(t, i);
-        xmlChar *val = NULL;
         if (!lit) {
-            xmlXPathObjectPtr o =
-                eval_comp(lay, tn, ipf_tpl_text_expr(t, i), "{…}", ipf_tpl_text_source(t, i), ctx);
-            val = o ? xmlXPathCastToString(o) : NULL;
-            xmlXPathFreeObject(o);
-            lit = val ? (const char *)val : "";
+            lit = eval_string(lay, tn, ipf_tpl_text_expr(t, i), "{…}", ipf_tpl_text_source(t, i),
+                              ctx);
+            if (!lit)
+                lit = "";
         }
         size_t len = strlen(lit);
         if (n + len + 1 > cap) {
@@ -439,14 +717,12 @@ static char *text_value(ipf_layout *lay, const xmlNode *tn, const ipf_tpl_text *
             char *o2 = realloc(out, cap);
             if (!o2) {
                 free(out);
-                xmlFree(val);
                 return NULL;
             }
             out = o2;
         }
         memcpy(out + n, lit, len + 1);
         n += len;
-        xmlFree(val);
     }
     return out;
 }
@@ -465,17 +741,6 @@ static char *attr_value(ipf_layout *lay, const xmlNode *tn, const char *attr, xm
 }
 
 /* ---------------------------------------------------------------- paragraphs */
-
-static int text_put(ipf_layout *lay, const char *s, size_t len, uint32_t *off)
-{
-    if (lay->ntext + len > lay->captext &&
-        grow_array((void **)&lay->text, &lay->captext, 1, lay->ntext + len) < 0)
-        return -1;
-    memcpy(lay->text + lay->ntext, s, len);
-    *off = (uint32_t)lay->ntext;
-    lay->ntext += len;
-    return 0;
-}
 
 static int para_push(ipf_layout *lay, uint32_t cp, double adv, int font, int underline)
 {
@@ -512,6 +777,26 @@ static int para_push(ipf_layout *lay, uint32_t cp, double adv, int font, int und
     return 0;
 }
 
+/* What the fonts say of a character, asked once per document: a form sets
+ * the same characters many times over (a flood of the fuzz target, every
+ * label), and each answer took three look-ups. */
+static const glyph_info *glyph(ipf_layout *lay, uint32_t c)
+{
+    if (!lay->glyphs)
+        lay->glyphs = calloc(GLYPH_CACHE, sizeof *lay->glyphs);
+    glyph_info *g = lay->glyphs ? &lay->glyphs[c % GLYPH_CACHE] : &lay->glyph_scratch;
+    if (g->gen == lay->gen && g->cp == c && lay->glyphs)
+        return g;
+    g->gen = lay->gen;
+    g->cp = c;
+    g->font = ipf_fontset_font_for(lay->fonts, c);
+    g->adv = g->font >= 0 ? ipf_fontset_advance(lay->fonts, (size_t)g->font, c)
+                          : ipf_fontset_advance(lay->fonts, 0, 0x4E00);
+    g->il = g->ir = 0;
+    g->ink = g->font >= 0 && ipf_fontset_ink(lay->fonts, (size_t)g->font, c, &g->il, &g->ir);
+    return g;
+}
+
 static void para_text(ipf_layout *lay, const style *s, const char *utf8, int underline)
 {
     const char *p = utf8;
@@ -531,17 +816,17 @@ static void para_text(ipf_layout *lay, const style *s, const char *utf8, int und
                 lay->oom = 1;
             continue;
         }
-        int f = ipf_fontset_font_for(lay->fonts, c);
-        double a = f >= 0 ? ipf_fontset_advance(lay->fonts, (size_t)f, c)
-                          : ipf_fontset_advance(lay->fonts, 0, 0x4E00);
+        const glyph_info *g = glyph(lay, c);
+        int f = g->font;
+        double a = g->adv;
         if (para_push(lay, c, a * s->size + s->letter_spacing, f < 0 ? 0 : f, underline) < 0) {
             lay->oom = 1;
             continue;
         }
         /* For a mark, the blank on each side of its ink: compression takes
          * only blank (FandolFang's ？ is centred, its right half not blank). */
-        double il, ir;
-        if (f >= 0 && ipf_fontset_ink(lay->fonts, (size_t)f, c, &il, &ir)) {
+        double il = g->il, ir = g->ir;
+        if (g->ink) {
             lay->bl[lay->ncps - 1] = fmax(0, il * s->size);
             lay->br[lay->ncps - 1] = fmax(0, (a - ir) * s->size + s->letter_spacing);
         }
@@ -613,7 +898,6 @@ static void emit_line(ipf_layout *lay, const style *s, const ipf_broken *b, size
 {
     const ipf_line *ln = &b->lines[li];
     double base = baseline_of(lay, lh, s->size);
-    char buf[8];
     size_t i = ln->start;
     while (i < ln->end) {
         uint32_t c = lay->cps[i];
@@ -657,15 +941,14 @@ static void emit_line(ipf_layout *lay, const style *s, const ipf_broken *b, size
             j++;
         }
         size_t start = lay->ntext;
-        for (size_t k = i; k < j; k++) {
-            uint32_t ck = lay->cps[k] == 0x3000 ? 0x3000 : lay->cps[k];
-            size_t n = ipf_utf8_encode(ck, buf);
-            uint32_t off;
-            if (text_put(lay, buf, n, &off) < 0) {
-                lay->oom = 1;
-                return;
-            }
+        /* Room for the whole run, then encoded in place. */
+        if (lay->ntext + 4 * (j - i) > lay->captext &&
+            grow_array((void **)&lay->text, &lay->captext, 1, lay->ntext + 4 * (j - i)) < 0) {
+            lay->oom = 1;
+            return;
         }
+        for (size_t k = i; k < j; k++)
+            lay->ntext += ipf_utf8_encode(lay->cps[k], lay->text + lay->ntext);
         op *o = add_op(lay, lidx);
         if (!o)
             return;
@@ -711,7 +994,7 @@ static void para_finish(ipf_layout *lay, const style *s, double width)
     if (lay->ncps == 0) {
         add_line(lay, lh, LN_TEXT);
     } else {
-        ipf_broken b = {0};
+        ipf_broken *b = &lay->broken;
         /* Every paragraph avoids a lone last character (孤字); a label also
          * balances its lines and breaks where its template says. */
         ipf_lb_opts o = {0};
@@ -720,14 +1003,14 @@ static void para_finish(ipf_layout *lay, const style *s, double width)
         o.balance = o.marked_breaks = lay->in_label;
         o.blank_l = lay->bl;
         o.blank_r = lay->br;
-        if (ipf_line_breaker_break_opts(lay->lb, lay->cps, lay->adv, lay->ncps, width, &o, &b) !=
+        if (ipf_line_breaker_break_into(lay->lb, lay->cps, lay->adv, lay->ncps, width, &o, b) !=
             IPF_OK) {
             lay->oom = 1;
             return;
         }
         uint32_t first = (uint32_t)lay->nlines;
-        for (size_t li = 0; li < b.nlines; li++) {
-            double w = b.lines[li].width;
+        for (size_t li = 0; li < b->nlines; li++) {
+            double w = b->lines[li].width;
             if (s->letter_spacing > 0 && w > s->letter_spacing)
                 w -= s->letter_spacing; /* no spacing after the last glyph */
             double shift = s->align == AL_CENTER  ? (width - w) / 2
@@ -738,15 +1021,14 @@ static void para_finish(ipf_layout *lay, const style *s, double width)
             uint32_t idx = add_line(lay, lh, LN_TEXT);
             if (lay->oom)
                 break;
-            emit_line(lay, s, &b, li, shift, idx, lh);
+            emit_line(lay, s, b, li, shift, idx, lh);
         }
-        if (b.nlines == 0)
+        if (b->nlines == 0)
             add_line(lay, lh, LN_TEXT);
         if (!lay->oom && lay->nlines > first) {
             lay->lines[first].para |= PF_FIRST;
             lay->lines[lay->nlines - 1].para |= PF_LAST;
         }
-        ipf_broken_free(&b);
     }
     if (s->space_after > 0)
         add_line(lay, s->space_after, LN_SPACE);
@@ -781,13 +1063,12 @@ static void format_value(const char *fmt, const char *in, char *out, size_t cap)
 /* The natural width of a field's text, formatted as it will be set. */
 static double field_width(ipf_layout *lay, const xmlNode *f, const style *s, xmlNodePtr ctx)
 {
-    xmlXPathObjectPtr o = eval(lay, f, ctx);
-    xmlChar *v = o ? xmlXPathCastToString(o) : NULL;
-    xmlXPathFreeObject(o);
+    const char *v =
+        eval_string(lay, f, ipf_form_xpath(f), "select", ipf_tpl_attr(f, "select"), ctx);
     double w = 0;
     if (v && *v) {
         size_t from = lay->ncps;
-        const char *t = normalized(lay, (const char *)v);
+        const char *t = normalized(lay, v);
         char fmt[256];
         if (strlen(t) < 64) {
             format_value(ipf_tpl_attr(f, "format"), t, fmt, sizeof fmt);
@@ -798,7 +1079,6 @@ static double field_width(ipf_layout *lay, const xmlNode *f, const style *s, xml
             w += lay->adv[i];
         lay->ncps = from;
     }
-    xmlFree(v);
     return w;
 }
 
@@ -863,11 +1143,10 @@ static void inline_content(ipf_layout *lay, const xmlNode *n, const style *s, xm
             size_t from = lay->ncps;
             int ul =
                 ipf_tpl_attr(c, "underline") && strcmp(ipf_tpl_attr(c, "underline"), "true") == 0;
-            xmlXPathObjectPtr o = eval(lay, c, ctx);
-            xmlChar *v = o ? xmlXPathCastToString(o) : NULL;
-            xmlXPathFreeObject(o);
+            const char *v =
+                eval_string(lay, c, ipf_form_xpath(c), "select", ipf_tpl_attr(c, "select"), ctx);
             if (v && *v) {
-                const char *t = normalized(lay, (const char *)v);
+                const char *t = normalized(lay, v);
                 char fmt[256];
                 if (strlen(t) < 64) {
                     format_value(ipf_tpl_attr(c, "format"), t, fmt, sizeof fmt);
@@ -877,7 +1156,6 @@ static void inline_content(ipf_layout *lay, const xmlNode *n, const style *s, xm
                     para_text(lay, s, t, ul);
                 }
             }
-            xmlFree(v);
             double mw = 0;
             if (ipf_tpl_attr(c, "min-width"))
                 parse_len(ipf_tpl_attr(c, "min-width"), s->size, 0, &mw);
@@ -890,7 +1168,7 @@ static void inline_content(ipf_layout *lay, const xmlNode *n, const style *s, xm
             if (!lay->blank) {
                 xmlXPathObjectPtr o = eval(lay, c, ctx);
                 on = o ? xmlXPathCastToBoolean(o) : 0;
-                xmlXPathFreeObject(o);
+                release(lay, o);
             }
             if (para_push(lay, on ? PH_BOX_ON : PH_BOX, s->size * 1.05, 0, 0) < 0)
                 lay->oom = 1;
@@ -913,23 +1191,21 @@ static void data_paragraphs(ipf_layout *lay, xmlNodePtr node, const style *s, do
     for (xmlNodePtr c = node->children; c; c = c->next)
         if (c->type == XML_ELEMENT_NODE && strcmp((const char *)c->name, "p") == 0) {
             has_p = 1;
-            xmlChar *t = xmlNodeGetContent(c);
+            const char *t = node_text(lay, c);
             begin_indent(lay, s);
-            para_text(lay, s, normalized(lay, t ? (const char *)t : ""), 0);
-            xmlFree(t);
+            para_text(lay, s, normalized(lay, t ? t : ""), 0);
             para_finish(lay, s, width);
             (*count)++;
         }
     if (!has_p) {
-        xmlChar *t = xmlNodeGetContent(node);
-        const char *txt = normalized(lay, t ? (const char *)t : "");
+        const char *t = node_text(lay, node);
+        const char *txt = normalized(lay, t ? t : "");
         if (*txt) {
             begin_indent(lay, s);
             para_text(lay, s, txt, 0);
             para_finish(lay, s, width);
             (*count)++;
         }
-        xmlFree(t);
     }
 }
 
@@ -949,7 +1225,7 @@ static void select_paragraphs(ipf_layout *lay, const xmlNode *tn, const style *s
         }
         xmlFree(v);
     }
-    xmlXPathFreeObject(o);
+    release(lay, o);
 }
 
 static void blocks(ipf_layout *lay, const xmlNode *parent, const style *inherit, double width,
@@ -989,14 +1265,13 @@ static void block(ipf_layout *lay, const xmlNode *c, const style *inherit, doubl
                 if (m)
                     para_text(lay, &s, normalized(lay, m), 0);
                 free(m);
-                xmlChar *t = xmlNodeGetContent(o->nodesetval->nodeTab[i]);
-                para_text(lay, &s, normalized(lay, t ? (const char *)t : ""), 0);
-                xmlFree(t);
+                const char *t = node_text(lay, o->nodesetval->nodeTab[i]);
+                para_text(lay, &s, normalized(lay, t ? t : ""), 0);
                 para_finish(lay, &s, width);
             }
             pop_loop(lay, mark);
         }
-        xmlXPathFreeObject(o);
+        release(lay, o);
     } else if (ipf_tpl_is(c, "each")) {
         xmlXPathObjectPtr o = lay->blank ? NULL : eval(lay, c, ctx);
         if (o && o->type == XPATH_NODESET && o->nodesetval) {
@@ -1007,7 +1282,7 @@ static void block(ipf_layout *lay, const xmlNode *c, const style *inherit, doubl
             }
             pop_loop(lay, mark);
         }
-        xmlXPathFreeObject(o);
+        release(lay, o);
     } else if (ipf_tpl_is(c, "vspace")) {
         double h;
         if (parse_len(ipf_tpl_attr(c, "height"), inherit->size, 0, &h) == 0 && h > 0)
@@ -1548,7 +1823,7 @@ static void table_items(ipf_layout *lay, const xmlNode *parent, const table_ctx 
                 lay->blank = was_blank;
             }
             pop_loop(lay, mark);
-            xmlXPathFreeObject(o);
+            release(lay, o);
         }
     }
 }
@@ -2076,13 +2351,10 @@ static int fields_all_empty(ipf_layout *lay, const xmlNode *tn, const char *attr
         if (ipf_tpl_text_literal(t, i))
             continue;
         fields++;
-        xmlXPathObjectPtr o =
-            eval_comp(lay, tn, ipf_tpl_text_expr(t, i), attr, ipf_tpl_text_source(t, i), ctx);
-        xmlChar *v = o ? xmlXPathCastToString(o) : NULL;
-        xmlXPathFreeObject(o);
-        if (v && normalized(lay, (const char *)v)[0])
+        const char *v =
+            eval_string(lay, tn, ipf_tpl_text_expr(t, i), attr, ipf_tpl_text_source(t, i), ctx);
+        if (v && normalized(lay, v)[0])
             empty = 0;
-        xmlFree(v);
     }
     return fields > 0 && empty;
 }
@@ -2110,16 +2382,27 @@ static void set_info(ipf_layout *lay, const xmlNode *info, xmlNodePtr ctx)
         lay->oom = 1;
 }
 
-static void reset(ipf_layout *lay)
+static void free_strs(ipf_layout *lay)
 {
     for (size_t i = 0; i < lay->nstrs; i++)
         free(lay->strs[i]);
     lay->nstrs = 0;
+}
+
+static void reset(ipf_layout *lay)
+{
+    free_strs(lay);
+    if (++lay->gen == 0) { /* after 2^32 documents: every entry is stale */
+        lay->gen = 1;
+        if (lay->glyphs)
+            memset(lay->glyphs, 0, GLYPH_CACHE * sizeof *lay->glyphs);
+    }
     lay->nvars = 0;
     lay->nlate = 0;
     lay->nops = lay->nlines = lay->ntext = lay->ncells = lay->nrows = lay->ncps = 0;
     lay->oom = 0;
     lay->nbad = lay->template_errors = 0;
+    lay->budget_spent = 0;
     lay->pages = 0;
     lay->page_open = 0;
 }
@@ -2165,20 +2448,37 @@ ipf_status ipf_layout_document(ipf_layout *lay, const ipf_form *form, const ipf_
         data = empty;
     }
     lay->data = data;
-    lay->xp = xmlXPathNewContext(data);
+    if (!lay->textbuf && !(lay->textbuf = xmlBufferCreate())) {
+        xmlFreeDoc(empty);
+        return IPF_ERR_NOMEM;
+    }
+    /* One XPath context for every document: its functions are registered
+     * once and libxml2's cache of result objects stays warm (a fresh
+     * context per document cost a third of the allocations of a small
+     * form).  The namespaces are the form's, registered again each time. */
     if (!lay->xp) {
-        xmlFreeDoc(empty);
-        return IPF_ERR_NOMEM;
+        lay->xp = xmlXPathNewContext(data);
+        if (!lay->xp || ipf_xpathfn_register(lay->xp) != 0) {
+            xmlXPathFreeContext(lay->xp);
+            lay->xp = NULL;
+            xmlFreeDoc(empty);
+            return IPF_ERR_NOMEM;
+        }
+        lay->xp->error = quiet_xpath_error;
+        xmlXPathRegisterVariableLookup(lay->xp, lookup_variable, lay);
     }
-    lay->xp->error = quiet_xpath_error;
+    lay->xp->doc = data;
+    lay->xp->node = NULL;
     ipf_xml_bound_xpath(lay->xp); /* a select as broad as //node() in a loop ends */
-    if (ipf_form_setup_xpath(form, lay->xp) != 0) {
-        xmlXPathFreeContext(lay->xp);
-        lay->xp = NULL;
+    xmlXPathRegisteredNsCleanup(lay->xp);
+    ipf_form_register_namespaces(form, lay->xp);
+    if (xmlXPathRegisterNs(lay->xp, (const xmlChar *)"ipf", (const xmlChar *)IPF_FUNCTIONS_NS) !=
+        0) {
+        xmlXPathRegisteredNsCleanup(lay->xp);
+        lay->xp->doc = NULL;
         xmlFreeDoc(empty);
         return IPF_ERR_NOMEM;
     }
-    xmlXPathRegisterVariableLookup(lay->xp, lookup_variable, lay);
     xmlNodePtr ctx = xmlDocGetRootElement(data);
 
     /* Defaults, then the template's typography. */
@@ -2230,8 +2530,14 @@ ipf_status ipf_layout_document(ipf_layout *lay, const ipf_form *form, const ipf_
             lay->oom = 1;
         lay->pg = last;
     }
-    xmlXPathFreeContext(lay->xp);
-    lay->xp = NULL;
+    /* What was made for this document goes with it, so that laying out
+     * document after document allocates as much as it frees (libFuzzer
+     * checks for a leak whenever a run does not). */
+    xmlXPathRegisteredNsCleanup(lay->xp);
+    lay->xp->doc = NULL; /* the caller frees the document */
+    lay->xp->node = NULL;
+    lay->data = NULL;
+    free_strs(lay);
     xmlFreeDoc(empty);
     (void)file;
     if (lay->oom)

@@ -117,7 +117,6 @@ typedef struct para {
     double max;
     double em; /* the advance of a Han character here (0: none seen) */
     ipf_broken *out;
-    size_t lcap;
     ipf_lb_opts o;
 } para;
 
@@ -754,13 +753,13 @@ static ipf_status emit(para *p, size_t s, size_t e, double need, int last)
 {
     ipf_line_breaker *lb = p->lb;
     ipf_broken *out = p->out;
-    if (out->nlines == p->lcap) {
-        size_t cap = p->lcap ? p->lcap * 2 : 8;
+    if (out->nlines == out->cap_lines) {
+        size_t cap = out->cap_lines ? out->cap_lines * 2 : 8;
         ipf_line *nl = realloc(out->lines, cap * sizeof *nl);
         if (!nl)
             return IPF_ERR_NOMEM;
         out->lines = nl;
-        p->lcap = cap;
+        out->cap_lines = cap;
     }
     for (size_t i = s; i < e; i++)
         lb->cut[i] = 0;
@@ -1050,13 +1049,13 @@ static void mark_codes(para *p)
     }
 }
 
-ipf_status ipf_line_breaker_break_opts(ipf_line_breaker *lb, const uint32_t *cps, const double *adv,
+ipf_status ipf_line_breaker_break_into(ipf_line_breaker *lb, const uint32_t *cps, const double *adv,
                                        size_t n, double max_width, const ipf_lb_opts *opts,
                                        ipf_broken *out)
 {
     if (!out)
         return IPF_ERR_USAGE;
-    memset(out, 0, sizeof *out);
+    out->nlines = 0;
     if (!lb || !opts || (n > 0 && (!cps || !adv)) || isnan(max_width) || max_width < 0 ||
         n > MAX_CPS)
         return IPF_ERR_USAGE;
@@ -1065,13 +1064,26 @@ ipf_status ipf_line_breaker_break_opts(ipf_line_breaker *lb, const uint32_t *cps
             return IPF_ERR_USAGE;
     if (reserve(lb, n + 1) != 0)
         return IPF_ERR_NOMEM;
-    para p = {lb, cps, adv, n, max_width, 0, out, 0, *opts};
-    out->x = calloc(n ? n : 1, sizeof *out->x);
-    out->w = calloc(n ? n : 1, sizeof *out->w);
-    if (!out->x || !out->w) {
-        ipf_broken_free(out);
-        return IPF_ERR_NOMEM;
+    para p = {lb, cps, adv, n, max_width, 0, out, *opts};
+    if (!out->x || !out->w || out->cap_cps < n) {
+        size_t cap = n > out->cap_cps * 2 ? n : out->cap_cps * 2;
+        if (cap < 64)
+            cap = 64;
+        double *x = realloc(out->x, cap * sizeof *x),
+               *w = x ? realloc(out->w, cap * sizeof *w) : NULL;
+        if (x)
+            out->x = x;
+        if (!x || !w) {
+            ipf_broken_free(out);
+            return IPF_ERR_NOMEM;
+        }
+        out->w = w;
+        out->cap_cps = cap;
     }
+    /* Points on no line are undefined, but the same input gives the same
+     * bytes whatever the buffers held before. */
+    memset(out->x, 0, (n ? n : 1) * sizeof *out->x);
+    memset(out->w, 0, (n ? n : 1) * sizeof *out->w);
     if (!lb->cls)
         lb->cls = calloc(0x10000, sizeof *lb->cls);
     for (size_t i = 0; i < n; i++) {
@@ -1162,6 +1174,15 @@ ipf_status ipf_line_breaker_break_opts(ipf_line_breaker *lb, const uint32_t *cps
     if (st != IPF_OK)
         ipf_broken_free(out);
     return st;
+}
+
+ipf_status ipf_line_breaker_break_opts(ipf_line_breaker *lb, const uint32_t *cps, const double *adv,
+                                       size_t n, double max_width, const ipf_lb_opts *opts,
+                                       ipf_broken *out)
+{
+    if (out)
+        memset(out, 0, sizeof *out);
+    return ipf_line_breaker_break_into(lb, cps, adv, n, max_width, opts, out);
 }
 
 ipf_status ipf_line_breaker_break(ipf_line_breaker *lb, const uint32_t *cps, const double *adv,

@@ -54,6 +54,8 @@ typedef struct ipf_broken {
      * less what the mark gave up: half in a pair or at a line end, at most
      * 1/4 em for a lone mark in mid-line); adv[i] otherwise. */
     double *w;
+    /* Room in lines and in x and w, for ipf_line_breaker_break_into(). */
+    size_t cap_lines, cap_cps;
 } ipf_broken;
 
 /* Breaks cps[0..n) into lines no wider than max_width points.  adv[i] is the
@@ -85,6 +87,15 @@ typedef struct ipf_lb_opts {
 } ipf_lb_opts;
 
 ipf_status ipf_line_breaker_break_opts(ipf_line_breaker *lb, const uint32_t *cps, const double *adv,
+                                       size_t n, double max_width, const ipf_lb_opts *opts,
+                                       ipf_broken *out);
+/* As ipf_line_breaker_break_opts(), but out is zeroed or holds an earlier
+ * result, whose buffers are reused (grown when too small): a typesetter
+ * breaking paragraph after paragraph allocates nothing once they are large
+ * enough.  After IPF_ERR_USAGE out holds no lines but keeps its buffers;
+ * after any other error it is freed.  Free it with ipf_broken_free() when
+ * done. */
+ipf_status ipf_line_breaker_break_into(ipf_line_breaker *lb, const uint32_t *cps, const double *adv,
                                        size_t n, double max_width, const ipf_lb_opts *opts,
                                        ipf_broken *out);
 void ipf_broken_free(ipf_broken *b);

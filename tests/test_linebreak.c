@@ -979,10 +979,21 @@ static void test_big_paragraph(ipf_line_breaker **breakers)
          * the same lines. */
         ipf_broken other = {0};
         break_or_fail(breakers[lv], cps + 7, adv + 7, 500, 14 * 9, 0, &other);
-        ipf_broken_free(&other);
         break_or_fail(breakers[lv], cps, adv, n, 14 * 28, 1, &again);
         if (!same_result(&b, &again))
             fail("a reused breaker gave a different result");
+        /* And into the buffers of earlier results, smaller and larger. */
+        ipf_lb_opts o = {0};
+        o.justify = 1;
+        if (ipf_line_breaker_break_into(breakers[lv], cps, adv, n, 14 * 28, &o, &other) != IPF_OK ||
+            !same_result(&b, &other))
+            fail("breaking into a smaller earlier result gave a different result");
+        if (ipf_line_breaker_break_into(breakers[lv], cps, adv, 500, 14 * 9, &o, &again) !=
+                IPF_OK ||
+            ipf_line_breaker_break_into(breakers[lv], cps, adv, n, 14 * 28, &o, &again) != IPF_OK ||
+            !same_result(&b, &again))
+            fail("breaking into a larger earlier result gave a different result");
+        ipf_broken_free(&other);
         ipf_broken_free(&again);
         ipf_broken_free(&b);
     }

@@ -694,6 +694,22 @@ static int case_errors(env *e, ipf_drawing *unused)
     add_text(dr, 10, 10, 5, 0, "字");
     EXPECT(ipf_pdf_write_memory(e->w, dr, &o, &m, &n, e->d) == IPF_ERR_INTERNAL, "bad font index");
     EXPECT(has_diag(e->d, "PDF-ERROR", NULL), "PDF-ERROR");
+    /* Cleared, the drawing is empty, then holds what is drawn anew. */
+    ipf_drawing_clear(dr);
+    EXPECT(ipf_drawing_page_count(dr) == 0, "cleared: no page");
+    EXPECT(ipf_pdf_write_memory(e->w, dr, &o, &m, &n, e->d) == IPF_ERR_INTERNAL,
+           "cleared: no pages");
+    ipf_drawing_add_page(dr, 595, 842);
+    add_text(dr, 72, 700, 0, 0, "已选");
+    size_t ni = 0;
+    const ipf_draw_item *it = ipf_drawing_items(dr, 0, &ni);
+    EXPECT(ipf_drawing_page_count(dr) == 1 && ni == 1 && it[0].font == 0 && it[0].len == 6 &&
+               memcmp(it[0].text, "已选", 6) == 0,
+           "cleared and drawn again: one page, one run");
+    EXPECT(ipf_pdf_write_memory(e->w, dr, &o, &m, &n, e->d) == IPF_OK && m &&
+               memcmp(m, "%PDF-", 5) == 0,
+           "cleared and drawn again: a PDF");
+    free(m);
     ipf_drawing_free(dr);
     dr = ipf_drawing_new();
     ipf_drawing_add_page(dr, 0.5, 842);

@@ -103,9 +103,9 @@ for t in $targets; do
         dict="-dict=$root/tests/fuzz/$t.dict"
     fi
     # The layout target typesets every input as a whole form: pieces of up
-    # to 1 KiB (one in every field with the flood flag, and the team
-    # repeated) keep it near a millisecond an input; the checked-in long
-    # seeds (url, digits, flood) are cut to that too.
+    # to 1 KiB (a flood puts 256 bytes of one in every field) keep it under
+    # a millisecond an input; the checked-in long seeds (url, digits, flood)
+    # are cut to that too.
     extra=""
     if [ "$t" = layout ]; then
         extra="-max_len=1024"
