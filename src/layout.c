@@ -20,6 +20,7 @@
 #include <libxml/xpath.h>
 #include <libxml/xpathInternals.h>
 
+#include "buf.h"
 #include "collate.h"
 #include "linebreak.h"
 #include "utf8.h"
@@ -83,22 +84,6 @@ typedef struct row {
     const char *outline; /* section title for the outline, in lay->strs */
     uint32_t sect;       /* index of the section row this row belongs to (UINT32_MAX none) */
 } row;
-
-#define GROW(arr, n, cap)                                                                          \
-    ((n) < (cap) ? 0 : grow_array((void **)&(arr), &(cap), sizeof *(arr), (n) + 1))
-
-static int grow_array(void **p, size_t *cap, size_t elem, size_t need)
-{
-    size_t c = *cap ? *cap : 64;
-    while (c < need)
-        c *= 2;
-    void *q = realloc(*p, c * elem);
-    if (!q)
-        return -1;
-    *p = q;
-    *cap = c;
-    return 0;
-}
 
 /* A character's font, advance and ink (glyph()); gen: the document it was
  * asked in, for the fonts may differ in the next. */
@@ -697,11 +682,7 @@ static char *text_value(ipf_layout *lay, const xmlNode *tn, const ipf_tpl_text *
 {
     if (!t)
         return strdup(raw ? raw : "");
-    size_t cap = 256, n = 0;
-    char *out = malloc(cap);
-    if (!out)
-        return NULL;
-    out[0] = '\0';
+    ipf_buf out = {0};
     for (size_t i = 0; i < ipf_tpl_text_count(t); i++) {
         const char *lit = ipf_tpl_text_literal(t, i);
         if (!lit) {
@@ -710,21 +691,9 @@ static char *text_value(ipf_layout *lay, const xmlNode *tn, const ipf_tpl_text *
             if (!lit)
                 lit = "";
         }
-        size_t len = strlen(lit);
-        if (n + len + 1 > cap) {
-            while (n + len + 1 > cap)
-                cap *= 2;
-            char *o2 = realloc(out, cap);
-            if (!o2) {
-                free(out);
-                return NULL;
-            }
-            out = o2;
-        }
-        memcpy(out + n, lit, len + 1);
-        n += len;
+        ipf_buf_str(&out, lit);
     }
-    return out;
+    return ipf_buf_take(&out);
 }
 
 /* An attribute that may hold {…}, as printed; NULL when absent (or OOM,
@@ -744,30 +713,13 @@ static char *attr_value(ipf_layout *lay, const xmlNode *tn, const char *attr, xm
 
 static int para_push(ipf_layout *lay, uint32_t cp, double adv, int font, int underline)
 {
-    if (lay->ncps >= lay->capcps) {
-        size_t cap = lay->capcps ? lay->capcps * 2 : 1024;
-        uint32_t *a = realloc(lay->cps, cap * sizeof *a);
-        if (a)
-            lay->cps = a;
-        double *b = realloc(lay->adv, cap * sizeof *b);
-        if (b)
-            lay->adv = b;
-        int16_t *c = realloc(lay->fnt, cap * sizeof *c);
-        if (c)
-            lay->fnt = c;
-        uint8_t *u = realloc(lay->ul, cap);
-        if (u)
-            lay->ul = u;
-        double *l = realloc(lay->bl, cap * sizeof *l);
-        if (l)
-            lay->bl = l;
-        double *r = realloc(lay->br, cap * sizeof *r);
-        if (r)
-            lay->br = r;
-        if (!a || !b || !c || !u || !l || !r)
-            return -1;
-        lay->capcps = cap;
-    }
+    /* six arrays side by side, one entry per character of the paragraph */
+    size_t need = lay->ncps + 1, c1 = lay->capcps, c2 = c1, c3 = c1, c4 = c1, c5 = c1, c6 = c1;
+    if (IPF_GROW(lay->cps, c1, need) < 0 || IPF_GROW(lay->adv, c2, need) < 0 ||
+        IPF_GROW(lay->fnt, c3, need) < 0 || IPF_GROW(lay->ul, c4, need) < 0 ||
+        IPF_GROW(lay->bl, c5, need) < 0 || IPF_GROW(lay->br, c6, need) < 0)
+        return -1;
+    lay->capcps = c1;
     lay->cps[lay->ncps] = cp;
     lay->adv[lay->ncps] = adv;
     lay->fnt[lay->ncps] = (int16_t)font;
@@ -866,7 +818,7 @@ static double baseline_of(ipf_layout *lay, double lh, double size)
 
 static uint32_t add_line(ipf_layout *lay, double h, int kind)
 {
-    if (GROW(lay->lines, lay->nlines, lay->caplines) < 0) {
+    if (IPF_GROW(lay->lines, lay->caplines, lay->nlines + 1) < 0) {
         lay->oom = 1;
         return 0;
     }
@@ -881,7 +833,7 @@ static uint32_t add_line(ipf_layout *lay, double h, int kind)
 
 static op *add_op(ipf_layout *lay, uint32_t li)
 {
-    if (GROW(lay->ops, lay->nops, lay->capops) < 0) {
+    if (IPF_GROW(lay->ops, lay->capops, lay->nops + 1) < 0) {
         lay->oom = 1;
         return NULL;
     }
@@ -942,8 +894,7 @@ static void emit_line(ipf_layout *lay, const style *s, const ipf_broken *b, size
         }
         size_t start = lay->ntext;
         /* Room for the whole run, then encoded in place. */
-        if (lay->ntext + 4 * (j - i) > lay->captext &&
-            grow_array((void **)&lay->text, &lay->captext, 1, lay->ntext + 4 * (j - i)) < 0) {
+        if (IPF_GROW(lay->text, lay->captext, lay->ntext + 4 * (j - i)) < 0) {
             lay->oom = 1;
             return;
         }
@@ -1037,15 +988,9 @@ static void para_finish(ipf_layout *lay, const style *s, double width)
 
 static const char *normalized(ipf_layout *lay, const char *raw)
 {
-    size_t need = strlen(raw) + 1;
-    if (need > lay->capscratch) {
-        char *p = realloc(lay->scratch, need * 2);
-        if (!p) {
-            lay->oom = 1;
-            return "";
-        }
-        lay->scratch = p;
-        lay->capscratch = need * 2;
+    if (IPF_GROW(lay->scratch, lay->capscratch, strlen(raw) + 1) < 0) {
+        lay->oom = 1;
+        return "";
     }
     ipf_text_normalize(raw, lay->scratch);
     return lay->scratch;
@@ -1344,7 +1289,7 @@ static void finish_page(ipf_layout *lay)
     if (!pn || lay->pages <= lay->number_skip)
         return;
     if (lay->numbers_late) {
-        if (GROW(lay->late, lay->nlate, lay->caplate) < 0) {
+        if (IPF_GROW(lay->late, lay->caplate, lay->nlate + 1) < 0) {
             lay->oom = 1;
             return;
         }
@@ -1531,7 +1476,7 @@ static int table_columns(ipf_layout *lay, const xmlNode *t, table_ctx *tc)
 
 static cell *new_cell(ipf_layout *lay)
 {
-    if (GROW(lay->cells, lay->ncells, lay->capcells) < 0) {
+    if (IPF_GROW(lay->cells, lay->capcells, lay->ncells + 1) < 0) {
         lay->oom = 1;
         return NULL;
     }
@@ -1542,7 +1487,7 @@ static cell *new_cell(ipf_layout *lay)
 
 static row *new_row(ipf_layout *lay)
 {
-    if (GROW(lay->rows, lay->nrows, lay->caprows) < 0) {
+    if (IPF_GROW(lay->rows, lay->caprows, lay->nrows + 1) < 0) {
         lay->oom = 1;
         return NULL;
     }
@@ -1635,7 +1580,7 @@ static const char *outline_text(ipf_layout *lay, const char *s)
     if (!s)
         return NULL;
     char *c = strdup(s);
-    if (!c || GROW(lay->strs, lay->nstrs, lay->capstrs) < 0) {
+    if (!c || IPF_GROW(lay->strs, lay->capstrs, lay->nstrs + 1) < 0) {
         free(c);
         lay->oom = 1;
         return NULL;

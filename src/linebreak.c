@@ -16,6 +16,7 @@
  *
  * docs/line-breaking.md states the rules of each level and why. */
 #include "linebreak.h"
+#include "buf.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -753,14 +754,8 @@ static ipf_status emit(para *p, size_t s, size_t e, double need, int last)
 {
     ipf_line_breaker *lb = p->lb;
     ipf_broken *out = p->out;
-    if (out->nlines == out->cap_lines) {
-        size_t cap = out->cap_lines ? out->cap_lines * 2 : 8;
-        ipf_line *nl = realloc(out->lines, cap * sizeof *nl);
-        if (!nl)
-            return IPF_ERR_NOMEM;
-        out->lines = nl;
-        out->cap_lines = cap;
-    }
+    if (IPF_GROW(out->lines, out->cap_lines, out->nlines + 1) < 0)
+        return IPF_ERR_NOMEM;
     for (size_t i = s; i < e; i++)
         lb->cut[i] = 0;
     /* Adjacent marks, every time: the blank between them goes. */
@@ -1065,21 +1060,13 @@ ipf_status ipf_line_breaker_break_into(ipf_line_breaker *lb, const uint32_t *cps
     if (reserve(lb, n + 1) != 0)
         return IPF_ERR_NOMEM;
     para p = {lb, cps, adv, n, max_width, 0, out, *opts};
-    if (!out->x || !out->w || out->cap_cps < n) {
-        size_t cap = n > out->cap_cps * 2 ? n : out->cap_cps * 2;
-        if (cap < 64)
-            cap = 64;
-        double *x = realloc(out->x, cap * sizeof *x),
-               *w = x ? realloc(out->w, cap * sizeof *w) : NULL;
-        if (x)
-            out->x = x;
-        if (!x || !w) {
-            ipf_broken_free(out);
-            return IPF_ERR_NOMEM;
-        }
-        out->w = w;
-        out->cap_cps = cap;
+    /* x and w grow side by side; both exist even for an empty paragraph */
+    size_t capx = out->cap_cps, capw = out->cap_cps;
+    if (IPF_GROW(out->x, capx, n ? n : 1) < 0 || IPF_GROW(out->w, capw, n ? n : 1) < 0) {
+        ipf_broken_free(out);
+        return IPF_ERR_NOMEM;
     }
+    out->cap_cps = capx;
     /* Points on no line are undefined, but the same input gives the same
      * bytes whatever the buffers held before. */
     memset(out->x, 0, (n ? n : 1) * sizeof *out->x);
