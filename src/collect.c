@@ -491,31 +491,18 @@ static char *joined(xmlXPathObjectPtr o, const char *sep)
         xmlFree(v);
         return r;
     }
-    size_t cap = 256, n = 0;
-    char *out = malloc(cap);
-    for (int i = 0; out && i < o->nodesetval->nodeNr; i++) {
+    ipf_buf out = {0};
+    for (int i = 0; !out.oom && i < o->nodesetval->nodeNr; i++) {
         xmlChar *v = xmlNodeGetContent(o->nodesetval->nodeTab[i]);
-        size_t need = n + (v ? strlen((char *)v) : 0) + strlen(sep) + 1;
-        if (need > cap) {
-            cap = need * 2;
-            char *o2 = realloc(out, cap);
-            if (!o2) {
-                free(out);
-                xmlFree(v);
-                return NULL;
-            }
-            out = o2;
-        }
-        if (i) {
-            strcpy(out + n, sep);
-            n += strlen(sep);
-        }
-        n += ipf_text_normalize(v ? (const char *)v : "", out + n);
+        const char *text = v ? (const char *)v : "";
+        if (i)
+            ipf_buf_str(&out, sep);
+        /* normalised in place: never longer than the text */
+        if (ipf_buf_reserve(&out, strlen(text)) == 0)
+            out.len += ipf_text_normalize(text, out.s + out.len);
         xmlFree(v);
     }
-    if (out)
-        out[n] = '\0';
-    return out;
+    return ipf_buf_take(&out);
 }
 
 static ipf_status from_filing(builder *b, xmlDocPtr doc, const char *path)
