@@ -69,7 +69,7 @@ int main(int argc, char **argv)
     printf("first form (engine setup, template, schema, rules, fonts): %.1f ms\n", first);
     if (n > 1)
         printf("steady state over %d forms: %.2f ms per form\n", n - 1, total / (n - 1));
-    printf("PDF size: %zu bytes (%.1f KB)\n", size, size / 1024.0);
+    printf("PDF size: %zu bytes (%.1f KiB)\n", size, size / 1024.0);
     ipf_engine_free(e);
     ipf_diags_free(d);
     return 0;
