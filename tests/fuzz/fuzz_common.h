@@ -19,6 +19,7 @@
 
 #include "diag.h"
 #include "utf8.h"
+#include "xmldoc.h"
 
 #ifndef IPF_FUZZ_REPO
 #error "IPF_FUZZ_REPO (the repository root) must be defined by the build"
@@ -52,6 +53,17 @@ static inline void fuzz_setup_check(int ok, const char *what, ipf_diags *d)
     if (d)
         ipf_diags_print(d, stderr);
     exit(2);
+}
+
+/* What every target's LLVMFuzzerInitialize starts with: libxml2 set up as
+ * ipforms sets it up, and a diagnostics sink for the setup (the caller's to
+ * free). */
+static inline ipf_diags *fuzz_setup_begin(void)
+{
+    ipf_xml_init();
+    ipf_diags *d = ipf_diags_new();
+    fuzz_setup_check(d != NULL, "no memory", NULL);
+    return d;
 }
 
 /* repo/rel in a malloc'd string. */

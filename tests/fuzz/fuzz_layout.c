@@ -356,9 +356,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    ipf_xml_init();
-    ipf_diags *d = ipf_diags_new();
-    fuzz_setup_check(d != NULL, "no memory", NULL);
+    ipf_diags *d = fuzz_setup_begin();
     char *tpl = from_env("IPF_FUZZ_TEMPLATE", "tests/fuzz/layout-form/template.xml");
     fuzz_setup_check(ipf_form_load(tpl, d, &form) == IPF_OK, tpl, d);
     if (ipf_form_rules_path(form)) /* the small form has no rules, the national one has */

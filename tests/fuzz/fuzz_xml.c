@@ -26,9 +26,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    ipf_xml_init();
-    ipf_diags *d = ipf_diags_new();
-    fuzz_setup_check(d != NULL, "no memory", NULL);
+    ipf_diags *d = fuzz_setup_begin();
     char *tpl = fuzz_repo_path("templates/national-filing/template.xml");
     fuzz_setup_check(ipf_form_load(tpl, d, &form) == IPF_OK, tpl, d);
     free(tpl);
