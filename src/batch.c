@@ -720,23 +720,11 @@ static void sweep(run *r)
 static int spawn(run *r, worker *w)
 {
     int task[2], res[2];
-    if (pipe(task) != 0)
-        return -1;
-    if (pipe(res) != 0) {
-        close(task[0]);
-        close(task[1]);
-        return -1;
-    }
     fflush(r->o->out);
     fflush(r->o->err);
-    pid_t pid = fork();
-    if (pid < 0) {
-        close(task[0]);
-        close(task[1]);
-        close(res[0]);
-        close(res[1]);
+    pid_t pid = ipf_fork_piped(task, res);
+    if (pid < 0)
         return -1;
-    }
     if (pid == 0) {
         close(task[1]);
         close(res[0]);

@@ -1030,22 +1030,10 @@ static int csv_child(const ipf_form *form, xmlDocPtr doc, const ipf_list_options
                      int *back_fd, pid_t *pid)
 {
     int go[2], back[2];
-    if (pipe(go) < 0)
-        return -1;
-    if (pipe(back) < 0) {
-        close(go[0]);
-        close(go[1]);
-        return -1;
-    }
     fflush(NULL);
-    pid_t c = fork();
-    if (c < 0) {
-        close(go[0]);
-        close(go[1]);
-        close(back[0]);
-        close(back[1]);
+    pid_t c = ipf_fork_piped(go, back);
+    if (c < 0)
         return -1;
-    }
     if (c == 0) {
         close(go[1]);
         close(back[0]);

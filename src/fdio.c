@@ -37,3 +37,24 @@ int ipf_read_all(int fd, void *buf, size_t n)
     }
     return 0;
 }
+
+pid_t ipf_fork_piped(int to_child[2], int from_child[2])
+{
+    if (pipe(to_child) != 0)
+        return -1;
+    if (pipe(from_child) != 0) {
+        close(to_child[0]);
+        close(to_child[1]);
+        return -1;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        int e = errno;
+        close(to_child[0]);
+        close(to_child[1]);
+        close(from_child[0]);
+        close(from_child[1]);
+        errno = e;
+    }
+    return pid;
+}
