@@ -71,6 +71,20 @@ def lines_of(pdf):
     return [l.replace(" ", "") for l in "".join(pages(pdf)).split("\n") if l.strip()]
 
 
+def write_doc(path, xml):
+    """A data document at path, XML declaration first."""
+    with open(path, "w", encoding="utf-8") as f:
+        f.write('<?xml version="1.0" encoding="UTF-8"?>\n' + xml)
+    return path
+
+
+def render_one(doc, outdir, what):
+    """ipforms render of one document into outdir: the PDFs it wrote."""
+    r = run(["render", "-q", "--no-date", "-o", outdir, doc])
+    check(r.returncode == 0, f"{what}: exit {r.returncode}: {r.stderr}")
+    return r, [os.path.join(outdir, f) for f in os.listdir(outdir) if f.endswith(".pdf")]
+
+
 def templates_with(name, extra=None):
     """A fresh copy of the shipped templates, with tests/data/lists/templates/EXTRA
     beside them when given, as an office adds its own form."""
@@ -507,9 +521,7 @@ elif CASE == "render-list":
     # table's names); validate warns about a region the table does not know,
     # as list does.  A roll-up document rendered alone is looked up alike.
     out = fresh("render-list")
-    doc = os.path.join(out, "list.xml")
-    open(doc, "w", encoding="utf-8").write(
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
+    doc = write_doc(os.path.join(out, "list.xml"),
         '<outlet-list xmlns="urn:ipforms:data:1" form="outlet-list">\n'
         '  <title>2024年度测试网点名单</title><issuer>测试局</issuer><date>2024-12-20</date>\n'
         '  <outlet><region>湖北恩施州</region><name>湖北民族大学图书馆</name></outlet>\n'
@@ -522,10 +534,8 @@ elif CASE == "render-list":
     la, lb = fresh("render-list-a"), fresh("render-list-b")
     r = run(["list", "-q", "--no-date", "--year", "2024", "-o", la, doc])
     check(r.returncode == 0, f"list: exit {r.returncode}: {r.stderr}")
-    r2 = run(["render", "-q", "--no-date", "-o", lb, doc])
-    check(r2.returncode == 0, f"render: exit {r2.returncode}: {r2.stderr}")
+    r2, got = render_one(doc, lb, "render")
     check(r.stderr == r2.stderr, f"the same messages: list {r.stderr!r}, render {r2.stderr!r}")
-    got = [os.path.join(lb, f) for f in os.listdir(lb) if f.endswith(".pdf")]
     check(len(got) == 1, f"render wrote {os.listdir(lb)}")
     check(os.path.exists(os.path.join(la, "outlet-list-2024.pdf")), f"list wrote {os.listdir(la)}")
     if got and os.path.exists(os.path.join(la, "outlet-list-2024.pdf")):
@@ -544,17 +554,12 @@ elif CASE == "render-list":
     check(r.returncode == 0 and "warning LIST-REGION" in r.stderr and "火星基地" in r.stderr,
           f"validate: exit {r.returncode}: {r.stderr}")
     # A roll-up document rendered alone: regions from the roster's table.
-    rdoc = os.path.join(out, "rollup.xml")
-    open(rdoc, "w", encoding="utf-8").write(
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
+    rdoc = write_doc(os.path.join(out, "rollup.xml"),
         '<rollup xmlns="urn:ipforms:data:1" form="rollup"><title>测试汇总表</title>\n'
         '  <outlet><region>湖南长沙</region><name>长沙测试网点</name><report status="未报送"/></outlet>\n'
         '  <outlet><region>北京</region><name>北京测试网点</name><report status="未报送"/></outlet>\n'
         '</rollup>\n')
-    rb = fresh("render-rollup")
-    r = run(["render", "-q", "--no-date", "-o", rb, rdoc])
-    check(r.returncode == 0, f"render rollup: exit {r.returncode}: {r.stderr}")
-    got = [os.path.join(rb, f) for f in os.listdir(rb) if f.endswith(".pdf")]
+    _, got = render_one(rdoc, fresh("render-rollup"), "render rollup")
     if got:
         text = lines_of(got[0])
         in_order(text, ["北京测试网点", "湖南省长沙市"], "render rollup: looked up and ordered")
