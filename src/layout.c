@@ -85,14 +85,11 @@ typedef struct row {
     uint32_t sect;       /* index of the section row this row belongs to (UINT32_MAX none) */
 } row;
 
-/* A character's font, advance and ink (glyph()); gen: the document it was
- * asked in, for the fonts may differ in the next. */
+/* A character's font, advance and ink (glyph()). */
 typedef struct glyph_info {
-    uint32_t cp, gen;
     int font, ink;
     double adv, il, ir;
 } glyph_info;
-#define GLYPH_CACHE 4096
 
 struct ipf_layout {
     /* per document */
@@ -139,9 +136,6 @@ struct ipf_layout {
     xmlXPathObjectPtr pool[32]; /* node sets for reuse (new_set, release) */
     int npool;
     xmlBufferPtr textbuf; /* the string of eval_string() and node_text() */
-    glyph_info *glyphs;   /* GLYPH_CACHE entries by code point, or NULL */
-    glyph_info glyph_scratch;
-    uint32_t gen; /* documents laid out, for glyphs[] */
 
     /* growing buffers, kept across documents */
     op *ops;
@@ -184,7 +178,6 @@ void ipf_layout_free(ipf_layout *lay)
     for (int i = 0; i < lay->npool; i++)
         xmlXPathFreeObject(lay->pool[i]);
     xmlBufferFree(lay->textbuf);
-    free(lay->glyphs);
     ipf_line_breaker_free(lay->lb);
     ipf_broken_free(&lay->broken);
     ipf_sorter_free(lay->sorter);
@@ -729,23 +722,15 @@ static int para_push(ipf_layout *lay, uint32_t cp, double adv, int font, int und
     return 0;
 }
 
-/* What the fonts say of a character, asked once per document: a form sets
- * the same characters many times over (a flood of the fuzz target, every
- * label), and each answer took three look-ups. */
-static const glyph_info *glyph(ipf_layout *lay, uint32_t c)
+/* What the fonts say of a character: each is an array read in the font
+ * set (fontset.h), so nothing is kept here. */
+static glyph_info glyph(const ipf_layout *lay, uint32_t c)
 {
-    if (!lay->glyphs)
-        lay->glyphs = calloc(GLYPH_CACHE, sizeof *lay->glyphs);
-    glyph_info *g = lay->glyphs ? &lay->glyphs[c % GLYPH_CACHE] : &lay->glyph_scratch;
-    if (g->gen == lay->gen && g->cp == c && lay->glyphs)
-        return g;
-    g->gen = lay->gen;
-    g->cp = c;
-    g->font = ipf_fontset_font_for(lay->fonts, c);
-    g->adv = g->font >= 0 ? ipf_fontset_advance(lay->fonts, (size_t)g->font, c)
-                          : ipf_fontset_advance(lay->fonts, 0, 0x4E00);
-    g->il = g->ir = 0;
-    g->ink = g->font >= 0 && ipf_fontset_ink(lay->fonts, (size_t)g->font, c, &g->il, &g->ir);
+    glyph_info g = {0};
+    g.font = ipf_fontset_font_for(lay->fonts, c);
+    g.adv = g.font >= 0 ? ipf_fontset_advance(lay->fonts, (size_t)g.font, c)
+                        : ipf_fontset_advance(lay->fonts, 0, 0x4E00);
+    g.ink = g.font >= 0 && ipf_fontset_ink(lay->fonts, (size_t)g.font, c, &g.il, &g.ir);
     return g;
 }
 
@@ -768,17 +753,17 @@ static void para_text(ipf_layout *lay, const style *s, const char *utf8, int und
                 lay->oom = 1;
             continue;
         }
-        const glyph_info *g = glyph(lay, c);
-        int f = g->font;
-        double a = g->adv;
+        glyph_info g = glyph(lay, c);
+        int f = g.font;
+        double a = g.adv;
         if (para_push(lay, c, a * s->size + s->letter_spacing, f < 0 ? 0 : f, underline) < 0) {
             lay->oom = 1;
             continue;
         }
         /* For a mark, the blank on each side of its ink: compression takes
          * only blank (FandolFang's ？ is centred, its right half not blank). */
-        double il = g->il, ir = g->ir;
-        if (g->ink) {
+        double il = g.il, ir = g.ir;
+        if (g.ink) {
             lay->bl[lay->ncps - 1] = fmax(0, il * s->size);
             lay->br[lay->ncps - 1] = fmax(0, (a - ir) * s->size + s->letter_spacing);
         }
@@ -2337,11 +2322,6 @@ static void free_strs(ipf_layout *lay)
 static void reset(ipf_layout *lay)
 {
     free_strs(lay);
-    if (++lay->gen == 0) { /* after 2^32 documents: every entry is stale */
-        lay->gen = 1;
-        if (lay->glyphs)
-            memset(lay->glyphs, 0, GLYPH_CACHE * sizeof *lay->glyphs);
-    }
     lay->nvars = 0;
     lay->nlate = 0;
     lay->nops = lay->nlines = lay->ntext = lay->ncells = lay->nrows = lay->ncps = 0;
