@@ -1046,6 +1046,18 @@ static double group_width(ipf_layout *lay, const xmlNode *f, const style *s, xml
     return w;
 }
 
+/* A select that is one variable reference ($n), nothing read from data. */
+static int is_variable(const char *sel)
+{
+    if (!sel || *sel++ != '$' || !*sel)
+        return 0;
+    for (; *sel; sel++)
+        if (!((*sel >= 'A' && *sel <= 'Z') || (*sel >= 'a' && *sel <= 'z') ||
+              (*sel >= '0' && *sel <= '9') || *sel == '_' || *sel == '-' || *sel == '.'))
+            return 0;
+    return 1;
+}
+
 /* Inline content of <p>, <label>, <cell>: text, <field>, <check>, <br/>,
  * <wbr/>. */
 static void inline_content(ipf_layout *lay, const xmlNode *n, const style *s, xmlNodePtr ctx)
@@ -1073,8 +1085,13 @@ static void inline_content(ipf_layout *lay, const xmlNode *n, const style *s, xm
             size_t from = lay->ncps;
             int ul =
                 ipf_tpl_attr(c, "underline") && strcmp(ipf_tpl_attr(c, "underline"), "true") == 0;
-            const char *v =
-                eval_string(lay, c, ipf_form_xpath(c), "select", ipf_tpl_attr(c, "select"), ctx);
+            const char *sel = ipf_tpl_attr(c, "select");
+            /* The blank form shows no data: a count or a sum of the empty
+             * document would print 0 where the clerk is to write.  The
+             * template's own variables ($n of a repeat) still print. */
+            const char *v = lay->blank && !is_variable(sel)
+                                ? NULL
+                                : eval_string(lay, c, ipf_form_xpath(c), "select", sel, ctx);
             if (v && *v) {
                 const char *t = normalized(lay, v);
                 char fmt[256];
@@ -1089,6 +1106,8 @@ static void inline_content(ipf_layout *lay, const xmlNode *n, const style *s, xm
             double mw = 0;
             if (ipf_tpl_attr(c, "min-width"))
                 parse_len(ipf_tpl_attr(c, "min-width"), s->size, 0, &mw);
+            if (lay->blank && ipf_tpl_attr(c, "blank-min-width"))
+                parse_len(ipf_tpl_attr(c, "blank-min-width"), s->size, 0, &mw);
             if (ipf_tpl_attr(c, "group"))
                 mw = fmax(mw, group_width(lay, c, s, ctx));
             if (mw > 0)

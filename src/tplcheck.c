@@ -77,9 +77,9 @@ static void check_element(checker *c, const xmlNode *n)
                  "<%s> 的字距 letter-spacing=\"%s\" 过小：字符会互相重叠甚至倒排，"
                  "应大于 %.1fem",
                  name, ipf_tpl_attr(n, "letter-spacing"), MIN_SPACING_EM);
-    static const char *const nonneg[] = {"cell-padding", "space-before", "space-after",
-                                         "height",       "min-height",   "blank-min-height",
-                                         "min-width",    "rule-width",   "offset"};
+    static const char *const nonneg[] = {
+        "cell-padding",     "space-before", "space-after",     "height",     "min-height",
+        "blank-min-height", "min-width",    "blank-min-width", "rule-width", "offset"};
     for (size_t i = 0; i < sizeof nonneg / sizeof *nonneg; i++)
         if (length_of(c, n, nonneg[i], &v) && (v < 0 || !isfinite(v)))
             complain(c, n, "TEMPLATE-TYPESETTING", "<%s> 的 %s=\"%s\" 不能为负数", name, nonneg[i],

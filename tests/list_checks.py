@@ -8,6 +8,7 @@ bytes.  Each case asserts what a clerk would see: the order of the rows, the
 headings on every page, the page numbers, what the spreadsheet gets.
 """
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -563,6 +564,24 @@ elif CASE == "render-list":
     if got:
         text = lines_of(got[0])
         in_order(text, ["北京测试网点", "湖南省长沙市"], "render rollup: looked up and ordered")
+
+elif CASE == "blank-rollup":
+    # The blank roll-up is filled by hand: its 合计 line leaves room for the
+    # counts and prints no 0 (a count of no data), the sums stay empty, and
+    # the empty row keeps its printed 序号.
+    out = fresh("blank-rollup")
+    r = run(["blank", "-q", "--no-date", "-o", out, "rollup"])
+    check(r.returncode == 0, f"blank rollup: exit {r.returncode}: {r.stderr}")
+    pdf = os.path.join(out, "blank-rollup.pdf")
+    if os.path.exists(pdf):
+        text = "".join(pages(pdf))
+        total = next((l for l in text.split("\n") if "合计" in l), "")
+        check("网点" in total and "家" in total, f"blank rollup: no 合计 line: {text!r}")
+        check(not any(ch.isdigit() for ch in total), f"blank rollup prints numbers: {total!r}")
+        check(re.search(r"网点\s{2,}家", total) is not None,
+              f"blank rollup: no room to write the count: {total!r}")
+        check(any(l.split()[:1] == ["1"] for l in text.split("\n")),
+              f"blank rollup: the empty row lost its 序号: {text!r}")
 
 else:
     print("unknown case", CASE, file=sys.stderr)

@@ -9,7 +9,7 @@ foreach(case read write collate keys)
                    ${PROJECT_SOURCE_DIR}/tests/data/lists)
 endforeach()
 
-foreach(case pdf csv rosters sources grouped grouped-hubei title-block rollup rollup-jobs rollup-samples render-list)
+foreach(case pdf csv rosters sources grouped grouped-hubei title-block rollup rollup-jobs rollup-samples render-list blank-rollup)
   add_test(NAME lists.cmd.${case}
            COMMAND /usr/bin/python3 ${PROJECT_SOURCE_DIR}/tests/list_checks.py ${case}
                    $<TARGET_FILE:ipforms> ${PROJECT_SOURCE_DIR}
