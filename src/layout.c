@@ -2195,6 +2195,24 @@ static double tied_height(const ipf_layout *lay, uint32_t b0, uint32_t b1, uint3
     return tied && h <= body ? h : 0;
 }
 
+/* How much of the block at b0 must fit for it to start on this page, as
+ * place_table and place_block decide: a block of several rows under 0.6 of
+ * a page moves whole, a row that fits a page moves whole, anything longer
+ * starts with three lines.  A heading placed above a block that will move
+ * anyway would be left alone at the foot of the page. */
+static double start_height(const ipf_layout *lay, uint32_t b0, uint32_t r1, double body)
+{
+    double three = lay->base.size * lay->base.line_height * 3 + 2 * lay->pad;
+    if (b0 >= r1)
+        return 0;
+    uint32_t end = block_end(lay, b0, r1);
+    double bh = rows_height(lay, b0, end);
+    if (end - b0 > 1 && bh < body * 0.6)
+        return bh;
+    double first = lay->rows[b0].h;
+    return first <= body * 0.9 ? first : three;
+}
+
 static void place_table(ipf_layout *lay, const table_ctx *tc, uint32_t r0, uint32_t r1)
 {
     uint32_t sect = UINT32_MAX;
@@ -2208,10 +2226,8 @@ static void place_table(ipf_layout *lay, const table_ctx *tc, uint32_t r0, uint3
             uint32_t end = ri;
             while (end < r1 && lay->rows[end].is_header)
                 end = block_end(lay, end, r1);
-            double need = rows_height(lay, ri, end);
-            if (end < r1)
-                need += fmin(rows_height(lay, end, block_end(lay, end, r1)),
-                             lay->base.size * lay->base.line_height * 3 + 2 * lay->pad);
+            double need = rows_height(lay, ri, end) +
+                          start_height(lay, end, r1, body_bottom(lay) - lay->pg.top);
             lay->hdr0 = lay->hdr1 = 0;
             if (lay->y + need > body_bottom(lay) && !lay->fresh)
                 table_new_page(lay, tc, sect);
@@ -2225,20 +2241,16 @@ static void place_table(ipf_layout *lay, const table_ctx *tc, uint32_t r0, uint3
         if (r->is_section) {
             lay->hdr0 = lay->hdr1 = 0;
             /* Keep a heading with the start of what follows it. */
+            /* ... and with the column headings under it, which keep
+             * with the start of their first block in turn. */
             double need = r->h;
-            if (ri + 1 < r1) {
-                /* The next block moves whole to a new page when it fits one
-                 * (see place_block); otherwise at least three lines of it
-                 * must fit under the heading. */
-                double body = body_bottom(lay) - lay->pg.top;
-                uint32_t nend = block_end(lay, ri + 1, r1);
-                double first = rows_height(lay, ri + 1, nend);
-                if (nend - (ri + 1) > 1 && first >= body * 0.6)
-                    first = lay->rows[ri + 1].h;
-                if (first > body * 0.9)
-                    first = lay->base.size * lay->base.line_height * 3 + 2 * lay->pad;
-                need += first;
+            uint32_t nb = ri + 1;
+            while (nb < r1 && lay->rows[nb].is_header) {
+                uint32_t e = block_end(lay, nb, r1);
+                need += rows_height(lay, nb, e);
+                nb = e;
             }
+            need += start_height(lay, nb, r1, body_bottom(lay) - lay->pg.top);
             if (lay->y + need > body_bottom(lay) && !lay->fresh)
                 new_page(lay);
             sect = ri;

@@ -206,6 +206,40 @@ def check_pages(pg, name, problems):
                             f"head: “{text(top)[:30]}”")
 
 
+def rows_of(lines):
+    """A page's lines grouped into rows (the same baseline, within 0.3 em),
+    top to bottom, each as its text in reading order."""
+    rows = []
+    for ln in sorted(lines, key=lambda l: (l[0].y, l[0].x)):
+        if rows and abs(ln[0].y - rows[-1][0]) <= 0.3 * ln[0].size:
+            rows[-1][1].append(ln)
+        else:
+            rows.append((ln[0].y, [ln]))
+    return ["".join(text(l) for l in sorted(r, key=lambda l: l[0].x)).replace(" ", "")
+            for _, r in rows]
+
+
+def check_headings(pg, name, problems):
+    """A table heading or section title never ends a page with nothing under
+    it: when a table continues on the next page under repeated headings
+    (its title marked （续）), the foot of this page must not be those same
+    headings, printed there for nothing.  Read from the text, so only for
+    filled documents: a blank form's rows under its headings hold none."""
+    if name.startswith("blank-"):
+        return
+    for k in range(len(pg) - 1):
+        body = rows_of([l for l in pg[k] if not PAGE_NUMBER.match(text(l).strip())])
+        top = rows_of([l for l in pg[k + 1] if not PAGE_NUMBER.match(text(l).strip())])
+        if not body or not top or "（续）" not in top[0]:
+            continue
+        top = [t.replace("（续）", "") for t in top]
+        for j in range(1, min(len(body), len(top), 4) + 1):
+            if body[-j:] == top[:j]:
+                problems.append(f"{name} p{k + 1}: stranded heading at the foot, repeated over "
+                                f"its rows on the next page: “{body[-j][:30]}”")
+                break
+
+
 def check_cover(lines, name, problems):
     """The cover's fill-in lines end in one column: every （盖章） on the
     first page starts at the same x, whatever the length of the names."""
@@ -272,6 +306,7 @@ def check_pdf(pdf, problems):
         check_lone_chars(lines, f"{name} p{k + 1}", problems)
         check_unit_breaks(lines, f"{name} p{k + 1}", problems)
     check_pages(pg, name, problems)
+    check_headings(pg, name, problems)
     return len(pg)
 
 
@@ -344,6 +379,20 @@ def selftest():
     check_pages([col2, [line("三" * 20, y=100)]], "selftest", problems)
     if not any("orphan" in p for p in problems):
         print("FAIL selftest: orphan not detected")
+        ok = False
+    # A section title and its column headings at the foot, repeated (续)
+    # over the rows on the next page: stranded.
+    foot = [line("一" * 20, y=660), line("二、开展情况", y=690), line("年度", y=720),
+            line("咨询次数", y=720, x0=100)]
+    head = [line("二、开展情况（续）", y=100), line("年度", y=130), line("咨询次数", y=130, x0=100),
+            line("2021", y=160)]
+    problems = []
+    check_headings([foot, head], "selftest", problems)
+    ok_stranded = any("stranded" in p for p in problems)
+    problems = []
+    check_headings([foot[:1], head], "selftest", problems)
+    if not ok_stranded or problems:
+        print("FAIL selftest: stranded heading")
         ok = False
     problems = []
     check_lone_chars([line("服务事项清", y=100), line("单", y=120)], "selftest", problems)
