@@ -719,27 +719,23 @@ static void sweep(run *r)
 
 static int spawn(run *r, worker *w)
 {
-    int task[2], res[2];
+    int task, res;
     fflush(r->o->out);
     fflush(r->o->err);
-    pid_t pid = ipf_fork_piped(task, res);
+    pid_t pid = ipf_fork_piped(&task, &res);
     if (pid < 0)
         return -1;
     if (pid == 0) {
-        close(task[1]);
-        close(res[0]);
         for (size_t k = 0; k < r->nw; k++)
             if (r->w[k].pid > 0) {
                 close(r->w[k].task_fd);
                 close(r->w[k].res_fd);
             }
-        worker_main(r->e, r->o, r->inputs, r->n, task[0], res[1]);
+        worker_main(r->e, r->o, r->inputs, r->n, task, res);
     }
-    close(task[0]);
-    close(res[1]);
     w->pid = pid;
-    w->task_fd = task[1];
-    w->res_fd = res[0];
+    w->task_fd = task;
+    w->res_fd = res;
     w->current = -1;
     w->claiming = 0;
     return 0;

@@ -1011,6 +1011,37 @@ static char *rb_str(rbuf *r, int *ok)
     return s;
 }
 
+/* A diagnostics sink as a record: its count, then each problem. */
+static void wb_diags(ipf_buf *b, const ipf_diags *d)
+{
+    size_t nd = d ? ipf_diags_count(d) : 0;
+    wb_u32(b, (uint32_t)nd);
+    for (size_t k = 0; k < nd; k++) {
+        const ipf_diag *g = ipf_diags_get(d, k);
+        wb_str(b, g->file);
+        wb_u32(b, (uint32_t)(g->line < 0 ? 0 : g->line));
+        wb_u32(b, (uint32_t)g->severity);
+        wb_str(b, g->code);
+        wb_str(b, g->message);
+    }
+}
+
+/* The nd problems of such a record, added to into (NULL: read past). */
+static void rb_diags(rbuf *r, uint32_t nd, ipf_diags *into, int *ok)
+{
+    for (uint32_t k = 0; k < nd && !r->bad; k++) {
+        char *file = rb_str(r, ok);
+        long line = (long)rb_u32(r);
+        ipf_severity sev = (ipf_severity)rb_u32(r);
+        char *code = rb_str(r, ok), *msg = rb_str(r, ok);
+        if (into && file && code && msg)
+            ipf_diag_add(into, file, line, sev, code, "%s", msg);
+        free(file);
+        free(code);
+        free(msg);
+    }
+}
+
 static ipf_status csv_of(const ipf_form *form, xmlDocPtr doc, const ipf_list_options *o,
                          ipf_diags *d, ipf_csv_writer **w)
 {
@@ -1029,19 +1060,17 @@ static ipf_status csv_of(const ipf_form *form, xmlDocPtr doc, const ipf_list_opt
 static int csv_child(const ipf_form *form, xmlDocPtr doc, const ipf_list_options *o, int *go_fd,
                      int *back_fd, pid_t *pid)
 {
-    int go[2], back[2];
+    int go, back;
     fflush(NULL);
-    pid_t c = ipf_fork_piped(go, back);
+    pid_t c = ipf_fork_piped(&go, &back);
     if (c < 0)
         return -1;
     if (c == 0) {
-        close(go[1]);
-        close(back[0]);
         ipf_diags *cd = ipf_diags_new();
         ipf_csv_writer *w = NULL;
         ipf_status st = cd ? csv_of(form, doc, o, cd, &w) : IPF_ERR_NOMEM;
         char say = 0;
-        while (read(go[0], &say, 1) < 0 && errno == EINTR)
+        while (read(go, &say, 1) < 0 && errno == EINTR)
             ;
         if (say == 'w' && st == IPF_OK)
             st = ipf_csv_write_file(w, o->csv_path, cd);
@@ -1049,22 +1078,11 @@ static int csv_child(const ipf_form *form, xmlDocPtr doc, const ipf_list_options
             st = IPF_ERR_NOMEM;
         ipf_buf b = {0};
         wb_u32(&b, (uint32_t)st);
-        size_t nd = cd ? ipf_diags_count(cd) : 0;
-        wb_u32(&b, (uint32_t)nd);
-        for (size_t k = 0; k < nd; k++) {
-            const ipf_diag *g = ipf_diags_get(cd, k);
-            wb_str(&b, g->file);
-            wb_u32(&b, (uint32_t)(g->line < 0 ? 0 : g->line));
-            wb_u32(&b, (uint32_t)g->severity);
-            wb_str(&b, g->code);
-            wb_str(&b, g->message);
-        }
-        _exit(b.oom || ipf_write_all(back[1], b.p, b.len) < 0 ? 3 : 0);
+        wb_diags(&b, cd);
+        _exit(b.oom || ipf_write_all(back, b.p, b.len) < 0 ? 3 : 0);
     }
-    close(go[0]);
-    close(back[1]);
-    *go_fd = go[1];
-    *back_fd = back[0];
+    *go_fd = go;
+    *back_fd = back;
     *pid = c;
     return 0;
 }
@@ -1101,17 +1119,7 @@ static ipf_status csv_child_done(int go_fd, int back_fd, pid_t pid, int pdf_ok, 
     ipf_status st = (ipf_status)rb_u32(&r);
     uint32_t nd = rb_u32(&r);
     int ok = 1;
-    for (uint32_t k = 0; k < nd && !r.bad; k++) {
-        char *file = rb_str(&r, &ok);
-        long line = (long)rb_u32(&r);
-        ipf_severity sev = (ipf_severity)rb_u32(&r);
-        char *code = rb_str(&r, &ok), *msg = rb_str(&r, &ok);
-        if (pdf_ok && file && code && msg)
-            ipf_diag_add(d, file, line, sev, code, "%s", msg);
-        free(file);
-        free(code);
-        free(msg);
-    }
+    rb_diags(&r, nd, pdf_ok ? d : NULL, &ok);
     free(in.p);
     if (!ok)
         return IPF_ERR_NOMEM;
@@ -1311,15 +1319,7 @@ static void put_summary(ipf_buf *b, uint32_t i, ipf_status st, const ipf_diags *
 {
     wb_u32(b, i);
     wb_u32(b, (uint32_t)st);
-    wb_u32(b, (uint32_t)ipf_diags_count(d));
-    for (size_t k = 0; k < ipf_diags_count(d); k++) {
-        const ipf_diag *g = ipf_diags_get(d, k);
-        wb_str(b, g->file);
-        wb_u32(b, (uint32_t)(g->line < 0 ? 0 : g->line));
-        wb_u32(b, (uint32_t)g->severity);
-        wb_str(b, g->code);
-        wb_str(b, g->message);
-    }
+    wb_diags(b, d);
     wb_str(b, si->name);
     wb_str(b, si->code);
     wb_str(b, si->date);
@@ -1384,17 +1384,7 @@ static int take_summary(rbuf *r, summary_info *sum, size_t n, ipf_diags **dd, ip
         *ok = 0;
         return -1;
     }
-    for (uint32_t k = 0; k < nd && !r->bad; k++) {
-        char *file = rb_str(r, ok);
-        long line = (long)rb_u32(r);
-        ipf_severity sev = (ipf_severity)rb_u32(r);
-        char *code = rb_str(r, ok), *msg = rb_str(r, ok);
-        if (file && code && msg)
-            ipf_diag_add(dd[i], file, line, sev, code, "%s", msg);
-        free(file);
-        free(code);
-        free(msg);
-    }
+    rb_diags(r, nd, dd[i], ok);
     summary_info *si = &sum[i];
     si->file = strdup(o->summaries[i]);
     si->name = rb_str(r, ok);

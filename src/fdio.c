@@ -38,8 +38,9 @@ int ipf_read_all(int fd, void *buf, size_t n)
     return 0;
 }
 
-pid_t ipf_fork_piped(int to_child[2], int from_child[2])
+pid_t ipf_fork_piped(int *down, int *up)
 {
+    int to_child[2], from_child[2];
     if (pipe(to_child) != 0)
         return -1;
     if (pipe(from_child) != 0) {
@@ -55,6 +56,11 @@ pid_t ipf_fork_piped(int to_child[2], int from_child[2])
         close(from_child[0]);
         close(from_child[1]);
         errno = e;
+        return -1;
     }
+    close(pid == 0 ? to_child[1] : to_child[0]);
+    close(pid == 0 ? from_child[0] : from_child[1]);
+    *down = pid == 0 ? to_child[0] : to_child[1];
+    *up = pid == 0 ? from_child[1] : from_child[0];
     return pid;
 }

@@ -17,10 +17,11 @@ int ipf_write_all(int fd, const void *buf, size_t n);
 /* Reads exactly n bytes: 0, or -1 at end of file or on error. */
 int ipf_read_all(int fd, void *buf, size_t n);
 
-/* fork(2) with two pipes made first, one towards the child and one back:
- * the child's pid (0 in the child), or -1 with nothing left open.  The
- * caller closes the ends each side does not use, and flushes stdio before,
- * or the child writes what was buffered once more. */
-pid_t ipf_fork_piped(int to_child[2], int from_child[2]);
+/* fork(2) with two pipes, one towards the child and one back: the child's
+ * pid (0 in the child), or -1 with nothing left open.  Each side keeps only
+ * its own ends: in the parent *down is written and *up read, in the child
+ * *down is read and *up written.  Flush stdio before, or the child writes
+ * what was buffered once more. */
+pid_t ipf_fork_piped(int *down, int *up);
 
 #endif
